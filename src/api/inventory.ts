@@ -1,0 +1,111 @@
+import type { InventoryEvent, Resource, Role } from './resource.ts';
+
+/** Stands for "every project" where an all-projects call is allowed (managers, cluster admins). */
+export const ALL_PROJECTS = '*';
+
+/** One role in one project (or in every project: `*`). */
+export interface Grant {
+  project: string;
+  role: Role;
+}
+
+/** Who is calling: from a verified token, or a manager running in-process. */
+export interface Caller {
+  subject: string;
+  grants: readonly Grant[];
+}
+
+export interface ListOptions {
+  /** AIP-160 subset: `spec.siteId = site-0a1b2c3d AND labels.line = "3"`. */
+  filter?: string;
+  /** AIP-132: `name desc, createdAt`. */
+  orderBy?: string;
+  /** @default 20 (at most 1000) */
+  pageSize?: number;
+  pageToken?: string;
+}
+
+export interface ListPage<R = Resource> {
+  items: R[];
+  /** The store revision the page is consistent with: watch from here. */
+  revision: number;
+  nextPageToken?: string;
+  totalSize: number;
+}
+
+export interface CreateInput {
+  name: string;
+  labels?: Record<string, string>;
+  spec?: unknown;
+  /** Only for kinds that managers create (discovered devices, update runs). */
+  status?: unknown;
+}
+
+/** A JSON merge patch (RFC 7386) of the user-writable fields. */
+export interface PatchInput {
+  name?: string;
+  labels?: Record<string, string | null> | null;
+  spec?: unknown;
+}
+
+export interface WriteOptions {
+  /** Refuse with `conflict` unless the resource is still at this revision. */
+  ifMatch?: number;
+}
+
+export interface DeleteOptions extends WriteOptions {
+  /** Remove at once, also for hosts and instances whose node is gone (admin). */
+  force?: boolean;
+}
+
+export interface DeleteResult {
+  /** true: the row is gone. false: deletion was requested (two-phase) and a manager finishes it. */
+  removed: boolean;
+  resource: Resource;
+}
+
+export interface WatchOptions {
+  /** A project, or ALL_PROJECTS. */
+  project: string;
+  /** Kind names (`Host`); all kinds when absent. */
+  kinds?: readonly string[];
+  /** Events after this revision; from now when absent. */
+  since?: number;
+  signal?: AbortSignal;
+  /** A bookmark after this long without a delivered event. @default 10000 */
+  bookmarkMs?: number;
+}
+
+export type WatchItem =
+  | { type: 'event'; revision: number; json: string; event(): InventoryEvent }
+  | { type: 'bookmark'; revision: number };
+
+export interface EventsOptions {
+  project: string;
+  since?: number;
+  /** @default 100 (at most 1000) */
+  limit?: number;
+  kinds?: readonly string[];
+  id?: string;
+}
+
+export interface EventsPage {
+  events: InventoryEvent[];
+  /** Ask again with `since` = this to continue. */
+  revision: number;
+}
+
+/**
+ * The Inventory as every consumer sees it, in-process (`inventory/`) or over HTTP (`client/`).
+ * Kinds are named as in the registry (`Host`).
+ */
+export interface Inventory {
+  create(project: string, kind: string, input: CreateInput): Promise<Resource>;
+  get(project: string, kind: string, id: string): Promise<Resource>;
+  list(project: string, kind: string, options?: ListOptions): Promise<ListPage>;
+  update(project: string, kind: string, id: string, patch: PatchInput, options?: WriteOptions): Promise<Resource>;
+  updateStatus(project: string, kind: string, id: string, status: Record<string, unknown>, options?: WriteOptions): Promise<Resource>;
+  delete(project: string, kind: string, id: string, options?: DeleteOptions): Promise<DeleteResult>;
+  watch(options: WatchOptions): AsyncIterable<WatchItem>;
+  events(options: EventsOptions): Promise<EventsPage>;
+}

@@ -1,0 +1,260 @@
+import Type from 'typebox';
+import { closed, Opt, Ref, StatusTriple, Timestamp } from './common.ts';
+import { CurrentPowerState, HostCurrentState, HostDesiredState, InstanceCurrentState, InstanceDesiredState, PowerState } from './enums.ts';
+
+// Spec and status schemas of every kind (ARCHITECTURE.md §4). Status fields are all optional:
+// managers write them piecemeal with merge patches.
+
+export const RegionSpec = Type.Object({ parentRegionId: Opt(Ref('region', 'The enclosing region')) }, closed);
+
+export const SiteSpec = Type.Object(
+  {
+    regionId: Ref('region'),
+    address: Opt(Type.String({ maxLength: 512 })),
+    latitude: Opt(Type.Number({ minimum: -90, maximum: 90 })),
+    longitude: Opt(Type.Number({ minimum: -180, maximum: 180 })),
+    dnsServers: Opt(Type.Array(Type.String({ maxLength: 255 }), { maxItems: 16 })),
+    proxies: Opt(
+      Type.Object(
+        {
+          httpProxy: Opt(Type.String()),
+          httpsProxy: Opt(Type.String()),
+          ftpProxy: Opt(Type.String()),
+          noProxy: Opt(Type.String()),
+        },
+        closed,
+      ),
+    ),
+  },
+  closed,
+);
+
+export const HostSpec = Type.Object(
+  {
+    siteId: Opt(Ref('site')),
+    uuid: Opt(Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' })),
+    serialNumber: Opt(Type.String({ minLength: 1, maxLength: 128 })),
+    desiredState: HostDesiredState,
+    desiredPowerState: Opt(PowerState),
+    autoProvision: Opt(Type.Boolean()),
+  },
+  closed,
+);
+
+export const Hardware = Type.Object(
+  {
+    hostname: Opt(Type.String()),
+    cpuModel: Opt(Type.String()),
+    cpuArchitecture: Opt(Type.String()),
+    cpuSockets: Opt(Type.Integer({ minimum: 0 })),
+    cpuCores: Opt(Type.Integer({ minimum: 0 })),
+    cpuThreads: Opt(Type.Integer({ minimum: 0 })),
+    memoryBytes: Opt(Type.Integer({ minimum: 0 })),
+    systemVendor: Opt(Type.String()),
+    productName: Opt(Type.String()),
+    serialNumber: Opt(Type.String()),
+    uuid: Opt(Type.String()),
+    biosVendor: Opt(Type.String()),
+    biosVersion: Opt(Type.String()),
+    biosReleaseDate: Opt(Type.String()),
+    osName: Opt(Type.String()),
+    osVersion: Opt(Type.String()),
+    kernelVersion: Opt(Type.String()),
+  },
+  closed,
+);
+
+export const HostStatus = Type.Object(
+  {
+    currentState: Opt(HostCurrentState),
+    currentPowerState: Opt(CurrentPowerState),
+    hostStatus: Opt(StatusTriple),
+    onboardingStatus: Opt(StatusTriple),
+    registrationStatus: Opt(StatusTriple),
+    powerStatus: Opt(StatusTriple),
+    observedGeneration: Opt(Type.Integer({ minimum: 0 })),
+    hardware: Opt(Hardware),
+    lastSeenAt: Opt(Timestamp),
+  },
+  closed,
+);
+
+export const HostNicStatus = Type.Object(
+  {
+    hostId: Ref('host'),
+    deviceName: Type.String(),
+    macAddress: Opt(Type.String()),
+    mtu: Opt(Type.Integer({ minimum: 0 })),
+    linkState: Opt(Type.Enum(['up', 'down', 'unknown'])),
+    speedMbps: Opt(Type.Integer()),
+    pciAddress: Opt(Type.String()),
+    driver: Opt(Type.String()),
+    ipAddresses: Opt(Type.Array(Type.String())),
+  },
+  closed,
+);
+
+export const HostStorageStatus = Type.Object(
+  {
+    hostId: Ref('host'),
+    deviceName: Type.String(),
+    model: Opt(Type.String()),
+    vendor: Opt(Type.String()),
+    serial: Opt(Type.String()),
+    wwid: Opt(Type.String()),
+    capacityBytes: Opt(Type.Integer({ minimum: 0 })),
+    rotational: Opt(Type.Boolean()),
+    transport: Opt(Type.String()),
+  },
+  closed,
+);
+
+export const HostGpuStatus = Type.Object(
+  {
+    hostId: Ref('host'),
+    deviceName: Type.String(),
+    pciAddress: Opt(Type.String()),
+    vendor: Opt(Type.String()),
+    product: Opt(Type.String()),
+    description: Opt(Type.String()),
+  },
+  closed,
+);
+
+export const HostUsbStatus = Type.Object(
+  {
+    hostId: Ref('host'),
+    deviceName: Type.String(),
+    bus: Opt(Type.Integer({ minimum: 0 })),
+    address: Opt(Type.Integer({ minimum: 0 })),
+    vendorId: Opt(Type.String()),
+    productId: Opt(Type.String()),
+    deviceClass: Opt(Type.String()),
+    serial: Opt(Type.String()),
+    description: Opt(Type.String()),
+  },
+  closed,
+);
+
+export const OperatingSystemSpec = Type.Object(
+  {
+    imageUrl: Type.String({ minLength: 1, maxLength: 2048 }),
+    sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    profileName: Type.String({ minLength: 1 }),
+    profileVersion: Type.String({ minLength: 1 }),
+    osType: Type.Enum(['mutable', 'immutable']),
+    architecture: Type.String({ minLength: 1 }),
+    kernelCommand: Opt(Type.String()),
+    packages: Opt(Type.Array(Type.String())),
+  },
+  closed,
+);
+
+export const InstanceSpec = Type.Object(
+  {
+    hostId: Ref('host'),
+    osId: Ref('os'),
+    desiredState: InstanceDesiredState,
+    osUpdatePolicyId: Opt(Ref('osupdatepolicy')),
+    localAccountId: Opt(Ref('localaccount')),
+    customConfigIds: Opt(Type.Array(Ref('customconfig'), { maxItems: 32 })),
+  },
+  closed,
+);
+
+export const InstanceStatus = Type.Object(
+  {
+    currentState: Opt(InstanceCurrentState),
+    currentOsId: Opt(Ref('os')),
+    instanceStatus: Opt(StatusTriple),
+    provisioningStatus: Opt(StatusTriple),
+    updateStatus: Opt(StatusTriple),
+    observedGeneration: Opt(Type.Integer({ minimum: 0 })),
+  },
+  closed,
+);
+
+const ScheduleTarget = Type.Object(
+  { regionId: Opt(Ref('region')), siteId: Opt(Ref('site')), hostId: Opt(Ref('host')) },
+  { ...closed, description: 'Exactly one of regionId, siteId, hostId' },
+);
+
+export const ScheduleSpec = Type.Object(
+  {
+    purpose: Type.Enum(['maintenance', 'os-update']),
+    target: ScheduleTarget,
+    single: Opt(Type.Object({ startAt: Timestamp, endAt: Opt(Timestamp) }, closed)),
+    repeated: Opt(
+      Type.Object(
+        {
+          cron: Type.String({ minLength: 9, maxLength: 128, description: '5-field cron expression' }),
+          durationSeconds: Type.Integer({ minimum: 1, maximum: 31 * 86400 }),
+          timezone: Opt(Type.String()),
+        },
+        closed,
+      ),
+    ),
+  },
+  closed,
+);
+
+export const OsUpdatePolicySpec = Type.Object(
+  {
+    policy: Type.Enum(['latest', 'target']),
+    targetOsId: Opt(Ref('os')),
+    packages: Opt(Type.Array(Type.String())),
+    kernelCommand: Opt(Type.String()),
+    rollout: Type.Object(
+      { maxConcurrent: Type.Integer({ minimum: 1, maximum: 100000 }), maxFailures: Type.Integer({ minimum: 0 }) },
+      closed,
+    ),
+  },
+  closed,
+);
+
+export const OsUpdateRunStatus = Type.Object(
+  {
+    instanceId: Ref('inst'),
+    policyId: Ref('osupdatepolicy'),
+    runStatus: Opt(StatusTriple),
+    startedAt: Opt(Timestamp),
+    endedAt: Opt(Timestamp),
+    details: Opt(Type.String({ maxLength: 8192 })),
+  },
+  closed,
+);
+
+export const TelemetryGroupSpec = Type.Object(
+  {
+    type: Type.Enum(['metrics', 'logs']),
+    collector: Type.Enum(['host', 'cluster']),
+    groups: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+  },
+  closed,
+);
+
+export const TelemetryProfileSpec = Type.Object(
+  {
+    target: Type.Object(
+      { regionId: Opt(Ref('region')), siteId: Opt(Ref('site')), instanceId: Opt(Ref('inst')) },
+      { ...closed, description: 'Exactly one of regionId, siteId, instanceId' },
+    ),
+    groupId: Ref('telemetrygroup'),
+    metricsIntervalSeconds: Opt(Type.Integer({ minimum: 1, maximum: 86400 })),
+    logLevel: Opt(Type.Enum(['error', 'warn', 'info', 'debug'])),
+  },
+  closed,
+);
+
+export const LocalAccountSpec = Type.Object(
+  {
+    username: Type.String({ pattern: '^[a-z_][a-z0-9_-]{0,31}$' }),
+    sshKey: Type.String({ minLength: 1, maxLength: 16384 }),
+  },
+  closed,
+);
+
+export const CustomConfigSpec = Type.Object(
+  { config: Type.String({ minLength: 1, maxLength: 65536 }), description: Opt(Type.String({ maxLength: 1024 })) },
+  closed,
+);

@@ -1,0 +1,170 @@
+import type { TSchema } from 'typebox';
+import * as K from './kinds.ts';
+import { HOST_TRANSITIONS, INSTANCE_TRANSITIONS } from './transitions.ts';
+
+/** A field of one kind that holds the id of another resource. */
+export interface RefDef {
+  /** Where the id sits, from the resource root: `['spec', 'regionId']`. */
+  readonly path: readonly string[];
+  readonly target: KindName;
+  /**
+   * The referring resource belongs to its target: removing the target removes it too (a host's
+   * NICs and instances). A plain reference blocks the target's deletion instead.
+   */
+  readonly owner: boolean;
+  /** The field is an array of ids. */
+  readonly many?: boolean;
+}
+
+/** Everything generic code needs to know about one resource kind. */
+export interface KindDef {
+  readonly kind: KindName;
+  /** REST collection path under /v1/projects/{project}/. */
+  readonly path: string;
+  readonly idPrefix: string;
+  /** Desired / declarative part, written by users. Absent for discovered kinds. */
+  readonly spec?: TSchema;
+  /** Current / discovered part, written by managers. Absent for purely declarative kinds. */
+  readonly status?: TSchema;
+  /** `user`: users create and delete it. `manager`: managers create and delete it (discovered kinds). */
+  readonly origin: 'user' | 'manager';
+  readonly refs: readonly RefDef[];
+  /** DELETE marks `spec.desiredState = deleted`; the owning manager removes the row. */
+  readonly twoPhaseDelete: boolean;
+  /** Allowed desired-state transitions, checked against `status.currentState`. */
+  readonly transitions?: Readonly<Record<string, readonly string[]>>;
+  /** Spec defaults applied on create. */
+  readonly specDefaults?: Readonly<Record<string, unknown>>;
+  /** Rules a schema cannot say; returns what is wrong, or undefined. */
+  readonly check?: (spec: Record<string, unknown>) => string | undefined;
+  /** Spec fields never echoed in logs or error messages. */
+  readonly secrets?: readonly string[];
+  readonly description: string;
+}
+
+export const KIND_NAMES = [
+  'Region', 'Site', 'Host', 'HostNic', 'HostStorage', 'HostGpu', 'HostUsb', 'OperatingSystem', 'Instance',
+  'Schedule', 'OsUpdatePolicy', 'OsUpdateRun', 'TelemetryGroup', 'TelemetryProfile', 'LocalAccount', 'CustomConfig',
+] as const;
+export type KindName = (typeof KIND_NAMES)[number];
+
+const ref = (path: string, target: KindName, owner = false, many = false): RefDef => ({ path: path.split('.'), target, owner, many });
+
+function exactlyOne(obj: unknown, keys: readonly string[], what: string): string | undefined {
+  const set = keys.filter((k) => (obj as Record<string, unknown> | undefined)?.[k] !== undefined);
+  return set.length === 1 ? undefined : `${what} must set exactly one of ${keys.join(', ')} (it sets ${set.length === 0 ? 'none' : set.join(', ')})`;
+}
+
+const deviceKind = (kind: KindName, path: string, idPrefix: string, status: TSchema, what: string): KindDef => ({
+  kind, path, idPrefix, status, origin: 'manager', refs: [ref('status.hostId', 'Host', true)], twoPhaseDelete: false,
+  description: `${what} of a host, discovered by its agent and kept by the host manager.`,
+});
+
+const DEFS: readonly KindDef[] = [
+  {
+    kind: 'Region', path: 'regions', idPrefix: 'region', spec: K.RegionSpec, origin: 'user', twoPhaseDelete: false,
+    refs: [ref('spec.parentRegionId', 'Region')],
+    description: 'A geographic or organisational area; regions nest.',
+  },
+  {
+    kind: 'Site', path: 'sites', idPrefix: 'site', spec: K.SiteSpec, origin: 'user', twoPhaseDelete: false,
+    refs: [ref('spec.regionId', 'Region')],
+    description: 'A place where hosts stand, inside a region.',
+  },
+  {
+    kind: 'Host', path: 'hosts', idPrefix: 'host', spec: K.HostSpec, status: K.HostStatus, origin: 'user', twoPhaseDelete: true,
+    refs: [ref('spec.siteId', 'Site')], transitions: HOST_TRANSITIONS, specDefaults: { desiredState: 'registered' },
+    description: 'An edge machine, registered by uuid or serial number and onboarded through its agent.',
+  },
+  deviceKind('HostNic', 'host-nics', 'hostnic', K.HostNicStatus, 'A network interface'),
+  deviceKind('HostStorage', 'host-storages', 'hoststorage', K.HostStorageStatus, 'A block storage device'),
+  deviceKind('HostGpu', 'host-gpus', 'hostgpu', K.HostGpuStatus, 'A GPU'),
+  deviceKind('HostUsb', 'host-usbs', 'hostusb', K.HostUsbStatus, 'A USB device'),
+  {
+    kind: 'OperatingSystem', path: 'operating-systems', idPrefix: 'os', spec: K.OperatingSystemSpec, origin: 'user', twoPhaseDelete: false,
+    refs: [], description: 'An OS profile: the image to install and how.',
+  },
+  {
+    kind: 'Instance', path: 'instances', idPrefix: 'inst', spec: K.InstanceSpec, status: K.InstanceStatus, origin: 'user', twoPhaseDelete: true,
+    refs: [
+      ref('spec.hostId', 'Host', true), ref('spec.osId', 'OperatingSystem'), ref('spec.osUpdatePolicyId', 'OsUpdatePolicy'),
+      ref('spec.localAccountId', 'LocalAccount'), ref('spec.customConfigIds', 'CustomConfig', false, true), ref('status.currentOsId', 'OperatingSystem'),
+    ],
+    transitions: INSTANCE_TRANSITIONS, specDefaults: { desiredState: 'running' },
+    description: 'The OS installed on a host, from an OS profile.',
+  },
+  {
+    kind: 'Schedule', path: 'schedules', idPrefix: 'sched', spec: K.ScheduleSpec, origin: 'user', twoPhaseDelete: false,
+    refs: [ref('spec.target.regionId', 'Region'), ref('spec.target.siteId', 'Site'), ref('spec.target.hostId', 'Host', true)],
+    check: (s) =>
+      exactlyOne(s.target, ['regionId', 'siteId', 'hostId'], 'spec.target') ??
+      exactlyOne(s, ['single', 'repeated'], 'spec') ??
+      ((s.repeated as { cron?: string } | undefined)?.cron !== undefined && (s.repeated as { cron: string }).cron.trim().split(/\s+/).length !== 5
+        ? 'spec.repeated.cron must have 5 fields: minute hour day-of-month month day-of-week'
+        : undefined),
+    description: 'A maintenance or OS-update window for a region, site or host.',
+  },
+  {
+    kind: 'OsUpdatePolicy', path: 'os-update-policies', idPrefix: 'osupdatepolicy', spec: K.OsUpdatePolicySpec, origin: 'user', twoPhaseDelete: false,
+    refs: [ref('spec.targetOsId', 'OperatingSystem')],
+    check: (s) => (s.policy === 'target' && s.targetOsId === undefined ? 'spec.targetOsId is required when spec.policy is "target"' : undefined),
+    description: 'What to update instances to, and how fast to roll it out.',
+  },
+  {
+    kind: 'OsUpdateRun', path: 'os-update-runs', idPrefix: 'osupdaterun', status: K.OsUpdateRunStatus, origin: 'manager', twoPhaseDelete: false,
+    refs: [ref('status.instanceId', 'Instance', true), ref('status.policyId', 'OsUpdatePolicy', true)],
+    description: 'One OS update of one instance, created by the maintenance manager.',
+  },
+  {
+    kind: 'TelemetryGroup', path: 'telemetry-groups', idPrefix: 'telemetrygroup', spec: K.TelemetryGroupSpec, origin: 'user', twoPhaseDelete: false,
+    refs: [], description: 'A named set of metrics or log sources.',
+  },
+  {
+    kind: 'TelemetryProfile', path: 'telemetry-profiles', idPrefix: 'telemetryprofile', spec: K.TelemetryProfileSpec, origin: 'user', twoPhaseDelete: false,
+    refs: [ref('spec.target.regionId', 'Region'), ref('spec.target.siteId', 'Site'), ref('spec.target.instanceId', 'Instance', true), ref('spec.groupId', 'TelemetryGroup')],
+    check: (s) => exactlyOne(s.target, ['regionId', 'siteId', 'instanceId'], 'spec.target'),
+    description: 'Which telemetry group a region, site or instance collects, and how often.',
+  },
+  {
+    kind: 'LocalAccount', path: 'local-accounts', idPrefix: 'localaccount', spec: K.LocalAccountSpec, origin: 'user', twoPhaseDelete: false,
+    refs: [], secrets: ['sshKey'], description: 'A login account with an SSH key, provisioned on instances.',
+  },
+  {
+    kind: 'CustomConfig', path: 'custom-configs', idPrefix: 'customconfig', spec: K.CustomConfigSpec, origin: 'user', twoPhaseDelete: false,
+    refs: [], description: 'A cloud-init document applied to instances.',
+  },
+];
+
+const byKind = new Map<string, KindDef>(DEFS.map((d) => [d.kind, d]));
+const byPath = new Map<string, KindDef>(DEFS.map((d) => [d.path, d]));
+const byPrefix = new Map<string, KindDef>(DEFS.map((d) => [d.idPrefix, d]));
+
+/** Every kind, in registry order. */
+export const KINDS: readonly KindDef[] = DEFS;
+
+/** The kind named `kind` (`Host`), or undefined. */
+export const kindByName = (kind: string): KindDef | undefined => byKind.get(kind);
+/** The kind whose REST path is `path` (`hosts`), or undefined. */
+export const kindByPath = (path: string): KindDef | undefined => byPath.get(path);
+/** The kind an id belongs to, read off its prefix (`host-0a1b2c3d` → Host), or undefined. */
+export const kindById = (id: string): KindDef | undefined => byPrefix.get(/^([a-z]+)-[0-9a-f]{8}$/.exec(id)?.[1] ?? '');
+
+/** The kinds whose references point at `kind`, with the reference. */
+export function referrersOf(kind: KindName): { def: KindDef; ref: RefDef }[] {
+  return DEFS.flatMap((def) => def.refs.filter((r) => r.target === kind).map((r) => ({ def, ref: r })));
+}
+
+/**
+ * The ids a resource refers to, one entry per id.
+ * @example extractRefs(kindByName('Site')!, { spec: { regionId: 'region-0a1b2c3d' } })
+ */
+export function extractRefs(def: KindDef, resource: { spec?: unknown; status?: unknown }): { ref: RefDef; id: string }[] {
+  const out: { ref: RefDef; id: string }[] = [];
+  for (const r of def.refs) {
+    let v: unknown = resource;
+    for (const p of r.path) v = (v as Record<string, unknown> | undefined)?.[p];
+    if (typeof v === 'string') out.push({ ref: r, id: v });
+    else if (r.many && Array.isArray(v)) for (const id of v) if (typeof id === 'string') out.push({ ref: r, id });
+  }
+  return out;
+}

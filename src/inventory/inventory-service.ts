@@ -1,0 +1,407 @@
+import {
+  ALL_PROJECTS, type Caller, type CreateInput, type DeleteOptions, type DeleteResult, EimError, type EventsOptions, type EventsPage,
+  type Inventory, type InventoryEvent, type KindDef, kindById, kindByName, type ListOptions, type ListPage, type PatchInput,
+  ProjectName, type RandomHex, type Resource, type WatchItem, type WatchOptions, type WriteOptions,
+} from '../api/index.ts';
+import { parseFilter, parseOrderBy } from '../api/filter.ts';
+import type { LoggedEvent, RetentionOptions, Store } from '../store/index.ts';
+import { type Permission, permissionsIn, requirePermission, userFieldsPermission } from './access.ts';
+import { isPlainObject, jsonEqual, mergePatch } from './merge-patch.ts';
+import { assertNameFree, assertRefsExist, assertTransition, freshId, loadTarget, removeWithOwned, userFieldsChanged } from './mutations.ts';
+import { decodePageToken, encodePageToken, queryHash } from './page-token.ts';
+import { assertLabels, assertName, assertValid } from './validate.ts';
+import { WatchHub } from './watch-hub.ts';
+
+export interface InventoryServiceOptions {
+  /** Event retention. @default { minAgeMs: 3_600_000, minEvents: 1_000_000 } */
+  retention?: RetentionOptions;
+  /** How often retention runs. @default 60000 */
+  compactEveryMs?: number;
+  ringSize?: number;
+  random?: RandomHex;
+  now?: () => Date;
+}
+
+/** Counters the server exports as metrics. */
+export interface InventoryStats {
+  writes: number;
+  events: number;
+  openWatches: number;
+}
+
+const MAX_PAGE = 1000;
+
+/**
+ * The Inventory: validation, write policy, references, transitions and revisions over a Store,
+ * plus the watch hub. `as(caller)` gives the Inventory interface with that caller's rights.
+ */
+export class InventoryService {
+  readonly hub: WatchHub;
+  readonly stats: InventoryStats = { writes: 0, events: 0, openWatches: 0 };
+  private readonly projects = new Set<string>();
+  private compactTimer?: NodeJS.Timeout;
+  private readonly retention: RetentionOptions;
+  private readonly now: () => Date;
+
+  constructor(
+    readonly store: Store,
+    private readonly options: InventoryServiceOptions = {},
+  ) {
+    this.hub = new WatchHub(store, { ringSize: options.ringSize });
+    this.retention = options.retention ?? { minAgeMs: 3_600_000, minEvents: 1_000_000 };
+    this.now = options.now ?? (() => new Date());
+    store.onCommit((events) => (this.stats.events += events.length));
+  }
+
+  async start(): Promise<void> {
+    await this.hub.start();
+    for (const p of await this.store.listProjects()) this.projects.add(p.name);
+    const every = this.options.compactEveryMs ?? 60_000;
+    this.compactTimer = setInterval(() => void this.compact().catch(() => {}), every);
+    this.compactTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.compactTimer);
+    this.hub.close();
+  }
+
+  /** Applies retention now. */
+  compact(): Promise<number> {
+    return this.store.compact(this.retention, this.now());
+  }
+
+  /** The Inventory interface acting as `caller`. */
+  as(caller: Caller): Inventory {
+    return new CallerInventory(this, caller);
+  }
+
+  // Projects (admin).
+
+  async createProject(caller: Caller, name: string): Promise<{ name: string; createdAt: string }> {
+    requireClusterAdmin(caller, 'create projects');
+    assertValid(ProjectName, name, 'name');
+    if (!(await this.store.ensureProject(name))) throw new EimError('conflict', `project "${name}" already exists`);
+    this.projects.add(name);
+    return (await this.store.listProjects()).find((p) => p.name === name)!;
+  }
+
+  async ensureProject(name: string): Promise<void> {
+    await this.store.ensureProject(name);
+    this.projects.add(name);
+  }
+
+  async listProjects(caller: Caller): Promise<{ name: string; createdAt: string }[]> {
+    return (await this.store.listProjects()).filter((p) => permissionsIn(caller, p.name).has('read'));
+  }
+
+  async deleteProject(caller: Caller, name: string): Promise<void> {
+    requireClusterAdmin(caller, 'delete projects');
+    await this.assertProject(name);
+    const n = await this.store.countResources(name);
+    if (n > 0) throw new EimError('failed_precondition', `project "${name}" still holds ${n} resource(s); delete them first`);
+    await this.store.deleteProject(name);
+    this.projects.delete(name);
+  }
+
+  async assertProject(project: string): Promise<void> {
+    if (project === ALL_PROJECTS || this.projects.has(project)) return;
+    // Another server process (PostgreSQL) may have created it.
+    if ((await this.store.listProjects()).some((p) => p.name === project)) {
+      this.projects.add(project);
+      return;
+    }
+    throw new EimError('not_found', `project "${project}" not found`);
+  }
+
+  // The calls behind the Inventory interface; `caller` is checked in each.
+
+  async create(caller: Caller, project: string, kind: string, input: CreateInput): Promise<Resource> {
+    const def = kindDef(kind);
+    const system = def.origin === 'manager';
+    requirePermission(caller, project, system ? 'system' : permissionsIn(caller, project).has('system') ? 'system' : 'spec', `create ${def.kind}s`);
+    await this.assertProject(project);
+    if (!isPlainObject(input)) throw new EimError('invalid_argument', 'the body must be a JSON object with name, labels and spec');
+    const allowed = system ? ['name', 'labels', 'status'] : ['name', 'labels', 'spec'];
+    assertOnly(input, allowed, def);
+    assertName(input.name);
+    const labels = input.labels ?? {};
+    assertLabels(labels);
+    let spec: Record<string, unknown> = {};
+    let status: Record<string, unknown> = {};
+    if (def.spec) {
+      if (!isPlainObject(input.spec)) throw new EimError('invalid_argument', `spec is required: a JSON object (${def.kind} spec)`);
+      spec = { ...def.specDefaults, ...input.spec };
+      assertValid(def.spec, spec, 'spec', def.secrets);
+      const problem = def.check?.(spec);
+      if (problem) throw new EimError('invalid_argument', problem);
+    }
+    if (system && def.status) {
+      if (!isPlainObject(input.status)) throw new EimError('invalid_argument', `status is required: a JSON object (${def.kind} status)`);
+      status = input.status;
+      assertValid(def.status, status, 'status');
+    }
+    const actor = actorOf(caller);
+    const created = await this.store.write(async (tx) => {
+      await assertNameFree(tx, def, project, input.name);
+      const id = await freshId(tx, def, this.options.random);
+      const draft: Resource = { kind: def.kind, id, project, name: input.name, labels, revision: 0, generation: 1, createdAt: '', updatedAt: '', spec, status };
+      await assertRefsExist(tx, def, draft);
+      assertTransition(def, undefined, draft);
+      return tx.insert(draft, actor);
+    });
+    this.stats.writes++;
+    return created;
+  }
+
+  async get(caller: Caller, project: string, kind: string, id: string): Promise<Resource> {
+    const def = kindDef(kind);
+    requirePermission(caller, project, 'read', `read ${def.kind}s`);
+    assertIdOf(def, id);
+    const res = await this.store.get(id);
+    if (!res || res.project !== project) throw new EimError('not_found', `${def.kind} ${id} not found in project "${project}"`);
+    return res;
+  }
+
+  async list(caller: Caller, project: string, kind: string, options: ListOptions = {}): Promise<ListPage> {
+    const def = kindDef(kind);
+    requirePermission(caller, project, 'read', `list ${def.kind}s`);
+    await this.assertProject(project);
+    const pageSize = pageSizeOf(options.pageSize);
+    const filter = options.filter ? parseFilter(options.filter, def) : undefined;
+    const orderBy = options.orderBy ? parseOrderBy(options.orderBy, def) : [{ field: ['name'], desc: false }];
+    const hash = queryHash([def.kind, project, options.filter ?? '', options.orderBy ?? '']);
+    const offset = options.pageToken ? decodePageToken(options.pageToken, hash) : 0;
+    const r = await this.store.list({ project: project === ALL_PROJECTS ? undefined : project, kind: def.kind, filter, orderBy, offset, limit: pageSize });
+    const page: ListPage = { items: r.items, revision: r.revision, totalSize: r.totalSize };
+    if (offset + r.items.length < r.totalSize) page.nextPageToken = encodePageToken(offset + r.items.length, hash);
+    return page;
+  }
+
+  async update(caller: Caller, project: string, kind: string, id: string, patch: PatchInput, options: WriteOptions = {}): Promise<Resource> {
+    const def = kindDef(kind);
+    requirePermission(caller, project, userFieldsPermission(def), `change ${def.kind}s`);
+    assertIdOf(def, id);
+    if (!isPlainObject(patch)) throw new EimError('invalid_argument', 'the patch must be a JSON object with any of name, labels, spec');
+    assertOnly(patch, def.spec ? ['name', 'labels', 'spec'] : ['name', 'labels'], def, 'patch');
+    if (patch.spec !== undefined && !isPlainObject(patch.spec)) throw new EimError('invalid_argument', 'spec in a patch must be a JSON object (a merge patch)');
+    if (patch.labels !== undefined && patch.labels !== null && !isPlainObject(patch.labels)) throw new EimError('invalid_argument', 'labels in a patch must be a JSON object or null');
+    if (patch.name !== undefined) assertName(patch.name);
+    const actor = actorOf(caller);
+    const out = await this.store.write(async (tx) => {
+      const cur = await loadTarget(tx, def, project, id, options.ifMatch);
+      const next: Resource = {
+        ...cur,
+        name: (patch.name as string | undefined) ?? cur.name,
+        labels: patch.labels === undefined ? cur.labels : (mergePatch(cur.labels, patch.labels ?? {}) as Record<string, string>),
+        spec: patch.spec === undefined ? cur.spec : (mergePatch(cur.spec, patch.spec) as Record<string, unknown>),
+      };
+      if (patch.labels === null) next.labels = {};
+      if (!userFieldsChanged(cur, next)) return { res: cur, wrote: false };
+      assertLabels(next.labels);
+      if (def.spec) {
+        assertValid(def.spec, next.spec, 'spec', def.secrets);
+        const problem = def.check?.(next.spec);
+        if (problem) throw new EimError('invalid_argument', problem);
+      }
+      if (next.name !== cur.name) await assertNameFree(tx, def, project, next.name, id);
+      assertTransition(def, cur, next);
+      const refsChanged = await assertRefsExist(tx, def, next, cur);
+      next.generation = cur.generation + 1;
+      return { res: await tx.update(next, actor, refsChanged), wrote: true };
+    });
+    if (out.wrote) this.stats.writes++;
+    return out.res;
+  }
+
+  async updateStatus(caller: Caller, project: string, kind: string, id: string, status: Record<string, unknown>, options: WriteOptions = {}): Promise<Resource> {
+    const def = kindDef(kind);
+    requirePermission(caller, project, 'status', `write the status of ${def.kind}s`);
+    assertIdOf(def, id);
+    if (!def.status) throw new EimError('invalid_argument', `${def.kind} has no status: it is declarative`);
+    if (!isPlainObject(status)) throw new EimError('invalid_argument', 'the status patch must be a JSON object (a merge patch of status)');
+    const actor = actorOf(caller);
+    const out = await this.store.write(async (tx) => {
+      const cur = await loadTarget(tx, def, project, id, options.ifMatch);
+      const nextStatus = mergePatch(cur.status, status) as Record<string, unknown>;
+      if (jsonEqual(nextStatus, cur.status)) return { res: cur, wrote: false };
+      assertValid(def.status!, nextStatus, 'status');
+      const next: Resource = { ...cur, status: nextStatus };
+      const refsChanged = await assertRefsExist(tx, def, next, cur);
+      return { res: await tx.update(next, actor, refsChanged), wrote: true };
+    });
+    if (out.wrote) this.stats.writes++;
+    return out.res;
+  }
+
+  async delete(caller: Caller, project: string, kind: string, id: string, options: DeleteOptions = {}): Promise<DeleteResult> {
+    const def = kindDef(kind);
+    const perms = permissionsIn(caller, project);
+    const need: Permission = options.force ? 'force' : def.origin === 'manager' || perms.has('system') ? 'system' : 'spec';
+    requirePermission(caller, project, need, options.force ? `force-delete ${def.kind}s` : `delete ${def.kind}s`);
+    assertIdOf(def, id);
+    const actor = actorOf(caller);
+    const finalize = options.force || perms.has('system');
+    const out = await this.store.write(async (tx): Promise<DeleteResult> => {
+      const cur = await loadTarget(tx, def, project, id, options.ifMatch);
+      if (def.twoPhaseDelete && !finalize) {
+        if (cur.spec.desiredState === 'deleted') return { removed: false, resource: cur };
+        const next: Resource = { ...cur, spec: { ...cur.spec, desiredState: 'deleted' }, generation: cur.generation + 1 };
+        return { removed: false, resource: await tx.update(next, actor, false) };
+      }
+      const removed = await removeWithOwned(tx, cur, actor);
+      return { removed: true, resource: removed[removed.length - 1] };
+    });
+    this.stats.writes++;
+    return out;
+  }
+
+  /**
+   * Checks a watch request (rights, kinds, a retained `since`) and returns its stream; errors come
+   * here, before anything is streamed.
+   */
+  async openWatch(caller: Caller, options: WatchOptions): Promise<AsyncGenerator<WatchItem>> {
+    const project = options.project;
+    requirePermission(caller, project, 'read', 'watch');
+    await this.assertProject(project);
+    const kinds = options.kinds && options.kinds.length > 0 ? new Set(options.kinds.map((k) => kindDef(k).kind)) : undefined;
+    const position = options.since ?? this.hub.last;
+    if (options.since !== undefined) {
+      if (!Number.isSafeInteger(options.since) || options.since < 0) throw new EimError('invalid_argument', 'since must be a revision: a whole number ≥ 0');
+      // Fail early (before any event is sent) when the revision is gone.
+      await this.store.readEvents({ after: position, limit: 1, project: project === ALL_PROJECTS ? undefined : project });
+    }
+    return this.stream(project, kinds, position, options);
+  }
+
+  private async *stream(project: string, kinds: Set<string> | undefined, since: number, options: WatchOptions): AsyncGenerator<WatchItem> {
+    const signal = options.signal;
+    const bookmarkMs = options.bookmarkMs ?? 10_000;
+    const matches = (e: LoggedEvent) => (project === ALL_PROJECTS || e.project === project) && (!kinds || kinds.has(e.kind));
+    let position = since;
+    this.stats.openWatches++;
+    try {
+      let lastSent = Date.now();
+      while (!signal?.aborted && !this.hub.isClosed) {
+        let batch = this.hub.read(position, 1000);
+        let upTo: number;
+        if (batch === undefined) {
+          upTo = this.hub.ringFloor;
+          batch = await this.store.readEvents({ after: position, limit: 1000, project: project === ALL_PROJECTS ? undefined : project, kinds: kinds ? [...kinds] : undefined });
+          batch = batch.filter((e) => e.revision <= upTo);
+          if (batch.length === 1000) upTo = batch[batch.length - 1].revision;
+        } else {
+          upTo = batch.length > 0 ? batch[batch.length - 1].revision : position;
+        }
+        let sent = false;
+        for (const e of batch) {
+          if (!matches(e)) continue;
+          yield eventItem(e);
+          sent = true;
+        }
+        position = Math.max(position, upTo);
+        if (sent) lastSent = Date.now();
+        if (position >= this.hub.last) {
+          const wait = bookmarkMs - (Date.now() - lastSent);
+          const changed = wait > 0 && (await this.hub.waitForChange(wait, signal));
+          if (!changed && !signal?.aborted && Date.now() - lastSent >= bookmarkMs - 5) {
+            yield { type: 'bookmark', revision: position };
+            lastSent = Date.now();
+          }
+        }
+      }
+    } finally {
+      this.stats.openWatches--;
+    }
+  }
+
+  /** The events page as raw JSON texts (the server sends them without re-serialising). */
+  async eventsRaw(caller: Caller, options: EventsOptions): Promise<{ events: LoggedEvent[]; revision: number }> {
+    const project = options.project;
+    requirePermission(caller, project, 'read', 'read events');
+    await this.assertProject(project);
+    const limit = options.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1) throw new EimError('invalid_argument', 'limit must be a whole number ≥ 1 (at most 1000)');
+    const since = options.since ?? 0;
+    if (!Number.isSafeInteger(since) || since < 0) throw new EimError('invalid_argument', 'since must be a revision: a whole number ≥ 0');
+    if (options.id !== undefined && !kindById(options.id)) throw new EimError('invalid_argument', `id "${options.id.slice(0, 64)}" is not a resource id (like host-0a1b2c3d)`);
+    const head = this.hub.last;
+    const kinds = options.kinds?.map((k) => kindDef(k).kind);
+    const events = await this.store.readEvents({ after: since, limit: Math.min(limit, MAX_PAGE), project: project === ALL_PROJECTS ? undefined : project, kinds, id: options.id });
+    const full = events.length === Math.min(limit, MAX_PAGE);
+    return { events, revision: full ? events[events.length - 1].revision : Math.max(head, since, events.at(-1)?.revision ?? 0) };
+  }
+}
+
+class CallerInventory implements Inventory {
+  constructor(
+    private readonly svc: InventoryService,
+    private readonly caller: Caller,
+  ) {}
+  create(project: string, kind: string, input: CreateInput) {
+    return this.svc.create(this.caller, project, kind, input);
+  }
+  get(project: string, kind: string, id: string) {
+    return this.svc.get(this.caller, project, kind, id);
+  }
+  list(project: string, kind: string, options?: ListOptions) {
+    return this.svc.list(this.caller, project, kind, options);
+  }
+  update(project: string, kind: string, id: string, patch: PatchInput, options?: WriteOptions) {
+    return this.svc.update(this.caller, project, kind, id, patch, options);
+  }
+  updateStatus(project: string, kind: string, id: string, status: Record<string, unknown>, options?: WriteOptions) {
+    return this.svc.updateStatus(this.caller, project, kind, id, status, options);
+  }
+  delete(project: string, kind: string, id: string, options?: DeleteOptions) {
+    return this.svc.delete(this.caller, project, kind, id, options);
+  }
+  async *watch(options: WatchOptions): AsyncGenerator<WatchItem> {
+    yield* await this.svc.openWatch(this.caller, options);
+  }
+  async events(options: EventsOptions): Promise<EventsPage> {
+    const r = await this.svc.eventsRaw(this.caller, options);
+    return { events: r.events.map((e) => JSON.parse(e.json) as InventoryEvent), revision: r.revision };
+  }
+}
+
+function eventItem(e: LoggedEvent): WatchItem {
+  return { type: 'event', revision: e.revision, json: e.json, event: () => JSON.parse(e.json) as InventoryEvent };
+}
+
+function kindDef(kind: string): KindDef {
+  const def = kindByName(kind);
+  if (!def) throw new EimError('invalid_argument', `unknown kind "${String(kind).slice(0, 64)}"`);
+  return def;
+}
+
+function assertIdOf(def: KindDef, id: string): void {
+  if (typeof id !== 'string' || !/^[a-z]+-[0-9a-f]{8}$/.test(id)) {
+    throw new EimError('invalid_argument', `"${String(id).slice(0, 64)}" is not a ${def.kind} id: ${def.kind} ids look like ${def.idPrefix}-0a1b2c3d`);
+  }
+  if (kindById(id)?.kind !== def.kind) throw new EimError('invalid_argument', `${id} is not a ${def.kind} id: ${def.kind} ids look like ${def.idPrefix}-0a1b2c3d`);
+}
+
+function assertOnly(body: Record<string, unknown>, allowed: readonly string[], def: KindDef, what = 'body'): void {
+  const extra = Object.keys(body).filter((k) => !allowed.includes(k));
+  if (extra.length > 0) {
+    throw new EimError('invalid_argument', `the ${what} has unknown or read-only field(s) ${extra.map((k) => `"${k.slice(0, 40)}"`).join(', ')}; a ${def.kind} ${what} may hold ${allowed.join(', ')}`);
+  }
+}
+
+function pageSizeOf(v: number | undefined): number {
+  if (v === undefined) return 20;
+  if (!Number.isInteger(v) || v < 1) throw new EimError('invalid_argument', 'pageSize must be a whole number ≥ 1 (at most 1000)');
+  return Math.min(v, MAX_PAGE);
+}
+
+function requireClusterAdmin(caller: Caller, what: string): void {
+  if (!caller.grants.some((g) => g.project === ALL_PROJECTS && g.role === 'admin')) {
+    throw new EimError('permission_denied', `only a cluster admin may ${what}`);
+  }
+}
+
+function actorOf(caller: Caller): string {
+  const roles = [...new Set(caller.grants.map((g) => g.role))].join(',');
+  return `${caller.subject} (${roles})`;
+}

@@ -1,0 +1,82 @@
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { EimError } from '../api/index.ts';
+import type { InventoryService } from '../inventory/index.ts';
+import { errorHandler } from './error-handler.ts';
+import { ServerMetrics } from './metrics.ts';
+import { registerProjectRoutes } from './routes/project-routes.ts';
+import { registerResourceRoutes } from './routes/resource-routes.ts';
+import { registerSystemRoutes } from './routes/system-routes.ts';
+import { registerWatchRoutes } from './routes/watch-routes.ts';
+import type { TokenIssuer } from './token-issuer.ts';
+
+export interface AppOptions {
+  inventory: InventoryService;
+  tokens: TokenIssuer;
+  /** A pino logger; silent when absent. */
+  logger?: FastifyBaseLogger;
+  /** Largest request body. @default 1 MiB */
+  bodyLimit?: number;
+  /** Idle time before a watch BOOKMARK. @default 10000 */
+  bookmarkMs?: number;
+  /** Where the admin token is, for the 401 message. */
+  adminTokenPath?: string;
+}
+
+/**
+ * The HTTP face of the Inventory: northbound REST, watch, projects, health and metrics. Schemas
+ * document the routes (OpenAPI); the Inventory validates, so in-process and HTTP callers get the
+ * same answers.
+ * @example const app = await buildApp({ inventory, tokens }); await app.inject({ url: '/healthz' })
+ */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    forceCloseConnections: true,
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+  });
+  // The Inventory validates with messages that say what to fix; the route schemas are for the OpenAPI document.
+  app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send(new EimError('not_found', `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)}; see /openapi.json`).toJSON());
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'eim', version: '0.1.0', description: 'Edge infrastructure manager: the Inventory API (ARCHITECTURE.md §5).' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  const metrics = new ServerMetrics(options.inventory);
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.requestDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  const tokenHint = options.adminTokenPath ? `; the admin token is in ${options.adminTokenPath}` : '';
+  app.addHook('onRequest', async (req) => {
+    if (!req.url.startsWith('/v1/') && req.url !== '/v1') return;
+    const header = req.headers.authorization;
+    const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!m) throw new EimError('unauthenticated', `missing or malformed Authorization header: send "Authorization: Bearer <token>"${tokenHint}`);
+    const caller = await options.tokens.verify(m[1]);
+    if (caller.grants.every((g) => g.role === 'agent' || g.role === 'enrollment')) {
+      throw new EimError('permission_denied', 'agent and enrollment tokens are for /southbound/v1 only');
+    }
+    req.caller = caller;
+  });
+
+  registerSystemRoutes(app, options.inventory, metrics);
+  registerProjectRoutes(app, options.inventory);
+  registerResourceRoutes(app, options.inventory);
+  registerWatchRoutes(app, options.inventory, { bookmarkMs: options.bookmarkMs });
+  return app;
+}

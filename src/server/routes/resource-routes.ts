@@ -1,0 +1,111 @@
+import type { FastifyInstance } from 'fastify';
+import Type from 'typebox';
+import { type Caller, CreateBody, EimError, type KindDef, KINDS, Labels, Name, ResourceEnvelope } from '../../api/index.ts';
+import type { InventoryService } from '../../inventory/index.ts';
+import { callerOf, ifMatchOf, intParam, projectParam } from '../request-helpers.ts';
+
+const ErrorBody = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Object({})) }) });
+const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+
+function resourceSchema(def: KindDef) {
+  return Type.Object({ ...ResourceEnvelope, spec: def.spec ?? Type.Object({}), status: def.status ?? Type.Object({}) }, { title: def.kind, description: def.description });
+}
+
+/**
+ * The generic REST routes of every kind in the registry (ARCHITECTURE.md §5): list, create, get,
+ * merge-patch, status patch, delete; and the cross-project list for managers and cluster admins.
+ */
+export function registerResourceRoutes(app: FastifyInstance, inventory: InventoryService): void {
+  for (const def of KINDS) {
+    const base = `/v1/projects/:project/${def.path}`;
+    const tags = [def.kind];
+    const resource = resourceSchema(def);
+    const listSchema = {
+      tags,
+      summary: `List ${def.kind}s`,
+      querystring: Type.Object({
+        filter: Type.Optional(Type.String({ description: 'AIP-160 filter, e.g. labels.line = "3" AND spec.siteId = site-0a1b2c3d' })),
+        orderBy: Type.Optional(Type.String({ description: 'AIP-132, e.g. "name desc, createdAt"' })),
+        pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 20 })),
+        pageToken: Type.Optional(Type.String()),
+      }),
+      response: { 200: Type.Object({ items: Type.Array(resource), revision: Type.Integer(), nextPageToken: Type.Optional(Type.String()), totalSize: Type.Integer() }), ...errors },
+    };
+    const list = async (req: { params: unknown; query: unknown; caller?: Caller }) => {
+      const q = req.query as Record<string, string | undefined>;
+      return inventory.list(callerOf(req), projectParam(req.params), def.kind, {
+        filter: q.filter,
+        orderBy: q.orderBy,
+        pageSize: intParam(q.pageSize, 'pageSize', 1),
+        pageToken: q.pageToken,
+      });
+    };
+    app.get(base, { schema: listSchema }, list);
+    app.get(`/v1/${def.path}`, { schema: { ...listSchema, summary: `List ${def.kind}s of every project (managers, cluster admins)` } }, list);
+
+    {
+      app.post(
+        base,
+        { schema: { tags, summary: `Create a ${def.kind}`, body: def.spec ? CreateBody(def.spec) : Type.Object({ name: Name, labels: Type.Optional(Labels), status: def.status! }), response: { 201: resource, ...errors } } },
+        async (req, reply) => {
+          const body = req.body as Record<string, unknown> | undefined;
+          if (body === undefined || body === null) throw new EimError('invalid_argument', 'the body is empty; send a JSON object with name, labels and spec');
+          const created = await inventory.create(callerOf(req), projectParam(req.params), def.kind, body as never);
+          return reply.code(201).send(created);
+        },
+      );
+    }
+
+    const one = `${base}/:id`;
+    app.get(one, { schema: { tags, summary: `Get a ${def.kind}`, response: { 200: resource, ...errors } } }, async (req) =>
+      inventory.get(callerOf(req), projectParam(req.params), def.kind, (req.params as { id: string }).id),
+    );
+
+    app.patch(
+      one,
+      {
+        schema: {
+          tags,
+          summary: `Change a ${def.kind} (JSON merge patch of name, labels${def.spec ? ', spec' : ''})`,
+          headers: Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'Only if still at this revision: "42"' })) }),
+          body: Type.Object({ name: Type.Optional(Name), labels: Type.Optional(Type.Union([Labels, Type.Null()])), ...(def.spec ? { spec: Type.Optional(Type.Object({})) } : {}) }),
+          response: { 200: resource, ...errors },
+        },
+      },
+      async (req) => inventory.update(callerOf(req), projectParam(req.params), def.kind, (req.params as { id: string }).id, (req.body ?? {}) as never, { ifMatch: ifMatchOf(req.headers['if-match']) }),
+    );
+
+    if (def.status) {
+      app.patch(
+        `${one}/status`,
+        { schema: { tags, summary: `Write a ${def.kind}'s status (managers; JSON merge patch)`, body: Type.Partial(def.status), response: { 200: resource, ...errors } } },
+        async (req) =>
+          inventory.updateStatus(callerOf(req), projectParam(req.params), def.kind, (req.params as { id: string }).id, (req.body ?? {}) as never, {
+            ifMatch: ifMatchOf(req.headers['if-match']),
+          }),
+      );
+    }
+
+    app.delete(
+      one,
+      {
+        schema: {
+          tags,
+          summary: def.twoPhaseDelete ? `Delete a ${def.kind}: marks desiredState deleted (202); its manager removes it. force=true removes at once (admin)` : `Delete a ${def.kind}`,
+          querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }),
+          response: { 200: resource, 202: resource, ...errors },
+        },
+      },
+      async (req, reply) => {
+        const force = String((req.query as { force?: string }).force ?? 'false');
+        if (force !== 'true' && force !== 'false') throw new EimError('invalid_argument', 'force must be true or false');
+        const r = await inventory.delete(callerOf(req), projectParam(req.params), def.kind, (req.params as { id: string }).id, {
+          force: force === 'true',
+          ifMatch: ifMatchOf(req.headers['if-match']),
+        });
+        return reply.code(r.removed ? 200 : 202).send(r.resource);
+      },
+    );
+  }
+}
+

@@ -1,0 +1,106 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import { isEimError } from '../../api/index.ts';
+import type { InventoryService } from '../../inventory/index.ts';
+import { toEimError } from '../error-handler.ts';
+import { callerOf, intParam, kindsParam, projectParam } from '../request-helpers.ts';
+
+export interface WatchRouteOptions {
+  /** Idle time before a BOOKMARK. @default 10000 */
+  bookmarkMs?: number;
+}
+
+/**
+ * The watch stream (Server-Sent Events) and the events page, per project and across projects.
+ * A slow reader is never dropped: the stream waits for the socket to drain and reads on from the
+ * log, so what it gets later is exactly what it would have got.
+ */
+export function registerWatchRoutes(app: FastifyInstance, inventory: InventoryService, options: WatchRouteOptions = {}): void {
+  const watchSchema = {
+    tags: ['Watch'],
+    summary: 'Stream events as Server-Sent Events: id = revision, event = CREATED|UPDATED|DELETED|BOOKMARK. Resumes from Last-Event-ID.',
+    querystring: Type.Object({ kinds: Type.Optional(Type.String({ description: 'hosts,instances' })), since: Type.Optional(Type.Integer({ minimum: 0 })) }),
+  };
+  const eventsSchema = {
+    tags: ['Watch'],
+    summary: 'The events after `since` as a JSON page { events, revision }',
+    querystring: Type.Object({
+      since: Type.Optional(Type.Integer({ minimum: 0 })),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+      kinds: Type.Optional(Type.String()),
+      id: Type.Optional(Type.String()),
+    }),
+  };
+
+  const watch = async (req: FastifyRequest, reply: FastifyReply) => {
+    const q = req.query as Record<string, string | undefined>;
+    const lastEventId = req.headers['last-event-id'];
+    const since = intParam(lastEventId !== undefined && lastEventId !== '' ? lastEventId : q.since, lastEventId ? 'Last-Event-ID' : 'since');
+    const abort = new AbortController();
+    const stream = await inventory.openWatch(callerOf(req), {
+      project: projectParam(req.params),
+      kinds: kindsParam(q.kinds),
+      since,
+      signal: abort.signal,
+      bookmarkMs: options.bookmarkMs,
+    });
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    raw.write(': watching\n\n');
+    const onClose = () => abort.abort();
+    req.raw.once('close', onClose);
+    raw.once('close', onClose);
+    try {
+      for await (const item of stream) {
+        const frame =
+          item.type === 'event'
+            ? `id: ${item.revision}\nevent: ${eventType(item.json)}\ndata: ${item.json}\n\n`
+            : `id: ${item.revision}\nevent: BOOKMARK\ndata: {"revision":${item.revision}}\n\n`;
+        if (!raw.write(frame)) await drained(raw, abort.signal);
+        if (abort.signal.aborted) break;
+      }
+    } catch (e) {
+      if (!abort.signal.aborted) {
+        const err = toEimError(e);
+        if (!isEimError(e)) req.log.error({ err: e }, 'watch stream failed');
+        raw.write(`event: ERROR\ndata: ${JSON.stringify(err.toJSON())}\n\n`);
+      }
+    } finally {
+      abort.abort();
+      raw.end();
+    }
+  };
+
+  const events = async (req: FastifyRequest, reply: FastifyReply) => {
+    const q = req.query as Record<string, string | undefined>;
+    const page = await inventory.eventsRaw(callerOf(req), {
+      project: projectParam(req.params),
+      since: intParam(q.since, 'since'),
+      limit: intParam(q.limit, 'limit', 1),
+      kinds: kindsParam(q.kinds),
+      id: q.id,
+    });
+    return reply.type('application/json').send(`{"events":[${page.events.map((e) => e.json).join(',')}],"revision":${page.revision}}`);
+  };
+
+  app.get('/v1/projects/:project/watch', { schema: watchSchema }, watch);
+  app.get('/v1/watch', { schema: { ...watchSchema, summary: `${watchSchema.summary} Every project (managers, cluster admins).` } }, watch);
+  app.get('/v1/projects/:project/events', { schema: eventsSchema }, events);
+  app.get('/v1/events', { schema: { ...eventsSchema, summary: `${eventsSchema.summary}; every project (managers, cluster admins)` } }, events);
+}
+
+/** The event type, read off the serialised event without parsing it (it is the first field). */
+const eventType = (json: string): string => json.slice(9, json.indexOf('"', 9));
+
+function drained(raw: NodeJS.WritableStream, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      raw.off('drain', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    raw.once('drain', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,20 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from './schema.ts';
+
+/** What differs between SQLite and PostgreSQL under the one store implementation. */
+export interface DialectAdapter {
+  readonly name: 'sqlite' | 'postgres';
+  /**
+   * Takes the global revision lock for the rest of the transaction and returns the current
+   * revision. Held to commit, so revisions become visible in commit order.
+   */
+  lockRevision(trx: Transaction<Database>): Promise<number>;
+  /** Last step of a write transaction (PostgreSQL: NOTIFY other processes, delivered at commit). */
+  beforeCommit(trx: Transaction<Database>, lastRevision: number): Promise<void>;
+  /** A JSON column's value as read back (SQLite: TEXT to parse; PostgreSQL: already parsed). */
+  parseJson(value: unknown): unknown;
+  /** Runs reads against one consistent snapshot. */
+  snapshot<T>(db: Kysely<Database>, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /** Subscribes to other processes' commits; returns the unsubscribe. */
+  listen(onWake: () => void): Promise<() => Promise<void>>;
+}

@@ -1,0 +1,51 @@
+/** One queued unit of work and how to answer its caller. */
+export interface Pending<T> {
+  readonly run: T;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Funnels writes through one committer: while a commit is in flight, new writes queue up, and the
+ * next commit takes all of them (up to `maxBatch`) at once. One fsync then covers many writes, and
+ * a lone writer is never delayed by a timer.
+ *
+ * @example const gc = new GroupCommit(async (batch) => { ...commit batch, answer each... }, 256)
+ */
+export class GroupCommit<T> {
+  private readonly queue: Pending<T>[] = [];
+  private running = false;
+
+  constructor(
+    private readonly commit: (batch: Pending<T>[]) => Promise<void>,
+    private readonly maxBatch: number,
+  ) {}
+
+  submit(run: T): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ run, resolve, reject });
+      if (!this.running) void this.drain();
+    });
+  }
+
+  /** Writes waiting for the committer. */
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        try {
+          await this.commit(batch);
+        } catch (e) {
+          for (const p of batch) p.reject(e);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}

@@ -1,0 +1,304 @@
+import { type Kysely, sql, type Transaction } from 'kysely';
+import { EimError, extractRefs, isEimError, kindById, type Resource } from '../api/index.ts';
+import type { DialectAdapter } from './dialect-adapter.ts';
+import { compileFilter, compileOrderBy } from './filter-sql.ts';
+import { GroupCommit, type Pending } from './group-commit.ts';
+import type { Database } from './schema.ts';
+import { eventJson, type EventQuery, type ListQuery, type ListResult, type LoggedEvent, type Mutation, type RetentionOptions, type Store, type WriteTx } from './store.ts';
+
+type Row = Database['eim_resources'] extends infer R ? { [K in keyof R]: unknown } : never;
+
+export interface KyselyStoreOptions {
+  /** Most writes one commit takes. @default 512 */
+  maxBatch?: number;
+  now?: () => Date;
+}
+
+/**
+ * The store over Kysely, shared by SQLite and PostgreSQL; the adapter holds the differences.
+ * Writes go through group commit: one transaction, one revision lock and one fsync per batch,
+ * each write in its own savepoint so one refusal does not undo its neighbours.
+ */
+export class KyselyStore implements Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  private readonly committer: GroupCommit<Mutation<unknown>>;
+  private readonly commitListeners: ((events: LoggedEvent[]) => void)[] = [];
+  private readonly remoteListeners: (() => void)[] = [];
+  private unlisten?: () => Promise<void>;
+  private readonly now: () => Date;
+
+  constructor(
+    readonly db: Kysely<Database>,
+    private readonly adapter: DialectAdapter,
+    options: KyselyStoreOptions = {},
+  ) {
+    this.dialect = adapter.name;
+    this.now = options.now ?? (() => new Date());
+    this.committer = new GroupCommit((batch) => this.commitBatch(batch), options.maxBatch ?? 512);
+  }
+
+  /** Starts listening for other processes' commits (PostgreSQL). */
+  async start(): Promise<void> {
+    this.unlisten = await this.adapter.listen(() => {
+      for (const l of this.remoteListeners) l();
+    });
+  }
+
+  write<T>(mutation: Mutation<T>): Promise<T> {
+    return this.committer.submit(mutation as Mutation<unknown>) as Promise<T>;
+  }
+
+  private async commitBatch(batch: Pending<Mutation<unknown>>[]): Promise<void> {
+    const results: { ok: boolean; value: unknown }[] = [];
+    const events: LoggedEvent[] = [];
+    const useSavepoints = batch.length > 1;
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        let revision = await this.adapter.lockRevision(trx);
+        const at = this.now().toISOString();
+        for (const item of batch) {
+          const mark = { revision, events: events.length };
+          if (useSavepoints) await sql`savepoint eim_w`.execute(trx);
+          const tx = new KyselyWriteTx(trx, this.adapter, at, () => ++revision, events);
+          try {
+            results.push({ ok: true, value: await item.run(tx) });
+            if (useSavepoints) await sql`release savepoint eim_w`.execute(trx);
+          } catch (e) {
+            if (!isEimError(e) && !useSavepoints) throw e;
+            if (useSavepoints) await sql`rollback to savepoint eim_w`.execute(trx);
+            revision = mark.revision;
+            events.length = mark.events;
+            results.push({ ok: false, value: e });
+          }
+        }
+        if (events.length > 0) {
+          for (let i = 0; i < events.length; i += 500) {
+            await trx
+              .insertInto('eim_events')
+              .values(events.slice(i, i + 500).map((e) => ({ revision: e.revision, project: e.project, kind: e.kind, id: e.id, type: e.type, at, data: e.json })))
+              .execute();
+          }
+          await trx.updateTable('eim_meta').set({ revision }).where('id', '=', 1).execute();
+          await this.adapter.beforeCommit(trx, revision);
+        }
+      });
+    } catch (e) {
+      if (batch.length > 1) {
+        // The commit itself failed: nothing was kept. Retry each write alone so one bad apple
+        // does not fail its neighbours.
+        for (const item of batch) await this.commitBatch([item]);
+        return;
+      }
+      batch[0].reject(e);
+      return;
+    }
+    batch.forEach((item, i) => (results[i].ok ? item.resolve(results[i].value) : item.reject(results[i].value)));
+    if (events.length > 0) for (const l of this.commitListeners) l(events);
+  }
+
+  async get(id: string): Promise<Resource | undefined> {
+    const row = await this.db.selectFrom('eim_resources').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toResource(row, this.adapter) : undefined;
+  }
+
+  async list(q: ListQuery): Promise<ListResult> {
+    return this.adapter.snapshot(this.db, async (trx) => {
+      const meta = await trx.selectFrom('eim_meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
+      let base = trx.selectFrom('eim_resources').where('kind', '=', q.kind);
+      if (q.project !== undefined) base = base.where('project', '=', q.project);
+      if (q.filter) base = base.where(compileFilter(q.filter, this.adapter.name));
+      const rows = await base
+        .selectAll()
+        .orderBy(compileOrderBy(q.orderBy ?? [], this.adapter.name))
+        .limit(q.limit)
+        .offset(q.offset)
+        .execute();
+      const total =
+        q.offset === 0 && rows.length < q.limit
+          ? rows.length
+          : Number((await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+      return { items: rows.map((r) => toResource(r, this.adapter)), totalSize: total, revision: Number(meta.revision) };
+    });
+  }
+
+  async readEvents(q: EventQuery): Promise<LoggedEvent[]> {
+    let query = this.db.selectFrom('eim_events').select(['revision', 'project', 'kind', 'id', 'type', 'data']).where('revision', '>', q.after);
+    if (q.project !== undefined) query = query.where('project', '=', q.project);
+    if (q.kinds && q.kinds.length > 0) query = query.where('kind', 'in', [...q.kinds]);
+    if (q.id !== undefined) query = query.where('id', '=', q.id);
+    const rows = await query.orderBy('revision').limit(q.limit).execute();
+    // Checked after the read: compaction only moves forward, so passing here means nothing was missing above.
+    const meta = await this.db.selectFrom('eim_meta').select('compacted_revision').where('id', '=', 1).executeTakeFirstOrThrow();
+    if (q.after < Number(meta.compacted_revision)) {
+      throw new EimError('revision_compacted', `revision ${q.after} is older than the retained event history (it starts after ${meta.compacted_revision}); list again and watch from the list's revision`, {
+        details: { compactedRevision: Number(meta.compacted_revision) },
+      });
+    }
+    return rows.map((r) => ({ revision: Number(r.revision), project: r.project, kind: r.kind, id: r.id, type: r.type as LoggedEvent['type'], json: r.data }));
+  }
+
+  async currentRevision(): Promise<number> {
+    const meta = await this.db.selectFrom('eim_meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
+    return Number(meta.revision);
+  }
+
+  async compact(options: RetentionOptions, now: Date): Promise<number> {
+    const meta = await this.db.selectFrom('eim_meta').select(['revision', 'compacted_revision']).where('id', '=', 1).executeTakeFirstOrThrow();
+    const current = Number(meta.revision);
+    const compacted = Number(meta.compacted_revision);
+    const byCount = current - options.minEvents;
+    if (byCount <= compacted) return compacted;
+    const cutoff = new Date(now.getTime() - options.minAgeMs).toISOString();
+    const old = await this.db
+      .selectFrom('eim_events')
+      .select((eb) => eb.fn.max('revision').as('r'))
+      .where('revision', '>', compacted)
+      .where('revision', '<=', byCount)
+      .where('at', '<', cutoff)
+      .executeTakeFirst();
+    const target = Math.min(byCount, Number(old?.r ?? compacted));
+    if (target <= compacted) return compacted;
+    await this.db.updateTable('eim_meta').set({ compacted_revision: target }).where('id', '=', 1).where('compacted_revision', '<', target).execute();
+    for (let from = compacted; from < target; from += 20000) {
+      await this.db.deleteFrom('eim_events').where('revision', '<=', Math.min(target, from + 20000)).execute();
+    }
+    return target;
+  }
+
+  onCommit(listener: (events: LoggedEvent[]) => void): void {
+    this.commitListeners.push(listener);
+  }
+
+  onRemoteCommit(listener: () => void): void {
+    this.remoteListeners.push(listener);
+  }
+
+  async ensureProject(name: string): Promise<boolean> {
+    const existing = await this.db.selectFrom('eim_projects').select('name').where('name', '=', name).executeTakeFirst();
+    if (existing) return false;
+    const res = await this.db.insertInto('eim_projects').values({ name, created_at: this.now().toISOString() }).onConflict((oc) => oc.column('name').doNothing()).executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async listProjects(): Promise<{ name: string; createdAt: string }[]> {
+    const rows = await this.db.selectFrom('eim_projects').selectAll().orderBy('name').execute();
+    return rows.map((r) => ({ name: r.name, createdAt: r.created_at }));
+  }
+
+  async deleteProject(name: string): Promise<void> {
+    await this.db.deleteFrom('eim_projects').where('name', '=', name).execute();
+  }
+
+  async countResources(project?: string): Promise<number> {
+    let q = this.db.selectFrom('eim_resources').select((eb) => eb.fn.countAll().as('n'));
+    if (project !== undefined) q = q.where('project', '=', project);
+    const r = await q.executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async close(): Promise<void> {
+    await this.unlisten?.();
+    await this.db.destroy();
+  }
+}
+
+class KyselyWriteTx implements WriteTx {
+  constructor(
+    private readonly trx: Transaction<Database>,
+    private readonly adapter: DialectAdapter,
+    readonly at: string,
+    private readonly nextRevision: () => number,
+    private readonly events: LoggedEvent[],
+  ) {}
+
+  async get(id: string): Promise<Resource | undefined> {
+    const row = await this.trx.selectFrom('eim_resources').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toResource(row, this.adapter) : undefined;
+  }
+
+  async getByName(project: string, kind: string, name: string): Promise<Resource | undefined> {
+    const row = await this.trx.selectFrom('eim_resources').selectAll().where('project', '=', project).where('kind', '=', kind).where('name', '=', name).executeTakeFirst();
+    return row ? toResource(row, this.adapter) : undefined;
+  }
+
+  async referrers(id: string, limit: number): Promise<{ id: string; owner: boolean }[]> {
+    const rows = await this.trx.selectFrom('eim_refs').select(['from_id', 'owner']).where('to_id', '=', id).limit(limit).execute();
+    return rows.map((r) => ({ id: r.from_id, owner: Number(r.owner) === 1 }));
+  }
+
+  async insert(input: Omit<Resource, 'revision' | 'createdAt' | 'updatedAt'>, actor: string): Promise<Resource> {
+    const res: Resource = { ...input, revision: this.nextRevision(), createdAt: this.at, updatedAt: this.at };
+    await this.trx.insertInto('eim_resources').values(toRow(res)).execute();
+    await this.writeRefs(res);
+    this.log('CREATED', res, actor);
+    return res;
+  }
+
+  async update(input: Resource, actor: string, refsChanged: boolean): Promise<Resource> {
+    const res: Resource = { ...input, revision: this.nextRevision(), updatedAt: this.at };
+    const { id: _id, created_at: _c, ...row } = toRow(res);
+    await this.trx.updateTable('eim_resources').set(row).where('id', '=', res.id).execute();
+    if (refsChanged) {
+      await this.trx.deleteFrom('eim_refs').where('from_id', '=', res.id).execute();
+      await this.writeRefs(res);
+    }
+    this.log('UPDATED', res, actor);
+    return res;
+  }
+
+  async remove(input: Resource, actor: string): Promise<Resource> {
+    const res: Resource = { ...input, revision: this.nextRevision() };
+    await this.trx.deleteFrom('eim_resources').where('id', '=', res.id).execute();
+    await this.trx.deleteFrom('eim_refs').where('from_id', '=', res.id).execute();
+    this.log('DELETED', res, actor);
+    return res;
+  }
+
+  private async writeRefs(res: Resource): Promise<void> {
+    const def = kindById(res.id);
+    if (!def || def.refs.length === 0) return;
+    const refs = extractRefs(def, res);
+    if (refs.length === 0) return;
+    const unique = new Map(refs.map((r) => [r.id, r.ref.owner]));
+    await this.trx
+      .insertInto('eim_refs')
+      .values([...unique].map(([to, owner]) => ({ from_id: res.id, to_id: to, project: res.project, owner: owner ? 1 : 0 })))
+      .execute();
+  }
+
+  private log(type: LoggedEvent['type'], res: Resource, actor: string): void {
+    this.events.push({ revision: res.revision, project: res.project, kind: res.kind, id: res.id, type, json: eventJson(type, res, actor, this.at) });
+  }
+}
+
+function toRow(r: Resource) {
+  return {
+    id: r.id,
+    project: r.project,
+    kind: r.kind,
+    name: r.name,
+    labels: JSON.stringify(r.labels),
+    spec: JSON.stringify(r.spec),
+    status: JSON.stringify(r.status),
+    revision: r.revision,
+    generation: r.generation,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+  };
+}
+
+function toResource(row: Row, adapter: DialectAdapter): Resource {
+  return {
+    kind: row.kind as string,
+    id: row.id as string,
+    project: row.project as string,
+    name: row.name as string,
+    labels: adapter.parseJson(row.labels) as Record<string, string>,
+    revision: Number(row.revision),
+    generation: Number(row.generation),
+    createdAt: row.created_at as string,
+    updatedAt: row.updated_at as string,
+    spec: adapter.parseJson(row.spec) as Record<string, unknown>,
+    status: adapter.parseJson(row.status) as Record<string, unknown>,
+  };
+}

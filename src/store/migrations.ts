@@ -1,0 +1,73 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import type { SqlDialectName } from './filter-sql.ts';
+
+/**
+ * The one migration set of both stores. Column types differ only where the databases do: JSON is
+ * TEXT on SQLite and jsonb on PostgreSQL; revisions are 64-bit on both.
+ */
+function migrations(dialect: SqlDialectName): Record<string, Migration> {
+  const json = dialect === 'postgres' ? sql`jsonb` : sql`text`;
+  const int64 = dialect === 'postgres' ? sql`bigint` : sql`integer`;
+  return {
+    '0001_initial': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('eim_meta')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('revision', int64, (c) => c.notNull())
+          .addColumn('compacted_revision', int64, (c) => c.notNull())
+          .execute();
+        await db.insertInto('eim_meta').values({ id: 1, revision: 0, compacted_revision: 0 }).execute();
+        await db.schema
+          .createTable('eim_projects')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('eim_resources')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('project', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('labels', json, (c) => c.notNull())
+          .addColumn('spec', json, (c) => c.notNull())
+          .addColumn('status', json, (c) => c.notNull())
+          .addColumn('revision', int64, (c) => c.notNull())
+          .addColumn('generation', int64, (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('eim_resources_name').unique().on('eim_resources').columns(['project', 'kind', 'name']).execute();
+        await db.schema
+          .createTable('eim_events')
+          .addColumn('revision', int64, (c) => c.primaryKey())
+          .addColumn('project', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('eim_events_project').on('eim_events').columns(['project', 'revision']).execute();
+        await db.schema.createIndex('eim_events_id').on('eim_events').columns(['id', 'revision']).execute();
+        await db.schema
+          .createTable('eim_refs')
+          .addColumn('from_id', 'text', (c) => c.notNull())
+          .addColumn('to_id', 'text', (c) => c.notNull())
+          .addColumn('project', 'text', (c) => c.notNull())
+          .addColumn('owner', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('eim_refs_pk', ['from_id', 'to_id'])
+          .execute();
+        await db.schema.createIndex('eim_refs_to').on('eim_refs').columns(['to_id']).execute();
+      },
+    },
+  };
+}
+
+/** Brings a database up to the newest schema; safe to call on every start (and from several processes on PostgreSQL). */
+export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialectName): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const migrator = new Migrator({ db, provider, migrationTableName: 'eim_migrations', migrationLockTableName: 'eim_migrations_lock' });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error;
+}

@@ -1,0 +1,56 @@
+import type { ColumnType } from 'kysely';
+
+/** JSON columns: TEXT on SQLite (we parse), jsonb on PostgreSQL (pg parses). Written as JSON text. */
+export type JsonColumn = ColumnType<unknown, string, string>;
+
+export interface ResourcesTable {
+  id: string;
+  project: string;
+  kind: string;
+  name: string;
+  labels: JsonColumn;
+  spec: JsonColumn;
+  status: JsonColumn;
+  revision: number;
+  generation: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The event log. `data` is the event exactly as sent to watchers, so replay never re-serialises. */
+export interface EventsTable {
+  revision: number;
+  project: string;
+  kind: string;
+  id: string;
+  type: string;
+  at: string;
+  data: string;
+}
+
+/** Reverse index of references: who points at `to_id`. Kept in the write's transaction. */
+export interface RefsTable {
+  from_id: string;
+  to_id: string;
+  project: string;
+  owner: number;
+}
+
+export interface MetaTable {
+  id: number;
+  revision: number;
+  compacted_revision: number;
+}
+
+export interface ProjectsTable {
+  name: string;
+  created_at: string;
+}
+
+export interface Database {
+  eim_resources: ResourcesTable;
+  eim_events: EventsTable;
+  eim_refs: RefsTable;
+  eim_meta: MetaTable;
+  eim_projects: ProjectsTable;
+}

@@ -1,0 +1,50 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { DialectAdapter } from '../dialect-adapter.ts';
+import { KyselyStore, type KyselyStoreOptions } from '../kysely-store.ts';
+import { migrateToLatest } from '../migrations.ts';
+import type { Database } from '../schema.ts';
+
+export interface SqliteStoreOptions extends KyselyStoreOptions {
+  /**
+   * SQLite's `synchronous` setting in WAL mode. `full`: every acknowledged commit is fsynced and
+   * survives power loss. `normal`: commits survive a process crash, and the last ones may be lost
+   * on power loss.
+   * @default 'full'
+   */
+  synchronous?: 'full' | 'normal';
+}
+
+const sqliteAdapter: DialectAdapter = {
+  name: 'sqlite',
+  async lockRevision(trx) {
+    // One connection in one process: the transaction itself is the lock.
+    const meta = await trx.selectFrom('eim_meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
+    return Number(meta.revision);
+  },
+  async beforeCommit() {},
+  parseJson: (v) => JSON.parse(v as string),
+  snapshot: (db, fn) => db.transaction().execute(fn),
+  async listen() {
+    return async () => {};
+  },
+};
+
+/**
+ * Opens (creating when missing) the embedded store: one SQLite file in WAL mode.
+ * @example const store = await openSqliteStore('.eim/eim.db')
+ */
+export async function openSqliteStore(file: string, options: SqliteStoreOptions = {}): Promise<KyselyStore> {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrateToLatest(db, 'sqlite');
+  const store = new KyselyStore(db, sqliteAdapter, options);
+  await store.start();
+  return store;
+}

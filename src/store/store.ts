@@ -1,0 +1,93 @@
+import type { FilterNode, OrderTerm } from '../api/filter.ts';
+import type { EventType, InventoryEvent, Resource } from '../api/index.ts';
+
+/** An event with its wire form, serialised once at commit. */
+export interface LoggedEvent {
+  readonly revision: number;
+  readonly project: string;
+  readonly kind: string;
+  readonly id: string;
+  readonly type: EventType;
+  /** The event JSON, exactly as watchers receive it. */
+  readonly json: string;
+}
+
+/** Reads and writes available to a mutation inside a write transaction. */
+export interface WriteTx {
+  /** Commit time of this transaction (every write in it is stamped with it). */
+  readonly at: string;
+  get(id: string): Promise<Resource | undefined>;
+  getByName(project: string, kind: string, name: string): Promise<Resource | undefined>;
+  /** Resources whose references point at `id`. */
+  referrers(id: string, limit: number): Promise<{ id: string; owner: boolean }[]>;
+  /** Inserts a new resource; revision and timestamps are stamped here. */
+  insert(resource: Omit<Resource, 'revision' | 'createdAt' | 'updatedAt'>, actor: string): Promise<Resource>;
+  /** Replaces a resource's stored state; revision and updatedAt are stamped here. */
+  update(resource: Resource, actor: string, refsChanged: boolean): Promise<Resource>;
+  /** Removes a resource and logs its last state. */
+  remove(resource: Resource, actor: string): Promise<Resource>;
+}
+
+/** A unit of work run inside one write transaction; it throws to refuse, and nothing it did is kept. */
+export type Mutation<T> = (tx: WriteTx) => Promise<T>;
+
+export interface ListQuery {
+  /** undefined: every project (managers and cluster admins only). */
+  project?: string;
+  kind: string;
+  filter?: FilterNode;
+  orderBy?: OrderTerm[];
+  offset: number;
+  limit: number;
+}
+
+export interface ListResult {
+  items: Resource[];
+  totalSize: number;
+  /** The store revision the items are consistent with; watch from here. */
+  revision: number;
+}
+
+export interface EventQuery {
+  /** Events with revision > after. */
+  after: number;
+  limit: number;
+  project?: string;
+  kinds?: readonly string[];
+  id?: string;
+}
+
+/** Retention: events are kept while younger than maxAgeMs OR among the newest minEvents. */
+export interface RetentionOptions {
+  minAgeMs: number;
+  minEvents: number;
+}
+
+/** The persistence layer, implemented for SQLite and PostgreSQL with the same behaviour. */
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Runs a mutation in a write transaction (grouped with concurrent ones into one commit). */
+  write<T>(mutation: Mutation<T>): Promise<T>;
+  get(id: string): Promise<Resource | undefined>;
+  list(query: ListQuery): Promise<ListResult>;
+  /** Logged events in revision order; throws `revision_compacted` when `after` is older than the log. */
+  readEvents(query: EventQuery): Promise<LoggedEvent[]>;
+  currentRevision(): Promise<number>;
+  /** Deletes events outside retention; returns the new compacted revision. */
+  compact(options: RetentionOptions, now: Date): Promise<number>;
+  /** Called after every local commit with its events, in revision order. */
+  onCommit(listener: (events: LoggedEvent[]) => void): void;
+  /** Called when another process committed (PostgreSQL NOTIFY); a wake-up only, read the log. */
+  onRemoteCommit(listener: () => void): void;
+  ensureProject(name: string): Promise<boolean>;
+  listProjects(): Promise<{ name: string; createdAt: string }[]>;
+  deleteProject(name: string): Promise<void>;
+  countResources(project?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Builds the JSON of an event once; it is stored and sent as is. */
+export function eventJson(type: EventType, object: Resource, actor: string, at: string): string {
+  const ev: InventoryEvent = { type, revision: object.revision, kind: object.kind, id: object.id, project: object.project, object, actor, at };
+  return JSON.stringify(ev);
+}
