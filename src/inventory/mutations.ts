@@ -19,21 +19,27 @@ export async function assertRefsExist(tx: WriteTx, def: KindDef, res: Resource, 
   return true;
 }
 
-/** Picks a fresh id, retrying on the (rare) collision. */
-export async function freshId(tx: WriteTx, def: KindDef, random?: RandomHex): Promise<string> {
+/**
+ * Picks a fresh id (retrying on the rare collision) and checks the name is free, in one read
+ * per try.
+ */
+export async function freshIdAndName(tx: WriteTx, def: KindDef, project: string, name: string, random?: RandomHex): Promise<string> {
   for (let i = 0; i < 8; i++) {
     const id = newId(def.idPrefix, random);
-    if (!(await tx.get(id))) return id;
+    const c = await tx.clashes(id, project, def.kind, name);
+    if (c.nameOwner) throw nameTaken(def, project, name, c.nameOwner);
+    if (!c.idTaken) return id;
   }
   throw new EimError('internal', `could not find a free ${def.kind} id after 8 tries`);
 }
 
+const nameTaken = (def: KindDef, project: string, name: string, owner: string) =>
+  new EimError('conflict', `a ${def.kind} named "${name}" already exists in project "${project}" (${owner}); pick another name or update that one`, { details: { existingId: owner } });
+
 /** Fails with `conflict` when another resource of the kind already has the name in the project. */
 export async function assertNameFree(tx: WriteTx, def: KindDef, project: string, name: string, self?: string): Promise<void> {
   const other = await tx.getByName(project, def.kind, name);
-  if (other && other.id !== self) {
-    throw new EimError('conflict', `a ${def.kind} named "${name}" already exists in project "${project}" (${other.id}); pick another name or update that one`, { details: { existingId: other.id } });
-  }
+  if (other && other.id !== self) throw nameTaken(def, project, name, other.id);
 }
 
 /** Loads the resource a call addresses; anything not visible as that kind in that project is `not_found`. */

@@ -51,23 +51,20 @@ export class KyselyStore implements Store {
   private async commitBatch(batch: Pending<Mutation<unknown>>[]): Promise<void> {
     const results: { ok: boolean; value: unknown }[] = [];
     const events: LoggedEvent[] = [];
-    const useSavepoints = batch.length > 1;
     try {
       await this.db.transaction().execute(async (trx) => {
         let revision = await this.adapter.lockRevision(trx);
         const at = this.now().toISOString();
         for (const item of batch) {
-          const mark = { revision, events: events.length };
-          if (useSavepoints) await sql`savepoint eim_w`.execute(trx);
+          const mark = revision;
           const tx = new KyselyWriteTx(trx, this.adapter, at, () => ++revision, events);
           try {
             results.push({ ok: true, value: await item.run(tx) });
-            if (useSavepoints) await sql`release savepoint eim_w`.execute(trx);
           } catch (e) {
-            if (!isEimError(e) && !useSavepoints) throw e;
-            if (useSavepoints) await sql`rollback to savepoint eim_w`.execute(trx);
-            revision = mark.revision;
-            events.length = mark.events;
+            // Mutations check everything before they write, so a refusal leaves nothing behind and
+            // its neighbours commit. Anything else (a refusal after a write, a database error)
+            // fails the transaction, and the writes are retried one by one.
+            if (revision !== mark || !isEimError(e)) throw e;
             results.push({ ok: false, value: e });
           }
         }
@@ -214,6 +211,18 @@ class KyselyWriteTx implements WriteTx {
   async get(id: string): Promise<Resource | undefined> {
     const row = await this.trx.selectFrom('eim_resources').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toResource(row, this.adapter) : undefined;
+  }
+
+  async clashes(id: string, project: string, kind: string, name: string): Promise<{ idTaken: boolean; nameOwner?: string }> {
+    const rows = await this.trx
+      .selectFrom('eim_resources')
+      .select(['id', 'project', 'kind', 'name'])
+      .where((eb) => eb.or([eb('id', '=', id), eb.and([eb('project', '=', project), eb('kind', '=', kind), eb('name', '=', name)])]))
+      .execute();
+    return {
+      idTaken: rows.some((r) => r.id === id),
+      nameOwner: rows.find((r) => r.project === project && r.kind === kind && r.name === name)?.id,
+    };
   }
 
   async getByName(project: string, kind: string, name: string): Promise<Resource | undefined> {

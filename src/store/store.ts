@@ -18,6 +18,8 @@ export interface WriteTx {
   readonly at: string;
   get(id: string): Promise<Resource | undefined>;
   getByName(project: string, kind: string, name: string): Promise<Resource | undefined>;
+  /** In one read: whether `id` is taken, and who holds `name` for the kind in the project. */
+  clashes(id: string, project: string, kind: string, name: string): Promise<{ idTaken: boolean; nameOwner?: string }>;
   /** Resources whose references point at `id`. */
   referrers(id: string, limit: number): Promise<{ id: string; owner: boolean }[]>;
   /** Inserts a new resource; revision and timestamps are stamped here. */
@@ -28,7 +30,10 @@ export interface WriteTx {
   remove(resource: Resource, actor: string): Promise<Resource>;
 }
 
-/** A unit of work run inside one write transaction; it throws to refuse, and nothing it did is kept. */
+/**
+ * A unit of work run inside one write transaction. It makes all its checks before its first write:
+ * a refusal (an EimError) thrown before writing lets the other writes of the batch commit.
+ */
 export type Mutation<T> = (tx: WriteTx) => Promise<T>;
 
 export interface ListQuery {

@@ -3,7 +3,7 @@ import Type from 'typebox';
 import { isEimError } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
 import { toEimError } from '../error-handler.ts';
-import { callerOf, intParam, kindsParam, projectParam } from '../request-helpers.ts';
+import { callerOf, intParam, kindsParam, projectParam, stringParam } from '../request-helpers.ts';
 
 export interface WatchRouteOptions {
   /** Idle time before a BOOKMARK. @default 10000 */
@@ -48,6 +48,20 @@ export function registerWatchRoutes(app: FastifyInstance, inventory: InventorySe
     const raw = reply.raw;
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     raw.write(': watching\n\n');
+    // Events come in bursts (one commit, many events): cork the socket for the rest of this turn so
+    // a burst leaves in one write.
+    let corked = false;
+    const write = (frame: string): boolean => {
+      if (!corked) {
+        corked = true;
+        raw.cork();
+        setImmediate(() => {
+          corked = false;
+          raw.uncork();
+        });
+      }
+      return raw.write(frame);
+    };
     const onClose = () => abort.abort();
     req.raw.once('close', onClose);
     raw.once('close', onClose);
@@ -57,7 +71,7 @@ export function registerWatchRoutes(app: FastifyInstance, inventory: InventorySe
           item.type === 'event'
             ? `id: ${item.revision}\nevent: ${eventType(item.json)}\ndata: ${item.json}\n\n`
             : `id: ${item.revision}\nevent: BOOKMARK\ndata: {"revision":${item.revision}}\n\n`;
-        if (!raw.write(frame)) await drained(raw, abort.signal);
+        if (!write(frame)) await drained(raw, abort.signal);
         if (abort.signal.aborted) break;
       }
     } catch (e) {
@@ -79,7 +93,7 @@ export function registerWatchRoutes(app: FastifyInstance, inventory: InventorySe
       since: intParam(q.since, 'since'),
       limit: intParam(q.limit, 'limit', 1),
       kinds: kindsParam(q.kinds),
-      id: q.id,
+      id: stringParam(q.id, 'id'),
     });
     return reply.type('application/json').send(`{"events":[${page.events.map((e) => e.json).join(',')}],"revision":${page.revision}}`);
   };

@@ -33,6 +33,26 @@ const sqliteAdapter: DialectAdapter = {
 };
 
 /**
+ * Kysely prepares every query anew; preparing costs more than running a small statement. The hot
+ * queries repeat the same SQL text (values are parameters), so keep their statements.
+ */
+function withStatementCache(sqlite: SQLite.Database, max = 500) {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      let stmt = cache.get(sql);
+      if (!stmt) {
+        if (cache.size >= max) cache.clear();
+        stmt = sqlite.prepare(sql);
+        cache.set(sql, stmt);
+      }
+      return stmt;
+    },
+  };
+}
+
+/**
  * Opens (creating when missing) the embedded store: one SQLite file in WAL mode.
  * @example const store = await openSqliteStore('.eim/eim.db')
  */
@@ -42,7 +62,7 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrateToLatest(db, 'sqlite');
   const store = new KyselyStore(db, sqliteAdapter, options);
   await store.start();
