@@ -148,6 +148,7 @@ class Parser {
   peek(): string { return this.src[this.pos] ?? ''; }
   private found(): string { return this.pos < this.src.length ? `"${this.peek()}"` : 'the end'; }
   take(s: string): boolean { return this.src.startsWith(s, this.pos) ? ((this.pos += s.length), true) : false; }
+  /** Skips whitespace; true when nothing is left. */
   atEnd(): boolean {
     while (/\s/.test(this.peek())) this.pos++;
     return this.pos >= this.src.length;
