@@ -7,3 +7,4 @@ export * from './kinds.ts';
 export * from './registry.ts';
 export * from './resource.ts';
 export * from './inventory.ts';
+export * from './kind-types.ts';

@@ -1,3 +1,4 @@
+import type { ResourceOf } from './kind-types.ts';
 import type { InventoryEvent, Resource, Role } from './resource.ts';
 
 /** Stands for "every project" where an all-projects call is allowed (managers, cluster admins). */
@@ -97,14 +98,15 @@ export interface EventsPage {
 
 /**
  * The Inventory as every consumer sees it, in-process (`inventory/`) or over HTTP (`client/`).
- * Kinds are named as in the registry (`Host`).
+ * Kinds are named as in the registry (`Host`); with a literal kind the result is typed from its
+ * schemas (`get(p, 'Host', id)` gives `spec.desiredState`).
  */
 export interface Inventory {
-  create(project: string, kind: string, input: CreateInput): Promise<Resource>;
-  get(project: string, kind: string, id: string): Promise<Resource>;
-  list(project: string, kind: string, options?: ListOptions): Promise<ListPage>;
-  update(project: string, kind: string, id: string, patch: PatchInput, options?: WriteOptions): Promise<Resource>;
-  updateStatus(project: string, kind: string, id: string, status: Record<string, unknown>, options?: WriteOptions): Promise<Resource>;
+  create<N extends string>(project: string, kind: N, input: CreateInput): Promise<ResourceOf<N>>;
+  get<N extends string>(project: string, kind: N, id: string): Promise<ResourceOf<N>>;
+  list<N extends string>(project: string, kind: N, options?: ListOptions): Promise<ListPage<ResourceOf<N>>>;
+  update<N extends string>(project: string, kind: N, id: string, patch: PatchInput, options?: WriteOptions): Promise<ResourceOf<N>>;
+  updateStatus<N extends string>(project: string, kind: N, id: string, status: Record<string, unknown>, options?: WriteOptions): Promise<ResourceOf<N>>;
   delete(project: string, kind: string, id: string, options?: DeleteOptions): Promise<DeleteResult>;
   watch(options: WatchOptions): AsyncIterable<WatchItem>;
   events(options: EventsOptions): Promise<EventsPage>;

@@ -1,7 +1,7 @@
 import {
   ALL_PROJECTS, type Caller, type CreateInput, type DeleteOptions, type DeleteResult, EimError, type EventsOptions, type EventsPage,
   type Inventory, type InventoryEvent, type KindDef, kindById, kindByName, type ListOptions, type ListPage, type PatchInput,
-  ProjectName, type RandomHex, type Resource, type WatchItem, type WatchOptions, type WriteOptions,
+  ProjectName, type RandomHex, type Resource, type ResourceOf, type WatchItem, type WatchOptions, type WriteOptions,
 } from '../api/index.ts';
 import { parseFilter, parseOrderBy } from '../api/filter.ts';
 import type { LoggedEvent, RetentionOptions, Store } from '../store/index.ts';
@@ -337,20 +337,20 @@ class CallerInventory implements Inventory {
     private readonly svc: InventoryService,
     private readonly caller: Caller,
   ) {}
-  create(project: string, kind: string, input: CreateInput) {
-    return this.svc.create(this.caller, project, kind, input);
+  create<N extends string>(project: string, kind: N, input: CreateInput) {
+    return this.svc.create(this.caller, project, kind, input) as Promise<ResourceOf<N>>;
   }
-  get(project: string, kind: string, id: string) {
-    return this.svc.get(this.caller, project, kind, id);
+  get<N extends string>(project: string, kind: N, id: string) {
+    return this.svc.get(this.caller, project, kind, id) as Promise<ResourceOf<N>>;
   }
-  list(project: string, kind: string, options?: ListOptions) {
-    return this.svc.list(this.caller, project, kind, options);
+  list<N extends string>(project: string, kind: N, options?: ListOptions) {
+    return this.svc.list(this.caller, project, kind, options) as Promise<ListPage<ResourceOf<N>>>;
   }
-  update(project: string, kind: string, id: string, patch: PatchInput, options?: WriteOptions) {
-    return this.svc.update(this.caller, project, kind, id, patch, options);
+  update<N extends string>(project: string, kind: N, id: string, patch: PatchInput, options?: WriteOptions) {
+    return this.svc.update(this.caller, project, kind, id, patch, options) as Promise<ResourceOf<N>>;
   }
-  updateStatus(project: string, kind: string, id: string, status: Record<string, unknown>, options?: WriteOptions) {
-    return this.svc.updateStatus(this.caller, project, kind, id, status, options);
+  updateStatus<N extends string>(project: string, kind: N, id: string, status: Record<string, unknown>, options?: WriteOptions) {
+    return this.svc.updateStatus(this.caller, project, kind, id, status, options) as Promise<ResourceOf<N>>;
   }
   delete(project: string, kind: string, id: string, options?: DeleteOptions) {
     return this.svc.delete(this.caller, project, kind, id, options);

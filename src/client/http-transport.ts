@@ -1,0 +1,154 @@
+import http from 'node:http';
+import https from 'node:https';
+import { EimError, type ErrorCode, ERROR_STATUS } from '../api/index.ts';
+
+export interface TransportOptions {
+  /** Server base URL, e.g. http://127.0.0.1:8080 */
+  server: string;
+  token?: string;
+  /** Attempts for idempotent calls on `unavailable` or `rate_limited`. @default 5 */
+  retries?: number;
+  /** First retry delay; doubles each time, with jitter. @default 100 */
+  retryBaseMs?: number;
+  /** Per-request timeout. @default 30000 */
+  timeoutMs?: number;
+}
+
+export interface RequestSpec {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Safe to send again after a failure (GET, DELETE, conditional PATCH). */
+  idempotent?: boolean;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * JSON over HTTP(S) with keep-alive; server errors come back as EimError with the server's code
+ * and message. Idempotent calls are retried with exponential backoff on `unavailable` and
+ * `rate_limited` (honouring Retry-After).
+ */
+export class HttpTransport {
+  readonly server: string;
+  private readonly token?: string;
+  private readonly agent: http.Agent;
+  private readonly retries: number;
+  private readonly retryBaseMs: number;
+  private readonly timeoutMs: number;
+
+  constructor(options: TransportOptions) {
+    this.server = options.server.replace(/\/+$/, '');
+    this.token = options.token;
+    const secure = this.server.startsWith('https:');
+    this.agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 64 }) : new http.Agent({ keepAlive: true, maxSockets: 64 });
+    this.retries = options.retries ?? 5;
+    this.retryBaseMs = options.retryBaseMs ?? 100;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  url(path: string, query?: RequestSpec['query']): string {
+    const u = new URL(this.server + path);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== '') u.searchParams.set(k, String(v));
+    return u.toString();
+  }
+
+  authHeaders(): Record<string, string> {
+    return this.token ? { authorization: `Bearer ${this.token}` } : {};
+  }
+
+  /** Sends a request and parses the JSON answer; throws EimError for any error answer. */
+  async json<T>(spec: RequestSpec): Promise<T> {
+    const res = await this.send(spec);
+    return (res.body ? JSON.parse(res.body) : undefined) as T;
+  }
+
+  async send(spec: RequestSpec): Promise<RawResponse> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await this.once(spec);
+        if (res.status >= 400) throw errorFrom(res);
+        return res;
+      } catch (e) {
+        const err = e as EimError;
+        const retryable = spec.idempotent && (err.code === 'unavailable' || err.code === 'rate_limited');
+        if (!retryable || attempt >= this.retries) throw e;
+        const retryAfter = Number((err.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds ?? 0) * 1000;
+        const backoff = this.retryBaseMs * 2 ** (attempt - 1);
+        await sleep(Math.max(retryAfter, backoff * (0.5 + Math.random() / 2)));
+      }
+    }
+  }
+
+  private once(spec: RequestSpec): Promise<RawResponse> {
+    const payload = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+    const url = this.url(spec.path, spec.query);
+    const mod = url.startsWith('https:') ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(
+        url,
+        {
+          method: spec.method,
+          agent: this.agent,
+          timeout: this.timeoutMs,
+          headers: {
+            accept: 'application/json',
+            ...this.authHeaders(),
+            ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+            ...spec.headers,
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', (e) => reject(unreachable(this.server, e)));
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
+      req.on('error', (e) => reject(unreachable(this.server, e)));
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function unreachable(server: string, e: Error): EimError {
+  return new EimError('unavailable', `cannot reach ${server}: ${e.message}`, { cause: e });
+}
+
+/** The EimError an error answer stands for. */
+export function errorFrom(res: RawResponse): EimError {
+  let code: ErrorCode | undefined;
+  let message = `the server answered ${res.status}`;
+  let details: Record<string, unknown> | undefined;
+  try {
+    const body = JSON.parse(res.body) as { error?: { code?: string; message?: string; details?: Record<string, unknown> } };
+    if (body.error?.code && body.error.code in ERROR_STATUS) code = body.error.code as ErrorCode;
+    if (body.error?.message) message = body.error.message;
+    details = body.error?.details;
+  } catch {
+    // not our error body (a proxy's page): keep the status
+  }
+  code ??= statusCode(res.status);
+  const retryAfter = Number(res.headers['retry-after']);
+  if (Number.isFinite(retryAfter) && retryAfter > 0) details = { ...details, retryAfterSeconds: retryAfter };
+  return new EimError(code, message, details ? { details } : undefined);
+}
+
+function statusCode(status: number): ErrorCode {
+  const hit = (Object.entries(ERROR_STATUS) as [ErrorCode, number][]).find(([, s]) => s === status);
+  return hit?.[0] ?? (status >= 500 ? 'unavailable' : 'invalid_argument');
+}

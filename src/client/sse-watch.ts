@@ -1,0 +1,154 @@
+import http from 'node:http';
+import https from 'node:https';
+import { EimError, type InventoryEvent, isEimError, type WatchItem } from '../api/index.ts';
+import { errorFrom, type HttpTransport } from './http-transport.ts';
+
+export interface SseWatchOptions {
+  path: string;
+  query: Record<string, string | undefined>;
+  since?: number;
+  signal?: AbortSignal;
+  /** Reconnect delay bounds. @default 100 → 5000 ms */
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  /** Reconnect when nothing (not even a BOOKMARK) arrived for this long. @default 30000 */
+  idleTimeoutMs?: number;
+}
+
+interface Frame {
+  id?: string;
+  event: string;
+  data: string;
+}
+
+/**
+ * Watches over SSE and survives connection loss: it reconnects with backoff and resumes from the
+ * last id it saw (events and bookmarks), so the consumer sees each event once, in order.
+ * `revision_compacted` (410) and other refusals end the stream with that EimError.
+ */
+export async function* sseWatch(transport: HttpTransport, options: SseWatchOptions): AsyncGenerator<WatchItem> {
+  let lastId = options.since;
+  let delay = options.minDelayMs ?? 100;
+  const maxDelay = options.maxDelayMs ?? 5000;
+  while (!options.signal?.aborted) {
+    let gotSomething = false;
+    try {
+      for await (const f of frames(transport, options, lastId)) {
+        gotSomething = true;
+        delay = options.minDelayMs ?? 100;
+        if (f.event === 'ERROR') {
+          const body = JSON.parse(f.data) as { error: { code: string; message: string; details?: Record<string, unknown> } };
+          throw new EimError(body.error.code as never, body.error.message, body.error.details ? { details: body.error.details } : undefined);
+        }
+        const revision = Number(f.id ?? JSON.parse(f.data).revision);
+        if (lastId !== undefined && revision <= lastId && f.event !== 'BOOKMARK') continue;
+        lastId = revision;
+        if (f.event === 'BOOKMARK') yield { type: 'bookmark', revision };
+        else {
+          const json = f.data;
+          yield { type: 'event', revision, json, event: () => JSON.parse(json) as InventoryEvent };
+        }
+      }
+    } catch (e) {
+      if (isEimError(e) && e.code !== 'unavailable') throw e;
+    }
+    if (options.signal?.aborted) return;
+    if (!gotSomething) delay = Math.min(delay * 2, maxDelay);
+    await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random() / 2)));
+  }
+}
+
+async function* frames(transport: HttpTransport, options: SseWatchOptions, lastId: number | undefined): AsyncGenerator<Frame> {
+  const url = transport.url(options.path, { ...options.query, since: lastId === undefined ? undefined : String(lastId) });
+  const mod = url.startsWith('https:') ? https : http;
+  const queue: Frame[] = [];
+  let done = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  let res: http.IncomingMessage | undefined;
+  const headers: Record<string, string> = { accept: 'text/event-stream', ...transport.authHeaders() };
+  if (lastId !== undefined) headers['last-event-id'] = String(lastId);
+  const req = mod.get(url, { headers }, (r) => {
+    res = r;
+    if (r.statusCode !== 200) {
+      let body = '';
+      r.setEncoding('utf8');
+      r.on('data', (c) => (body += c));
+      r.on('end', () => {
+        failure = errorFrom({ status: r.statusCode ?? 0, headers: r.headers, body });
+        done = true;
+        notify();
+      });
+      return;
+    }
+    r.setEncoding('utf8');
+    let buf = '';
+    r.on('data', (chunk: string) => {
+      buf += chunk;
+      let i: number;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const f = parseFrame(buf.slice(0, i));
+        buf = buf.slice(i + 2);
+        if (f) queue.push(f);
+      }
+      if (queue.length > 1000) r.pause();
+      notify();
+    });
+    r.on('end', () => {
+      done = true;
+      notify();
+    });
+    r.on('error', () => {
+      done = true;
+      notify();
+    });
+  });
+  req.on('error', (e) => {
+    failure ??= new EimError('unavailable', `watch connection lost: ${e.message}`);
+    done = true;
+    notify();
+  });
+  const idleMs = options.idleTimeoutMs ?? 30_000;
+  let idle = setTimeout(() => req.destroy(), idleMs);
+  const onAbort = () => req.destroy();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      while (queue.length > 0) {
+        clearTimeout(idle);
+        idle = setTimeout(() => req.destroy(), idleMs);
+        yield queue.shift()!;
+        if (queue.length < 100 && res?.isPaused()) res.resume();
+      }
+      if (done) break;
+      await new Promise<void>((r) => (wake = r));
+    }
+    if (failure) throw failure;
+  } finally {
+    clearTimeout(idle);
+    options.signal?.removeEventListener('abort', onAbort);
+    req.destroy();
+  }
+}
+
+function parseFrame(block: string): Frame | undefined {
+  const f: Frame = { event: 'message', data: '' };
+  let hasData = false;
+  for (const line of block.split('\n')) {
+    if (line === '' || line.startsWith(':')) continue;
+    const c = line.indexOf(':');
+    const field = c < 0 ? line : line.slice(0, c);
+    const value = c < 0 ? '' : line.slice(c + 1).replace(/^ /, '');
+    if (field === 'id') f.id = value;
+    else if (field === 'event') f.event = value;
+    else if (field === 'data') {
+      f.data += (hasData ? '\n' : '') + value;
+      hasData = true;
+    }
+  }
+  return hasData ? f : undefined;
+}
