@@ -14,6 +14,12 @@ export interface Grant {
 export interface Caller {
   subject: string;
   grants: readonly Grant[];
+  /** The token's id (revocable), when the caller came with one. */
+  tokenId?: string;
+  /** An agent token's host. */
+  hostId?: string;
+  /** An enrollment token that may register unknown hosts. */
+  autoRegister?: boolean;
 }
 
 export interface ListOptions {

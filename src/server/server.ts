@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
@@ -6,7 +6,11 @@ import { ALL_PROJECTS } from '../api/index.ts';
 import { InventoryService } from '../inventory/index.ts';
 import { openStore } from '../store/index.ts';
 import { buildApp } from './app.ts';
-import { TokenIssuer } from './token-issuer.ts';
+import type { OidcOptions } from './auth/oidc-verifier.ts';
+import { TokenService } from './auth/token-service.ts';
+
+/** The bootstrap admin token's lifetime; a new one is written on start when it has expired. */
+const ADMIN_TTL = 365 * 86400;
 
 export interface ServerOptions {
   /** Where the SQLite file, signing key and admin token live. @default '.eim' */
@@ -25,12 +29,14 @@ export interface ServerOptions {
   retentionSeconds?: number;
   retentionEvents?: number;
   bookmarkMs?: number;
+  /** An external OIDC issuer whose tokens are accepted too. */
+  oidc?: OidcOptions;
 }
 
 export interface RunningServer {
   app: FastifyInstance;
   inventory: InventoryService;
-  tokens: TokenIssuer;
+  tokens: TokenService;
   url: string;
   adminTokenPath: string;
   adminToken: string;
@@ -38,7 +44,7 @@ export interface RunningServer {
 }
 
 /** Options filled with their defaults, frozen. */
-export function compileServerOptions(o: ServerOptions): Readonly<Required<Omit<ServerOptions, 'store'>> & { store?: string }> {
+export function compileServerOptions(o: ServerOptions): Readonly<Required<Omit<ServerOptions, 'store' | 'oidc'>> & { store?: string; oidc?: OidcOptions }> {
   return Object.freeze({
     dataDir: resolve(o.dataDir ?? '.eim'),
     host: o.host ?? '127.0.0.1',
@@ -49,6 +55,7 @@ export function compileServerOptions(o: ServerOptions): Readonly<Required<Omit<S
     retentionSeconds: o.retentionSeconds ?? 3600,
     retentionEvents: o.retentionEvents ?? 1_000_000,
     bookmarkMs: o.bookmarkMs ?? 10_000,
+    oidc: o.oidc,
   });
 }
 
@@ -65,16 +72,19 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const inventory = new InventoryService(store, { retention: { minAgeMs: o.retentionSeconds * 1000, minEvents: o.retentionEvents } });
   await inventory.start();
   await inventory.ensureProject('default');
-  const tokens = await TokenIssuer.open(o.dataDir);
+  const tokens = await TokenService.open({ auth: store.auth, oidc: o.oidc });
   const adminTokenPath = join(o.dataDir, 'admin.token');
-  let adminToken: string;
-  if (existsSync(adminTokenPath)) {
-    adminToken = readFileSync(adminTokenPath, 'utf8').trim();
+  const firstStart = !existsSync(adminTokenPath);
+  let adminToken = firstStart ? '' : readFileSync(adminTokenPath, 'utf8').trim();
+  const valid = adminToken !== '' && (await tokens.verify(adminToken).then(() => true, () => false));
+  if (valid) {
     log.info(`admin token: ${adminTokenPath}`);
   } else {
-    adminToken = (await tokens.issue({ subject: 'admin', grants: [{ project: ALL_PROJECTS, role: 'admin' }] })).token;
+    adminToken = (await tokens.issue({ subject: 'admin', grants: [{ project: ALL_PROJECTS, role: 'admin' }], ttlSeconds: ADMIN_TTL })).token;
     writeFileSync(adminTokenPath, `${adminToken}\n`, { mode: 0o600 });
-    log.info(`first start: created project "default" and wrote an admin token to ${adminTokenPath} (mode 0600)`);
+    chmodSync(adminTokenPath, 0o600);
+    const why = firstStart ? 'first start' : 'the admin token was no longer valid';
+    log.info(`${why}: project "default" exists; wrote an admin token to ${adminTokenPath} (mode 0600, valid 1 year)`);
   }
   const app = await buildApp({ inventory, tokens, logger: log, bookmarkMs: o.bookmarkMs, adminTokenPath });
   const address = await app.listen({ host: o.host, port: o.port });
@@ -91,6 +101,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     async close() {
       if (closed) return;
       closed = true;
+      tokens.stop();
       await inventory.stop();
       await app.close();
       await store.close();

@@ -3,3 +3,4 @@ export { eventJson } from './store.ts';
 export { openStore, type OpenStoreOptions } from './open-store.ts';
 export { openSqliteStore } from './sqlite/sqlite-store.ts';
 export { openPostgresStore } from './postgres/postgres-store.ts';
+export { AuthStore, type SigningKeyRecord, type TokenRecord } from './auth-store.ts';

@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { EimError, extractRefs, isEimError, kindById, type Resource } from '../api/index.ts';
+import { AuthStore } from './auth-store.ts';
 import type { DialectAdapter } from './dialect-adapter.ts';
 import { compileFilter, compileOrderBy } from './filter-sql.ts';
 import { GroupCommit, type Pending } from './group-commit.ts';
@@ -21,6 +22,7 @@ export interface KyselyStoreOptions {
  */
 export class KyselyStore implements Store {
   readonly dialect: 'sqlite' | 'postgres';
+  readonly auth: AuthStore;
   private readonly committer: GroupCommit<Mutation<unknown>>;
   private readonly commitListeners: ((events: LoggedEvent[]) => void)[] = [];
   private readonly remoteListeners: (() => void)[] = [];
@@ -33,6 +35,7 @@ export class KyselyStore implements Store {
     options: KyselyStoreOptions = {},
   ) {
     this.dialect = adapter.name;
+    this.auth = new AuthStore(db);
     this.now = options.now ?? (() => new Date());
     this.committer = new GroupCommit((batch) => this.commitBatch(batch), options.maxBatch ?? 512);
   }

@@ -61,6 +61,31 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
         await db.schema.createIndex('eim_refs_to').on('eim_refs').columns(['to_id']).execute();
       },
     },
+    '0002_auth': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('eim_signing_keys')
+          .addColumn('kid', 'text', (c) => c.primaryKey())
+          .addColumn('private_jwk', 'text', (c) => c.notNull())
+          .addColumn('public_jwk', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('eim_tokens')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('project', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('host_id', 'text')
+          .addColumn('auto_register', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text')
+          .addColumn('revoked_at', 'text')
+          .execute();
+        await db.schema.createIndex('eim_tokens_project').on('eim_tokens').columns(['project']).execute();
+        await db.schema.createIndex('eim_tokens_host').on('eim_tokens').columns(['host_id']).execute();
+      },
+    },
   };
 }
 

@@ -47,7 +47,28 @@ export interface ProjectsTable {
   created_at: string;
 }
 
+export interface SigningKeysTable {
+  kid: string;
+  private_jwk: string;
+  public_jwk: string;
+  created_at: string;
+}
+
+export interface TokensTable {
+  id: string;
+  project: string;
+  subject: string;
+  role: string;
+  host_id: string | null;
+  auto_register: number;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
 export interface Database {
+  eim_signing_keys: SigningKeysTable;
+  eim_tokens: TokensTable;
   eim_resources: ResourcesTable;
   eim_events: EventsTable;
   eim_refs: RefsTable;

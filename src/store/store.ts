@@ -1,5 +1,6 @@
 import type { FilterNode, OrderTerm } from '../api/filter.ts';
 import type { EventType, InventoryEvent, Resource } from '../api/index.ts';
+import type { AuthStore } from './auth-store.ts';
 
 /** An event with its wire form, serialised once at commit. */
 export interface LoggedEvent {
@@ -71,6 +72,8 @@ export interface RetentionOptions {
 /** The persistence layer, implemented for SQLite and PostgreSQL with the same behaviour. */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  /** Signing keys and issued tokens. */
+  readonly auth: AuthStore;
   /** Runs a mutation in a write transaction (grouped with concurrent ones into one commit). */
   write<T>(mutation: Mutation<T>): Promise<T>;
   get(id: string): Promise<Resource | undefined>;

@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, type JWK, jwtVerify, SignJWT } from 'jose';
+import { ALL_PROJECTS, type Caller, EimError, type Grant, ROLES, type Role } from '../../api/index.ts';
+import type { AuthStore } from '../../store/index.ts';
+import { type OidcOptions, OidcVerifier } from './oidc-verifier.ts';
+
+type JoseKey = Awaited<ReturnType<typeof importJWK>>;
+
+export interface TokenServiceOptions {
+  auth: AuthStore;
+  oidc?: OidcOptions;
+  /** How often revocations made by other server processes are picked up. @default 2000 */
+  revocationRefreshMs?: number;
+  now?: () => Date;
+}
+
+export interface IssueOptions {
+  subject: string;
+  grants: Grant[];
+  /** Lifetime in seconds; no expiry when absent. */
+  ttlSeconds?: number;
+  hostId?: string;
+  autoRegister?: boolean;
+}
+
+export interface IssuedToken {
+  id: string;
+  token: string;
+  role: Role;
+  expiresAt?: string;
+}
+
+const ISSUER = 'eim';
+const CACHE_MAX = 50_000;
+
+/**
+ * eim's bearer tokens: EdDSA (Ed25519) JWTs signed with keys kept in the store, so every server
+ * on one database verifies every other's tokens. Rotation adds a key (new tokens use it; old
+ * tokens stay valid until they expire). Revocation is by token id or by bound host; it takes
+ * effect at once in this process and within `revocationRefreshMs` in the others. Verified tokens
+ * are cached, so a request costs a map lookup.
+ */
+export class TokenService {
+  private keys = new Map<string, { sign: JoseKey; verify: JoseKey; createdAt: string }>();
+  private newestKid = '';
+  private readonly cache = new Map<string, { caller: Caller; exp: number }>();
+  private revoked = new Set<string>();
+  private timer?: NodeJS.Timeout;
+  private lastKeyReload = 0;
+  private readonly oidc?: OidcVerifier;
+  private readonly now: () => Date;
+
+  private constructor(private readonly options: TokenServiceOptions) {
+    this.now = options.now ?? (() => new Date());
+    if (options.oidc) this.oidc = new OidcVerifier(options.oidc);
+  }
+
+  /** Loads the signing keys (creating the first on a new store) and the revocation list. */
+  static async open(options: TokenServiceOptions): Promise<TokenService> {
+    const svc = new TokenService(options);
+    await svc.loadKeys();
+    if (svc.keys.size === 0) {
+      await svc.rotate();
+      await svc.loadKeys(); // another process may have created one at the same moment: take the newest
+    }
+    await svc.refreshRevocations();
+    svc.timer = setInterval(() => void svc.refreshRevocations().catch(() => {}), options.revocationRefreshMs ?? 2000);
+    svc.timer.unref();
+    return svc;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Adds a new signing key and signs with it from now on. */
+  async rotate(): Promise<string> {
+    const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    const kid = randomUUID();
+    await this.options.auth.addSigningKey({
+      kid,
+      privateJwk: JSON.stringify(await exportJWK(pair.privateKey)),
+      publicJwk: JSON.stringify(await exportJWK(pair.publicKey)),
+      createdAt: this.now().toISOString(),
+    });
+    await this.loadKeys();
+    return kid;
+  }
+
+  /** Signs a token and records it (for revocation). */
+  async issue(o: IssueOptions): Promise<IssuedToken> {
+    if (o.grants.length === 0) throw new EimError('invalid_argument', 'a token needs at least one grant');
+    const id = randomUUID();
+    const key = this.keys.get(this.newestKid)!;
+    const claims: Record<string, unknown> = { grants: o.grants.map((g) => `${g.project}:${g.role}`) };
+    if (o.hostId) claims.host = o.hostId;
+    if (o.autoRegister) claims.ar = true;
+    let jwt = new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', kid: this.newestKid }).setIssuer(ISSUER).setSubject(o.subject).setJti(id).setIssuedAt();
+    let expiresAt: string | undefined;
+    if (o.ttlSeconds !== undefined) {
+      const exp = Math.floor(this.now().getTime() / 1000) + o.ttlSeconds;
+      jwt = jwt.setExpirationTime(exp);
+      expiresAt = new Date(exp * 1000).toISOString();
+    }
+    const token = await jwt.sign(key.sign);
+    await this.options.auth.insertToken({
+      id,
+      project: o.grants[0].project,
+      subject: o.subject,
+      role: o.grants[0].role,
+      hostId: o.hostId,
+      autoRegister: o.autoRegister ?? false,
+      createdAt: this.now().toISOString(),
+      expiresAt,
+    });
+    return { id, token, role: o.grants[0].role, expiresAt };
+  }
+
+  /** Revokes one token, or every token bound to a host; effective at once here. */
+  async revoke(where: { id: string } | { hostId: string }): Promise<string[]> {
+    const ids = await this.options.auth.revoke(where, this.now().toISOString());
+    for (const id of ids) this.revoked.add(id);
+    return ids;
+  }
+
+  /** The caller a token stands for; `unauthenticated` for anything not valid now. */
+  async verify(token: string): Promise<Caller> {
+    const nowS = this.now().getTime() / 1000;
+    const hit = this.cache.get(token);
+    if (hit && hit.exp > nowS) {
+      if (hit.caller.tokenId && this.revoked.has(hit.caller.tokenId)) throw revokedError();
+      return hit.caller;
+    }
+    if (token.length > 8192) throw new EimError('unauthenticated', 'the token is too long to be one of ours');
+    let verified: { caller: Caller; exp: number };
+    let iss: string | undefined;
+    try {
+      iss = decodeJwt(token).iss;
+    } catch {
+      throw new EimError('unauthenticated', 'the token is not a JWT; check that it was copied whole');
+    }
+    if (this.oidc && iss === this.oidc.options.issuer) verified = await this.oidc.verify(token);
+    else verified = await this.verifyOwn(token, nowS);
+    if (verified.caller.tokenId && this.revoked.has(verified.caller.tokenId)) throw revokedError();
+    if (this.cache.size >= CACHE_MAX) this.cache.clear();
+    this.cache.set(token, verified);
+    return verified.caller;
+  }
+
+  private async verifyOwn(token: string, nowS: number): Promise<{ caller: Caller; exp: number }> {
+    let kid: string | undefined;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch {
+      throw new EimError('unauthenticated', 'the token is not a JWT; check that it was copied whole');
+    }
+    if (kid && !this.keys.has(kid) && Date.now() - this.lastKeyReload > 1000) await this.loadKeys(); // rotated by another process
+    const key = kid ? this.keys.get(kid) : undefined;
+    if (!key) throw new EimError('unauthenticated', 'the token was not signed by this server');
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, key.verify, { issuer: ISSUER, algorithms: ['EdDSA'], currentDate: new Date(nowS * 1000) }));
+    } catch (e) {
+      const expired = (e as { code?: string }).code === 'ERR_JWT_EXPIRED';
+      throw new EimError('unauthenticated', expired ? 'the token has expired; get a new one' : 'the token is not valid for this server; check that it was copied whole');
+    }
+    const grants = parseGrants(payload.grants);
+    if (!payload.sub || !grants || !payload.jti) throw new EimError('unauthenticated', 'the token carries no subject or grants');
+    const caller: Caller = { subject: payload.sub, grants, tokenId: payload.jti };
+    if (typeof payload.host === 'string') caller.hostId = payload.host;
+    if (payload.ar === true) caller.autoRegister = true;
+    return { caller, exp: payload.exp ?? Number.POSITIVE_INFINITY };
+  }
+
+  private async loadKeys(): Promise<void> {
+    this.lastKeyReload = Date.now();
+    const rows = await this.options.auth.signingKeys();
+    for (const r of rows) {
+      if (this.keys.has(r.kid)) continue;
+      this.keys.set(r.kid, {
+        sign: await importJWK(JSON.parse(r.privateJwk) as JWK, 'EdDSA'),
+        verify: await importJWK(JSON.parse(r.publicJwk) as JWK, 'EdDSA'),
+        createdAt: r.createdAt,
+      });
+    }
+    const newest = rows.at(-1);
+    if (newest) this.newestKid = newest.kid;
+  }
+
+  private async refreshRevocations(): Promise<void> {
+    const ids = await this.options.auth.revokedIds(this.now().toISOString());
+    const next = new Set(ids);
+    for (const id of this.revoked) next.add(id); // revoked here a moment ago: keep until the store shows it
+    this.revoked = next;
+  }
+}
+
+const revokedError = () => new EimError('unauthenticated', 'the token has been revoked; get a new one');
+
+function parseGrants(v: unknown): Grant[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const out: Grant[] = [];
+  for (const g of v) {
+    if (typeof g !== 'string') return undefined;
+    const i = g.lastIndexOf(':');
+    const project = g.slice(0, i);
+    const role = g.slice(i + 1) as Role;
+    if (i <= 0 || !ROLES.includes(role) || (project !== ALL_PROJECTS && !/^[a-z0-9-]+$/.test(project))) return undefined;
+    out.push({ project, role });
+  }
+  return out;
+}

@@ -1,0 +1,86 @@
+import type { FastifyInstance } from 'fastify';
+import Type from 'typebox';
+import { ALL_PROJECTS, EimError, ROLES, type Role } from '../../api/index.ts';
+import { type InventoryService, requirePermission } from '../../inventory/index.ts';
+import type { TokenService } from '../auth/token-service.ts';
+import { callerOf } from '../request-helpers.ts';
+
+const TokenRequest = Type.Object(
+  {
+    role: Type.Enum([...ROLES]),
+    ttlSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 * 365 * 86400 })),
+    hostId: Type.Optional(Type.String({ description: 'binds an agent token to one host' })),
+    autoRegister: Type.Optional(Type.Boolean({ description: 'an enrollment token that may register unknown hosts' })),
+    subject: Type.Optional(Type.String({ maxLength: 128, description: 'who the token is for, shown as the actor of its writes' })),
+  },
+  { additionalProperties: false },
+);
+const TokenAnswer = Type.Object({ id: Type.String(), token: Type.String(), role: Type.String(), expiresAt: Type.Optional(Type.String()) });
+const DEFAULT_TTL = 30 * 86400;
+
+/** Token management (project admins) and key rotation (cluster admins). */
+export function registerTokenRoutes(app: FastifyInstance, inventory: InventoryService, tokens: TokenService): void {
+  app.post(
+    '/v1/projects/:project/tokens',
+    { schema: { tags: ['Tokens'], summary: 'Issue a token (admin); the token is shown only in this answer', body: TokenRequest, response: { 201: TokenAnswer } } },
+    async (req, reply) => {
+      const project = (req.params as { project: string }).project;
+      const caller = callerOf(req);
+      requirePermission(caller, project, 'admin', 'issue tokens');
+      if (project === ALL_PROJECTS && !caller.grants.some((g) => g.project === ALL_PROJECTS && g.role === 'admin')) {
+        throw new EimError('permission_denied', 'only a cluster admin may issue tokens for every project');
+      }
+      await inventory.assertProject(project);
+      const body = req.body as Record<string, unknown> | undefined;
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new EimError('invalid_argument', 'the body must be a JSON object like { "role": "viewer", "ttlSeconds": 86400 }');
+      const extra = Object.keys(body).filter((k) => !['role', 'ttlSeconds', 'hostId', 'autoRegister', 'subject'].includes(k));
+      if (extra.length) throw new EimError('invalid_argument', `unknown field(s) ${extra.join(', ')}; a token request may hold role, ttlSeconds, hostId, autoRegister, subject`);
+      const role = body.role as Role;
+      if (!ROLES.includes(role)) throw new EimError('invalid_argument', `role must be one of ${ROLES.join(', ')}`);
+      const ttl = body.ttlSeconds;
+      if (ttl !== undefined && (!Number.isInteger(ttl) || (ttl as number) < 1 || (ttl as number) > 10 * 365 * 86400)) {
+        throw new EimError('invalid_argument', 'ttlSeconds must be a whole number of seconds from 1 to 10 years');
+      }
+      const hostId = body.hostId;
+      if (role === 'agent') {
+        if (typeof hostId !== 'string') throw new EimError('invalid_argument', 'an agent token is bound to one host: give hostId');
+        await inventory.get(caller, project, 'Host', hostId);
+      } else if (hostId !== undefined) throw new EimError('invalid_argument', 'hostId is only for agent tokens');
+      if (body.autoRegister !== undefined && (typeof body.autoRegister !== 'boolean' || role !== 'enrollment')) {
+        throw new EimError('invalid_argument', 'autoRegister (true or false) is only for enrollment tokens');
+      }
+      if (body.subject !== undefined && (typeof body.subject !== 'string' || !/^[\w.@:-]{1,128}$/.test(body.subject))) {
+        throw new EimError('invalid_argument', 'subject may hold letters, digits and . _ @ : - (at most 128)');
+      }
+      const issued = await tokens.issue({
+        subject: (body.subject as string | undefined) ?? `${role}-token`,
+        grants: [{ project, role }],
+        ttlSeconds: (ttl as number | undefined) ?? (role === 'agent' ? undefined : DEFAULT_TTL),
+        hostId: hostId as string | undefined,
+        autoRegister: body.autoRegister as boolean | undefined,
+      });
+      return reply.code(201).send(issued);
+    },
+  );
+
+  app.get('/v1/projects/:project/tokens', { schema: { tags: ['Tokens'], summary: 'Tokens issued for a project (admin); never the tokens themselves' } }, async (req) => {
+    const project = (req.params as { project: string }).project;
+    requirePermission(callerOf(req), project, 'admin', 'list tokens');
+    return { items: await inventory.store.auth.listTokens(project) };
+  });
+
+  app.delete('/v1/projects/:project/tokens/:id', { schema: { tags: ['Tokens'], summary: 'Revoke a token at once (admin)' } }, async (req, reply) => {
+    const { project, id } = req.params as { project: string; id: string };
+    requirePermission(callerOf(req), project, 'admin', 'revoke tokens');
+    const record = await inventory.store.auth.getToken(id);
+    if (!record || record.project !== project) throw new EimError('not_found', `token ${id.slice(0, 64)} not found in project "${project}"`);
+    await tokens.revoke({ id });
+    return reply.code(204).send();
+  });
+
+  app.post('/v1/keys/rotate', { schema: { tags: ['Tokens'], summary: 'Start signing with a new key (cluster admin); tokens signed before stay valid' } }, async (req) => {
+    const caller = callerOf(req);
+    if (!caller.grants.some((g) => g.project === ALL_PROJECTS && g.role === 'admin')) throw new EimError('permission_denied', 'only a cluster admin may rotate the signing key');
+    return { kid: await tokens.rotate() };
+  });
+}

@@ -1,0 +1,103 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.ts';
+
+export interface SigningKeyRecord {
+  kid: string;
+  privateJwk: string;
+  publicJwk: string;
+  createdAt: string;
+}
+
+/** What the server remembers of a token it issued (never the token itself). */
+export interface TokenRecord {
+  id: string;
+  project: string;
+  subject: string;
+  role: string;
+  hostId?: string;
+  autoRegister: boolean;
+  createdAt: string;
+  expiresAt?: string;
+  revokedAt?: string;
+}
+
+/**
+ * Signing keys and issued tokens, in the store so every server process on one database shares
+ * them (rotation and revocation reach all of them).
+ */
+export class AuthStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async signingKeys(): Promise<SigningKeyRecord[]> {
+    const rows = await this.db.selectFrom('eim_signing_keys').selectAll().orderBy('created_at').execute();
+    return rows.map((r) => ({ kid: r.kid, privateJwk: r.private_jwk, publicJwk: r.public_jwk, createdAt: r.created_at }));
+  }
+
+  async addSigningKey(k: SigningKeyRecord): Promise<void> {
+    await this.db
+      .insertInto('eim_signing_keys')
+      .values({ kid: k.kid, private_jwk: k.privateJwk, public_jwk: k.publicJwk, created_at: k.createdAt })
+      .onConflict((oc) => oc.column('kid').doNothing())
+      .execute();
+  }
+
+  async insertToken(t: TokenRecord): Promise<void> {
+    await this.db
+      .insertInto('eim_tokens')
+      .values({
+        id: t.id,
+        project: t.project,
+        subject: t.subject,
+        role: t.role,
+        host_id: t.hostId ?? null,
+        auto_register: t.autoRegister ? 1 : 0,
+        created_at: t.createdAt,
+        expires_at: t.expiresAt ?? null,
+        revoked_at: null,
+      })
+      .execute();
+  }
+
+  async getToken(id: string): Promise<TokenRecord | undefined> {
+    const r = await this.db.selectFrom('eim_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toRecord(r) : undefined;
+  }
+
+  async listTokens(project: string): Promise<TokenRecord[]> {
+    const rows = await this.db.selectFrom('eim_tokens').selectAll().where('project', '=', project).orderBy('created_at').execute();
+    return rows.map(toRecord);
+  }
+
+  /** Revokes by token id or by bound host; returns the ids newly revoked. */
+  async revoke(where: { id: string } | { hostId: string }, at: string): Promise<string[]> {
+    let q = this.db.updateTable('eim_tokens').set({ revoked_at: at }).where('revoked_at', 'is', null);
+    q = 'id' in where ? q.where('id', '=', where.id) : q.where('host_id', '=', where.hostId);
+    const rows = await q.returning('id').execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Ids of revoked tokens that have not expired yet (expired ones fail verification anyway). */
+  async revokedIds(now: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('eim_tokens')
+      .select('id')
+      .where('revoked_at', 'is not', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .execute();
+    return rows.map((r) => r.id);
+  }
+}
+
+function toRecord(r: Database['eim_tokens'] extends infer T ? { [K in keyof T]: T[K] } : never): TokenRecord {
+  return {
+    id: r.id,
+    project: r.project,
+    subject: r.subject,
+    role: r.role,
+    ...(r.host_id ? { hostId: r.host_id } : {}),
+    autoRegister: Number(r.auto_register) === 1,
+    createdAt: r.created_at,
+    ...(r.expires_at ? { expiresAt: r.expires_at } : {}),
+    ...(r.revoked_at ? { revokedAt: r.revoked_at } : {}),
+  };
+}
