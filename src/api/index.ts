@@ -8,3 +8,4 @@ export * from './registry.ts';
 export * from './resource.ts';
 export * from './inventory.ts';
 export * from './kind-types.ts';
+export * from './southbound.ts';

@@ -15,7 +15,7 @@ export interface SseWatchOptions {
   idleTimeoutMs?: number;
 }
 
-interface Frame {
+export interface SseFrame {
   id?: string;
   event: string;
   data: string;
@@ -33,7 +33,10 @@ export async function* sseWatch(transport: HttpTransport, options: SseWatchOptio
   while (!options.signal?.aborted) {
     let gotSomething = false;
     try {
-      for await (const f of frames(transport, options, lastId)) {
+      const url = transport.url(options.path, { ...options.query, since: lastId === undefined ? undefined : String(lastId) });
+      const headers: Record<string, string> = { accept: 'text/event-stream', ...transport.authHeaders() };
+      if (lastId !== undefined) headers['last-event-id'] = String(lastId);
+      for await (const f of sseFrames({ url, headers, signal: options.signal, idleTimeoutMs: options.idleTimeoutMs })) {
         gotSomething = true;
         delay = options.minDelayMs ?? 100;
         if (f.event === 'ERROR') {
@@ -58,10 +61,22 @@ export async function* sseWatch(transport: HttpTransport, options: SseWatchOptio
   }
 }
 
-async function* frames(transport: HttpTransport, options: SseWatchOptions, lastId: number | undefined): AsyncGenerator<Frame> {
-  const url = transport.url(options.path, { ...options.query, since: lastId === undefined ? undefined : String(lastId) });
+export interface SseRequest {
+  url: string;
+  headers: Record<string, string>;
+  signal?: AbortSignal;
+  /** Give up on a connection that sent nothing (not even a bookmark) for this long. @default 30000 */
+  idleTimeoutMs?: number;
+}
+
+/**
+ * One SSE connection as frames. Ends when the server closes; an error answer throws its EimError,
+ * a lost connection throws `unavailable`. Pauses the socket while the consumer is behind.
+ */
+export async function* sseFrames(options: SseRequest): AsyncGenerator<SseFrame> {
+  const url = options.url;
   const mod = url.startsWith('https:') ? https : http;
-  const queue: Frame[] = [];
+  const queue: SseFrame[] = [];
   let done = false;
   let failure: unknown;
   let wake: (() => void) | undefined;
@@ -70,9 +85,7 @@ async function* frames(transport: HttpTransport, options: SseWatchOptions, lastI
     wake = undefined;
   };
   let res: http.IncomingMessage | undefined;
-  const headers: Record<string, string> = { accept: 'text/event-stream', ...transport.authHeaders() };
-  if (lastId !== undefined) headers['last-event-id'] = String(lastId);
-  const req = mod.get(url, { headers }, (r) => {
+  const req = mod.get(url, { headers: options.headers }, (r) => {
     res = r;
     if (r.statusCode !== 200) {
       let body = '';
@@ -135,8 +148,8 @@ async function* frames(transport: HttpTransport, options: SseWatchOptions, lastI
   }
 }
 
-function parseFrame(block: string): Frame | undefined {
-  const f: Frame = { event: 'message', data: '' };
+function parseFrame(block: string): SseFrame | undefined {
+  const f: SseFrame = { event: 'message', data: '' };
   let hasData = false;
   for (const line of block.split('\n')) {
     if (line === '' || line.startsWith(':')) continue;

@@ -21,7 +21,7 @@ export function decodePageToken(token: string, hash: string): number {
     parsed = undefined;
   }
   const p = parsed as { o?: unknown; h?: unknown } | undefined;
-  if (!p || typeof p.o !== 'number' || !Number.isInteger(p.o) || p.o < 0 || typeof p.h !== 'string') {
+  if (!p || typeof p.o !== 'number' || !Number.isSafeInteger(p.o) || p.o < 0 || p.o > 1e9 || typeof p.h !== 'string') {
     throw new EimError('invalid_argument', 'pageToken is not a token this server issued; pass the nextPageToken of the previous page, unchanged');
   }
   if (p.h !== hash) {

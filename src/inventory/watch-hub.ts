@@ -83,10 +83,9 @@ export class WatchHub {
   }
 
   private ingest(events: LoggedEvent[]): void {
-    if (this.catchingUp) {
-      this.again = true;
-      return;
-    }
+    // Appended even while a catch-up runs (on PostgreSQL our own NOTIFY starts one after nearly
+    // every commit): append() skips what it already has, and without this `last` would lag behind
+    // writes already acknowledged, so a watch "from now" would replay them.
     if (events[0].revision === this.lastRevision + 1) this.append(events);
     else if (events[0].revision > this.lastRevision + 1) void this.catchUp();
   }
@@ -115,7 +114,10 @@ export class WatchHub {
             if (!this.closed) setTimeout(() => void this.catchUp(), 1000).unref();
             break;
           }
-          if (rows.length === 0 || !this.append(rows)) break;
+          if (rows.length === 0) break;
+          const moved = this.append(rows);
+          // Short page: caught up. No progress with a gap ahead: nothing to do until the log says more.
+          if (rows.length < 2000 || (!moved && rows[0].revision > this.lastRevision + 1)) break;
         }
       } while (this.again);
     } finally {

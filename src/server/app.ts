@@ -8,11 +8,12 @@ import { registerProjectRoutes } from './routes/project-routes.ts';
 import { registerResourceRoutes } from './routes/resource-routes.ts';
 import { registerSystemRoutes } from './routes/system-routes.ts';
 import { registerWatchRoutes } from './routes/watch-routes.ts';
-import type { TokenIssuer } from './token-issuer.ts';
+import type { TokenService } from './auth/token-service.ts';
+import { registerTokenRoutes } from './routes/token-routes.ts';
 
 export interface AppOptions {
   inventory: InventoryService;
-  tokens: TokenIssuer;
+  tokens: TokenService;
   /** A pino logger; silent when absent. */
   logger?: FastifyBaseLogger;
   /** Largest request body. @default 1 MiB */
@@ -37,6 +38,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     forceCloseConnections: true,
     requestTimeout: 30_000,
     return503OnClosing: true,
+    // A bad URL (FST_ERR_BAD_URL) is answered before routing; give it the contract's error body too.
+    frameworkErrors: errorHandler,
   });
   // The Inventory validates with messages that say what to fix; the route schemas are for the OpenAPI document.
   app.setValidatorCompiler(() => () => true);
@@ -78,5 +81,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerProjectRoutes(app, options.inventory);
   registerResourceRoutes(app, options.inventory);
   registerWatchRoutes(app, options.inventory, { bookmarkMs: options.bookmarkMs });
+  registerTokenRoutes(app, options.inventory, options.tokens);
   return app;
 }

@@ -20,6 +20,13 @@ export function intParam(value: unknown, name: string, min = 0): number | undefi
   return Number(s);
 }
 
+/** A query parameter given at most once, as a string; a repeated one (an array) is `invalid_argument`. */
+export function stringParam(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new EimError('invalid_argument', `${name} may be given only once`);
+  return value;
+}
+
 /** `If-Match: "42"` (also W/"42" or 42) as a revision. */
 export function ifMatchOf(header: string | string[] | undefined): number | undefined {
   if (header === undefined) return undefined;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { type Caller, CreateBody, EimError, type KindDef, KINDS, Labels, Name, ResourceEnvelope } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
-import { callerOf, ifMatchOf, intParam, projectParam } from '../request-helpers.ts';
+import { callerOf, ifMatchOf, intParam, projectParam, stringParam } from '../request-helpers.ts';
 
 const ErrorBody = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Object({})) }) });
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
@@ -34,10 +34,10 @@ export function registerResourceRoutes(app: FastifyInstance, inventory: Inventor
     const list = async (req: { params: unknown; query: unknown; caller?: Caller }) => {
       const q = req.query as Record<string, string | undefined>;
       return inventory.list(callerOf(req), projectParam(req.params), def.kind, {
-        filter: q.filter,
-        orderBy: q.orderBy,
+        filter: stringParam(q.filter, 'filter'),
+        orderBy: stringParam(q.orderBy, 'orderBy'),
         pageSize: intParam(q.pageSize, 'pageSize', 1),
-        pageToken: q.pageToken,
+        pageToken: stringParam(q.pageToken, 'pageToken'),
       });
     };
     app.get(base, { schema: listSchema }, list);

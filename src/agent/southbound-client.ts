@@ -1,0 +1,70 @@
+import { type AgentCommand, type AgentStatusReport, type CommandResult, EimError, type EnrollRequest, type EnrollResponse, type HardwareReport } from '../api/index.ts';
+import { HttpTransport } from '../client/http-transport.ts';
+
+export interface StreamMessage {
+  event: 'command' | 'config' | 'revoked' | 'BOOKMARK';
+  id?: string;
+  data: unknown;
+}
+
+/**
+ * The agent's side of the southbound protocol (src/api/southbound.ts), shared by the real agent
+ * and the fleet simulator. All calls are initiated by the agent.
+ * @example const sb = new SouthboundClient(server); const { token } = await sb.enroll(enrollmentToken, identity)
+ */
+export class SouthboundClient {
+  private transport: HttpTransport;
+
+  constructor(
+    readonly server: string,
+    private token?: string,
+  ) {
+    this.transport = new HttpTransport({ server, token, retries: 3 });
+  }
+
+  /** Uses a (new) agent token for the calls that follow. */
+  useToken(token: string): void {
+    this.token = token;
+    this.transport.close();
+    this.transport = new HttpTransport({ server: this.server, token, retries: 3 });
+  }
+
+  async enroll(enrollmentToken: string, identity: EnrollRequest): Promise<EnrollResponse> {
+    const t = new HttpTransport({ server: this.server, token: enrollmentToken, retries: 3 });
+    try {
+      return await t.json<EnrollResponse>({ method: 'POST', path: '/southbound/v1/enroll', body: identity, idempotent: true });
+    } finally {
+      t.close();
+    }
+  }
+
+  async heartbeat(seq: number): Promise<void> {
+    await this.transport.send({ method: 'POST', path: '/southbound/v1/heartbeat', body: { seq }, idempotent: true });
+  }
+
+  async reportHardware(report: HardwareReport): Promise<void> {
+    await this.transport.send({ method: 'POST', path: '/southbound/v1/hardware', body: report, idempotent: true });
+  }
+
+  async reportStatus(status: AgentStatusReport): Promise<void> {
+    await this.transport.send({ method: 'POST', path: '/southbound/v1/status', body: status, idempotent: true });
+  }
+
+  async commandResult(id: string, result: CommandResult): Promise<void> {
+    await this.transport.send({ method: 'POST', path: `/southbound/v1/commands/${encodeURIComponent(id)}/result`, body: result, idempotent: true });
+  }
+
+  /** The URL and headers of the agent's SSE stream (the caller runs the connection). */
+  streamRequest(lastEventId?: string): { url: string; headers: Record<string, string> } {
+    if (!this.token) throw new EimError('unauthenticated', 'enroll first: the stream needs an agent token');
+    const headers: Record<string, string> = { accept: 'text/event-stream', authorization: `Bearer ${this.token}` };
+    if (lastEventId) headers['last-event-id'] = lastEventId;
+    return { url: `${this.server.replace(/\/+$/, '')}/southbound/v1/stream`, headers };
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+}
+
+export type { AgentCommand, CommandResult };

@@ -1,0 +1,92 @@
+import Type, { type Static } from 'typebox';
+import { closed, Opt, Timestamp } from './common.ts';
+import { Hardware, HostGpuStatus, HostNicStatus, HostStorageStatus, HostUsbStatus } from './kinds.ts';
+
+// The southbound protocol (ARCHITECTURE.md §7): agents dial out; the server never dials an agent.
+// Everything under /southbound/v1, JSON over HTTP. Shared by the server handlers, the agent and
+// the fleet simulator.
+
+/** POST /southbound/v1/enroll, with an enrollment token. */
+export const EnrollRequest = Type.Object(
+  {
+    uuid: Opt(Type.String({ maxLength: 64 })),
+    serialNumber: Opt(Type.String({ maxLength: 128 })),
+    hostname: Type.String({ minLength: 1, maxLength: 253 }),
+    macs: Opt(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 64 })),
+  },
+  closed,
+);
+export type EnrollRequest = Static<typeof EnrollRequest>;
+
+export const EnrollResponse = Type.Object({ hostId: Type.String(), project: Type.String(), token: Type.String() });
+export type EnrollResponse = Static<typeof EnrollResponse>;
+
+/** POST /southbound/v1/heartbeat (agent token). Answers 204; the lease lives in memory. */
+export const HeartbeatRequest = Type.Object({ seq: Opt(Type.Integer({ minimum: 0 })), bootId: Opt(Type.String({ maxLength: 64 })) }, closed);
+
+/** Devices without the hostId (the server knows the host from the token). */
+const device = <T extends ReturnType<typeof Type.Object>>(schema: T) => Type.Omit(schema, ['hostId']);
+
+/** POST /southbound/v1/hardware (agent token): the full inventory of the machine; the server diffs it. */
+export const HardwareReport = Type.Object(
+  {
+    hardware: Hardware,
+    nics: Type.Array(device(HostNicStatus), { maxItems: 256 }),
+    storages: Type.Array(device(HostStorageStatus), { maxItems: 256 }),
+    gpus: Type.Array(device(HostGpuStatus), { maxItems: 64 }),
+    usbs: Type.Array(device(HostUsbStatus), { maxItems: 256 }),
+  },
+  closed,
+);
+export type HardwareReport = Static<typeof HardwareReport>;
+
+/** POST /southbound/v1/status (agent token): what the agent sees of its own state. */
+export const AgentStatusReport = Type.Object(
+  {
+    powerState: Opt(Type.Enum(['on', 'off', 'unspecified'])),
+    osId: Opt(Type.String()),
+    message: Opt(Type.String({ maxLength: 1024 })),
+    configVersion: Opt(Type.String({ maxLength: 128, description: 'version of the applied config' })),
+  },
+  closed,
+);
+export type AgentStatusReport = Static<typeof AgentStatusReport>;
+
+export const COMMAND_TYPES = ['install-os', 'wipe', 'power', 'update-os', 'apply-config'] as const;
+export type CommandType = (typeof COMMAND_TYPES)[number];
+
+/** A command on the agent's stream (event `command`), id-unique; the agent answers with its result. */
+export const AgentCommand = Type.Object(
+  {
+    id: Type.String(),
+    type: Type.Enum([...COMMAND_TYPES]),
+    /** install-os: { osId, imageUrl, sha256, profileName, profileVersion, kernelCommand? }; power: { state }; apply-config: { version, config } */
+    params: Type.Record(Type.String(), Type.Unknown()),
+    issuedAt: Timestamp,
+  },
+  closed,
+);
+export type AgentCommand = Static<typeof AgentCommand>;
+
+/** POST /southbound/v1/commands/{id}/result (agent token). */
+export const CommandResult = Type.Object(
+  {
+    state: Type.Enum(['running', 'succeeded', 'failed']),
+    /** For failed: whether trying again may help (a download timeout) or not (a checksum mismatch). */
+    recoverable: Opt(Type.Boolean()),
+    message: Opt(Type.String({ maxLength: 4096 })),
+    progress: Opt(Type.Integer({ minimum: 0, maximum: 100 })),
+    /** Executor output, e.g. what a dry run would have done. */
+    details: Opt(Type.Record(Type.String(), Type.Unknown())),
+  },
+  closed,
+);
+export type CommandResult = Static<typeof CommandResult>;
+
+/**
+ * GET /southbound/v1/stream (agent token): SSE. Events: `command` (data: AgentCommand),
+ * `config` (data: { version, config }), `revoked` (the host was invalidated or deleted; stop),
+ * and `BOOKMARK`. On (re)connect the server first sends every command not yet finished, so a
+ * command is never lost across reconnects; the agent ignores ids it has already run.
+ */
+export const STREAM_EVENTS = ['command', 'config', 'revoked', 'BOOKMARK'] as const;

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { loadavg } from 'node:os';
+import { after, test } from 'node:test';
+import { call, openSse, type SseFrame } from '../testing/http-client.ts';
+import { type ServerProcess, spawnServer } from '../testing/server-process.ts';
+import { createTestDatabase, PG_URL, pgReachable, tempDir } from '../testing/test-stores.ts';
+
+// Two real server processes on one PostgreSQL database (ARCHITECTURE.md §3): a write acknowledged
+// by one reaches the other's watchers through LISTEN/NOTIFY, in order, fast.
+
+const WRITES = 50;
+const WARMUP = 5;
+// The requirement is 100 ms; p90 keeps one scheduling hiccup of a loaded CI machine from failing the
+// suite, and the benchmark reports p99 and max on a quiet machine.
+const P90_LIMIT_MS = 100;
+
+const cleanups: (() => Promise<void> | void)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+});
+
+/** The q-quantile of `sorted` (nearest rank). */
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+
+test('two server processes on one PostgreSQL database: a write on A reaches a watch on B in order, p90 ≤ 100 ms', async (t) => {
+  if (!(await pgReachable())) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
+  const db = await createTestDatabase();
+  cleanups.push(() => db.drop());
+  const tmp = tempDir();
+  cleanups.push(() => tmp.remove());
+  const args = ['--store', db.url, '--data-dir', tmp.dir];
+
+  // A first: it creates the signing key and admin.token that B then reads from the shared data dir.
+  const a: ServerProcess = await spawnServer(args);
+  cleanups.push(() => a.kill('SIGKILL'));
+  assert.ok(a.token, `server A wrote no admin.token:\n${a.output()}`);
+  const b: ServerProcess = await spawnServer(args);
+  cleanups.push(() => b.kill('SIGKILL'));
+  assert.equal(b.token, a.token, 'both servers share the admin token');
+  assert.notEqual(a.url, b.url);
+  const token = a.token;
+  t.diagnostic(`A: ${a.url}  B: ${b.url}`);
+
+  // B verifies A's token (shared signing key), and both see the same store.
+  const ready = await Promise.all([a, b].map((s) => call(`${s.url}/readyz`)));
+  assert.deepEqual(ready.map((r) => r.status), [200, 200]);
+  assert.equal(ready[0].json.revision, ready[1].json.revision);
+
+  const arrived = new Map<string, { at: number; frame: SseFrame }>();
+  const order: string[] = [];
+  let wake: (() => void) | undefined;
+  const watch = await openSse(`${b.url}/v1/projects/default/watch?kinds=regions`, { token }, (f) => {
+    if (f.event === 'BOOKMARK') return;
+    const e = JSON.parse(f.data) as { id: string; revision: number };
+    order.push(e.id);
+    arrived.set(e.id, { at: performance.now(), frame: f });
+    wake?.();
+  });
+  cleanups.push(() => watch.close());
+  const waitFor = async (id: string, timeoutMs: number) => {
+    const deadline = performance.now() + timeoutMs;
+    while (!arrived.has(id)) {
+      const left = deadline - performance.now();
+      if (left <= 0) return undefined;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+    return arrived.get(id)!;
+  };
+
+  // Warm-up, not measured: first queries on fresh pool connections, JIT.
+  for (let i = 0; i < WARMUP; i++) {
+    const r = await call(`${a.url}/v1/projects/default/regions`, { method: 'POST', token, body: { name: `warmup-${i}`, spec: {} } });
+    assert.equal(r.status, 201, r.body);
+    assert.ok(await waitFor(r.json.id, 5000), `warm-up event ${i} never reached B`);
+  }
+  order.length = 0;
+
+  const latencies: number[] = [];
+  const roundTrips: number[] = [];
+  const controls: number[] = [];
+  const written: { id: string; revision: number }[] = [];
+  const missing: string[] = [];
+  for (let i = 0; i < WRITES; i++) {
+    const sent = performance.now();
+    const r = await call(`${a.url}/v1/projects/default/regions`, { method: 'POST', token, body: { name: `mp-${i}`, spec: {} } });
+    const acked = performance.now();
+    roundTrips.push(acked - sent);
+    assert.equal(r.status, 201, r.body);
+    written.push({ id: r.json.id, revision: r.json.revision });
+    const got = await waitFor(r.json.id, 2000);
+    if (!got) {
+      missing.push(r.json.id);
+      continue;
+    }
+    assert.equal(Number(got.frame.id), r.json.revision, 'the frame id is the revision A acknowledged');
+    assert.equal(got.frame.event, 'CREATED');
+    // An event may beat A's response to this test: that counts as 0.
+    latencies.push(Math.max(0, got.at - acked));
+    // A control with about as many hops (test → B → PostgreSQL → B → test) and no NOTIFY: it shows what the machine's load alone costs.
+    const probe = performance.now();
+    await call(`${b.url}/readyz`);
+    controls.push(performance.now() - probe);
+  }
+
+  const sorted = [...latencies].sort((x, y) => x - y);
+  const ms = (v: number | undefined) => (v === undefined ? 'n/a' : `${v.toFixed(1)} ms`);
+  const trips = [...roundTrips].sort((x, y) => x - y);
+  t.diagnostic(`A→B event latency over ${latencies.length} writes: p50 ${ms(quantile(sorted, 0.5))}, p99 ${ms(quantile(sorted, 0.99))}, max ${ms(sorted.at(-1))}`);
+  // For context when the limit is missed: a slow machine shows in A's own write round trip too.
+  const control = [...controls].sort((x, y) => x - y);
+  t.diagnostic(`A's POST round trip: p50 ${ms(quantile(trips, 0.5))}, max ${ms(trips.at(-1))}; B's /readyz (control): p50 ${ms(quantile(control, 0.5))}, max ${ms(control.at(-1))}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+
+  assert.deepEqual(missing, [], `${missing.length} of ${WRITES} events never reached B within 2 s`);
+  assert.deepEqual(order, written.map((w) => w.id), 'B streams the events in commit order, each once');
+  const revisions = written.map((w) => w.revision);
+  assert.ok(revisions.every((r, i) => i === 0 || r > revisions[i - 1]), 'A acknowledged increasing revisions');
+  assert.ok(quantile(sorted, 0.9) <= P90_LIMIT_MS, `p90 ${ms(quantile(sorted, 0.9))} exceeds ${P90_LIMIT_MS} ms (control max ${ms(control.at(-1))}, A's round trip max ${ms(trips.at(-1))}, load ${loadavg()[0].toFixed(1)})`);
+
+  // The other way round too: a write on B reaches a watch on A, and A lists it at once.
+  const back: string[] = [];
+  const watchA = await openSse(`${a.url}/v1/projects/default/watch?kinds=hosts`, { token }, (f) => {
+    if (f.event !== 'BOOKMARK') back.push((JSON.parse(f.data) as { id: string }).id);
+  });
+  cleanups.push(() => watchA.close());
+  const host = await call(`${b.url}/v1/projects/default/hosts`, { method: 'POST', token, body: { name: 'mp-host', spec: {} } });
+  assert.equal(host.status, 201, host.body);
+  const listed = await call(`${a.url}/v1/projects/default/hosts?filter=${encodeURIComponent(`id = ${host.json.id}`)}`, { token });
+  assert.deepEqual(listed.json.items.map((h: { id: string }) => h.id), [host.json.id], 'A reads what B acknowledged');
+  const deadline = Date.now() + 2000;
+  while (back.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(back, [host.json.id]);
+
+  const readyAfter = await Promise.all([a, b].map((s) => call(`${s.url}/readyz`)));
+  assert.equal(readyAfter[0].json.revision, readyAfter[1].json.revision);
+});
