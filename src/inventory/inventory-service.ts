@@ -267,6 +267,7 @@ export class InventoryService {
     const position = options.since ?? this.hub.last;
     if (options.since !== undefined) {
       if (!Number.isSafeInteger(options.since) || options.since < 0) throw new EimError('invalid_argument', 'since must be a revision: a whole number ≥ 0');
+      await this.assertNotAhead(options.since);
       // Fail early (before any event is sent) when the revision is gone.
       await this.store.readEvents({ after: position, limit: 1, project: project === ALL_PROJECTS ? undefined : project });
     }
@@ -314,6 +315,16 @@ export class InventoryService {
     }
   }
 
+  /**
+   * A revision the store has not reached is a client's mistake (a revision from another database,
+   * say); the store is asked, since this process's hub may lag another's by a few milliseconds.
+   */
+  private async assertNotAhead(since: number): Promise<void> {
+    if (since <= this.hub.last) return;
+    const head = await this.store.currentRevision();
+    if (since > head) throw new EimError('invalid_argument', `since ${since} is ahead of the store, which is at revision ${head}; list again and watch from the list's revision`);
+  }
+
   /** The events page as raw JSON texts (the server sends them without re-serialising). */
   async eventsRaw(caller: Caller, options: EventsOptions): Promise<{ events: LoggedEvent[]; revision: number }> {
     const project = options.project;
@@ -323,6 +334,7 @@ export class InventoryService {
     if (!Number.isInteger(limit) || limit < 1) throw new EimError('invalid_argument', 'limit must be a whole number ≥ 1 (at most 1000)');
     const since = options.since ?? 0;
     if (!Number.isSafeInteger(since) || since < 0) throw new EimError('invalid_argument', 'since must be a revision: a whole number ≥ 0');
+    await this.assertNotAhead(since);
     if (options.id !== undefined && !kindById(options.id)) throw new EimError('invalid_argument', `id "${options.id.slice(0, 64)}" is not a resource id (like host-0a1b2c3d)`);
     const head = this.hub.last;
     const kinds = options.kinds?.map((k) => kindDef(k).kind);

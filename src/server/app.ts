@@ -9,6 +9,7 @@ import { registerResourceRoutes } from './routes/resource-routes.ts';
 import { registerSystemRoutes } from './routes/system-routes.ts';
 import { registerWatchRoutes } from './routes/watch-routes.ts';
 import type { TokenService } from './auth/token-service.ts';
+import { type RateLimitOptions, RateLimiter } from './rate-limiter.ts';
 import { registerTokenRoutes } from './routes/token-routes.ts';
 
 export interface AppOptions {
@@ -20,6 +21,10 @@ export interface AppOptions {
   bodyLimit?: number;
   /** Idle time before a watch BOOKMARK. @default 10000 */
   bookmarkMs?: number;
+  /** Requests per second per token. @default { rps: 1000 } (services 10×) */
+  rateLimit?: RateLimitOptions;
+  /** Open watch streams per token. @default 64 */
+  maxWatchesPerToken?: number;
   /** Where the admin token is, for the 401 message. */
   adminTokenPath?: string;
 }
@@ -65,6 +70,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   const tokenHint = options.adminTokenPath ? `; the admin token is in ${options.adminTokenPath}` : '';
+  const limiter = new RateLimiter(options.rateLimit);
   app.addHook('onRequest', async (req) => {
     if (!req.url.startsWith('/v1/') && req.url !== '/v1') return;
     const header = req.headers.authorization;
@@ -74,13 +80,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (caller.grants.every((g) => g.role === 'agent' || g.role === 'enrollment')) {
       throw new EimError('permission_denied', 'agent and enrollment tokens are for /southbound/v1 only');
     }
+    limiter.take(caller);
     req.caller = caller;
   });
 
   registerSystemRoutes(app, options.inventory, metrics);
   registerProjectRoutes(app, options.inventory);
   registerResourceRoutes(app, options.inventory);
-  registerWatchRoutes(app, options.inventory, { bookmarkMs: options.bookmarkMs });
+  registerWatchRoutes(app, options.inventory, { bookmarkMs: options.bookmarkMs, maxPerToken: options.maxWatchesPerToken });
   registerTokenRoutes(app, options.inventory, options.tokens);
   return app;
 }

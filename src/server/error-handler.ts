@@ -31,5 +31,7 @@ function isUnavailable(e: unknown): boolean {
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const e = toEimError(error);
   if (e.code === 'internal' || e.code === 'unavailable') request.log.error({ err: e.cause ?? error, url: request.url, method: request.method }, e.message);
+  const retryAfter = e.details?.retryAfterSeconds;
+  if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
   void reply.code(e.status).type('application/json').send(JSON.stringify(e.toJSON()));
 }

@@ -31,6 +31,10 @@ export interface ServerOptions {
   bookmarkMs?: number;
   /** An external OIDC issuer whose tokens are accepted too. */
   oidc?: OidcOptions;
+  /** Requests per second per token (0: off; services get 10×). @default 1000 */
+  rateLimitRps?: number;
+  /** Open watch streams per token. @default 64 */
+  maxWatchesPerToken?: number;
 }
 
 export interface RunningServer {
@@ -56,6 +60,8 @@ export function compileServerOptions(o: ServerOptions): Readonly<Required<Omit<S
     retentionEvents: o.retentionEvents ?? 1_000_000,
     bookmarkMs: o.bookmarkMs ?? 10_000,
     oidc: o.oidc,
+    rateLimitRps: o.rateLimitRps ?? 1000,
+    maxWatchesPerToken: o.maxWatchesPerToken ?? 64,
   });
 }
 
@@ -66,7 +72,13 @@ export function compileServerOptions(o: ServerOptions): Readonly<Required<Omit<S
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const o = compileServerOptions(options);
-  const log = pino({ level: o.logLevel, base: undefined });
+  // Secrets never reach a log line: tokens only travel in headers, which are not logged; these paths
+  // catch anything that would carry one by accident.
+  const log = pino({
+    level: o.logLevel,
+    base: undefined,
+    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.sshKey', '*.password', '*.bmcPassword'], censor: '[redacted]' },
+  });
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore({ url: o.store, dataDir: o.dataDir, synchronous: o.synchronous });
   const inventory = new InventoryService(store, { retention: { minAgeMs: o.retentionSeconds * 1000, minEvents: o.retentionEvents } });
@@ -86,7 +98,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const why = firstStart ? 'first start' : 'the admin token was no longer valid';
     log.info(`${why}: project "default" exists; wrote an admin token to ${adminTokenPath} (mode 0600, valid 1 year)`);
   }
-  const app = await buildApp({ inventory, tokens, logger: log, bookmarkMs: o.bookmarkMs, adminTokenPath });
+  const app = await buildApp({
+    inventory,
+    tokens,
+    logger: log,
+    bookmarkMs: o.bookmarkMs,
+    adminTokenPath,
+    rateLimit: { rps: o.rateLimitRps },
+    maxWatchesPerToken: o.maxWatchesPerToken,
+  });
   const address = await app.listen({ host: o.host, port: o.port });
   const url = address.replace('[::1]', 'localhost');
   log.info(`eim listening on ${url} (store: ${store.dialect === 'sqlite' ? join(o.dataDir, 'eim.db') : 'postgres'}, revision ${inventory.hub.last})`);

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { isEimError } from '../../api/index.ts';
+import { EimError, isEimError } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
 import { toEimError } from '../error-handler.ts';
 import { callerOf, intParam, kindsParam, projectParam, stringParam } from '../request-helpers.ts';
@@ -8,6 +8,8 @@ import { callerOf, intParam, kindsParam, projectParam, stringParam } from '../re
 export interface WatchRouteOptions {
   /** Idle time before a BOOKMARK. @default 10000 */
   bookmarkMs?: number;
+  /** Open streams one token may hold. @default 64 */
+  maxPerToken?: number;
 }
 
 /**
@@ -32,8 +34,15 @@ export function registerWatchRoutes(app: FastifyInstance, inventory: InventorySe
     }),
   };
 
+  const open = new Map<string, number>();
+  const maxPerToken = options.maxPerToken ?? 64;
   const watch = async (req: FastifyRequest, reply: FastifyReply) => {
     const q = req.query as Record<string, string | undefined>;
+    const caller = callerOf(req);
+    const key = caller.tokenId ?? caller.subject;
+    if ((open.get(key) ?? 0) >= maxPerToken) {
+      throw new EimError('rate_limited', `this token already holds ${maxPerToken} open watch streams; close some (or use one stream with kinds=…)`, { details: { retryAfterSeconds: 5 } });
+    }
     const lastEventId = req.headers['last-event-id'];
     const since = intParam(lastEventId !== undefined && lastEventId !== '' ? lastEventId : q.since, lastEventId ? 'Last-Event-ID' : 'since');
     const abort = new AbortController();
@@ -45,6 +54,7 @@ export function registerWatchRoutes(app: FastifyInstance, inventory: InventorySe
       bookmarkMs: options.bookmarkMs,
     });
     reply.hijack();
+    open.set(key, (open.get(key) ?? 0) + 1);
     const raw = reply.raw;
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     raw.write(': watching\n\n');
@@ -83,6 +93,9 @@ export function registerWatchRoutes(app: FastifyInstance, inventory: InventorySe
     } finally {
       abort.abort();
       raw.end();
+      const n = (open.get(key) ?? 1) - 1;
+      if (n <= 0) open.delete(key);
+      else open.set(key, n);
     }
   };
 
