@@ -23,6 +23,7 @@ export interface KindTypes {
   TelemetryProfile: { spec: Static<typeof K.TelemetryProfileSpec>; status: None };
   LocalAccount: { spec: Static<typeof K.LocalAccountSpec>; status: None };
   CustomConfig: { spec: Static<typeof K.CustomConfigSpec>; status: None };
+  Command: { spec: Static<typeof K.CommandSpec>; status: Static<typeof K.CommandStatus> };
 }
 
 /** The resource type of a kind name; the untyped envelope for any other string. */

@@ -258,3 +258,28 @@ export const CustomConfigSpec = Type.Object(
   { config: Type.String({ minLength: 1, maxLength: 65536 }), description: Opt(Type.String({ maxLength: 1024 })) },
   closed,
 );
+
+/** A command for one host's agent, created by a manager; the southbound layer delivers it. */
+export const CommandSpec = Type.Object(
+  {
+    hostId: Ref('host'),
+    type: Type.Enum(['install-os', 'wipe', 'power', 'update-os', 'apply-config']),
+    params: Type.Record(Type.String(), Type.Unknown()),
+    /** The resource the command serves (an instance, the host itself, an update run). */
+    ownerId: Opt(Type.String({ pattern: '^[a-z]+-[0-9a-f]{8}$' })),
+  },
+  closed,
+);
+
+export const CommandStatus = Type.Object(
+  {
+    state: Opt(Type.Enum(['pending', 'running', 'succeeded', 'failed'])),
+    recoverable: Opt(Type.Boolean()),
+    message: Opt(Type.String({ maxLength: 4096 })),
+    progress: Opt(Type.Integer({ minimum: 0, maximum: 100 })),
+    details: Opt(Type.Record(Type.String(), Type.Unknown())),
+    startedAt: Opt(Timestamp),
+    endedAt: Opt(Timestamp),
+  },
+  closed,
+);

@@ -44,7 +44,7 @@ export interface KindDef {
 
 export const KIND_NAMES = [
   'Region', 'Site', 'Host', 'HostNic', 'HostStorage', 'HostGpu', 'HostUsb', 'OperatingSystem', 'Instance',
-  'Schedule', 'OsUpdatePolicy', 'OsUpdateRun', 'TelemetryGroup', 'TelemetryProfile', 'LocalAccount', 'CustomConfig',
+  'Schedule', 'OsUpdatePolicy', 'OsUpdateRun', 'TelemetryGroup', 'TelemetryProfile', 'LocalAccount', 'CustomConfig', 'Command',
 ] as const;
 export type KindName = (typeof KIND_NAMES)[number];
 
@@ -132,6 +132,11 @@ const DEFS: readonly KindDef[] = [
   {
     kind: 'CustomConfig', path: 'custom-configs', idPrefix: 'customconfig', spec: K.CustomConfigSpec, origin: 'user', twoPhaseDelete: false,
     refs: [], description: 'A cloud-init document applied to instances.',
+  },
+  {
+    kind: 'Command', path: 'commands', idPrefix: 'cmd', spec: K.CommandSpec, status: K.CommandStatus, origin: 'manager', twoPhaseDelete: false,
+    refs: [ref('spec.hostId', 'Host', true)],
+    description: "A command for one host's agent (install an OS, power, update), created by a manager; its status is the agent's answer.",
   },
 ];
 

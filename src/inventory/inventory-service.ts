@@ -122,7 +122,8 @@ export class InventoryService {
     requirePermission(caller, project, system ? 'system' : permissionsIn(caller, project).has('system') ? 'system' : 'spec', `create ${def.kind}s`);
     await this.assertProject(project);
     if (!isPlainObject(input)) throw new EimError('invalid_argument', 'the body must be a JSON object with name, labels and spec');
-    const allowed = system ? ['name', 'labels', 'status'] : ['name', 'labels', 'spec'];
+    // Managers create discovered kinds whole (their spec, if any, and status); users write spec only.
+    const allowed = system ? ['name', 'labels', ...(def.spec ? ['spec'] : []), ...(def.status ? ['status'] : [])] : ['name', 'labels', 'spec'];
     assertOnly(input, allowed, def);
     assertName(input.name);
     const labels = input.labels ?? {};
@@ -136,7 +137,7 @@ export class InventoryService {
       const problem = def.check?.(spec);
       if (problem) throw new EimError('invalid_argument', problem);
     }
-    if (system && def.status) {
+    if (system && def.status && (input.status !== undefined || !def.spec)) {
       if (!isPlainObject(input.status)) throw new EimError('invalid_argument', `status is required: a JSON object (${def.kind} status)`);
       status = input.status;
       assertValid(def.status, status, 'status');

@@ -15,7 +15,7 @@ export interface WatchHubOptions {
 export class WatchHub {
   private ring: LoggedEvent[] = [];
   private lastRevision = 0;
-  private waiters: (() => void)[] = [];
+  private waiters = new Set<() => void>();
   private catchingUp = false;
   private again = false;
   private readonly ringSize: number;
@@ -31,7 +31,10 @@ export class WatchHub {
   async start(): Promise<void> {
     this.lastRevision = await this.store.currentRevision();
     this.store.onCommit((events) => this.ingest(events));
-    this.store.onRemoteCommit(() => void this.catchUp());
+    this.store.onRemoteCommit((revision) => {
+      if (revision === undefined || revision > this.lastRevision) void this.catchUp();
+    });
+    await this.catchUp(); // a commit between reading the revision and subscribing
   }
 
   /** The newest revision watchers can see. */
@@ -62,6 +65,7 @@ export class WatchHub {
       const finish = (v: boolean) => {
         if (done) return;
         done = true;
+        this.waiters.delete(wake);
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         resolve(v);
@@ -69,7 +73,8 @@ export class WatchHub {
       const onAbort = () => finish(false);
       const timer = setTimeout(() => finish(false), ms);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(() => finish(true));
+      const wake = () => finish(true);
+      this.waiters.add(wake);
     });
   }
 
@@ -141,7 +146,7 @@ export class WatchHub {
 
   private wake(): void {
     const w = this.waiters;
-    this.waiters = [];
+    this.waiters = new Set();
     for (const f of w) f();
   }
 }

@@ -16,5 +16,5 @@ export interface DialectAdapter {
   /** Runs reads against one consistent snapshot. */
   snapshot<T>(db: Kysely<Database>, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** Subscribes to other processes' commits; returns the unsubscribe. */
-  listen(onWake: () => void): Promise<() => Promise<void>>;
+  listen(onWake: (revision?: number) => void): Promise<() => Promise<void>>;
 }

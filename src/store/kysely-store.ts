@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
-import { EimError, extractRefs, isEimError, kindById, type Resource } from '../api/index.ts';
+import type { FilterNode } from '../api/filter.ts';
+import { EimError, extractRefs, isEimError, kindById, kindByName, type Resource } from '../api/index.ts';
 import { AuthStore } from './auth-store.ts';
 import type { DialectAdapter } from './dialect-adapter.ts';
 import { compileFilter, compileOrderBy } from './filter-sql.ts';
@@ -25,7 +26,7 @@ export class KyselyStore implements Store {
   readonly auth: AuthStore;
   private readonly committer: GroupCommit<Mutation<unknown>>;
   private readonly commitListeners: ((events: LoggedEvent[]) => void)[] = [];
-  private readonly remoteListeners: (() => void)[] = [];
+  private readonly remoteListeners: ((revision?: number) => void)[] = [];
   private unlisten?: () => Promise<void>;
   private readonly now: () => Date;
 
@@ -42,8 +43,8 @@ export class KyselyStore implements Store {
 
   /** Starts listening for other processes' commits (PostgreSQL). */
   async start(): Promise<void> {
-    this.unlisten = await this.adapter.listen(() => {
-      for (const l of this.remoteListeners) l();
+    this.unlisten = await this.adapter.listen((revision) => {
+      for (const l of this.remoteListeners) l(revision);
     });
   }
 
@@ -106,7 +107,13 @@ export class KyselyStore implements Store {
       const meta = await trx.selectFrom('eim_meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
       let base = trx.selectFrom('eim_resources').where('kind', '=', q.kind);
       if (q.project !== undefined) base = base.where('project', '=', q.project);
-      if (q.filter) base = base.where(compileFilter(q.filter, this.adapter.name));
+      if (q.filter) {
+        // `spec.siteId = site-…` and the like: the reference index narrows the rows before the JSON test.
+        for (const target of refEqualities(q.kind, q.filter)) {
+          base = base.where('id', 'in', (eb) => eb.selectFrom('eim_refs').select('from_id').where('to_id', '=', target));
+        }
+        base = base.where(compileFilter(q.filter, this.adapter.name));
+      }
       const rows = await base
         .selectAll()
         .orderBy(compileOrderBy(q.orderBy ?? [], this.adapter.name))
@@ -169,7 +176,7 @@ export class KyselyStore implements Store {
     this.commitListeners.push(listener);
   }
 
-  onRemoteCommit(listener: () => void): void {
+  onRemoteCommit(listener: (revision?: number) => void): void {
     this.remoteListeners.push(listener);
   }
 
@@ -281,6 +288,20 @@ class KyselyWriteTx implements WriteTx {
   private log(type: LoggedEvent['type'], res: Resource, actor: string): void {
     this.events.push({ revision: res.revision, project: res.project, kind: res.kind, id: res.id, type, json: eventJson(type, res, actor, this.at) });
   }
+}
+
+/** Ids that a filter requires reference fields to equal (top-level AND terms only). */
+function refEqualities(kind: string, node: FilterNode): string[] {
+  const def = kindByName(kind);
+  if (!def) return [];
+  const terms = node.op === 'and' ? node.args : [node];
+  const out: string[] = [];
+  for (const t of terms) {
+    if (t.op !== 'cmp' || t.cmp !== '=' || t.value.type !== 'string' || t.value.value.includes('*')) continue;
+    const path = t.field.join('.');
+    if (def.refs.some((r) => !r.many && r.path.join('.') === path)) out.push(t.value.value);
+  }
+  return out;
 }
 
 function toRow(r: Resource) {

@@ -86,7 +86,7 @@ export interface Store {
   /** Called after every local commit with its events, in revision order. */
   onCommit(listener: (events: LoggedEvent[]) => void): void;
   /** Called when another process committed (PostgreSQL NOTIFY); a wake-up only, read the log. */
-  onRemoteCommit(listener: () => void): void;
+  onRemoteCommit(listener: (revision?: number) => void): void;
   ensureProject(name: string): Promise<boolean>;
   listProjects(): Promise<{ name: string; createdAt: string }[]>;
   deleteProject(name: string): Promise<void>;

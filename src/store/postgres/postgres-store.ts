@@ -35,7 +35,7 @@ function postgresAdapter(url: string): DialectAdapter {
       const connect = async (): Promise<void> => {
         if (closed) return;
         const c = new pg.Client({ connectionString: url });
-        c.on('notification', () => onWake());
+        c.on('notification', (n) => onWake(n.payload ? Number(n.payload) : undefined));
         c.on('error', () => {
           c.end().catch(() => {});
           if (!closed) setTimeout(() => void connect(), delay).unref();
