@@ -9,3 +9,4 @@ export * from './resource.ts';
 export * from './inventory.ts';
 export * from './kind-types.ts';
 export * from './southbound.ts';
+export * from './host-conditions.ts';
