@@ -22,7 +22,16 @@ export const EnrollResponse = Type.Object({ hostId: Type.String(), project: Type
 export type EnrollResponse = Static<typeof EnrollResponse>;
 
 /** POST /southbound/v1/heartbeat (agent token). Answers 204; the lease lives in memory. */
-export const HeartbeatRequest = Type.Object({ seq: Opt(Type.Integer({ minimum: 0 })), bootId: Opt(Type.String({ maxLength: 64 })) }, closed);
+export const HeartbeatRequest = Type.Object(
+  {
+    seq: Opt(Type.Integer({ minimum: 0 })),
+    bootId: Opt(Type.String({ maxLength: 64 })),
+    /** The agent's heartbeat interval; the lease is 3 of them. @default 10 */
+    intervalSeconds: Opt(Type.Number({ minimum: 0.05, maximum: 3600 })),
+  },
+  closed,
+);
+export type HeartbeatRequest = Static<typeof HeartbeatRequest>;
 
 /** Devices without the hostId (the server knows the host from the token). */
 const device = <T extends ReturnType<typeof Type.Object>>(schema: T) => Type.Omit(schema, ['hostId']);

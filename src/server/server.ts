@@ -8,6 +8,7 @@ import { openStore } from '../store/index.ts';
 import { buildApp } from './app.ts';
 import type { OidcOptions } from './auth/oidc-verifier.ts';
 import { TokenService } from './auth/token-service.ts';
+import { startSouthbound } from './southbound/southbound.ts';
 
 /** The bootstrap admin token's lifetime; a new one is written on start when it has expired. */
 const ADMIN_TTL = 365 * 86400;
@@ -107,6 +108,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     rateLimit: { rps: o.rateLimitRps },
     maxWatchesPerToken: o.maxWatchesPerToken,
   });
+  const southbound = await startSouthbound(app, { service: inventory, tokens, onError: (e) => log.warn({ err: e }, 'southbound write failed; will retry') });
   const address = await app.listen({ host: o.host, port: o.port });
   const url = address.replace('[::1]', 'localhost');
   log.info(`eim listening on ${url} (store: ${store.dialect === 'sqlite' ? join(o.dataDir, 'eim.db') : 'postgres'}, revision ${inventory.hub.last})`);
@@ -122,6 +124,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       if (closed) return;
       closed = true;
       tokens.stop();
+      await southbound.stop();
       await inventory.stop();
       await app.close();
       await store.close();

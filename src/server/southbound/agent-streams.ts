@@ -1,0 +1,125 @@
+import type { ServerResponse } from 'node:http';
+import { ALL_PROJECTS, type AgentCommand, type Caller, type InventoryEvent, type Inventory } from '../../api/index.ts';
+import type { InventoryService } from '../../inventory/index.ts';
+
+interface Conn {
+  raw: ServerResponse;
+  project: string;
+  /** Command ids sent on this connection (a command's later updates are not resent). */
+  sent: Set<string>;
+}
+
+export interface AgentStreamsOptions {
+  service: InventoryService;
+  /** The southbound layer's own identity for reads (a manager grant on every project). */
+  caller: Caller;
+  /** Called when a host becomes untrusted or is deleted: revoke its credentials. */
+  onHostRevoked: (hostId: string) => Promise<void> | void;
+  /** Keep-alive bookmark on idle streams. @default 15000 */
+  keepAliveMs?: number;
+}
+
+/**
+ * The per-agent SSE streams. One watch over Commands and Hosts (all projects) routes each new
+ * command to its host's open streams; on (re)connect an agent first gets every command of its host
+ * not yet finished, so a command is never lost across reconnects (agents ignore ids they ran).
+ * A host turned untrusted or deleted gets `revoked` and its streams close.
+ */
+export class AgentStreams {
+  private readonly conns = new Map<string, Set<Conn>>();
+  private readonly revokedHosts = new Set<string>();
+  private readonly abort = new AbortController();
+  private running?: Promise<void>;
+  private keepAlive?: NodeJS.Timeout;
+  private readonly inventory: Inventory;
+
+  constructor(private readonly options: AgentStreamsOptions) {
+    this.inventory = options.service.as(options.caller);
+  }
+
+  async start(): Promise<void> {
+    const stream = await this.options.service.openWatch(this.options.caller, { project: ALL_PROJECTS, kinds: ['Command', 'Host'], signal: this.abort.signal });
+    this.running = (async () => {
+      for await (const item of stream) if (item.type === 'event') await this.route(item.event());
+    })().catch(() => {});
+    this.keepAlive = setInterval(() => {
+      for (const set of this.conns.values()) for (const c of set) c.raw.write(': keep-alive\n\n');
+    }, this.options.keepAliveMs ?? 15_000);
+    this.keepAlive.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    clearInterval(this.keepAlive);
+    for (const set of this.conns.values()) for (const c of set) c.raw.end();
+    this.conns.clear();
+    await this.running;
+  }
+
+  /** Open streams, for metrics. */
+  get size(): number {
+    let n = 0;
+    for (const s of this.conns.values()) n += s.size;
+    return n;
+  }
+
+  /** Serves one agent's stream until it disconnects. */
+  async serve(project: string, hostId: string, raw: ServerResponse): Promise<void> {
+    raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    const conn: Conn = { raw, project, sent: new Set() };
+    let set = this.conns.get(hostId);
+    if (!set) this.conns.set(hostId, (set = new Set()));
+    set.add(conn);
+    raw.once('close', () => {
+      set!.delete(conn);
+      if (set!.size === 0 && this.conns.get(hostId) === set) this.conns.delete(hostId);
+    });
+    raw.write(': connected\n\n');
+    // Everything not yet finished, then live ones (those arriving meanwhile are deduplicated by id).
+    let token: string | undefined;
+    do {
+      const page = await this.inventory.list(project, 'Command', { filter: `spec.hostId = "${hostId}"`, orderBy: 'createdAt', pageSize: 1000, pageToken: token });
+      for (const c of page.items) {
+        const state = (c.status as { state?: string }).state ?? 'pending';
+        if (state === 'pending' || state === 'running') this.send(conn, c.revision, c);
+      }
+      token = page.nextPageToken;
+    } while (token);
+  }
+
+  private async route(ev: InventoryEvent): Promise<void> {
+    const obj = ev.object;
+    if (ev.kind === 'Host') {
+      const desired = (obj.spec as { desiredState?: string }).desiredState;
+      if (ev.type === 'DELETED' || desired === 'untrusted' || desired === 'deleted') {
+        if (!this.revokedHosts.has(obj.id)) {
+          this.revokedHosts.add(obj.id);
+          await this.options.onHostRevoked(obj.id);
+        }
+        const set = this.conns.get(obj.id);
+        if (set) {
+          for (const c of set) {
+            c.raw.write(`event: revoked\ndata: ${JSON.stringify({ hostId: obj.id, reason: ev.type === 'DELETED' ? 'deleted' : desired })}\n\n`);
+            c.raw.end();
+          }
+          this.conns.delete(obj.id);
+        }
+      }
+      return;
+    }
+    if (ev.type === 'DELETED') return;
+    const spec = obj.spec as { hostId: string };
+    const state = (obj.status as { state?: string }).state ?? 'pending';
+    if (state !== 'pending') return;
+    const set = this.conns.get(spec.hostId);
+    if (set) for (const c of set) this.send(c, ev.revision, obj);
+  }
+
+  private send(conn: Conn, revision: number, cmd: { id: string; spec: unknown; createdAt: string }): void {
+    if (conn.sent.has(cmd.id)) return;
+    conn.sent.add(cmd.id);
+    const spec = cmd.spec as { type: AgentCommand['type']; params: Record<string, unknown> };
+    const body: AgentCommand = { id: cmd.id, type: spec.type, params: spec.params, issuedAt: cmd.createdAt };
+    conn.raw.write(`id: ${revision}\nevent: command\ndata: ${JSON.stringify(body)}\n\n`);
+  }
+}

@@ -1,0 +1,134 @@
+import { ALL_PROJECTS, HOST_NO_CONNECTION, HOST_RUNNING, type Inventory, isEimError } from '../../api/index.ts';
+
+interface Lease {
+  project: string;
+  expiresAt: number;
+  intervalMs: number;
+  /** What the store should say. */
+  want: 'running' | 'lost';
+  /** What we last wrote (undefined: nothing yet, or a write is pending). */
+  written?: 'running' | 'lost';
+  writing: boolean;
+}
+
+export interface LeaseTrackerOptions {
+  inventory: Inventory;
+  /** Missed intervals before "no connection". @default 3 */
+  missedIntervals?: number;
+  /** Interval assumed when an agent does not say. @default 10000 */
+  defaultIntervalMs?: number;
+  /** How often leases are checked. @default 250 */
+  checkEveryMs?: number;
+  now?: () => number;
+  /** Whether a host is in a maintenance window now (then "maintenance", not "no connection"). */
+  inMaintenance?: (project: string, hostId: string) => boolean;
+  onError?: (e: unknown) => void;
+}
+
+/**
+ * Heartbeat leases, in memory: a heartbeat costs a map update. The store is written only when a
+ * host's connection state changes (running ↔ no connection), so 10,000 agents heartbeating every
+ * 10 s write nothing while nothing changes.
+ */
+export class LeaseTracker {
+  private readonly leases = new Map<string, Lease>();
+  private timer?: NodeJS.Timeout;
+  private readonly now: () => number;
+  private readonly missed: number;
+  private readonly defaultIntervalMs: number;
+
+  constructor(private readonly options: LeaseTrackerOptions) {
+    this.now = options.now ?? (() => Date.now());
+    this.missed = options.missedIntervals ?? 3;
+    this.defaultIntervalMs = options.defaultIntervalMs ?? 10_000;
+  }
+
+  /**
+   * Starts checking; hosts the store shows running get one lease term to heartbeat here (after a
+   * restart they are still connected as far as anyone knows).
+   */
+  async start(): Promise<void> {
+    let token: string | undefined;
+    do {
+      const page = await this.options.inventory.list(ALL_PROJECTS, 'Host', { filter: `status.hostStatus.message = "${HOST_RUNNING}"`, pageSize: 1000, pageToken: token });
+      for (const h of page.items) {
+        if (this.leases.has(h.id)) continue;
+        this.leases.set(h.id, { project: h.project, expiresAt: this.now() + this.missed * this.defaultIntervalMs, intervalMs: this.defaultIntervalMs, want: 'running', written: 'running', writing: false });
+      }
+      token = page.nextPageToken;
+    } while (token);
+    this.timer = setInterval(() => this.check(), this.options.checkEveryMs ?? 250);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Records a heartbeat. */
+  beat(project: string, hostId: string, intervalMs = this.defaultIntervalMs): void {
+    const expiresAt = this.now() + this.missed * intervalMs;
+    const lease = this.leases.get(hostId);
+    if (lease) {
+      lease.expiresAt = expiresAt;
+      lease.intervalMs = intervalMs;
+      lease.project = project;
+      if (lease.want !== 'running') {
+        lease.want = 'running';
+        this.sync(hostId, lease);
+      }
+      return;
+    }
+    const fresh: Lease = { project, expiresAt, intervalMs, want: 'running', writing: false };
+    this.leases.set(hostId, fresh);
+    this.sync(hostId, fresh);
+  }
+
+  /** Forgets a host (deleted or invalidated). */
+  forget(hostId: string): void {
+    this.leases.delete(hostId);
+  }
+
+  /** Whether the host's lease is current. */
+  connected(hostId: string): boolean {
+    const l = this.leases.get(hostId);
+    return !!l && l.want === 'running';
+  }
+
+  get size(): number {
+    return this.leases.size;
+  }
+
+  private check(): void {
+    const now = this.now();
+    for (const [id, lease] of this.leases) {
+      if (lease.want === 'running' && lease.expiresAt <= now) lease.want = 'lost';
+      if (lease.want !== lease.written && !lease.writing) this.sync(id, lease);
+    }
+  }
+
+  private sync(hostId: string, lease: Lease): void {
+    if (lease.writing || lease.want === lease.written) return;
+    lease.writing = true;
+    const want = lease.want;
+    const at = new Date(this.now()).toISOString();
+    const maintenance = want === 'lost' && this.options.inMaintenance?.(lease.project, hostId);
+    const hostStatus =
+      want === 'running'
+        ? { indicator: 'idle', message: HOST_RUNNING, timestamp: at }
+        : { indicator: maintenance ? 'idle' : 'error', message: maintenance ? 'maintenance' : HOST_NO_CONNECTION, timestamp: at };
+    const patch: Record<string, unknown> = { hostStatus };
+    if (want === 'running') patch.lastSeenAt = at;
+    this.options.inventory.updateStatus(lease.project, 'Host', hostId, patch).then(
+      () => {
+        lease.writing = false;
+        lease.written = want;
+      },
+      (e) => {
+        lease.writing = false;
+        if (isEimError(e) && e.code === 'not_found') this.leases.delete(hostId);
+        else this.options.onError?.(e); // written stays behind want: the next check tries again
+      },
+    );
+  }
+}

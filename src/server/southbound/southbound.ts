@@ -1,0 +1,57 @@
+import type { FastifyInstance } from 'fastify';
+import type { InventoryService } from '../../inventory/index.ts';
+import type { TokenService } from '../auth/token-service.ts';
+import { AgentStreams } from './agent-streams.ts';
+import { HardwareSync } from './hardware-sync.ts';
+import { LeaseTracker } from './lease-tracker.ts';
+import { registerSouthboundRoutes } from './southbound-routes.ts';
+
+export interface SouthboundOptions {
+  service: InventoryService;
+  tokens: TokenService;
+  /** Heartbeat interval assumed when an agent does not say. @default 10000 */
+  defaultIntervalMs?: number;
+  /** How often leases are checked. @default 250 */
+  leaseCheckMs?: number;
+  inMaintenance?: (project: string, hostId: string) => boolean;
+  onError?: (e: unknown) => void;
+}
+
+export interface Southbound {
+  leases: LeaseTracker;
+  streams: AgentStreams;
+  hardware: HardwareSync;
+  stop(): Promise<void>;
+}
+
+/**
+ * The southbound layer (ARCHITECTURE.md §7): enrolment, heartbeats held in memory, hardware
+ * diffing, per-agent command streams, and revocation when a host is invalidated or deleted. Its
+ * writes go through the Inventory like anyone's; it runs in every server process, whether the
+ * managers do or not.
+ */
+export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions): Promise<Southbound> {
+  const system = o.service.as({ subject: 'southbound', grants: [{ project: '*', role: 'manager' }] });
+  const leases = new LeaseTracker({ inventory: system, defaultIntervalMs: o.defaultIntervalMs, checkEveryMs: o.leaseCheckMs, inMaintenance: o.inMaintenance, onError: o.onError });
+  const hardware = new HardwareSync(system);
+  const streams = new AgentStreams({
+    service: o.service,
+    caller: { subject: 'southbound', grants: [{ project: '*', role: 'manager' }] },
+    onHostRevoked: async (hostId) => {
+      leases.forget(hostId);
+      await o.tokens.revoke({ hostId });
+    },
+  });
+  registerSouthboundRoutes(app, { service: o.service, tokens: o.tokens, leases, hardware, streams });
+  await leases.start();
+  await streams.start();
+  return {
+    leases,
+    streams,
+    hardware,
+    async stop() {
+      leases.stop();
+      await streams.stop();
+    },
+  };
+}
