@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { openTestStore, type TestStore } from '../../testing/test-stores.ts';
+import { grantsFromRoles } from './oidc-verifier.ts';
+import { TokenService } from './token-service.ts';
+
+describe('tokens', () => {
+  let ts: TestStore;
+  let svc: TokenService;
+  before(async () => {
+    ts = await openTestStore('sqlite');
+    svc = await TokenService.open({ auth: ts.store.auth });
+  });
+  after(async () => {
+    svc.stop();
+    await ts.cleanup();
+  });
+
+  test('a token verifies to its grants; expired, revoked, tampered and foreign tokens are unauthenticated', async () => {
+    const t = await svc.issue({ subject: 'ci', grants: [{ project: 'acme', role: 'viewer' }], ttlSeconds: 60 });
+    const c = await svc.verify(t.token);
+    assert.deepEqual(c.grants, [{ project: 'acme', role: 'viewer' }]);
+    assert.equal(c.subject, 'ci');
+    const expired = await svc.issue({ subject: 'old', grants: [{ project: 'acme', role: 'viewer' }], ttlSeconds: -1 });
+    await assert.rejects(svc.verify(expired.token), { code: 'unauthenticated', message: /expired/ });
+    const [h, p, s] = t.token.split('.');
+    const forgedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), grants: ['*:admin'] })).toString('base64url');
+    await assert.rejects(svc.verify(`${h}.${forgedPayload}.${s}`), { code: 'unauthenticated' });
+    await assert.rejects(svc.verify('garbage'), { code: 'unauthenticated' });
+    const other = await openTestStore('sqlite');
+    const foreign = await TokenService.open({ auth: other.store.auth });
+    await assert.rejects(svc.verify((await foreign.issue({ subject: 'x', grants: [{ project: '*', role: 'admin' }] })).token), { code: 'unauthenticated' });
+    foreign.stop();
+    await other.cleanup();
+    await svc.revoke({ id: t.id });
+    await assert.rejects(svc.verify(t.token), { code: 'unauthenticated', message: /revoked/ }, 'revoked at once, though it was cached');
+  });
+
+  test('revocation by host revokes every agent token of that host, and reaches another process', async () => {
+    const a1 = await svc.issue({ subject: 'agent', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000abcd' });
+    const a2 = await svc.issue({ subject: 'agent', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000abcd' });
+    const keep = await svc.issue({ subject: 'agent', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000ffff' });
+    const peer = await TokenService.open({ auth: (await ts.reopen()).auth, revocationRefreshMs: 50 });
+    await peer.verify(a1.token); // cached in the peer
+    assert.equal((await svc.revoke({ hostId: 'host-0000abcd' })).length, 2);
+    await assert.rejects(svc.verify(a2.token), { code: 'unauthenticated' });
+    await new Promise((r) => setTimeout(r, 200));
+    await assert.rejects(peer.verify(a1.token), { code: 'unauthenticated' }, 'the other process learns of it');
+    assert.equal((await peer.verify(keep.token)).hostId, 'host-0000ffff');
+    peer.stop();
+  });
+
+  test('key rotation: new tokens use the new key, old tokens stay valid, and another process picks the key up', async () => {
+    const before = await svc.issue({ subject: 'a', grants: [{ project: 'acme', role: 'viewer' }] });
+    const kid = await svc.rotate();
+    const afterRotation = await svc.issue({ subject: 'b', grants: [{ project: 'acme', role: 'viewer' }] });
+    assert.equal(JSON.parse(Buffer.from(afterRotation.token.split('.')[0], 'base64url').toString()).kid, kid);
+    assert.equal((await svc.verify(before.token)).subject, 'a');
+    const peer = await TokenService.open({ auth: (await ts.reopen()).auth });
+    assert.equal((await peer.verify(afterRotation.token)).subject, 'b');
+    peer.stop();
+  });
+});
+
+describe('external OIDC issuer', () => {
+  let jwks: http.Server;
+  let jwksUrl = '';
+  let sign: (claims: Record<string, unknown>, issuer?: string) => Promise<string>;
+  let ts: TestStore;
+  let svc: TokenService;
+  const ISSUER = 'http://keycloak.test/realms/edge';
+
+  before(async () => {
+    const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    jwks = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+    await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
+    jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/certs`;
+    sign = (claims, issuer = ISSUER) =>
+      new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuer).setSubject('u-1').setIssuedAt().setExpirationTime('5m').sign(privateKey);
+    ts = await openTestStore('sqlite');
+    svc = await TokenService.open({ auth: ts.store.auth, oidc: { issuer: ISSUER, jwksUrl } });
+  });
+  after(async () => {
+    svc.stop();
+    await ts.cleanup();
+    jwks.close();
+  });
+
+  test('Keycloak realm roles become project grants', async () => {
+    const token = await sign({ preferred_username: 'alice', realm_access: { roles: ['acme_im-rw', 'globex_im-r', 'offline_access'] } });
+    const c = await svc.verify(token);
+    assert.equal(c.subject, 'alice');
+    assert.deepEqual(c.grants, [
+      { project: 'acme', role: 'editor' },
+      { project: 'globex', role: 'viewer' },
+    ]);
+  });
+
+  test('tokens of another issuer, or signed by another key, are refused', async () => {
+    await assert.rejects(svc.verify(await sign({ realm_access: { roles: ['acme_im-rw'] } }, 'http://evil.test')), { code: 'unauthenticated' });
+    const { privateKey } = await generateKeyPair('RS256');
+    const forged = await new SignJWT({ realm_access: { roles: ['*_im-admin'] } }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(ISSUER).setSubject('m').setExpirationTime('5m').sign(privateKey);
+    await assert.rejects(svc.verify(forged), { code: 'unauthenticated' });
+  });
+
+  test('role names map as documented and ignore the rest', () => {
+    assert.deepEqual(grantsFromRoles(['p1_im-admin', '*_im-manager', 'im-rw', 'P2_im-rw', 'p3_im-x']), [
+      { project: 'p1', role: 'admin' },
+      { project: '*', role: 'manager' },
+    ]);
+  });
+});
