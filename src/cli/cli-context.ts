@@ -1,0 +1,97 @@
+import type { Command } from 'commander';
+import type { KindDef } from '../api/index.ts';
+import type { InventoryClient } from '../client/index.ts';
+import { type CliConfig, configPath, loadConfig } from './cli-config.ts';
+import { terminalOf, type Terminal } from './output/terminal.ts';
+import { UsageError } from './usage-error.ts';
+
+/** Where and as whom commands talk: flags, then EIM_* variables, then the config file. */
+export interface Connection {
+  server?: string;
+  token?: string;
+  /** @default the config's project, else 'default' */
+  project: string;
+  configPath: string;
+  config: CliConfig;
+}
+
+interface GlobalOptions {
+  server?: string;
+  token?: string;
+  project?: string;
+}
+
+/**
+ * What every command's action works with: the connection, stdout and stderr as Terminals, and a
+ * client created (and its module loaded) on first use, so commands that never call the server
+ * never pay for it.
+ * @example .action((kind, o, cmd) => CliContext.run(cmd, async (ctx) => { const inv = await ctx.client(); … }))
+ */
+export class CliContext {
+  readonly out: Terminal = terminalOf(process.stdout);
+  readonly err: Terminal = terminalOf(process.stderr);
+  private clientPromise?: Promise<InventoryClient>;
+
+  constructor(readonly connection: Connection) {}
+
+  /**
+   * The context of a command: its global options over the environment (commander reads EIM_*)
+   * over the config. `tolerateBrokenConfig`: read a config that is not valid JSON as empty
+   * (login replaces it).
+   */
+  static of(command: Command, o: { tolerateBrokenConfig?: boolean } = {}): CliContext {
+    const g = command.optsWithGlobals<GlobalOptions>();
+    const path = configPath();
+    let config: CliConfig;
+    try {
+      config = loadConfig(path);
+    } catch (e) {
+      if (!o.tolerateBrokenConfig) throw e;
+      config = {};
+    }
+    return new CliContext({
+      server: g.server ?? config.server,
+      token: g.token ?? config.token,
+      project: g.project ?? config.project ?? 'default',
+      configPath: path,
+      config,
+    });
+  }
+
+  /** Runs an action with a context and releases its connections afterwards. */
+  static async run(command: Command, action: (ctx: CliContext) => Promise<void>, o: { tolerateBrokenConfig?: boolean } = {}): Promise<void> {
+    const ctx = CliContext.of(command, o);
+    try {
+      await action(ctx);
+    } finally {
+      await ctx.close();
+    }
+  }
+
+  get project(): string {
+    return this.connection.project;
+  }
+
+  /** The Inventory over HTTP, for the configured server and token. */
+  client(): Promise<InventoryClient> {
+    this.clientPromise ??= (async () => {
+      const { server, token } = this.connection;
+      if (!server) throw new UsageError('no server: run `eim login --server URL --token TOKEN`, set EIM_SERVER or pass --server');
+      if (!token) throw new UsageError('no token: run `eim login --server URL --token TOKEN`, set EIM_TOKEN or pass --token');
+      const { InventoryClient } = await import('../client/index.ts');
+      return new InventoryClient({ server, token, retries: 3 });
+    })();
+    return this.clientPromise;
+  }
+
+  /** The kind a user typed (`hosts`, `host`, `Host`); a UsageError for an unknown one. */
+  async kind(text: string): Promise<KindDef> {
+    const { resolveKind } = await import('./kind-resolver.ts');
+    return resolveKind(text);
+  }
+
+  async close(): Promise<void> {
+    const client = await this.clientPromise?.catch(() => undefined);
+    client?.close();
+  }
+}

@@ -1,0 +1,143 @@
+import { readFileSync, statSync } from 'node:fs';
+import { type Command, Option } from 'commander';
+import { parseDuration } from '../duration.ts';
+import { UsageError } from '../usage-error.ts';
+
+/** Exit code of `eim agent` when only an operator can help: the host was revoked, or enrollment was refused. */
+export const AGENT_EXIT_NEEDS_ENROLLMENT = 3;
+
+const HELP = `
+The agent enrolls with the enrollment token once and keeps its own host-bound token in
+<data-dir>/agent.json (mode 0600); later starts need no enrollment token. It heartbeats, reports
+the machine's hardware (again whenever a rescan finds a change), and runs the commands the server
+sends on its stream, each at most once (the last 1000 are remembered in <data-dir>/commands.json).
+
+--server is the global flag; the agent also reads EIM_AGENT_SERVER (before EIM_SERVER).
+Every flag has an EIM_AGENT_* variable: EIM_AGENT_ENROLLMENT_TOKEN, EIM_AGENT_ENROLLMENT_TOKEN_FILE,
+EIM_AGENT_DATA_DIR, EIM_AGENT_HEARTBEAT, EIM_AGENT_RESCAN, EIM_AGENT_EXECUTOR,
+EIM_AGENT_ALLOW_DISRUPTIVE (1/true/yes), EIM_AGENT_TARGET_DISK.
+
+Executors:
+  linux  runs commands on this machine. Power off/reset/power-cycle, install-os, update-os and
+         wipe are disruptive: without --allow-disruptive nothing is run; the command succeeds as a
+         dry run whose result lists the exact commands it would have run. Writing a disk
+         (install-os, wipe) also needs --target-disk, the only disk the agent will ever write.
+         power on needs no action; apply-config writes <data-dir>/config.json.
+  sim    pretends (2 s per command), for trying the control plane on any machine.
+
+Exit codes: 0 stopped (SIGINT/SIGTERM), 1 error, 2 usage, 3 the host was invalidated or deleted
+(the token is gone) or enrollment was refused: re-enrolling needs a new enrollment token.
+The systemd unit (deploy/eim-agent.service) does not restart on 2 or 3.
+
+Examples:
+  eim agent --server https://eim.example.com --enrollment-token-file /etc/eim-agent/enrollment-token
+  eim agent --server http://127.0.0.1:8080 --enrollment-token "$TOKEN" --data-dir ./.eim-agent --executor sim
+  eim agent --server https://eim.example.com --allow-disruptive --target-disk /dev/nvme0n1`;
+
+/** `eim agent`: the edge node agent on this machine. */
+export function registerAgentCommand(program: Command): void {
+  const cmd = program
+    .command('agent')
+    .description('run the edge node agent: enroll, heartbeat, report hardware, run commands from the server');
+  // The program's global --server is parsed by the program, wherever it stands; declare our own only without one.
+  if (!program.options.some((o) => o.long === '--server')) cmd.addOption(new Option('--server <url>', 'eim server URL').env('EIM_AGENT_SERVER'));
+  cmd
+    .addOption(new Option('--enrollment-token <token>', 'enrollment token (needed until the agent has enrolled)').env('EIM_AGENT_ENROLLMENT_TOKEN'))
+    .addOption(new Option('--enrollment-token-file <file>', 'read the enrollment token from this file (keeps it off the command line)').env('EIM_AGENT_ENROLLMENT_TOKEN_FILE'))
+    .addOption(new Option('--data-dir <dir>', 'agent.json, command journal, config, images (default: $STATE_DIRECTORY, else /var/lib/eim-agent as root, else ./.eim-agent)').env('EIM_AGENT_DATA_DIR'))
+    .addOption(new Option('--heartbeat <duration>', 'heartbeat interval').env('EIM_AGENT_HEARTBEAT').default('10s'))
+    .addOption(new Option('--rescan <duration>', 'hardware rescan interval; changes are reported').env('EIM_AGENT_RESCAN').default('60s'))
+    .addOption(new Option('--executor <kind>', 'how commands run').choices(['linux', 'sim']).env('EIM_AGENT_EXECUTOR').default('linux'))
+    .addOption(new Option('--allow-disruptive', 'let the linux executor power off, reboot, reinstall, update and wipe (default: dry runs)'))
+    .addOption(new Option('--target-disk <device>', 'the one disk install-os and wipe may write, e.g. /dev/nvme0n1').env('EIM_AGENT_TARGET_DISK'))
+    .addHelpText('after', HELP)
+    .action(async (o: RawOptions, command: Command) => {
+      const options = resolveOptions(o, command);
+      const { Agent, LinuxDiscovery, LinuxExecutor, SimExecutor, streamLog } = await import('../../agent/index.ts');
+      const log = streamLog();
+      const executor =
+        options.executor === 'sim' ? new SimExecutor() : new LinuxExecutor({ dataDir: options.dataDir, allowDisruptive: options.allowDisruptive, targetDisk: options.targetDisk });
+      if (options.executor === 'linux') {
+        log.info(
+          options.allowDisruptive
+            ? `linux executor: disruptive commands RUN${options.targetDisk ? `; install-os and wipe write ${options.targetDisk}` : '; writing a disk stays a dry run (no --target-disk)'}`
+            : 'linux executor: disruptive commands are dry runs (no --allow-disruptive)',
+        );
+      }
+      const agent = new Agent({ ...options, discovery: new LinuxDiscovery(), executor, log });
+      const stop = () => agent.stop();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const exit = await agent.run();
+      if (exit.reason !== 'stopped') process.stderr.write(`eim agent: ${exit.message}\n`);
+      process.exit(exit.reason === 'stopped' ? 0 : AGENT_EXIT_NEEDS_ENROLLMENT);
+    });
+}
+
+interface RawOptions {
+  server?: string;
+  enrollmentToken?: string;
+  enrollmentTokenFile?: string;
+  dataDir?: string;
+  heartbeat: string;
+  rescan: string;
+  executor: 'linux' | 'sim';
+  allowDisruptive?: boolean;
+  targetDisk?: string;
+}
+
+export interface AgentCommandOptions {
+  server: string;
+  enrollmentToken?: string;
+  dataDir: string;
+  heartbeatMs: number;
+  rescanMs: number;
+  executor: 'linux' | 'sim';
+  allowDisruptive: boolean;
+  targetDisk?: string;
+}
+
+/**
+ * Flags, then EIM_AGENT_* variables, then defaults, checked; a UsageError (exit 2) says what is wrong.
+ * @example resolveOptions(cmd.opts(), cmd).heartbeatMs // 10000
+ */
+export function resolveOptions(o: RawOptions, command: Command, env: NodeJS.ProcessEnv = process.env): AgentCommandOptions {
+  const globals = command.optsWithGlobals<{ server?: string }>();
+  const fromCli = command.parent?.getOptionValueSource('server') === 'cli' || command.getOptionValueSource('server') === 'cli';
+  const server = fromCli ? globals.server : (env.EIM_AGENT_SERVER ?? globals.server);
+  if (!server) throw new UsageError('no server: pass --server URL (or set EIM_AGENT_SERVER)');
+  if (!/^https?:\/\/[^/]/.test(server)) throw new UsageError(`--server must be an http(s) URL (got "${server}")`);
+  if (o.enrollmentToken && o.enrollmentTokenFile) throw new UsageError('give --enrollment-token or --enrollment-token-file, not both');
+  let enrollmentToken = o.enrollmentToken;
+  if (o.enrollmentTokenFile) {
+    try {
+      enrollmentToken = readFileSync(o.enrollmentTokenFile, 'utf8').trim();
+    } catch (e) {
+      throw new UsageError(`cannot read --enrollment-token-file ${o.enrollmentTokenFile}: ${(e as Error).message}`);
+    }
+    if (!enrollmentToken) throw new UsageError(`--enrollment-token-file ${o.enrollmentTokenFile} is empty`);
+  }
+  const allowEnv = (env.EIM_AGENT_ALLOW_DISRUPTIVE ?? '').trim().toLowerCase();
+  if (!['', '0', '1', 'true', 'false', 'yes', 'no'].includes(allowEnv)) throw new UsageError(`EIM_AGENT_ALLOW_DISRUPTIVE must be 1/true/yes or 0/false/no (got "${allowEnv}")`);
+  const allowDisruptive = o.allowDisruptive === true || ['1', 'true', 'yes'].includes(allowEnv);
+  if (o.targetDisk) {
+    let isBlock = false;
+    try {
+      isBlock = statSync(o.targetDisk).isBlockDevice();
+    } catch {
+      // reported below
+    }
+    if (!isBlock) throw new UsageError(`--target-disk ${o.targetDisk} is not a block device on this machine`);
+  }
+  const dataDir = o.dataDir ?? env.STATE_DIRECTORY?.split(':')[0] ?? (process.getuid?.() === 0 ? '/var/lib/eim-agent' : '.eim-agent');
+  return {
+    server,
+    ...(enrollmentToken ? { enrollmentToken } : {}),
+    dataDir,
+    heartbeatMs: parseDuration(o.heartbeat) * 1000,
+    rescanMs: parseDuration(o.rescan) * 1000,
+    executor: o.executor,
+    allowDisruptive,
+    ...(o.targetDisk ? { targetDisk: o.targetDisk } : {}),
+  };
+}

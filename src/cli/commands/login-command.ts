@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { saveConfig } from '../cli-config.ts';
+import { CliContext } from '../cli-context.ts';
+
+/** `eim login`: checks the token against the server, then saves server, token and project. */
+export function registerLoginCommand(program: Command): void {
+  program
+    .command('login')
+    .description('check a token against the server, then save server, token and project in the config file')
+    .addHelpText(
+      'after',
+      `
+Uses the global --server, --token and --project (or EIM_SERVER, EIM_TOKEN, EIM_PROJECT); what
+is not given is kept from the current config, so "eim login --project acme" switches projects.
+The config file is $EIM_CONFIG, else $XDG_CONFIG_HOME/eim/config.json, else
+~/.config/eim/config.json, written with mode 0600. Later commands take server, token and project
+from it; flags and EIM_* variables override it.
+
+Examples:
+  eim login --server http://127.0.0.1:8080 --token "$(cat .eim/admin.token)"
+  eim login --server https://eim.example.com --token "$TOKEN" --project acme`,
+    )
+    .action((_o, cmd: Command) => CliContext.run(cmd, login, { tolerateBrokenConfig: true }));
+}
+
+async function login(ctx: CliContext): Promise<void> {
+  const inv = await ctx.client();
+  // Any authenticated read proves the token; the project list also tells us what it may see.
+  const { items } = await inv.transport.json<{ items: { name: string }[] }>({ method: 'GET', path: '/v1/projects', idempotent: true });
+  const { server, token, project } = ctx.connection;
+  saveConfig({ server, token, project }, ctx.connection.configPath);
+  const names = items.map((p) => p.name);
+  ctx.out.line(`logged in to ${server} (project ${project}); saved ${ctx.connection.configPath}`);
+  if (!names.includes(project)) {
+    ctx.err.line(`warning: project "${project}" is not among those this token may see (${names.join(', ') || 'none'}); pass --project to pick one`);
+  }
+}

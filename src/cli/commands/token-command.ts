@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { CliContext } from '../cli-context.ts';
+import { parseDuration } from '../duration.ts';
+
+interface CreateOptions {
+  role: string;
+  ttl?: string;
+  hostId?: string;
+  autoRegister?: boolean;
+}
+
+/** `eim token create|revoke`: more tokens for a project (admin). */
+export function registerTokenCommand(program: Command): void {
+  const token = program
+    .command('token')
+    .description('make and revoke tokens of a project (admin)')
+    .addHelpText('after', '\nExamples:\n  eim token create --project acme --role viewer --ttl 24h\n  eim token revoke 11952e75-44b6-44cc-9ae4-c6381988ca29 --project acme');
+  token
+    .command('create')
+    .description('make a token for the project (--project) and print it alone on stdout')
+    .requiredOption('--role <role>', 'viewer (read), editor (write specs), admin, manager (status writes), agent (one host), enrollment (enrol agents)')
+    .option('--ttl <duration>', 'lifetime, e.g. 30s, 15m, 24h, 7d (default: the server\'s)')
+    .option('--host-id <id>', 'bind an agent token to this host')
+    .option('--auto-register', 'enrollment tokens: let agents register hosts nobody registered beforehand')
+    .addHelpText(
+      'after',
+      `
+The token id (for eim token revoke) and expiry go to stderr, so stdout holds the token alone.
+
+Examples:
+  eim token create --project acme --role viewer --ttl 24h > viewer.token
+  eim token create --role enrollment --auto-register --ttl 7d
+  eim token create --role agent --host-id host-0a1b2c3d`,
+    )
+    .action((o: CreateOptions, cmd: Command) =>
+      CliContext.run(cmd, async (ctx) => {
+        const body = {
+          role: o.role,
+          ...(o.ttl !== undefined ? { ttlSeconds: parseDuration(o.ttl) } : {}),
+          ...(o.hostId !== undefined ? { hostId: o.hostId } : {}),
+          ...(o.autoRegister ? { autoRegister: true } : {}),
+        };
+        const inv = await ctx.client();
+        const made = await inv.transport.json<{ id: string; token: string; role: string; expiresAt: string }>({
+          method: 'POST',
+          path: `/v1/projects/${encodeURIComponent(ctx.project)}/tokens`,
+          body,
+        });
+        ctx.out.line(made.token);
+        ctx.err.line(`token ${made.id}: ${made.role} in project ${ctx.project}, expires ${made.expiresAt}`);
+      }),
+    );
+  token
+    .command('revoke')
+    .description('revoke a token at once, by its id')
+    .argument('<id>', 'the token id eim token create printed')
+    .addHelpText('after', '\nExamples:\n  eim token revoke 11952e75-44b6-44cc-9ae4-c6381988ca29 --project acme')
+    .action((id: string, _o: unknown, cmd: Command) =>
+      CliContext.run(cmd, async (ctx) => {
+        const inv = await ctx.client();
+        await inv.transport.send({ method: 'DELETE', path: `/v1/projects/${encodeURIComponent(ctx.project)}/tokens/${encodeURIComponent(id)}`, idempotent: true });
+        ctx.out.line(`token ${id} revoked`);
+      }),
+    );
+}

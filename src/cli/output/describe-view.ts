@@ -1,0 +1,147 @@
+import type { InventoryEvent, Resource } from '../../api/index.ts';
+import { age } from './age.ts';
+import { valueAt } from './kind-columns.ts';
+import { renderTable } from './table.ts';
+import type { Style, Terminal } from './terminal.ts';
+
+/** A line as shown and its visible text (for widths: colour codes take no room). */
+interface Line {
+  plain: string;
+  painted: string;
+}
+
+const INDICATOR_STYLE: Record<string, Style> = { idle: 'green', in_progress: 'yellow', error: 'red', unspecified: 'dim' };
+const COLUMN_GAP = 4;
+
+export interface DescribeInput {
+  resource: Resource;
+  /** The kind has `status.observedGeneration` (its manager reconciles it). */
+  reconciled: boolean;
+  /** The kind has a status at all (declarative kinds do not). */
+  hasStatus: boolean;
+  /** The resource's most recent events, oldest first. */
+  events: InventoryEvent[];
+  /** The event before the first shown one, so the first shown change can be named. */
+  previous?: InventoryEvent;
+  /** How many events exist in all (more than shown when the window is cut). */
+  eventCount: number;
+}
+
+/**
+ * kubectl-describe-like view: the envelope, spec next to status (or one above the other when the
+ * terminal is too narrow), status triples as `message (indicator, 3m ago)`, and recent events.
+ */
+export function printDescribe(out: Terminal, d: DescribeInput, now: number = Date.now()): void {
+  const r = d.resource;
+  const labels = Object.entries(r.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || '-';
+  const rows: [string, string][] = [
+    ['Name', r.name],
+    ['Kind', r.kind],
+    ['ID', r.id],
+    ['Project', r.project],
+    ['Labels', labels],
+    ['Revision', String(r.revision)],
+    ['Generation', generationText(out, r, d.reconciled)],
+    ['Created', `${r.createdAt} (${age(r.createdAt, now)} ago)`],
+    ['Updated', `${r.updatedAt} (${age(r.updatedAt, now)} ago)`],
+  ];
+  for (const [k, v] of rows) out.line(`${out.paint('bold', `${k}:`)}${' '.repeat(12 - k.length)}${v}`);
+  out.line();
+
+  const spec = treeLines(out, r.spec ?? {}, now);
+  const status = d.hasStatus ? treeLines(out, r.status ?? {}, now) : [{ plain: '(none: a declarative kind)', painted: out.paint('dim', '(none: a declarative kind)') }];
+  if (spec.length === 0) spec.push({ plain: '{}', painted: '{}' });
+  if (status.length === 0) status.push({ plain: '(not reported yet)', painted: out.paint('dim', '(not reported yet)') });
+  sideBySide(out, { title: 'Spec (desired)', lines: spec }, { title: 'Status (current)', lines: status });
+
+  out.line();
+  const shown = d.events.length < d.eventCount ? ` (last ${d.events.length} of ${d.eventCount})` : '';
+  out.line(out.paint('bold', `Events${shown}:`));
+  if (d.events.length === 0) return out.line('  (none in the retained history)');
+  const headers = ['TYPE', 'REV', 'ACTOR', 'AGE', 'CHANGED'];
+  const table = d.events.map((ev, i) => [ev.type, String(ev.revision), ev.actor, age(ev.at, now), changedText(ev, i === 0 ? d.previous : d.events[i - 1])]);
+  const inner = { ...out, width: out.width === undefined ? undefined : out.width - 2 };
+  for (const l of renderTable(headers, table, inner).lines) out.line(`  ${l}`);
+}
+
+function generationText(out: Terminal, r: Resource, reconciled: boolean): string {
+  if (!reconciled) return String(r.generation);
+  const observed = valueAt(r, 'status.observedGeneration');
+  if (observed === undefined) return `${r.generation} ${out.paint('yellow', '(not observed by its manager yet)')}`;
+  if (observed === r.generation) return `${r.generation} ${out.paint('green', '(observed: up to date)')}`;
+  return `${r.generation} ${out.paint('yellow', `(observed ${observed}: reconciling)`)}`;
+}
+
+function sideBySide(out: Terminal, left: { title: string; lines: Line[] }, right: { title: string; lines: Line[] }): void {
+  const leftWidth = Math.max(left.title.length, ...left.lines.map((l) => l.plain.length));
+  const rightWidth = Math.max(right.title.length, ...right.lines.map((l) => l.plain.length));
+  const width = out.width ?? 120;
+  if (leftWidth + COLUMN_GAP + rightWidth > width) {
+    for (const block of [left, right]) {
+      out.line(out.paint('bold', `${block.title}:`));
+      for (const l of block.lines) out.line(`  ${l.painted}`);
+      if (block === left) out.line();
+    }
+    return;
+  }
+  const pad = (l: Line | undefined) => (l ? l.painted + ' '.repeat(leftWidth - l.plain.length) : ' '.repeat(leftWidth));
+  out.line(`${out.paint('bold', left.title)}${' '.repeat(leftWidth - left.title.length + COLUMN_GAP)}${out.paint('bold', right.title)}`);
+  for (let i = 0; i < Math.max(left.lines.length, right.lines.length); i++) {
+    out.line(`${pad(left.lines[i])}${' '.repeat(COLUMN_GAP)}${right.lines[i]?.painted ?? ''}`.trimEnd());
+  }
+}
+
+const isTriple = (v: unknown): v is { message: string; indicator: string; timestamp: string } =>
+  !!v && typeof v === 'object' && 'indicator' in v && 'message' in v && 'timestamp' in v;
+
+const scalar = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+
+/** An object as indented `key: value` lines; status triples as `message (indicator, age ago)`. */
+function treeLines(out: Terminal, obj: object, now: number, indent = ''): Line[] {
+  const lines: Line[] = [];
+  const plainLine = (text: string) => lines.push({ plain: text, painted: text });
+  for (const [k, v] of Object.entries(obj)) {
+    if (v === undefined) continue;
+    const head = `${indent}${k}:`;
+    if (isTriple(v)) {
+      const note = `(${v.indicator}, ${age(v.timestamp, now)} ago)`;
+      lines.push({ plain: `${head} ${v.message} ${note}`, painted: `${head} ${out.paint(INDICATOR_STYLE[v.indicator], v.message)} ${out.paint('dim', note)}` });
+    } else if (Array.isArray(v)) {
+      if (v.every((x) => x === null || typeof x !== 'object')) plainLine(`${head} ${v.length ? v.map(scalar).join(', ') : '[]'}`);
+      else {
+        plainLine(head);
+        for (const item of v) {
+          const sub = treeLines(out, item as object, now, `${indent}    `);
+          if (sub[0]) sub[0] = { plain: `${indent}  - ${sub[0].plain.trimStart()}`, painted: `${indent}  - ${sub[0].painted.trimStart()}` };
+          lines.push(...sub);
+        }
+      }
+    } else if (v && typeof v === 'object') {
+      const sub = treeLines(out, v, now, `${indent}  `);
+      if (sub.length === 0) plainLine(`${head} {}`);
+      else lines.push({ plain: head, painted: head }, ...sub);
+    } else plainLine(`${head} ${scalar(v)}`);
+  }
+  return lines;
+}
+
+/** What an event changed compared with the one before it: `spec.desiredState, labels.line`. */
+function changedText(ev: InventoryEvent, before: InventoryEvent | undefined): string {
+  if (ev.type === 'CREATED') return 'created';
+  if (ev.type === 'DELETED') return 'deleted';
+  if (!before) return '-';
+  const a = leaves(before.object);
+  const b = leaves(ev.object);
+  const paths = new Set([...a.keys(), ...b.keys()]);
+  const changed = [...paths].filter((p) => a.get(p) !== b.get(p));
+  return changed.join(', ') || '-';
+}
+
+const IGNORED = new Set(['revision', 'generation', 'updatedAt']);
+
+function leaves(obj: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> {
+  if (obj && typeof obj === 'object' && !Array.isArray(obj) && !isTriple(obj)) {
+    for (const [k, v] of Object.entries(obj)) if (!(prefix === '' && IGNORED.has(k))) leaves(v, prefix ? `${prefix}.${k}` : k, out);
+  } else out.set(prefix, JSON.stringify(obj));
+  return out;
+}

@@ -1,0 +1,67 @@
+import type { Style, Terminal } from './terminal.ts';
+
+/** A table cell: text, optionally styled (the style never counts towards the width). */
+export type Cell = string | { text: string; style?: Style };
+
+const GAP = '   ';
+const MIN_WIDTH = 4;
+
+export const cellText = (c: Cell): string => (typeof c === 'string' ? c : c.text);
+
+export interface TableOptions {
+  /** Print the header row. @default true */
+  header?: boolean;
+  /** Make columns at least this wide: rows printed later (watch) line up with an earlier table. */
+  minWidths?: readonly number[];
+  /** Columns truncated only when the others cannot give way any more (names, ids). */
+  keep?: readonly number[];
+}
+
+/**
+ * Aligned columns that fit `out.width`: the widest columns give way first and truncated cells end
+ * in `…`. Returns the lines and the widths used.
+ * @example renderTable(['NAME', 'ID'], [['edge-01', 'host-0a1b2c3d']], out).lines.forEach((l) => out.line(l))
+ */
+export function renderTable(headers: string[], rows: Cell[][], out: Pick<Terminal, 'width' | 'paint'>, o: TableOptions = {}): { lines: string[]; widths: number[] } {
+  const natural = headers.map((h, i) => Math.max(h.length, o.minWidths?.[i] ?? 0, ...rows.map((r) => cellText(r[i] ?? '').length)));
+  const { widths: w, gap } = fit(natural, out.width, new Set(o.keep));
+  const render = (cells: Cell[], headerRow: boolean) =>
+    cells
+      .map((c, i) => {
+        const text = truncate(cellText(c), w[i]);
+        const padded = i === cells.length - 1 ? text : text.padEnd(w[i]);
+        const style = headerRow ? 'bold' : typeof c === 'string' ? undefined : c.style;
+        // Style only the text, not the padding, so colour codes never shift columns.
+        return style ? out.paint(style, text) + padded.slice(text.length) : padded;
+      })
+      .join(gap)
+      .trimEnd();
+  const lines = o.header === false ? [] : [render(headers, true)];
+  for (const r of rows) lines.push(render(r, false));
+  return { lines, widths: w };
+}
+
+/**
+ * Narrows the gap, then shrinks the widest columns one character at a time (the `keep` ones
+ * last) until the row fits `width`.
+ */
+function fit(natural: number[], width: number | undefined, keep: ReadonlySet<number>): { widths: number[]; gap: string } {
+  const w = [...natural];
+  const total = (gap: number) => w.reduce((a, b) => a + b, 0) + gap * (w.length - 1);
+  if (width === undefined || total(GAP.length) <= width) return { widths: w, gap: GAP };
+  const gap = GAP.slice(1);
+  for (const pass of [false, true]) {
+    while (total(gap.length) > width) {
+      let widest = -1;
+      for (let i = 0; i < w.length; i++) if ((pass || !keep.has(i)) && w[i] > MIN_WIDTH && (widest < 0 || w[i] > w[widest])) widest = i;
+      if (widest < 0) break;
+      w[widest]--;
+    }
+  }
+  return { widths: w, gap };
+}
+
+/** `text` cut to `width` characters, the last one an ellipsis when anything was cut. */
+export function truncate(text: string, width: number): string {
+  return text.length <= width ? text : width <= 1 ? '…'.slice(0, width) : `${text.slice(0, width - 1)}…`;
+}
