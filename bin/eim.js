@@ -1,5 +1,32 @@
 #!/usr/bin/env node
-// Entry point: runs the TypeScript sources through tsx so no build step is needed.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli/main.ts');
+// The `eim` command. Runs the bundle in dist/ (npm run build; made on npm install) when it is newer
+// than every file under src/, else the TypeScript sources through tsx, so an edit is never hidden
+// by a stale build.
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+let built = 0;
+try {
+  built = statSync(join(root, 'dist', 'BUILT')).mtimeMs;
+} catch {
+  built = 0;
+}
+if (built > 0 && built >= newestSource(join(root, 'src'))) {
+  await import('../dist/main.js');
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli/main.ts');
+}
