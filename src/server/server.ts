@@ -36,6 +36,8 @@ export interface ServerOptions {
   rateLimitRps?: number;
   /** Open watch streams per token. @default 64 */
   maxWatchesPerToken?: number;
+  /** Run the resource managers in this process, or not (they run with `eim managers`). @default 'in-process' */
+  managers?: 'in-process' | 'none';
 }
 
 export interface RunningServer {
@@ -63,6 +65,7 @@ export function compileServerOptions(o: ServerOptions): Readonly<Required<Omit<S
     oidc: o.oidc,
     rateLimitRps: o.rateLimitRps ?? 1000,
     maxWatchesPerToken: o.maxWatchesPerToken ?? 64,
+    managers: o.managers ?? 'in-process',
   });
 }
 
