@@ -1,4 +1,5 @@
-import { type AgentCommand, type AgentStatusReport, type CommandResult, EimError, type EnrollRequest, type EnrollResponse, type HardwareReport } from '../api/index.ts';
+import type http from 'node:http';
+import { type AgentCommand, type AgentStatusReport, type CommandResult, EimError, type EnrollRequest, type EnrollResponse, type HardwareReport, type HeartbeatRequest } from '../api/index.ts';
 import { HttpTransport } from '../client/http-transport.ts';
 
 export interface StreamMessage {
@@ -18,15 +19,17 @@ export class SouthboundClient {
   constructor(
     readonly server: string,
     private token?: string,
+    /** A keep-alive pool shared with other clients (the simulator's many agents). */
+    private readonly pool?: http.Agent,
   ) {
-    this.transport = new HttpTransport({ server, token, retries: 3 });
+    this.transport = new HttpTransport({ server, token, retries: 3, agent: pool });
   }
 
   /** Uses a (new) agent token for the calls that follow. */
   useToken(token: string): void {
     this.token = token;
     this.transport.close();
-    this.transport = new HttpTransport({ server: this.server, token, retries: 3 });
+    this.transport = new HttpTransport({ server: this.server, token, retries: 3, agent: this.pool });
   }
 
   async enroll(enrollmentToken: string, identity: EnrollRequest): Promise<EnrollResponse> {
@@ -40,6 +43,11 @@ export class SouthboundClient {
 
   async heartbeat(seq: number): Promise<void> {
     await this.transport.send({ method: 'POST', path: '/southbound/v1/heartbeat', body: { seq }, idempotent: true });
+  }
+
+  /** A heartbeat with everything the protocol carries: seq, the kernel boot id, and the interval (the server's lease is 3 of them). */
+  async sendHeartbeat(request: HeartbeatRequest): Promise<void> {
+    await this.transport.send({ method: 'POST', path: '/southbound/v1/heartbeat', body: request, idempotent: true });
   }
 
   async reportHardware(report: HardwareReport): Promise<void> {

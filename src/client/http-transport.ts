@@ -12,6 +12,8 @@ export interface TransportOptions {
   retryBaseMs?: number;
   /** Per-request timeout. @default 30000 */
   timeoutMs?: number;
+  /** A connection pool to share (many clients, one set of sockets); not closed by close(). */
+  agent?: http.Agent;
 }
 
 export interface RequestSpec {
@@ -41,6 +43,7 @@ export class HttpTransport {
   readonly server: string;
   private readonly token?: string;
   private readonly agent: http.Agent;
+  private readonly sharedAgent: boolean;
   private readonly retries: number;
   private readonly retryBaseMs: number;
   private readonly timeoutMs: number;
@@ -49,7 +52,8 @@ export class HttpTransport {
     this.server = options.server.replace(/\/+$/, '');
     this.token = options.token;
     const secure = this.server.startsWith('https:');
-    this.agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 64 }) : new http.Agent({ keepAlive: true, maxSockets: 64 });
+    this.sharedAgent = options.agent !== undefined;
+    this.agent = options.agent ?? (secure ? new https.Agent({ keepAlive: true, maxSockets: 64 }) : new http.Agent({ keepAlive: true, maxSockets: 64 }));
     this.retries = options.retries ?? 5;
     this.retryBaseMs = options.retryBaseMs ?? 100;
     this.timeoutMs = options.timeoutMs ?? 30_000;
@@ -121,7 +125,7 @@ export class HttpTransport {
   }
 
   close(): void {
-    this.agent.destroy();
+    if (!this.sharedAgent) this.agent.destroy();
   }
 }
 

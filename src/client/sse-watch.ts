@@ -57,8 +57,21 @@ export async function* sseWatch(transport: HttpTransport, options: SseWatchOptio
     }
     if (options.signal?.aborted) return;
     if (!gotSomething) delay = Math.min(delay * 2, maxDelay);
-    await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random() / 2)));
+    await sleep(delay * (0.5 + Math.random() / 2), options.signal);
   }
+}
+
+/** Waits `ms`, or less when `signal` aborts (a stopped watch must not linger in its backoff). */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, signal?.aborted ? 0 : ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 export interface SseRequest {

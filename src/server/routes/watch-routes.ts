@@ -44,7 +44,9 @@ export function registerWatchRoutes(app: FastifyInstance, inventory: InventorySe
       throw new EimError('rate_limited', `this token already holds ${maxPerToken} open watch streams; close some (or use one stream with kinds=…)`, { details: { retryAfterSeconds: 5 } });
     }
     const lastEventId = req.headers['last-event-id'];
-    const since = intParam(lastEventId !== undefined && lastEventId !== '' ? lastEventId : q.since, lastEventId ? 'Last-Event-ID' : 'since');
+    // A stream "from now" starts at an explicit revision, announced in a first BOOKMARK: a client
+    // that loses the connection before the first event still resumes without a gap.
+    const since = intParam(lastEventId !== undefined && lastEventId !== '' ? lastEventId : q.since, lastEventId ? 'Last-Event-ID' : 'since') ?? inventory.hub.last;
     const abort = new AbortController();
     const stream = await inventory.openWatch(callerOf(req), {
       project: projectParam(req.params),
@@ -57,7 +59,7 @@ export function registerWatchRoutes(app: FastifyInstance, inventory: InventorySe
     open.set(key, (open.get(key) ?? 0) + 1);
     const raw = reply.raw;
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    raw.write(': watching\n\n');
+    raw.write(`: watching\n\nid: ${since}\nevent: BOOKMARK\ndata: {"revision":${since}}\n\n`);
     // Events come in bursts (one commit, many events): cork the socket for the rest of this turn so
     // a burst leaves in one write.
     let corked = false;
