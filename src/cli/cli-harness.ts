@@ -33,7 +33,8 @@ export interface CliHarness {
  */
 export async function startCliHarness(): Promise<CliHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'eim-cli-test-'));
-  const server = await spawnServer(['--data-dir', join(dir, 'data')]);
+  // The managers stay out: these tests drive resources by hand and count their events.
+  const server = await spawnServer(['--data-dir', join(dir, 'data'), '--managers', 'none']);
   const configPath = join(dir, 'config', 'config.json');
   const env = (extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv => {
     const e: NodeJS.ProcessEnv = { ...process.env, EIM_CONFIG: configPath, NO_COLOR: '1' };

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { registerAgentCommand } from './commands/agent-command.ts';
 import { registerApplyCommand } from './commands/apply-command.ts';
 import { registerCompletionCommand } from './commands/completion-command.ts';
 import { registerCreateCommand } from './commands/create-command.ts';
@@ -7,9 +8,11 @@ import { registerDescribeCommand } from './commands/describe-command.ts';
 import { registerGetCommand } from './commands/get-command.ts';
 import { registerHostCommand } from './commands/host-command.ts';
 import { registerLoginCommand } from './commands/login-command.ts';
+import { registerManagersCommand } from './commands/managers-command.ts';
 import { registerPatchCommand } from './commands/patch-command.ts';
 import { registerProjectCommand } from './commands/project-command.ts';
 import { registerServerCommand } from './commands/server-command.ts';
+import { registerSimCommand } from './commands/sim-command.ts';
 import { registerTokenCommand } from './commands/token-command.ts';
 import { registerWatchCommand } from './commands/watch-command.ts';
 import { EXIT } from './report-error.ts';
@@ -59,5 +62,8 @@ Run "eim <command> --help" for a command's flags and examples.`,
   registerProjectCommand(program);
   registerCompletionCommand(program);
   registerServerCommand(program);
+  registerManagersCommand(program);
+  registerAgentCommand(program);
+  registerSimCommand(program);
   return program;
 }

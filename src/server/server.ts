@@ -9,6 +9,7 @@ import { buildApp } from './app.ts';
 import type { OidcOptions } from './auth/oidc-verifier.ts';
 import { TokenService } from './auth/token-service.ts';
 import { startSouthbound } from './southbound/southbound.ts';
+import { startManagers } from '../managers/index.ts';
 
 /** The bootstrap admin token's lifetime; a new one is written on start when it has expired. */
 const ADMIN_TTL = 365 * 86400;
@@ -112,8 +113,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     maxWatchesPerToken: o.maxWatchesPerToken,
   });
   const southbound = await startSouthbound(app, { service: inventory, tokens, onError: (e) => log.warn({ err: e }, 'southbound write failed; will retry') });
+  // The managers use the Inventory interface only; in this process it is the in-process one.
+  const managers =
+    o.managers === 'in-process'
+      ? await startManagers(inventory.as({ subject: 'managers', grants: [{ project: ALL_PROJECTS, role: 'manager' }] }), {
+          onError: (e) => log.warn({ err: e }, 'manager error'),
+        })
+      : undefined;
   const address = await app.listen({ host: o.host, port: o.port });
   const url = address.replace('[::1]', 'localhost');
+  if (!managers) log.info('managers: none in this process (run eim managers --inventory URL --token T)');
   log.info(`eim listening on ${url} (store: ${store.dialect === 'sqlite' ? join(o.dataDir, 'eim.db') : 'postgres'}, revision ${inventory.hub.last})`);
   let closed = false;
   return {
@@ -127,6 +136,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       if (closed) return;
       closed = true;
       tokens.stop();
+      await managers?.stop();
       await southbound.stop();
       await inventory.stop();
       await app.close();

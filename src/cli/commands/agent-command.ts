@@ -68,8 +68,8 @@ export function registerAgentCommand(program: Command): void {
       const stop = () => agent.stop();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      // The agent has logged why it ended (revoked, refused); the exit code tells systemd.
       const exit = await agent.run();
-      if (exit.reason !== 'stopped') process.stderr.write(`eim agent: ${exit.message}\n`);
       process.exit(exit.reason === 'stopped' ? 0 : AGENT_EXIT_NEEDS_ENROLLMENT);
     });
 }

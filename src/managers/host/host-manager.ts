@@ -1,0 +1,170 @@
+import { isEimError, isEnrolled, kindById } from '../../api/index.ts';
+import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, requeueAfter, type Result, retry, systemClock } from '../../reconcile/index.ts';
+import type { CommandResource } from '../shared/command-tracker.ts';
+import type { Host, ManagerDeps, ManagerTuning } from '../shared/manager-deps.ts';
+import { soonest } from '../shared/soonest.ts';
+import { StatusPatch } from '../shared/status-patch.ts';
+import { vanished } from '../shared/vanished.ts';
+import { AutoProvisioner, NoDefaultOsError, type OperatingSystem } from './auto-provision.ts';
+import { HostPower } from './host-power.ts';
+
+export interface HostManagerOptions extends ManagerDeps, ManagerTuning {
+  /** How soon to look again for a default OS profile when a host with autoProvision found none. @default 30000 */
+  osProfileRetryMs?: number;
+}
+
+/** onboardingStatus (idle) of an untrusted host. */
+export const INVALIDATED_MESSAGE = 'invalidated: credentials revoked';
+
+/**
+ * Reconciles Hosts: onboarding, autoProvision, power, invalidation and removal.
+ *
+ * The controller owns `onboardingStatus`: the manager's own failures (the inventory unreachable, a
+ * removal blocked by a reference) show there as "retrying (attempt N): …". Power has its own triple,
+ * `powerStatus` (see HostPower). Everything one reconcile decides is written in one status patch.
+ *
+ * What it leaves to the southbound layer: enrolment (registrationStatus), connection (hostStatus),
+ * hardware, revoking agent tokens, and delivering Commands. Those writes are events that wake it.
+ * @example const m = new HostManager({ inventory, project: ALL_PROJECTS, hosts, instances, instancesByHost, commands }); m.start(); … await m.stop()
+ */
+export class HostManager {
+  readonly controller: Controller<'Host', Host>;
+  private readonly power: HostPower;
+  private readonly provisioner: AutoProvisioner;
+  private readonly clock: Clock;
+  private readonly ready: Promise<unknown>;
+
+  constructor(private readonly o: HostManagerOptions) {
+    this.clock = o.clock ?? systemClock;
+    this.power = new HostPower(o.commands, this.clock, o.backoff);
+    this.provisioner = new AutoProvisioner(o.inventory, o.instancesByHost);
+    this.ready = Promise.all([o.hosts.synced, o.instances.synced, o.commands.informer.synced]);
+    this.controller = new Controller({
+      name: 'host-manager',
+      inventory: o.inventory,
+      project: o.project,
+      kind: 'Host',
+      informer: o.hosts,
+      statusField: 'onboardingStatus',
+      workers: o.workers,
+      backoff: o.backoff,
+      clock: this.clock,
+      resyncMs: o.resyncMs,
+      onError: o.onError,
+      reconcile: (ctx) => this.reconcile(ctx),
+    });
+    o.commands.onOwnerChange((ownerId) => {
+      if (kindById(ownerId)?.kind === 'Host') this.controller.queue.add(ownerId);
+    });
+    // autoProvision keeps one instance per host: a removed one is replaced.
+    o.instances.on({
+      delete: (inst) => {
+        if (o.hosts.get(inst.spec.hostId)?.spec.autoProvision) this.controller.queue.add(inst.spec.hostId);
+      },
+    });
+  }
+
+  start(): this {
+    this.controller.start();
+    return this;
+  }
+
+  stop(): Promise<void> {
+    return this.controller.stop();
+  }
+
+  stats(): ControllerStats {
+    return this.controller.stats();
+  }
+
+  private async reconcile(ctx: ReconcileContext<Host>): Promise<Result> {
+    await this.ready;
+    try {
+      return await this.sync(ctx);
+    } catch (e) {
+      if (ctx.object && (await vanished(this.o.inventory, ctx.object))) return done();
+      throw e;
+    }
+  }
+
+  private async sync({ key, object: host }: ReconcileContext<Host>): Promise<Result> {
+    if (!host) {
+      this.power.forget(key);
+      return done();
+    }
+    switch (host.spec.desiredState) {
+      case 'deleted':
+        return this.remove(host);
+      case 'untrusted':
+        return this.invalidate(host);
+      default:
+        return this.onboard(host);
+    }
+  }
+
+  /**
+   * Removing the row as the manager removes its discovered children, instances and commands with it
+   * (owner references). Nothing here waits for the node: an offline host goes just the same.
+   */
+  private async remove(host: Host): Promise<Result> {
+    try {
+      await this.o.inventory.delete(host.project, 'Host', host.id);
+    } catch (e) {
+      if (isEimError(e) && e.code === 'not_found') return done();
+      if (isEimError(e) && e.code === 'failed_precondition') return retry(new Error(`cannot remove the host yet: ${e.message}`));
+      throw e;
+    }
+    this.power.forget(host.id);
+    return done();
+  }
+
+  /** The southbound layer revokes the agent's token when it sees desiredState untrusted. */
+  private async invalidate(host: Host): Promise<Result> {
+    await this.o.commands.removeAll(host.id);
+    this.power.forget(host.id);
+    await new StatusPatch(host, this.clock)
+      .set('currentState', 'untrusted')
+      .triple('onboardingStatus', 'idle', INVALIDATED_MESSAGE)
+      .set('observedGeneration', host.generation)
+      .write(this.o.inventory);
+    return done();
+  }
+
+  /** desired registered or onboarded: both wait for the agent's enrolment (an event), then hold. */
+  private async onboard(host: Host): Promise<Result> {
+    const patch = new StatusPatch(host, this.clock);
+    if (!isEnrolled(host)) {
+      patch.triple('onboardingStatus', 'in_progress', `waiting for the agent to enroll (${identity(host)})`);
+      await patch.write(this.o.inventory);
+      return done();
+    }
+    const desired = host.spec.desiredState;
+    patch.set('currentState', desired).triple('onboardingStatus', 'idle', desired).set('observedGeneration', host.generation);
+    const finished: CommandResource[] = [];
+    const provision = desired === 'onboarded' && host.spec.autoProvision ? await this.planInstance(host, patch) : undefined;
+    const result = soonest(provision?.result ?? done(), await this.power.reconcile(host, patch, finished));
+    await patch.write(this.o.inventory);
+    // After the status that records their outcome, so a crash in between never loses an answer.
+    for (const cmd of finished) await this.o.commands.remove(cmd);
+    // After "onboarded" is written, so the instance manager finds its host ready.
+    if (provision?.os) await this.provisioner.create(host, provision.os);
+    return result;
+  }
+
+  /** What autoProvision needs: an OS profile to create the instance of, or a requeue after writing why not. */
+  private async planInstance(host: Host, patch: StatusPatch): Promise<{ os?: OperatingSystem; result: Result }> {
+    try {
+      return { os: await this.provisioner.needs(host), result: done() };
+    } catch (e) {
+      if (!(e instanceof NoDefaultOsError)) throw e;
+      patch.triple('onboardingStatus', 'error', `onboarded, but cannot auto-provision an instance: ${e.message}`);
+      return { result: requeueAfter(this.o.osProfileRetryMs ?? 30_000) };
+    }
+  }
+}
+
+/** How the agent will be matched, for the waiting message. */
+function identity(host: Host): string {
+  const ids = [host.spec.uuid && `uuid ${host.spec.uuid}`, host.spec.serialNumber && `serial ${host.spec.serialNumber}`].filter(Boolean);
+  return ids.length > 0 ? ids.join(', ') : 'the host has neither uuid nor serial number: set one so the agent can be matched';
+}

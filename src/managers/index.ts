@@ -1,0 +1,5 @@
+export { startManagers, type StartManagersOptions, type Managers, type ManagersStats } from './start-managers.ts';
+export { HostManager, type HostManagerOptions, INVALIDATED_MESSAGE } from './host/host-manager.ts';
+export { InstanceManager, type InstanceManagerOptions } from './instance/instance-manager.ts';
+export { DEFAULT_OS_LABEL, AUTO_PROVISIONED_LABEL } from './host/auto-provision.ts';
+export { commandName } from './shared/command-tracker.ts';

@@ -1,0 +1,211 @@
+import { isEimError, kindById } from '../../api/index.ts';
+import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, requeueAfter, type Result, retry, systemClock, terminal } from '../../reconcile/index.ts';
+import type { CommandResource } from '../shared/command-tracker.ts';
+import type { Instance, ManagerDeps, ManagerTuning } from '../shared/manager-deps.ts';
+import { RetryTimer } from '../shared/retry-timer.ts';
+import { StatusPatch } from '../shared/status-patch.ts';
+import { vanished } from '../shared/vanished.ts';
+import { hostNotReady } from './host-readiness.ts';
+import { installParams, profileLabel } from './install-params.ts';
+
+export type InstanceManagerOptions = ManagerDeps & ManagerTuning;
+
+/**
+ * Reconciles Instances: installs the OS profile through `install-os` Commands, and handles the
+ * untrusted and deleted flows.
+ *
+ * The controller owns `provisioningStatus`. The agent's answer decides what a failure is: a
+ * Command `failed` with `recoverable: true` is tried again (a new Command) with per-instance backoff,
+ * shown as "retrying (attempt N): …"; one with `recoverable: false` leaves indicator `error` and the
+ * instance alone until its spec or labels change.
+ *
+ * Wakes on: its instances, their commands' answers (not its own writes), and changes of a host's
+ * readiness (enrolled, onboarded, connected) for the instances on that host.
+ * @example const m = new InstanceManager({ inventory, project: ALL_PROJECTS, hosts, instances, instancesByHost, commands }); m.start(); … await m.stop()
+ */
+export class InstanceManager {
+  readonly controller: Controller<'Instance', Instance>;
+  private readonly retries: RetryTimer;
+  private readonly clock: Clock;
+  private readonly ready: Promise<unknown>;
+
+  constructor(private readonly o: InstanceManagerOptions) {
+    this.clock = o.clock ?? systemClock;
+    this.retries = new RetryTimer(this.clock, o.backoff);
+    this.ready = Promise.all([o.hosts.synced, o.instances.synced, o.commands.informer.synced]);
+    this.controller = new Controller({
+      name: 'instance-manager',
+      inventory: o.inventory,
+      project: o.project,
+      kind: 'Instance',
+      informer: o.instances,
+      statusField: 'provisioningStatus',
+      workers: o.workers,
+      backoff: o.backoff,
+      clock: this.clock,
+      resyncMs: o.resyncMs,
+      onError: o.onError,
+      reconcile: (ctx) => this.reconcile(ctx),
+    });
+    o.commands.onOwnerChange((ownerId) => {
+      if (kindById(ownerId)?.kind === 'Instance') this.controller.queue.add(ownerId);
+    });
+    const wake = (hostId: string) => {
+      for (const id of o.instancesByHost.idsOf(hostId)) this.controller.queue.add(id);
+    };
+    o.hosts.on({
+      add: (h) => wake(h.id),
+      update: (old, h) => {
+        if (hostNotReady(old) !== hostNotReady(h)) wake(h.id);
+      },
+    });
+  }
+
+  start(): this {
+    this.controller.start();
+    return this;
+  }
+
+  stop(): Promise<void> {
+    return this.controller.stop();
+  }
+
+  stats(): ControllerStats {
+    return this.controller.stats();
+  }
+
+  private async reconcile(ctx: ReconcileContext<Instance>): Promise<Result> {
+    await this.ready;
+    try {
+      return await this.sync(ctx);
+    } catch (e) {
+      if (ctx.object && (await vanished(this.o.inventory, ctx.object))) return done();
+      throw e;
+    }
+  }
+
+  private async sync({ key, object: inst }: ReconcileContext<Instance>): Promise<Result> {
+    if (!inst) {
+      // Gone (also by a forced delete): its commands have nobody left to serve.
+      this.retries.forget(key);
+      await this.o.commands.removeAll(key);
+      return done();
+    }
+    switch (inst.spec.desiredState) {
+      case 'deleted':
+        return this.remove(inst);
+      case 'untrusted':
+        return this.distrust(inst);
+      default:
+        return this.run(inst);
+    }
+  }
+
+  /** Never waits for the node: an offline host's instance goes just the same. */
+  private async remove(inst: Instance): Promise<Result> {
+    await this.o.commands.removeAll(inst.id);
+    try {
+      await this.o.inventory.delete(inst.project, 'Instance', inst.id);
+    } catch (e) {
+      if (isEimError(e) && e.code === 'not_found') return done();
+      if (isEimError(e) && e.code === 'failed_precondition') return retry(new Error(`cannot remove the instance yet: ${e.message}`));
+      throw e;
+    }
+    this.retries.forget(inst.id);
+    return done();
+  }
+
+  private async distrust(inst: Instance): Promise<Result> {
+    await this.o.commands.removeAll(inst.id);
+    this.retries.forget(inst.id);
+    await new StatusPatch(inst, this.clock)
+      .set('currentState', 'untrusted')
+      .triple('instanceStatus', 'error', 'untrusted')
+      .set('observedGeneration', inst.generation)
+      .write(this.o.inventory);
+    return done();
+  }
+
+  /** desired running: the OS profile spec.osId installed on spec.hostId. */
+  private async run(inst: Instance): Promise<Result> {
+    const patch = new StatusPatch(inst, this.clock);
+    let cmd = this.o.commands.find(inst.id, 'install-os');
+    if (cmd && (cmd.spec.params.osId !== inst.spec.osId || cmd.spec.hostId !== inst.spec.hostId)) {
+      // The spec changed under a command in flight: it serves an intent nobody holds any more.
+      await this.o.commands.remove(cmd);
+      cmd = undefined;
+    }
+    if (cmd) return this.follow(inst, cmd, patch);
+    if (inst.status.currentState === 'running' && inst.status.currentOsId === inst.spec.osId) {
+      this.retries.forget(inst.id);
+      await patch.triple('instanceStatus', 'idle', 'running').set('observedGeneration', inst.generation).write(this.o.inventory);
+      return done();
+    }
+    const wait = this.retries.waitMs(inst.id, inst.generation);
+    if (wait > 0) return requeueAfter(wait);
+    const host = this.o.hosts.get(inst.spec.hostId);
+    const why = hostNotReady(host);
+    if (why) {
+      // The host's next change of readiness wakes us (see the constructor).
+      await patch
+        .triple('provisioningStatus', 'in_progress', `waiting for host ${host?.name ?? inst.spec.hostId} (${why})`)
+        .triple('instanceStatus', 'in_progress', 'waiting for its host')
+        .write(this.o.inventory);
+      return done();
+    }
+    let os;
+    try {
+      os = await this.o.inventory.get(inst.project, 'OperatingSystem', inst.spec.osId);
+    } catch (e) {
+      if (isEimError(e) && e.code === 'not_found') return terminal(new Error(`OS profile ${inst.spec.osId} does not exist: set spec.osId to an existing OperatingSystem`));
+      throw e;
+    }
+    const params = installParams(os);
+    await this.o.commands.create({ project: inst.project, hostId: inst.spec.hostId, type: 'install-os', params, ownerId: inst.id });
+    await patch
+      .triple('provisioningStatus', 'in_progress', `installing ${profileLabel(params)}`)
+      .triple('instanceStatus', 'in_progress', 'provisioning')
+      .write(this.o.inventory);
+    return done();
+  }
+
+  /** Follows the install command in flight through the agent's answers. */
+  private async follow(inst: Instance, cmd: CommandResource, patch: StatusPatch): Promise<Result> {
+    const label = profileLabel(cmd.spec.params);
+    const s = cmd.status;
+    if (s.state === 'succeeded') {
+      await patch
+        .set('currentState', 'running')
+        .set('currentOsId', String(cmd.spec.params.osId))
+        .triple('provisioningStatus', 'idle', `provisioned ${label}`)
+        .triple('instanceStatus', 'idle', 'running')
+        .set('observedGeneration', inst.generation)
+        .write(this.o.inventory);
+      // After the status that records the outcome, so a crash in between never loses it.
+      await this.o.commands.remove(cmd);
+      this.retries.forget(inst.id);
+      return done();
+    }
+    if (s.state === 'failed') {
+      const reason = `installing ${label} failed: ${s.message || 'the agent gave no reason'}`;
+      if (s.recoverable) {
+        const { attempt, delayMs } = this.retries.failed(inst.id, inst.generation);
+        await patch.triple('provisioningStatus', 'in_progress', `retrying (attempt ${attempt}): ${reason}`).write(this.o.inventory);
+        await this.o.commands.remove(cmd);
+        return requeueAfter(delayMs);
+      }
+      this.retries.forget(inst.id);
+      await patch.triple('instanceStatus', 'error', 'provisioning failed').write(this.o.inventory);
+      await this.o.commands.remove(cmd);
+      return terminal(
+        new Error(`${reason}; fix OS profile ${String(cmd.spec.params.osId)} (its image or sha256) and then change the instance (a label will do), or set spec.osId to another profile`),
+      );
+    }
+    const progress = s.state === 'running' ? (s.progress !== undefined ? `: ${s.progress} %` : ': running') : '';
+    await patch
+      .triple('provisioningStatus', 'in_progress', `installing ${label}${progress}`)
+      .triple('instanceStatus', 'in_progress', 'provisioning')
+      .write(this.o.inventory);
+    return done();
+  }
+}

@@ -1,0 +1,34 @@
+import type { Inventory, Resource, ResourceOf } from '../../api/index.ts';
+import type { Informer } from '../../client/index.ts';
+import type { BackoffOptions, Clock } from '../../reconcile/index.ts';
+import type { CommandTracker } from './command-tracker.ts';
+import type { InformerIndex } from './informer-index.ts';
+
+export type Host = ResourceOf<'Host'> & Resource;
+export type Instance = ResourceOf<'Instance'> & Resource;
+
+/** The shared caches and the Inventory both managers work with (startManagers owns them). */
+export interface ManagerDeps {
+  /** Acting as a manager: status writes, creating and removing Commands, finishing deletes. */
+  inventory: Inventory;
+  /** A project, or ALL_PROJECTS. */
+  project: string;
+  hosts: Informer<'Host', Host>;
+  instances: Informer<'Instance', Instance>;
+  instancesByHost: InformerIndex<Instance>;
+  commands: CommandTracker;
+}
+
+/** Knobs both managers take. */
+export interface ManagerTuning {
+  /** Reconciles at once. @default 4 */
+  workers?: number;
+  /** Retries after recoverable failures (agents' and the manager's own). @default 1 s doubling to 60 s, ±20 % */
+  backoff?: BackoffOptions;
+  /** @default systemClock */
+  clock?: Clock;
+  /** Full resync period; 0 turns it off. @default 600000 */
+  resyncMs?: number;
+  /** Hears failures the controllers cannot hand back. @default writes to stderr */
+  onError?: (error: unknown, key?: string) => void;
+}

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { openHarness, until } from './testing/manager-harness.ts';
+
+test('a fleet: 50 registered hosts enrol, are onboarded, and each gets a running instance of the default OS', async () => {
+  const h = await openHarness({ southbound: { answerMs: 50 } });
+  try {
+    const os = await h.os('ubuntu', { default: 'true' });
+    await h.os('debian');
+    const hosts = await Promise.all(Array.from({ length: 50 }, (_, i) => h.host(`edge-${String(i).padStart(2, '0')}`, { autoProvision: true })));
+    const t0 = Date.now();
+    await Promise.all(hosts.map((host) => h.sb.enroll(host)));
+    await until(async () => (await h.user.list('default', 'Instance', { filter: 'status.currentState = running', pageSize: 1 })).totalSize === 50, '50 instances running', 20_000);
+    const took = Date.now() - t0;
+
+    const hostPage = await h.user.list('default', 'Host', { pageSize: 100 });
+    assert.equal(hostPage.items.filter((x) => x.status.currentState === 'onboarded' && x.status.onboardingStatus?.message === 'onboarded').length, 50);
+    const instances = (await h.user.list('default', 'Instance', { pageSize: 100 })).items;
+    assert.equal(instances.length, 50, 'one instance per host');
+    assert.deepEqual(new Set(instances.map((i) => i.spec.hostId)), new Set(hosts.map((x) => x.id)));
+    assert.ok(instances.every((i) => i.status.currentOsId === os.id && i.status.provisioningStatus?.message === 'provisioned ubuntu 22.04'));
+    assert.equal(h.sb.deliveries.length, 50, 'one install command per instance, none twice');
+    await until(async () => (await h.user.list('default', 'Command')).totalSize === 0, 'commands cleaned up');
+    const stats = h.managers.stats();
+    assert.deepEqual(stats.cached, { hosts: 50, instances: 50, commands: 0 });
+    assert.deepEqual([stats.commands.created, stats.host.retries, stats.instance.retries, stats.host.terminals, stats.instance.terminals], [50, 0, 0, 0, 0]);
+    assert.deepEqual(h.errors, []);
+    process.stdout.write(`# 50 hosts from enrolment to instance running in ${took} ms\n`);
+  } finally {
+    await h.close();
+  }
+});
+
+test('stop() leaves nothing running and is idempotent', async () => {
+  const h = await openHarness();
+  const a = h.managers.stop();
+  const b = h.managers.stop();
+  assert.equal(a, b);
+  await a;
+  const s = h.managers.stats();
+  assert.equal(s.host.inFlight + s.instance.inFlight, 0);
+  await h.close();
+});
+
+test('out of process: the managers over HTTP with a manager token reconcile the same way', async () => {
+  const h = await openHarness({ overHttp: true, southbound: { answerMs: 20 } });
+  try {
+    const os = await h.os('ubuntu', { default: 'true' });
+    const hosts = await Promise.all(['edge-a', 'edge-b', 'edge-c'].map((n) => h.host(n, { autoProvision: true })));
+    await Promise.all(hosts.map((x) => h.sb.enroll(x)));
+    await until(async () => (await h.user.list('default', 'Instance', { filter: 'status.currentState = running' })).totalSize === 3, '3 instances running');
+    const inst = (await h.user.list('default', 'Instance')).items;
+    assert.ok(inst.every((i) => i.status.currentOsId === os.id));
+    const ev = await h.user.events({ project: 'default', id: inst[0].id, limit: 100 });
+    assert.ok(ev.events.every((e) => e.actor === 'host-manager (manager)'), 'written with the manager token');
+    assert.deepEqual(h.errors, []);
+  } finally {
+    await h.close();
+  }
+});
