@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { type AgentLog, streamLog } from './agent-log.ts';
+import { type AgentStateStore, FileStateStore, MemoryStateStore } from './agent-state.ts';
+import { type Clock, systemClock } from './clock.ts';
+import type { Discovery } from './discovery/discovery.ts';
+import type { Executor } from './executor/executor.ts';
+import { SouthboundClient } from './southbound-client.ts';
+
+export interface AgentOptions {
+  /** The eim server, e.g. https://eim.example.com */
+  server: string;
+  /** Needed only until the agent has enrolled (agent.json holds its own token afterwards). */
+  enrollmentToken?: string;
+  /** agent.json, the command journal, config.json, images. @default none: state in memory only (the simulator) */
+  dataDir?: string;
+  discovery: Discovery;
+  executor: Executor;
+  /** @default 10000 */
+  heartbeatMs?: number;
+  /** How often discovery runs again; a changed machine is reported again. @default 60000 */
+  rescanMs?: number;
+  /** Reconnect and retry delays double from this... @default 1000 */
+  backoffMinMs?: number;
+  /** ...up to this. @default 30000 */
+  backoffMaxMs?: number;
+  /** Reconnect a stream that sent nothing (the server bookmarks at least every 10 s) for this long. @default 35000 */
+  streamIdleTimeoutMs?: number;
+  /** On stop, how long to wait for in-flight calls (a command's result). @default 5000 */
+  stopGraceMs?: number;
+  /** At most one progress post per command per this long. @default 1000 */
+  progressIntervalMs?: number;
+  /** @default systemClock */
+  clock?: Clock;
+  /** @default Math.random */
+  random?: () => number;
+  /** @default lines on stderr */
+  log?: AgentLog;
+  /** @default /proc/sys/kernel/random/boot_id, when readable */
+  bootId?: string;
+  /** @default a FileStateStore in dataDir, else memory */
+  stateStore?: AgentStateStore;
+  /** @default new SouthboundClient(server) */
+  client?: SouthboundClient;
+}
+
+export type CompiledAgentOptions = Readonly<
+  Required<Omit<AgentOptions, 'enrollmentToken' | 'dataDir' | 'bootId'>> & Pick<AgentOptions, 'enrollmentToken' | 'dataDir' | 'bootId'>
+>;
+
+/**
+ * Fills the defaults of AgentOptions, checks them and freezes the result.
+ * @example compileAgentOptions({ server, discovery, executor }).heartbeatMs // 10000
+ */
+export function compileAgentOptions(o: AgentOptions): CompiledAgentOptions {
+  const server = o.server.replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]/.test(server)) throw new RangeError(`agent: the server must be an http(s) URL (got "${o.server}")`);
+  const log = o.log ?? streamLog();
+  const c = {
+    ...o,
+    server,
+    heartbeatMs: o.heartbeatMs ?? 10_000,
+    rescanMs: o.rescanMs ?? 60_000,
+    backoffMinMs: o.backoffMinMs ?? 1000,
+    backoffMaxMs: o.backoffMaxMs ?? 30_000,
+    streamIdleTimeoutMs: o.streamIdleTimeoutMs ?? 35_000,
+    stopGraceMs: o.stopGraceMs ?? 5000,
+    progressIntervalMs: o.progressIntervalMs ?? 1000,
+    clock: o.clock ?? systemClock,
+    random: o.random ?? Math.random,
+    log,
+    bootId: o.bootId ?? readBootId(),
+    stateStore: o.stateStore ?? (o.dataDir ? new FileStateStore(o.dataDir, (m) => log.warn(m)) : new MemoryStateStore()),
+    client: o.client ?? new SouthboundClient(server),
+  };
+  for (const k of ['heartbeatMs', 'rescanMs', 'backoffMinMs', 'backoffMaxMs', 'streamIdleTimeoutMs'] as const) {
+    if (!(Number.isFinite(c[k]) && c[k] > 0)) throw new RangeError(`agent: ${k} must be a positive number of milliseconds (got ${c[k]})`);
+  }
+  // The protocol's heartbeat carries the interval (0.05 s … 1 h): the server's lease is 3 of them.
+  if (c.heartbeatMs < 50 || c.heartbeatMs > 3_600_000) throw new RangeError(`agent: heartbeatMs must be between 50 ms and 1 h (got ${c.heartbeatMs})`);
+  if (c.backoffMaxMs < c.backoffMinMs) throw new RangeError('agent: backoffMaxMs must be at least backoffMinMs');
+  return Object.freeze(c);
+}
+
+function readBootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined; // not Linux: power commands then cannot tell a reboot happened
+  }
+}

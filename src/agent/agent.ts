@@ -1,0 +1,330 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { Value } from 'typebox/value';
+import { AgentCommand, type AgentStatusReport, HardwareReport, isEimError } from '../api/index.ts';
+import { type SseFrame, sseFrames } from '../client/index.ts';
+import { type AgentOptions, type CompiledAgentOptions, compileAgentOptions } from './agent-options.ts';
+import type { AgentState } from './agent-state.ts';
+import { sleep } from './clock.ts';
+import { CommandJournal } from './command-journal.ts';
+import { CommandWorker } from './command-worker.ts';
+import { describeIdentity, enrollIdentity } from './discovery/enroll-identity.ts';
+import { changedSections, sameHardwareReport, summarizeReport } from './discovery/hardware-report.ts';
+import { ReconnectBackoff } from './reconnect-backoff.ts';
+
+/** Why Agent.run ended. `revoked` and `refused` need an operator (a new enrollment token). */
+export type AgentExit = { reason: 'stopped' } | { reason: 'revoked' | 'refused'; message: string };
+
+export interface AgentStats {
+  heartbeats: number;
+  hardwareReports: number;
+  statusReports: number;
+  streamConnections: number;
+}
+
+const RETRY_ENROLL = new Set(['not_found', 'unavailable', 'rate_limited', 'internal']);
+
+/**
+ * The edge node agent: enrolls (or reuses `<data-dir>/agent.json`), heartbeats, reports its
+ * hardware at start and whenever a rescan finds a change, reports its status, and runs the
+ * commands of its SSE stream, each at most once. A `revoked` event or any 401 ends it: the token
+ * is deleted, and only a new enrollment token brings it back.
+ * @example const exit = await new Agent({ server, enrollmentToken, dataDir, discovery: new LinuxDiscovery(), executor }).run()
+ */
+export class Agent {
+  readonly options: CompiledAgentOptions;
+  readonly stats: AgentStats = { heartbeats: 0, hardwareReports: 0, statusReports: 0, streamConnections: 0 };
+  private readonly stopping = new AbortController();
+  private state?: AgentState;
+  private exit?: AgentExit;
+  private firstScan?: HardwareReport;
+  private statusDirty = true;
+  private statusChain: Promise<void> = Promise.resolve();
+  private worker?: CommandWorker;
+
+  constructor(options: AgentOptions) {
+    this.options = compileAgentOptions(options);
+  }
+
+  get hostId(): string | undefined {
+    return this.state?.hostId;
+  }
+
+  /** Enrolls if needed, then works until stop(), a revocation, or a refused enrollment. */
+  async run(): Promise<AgentExit> {
+    const o = this.options;
+    try {
+      const enrolled = await this.enroll();
+      if (!enrolled) return this.exit ?? { reason: 'stopped' };
+      this.state = enrolled;
+      o.client.useToken(enrolled.token!);
+      const journal = new CommandJournal({ file: o.dataDir ? path.join(o.dataDir, 'commands.json') : undefined, now: () => o.clock.now() });
+      this.worker = new CommandWorker({
+        client: o.client,
+        executor: o.executor,
+        journal,
+        log: o.log,
+        clock: o.clock,
+        signal: this.stopping.signal,
+        bootId: o.bootId,
+        progressIntervalMs: o.progressIntervalMs,
+        backoff: () => this.backoff(),
+        onUnauthenticated: (e) => this.revoke(`the server refused the agent token (${e.message})`),
+        onSucceeded: (c) => this.applied(c),
+      });
+      o.log.info(
+        `agent for host ${enrolled.hostId} (project ${enrolled.project}) on ${o.server}: heartbeat every ${o.heartbeatMs / 1000} s, rescan every ${o.rescanMs / 1000} s, ${o.executor.name} executor`,
+      );
+      let fatal: unknown;
+      // The loops handle the errors they expect; anything else (a full disk under agent.json) ends the agent.
+      const loops = Promise.all([this.heartbeatLoop(), this.hardwareLoop(), this.streamLoop()]).catch((e: unknown) => {
+        fatal = e;
+        o.log.error(`the agent failed: ${(e as Error).message}`);
+        this.stopping.abort();
+      });
+      await new Promise<void>((resolve) => this.stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
+      // Give in-flight calls (a command's final result above all) a moment, not forever.
+      const grace = new AbortController();
+      await Promise.race([Promise.all([loops, this.worker.idle()]), sleep(o.clock, o.stopGraceMs, grace.signal)]);
+      grace.abort();
+      if (fatal) throw fatal;
+      return this.exit ?? { reason: 'stopped' };
+    } finally {
+      this.stopping.abort();
+      o.client.close();
+    }
+  }
+
+  /** Stops heartbeats, the stream and the running command; run() then resolves `stopped`. */
+  stop(): void {
+    if (this.stopping.signal.aborted) return;
+    this.options.log.info('stopping');
+    this.stopping.abort();
+  }
+
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
+  private backoff(): ReconnectBackoff {
+    return new ReconnectBackoff({ minMs: this.options.backoffMinMs, maxMs: this.options.backoffMaxMs, random: this.options.random });
+  }
+
+  private refuse(message: string): undefined {
+    this.options.log.error(message);
+    this.exit = { reason: 'refused', message };
+    this.stopping.abort();
+    return undefined;
+  }
+
+  private async enroll(): Promise<AgentState | undefined> {
+    const o = this.options;
+    let state = o.stateStore.load();
+    if (state && state.server !== o.server) {
+      o.log.warn(`${o.stateStore.location} belongs to ${state.server}, not ${o.server}: enrolling with ${o.server}`);
+      state = undefined;
+    }
+    if (state?.token) return state;
+    const revoked = state?.revokedAt ? `host ${state.hostId} was invalidated or deleted (its agent token was revoked at ${state.revokedAt})` : undefined;
+    if (!o.enrollmentToken) {
+      return this.refuse(`${revoked ?? 'this agent has not enrolled yet'}: enrolling needs ${revoked ? 'a new' : 'an'} enrollment token (--enrollment-token or --enrollment-token-file)`);
+    }
+    const tokenHash = createHash('sha256').update(o.enrollmentToken).digest('hex');
+    if (revoked && state?.enrollmentTokenSha256 === tokenHash) {
+      return this.refuse(`${revoked}; the enrollment token given is the one it enrolled with: re-enrolling needs a new enrollment token (or delete ${o.stateStore.location} to start over)`);
+    }
+    const backoff = this.backoff();
+    while (!this.stopped) {
+      const report = await o.discovery.scan().catch((e: Error) => {
+        o.log.warn(`discovery failed before enrolling: ${e.message}`);
+        return undefined;
+      });
+      const identity = enrollIdentity(report ?? { hardware: {}, nics: [], storages: [], gpus: [], usbs: [] });
+      try {
+        const r = await o.client.enroll(o.enrollmentToken, identity);
+        const enrolled: AgentState = { server: o.server, hostId: r.hostId, project: r.project, token: r.token, enrolledAt: new Date(o.clock.now()).toISOString(), enrollmentTokenSha256: tokenHash };
+        o.stateStore.save(enrolled);
+        o.log.info(`enrolled as host ${r.hostId} in project ${r.project} (${describeIdentity(identity)}); saved ${o.stateStore.location}`);
+        this.firstScan = report;
+        return enrolled;
+      } catch (e) {
+        if (!isEimError(e)) throw e;
+        if (e.code === 'unauthenticated') return this.refuse(`the server refused the enrollment token (${e.message}): it is expired, revoked or mistyped; get a new one`);
+        if (e.code === 'permission_denied') return this.refuse(`the server refused to enroll this host: ${e.message}`);
+        if (!RETRY_ENROLL.has(e.code)) return this.refuse(`enrollment failed: ${e.message} (${e.code})`);
+        const delay = backoff.next();
+        o.log.warn(`enrollment failed: ${e.message}; trying again in ${(delay / 1000).toFixed(1)} s`);
+        await sleep(o.clock, delay, this.stopping.signal);
+      }
+    }
+    return undefined;
+  }
+
+  /** Any 401, or a `revoked` event: forget the token and stop for good. */
+  private revoke(reason: string): void {
+    if (this.exit?.reason === 'revoked' || !this.state) return;
+    const o = this.options;
+    const { token: _dropped, ...rest } = this.state;
+    this.state = { ...rest, revokedAt: new Date(o.clock.now()).toISOString(), revokedReason: reason };
+    o.stateStore.save(this.state);
+    const message = `host ${this.state.hostId} was invalidated or deleted: ${reason}. The agent token was deleted from ${o.stateStore.location}; heartbeats stopped. Re-enrolling needs a new enrollment token.`;
+    o.log.error(message);
+    this.exit = { reason: 'revoked', message };
+    this.stopping.abort();
+  }
+
+  private failedCall(e: unknown, what: string): string | undefined {
+    if (isEimError(e) && e.code === 'unauthenticated') {
+      this.revoke(`the server refused the agent token on ${what} (${e.message})`);
+      return undefined;
+    }
+    return (e as Error).message;
+  }
+
+  private async heartbeatLoop(): Promise<void> {
+    const o = this.options;
+    let seq = 0;
+    let failing = false;
+    let next = o.clock.now();
+    while (!this.stopped) {
+      try {
+        await o.client.sendHeartbeat({ seq: seq++, intervalSeconds: o.heartbeatMs / 1000, ...(o.bootId ? { bootId: o.bootId.slice(0, 64) } : {}) });
+        this.stats.heartbeats++;
+        if (failing) o.log.info('heartbeats reach the server again');
+        failing = false;
+      } catch (e) {
+        const message = this.failedCall(e, 'heartbeat');
+        if (message === undefined) return;
+        if (!failing) o.log.warn(`heartbeat failed: ${message}; trying again every ${o.heartbeatMs / 1000} s`);
+        failing = true;
+      }
+      if (this.statusDirty && !this.stopped) await this.reportStatus();
+      next += o.heartbeatMs;
+      await sleep(o.clock, Math.max(0, next - o.clock.now()), this.stopping.signal);
+    }
+  }
+
+  private reportStatus(): Promise<void> {
+    this.statusChain = this.statusChain.then(async () => {
+      if (this.stopped || !this.state) return;
+      const s = this.state;
+      const status: AgentStatusReport = { powerState: this.options.executor.powerState?.() ?? 'on', ...(s.configVersion ? { configVersion: s.configVersion } : {}), ...(s.osId ? { osId: s.osId } : {}) };
+      this.statusDirty = false;
+      try {
+        await this.options.client.reportStatus(status);
+        this.stats.statusReports++;
+      } catch (e) {
+        this.statusDirty = true; // sent again with the next heartbeat
+        const message = this.failedCall(e, 'status report');
+        if (message !== undefined) this.options.log.warn(`status report failed: ${message}`);
+      }
+    });
+    return this.statusChain;
+  }
+
+  /** A command changed what the agent reports about itself: remember it and report the status. */
+  private applied(command: AgentCommand): void {
+    if (!this.state) return;
+    const p = command.params;
+    if (command.type === 'apply-config') this.state.configVersion = String(p.version);
+    if ((command.type === 'install-os' || command.type === 'update-os') && typeof p.osId === 'string') this.state.osId = p.osId;
+    if (command.type === 'wipe') return;
+    if (command.type !== 'power') this.options.stateStore.save(this.state);
+    this.statusDirty = true;
+    void this.reportStatus();
+  }
+
+  private async hardwareLoop(): Promise<void> {
+    const o = this.options;
+    let last: HardwareReport | undefined;
+    const backoff = this.backoff();
+    while (!this.stopped) {
+      let delay = o.rescanMs;
+      try {
+        const report = this.firstScan ?? (await o.discovery.scan());
+        this.firstScan = undefined;
+        if (!sameHardwareReport(report, last)) {
+          if (!Value.Check(HardwareReport, report)) {
+            const first = [...Value.Errors(HardwareReport, report)][0];
+            o.log.error(`discovery produced a report the schema refuses (${first?.instancePath ?? ''} ${first?.message ?? ''}); not sending it`);
+            last = report;
+          } else {
+            await o.client.reportHardware(report);
+            this.stats.hardwareReports++;
+            o.log.info(last ? `hardware changed (${changedSections(last, report).join(', ')}): reported it again` : `reported hardware: ${summarizeReport(report)}`);
+            last = report;
+          }
+        }
+        backoff.reset();
+      } catch (e) {
+        const message = this.failedCall(e, 'hardware report');
+        if (message === undefined) return;
+        if (isEimError(e) && e.code === 'invalid_argument') {
+          o.log.error(`the server refused the hardware report: ${message}`);
+        } else {
+          delay = Math.min(o.rescanMs, backoff.next());
+          o.log.warn(`hardware report failed: ${message}; trying again in ${(delay / 1000).toFixed(1)} s`);
+        }
+      }
+      await sleep(o.clock, delay, this.stopping.signal);
+    }
+  }
+
+  private async streamLoop(): Promise<void> {
+    const o = this.options;
+    const backoff = this.backoff();
+    let lastEventId: string | undefined;
+    while (!this.stopped) {
+      let received = false;
+      try {
+        const { url, headers } = o.client.streamRequest(lastEventId);
+        this.stats.streamConnections++;
+        for await (const frame of sseFrames({ url, headers, signal: this.stopping.signal, idleTimeoutMs: o.streamIdleTimeoutMs })) {
+          if (!received) backoff.reset();
+          received = true;
+          if (frame.id) lastEventId = frame.id;
+          this.onFrame(frame);
+          if (this.stopped) return;
+        }
+        if (!this.stopped) o.log.warn('the server closed the command stream');
+      } catch (e) {
+        const message = this.failedCall(e, 'command stream');
+        if (message === undefined || this.stopped) return;
+        o.log.warn(`command stream lost: ${message}`);
+      }
+      if (this.stopped) return;
+      const delay = backoff.next();
+      o.log.info(`reconnecting the command stream in ${(delay / 1000).toFixed(1)} s${lastEventId ? ` (resuming after event ${lastEventId})` : ''}`);
+      await sleep(o.clock, delay, this.stopping.signal);
+    }
+  }
+
+  private onFrame(frame: SseFrame): void {
+    const o = this.options;
+    if (frame.event === 'revoked') return this.revoke('the server revoked this agent (revoked event)');
+    if (frame.event !== 'command' && frame.event !== 'config' && frame.event !== 'ERROR') return;
+    let data: unknown;
+    try {
+      data = JSON.parse(frame.data);
+    } catch {
+      o.log.warn(`ignored a ${frame.event} event that is not JSON`);
+      return;
+    }
+    if (frame.event === 'ERROR') {
+      const err = (data as { error?: { code?: string; message?: string } }).error;
+      if (err?.code === 'unauthenticated') return this.revoke(`the command stream answered: ${err.message}`);
+      o.log.warn(`the command stream reported an error: ${err?.message ?? frame.data}`);
+    } else if (frame.event === 'command') {
+      if (Value.Check(AgentCommand, data)) return this.worker!.enqueue(data);
+      const first = [...Value.Errors(AgentCommand, data)][0];
+      const why = `the agent could not read this command: ${first?.instancePath ?? ''} ${first?.message ?? 'invalid'}`;
+      o.log.warn(`ignored a command: ${why}`);
+      const id = (data as { id?: unknown } | null)?.id;
+      if (typeof id === 'string' && id !== '') this.worker!.reject(id, why);
+    } else {
+      const { version, config } = (data ?? {}) as { version?: unknown; config?: unknown };
+      if (version === undefined) return o.log.warn('ignored a config event without a version');
+      if (String(version) !== this.state?.configVersion) this.worker!.enqueueConfig(String(version), config);
+    }
+  }
+}

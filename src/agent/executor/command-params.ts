@@ -1,0 +1,80 @@
+import type { AgentCommand } from '../../api/index.ts';
+
+/**
+ * A command's params do not say what the command needs (a missing imageUrl, a sha256 that is not
+ * 64 hex digits). Executors turn it into a `failed`, not recoverable, result: the same command
+ * would fail the same way; the manager or the OS profile must change.
+ */
+export class InvalidParamsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidParamsError';
+  }
+}
+
+export interface InstallOsParams {
+  osId?: string;
+  imageUrl: string;
+  sha256: string;
+  profileName?: string;
+  profileVersion?: string;
+  kernelCommand?: string;
+}
+
+export type PowerTarget = 'on' | 'off' | 'reset' | 'power-cycle';
+
+export interface ApplyConfigParams {
+  version: string;
+  config: unknown;
+}
+
+export interface UpdateOsParams {
+  packages?: string[];
+  /** An immutable OS updates by image, like install-os. */
+  image?: InstallOsParams;
+}
+
+const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** install-os: `{ osId?, imageUrl (http/https), sha256 (64 hex), profileName?, profileVersion?, kernelCommand? }`. */
+export function installOsParams(c: AgentCommand): InstallOsParams {
+  const p = c.params;
+  const imageUrl = str(p.imageUrl);
+  if (!imageUrl || !/^https?:\/\//.test(imageUrl)) throw new InvalidParamsError(`${c.type} needs params.imageUrl, an http(s) URL (got ${JSON.stringify(p.imageUrl)})`);
+  const sha256 = str(p.sha256)?.toLowerCase();
+  if (!sha256 || !/^[0-9a-f]{64}$/.test(sha256)) throw new InvalidParamsError(`${c.type} needs params.sha256, 64 hex digits (got ${JSON.stringify(p.sha256)})`);
+  return {
+    imageUrl,
+    sha256,
+    ...(str(p.osId) ? { osId: str(p.osId) } : {}),
+    ...(str(p.profileName) ? { profileName: str(p.profileName) } : {}),
+    ...(str(p.profileVersion) ? { profileVersion: str(p.profileVersion) } : {}),
+    ...(str(p.kernelCommand) ? { kernelCommand: str(p.kernelCommand) } : {}),
+  };
+}
+
+/** power: `{ state: on | off | reset | power-cycle }`. */
+export function powerParams(c: AgentCommand): PowerTarget {
+  const s = c.params.state;
+  if (s === 'on' || s === 'off' || s === 'reset' || s === 'power-cycle') return s;
+  throw new InvalidParamsError(`power needs params.state: on, off, reset or power-cycle (got ${JSON.stringify(s)})`);
+}
+
+/** apply-config: `{ version (string or number), config }`. */
+export function applyConfigParams(c: AgentCommand): ApplyConfigParams {
+  const v = c.params.version;
+  if (!(typeof v === 'string' && v !== '') && !(typeof v === 'number' && Number.isFinite(v))) {
+    throw new InvalidParamsError(`apply-config needs params.version, a string or number (got ${JSON.stringify(v)})`);
+  }
+  if (!('config' in c.params)) throw new InvalidParamsError('apply-config needs params.config');
+  return { version: String(v), config: c.params.config };
+}
+
+/** update-os: `{ packages?: string[] }`, or an image (`imageUrl` + `sha256`) for an immutable OS. */
+export function updateOsParams(c: AgentCommand): UpdateOsParams {
+  const { packages } = c.params;
+  if (packages !== undefined && !(Array.isArray(packages) && packages.every((x) => typeof x === 'string' && /^[A-Za-z0-9.+:~=_-]+$/.test(x)))) {
+    throw new InvalidParamsError(`update-os params.packages must be package names (got ${JSON.stringify(packages)})`);
+  }
+  return { ...(packages ? { packages: packages as string[] } : {}), ...(c.params.imageUrl !== undefined ? { image: installOsParams(c) } : {}) };
+}

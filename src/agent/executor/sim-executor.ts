@@ -1,0 +1,99 @@
+import type { AgentCommand, CommandResult } from '../../api/index.ts';
+import { type Clock, sleep, systemClock } from '../clock.ts';
+import { seededRandom } from '../seeded-random.ts';
+import { applyConfigParams, InvalidParamsError, installOsParams, powerParams, updateOsParams } from './command-params.ts';
+import { type Executor, failed, type Progress, succeeded } from './executor.ts';
+
+export interface SimExecutorOptions {
+  /** How long each command takes (power and apply-config take a tenth of it). @default 2000 */
+  durationMs?: number;
+  /** Share of commands that fail recoverably ("download timed out"). @default 0 */
+  failRate?: number;
+  /** Share of commands that fail for good ("checksum mismatch"). @default 0 */
+  unrecoverableRate?: number;
+  /** With the command id, decides which commands fail: same seed and id, same outcome, in any order. @default 0 */
+  seed?: number | string;
+  clock?: Clock;
+}
+
+const STEPS = 4;
+
+/**
+ * Pretends to run commands: waits, reports progress, and fails a configurable share of them.
+ * Which commands fail depends only on (seed, command id), so a run can be replayed exactly and
+ * concurrency does not change outcomes; a retry is a new command id, so it draws again.
+ * @example new SimExecutor({ durationMs: 2000, failRate: 0.05, unrecoverableRate: 0.01, seed: 42 })
+ */
+export class SimExecutor implements Executor {
+  readonly name = 'sim';
+  private power: 'on' | 'off' = 'on';
+  private readonly o: Required<Omit<SimExecutorOptions, 'seed'>> & { seed: number | string };
+
+  constructor(options: SimExecutorOptions = {}) {
+    this.o = { durationMs: 2000, failRate: 0, unrecoverableRate: 0, seed: 0, clock: systemClock, ...options };
+    for (const k of ['failRate', 'unrecoverableRate'] as const) {
+      if (!(this.o[k] >= 0 && this.o[k] <= 1)) throw new RangeError(`SimExecutor: ${k} must be between 0 and 1 (got ${this.o[k]})`);
+    }
+    if (this.o.failRate + this.o.unrecoverableRate > 1) throw new RangeError('SimExecutor: failRate + unrecoverableRate must be at most 1');
+  }
+
+  powerState(): 'on' | 'off' {
+    return this.power;
+  }
+
+  /** What a command will come to, without running it: 'ok', 'recoverable' or 'unrecoverable'. */
+  outcome(commandId: string): 'ok' | 'recoverable' | 'unrecoverable' {
+    const draw = seededRandom(`${this.o.seed}/${commandId}`)();
+    if (draw < this.o.unrecoverableRate) return 'unrecoverable';
+    if (draw < this.o.unrecoverableRate + this.o.failRate) return 'recoverable';
+    return 'ok';
+  }
+
+  async run(command: AgentCommand, progress: Progress, signal: AbortSignal): Promise<CommandResult> {
+    let message: string;
+    let details: Record<string, unknown> | undefined;
+    try {
+      ({ message, details } = this.plan(command));
+    } catch (e) {
+      if (e instanceof InvalidParamsError) return failed(e.message, false);
+      throw e;
+    }
+    const quick = command.type === 'power' || command.type === 'apply-config';
+    const total = quick ? this.o.durationMs / 10 : this.o.durationMs;
+    const outcome = this.outcome(command.id);
+    // A failing command fails halfway, as a real one would.
+    const steps = outcome === 'ok' ? STEPS : STEPS / 2;
+    for (let i = 0; i < steps; i++) {
+      progress(Math.round((i / STEPS) * 100), `${command.type}: step ${i + 1} of ${STEPS}`);
+      await sleep(this.o.clock, total / STEPS, signal);
+      if (signal.aborted) return failed(`${command.type} stopped: the agent is stopping`, true);
+    }
+    if (outcome === 'recoverable') return failed(`simulated recoverable failure of ${command.type}: the image server timed out (injected, fail rate ${this.o.failRate})`, true);
+    if (outcome === 'unrecoverable') return failed(`simulated unrecoverable failure of ${command.type}: checksum mismatch (injected, unrecoverable rate ${this.o.unrecoverableRate})`, false);
+    if (command.type === 'power') this.power = powerParams(command) === 'off' ? 'off' : 'on';
+    return succeeded(message, details);
+  }
+
+  private plan(c: AgentCommand): { message: string; details?: Record<string, unknown> } {
+    switch (c.type) {
+      case 'install-os': {
+        const p = installOsParams(c);
+        return { message: `simulated: installed ${p.profileName ?? p.osId ?? p.imageUrl}`, details: { simulated: true, osId: p.osId } };
+      }
+      case 'update-os': {
+        const p = updateOsParams(c);
+        return { message: `simulated: updated the OS${p.packages ? ` (${p.packages.join(', ')})` : ''}`, details: { simulated: true } };
+      }
+      case 'wipe':
+        return { message: 'simulated: wiped the disk', details: { simulated: true } };
+      case 'power': {
+        const target = powerParams(c);
+        return { message: `simulated: power ${target}`, details: { simulated: true, powerState: target === 'off' ? 'off' : 'on' } };
+      }
+      case 'apply-config': {
+        const p = applyConfigParams(c);
+        return { message: `simulated: applied config version ${p.version}`, details: { simulated: true, configVersion: p.version } };
+      }
+    }
+  }
+}
