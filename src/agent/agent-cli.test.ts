@@ -31,10 +31,12 @@ test('eim agent: enrolls with a token file, reports this machine, exits 3 when r
   const dir = tmp();
   const tokenFile = path.join(dir, 'enrollment-token');
   writeFileSync(tokenFile, 'enroll-secret\n', { mode: 0o600 });
-  sb.onStream = (s) => void sb.waitFor('hardware', () => sb.hardware.length > 0 && sb.heartbeats.length > 0, 20_000).then(() => s.send('revoked', {}));
-  const { done } = eimAgent(['--server', sb.url, '--enrollment-token-file', tokenFile, '--data-dir', path.join(dir, 'state'), '--heartbeat', '1s', '--executor', 'linux']);
+  sb.onStream = (s) => sb.when('hardware and a heartbeat', () => sb.hardware.length > 0 && sb.heartbeats.length > 0, () => s.send('revoked', {}));
+  sb.onStuck = () => child.kill('SIGTERM');
+  const { child, done } = eimAgent(['--server', sb.url, '--enrollment-token-file', tokenFile, '--data-dir', path.join(dir, 'state'), '--heartbeat', '1s', '--executor', 'linux']);
   const r = await done;
   await sb.close();
+  assert.deepEqual(sb.stuck, [], r.stderr);
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /linux executor: disruptive commands are dry runs/);
   assert.match(r.stderr, /invalidated or deleted.*new enrollment token/);
@@ -49,7 +51,7 @@ test('eim agent: SIGTERM stops it cleanly (exit 0); env variables configure it',
   const sb = await FakeSouthbound.start();
   const dir = tmp();
   const { child, done } = eimAgent([], { EIM_AGENT_SERVER: sb.url, EIM_AGENT_ENROLLMENT_TOKEN: 'enroll-secret', EIM_AGENT_DATA_DIR: dir, EIM_AGENT_EXECUTOR: 'sim', EIM_AGENT_HEARTBEAT: '1s' });
-  await sb.waitFor('a heartbeat', () => sb.heartbeats.length > 0, 20_000);
+  await sb.waitFor('a heartbeat', () => sb.heartbeats.length > 0, 30_000);
   child.kill('SIGTERM');
   const r = await done;
   await sb.close();

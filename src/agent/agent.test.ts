@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { after, afterEach, test } from 'node:test';
 import { Value } from 'typebox/value';
 import { type AgentCommand, HardwareReport } from '../api/index.ts';
 import { Agent } from './agent.ts';
@@ -18,6 +18,17 @@ const dirs: string[] = [];
 after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+// A failed assertion must not leave an agent or a server running (the file would hang, not fail).
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+async function startSouthbound(): Promise<FakeSouthbound> {
+  const sb = await FakeSouthbound.start();
+  cleanups.push(() => sb.close());
+  return sb;
+}
+
 const tmp = () => {
   const d = mkdtempSync(path.join(os.tmpdir(), 'eim-agent-'));
   dirs.push(d);
@@ -54,27 +65,30 @@ function agentFor(sb: FakeSouthbound, over: Partial<AgentOptions> = {}): { agent
     log,
     ...over,
   });
+  sb.onStuck = () => agent.stop();
+  cleanups.unshift(() => agent.stop());
   return { agent, log, executor };
 }
 
 test('enrolls once, heartbeats, reports hardware and status, runs a command once across a reconnect, stops on revoked', async () => {
-  const sb = await FakeSouthbound.start();
+  const sb = await startSouthbound();
   const dataDir = tmp();
   const cmd = command('cmd-1');
   sb.onStream = (s) => {
     if (s.index === 0) {
       s.send('command', cmd, '1');
       // Drop the connection once the result is in: the server resends unfinished commands on reconnect.
-      void sb.waitFor('first result', () => sb.results.some((r) => r.body.state === 'succeeded')).then(() => s.end());
+      sb.when('first result', () => sb.results.some((r) => r.body.state === 'succeeded'), () => s.end());
     } else {
       s.send('BOOKMARK', { revision: 1 }, '1');
       s.send('command', cmd, '2');
-      void sb.waitFor('result posted again', () => sb.results.filter((r) => r.body.state === 'succeeded').length >= 2).then(() => s.send('revoked', { reason: 'host deleted' }, '3'));
+      sb.when('result posted again and the new config version reported', () => sb.results.filter((r) => r.body.state === 'succeeded').length >= 2 && sb.statuses.some((x) => x.configVersion === 'v3'), () => s.send('revoked', { reason: 'host deleted' }, '3'));
     }
   };
   const { agent, log, executor } = agentFor(sb, { dataDir });
   const exit = await agent.run();
   try {
+    assert.deepEqual(sb.stuck, [], log.lines.join('\n'));
     assert.equal(exit.reason, 'revoked', log.lines.join('\n'));
     assert.match((exit as { message: string }).message, /host host-0a1b2c3d was invalidated or deleted.*new enrollment token/);
     assert.equal(sb.enrolls.length, 1);
@@ -115,7 +129,7 @@ test('enrolls once, heartbeats, reports hardware and status, runs a command once
 });
 
 test('a restart reuses agent.json and the journal: no second enrollment, no second run; a revoked host needs a new enrollment token', async () => {
-  const sb = await FakeSouthbound.start();
+  const sb = await startSouthbound();
   const dataDir = tmp();
   sb.onStream = (s) => s.send('command', command('cmd-7'), '10');
   const first = agentFor(sb, { dataDir });
@@ -128,10 +142,12 @@ test('a restart reuses agent.json and the journal: no second enrollment, no seco
 
   sb.onStream = (s) => {
     s.send('command', command('cmd-7'), '11');
-    void sb.waitFor('result again', () => sb.results.filter((r) => r.body.state === 'succeeded').length >= 2).then(() => s.send('revoked', {}));
+    sb.when('result again', () => sb.results.filter((r) => r.body.state === 'succeeded').length >= 2, () => s.send('revoked', {}));
   };
   const second = agentFor(sb, { dataDir, enrollmentToken: undefined });
-  assert.equal((await second.agent.run()).reason, 'revoked');
+  const secondExit = await second.agent.run();
+  assert.deepEqual(sb.stuck, [], second.log.lines.join('\n'));
+  assert.equal(secondExit.reason, 'revoked');
   assert.equal(sb.enrolls.length, 1, 'no second enrollment');
   assert.deepEqual(second.executor.ran, [], 'the journal kept the command from running again');
   assert.deepEqual(first.executor.ran, ['cmd-7']);
@@ -153,7 +169,7 @@ test('a restart reuses agent.json and the journal: no second enrollment, no seco
 });
 
 test('a 401 on a heartbeat is a revocation: the agent stops and forgets its token', async () => {
-  const sb = await FakeSouthbound.start();
+  const sb = await startSouthbound();
   const dataDir = tmp();
   const { agent } = agentFor(sb, { dataDir });
   const run = agent.run();
@@ -167,7 +183,7 @@ test('a 401 on a heartbeat is a revocation: the agent stops and forgets its toke
 });
 
 test('enrollment: a host not registered yet (404) is retried; a refused enrollment token ends the agent', async () => {
-  const sb = await FakeSouthbound.start();
+  const sb = await startSouthbound();
   sb.enrollStatus = 404;
   const { agent, log } = agentFor(sb);
   const run = agent.run();
@@ -188,7 +204,7 @@ test('enrollment: a host not registered yet (404) is retried; a refused enrollme
 });
 
 test('hardware is reported again only when a rescan finds a change', async () => {
-  const sb = await FakeSouthbound.start();
+  const sb = await startSouthbound();
   const sim = new SimDiscovery({ seed: 'churny' });
   let scans = 0;
   const discovery: Discovery = { scan: () => (scans++, sim.scan()) };
@@ -200,15 +216,15 @@ test('hardware is reported again only when a rescan finds a change', async () =>
   assert.equal(sb.hardware.length, 1, 'unchanged: not reported again');
   sim.churn();
   await sb.waitFor('second report', () => sb.hardware.length === 2);
-  assert.deepEqual(sb.hardware[1], await sim.scan());
-  assert.ok(log.lines.some((l) => /hardware changed \((nics|usbs)\): reported it again/.test(l)));
   agent.stop();
   await run;
   await sb.close();
+  assert.deepEqual(sb.hardware[1], await sim.scan());
+  assert.ok(log.lines.some((l) => /hardware changed \((nics|usbs)\): reported it again/.test(l)), log.lines.join('\n'));
 });
 
 test('a command resent while it still runs is not started twice; an unreadable command is answered as failed', async () => {
-  const sb = await FakeSouthbound.start();
+  const sb = await startSouthbound();
   const slow = { ...command('cmd-slow') };
   sb.onStream = (s) => {
     s.send('command', slow, '1');
@@ -226,4 +242,17 @@ test('a command resent while it still runs is not started twice; an unreadable c
   assert.deepEqual([bad.state, bad.recoverable], ['failed', false]);
   assert.ok(!executor.ran.includes('cmd-bad'));
   await sb.close();
+});
+
+test('stopping while the enrollment request is in flight ends the agent at once', async () => {
+  const sb = await startSouthbound();
+  sb.enrollDelayMs = 300;
+  const { agent } = agentFor(sb);
+  const run = agent.run();
+  await sb.waitFor('enroll sent', () => sb.enrolls.length === 1);
+  agent.stop();
+  const started = Date.now();
+  assert.deepEqual(await run, { reason: 'stopped' });
+  assert.ok(Date.now() - started < 2000, 'no waiting for the stop grace');
+  assert.equal(sb.heartbeats.length, 0, 'a stopped agent does not start heartbeating');
 });

@@ -82,7 +82,8 @@ export class Agent {
         o.log.error(`the agent failed: ${(e as Error).message}`);
         this.stopping.abort();
       });
-      await new Promise<void>((resolve) => this.stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
+      // Stopped already (SIGTERM while enrolling) or later: either way, wind down.
+      await sleep(o.clock, Infinity, this.stopping.signal);
       // Give in-flight calls (a command's final result above all) a moment, not forever.
       const grace = new AbortController();
       await Promise.race([Promise.all([loops, this.worker.idle()]), sleep(o.clock, o.stopGraceMs, grace.signal)]);
@@ -199,7 +200,8 @@ export class Agent {
         failing = true;
       }
       if (this.statusDirty && !this.stopped) await this.reportStatus();
-      next += o.heartbeatMs;
+      // On schedule; after a slow call, one beat at once and then on schedule again (no burst to catch up).
+      next = Math.max(next + o.heartbeatMs, o.clock.now());
       await sleep(o.clock, Math.max(0, next - o.clock.now()), this.stopping.signal);
     }
   }

@@ -18,7 +18,8 @@ export const systemClock: Clock = {
 };
 
 /**
- * Waits `ms` on `clock`; resolves early (never rejects) when `signal` aborts.
+ * Waits `ms` on `clock` (Infinity: until `signal` aborts); resolves early, never rejects, when
+ * `signal` aborts, also when it aborted before the call.
  * @example await sleep(systemClock, 1000, stop.signal)
  */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
@@ -29,7 +30,7 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
       signal?.removeEventListener('abort', done);
       resolve();
     };
-    const timer = clock.setTimeout(done, ms);
+    const timer = ms === Infinity ? undefined : clock.setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
   });
 }

@@ -35,6 +35,8 @@ export class FakeSouthbound {
   readonly streams: FakeStream[] = [];
   /** Answer for enroll, e.g. 404 until the host is "registered". */
   enrollStatus = 200;
+  /** Answer enroll only after this long (the agent stopped while enrolling). */
+  enrollDelayMs = 0;
   /** Answer for the next stream connections, e.g. 503 while "the server is restarting". */
   streamStatus = 200;
   streamRefusals = 0;
@@ -61,14 +63,29 @@ export class FakeSouthbound {
     this.agentToken = `revoked-${Math.random()}`;
   }
 
-  /** Polls until `check` is true; fails after `ms`. */
-  async waitFor(what: string, check: () => boolean, ms = 5000): Promise<void> {
+  /** Polls until `check` is true; fails after `ms` (generous: a loaded 2-core CI box is slow). */
+  async waitFor(what: string, check: () => boolean, ms = 15_000): Promise<void> {
     const until = Date.now() + ms;
     while (!check()) {
       if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   }
+
+  /**
+   * Runs `action` once `check` holds (a script step inside a stream handler). A step that never
+   * comes is recorded in `stuck` and `onStuck` runs (tests stop their agent there), so a broken
+   * agent fails the test instead of hanging it.
+   */
+  when(what: string, check: () => boolean, action: () => void): void {
+    this.waitFor(what, check).then(action, () => {
+      this.stuck.push(what);
+      this.onStuck();
+    });
+  }
+
+  readonly stuck: string[] = [];
+  onStuck: () => void = () => {};
 
   async close(): Promise<void> {
     for (const res of this.open) res.destroy();
@@ -96,6 +113,7 @@ export class FakeSouthbound {
       if (!this.enrollmentTokens.has(auth)) return error(401, 'unauthenticated', 'enrollment token expired or revoked');
       if (!check(EnrollRequest, 'enroll')) return;
       this.enrolls.push(body as EnrollRequest);
+      if (this.enrollDelayMs) await new Promise((r) => setTimeout(r, this.enrollDelayMs));
       if (this.enrollStatus === 404) return error(404, 'not_found', 'no registered host matches this machine: register the host first');
       this.agentToken = `agent-token-${this.tokenSeq++}`;
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ hostId: 'host-0a1b2c3d', project: 'default', token: this.agentToken }));

@@ -58,8 +58,10 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     const project = grant.project;
     assertValid(EnrollRequest, req.body, 'body');
     const id = req.body as EnrollRequest;
-    if (!id.uuid && !id.serialNumber) throw new EimError('invalid_argument', 'give the machine uuid or serialNumber (or both) so it can be matched to a registered host');
-    let host = await findHost(system, project, id);
+    if (!id.uuid && !id.serialNumber && !caller.autoRegister) {
+      throw new EimError('invalid_argument', 'this machine reports neither a uuid nor a serial number, so it cannot be matched to a registered host; enrol it with an enrollment token made with autoRegister');
+    }
+    let host = id.uuid || id.serialNumber ? await findHost(system, project, id) : undefined;
     if (host) {
       const desired = (host.spec as { desiredState?: string }).desiredState;
       if (desired === 'untrusted') throw new EimError('permission_denied', `host ${host.id} is untrusted (invalidated); delete it and register it again to re-admit this machine`);
