@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { Agent, type AgentLog, MemoryStateStore, SimDiscovery, SimExecutor, SouthboundClient, simHardware } from '../agent/index.ts';
+import { Agent, type AgentLog, MemoryStateStore, SimDiscovery, SimExecutor, type SimExecutorOptions, SouthboundClient, simHardware } from '../agent/index.ts';
 
 export interface FleetSimOptions {
   /** The eim server. */
@@ -25,6 +25,15 @@ export interface FleetSimOptions {
   startRate?: number;
   /** Where agents' warnings go (one line each, prefixed with the node). @default dropped */
   log?: AgentLog;
+  /** Per-node executor settings over the fleet's (a node that always fails, say). */
+  executorFor?: (index: number) => Partial<SimExecutorOptions>;
+}
+
+interface SimNode {
+  identity: SimNodeIdentity;
+  discovery: SimDiscovery;
+  agent: Agent;
+  run: Promise<unknown>;
 }
 
 export interface SimNodeIdentity {
@@ -59,9 +68,7 @@ export function simIdentity(seed: string, index: number): SimNodeIdentity {
  * @example const sim = new FleetSimulator({ server, enrollmentToken, nodes: 20 }); await sim.start(); … await sim.stop()
  */
 export class FleetSimulator {
-  private readonly agents: Agent[] = [];
-  private readonly discoveries: SimDiscovery[] = [];
-  private readonly runs: Promise<unknown>[] = [];
+  private readonly nodes: SimNode[] = [];
   private readonly exits: Record<string, number> = {};
   private readonly pool = new http.Agent({ keepAlive: true, maxSockets: 256 });
   private churnTimer?: NodeJS.Timeout;
@@ -77,54 +84,85 @@ export class FleetSimulator {
   async start(): Promise<void> {
     const o = this.options;
     const rate = o.startRate ?? 500;
-    const quiet: AgentLog = { info() {}, warn() {}, error() {} };
     for (let i = 0; i < o.nodes && !this.stopped; i++) {
-      const id = simIdentity(this.seed, i);
-      const discovery = new SimDiscovery({ seed: `${this.seed}-${i}`, hostname: id.hostname });
-      const log = o.log ? prefixed(o.log, id.hostname) : quiet;
-      const agent = new Agent({
-        server: o.server,
-        enrollmentToken: o.enrollmentToken,
-        discovery,
-        executor: new SimExecutor({ durationMs: o.provisionTimeMs ?? 2000, failRate: o.failRate ?? 0, unrecoverableRate: o.unrecoverableRate ?? 0, seed: `${this.seed}-${i}` }),
-        heartbeatMs: o.heartbeatMs ?? 10_000,
-        rescanMs: o.rescanMs ?? 10_000,
-        stateStore: new MemoryStateStore(),
-        client: new SouthboundClient(o.server, undefined, this.pool),
-        log,
-      });
-      this.agents.push(agent);
-      this.discoveries.push(discovery);
-      this.runs.push(
-        agent.run().then(
-          (exit) => (this.exits[exit.reason] = (this.exits[exit.reason] ?? 0) + 1),
-          () => (this.exits.failed = (this.exits.failed ?? 0) + 1),
-        ),
-      );
+      const identity = simIdentity(this.seed, i);
+      const discovery = new SimDiscovery({ seed: `${this.seed}-${i}`, hostname: identity.hostname });
+      this.nodes.push(this.launch({ identity, discovery }));
       if ((i + 1) % Math.max(1, Math.round(rate / 10)) === 0) await new Promise((r) => setTimeout(r, 100));
     }
     const churn = o.hardwareChurn ?? 0;
     if (churn > 0) {
       // Each second, each node changes with probability churn/60.
       this.churnTimer = setInterval(() => {
-        for (const d of this.discoveries) if (Math.random() < churn / 60) d.churn();
+        for (const n of this.nodes) if (Math.random() < churn / 60) n.discovery.churn();
       }, 1000);
       this.churnTimer.unref();
     }
+  }
+
+  private launch(n: { identity: SimNodeIdentity; discovery: SimDiscovery }): SimNode {
+    const o = this.options;
+    const i = n.identity.index;
+    const quiet: AgentLog = { info() {}, warn() {}, error() {} };
+    const agent = new Agent({
+      server: o.server,
+      enrollmentToken: o.enrollmentToken,
+      discovery: n.discovery,
+      executor: new SimExecutor({
+        durationMs: o.provisionTimeMs ?? 2000,
+        failRate: o.failRate ?? 0,
+        unrecoverableRate: o.unrecoverableRate ?? 0,
+        seed: `${this.seed}-${i}`,
+        ...o.executorFor?.(i),
+      }),
+      heartbeatMs: o.heartbeatMs ?? 10_000,
+      rescanMs: o.rescanMs ?? 10_000,
+      stateStore: new MemoryStateStore(),
+      client: new SouthboundClient(o.server, undefined, this.pool),
+      log: o.log ? prefixed(o.log, n.identity.hostname) : quiet,
+    });
+    const run = agent.run().then(
+      (exit) => (this.exits[exit.reason] = (this.exits[exit.reason] ?? 0) + 1),
+      () => (this.exits.failed = (this.exits.failed ?? 0) + 1),
+    );
+    return { ...n, agent, run };
+  }
+
+  /** Stops one node's agent (it goes silent: no heartbeats, no stream). */
+  async pause(index: number): Promise<void> {
+    const n = this.nodes[index];
+    n.agent.stop();
+    await n.run;
+  }
+
+  /** Starts a paused node again: it enrols anew (its old token is revoked) and reconnects. */
+  resume(index: number): void {
+    const n = this.nodes[index];
+    this.nodes[index] = this.launch({ identity: n.identity, discovery: n.discovery });
+  }
+
+  /** Changes one thing in a node's hardware; its next rescan reports it. */
+  churn(index: number): void {
+    this.nodes[index].discovery.churn();
+  }
+
+  /** The host id a node enrolled as (undefined before enrolment). */
+  hostId(index: number): string | undefined {
+    return this.nodes[index]?.agent.hostId;
   }
 
   /** Stops every node and waits for them. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.churnTimer);
-    for (const a of this.agents) a.stop();
-    await Promise.allSettled(this.runs);
+    for (const n of this.nodes) n.agent.stop();
+    await Promise.allSettled(this.nodes.map((n) => n.run));
     this.pool.destroy();
   }
 
   stats(): FleetStats {
-    const s: FleetStats = { nodes: this.options.nodes, started: this.agents.length, enrolled: 0, heartbeats: 0, hardwareReports: 0, streamConnections: 0, exited: 0, exits: { ...this.exits } };
-    for (const a of this.agents) {
+    const s: FleetStats = { nodes: this.options.nodes, started: this.nodes.length, enrolled: 0, heartbeats: 0, hardwareReports: 0, streamConnections: 0, exited: 0, exits: { ...this.exits } };
+    for (const { agent: a } of this.nodes) {
       if (a.hostId) s.enrolled++;
       s.heartbeats += a.stats.heartbeats;
       s.hardwareReports += a.stats.hardwareReports;

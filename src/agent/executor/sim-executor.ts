@@ -13,6 +13,8 @@ export interface SimExecutorOptions {
   unrecoverableRate?: number;
   /** With the command id, decides which commands fail: same seed and id, same outcome, in any order. @default 0 */
   seed?: number | string;
+  /** Scripted outcomes for the first commands, in order, before the rates apply (tests, demos). @default [] */
+  script?: readonly ('ok' | 'recoverable' | 'unrecoverable')[];
   clock?: Clock;
 }
 
@@ -28,9 +30,10 @@ export class SimExecutor implements Executor {
   readonly name = 'sim';
   private power: 'on' | 'off' = 'on';
   private readonly o: Required<Omit<SimExecutorOptions, 'seed'>> & { seed: number | string };
+  private scripted = 0;
 
   constructor(options: SimExecutorOptions = {}) {
-    this.o = { durationMs: 2000, failRate: 0, unrecoverableRate: 0, seed: 0, clock: systemClock, ...options };
+    this.o = { durationMs: 2000, failRate: 0, unrecoverableRate: 0, seed: 0, clock: systemClock, script: [], ...options };
     for (const k of ['failRate', 'unrecoverableRate'] as const) {
       if (!(this.o[k] >= 0 && this.o[k] <= 1)) throw new RangeError(`SimExecutor: ${k} must be between 0 and 1 (got ${this.o[k]})`);
     }
@@ -60,7 +63,7 @@ export class SimExecutor implements Executor {
     }
     const quick = command.type === 'power' || command.type === 'apply-config';
     const total = quick ? this.o.durationMs / 10 : this.o.durationMs;
-    const outcome = this.outcome(command.id);
+    const outcome = this.scripted < this.o.script.length ? this.o.script[this.scripted++] : this.outcome(command.id);
     // A failing command fails halfway, as a real one would.
     const steps = outcome === 'ok' ? STEPS : STEPS / 2;
     for (let i = 0; i < steps; i++) {

@@ -1,0 +1,99 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { trackChild } from './cleanup.ts';
+import { monoMs } from './clock.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CHILD = fileURLToPath(new URL('./server-child.ts', import.meta.url));
+
+export interface ServerProcessOptions {
+  dataDir: string;
+  /** A postgres:// URL; the SQLite file in dataDir when absent. */
+  store?: string;
+  /** startServer's `managers`: 'none' or 'in-process'. */
+  managers?: string;
+  /** Run the child with node --cpu-prof, writing its profiles into `<cpuProfDir>/<label>/`. */
+  cpuProfDir?: string;
+  label: string;
+}
+
+/** Monotonic times (ms) of a child server's start, see server-child.ts. */
+export interface StartTimings {
+  spawnedAt: number;
+  entryAt: number;
+  importedAt: number;
+  listeningAt: number;
+  /** When this process read the child's ready line. */
+  announcedAt: number;
+}
+
+/**
+ * An eim server in a child process (bench/lib/server-child.ts), killed on the bench's exit.
+ * @example const s = await ServerProcess.spawn({ dataDir, label: 'sqlite-http' }); … await s.stop()
+ */
+export class ServerProcess {
+  private exited: Promise<void>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly url: string,
+    readonly token: string,
+    readonly timings: StartTimings,
+  ) {
+    this.exited = child.exitCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  static async spawn(options: ServerProcessOptions): Promise<ServerProcess> {
+    // A directory per server: with --import tsx, the loader thread writes a profile of its own.
+    const prof = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(options.cpuProfDir, options.label)] : [];
+    const spawnedAt = monoMs();
+    const child = spawn(process.execPath, [...prof, '--import', 'tsx', CHILD, JSON.stringify({ dataDir: options.dataDir, store: options.store, managers: options.managers })], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
+    trackChild(child);
+    const ready = await new Promise<{ url: string; adminTokenPath: string; entryAt: number; importedAt: number; listeningAt: number }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server ${options.label} did not start within 120 s`)), 120_000);
+      const lines = createInterface({ input: child.stdout! });
+      let announced = false;
+      lines.on('line', (line) => {
+        if (!announced && line.startsWith('{"url"')) {
+          announced = true;
+          clearTimeout(timer);
+          resolve(JSON.parse(line));
+        } else {
+          process.stderr.write(`[${options.label}] ${line}\n`);
+        }
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`server ${options.label} exited before it listened (code ${code}, signal ${signal})`));
+      });
+    });
+    const announcedAt = monoMs();
+    const token = readFileSync(ready.adminTokenPath, 'utf8').trim();
+    return new ServerProcess(child, ready.url, token, { spawnedAt, entryAt: ready.entryAt, importedAt: ready.importedAt, listeningAt: ready.listeningAt, announcedAt });
+  }
+
+  /** kill -9, and wait until it is gone. */
+  async kill9(): Promise<void> {
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** A clean shutdown (SIGTERM); SIGKILL after 10 s. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
