@@ -422,7 +422,7 @@ for (const dialect of DIALECTS) {
           store.write(async (tx) => {
             for (let i = w * PER_WRITE; i < (w + 1) * PER_WRITE; i++) {
               const id = `region-${i.toString(16).padStart(8, '0')}`;
-              await tx.insert({ kind: 'Region', id, project: P, name: `load-${i}`, labels: {}, generation: 1, spec: {}, status: {} }, 'load (admin)');
+              await tx.insertIfFree({ kind: 'Region', id, project: P, name: `load-${i}`, labels: {}, generation: 1, spec: {}, status: {} }, 'load (admin)');
             }
           });
         for (let w = 0; w < TOTAL / PER_WRITE; w += 5) {

@@ -7,7 +7,7 @@ import { parseFilter, parseOrderBy } from '../api/filter.ts';
 import type { LoggedEvent, RetentionOptions, Store } from '../store/index.ts';
 import { type Permission, permissionsIn, requirePermission, userFieldsPermission } from './access.ts';
 import { isPlainObject, jsonEqual, mergePatch } from './merge-patch.ts';
-import { assertNameFree, assertRefsExist, assertTransition, freshIdAndName, loadTarget, removeWithOwned, userFieldsChanged } from './mutations.ts';
+import { assertNameFree, assertRefsExist, assertTransition, insertFresh, loadTarget, removeWithOwned, userFieldsChanged } from './mutations.ts';
 import { decodePageToken, encodePageToken, queryHash } from './page-token.ts';
 import { assertLabels, assertName, assertValid } from './validate.ts';
 import { WatchHub } from './watch-hub.ts';
@@ -144,11 +144,10 @@ export class InventoryService {
     }
     const actor = actorOf(caller);
     const created = await this.store.write(async (tx) => {
-      const id = await freshIdAndName(tx, def, project, input.name, this.options.random);
-      const draft: Resource = { kind: def.kind, id, project, name: input.name, labels, revision: 0, generation: 1, createdAt: '', updatedAt: '', spec, status };
+      const draft: Resource = { kind: def.kind, id: '', project, name: input.name, labels, revision: 0, generation: 1, createdAt: '', updatedAt: '', spec, status };
       await assertRefsExist(tx, def, draft);
       assertTransition(def, undefined, draft);
-      return tx.insert(draft, actor);
+      return insertFresh(tx, def, draft, actor, this.options.random);
     });
     this.stats.writes++;
     return created;

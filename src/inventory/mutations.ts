@@ -20,15 +20,14 @@ export async function assertRefsExist(tx: WriteTx, def: KindDef, res: Resource, 
 }
 
 /**
- * Picks a fresh id (retrying on the rare collision) and checks the name is free, in one read
- * per try.
+ * Inserts a new resource under a fresh id, retrying on the (rare) id collision; a taken name is
+ * `conflict`. One statement per try: the unique indexes do the checking.
  */
-export async function freshIdAndName(tx: WriteTx, def: KindDef, project: string, name: string, random?: RandomHex): Promise<string> {
+export async function insertFresh(tx: WriteTx, def: KindDef, draft: Omit<Resource, 'id' | 'revision' | 'createdAt' | 'updatedAt'>, actor: string, random?: RandomHex): Promise<Resource> {
   for (let i = 0; i < 8; i++) {
-    const id = newId(def.idPrefix, random);
-    const c = await tx.clashes(id, project, def.kind, name);
-    if (c.nameOwner) throw nameTaken(def, project, name, c.nameOwner);
-    if (!c.idTaken) return id;
+    const r = await tx.insertIfFree({ ...draft, id: newId(def.idPrefix, random) }, actor);
+    if (r.resource) return r.resource;
+    if (r.nameOwner) throw nameTaken(def, draft.project, draft.name, r.nameOwner);
   }
   throw new EimError('internal', `could not find a free ${def.kind} id after 8 tries`);
 }

@@ -1,6 +1,7 @@
 import type { BackoffOptions } from './backoff.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { RateLimiter, type RateLimitOptions } from './rate-limiter.ts';
+import { Fifo } from './fifo.ts';
 
 export interface WorkQueueOptions {
   /** @default systemClock */
@@ -18,7 +19,7 @@ export interface WorkQueueOptions {
  * @example const key = await queue.get(); if (key !== undefined) { try { await sync(key); queue.forget(key) } catch { queue.addRateLimited(key) } finally { queue.done(key) } }
  */
 export class WorkQueue<K = string> {
-  private readonly queue: K[] = [];
+  private readonly queue = new Fifo<K>();
   /** Keys that need processing: queued, or re-added while processing. */
   private readonly dirty = new Set<K>();
   private readonly processing = new Set<K>();

@@ -1,5 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from './schema.ts';
+import type { Database, EventsTable } from './schema.ts';
+
+export type EventRow = EventsTable;
 
 /** What differs between SQLite and PostgreSQL under the one store implementation. */
 export interface DialectAdapter {
@@ -9,8 +11,11 @@ export interface DialectAdapter {
    * revision. Held to commit, so revisions become visible in commit order.
    */
   lockRevision(trx: Transaction<Database>): Promise<number>;
-  /** Last step of a write transaction (PostgreSQL: NOTIFY other processes, delivered at commit). */
-  beforeCommit(trx: Transaction<Database>, lastRevision: number): Promise<void>;
+  /**
+   * The end of a write transaction: append the batch's events, move the global revision, and (on
+   * PostgreSQL) NOTIFY other processes, delivered at commit.
+   */
+  finishBatch(trx: Transaction<Database>, events: EventRow[], lastRevision: number): Promise<void>;
   /** A JSON column's value as read back (SQLite: TEXT to parse; PostgreSQL: already parsed). */
   parseJson(value: unknown): unknown;
   /** Runs reads against one consistent snapshot. */

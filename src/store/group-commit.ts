@@ -7,8 +7,8 @@ export interface Pending<T> {
 
 /**
  * Funnels writes through one committer: while a commit is in flight, new writes queue up, and the
- * next commit takes all of them (up to `maxBatch`) at once. One fsync then covers many writes, and
- * a lone writer is never delayed by a timer.
+ * next commit takes all of them (up to `maxBatch`) at once. One fsync then covers many writes; a
+ * lone writer waits one turn of the event loop, never a timer.
  *
  * @example const gc = new GroupCommit(async (batch) => { ...commit batch, answer each... }, 256)
  */
@@ -37,6 +37,10 @@ export class GroupCommit<T> {
     this.running = true;
     try {
       while (this.queue.length > 0) {
+        // Let the event loop read what has arrived first. SQLite commits synchronously, so
+        // without this yield each commit would run before the next request is even parsed and
+        // every batch would hold one write.
+        await new Promise((r) => setImmediate(r));
         const batch = this.queue.splice(0, this.maxBatch);
         try {
           await this.commit(batch);

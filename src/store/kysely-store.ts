@@ -61,7 +61,7 @@ export class KyselyStore implements Store {
         const at = this.now().toISOString();
         for (const item of batch) {
           const mark = revision;
-          const tx = new KyselyWriteTx(trx, this.adapter, at, () => ++revision, events);
+          const tx = new KyselyWriteTx(trx, this.adapter, at, { peek: () => revision + 1, take: () => ++revision }, events);
           try {
             results.push({ ok: true, value: await item.run(tx) });
           } catch (e) {
@@ -73,14 +73,8 @@ export class KyselyStore implements Store {
           }
         }
         if (events.length > 0) {
-          for (let i = 0; i < events.length; i += 500) {
-            await trx
-              .insertInto('eim_events')
-              .values(events.slice(i, i + 500).map((e) => ({ revision: e.revision, project: e.project, kind: e.kind, id: e.id, type: e.type, at, data: e.json })))
-              .execute();
-          }
-          await trx.updateTable('eim_meta').set({ revision }).where('id', '=', 1).execute();
-          await this.adapter.beforeCommit(trx, revision);
+          const rows = events.map((e) => ({ revision: e.revision, project: e.project, kind: e.kind, id: e.id, type: e.type, at, data: e.json }));
+          await this.adapter.finishBatch(trx, rows, revision);
         }
       });
     } catch (e) {
@@ -214,7 +208,7 @@ class KyselyWriteTx implements WriteTx {
     private readonly trx: Transaction<Database>,
     private readonly adapter: DialectAdapter,
     readonly at: string,
-    private readonly nextRevision: () => number,
+    private readonly revisions: { peek: () => number; take: () => number },
     private readonly events: LoggedEvent[],
   ) {}
 
@@ -245,16 +239,18 @@ class KyselyWriteTx implements WriteTx {
     return rows.map((r) => ({ id: r.from_id, owner: Number(r.owner) === 1 }));
   }
 
-  async insert(input: Omit<Resource, 'revision' | 'createdAt' | 'updatedAt'>, actor: string): Promise<Resource> {
-    const res: Resource = { ...input, revision: this.nextRevision(), createdAt: this.at, updatedAt: this.at };
-    await this.trx.insertInto('eim_resources').values(toRow(res)).execute();
+  async insertIfFree(input: Omit<Resource, 'revision' | 'createdAt' | 'updatedAt'>, actor: string): Promise<{ resource?: Resource; idTaken?: boolean; nameOwner?: string }> {
+    const res: Resource = { ...input, revision: this.revisions.peek(), createdAt: this.at, updatedAt: this.at };
+    const r = await this.trx.insertInto('eim_resources').values(toRow(res)).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+    if (Number(r.numInsertedOrUpdatedRows ?? 0) !== 1) return this.clashes(res.id, res.project, res.kind, res.name);
+    this.revisions.take();
     await this.writeRefs(res);
     this.log('CREATED', res, actor);
-    return res;
+    return { resource: res };
   }
 
   async update(input: Resource, actor: string, refsChanged: boolean): Promise<Resource> {
-    const res: Resource = { ...input, revision: this.nextRevision(), updatedAt: this.at };
+    const res: Resource = { ...input, revision: this.revisions.take(), updatedAt: this.at };
     const { id: _id, created_at: _c, ...row } = toRow(res);
     await this.trx.updateTable('eim_resources').set(row).where('id', '=', res.id).execute();
     if (refsChanged) {
@@ -266,7 +262,7 @@ class KyselyWriteTx implements WriteTx {
   }
 
   async remove(input: Resource, actor: string): Promise<Resource> {
-    const res: Resource = { ...input, revision: this.nextRevision() };
+    const res: Resource = { ...input, revision: this.revisions.take() };
     await this.trx.deleteFrom('eim_resources').where('id', '=', res.id).execute();
     await this.trx.deleteFrom('eim_refs').where('from_id', '=', res.id).execute();
     this.log('DELETED', res, actor);

@@ -23,8 +23,11 @@ export interface WriteTx {
   clashes(id: string, project: string, kind: string, name: string): Promise<{ idTaken: boolean; nameOwner?: string }>;
   /** Resources whose references point at `id`. */
   referrers(id: string, limit: number): Promise<{ id: string; owner: boolean }[]>;
-  /** Inserts a new resource; revision and timestamps are stamped here. */
-  insert(resource: Omit<Resource, 'revision' | 'createdAt' | 'updatedAt'>, actor: string): Promise<Resource>;
+  /**
+   * Inserts unless the id or the (project, kind, name) is taken, in one statement; on a clash
+   * nothing is written and the answer says which.
+   */
+  insertIfFree(resource: Omit<Resource, 'revision' | 'createdAt' | 'updatedAt'>, actor: string): Promise<{ resource?: Resource; idTaken?: boolean; nameOwner?: string }>;
   /** Replaces a resource's stored state; revision and updatedAt are stamped here. */
   update(resource: Resource, actor: string, refsChanged: boolean): Promise<Resource>;
   /** Removes a resource and logs its last state. */

@@ -23,8 +23,20 @@ function postgresAdapter(url: string): DialectAdapter {
       const r = await sql<{ revision: number }>`select revision from eim_meta where id = 1 for update`.execute(trx);
       return Number(r.rows[0].revision);
     },
-    async beforeCommit(trx, lastRevision) {
-      await sql`select pg_notify(${CHANNEL}, ${String(lastRevision)})`.execute(trx);
+    async finishBatch(trx, events, lastRevision) {
+      // One round trip: the events, the revision and the NOTIFY in one statement (chunks of 1000).
+      for (let i = 0; i < events.length; i += 1000) {
+        const chunk = events.slice(i, i + 1000);
+        const values = sql.join(chunk.map((e) => sql`(${e.revision}, ${e.project}, ${e.kind}, ${e.id}, ${e.type}, ${e.at}, ${e.data})`));
+        const last = i + 1000 >= events.length;
+        if (last) {
+          await sql`with ev as (insert into eim_events (revision, project, kind, id, type, at, data) values ${values}),
+            m as (update eim_meta set revision = ${lastRevision} where id = 1)
+            select pg_notify(${CHANNEL}, ${String(lastRevision)})`.execute(trx);
+        } else {
+          await sql`insert into eim_events (revision, project, kind, id, type, at, data) values ${values}`.execute(trx);
+        }
+      }
     },
     parseJson: (v) => v,
     snapshot: (db, fn) => db.transaction().setIsolationLevel('repeatable read').execute(fn),
