@@ -168,12 +168,28 @@ export class InventoryService {
     await this.assertProject(project);
     const pageSize = pageSizeOf(options.pageSize);
     const filter = options.filter ? parseFilter(options.filter, def) : undefined;
-    const orderBy = options.orderBy ? parseOrderBy(options.orderBy, def) : [{ field: ['name'], desc: false }];
+    const byName = !options.orderBy?.trim();
+    const orderBy = byName ? [{ field: ['name'], desc: false }] : parseOrderBy(options.orderBy!, def);
     const hash = queryHash([def.kind, project, options.filter ?? '', options.orderBy ?? '']);
-    const offset = options.pageToken ? decodePageToken(options.pageToken, hash) : 0;
-    const r = await this.store.list({ project: project === ALL_PROJECTS ? undefined : project, kind: def.kind, filter, orderBy, offset, limit: pageSize });
+    const pos = options.pageToken ? decodePageToken(options.pageToken, hash) : { offset: 0 };
+    const offset = pos.offset;
+    // In name order the next page seeks past the last (name, id) instead of skipping rows, and the
+    // total counted for the first page is carried along: paging 100,000 items stays linear.
+    const r = await this.store.list({
+      project: project === ALL_PROJECTS ? undefined : project,
+      kind: def.kind,
+      filter,
+      orderBy,
+      offset: byName && pos.after ? 0 : offset,
+      limit: pageSize,
+      ...(byName && pos.after ? { after: { name: pos.after[0], id: pos.after[1] } } : {}),
+      ...(pos.total !== undefined ? { knownTotal: pos.total } : {}),
+    });
     const page: ListPage = { items: r.items, revision: r.revision, totalSize: r.totalSize };
-    if (offset + r.items.length < r.totalSize) page.nextPageToken = encodePageToken(offset + r.items.length, hash);
+    const last = r.items.at(-1);
+    if (offset + r.items.length < r.totalSize && last) {
+      page.nextPageToken = encodePageToken({ offset: offset + r.items.length, total: r.totalSize, ...(byName ? { after: [last.name, last.id] as [string, string] } : {}) }, hash);
+    }
     return page;
   }
 

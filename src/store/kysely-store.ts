@@ -108,16 +108,22 @@ export class KyselyStore implements Store {
         }
         base = base.where(compileFilter(q.filter, this.adapter.name));
       }
-      const rows = await base
+      let page = base;
+      if (q.after) {
+        const { name, id } = q.after;
+        // The same collation as ORDER BY (byte order), or a page would skip or repeat rows.
+        const c = this.adapter.name === 'postgres' ? sql` COLLATE "C"` : sql``;
+        page = page.where(sql<boolean>`(name${c} > ${name} OR (name = ${name} AND id${c} > ${id}))`);
+      }
+      const rows = await page
         .selectAll()
         .orderBy(compileOrderBy(q.orderBy ?? [], this.adapter.name))
         .limit(q.limit)
         .offset(q.offset)
         .execute();
       const total =
-        q.offset === 0 && rows.length < q.limit
-          ? rows.length
-          : Number((await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+        q.knownTotal ??
+        (q.offset === 0 && !q.after && rows.length < q.limit ? rows.length : Number((await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n));
       return { items: rows.map((r) => toResource(r, this.adapter)), totalSize: total, revision: Number(meta.revision) };
     });
   }

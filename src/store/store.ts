@@ -48,6 +48,10 @@ export interface ListQuery {
   orderBy?: OrderTerm[];
   offset: number;
   limit: number;
+  /** Items after this (name, id), for lists in name order (seek instead of offset). */
+  after?: { name: string; id: string };
+  /** The total is known (from the first page): skip counting. */
+  knownTotal?: number;
 }
 
 export interface ListResult {
