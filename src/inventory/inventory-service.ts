@@ -276,6 +276,15 @@ export class InventoryService {
    * here, before anything is streamed.
    */
   async openWatch(caller: Caller, options: WatchOptions): Promise<AsyncGenerator<WatchItem>> {
+    return flatten(await this.openWatchBatches(caller, options));
+  }
+
+  /**
+   * Like openWatch, but what is available at once comes as one array (what one commit or one log
+   * page brought), so the SSE route writes it with one socket write. Refusals (rights, kinds, a
+   * compacted `since`) are thrown here, before anything is streamed.
+   */
+  async openWatchBatches(caller: Caller, options: WatchOptions): Promise<AsyncGenerator<WatchItem[]>> {
     const project = options.project;
     requirePermission(caller, project, 'read', 'watch');
     await this.assertProject(project);
@@ -290,7 +299,7 @@ export class InventoryService {
     return this.stream(project, kinds, position, options);
   }
 
-  private async *stream(project: string, kinds: Set<string> | undefined, since: number, options: WatchOptions): AsyncGenerator<WatchItem> {
+  private async *stream(project: string, kinds: Set<string> | undefined, since: number, options: WatchOptions): AsyncGenerator<WatchItem[]> {
     const signal = options.signal;
     const bookmarkMs = options.bookmarkMs ?? 10_000;
     const matches = (e: LoggedEvent) => (project === ALL_PROJECTS || e.project === project) && (!kinds || kinds.has(e.kind));
@@ -309,19 +318,18 @@ export class InventoryService {
         } else {
           upTo = batch.length > 0 ? batch[batch.length - 1].revision : position;
         }
-        let sent = false;
-        for (const e of batch) {
-          if (!matches(e)) continue;
-          yield eventItem(e);
-          sent = true;
-        }
+        const out: WatchItem[] = [];
+        for (const e of batch) if (matches(e)) out.push(eventItem(e));
         position = Math.max(position, upTo);
-        if (sent) lastSent = Date.now();
+        if (out.length > 0) {
+          yield out;
+          lastSent = Date.now();
+        }
         if (position >= this.hub.last) {
           const wait = bookmarkMs - (Date.now() - lastSent);
           const changed = wait > 0 && (await this.hub.waitForChange(wait, signal));
           if (!changed && !signal?.aborted && Date.now() - lastSent >= bookmarkMs - 5) {
-            yield { type: 'bookmark', revision: position };
+            yield [{ type: 'bookmark', revision: position }];
             lastSent = Date.now();
           }
         }
@@ -390,6 +398,10 @@ class CallerInventory implements Inventory {
     const r = await this.svc.eventsRaw(this.caller, options);
     return { events: r.events.map((e) => JSON.parse(e.json) as InventoryEvent), revision: r.revision };
   }
+}
+
+async function* flatten<T>(batches: AsyncGenerator<T[]>): AsyncGenerator<T> {
+  for await (const batch of batches) yield* batch;
 }
 
 function eventItem(e: LoggedEvent): WatchItem {
