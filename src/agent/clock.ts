@@ -1,21 +1,6 @@
-/**
- * Where the agent reads time and schedules timers, so tests can drive heartbeats and backoff by hand.
- * The same shape as the controller library's clock; the agent keeps its own (it may not import src/reconcile).
- * @example const t = systemClock.setTimeout(() => beat(), 10_000); systemClock.clearTimeout(t)
- */
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+import type { Clock } from '../api/clock.ts';
 
-/** Date.now and the global timers. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+export { type Clock, systemClock } from '../api/clock.ts';
 
 /**
  * Waits `ms` on `clock` (Infinity: until `signal` aborts); resolves early, never rejects, when

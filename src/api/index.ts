@@ -10,3 +10,4 @@ export * from './inventory.ts';
 export * from './kind-types.ts';
 export * from './southbound.ts';
 export * from './host-conditions.ts';
+export * from './clock.ts';

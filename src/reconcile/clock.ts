@@ -1,24 +1,6 @@
-/**
- * Where the controller library reads time and schedules timers, so tests can drive time by hand.
- * @example const clock: Clock = systemClock; const t = clock.setTimeout(() => tick(), 1000); clock.clearTimeout(t)
- */
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  /** Runs `fn` once after `ms`; returns a handle for clearTimeout. */
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+import type { Clock } from '../api/clock.ts';
 
-/**
- * The real clock: Date.now and the global timers.
- * @example new WorkQueue({ clock: systemClock })
- */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+export { type Clock, systemClock } from '../api/clock.ts';
 
 interface FakeTimer {
   id: number;
