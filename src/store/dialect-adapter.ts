@@ -8,9 +8,10 @@ export interface DialectAdapter {
   readonly name: 'sqlite' | 'postgres';
   /**
    * Takes the global revision lock for the rest of the transaction and returns the current
-   * revision. Held to commit, so revisions become visible in commit order.
+   * revision. Held to commit, so revisions become visible in commit order. `committed` is the
+   * revision this process last committed, when it knows it (a single-process store may trust it).
    */
-  lockRevision(trx: Transaction<Database>): Promise<number>;
+  lockRevision(trx: Transaction<Database>, committed: number | undefined): Promise<number>;
   /**
    * The end of a write transaction: append the batch's events, move the global revision, and (on
    * PostgreSQL) NOTIFY other processes, delivered at commit.

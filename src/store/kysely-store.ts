@@ -29,6 +29,8 @@ export class KyselyStore implements Store {
   private readonly remoteListeners: ((revision?: number) => void)[] = [];
   private unlisten?: () => Promise<void>;
   private readonly now: () => Date;
+  /** The revision of this process's last commit (undefined until its first). */
+  private committed?: number;
 
   constructor(
     readonly db: Kysely<Database>,
@@ -57,7 +59,7 @@ export class KyselyStore implements Store {
     const events: LoggedEvent[] = [];
     try {
       await this.db.transaction().execute(async (trx) => {
-        let revision = await this.adapter.lockRevision(trx);
+        let revision = await this.adapter.lockRevision(trx, this.committed);
         const at = this.now().toISOString();
         for (const item of batch) {
           const mark = revision;
@@ -87,6 +89,7 @@ export class KyselyStore implements Store {
       batch[0].reject(e);
       return;
     }
+    if (events.length > 0) this.committed = events[events.length - 1].revision;
     batch.forEach((item, i) => (results[i].ok ? item.resolve(results[i].value) : item.reject(results[i].value)));
     if (events.length > 0) for (const l of this.commitListeners) l(events);
   }

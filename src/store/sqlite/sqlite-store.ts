@@ -21,8 +21,10 @@ export interface SqliteStoreOptions extends KyselyStoreOptions {
 
 const sqliteAdapter: DialectAdapter = {
   name: 'sqlite',
-  async lockRevision(trx) {
-    // One connection in one process: the transaction itself is the lock.
+  async lockRevision(trx, committed) {
+    // One connection in one process: the transaction itself is the lock, and after the first
+    // commit this process knows the revision, so the read is needed once.
+    if (committed !== undefined) return committed;
     const meta = await trx.selectFrom('eim_meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
     return Number(meta.revision);
   },
