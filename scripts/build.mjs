@@ -3,7 +3,13 @@
 // loaded command, dependencies left in node_modules. bin/eim.js runs it when it is newer than
 // every source file, and the TypeScript sources through tsx otherwise, so a stale build never runs.
 import { build } from 'esbuild';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+
+// Bundled: typebox, which most commands load (~200 ms as its many ES modules,
+// a few ms as one bundled chunk). Left in node_modules: native and server-side packages.
+const BUNDLED = new Set(['typebox']);
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+const external = Object.keys(pkg.dependencies ?? {}).filter((d) => !BUNDLED.has(d)).flatMap((d) => [d, `${d}/*`]);
 
 rmSync('dist', { recursive: true, force: true });
 await build({
@@ -13,7 +19,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
+  external,
   outdir: 'dist',
   sourcemap: 'linked',
   logLevel: 'warning',
