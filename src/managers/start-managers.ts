@@ -49,7 +49,8 @@ export async function startManagers(inventory: Inventory, options: StartManagers
     instancesByHost: new InformerIndex(instances, (i) => i.spec.hostId),
     commands: new CommandTracker(inventory, commandInformer),
   };
-  const tuning: ManagerTuning = { workers: options.workers, backoff: options.backoff, clock: options.clock, resyncMs: options.resyncMs, onError: options.onError };
+  // Reconciles mostly wait on writes; more of them in flight lets group commit batch them.
+  const tuning: ManagerTuning = { workers: options.workers ?? 16, backoff: options.backoff, clock: options.clock, resyncMs: options.resyncMs, onError: options.onError };
   const hostManager = new HostManager({ ...deps, ...tuning, osProfileRetryMs: options.osProfileRetryMs });
   const instanceManager = new InstanceManager({ ...deps, ...tuning });
   const informers = [hosts, instances, commandInformer];

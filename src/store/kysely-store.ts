@@ -102,15 +102,15 @@ export class KyselyStore implements Store {
   async list(q: ListQuery): Promise<ListResult> {
     return this.adapter.snapshot(this.db, async (trx) => {
       const meta = await trx.selectFrom('eim_meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
-      let base = trx.selectFrom('eim_resources').where('kind', '=', q.kind);
-      if (q.project !== undefined) base = base.where('project', '=', q.project);
-      if (q.filter) {
-        // `spec.siteId = site-…` and the like: the reference index narrows the rows before the JSON test.
-        for (const target of refEqualities(q.kind, q.filter)) {
-          base = base.where('id', 'in', (eb) => eb.selectFrom('eim_refs').select('from_id').where('to_id', '=', target));
-        }
-        base = base.where(compileFilter(q.filter, this.adapter.name));
-      }
+      // `spec.siteId = site-…`, `status.hostId = host-…`: the reference index finds the few rows, and
+      // the JSON test only confirms them. SQLite would rather walk the kind's rows in name order
+      // and test each against the id list; unary `+` takes kind and project off its index choice.
+      const targets = q.filter ? refEqualities(q.kind, q.filter) : [];
+      const viaRefs = targets.length > 0 && this.adapter.name === 'sqlite';
+      let base = trx.selectFrom('eim_resources').where(viaRefs ? sql<string>`+kind` : 'kind', '=', q.kind);
+      if (q.project !== undefined) base = base.where(viaRefs ? sql<string>`+project` : 'project', '=', q.project);
+      for (const target of targets) base = base.where('id', 'in', (eb) => eb.selectFrom('eim_refs').select('from_id').where('to_id', '=', target));
+      if (q.filter) base = base.where(compileFilter(q.filter, this.adapter.name));
       let page = base;
       if (q.after) {
         const { name, id } = q.after;

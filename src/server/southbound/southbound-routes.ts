@@ -71,7 +71,9 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     } else {
       throw new EimError('not_found', `no host in project "${project}" is registered with ${id.uuid ? `uuid ${id.uuid}` : ''}${id.uuid && id.serialNumber ? ' or ' : ''}${id.serialNumber ? `serial number ${id.serialNumber}` : ''}; register it first (eim create host NAME --set spec.uuid=…) or use an enrollment token made with autoRegister`);
     }
-    await tokens.revoke({ hostId: host.id }); // a re-enrolled machine: its old credentials go
+    // Earlier agent tokens of the host stay valid: an agent whose first enrolment answer was lost
+    // (a timeout) enrols again, and revoking here could revoke the token it ends up holding.
+    // Invalidating or deleting the host revokes them all.
     const issued = await tokens.issue({ subject: `agent/${host.id}`, grants: [{ project, role: 'agent' }], hostId: host.id });
     await asAgent(service, project, host.id).updateStatus(project, 'Host', host.id, {
       registrationStatus: { indicator: 'idle', message: `${AGENT_ENROLLED} from ${id.hostname}`, timestamp: new Date().toISOString() },
