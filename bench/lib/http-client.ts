@@ -80,3 +80,18 @@ export async function waitFor200(url: string, timeoutMs: number): Promise<void> 
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/**
+ * GET without a token (for /metrics), answering the body; anything but 200 is an error.
+ * @example const text = await getText(`${url}/metrics`)
+ */
+export function getText(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`GET ${url}: HTTP ${res.statusCode}`))));
+    }).on('error', reject);
+  });
+}

@@ -14,6 +14,14 @@ export interface Report {
 }
 
 /**
+ * What the numbers were measured on, for a report's "Machine:" line: CPU, RAM, OS, Node, load.
+ * @example `- Machine: ${machineLine(machine, loadavg()[0])}`
+ */
+export function machineLine(m: MachineInfo, loadAvgAtEnd: number): string {
+  return `${m.cpu}, ${m.cores} cores, ${m.ramGb.toFixed(1)} GiB RAM, ${m.os}; Node ${m.node}; 1-min load average ${m.loadAvg.toFixed(1)} at the start and ${loadAvgAtEnd.toFixed(1)} at the end (other work on the machine skews every number)`;
+}
+
+/**
  * The BENCHMARKS.md section body: when, where, how, the table, and what the table has no room for.
  * @example writeSection('BENCHMARKS.md', 'Inventory (issue 2)', reportMarkdown(report))
  */
@@ -24,7 +32,7 @@ export function reportMarkdown(r: Report): string {
 
 - Date: ${r.startedAt.toISOString()} (run took ${Math.round(r.seconds)} s)
 - Command: \`${o.command}\`
-- Machine: ${m.cpu}, ${m.cores} cores, ${m.ramGb.toFixed(1)} GiB RAM, ${m.os}; Node ${m.node}; 1-min load average ${m.loadAvg.toFixed(1)} at the start and ${r.loadAvgAtEnd.toFixed(1)} at the end (other work on the machine skews every number)
+- Machine: ${machineLine(m, r.loadAvgAtEnd)}
 - PostgreSQL: ${m.postgres ?? 'not measured'}${m.postgresDurability ? ` (${m.postgresDurability}), on the same machine` : ''}
 - Server: \`startServer({ dataDir, port: 0, store, logLevel: 'warn'${o.managers === 'none' ? ", managers: 'none'" : ''} })\` in a child process (${o.managers === 'none' ? 'the Inventory alone: no resource managers reconciling the Hosts the benchmark writes' : "with the resource managers in-process, the server's default"}); every load-generating client has a token of its own, since the server limits requests and watches per token
 - Runs: ${o.durationMs / 1000} s measured after ${o.warmupMs / 1000} s warm-up; dialects: ${o.dialects.join(', ')}; scenarios: ${o.scenarios.join(', ')}

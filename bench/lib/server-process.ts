@@ -15,6 +15,12 @@ export interface ServerProcessOptions {
   store?: string;
   /** startServer's `managers`: 'none' or 'in-process'. */
   managers?: string;
+  /** More startServer options, passed as they are (e.g. `{ rateLimitRps: 0 }`). */
+  server?: Record<string, unknown>;
+  /** Time every SQLite statement in the child (see sql-stats.ts); read with `sqlStats()`. */
+  sqlStats?: boolean;
+  /** Run the resource managers in the child with this many workers each (startServer's default: 4). */
+  managerWorkers?: number;
   /** Run the child with node --cpu-prof, writing its profiles into `<cpuProfDir>/<label>/`. */
   cpuProfDir?: string;
   label: string;
@@ -42,6 +48,8 @@ export class ServerProcess {
     readonly url: string,
     readonly token: string,
     readonly timings: StartTimings,
+    private readonly label = 'server',
+    private readonly sqlStatsOn = false,
   ) {
     this.exited = child.exitCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
   }
@@ -54,7 +62,7 @@ export class ServerProcess {
     // A directory per server: with --import tsx, the loader thread writes a profile of its own.
     const prof = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(options.cpuProfDir, options.label)] : [];
     const spawnedAt = monoMs();
-    const child = spawn(process.execPath, [...prof, '--import', 'tsx', CHILD, JSON.stringify({ dataDir: options.dataDir, store: options.store, managers: options.managers })], {
+    const child = spawn(process.execPath, [...prof, '--import', 'tsx', CHILD, JSON.stringify({ dataDir: options.dataDir, store: options.store, managers: options.managers, server: options.server, sqlStats: options.sqlStats, managerWorkers: options.managerWorkers })], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
@@ -79,7 +87,24 @@ export class ServerProcess {
     });
     const announcedAt = monoMs();
     const token = readFileSync(ready.adminTokenPath, 'utf8').trim();
-    return new ServerProcess(child, ready.url, token, { spawnedAt, entryAt: ready.entryAt, importedAt: ready.importedAt, listeningAt: ready.listeningAt, announcedAt });
+    return new ServerProcess(child, ready.url, token, { spawnedAt, entryAt: ready.entryAt, importedAt: ready.importedAt, listeningAt: ready.listeningAt, announcedAt }, options.label, options.sqlStats ?? false);
+  }
+
+  /**
+   * The child's heaviest SQLite statements since the last call (the server must have been spawned
+   * with `sqlStats`); undefined when it was not.
+   */
+  async sqlStats(): Promise<{ totalMs: number; statements: { sql: string; calls: number; ms: number }[] } | undefined> {
+    if (!this.sqlStatsOn) return undefined;
+    return new Promise((resolve) => {
+      const onMessage = (m: { type?: string; totalMs: number; statements: { sql: string; calls: number; ms: number }[] }) => {
+        if (m?.type !== 'sql-stats') return;
+        this.child.off('message', onMessage);
+        resolve({ totalMs: m.totalMs, statements: m.statements });
+      };
+      this.child.on('message', onMessage);
+      this.child.send({ cmd: 'sql-stats' });
+    });
   }
 
   /** kill -9, and wait until it is gone. */
@@ -92,7 +117,11 @@ export class ServerProcess {
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    const timer = setTimeout(() => {
+      // Worth knowing: a server killed here writes no --cpu-prof profile.
+      process.stderr.write(`server ${this.label} did not stop within 10 s of SIGTERM: killed\n`);
+      this.child.kill('SIGKILL');
+    }, 10_000);
     await this.exited;
     clearTimeout(timer);
   }

@@ -1,0 +1,117 @@
+import { parseArgs } from 'node:util';
+import { FlagReader } from './flag-reader.ts';
+
+export const FLEET_SCENARIOS = ['heartbeats', 'provision', 'power'] as const;
+export type FleetScenario = (typeof FLEET_SCENARIOS)[number];
+
+export interface FleetOptions {
+  scenarios: FleetScenario[];
+  /** Simulated nodes of the heartbeat run. @default 10000 (1000 with --quick) */
+  nodes: number;
+  /** The heartbeat run's measured window, after every node shows running. @default 300000 (60000 with --quick) */
+  durationMs: number;
+  /** Longest wait for the nodes to enrol and show running before the window starts anyway. @default 240000 */
+  rampMs: number;
+  /** Nodes register themselves (autoRegister enrollment token) instead of matching Hosts registered first. @default false */
+  autoRegister: boolean;
+  /** Heartbeat interval of the simulated nodes. @default 10000 */
+  heartbeatMs: number;
+  /** Hosts of the provisioning and power runs. @default 1000 */
+  hosts: number;
+  /** Simulated OS install time of the provisioning run. @default 2000 */
+  provisionMs: number;
+  /** Simulated command time in the power run (power takes a tenth). @default 20 */
+  powerProvisionMs: number;
+  /** Nodes the simulator starts per second in the provisioning and power runs. @default 1000 */
+  startRate: number;
+  /**
+   * Nodes started per second in the heartbeat run. @default 50: what the server enrols without
+   * falling behind (at the simulator's own default of 500/s, enrolments time out and are retried,
+   * and a retry that loses the race with its original leaves the agent with a revoked token)
+   */
+  hbStartRate: number;
+  cpuProfDir?: string;
+  /** Time every SQLite statement in the server children and report the heaviest. @default false */
+  sqlStats: boolean;
+  /** Workers per resource manager in the server children (an experiment); startServer's 4 when absent. */
+  managerWorkers?: number;
+  writeMarkdown: boolean;
+  command: string;
+}
+
+const USAGE = `usage: npm run bench:fleet -- [options]
+  --scenario <name>             ${FLEET_SCENARIOS.join('|')} (repeatable; default all)
+  --quick                       1,000 nodes for 60 s in the heartbeat run (default 10,000 for 300 s)
+  --nodes <n>                   simulated nodes of the heartbeat run
+  --duration <s>                the heartbeat run's measured window (after all nodes show running)
+  --ramp <s>                    longest wait for them to show running first (default 240)
+  --auto-register               heartbeat run: nodes register themselves (autoRegister enrollment
+                                token) instead of matching Hosts registered by uuid first
+  --heartbeat <s>               heartbeat interval (default 10)
+  --hosts <n>                   hosts of the provisioning and power runs (default 1000)
+  --provision <s>               simulated install time in the provisioning run (default 2)
+  --power-provision <s>         simulated command time in the power run; power takes a tenth (default 0.02)
+  --start-rate <n>              nodes started per second in those runs (default 1000)
+  --hb-start-rate <n>           nodes started per second in the heartbeat run (default 50; the
+                                simulator's own default is 500)
+  --cpu-prof <dir>              the server and simulator children run with node --cpu-prof into <dir>
+  --sql-stats                   time every SQLite statement in the servers; report the heaviest
+  --manager-workers <n>         the servers' in-process managers with n workers each (startServer: 4)
+  --md / --no-md                write BENCHMARKS.md (default: only for a full run)`;
+
+/**
+ * Parses bench:fleet's command line into frozen options.
+ * @example compileFleetOptions(['--quick'])
+ */
+export function compileFleetOptions(argv: string[]): Readonly<FleetOptions> {
+  const f = new FlagReader(USAGE);
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      scenario: { type: 'string', multiple: true },
+      quick: { type: 'boolean', default: false },
+      nodes: { type: 'string' },
+      duration: { type: 'string' },
+      ramp: { type: 'string' },
+      heartbeat: { type: 'string' },
+      'auto-register': { type: 'boolean' },
+      hosts: { type: 'string' },
+      provision: { type: 'string' },
+      'power-provision': { type: 'string' },
+      'start-rate': { type: 'string' },
+      'hb-start-rate': { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      'sql-stats': { type: 'boolean' },
+      'manager-workers': { type: 'string' },
+      md: { type: 'boolean' },
+      'no-md': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const q = values.quick;
+  const { md, 'no-md': noMd, 'cpu-prof': _prof, 'sql-stats': _sql, help: _help, ...measured } = values;
+  // Anything but --cpu-prof and --md changes what is measured: such a run leaves BENCHMARKS.md alone unless --md.
+  const subset = Object.values(measured).some((v) => v !== undefined && v !== false);
+  return Object.freeze({
+    scenarios: (values.scenario ?? [...FLEET_SCENARIOS]).map((s) => f.oneOf(s, FLEET_SCENARIOS, '--scenario')),
+    nodes: f.whole(values.nodes, q ? 1000 : 10_000, '--nodes'),
+    durationMs: f.seconds(values.duration, q ? 60 : 300, '--duration'),
+    rampMs: f.seconds(values.ramp, 240, '--ramp'),
+    heartbeatMs: f.seconds(values.heartbeat, 10, '--heartbeat'),
+    autoRegister: values['auto-register'] ?? false,
+    hosts: f.whole(values.hosts, 1000, '--hosts'),
+    provisionMs: f.seconds(values.provision, 2, '--provision'),
+    powerProvisionMs: f.seconds(values['power-provision'], 0.02, '--power-provision'),
+    startRate: f.whole(values['start-rate'], 1000, '--start-rate'),
+    hbStartRate: f.whole(values['hb-start-rate'], 50, '--hb-start-rate'),
+    cpuProfDir: values['cpu-prof'],
+    sqlStats: values['sql-stats'] ?? false,
+    managerWorkers: values['manager-workers'] !== undefined ? f.whole(values['manager-workers'], 4, '--manager-workers') : undefined,
+    writeMarkdown: noMd ? false : (md ?? !subset),
+    command: ['npm run bench:fleet', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
+  });
+}
