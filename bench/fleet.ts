@@ -21,8 +21,8 @@ await runBenchProgram({
       details: [],
       setup: [
         o.managerWorkers
-          ? `Server: \`startServer({ dataDir, port: 0, logLevel: 'warn', managers: 'none' })\` in a child process (\`bench/lib/server-child.ts\`), with \`startManagers(…, { workers: ${o.managerWorkers} })\` in the same process (an experiment: startServer runs them with 4 workers); SQLite (synchronous=FULL); a fresh store per scenario`
-          : "Server: `startServer({ dataDir, port: 0, logLevel: 'warn' })` in a child process (`bench/lib/server-child.ts`): SQLite (synchronous=FULL), the resource managers in-process (the server's default, 4 workers each); a fresh store per scenario",
+          ? `Server: \`startServer({ dataDir, port: 0, logLevel: 'warn', managers: 'none' })\` in a child process (\`bench/lib/server-child.ts\`), with \`startManagers(…, { workers: ${o.managerWorkers} })\` in the same process (an experiment: startServer runs them with its default worker count); SQLite (synchronous=FULL); a fresh store per scenario`
+          : "Server: `startServer({ dataDir, port: 0, logLevel: 'warn' })` in a child process (`bench/lib/server-child.ts`): SQLite (synchronous=FULL), the resource managers in-process (the server's default); a fresh store per scenario",
         'Simulator: `FleetSimulator` (src/sim/fleet-simulator.ts: the real agent code, simulated hardware and executor) in another child process (`bench/lib/sim-child.ts`); the bench process watches and probes over HTTP. All three share the 2 cores',
         `Scenarios: ${o.scenarios.join(', ')}; heartbeat run: ${o.nodes.toLocaleString('en-US')} nodes, heartbeat every ${o.heartbeatMs / 1000} s, started at ${o.hbStartRate}/s, ${o.durationMs / 1000} s measured; provisioning and power runs: ${o.hosts.toLocaleString('en-US')} hosts, nodes started at ${o.startRate}/s`,
       ],

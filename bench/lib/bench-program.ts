@@ -43,6 +43,7 @@ export interface BenchProgram {
 export async function runBenchProgram(p: BenchProgram): Promise<never> {
   const startedAt = new Date();
   const t0 = monoMs();
+  const sourceAtStart = sourceState();
   let failed = false;
   try {
     const machine = await machineInfo(false);
@@ -59,7 +60,7 @@ export async function runBenchProgram(p: BenchProgram): Promise<never> {
         `- Date: ${startedAt.toISOString()} (run took ${Math.round(seconds)} s)`,
         `- Command: \`${p.command}\``,
         `- Machine: ${machineLine(machine, loadEnd)}`,
-        `- Source: ${sourceLine()}`,
+        `- Source: ${sourceLine(sourceAtStart, sourceState())}`,
         ...r.setup.map((l) => `- ${l}`),
         '',
         markdownTable(r.rows),
@@ -82,13 +83,20 @@ export async function runBenchProgram(p: BenchProgram): Promise<never> {
   process.exit(failed ? 1 : 0);
 }
 
-/** The commit measured, and whether src/ had uncommitted changes (others edit it meanwhile). */
-function sourceLine(): string {
+/** HEAD and the uncommitted changes under src/ (others edit it while benchmarks run). */
+function sourceState(): { head: string; changed: string[] } | undefined {
   try {
     const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trim();
-    const changed = git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).length;
-    return `commit ${git('rev-parse', '--short', 'HEAD')}${changed > 0 ? ` with ${changed} uncommitted change(s) under src/ at the end of the run` : ', src/ as committed'}`;
+    return { head: git('rev-parse', '--short', 'HEAD'), changed: git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean) };
   } catch {
-    return 'unknown (no git)';
+    return undefined;
   }
+}
+
+/** What was measured: the commit and src/ changes at the start, and whether they moved by the end. */
+function sourceLine(start: ReturnType<typeof sourceState>, end: ReturnType<typeof sourceState>): string {
+  if (!start || !end) return 'unknown (no git)';
+  const describe = (s: NonNullable<typeof start>) => `commit ${s.head}${s.changed.length > 0 ? ` with ${s.changed.length} uncommitted change(s) under src/` : ''}`;
+  const same = start.head === end.head && start.changed.join() === end.changed.join();
+  return same ? `${describe(start)} (unchanged during the run)` : `${describe(start)} at the start, ${describe(end)} at the end (child processes load src/ when they start)`;
 }

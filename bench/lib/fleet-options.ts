@@ -33,7 +33,7 @@ export interface FleetOptions {
   cpuProfDir?: string;
   /** Time every SQLite statement in the server children and report the heaviest. @default false */
   sqlStats: boolean;
-  /** Workers per resource manager in the server children (an experiment); startServer's 4 when absent. */
+  /** Workers per resource manager in the server children (an experiment); startServer's default when absent. */
   managerWorkers?: number;
   writeMarkdown: boolean;
   command: string;
@@ -56,7 +56,8 @@ const USAGE = `usage: npm run bench:fleet -- [options]
                                 simulator's own default is 500)
   --cpu-prof <dir>              the server and simulator children run with node --cpu-prof into <dir>
   --sql-stats                   time every SQLite statement in the servers; report the heaviest
-  --manager-workers <n>         the servers' in-process managers with n workers each (startServer: 4)
+  --manager-workers <n>         the servers' in-process managers with n workers each (an experiment;
+                                default: as startServer runs them)
   --md / --no-md                write BENCHMARKS.md (default: only for a full run)`;
 
 /**

@@ -19,7 +19,7 @@ export interface ServerProcessOptions {
   server?: Record<string, unknown>;
   /** Time every SQLite statement in the child (see sql-stats.ts); read with `sqlStats()`. */
   sqlStats?: boolean;
-  /** Run the resource managers in the child with this many workers each (startServer's default: 4). */
+  /** Run the resource managers in the child with this many workers each (instead of startServer's default). */
   managerWorkers?: number;
   /** Run the child with node --cpu-prof, writing its profiles into `<cpuProfDir>/<label>/`. */
   cpuProfDir?: string;
