@@ -98,6 +98,10 @@ export async function* sseFrames(options: SseRequest): AsyncGenerator<SseFrame> 
     wake = undefined;
   };
   let res: http.IncomingMessage | undefined;
+  // The connection counts as dead after this long without a byte from the server (not without
+  // a frame: servers send keep-alive comments, which are not frames).
+  const idleMs = options.idleTimeoutMs ?? 30_000;
+  const idle = setTimeout(() => req.destroy(), idleMs);
   const req = mod.get(url, { headers: options.headers }, (r) => {
     res = r;
     if (r.statusCode !== 200) {
@@ -114,6 +118,8 @@ export async function* sseFrames(options: SseRequest): AsyncGenerator<SseFrame> 
     r.setEncoding('utf8');
     let buf = '';
     r.on('data', (chunk: string) => {
+      // Any bytes, keep-alive comments included, show the server is there.
+      idle.refresh();
       buf += chunk;
       let i: number;
       while ((i = buf.indexOf('\n\n')) >= 0) {
@@ -138,15 +144,11 @@ export async function* sseFrames(options: SseRequest): AsyncGenerator<SseFrame> 
     done = true;
     notify();
   });
-  const idleMs = options.idleTimeoutMs ?? 30_000;
-  let idle = setTimeout(() => req.destroy(), idleMs);
   const onAbort = () => req.destroy();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     for (;;) {
       while (queue.length > 0) {
-        clearTimeout(idle);
-        idle = setTimeout(() => req.destroy(), idleMs);
         yield queue.shift()!;
         if (queue.length < 100 && res?.isPaused()) res.resume();
       }
