@@ -16,8 +16,8 @@ export interface KindTypes {
   HostUsb: { spec: None; status: Static<typeof K.HostUsbStatus> };
   OperatingSystem: { spec: Static<typeof K.OperatingSystemSpec>; status: None };
   Instance: { spec: Static<typeof K.InstanceSpec>; status: Static<typeof K.InstanceStatus> };
-  Schedule: { spec: Static<typeof K.ScheduleSpec>; status: None };
-  OsUpdatePolicy: { spec: Static<typeof K.OsUpdatePolicySpec>; status: None };
+  Schedule: { spec: Static<typeof K.ScheduleSpec>; status: Static<typeof K.ScheduleStatus> };
+  OsUpdatePolicy: { spec: Static<typeof K.OsUpdatePolicySpec>; status: Static<typeof K.OsUpdatePolicyStatus> };
   OsUpdateRun: { spec: None; status: Static<typeof K.OsUpdateRunStatus> };
   TelemetryGroup: { spec: Static<typeof K.TelemetryGroupSpec>; status: None };
   TelemetryProfile: { spec: Static<typeof K.TelemetryProfileSpec>; status: None };

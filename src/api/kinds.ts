@@ -64,6 +64,51 @@ export const Hardware = Type.Object(
   closed,
 );
 
+/** Where the host stands with its maintenance and os-update windows (written by the maintenance manager). */
+export const HostMaintenance = Type.Object(
+  {
+    /** A maintenance or os-update window that applies to the host is open now. */
+    inWindow: Type.Boolean(),
+    /** The purposes of the windows open now. */
+    purposes: Type.Array(Type.Enum(['maintenance', 'os-update'])),
+    /** The schedules whose windows are open now (the host's own, its site's, its regions'). */
+    scheduleIds: Type.Array(Ref('sched')),
+    /** When the windows open now close (the latest end among them); absent for an open-ended single window. */
+    windowEndsAt: Opt(Timestamp),
+    /** When the next window opens that is not open now; absent when none is scheduled. */
+    nextWindowAt: Opt(Timestamp),
+  },
+  closed,
+);
+
+/** Which profile one telemetry group's settings came from. */
+export const TelemetrySource = Type.Object(
+  {
+    groupId: Ref('telemetrygroup'),
+    profileId: Ref('telemetryprofile'),
+    /** The level the winning profile targets. */
+    level: Type.Enum(['region', 'site', 'instance']),
+    /** The region, site or instance it targets. */
+    targetId: Type.String(),
+  },
+  closed,
+);
+
+/** The telemetry config the telemetry manager computed for the host, and what its agent applied. */
+export const HostTelemetry = Type.Object(
+  {
+    /** Content hash of `config`: changes exactly when the config does. */
+    version: Type.String({ maxLength: 128 }),
+    /** The effective config pushed to the agent. */
+    config: Type.Record(Type.String(), Type.Unknown()),
+    sources: Type.Array(TelemetrySource),
+    /** The version the agent reports it applied. */
+    appliedVersion: Opt(Type.String({ maxLength: 128 })),
+    appliedAt: Opt(Timestamp),
+  },
+  closed,
+);
+
 export const HostStatus = Type.Object(
   {
     currentState: Opt(HostCurrentState),
@@ -75,6 +120,8 @@ export const HostStatus = Type.Object(
     observedGeneration: Opt(Type.Integer({ minimum: 0 })),
     hardware: Opt(Hardware),
     lastSeenAt: Opt(Timestamp),
+    maintenance: Opt(HostMaintenance),
+    telemetry: Opt(HostTelemetry),
   },
   closed,
 );
@@ -212,6 +259,53 @@ export const OsUpdatePolicySpec = Type.Object(
   closed,
 );
 
+/** A schedule's window now (written by the maintenance manager). */
+export const ScheduleStatus = Type.Object(
+  {
+    /** The window is open now. */
+    open: Opt(Type.Boolean()),
+    /** When the open window opened / closes; absent when closed (or open-ended). */
+    openedAt: Opt(Timestamp),
+    closesAt: Opt(Timestamp),
+    /** When it opens next; absent when it never opens again. */
+    nextOpenAt: Opt(Timestamp),
+    /** The hosts the schedule covers now (through their site and regions). */
+    hostCount: Opt(Type.Integer({ minimum: 0 })),
+    scheduleStatus: Opt(StatusTriple),
+  },
+  closed,
+);
+
+/** The rollout of one policy, as the maintenance manager sees it (written by it). */
+export const OsUpdatePolicyStatus = Type.Object(
+  {
+    rolloutStatus: Opt(StatusTriple),
+    rollout: Opt(
+      Type.Object(
+        {
+          /** Identifies what the policy updates to (target, packages, kernel command); a change starts a new rollout. */
+          updateKey: Type.String(),
+          /** Instances the policy is attached to. */
+          total: Type.Integer({ minimum: 0 }),
+          /** Already at what the policy asks. */
+          upToDate: Type.Integer({ minimum: 0 }),
+          /** Waiting for a window or a free slot. */
+          pending: Type.Integer({ minimum: 0 }),
+          running: Type.Integer({ minimum: 0 }),
+          succeeded: Type.Integer({ minimum: 0 }),
+          failed: Type.Integer({ minimum: 0 }),
+          /** The most updates ever running at once in this rollout. */
+          peakRunning: Type.Integer({ minimum: 0 }),
+          /** maxFailures reached: no new update starts until the policy changes. */
+          halted: Type.Boolean(),
+        },
+        closed,
+      ),
+    ),
+  },
+  closed,
+);
+
 export const OsUpdateRunStatus = Type.Object(
   {
     instanceId: Ref('inst'),
@@ -220,6 +314,16 @@ export const OsUpdateRunStatus = Type.Object(
     startedAt: Opt(Timestamp),
     endedAt: Opt(Timestamp),
     details: Opt(Type.String({ maxLength: 8192 })),
+    /** The policy's updateKey this run serves. */
+    updateKey: Opt(Type.String()),
+    /** The OS profile before the update, and the one it updates to (absent: packages only). */
+    fromOsId: Opt(Ref('os')),
+    targetOsId: Opt(Ref('os')),
+    /** After a failed update: the profile the instance rolled back to. */
+    rolledBackToOsId: Opt(Ref('os')),
+    /** downloading, applying, rebooting, verifying, done, failed, rolled-back, aborted. */
+    phase: Opt(Type.String({ maxLength: 64 })),
+    progress: Opt(Type.Integer({ minimum: 0, maximum: 100 })),
   },
   closed,
 );

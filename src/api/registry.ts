@@ -94,7 +94,7 @@ const DEFS: readonly KindDef[] = [
     description: 'The OS installed on a host, from an OS profile.',
   },
   {
-    kind: 'Schedule', path: 'schedules', idPrefix: 'sched', spec: K.ScheduleSpec, origin: 'user', twoPhaseDelete: false,
+    kind: 'Schedule', path: 'schedules', idPrefix: 'sched', spec: K.ScheduleSpec, status: K.ScheduleStatus, origin: 'user', twoPhaseDelete: false,
     refs: [ref('spec.target.regionId', 'Region'), ref('spec.target.siteId', 'Site'), ref('spec.target.hostId', 'Host', true)],
     check: (s) =>
       exactlyOne(s.target, ['regionId', 'siteId', 'hostId'], 'spec.target') ??
@@ -105,7 +105,7 @@ const DEFS: readonly KindDef[] = [
     description: 'A maintenance or OS-update window for a region, site or host.',
   },
   {
-    kind: 'OsUpdatePolicy', path: 'os-update-policies', idPrefix: 'osupdatepolicy', spec: K.OsUpdatePolicySpec, origin: 'user', twoPhaseDelete: false,
+    kind: 'OsUpdatePolicy', path: 'os-update-policies', idPrefix: 'osupdatepolicy', spec: K.OsUpdatePolicySpec, status: K.OsUpdatePolicyStatus, origin: 'user', twoPhaseDelete: false,
     refs: [ref('spec.targetOsId', 'OperatingSystem')],
     check: (s) => (s.policy === 'target' && s.targetOsId === undefined ? 'spec.targetOsId is required when spec.policy is "target"' : undefined),
     description: 'What to update instances to, and how fast to roll it out.',
