@@ -6,6 +6,7 @@ import { InstanceManager } from './instance/instance-manager.ts';
 import { type CommandResource, CommandTracker } from './shared/command-tracker.ts';
 import { InformerIndex } from './shared/informer-index.ts';
 import type { Host, Instance, ManagerTuning } from './shared/manager-deps.ts';
+import { TelemetryManager, type TelemetryManagerStats } from './telemetry/telemetry-manager.ts';
 
 export interface StartManagersOptions extends ManagerTuning {
   /** The project to manage. @default ALL_PROJECTS */
@@ -17,6 +18,7 @@ export interface StartManagersOptions extends ManagerTuning {
 export interface ManagersStats {
   host: ControllerStats;
   instance: ControllerStats;
+  telemetry: TelemetryManagerStats;
   cached: { hosts: number; instances: number; commands: number };
   commands: { created: number; deleted: number };
 }
@@ -30,7 +32,8 @@ export interface Managers {
 }
 
 /**
- * Starts the host and instance managers on one set of shared caches (hosts, instances, commands).
+ * Starts the host, instance and telemetry managers on one set of shared caches (hosts, instances,
+ * commands; the telemetry manager adds its own of regions, sites and telemetry profiles and groups).
  * `inventory` acts as a manager: the in-process Inventory (`svc.as(managerCaller)`) or an
  * InventoryClient with a manager token; the managers cannot tell the difference.
  * @example const managers = await startManagers(inventory, { workers: 8 }); … await managers.stop()
@@ -53,22 +56,25 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   const tuning: ManagerTuning = { workers: options.workers ?? 16, backoff: options.backoff, clock: options.clock, resyncMs: options.resyncMs, onError: options.onError };
   const hostManager = new HostManager({ ...deps, ...tuning, osProfileRetryMs: options.osProfileRetryMs });
   const instanceManager = new InstanceManager({ ...deps, ...tuning });
+  const telemetryManager = new TelemetryManager({ ...deps, ...tuning });
   const informers = [hosts, instances, commandInformer];
   for (const i of informers) i.start();
   hostManager.start();
   instanceManager.start();
+  telemetryManager.start();
   let stopping: Promise<void> | undefined;
   return {
-    synced: Promise.all(informers.map((i) => i.synced)).then(() => undefined),
+    synced: Promise.all([...informers.map((i) => i.synced), telemetryManager.topology.synced]).then(() => undefined),
     stats: () => ({
       host: hostManager.stats(),
       instance: instanceManager.stats(),
+      telemetry: telemetryManager.stats(),
       cached: { hosts: hosts.size, instances: instances.size, commands: commandInformer.size },
       commands: { ...deps.commands.counters },
     }),
     stop: () =>
       (stopping ??= (async () => {
-        await Promise.all([hostManager.stop(), instanceManager.stop()]);
+        await Promise.all([hostManager.stop(), instanceManager.stop(), telemetryManager.stop()]);
         await Promise.all(informers.map((i) => i.stop()));
       })()),
   };
