@@ -3,6 +3,8 @@ import { Informer } from '../client/index.ts';
 import type { ControllerStats } from '../reconcile/index.ts';
 import { HostManager } from './host/host-manager.ts';
 import { InstanceManager } from './instance/instance-manager.ts';
+import { MaintenanceManager } from './maintenance/maintenance-manager.ts';
+import { MaintenanceWindows } from './maintenance/windows.ts';
 import { type CommandResource, CommandTracker } from './shared/command-tracker.ts';
 import { InformerIndex } from './shared/informer-index.ts';
 import type { Host, Instance, ManagerTuning } from './shared/manager-deps.ts';
@@ -19,6 +21,7 @@ export interface ManagersStats {
   host: ControllerStats;
   instance: ControllerStats;
   telemetry: TelemetryManagerStats;
+  maintenance: { hosts: ControllerStats; schedules: ControllerStats };
   cached: { hosts: number; instances: number; commands: number };
   commands: { created: number; deleted: number };
 }
@@ -57,25 +60,31 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   const hostManager = new HostManager({ ...deps, ...tuning, osProfileRetryMs: options.osProfileRetryMs });
   const instanceManager = new InstanceManager({ ...deps, ...tuning });
   const telemetryManager = new TelemetryManager({ ...deps, ...tuning });
+  // The windows every policy manager reads: one cache of schedules, sites and regions, sharing the hosts.
+  const windows = new MaintenanceWindows({ inventory, project, hosts, clock: options.clock, onError: onHandlerError });
+  const maintenanceManager = new MaintenanceManager({ inventory, project, hosts, windows, ...tuning });
   const informers = [hosts, instances, commandInformer];
   for (const i of informers) i.start();
+  windows.start();
   hostManager.start();
   instanceManager.start();
   telemetryManager.start();
+  maintenanceManager.start();
   let stopping: Promise<void> | undefined;
   return {
-    synced: Promise.all([...informers.map((i) => i.synced), telemetryManager.topology.synced]).then(() => undefined),
+    synced: Promise.all([...informers.map((i) => i.synced), windows.synced, telemetryManager.topology.synced]).then(() => undefined),
     stats: () => ({
       host: hostManager.stats(),
       instance: instanceManager.stats(),
       telemetry: telemetryManager.stats(),
+      maintenance: maintenanceManager.stats(),
       cached: { hosts: hosts.size, instances: instances.size, commands: commandInformer.size },
       commands: { ...deps.commands.counters },
     }),
     stop: () =>
       (stopping ??= (async () => {
-        await Promise.all([hostManager.stop(), instanceManager.stop(), telemetryManager.stop()]);
-        await Promise.all(informers.map((i) => i.stop()));
+        await Promise.all([hostManager.stop(), instanceManager.stop(), telemetryManager.stop(), maintenanceManager.stop()]);
+        await Promise.all([...informers.map((i) => i.stop()), windows.stop()]);
       })()),
   };
 }

@@ -26,6 +26,8 @@ export interface DescribeInput {
   previous?: InventoryEvent;
   /** How many events exist in all (more than shown when the window is cut). */
   eventCount: number;
+  /** Kind-specific sections shown before the events (a host's maintenance windows). */
+  sections?: { title: string; lines: string[] }[];
 }
 
 /**
@@ -59,6 +61,12 @@ export function printDescribe(out: Terminal, d: DescribeInput, now: number = Dat
   if (r.kind === 'Host' && telemetry) {
     out.line();
     printTelemetry(out, telemetry, now);
+  }
+
+  for (const section of d.sections ?? []) {
+    out.line();
+    out.line(out.paint('bold', `${section.title}:`));
+    for (const l of section.lines) out.line(`  ${l}`);
   }
 
   out.line();
