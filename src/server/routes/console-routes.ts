@@ -26,7 +26,7 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleRout
 
   const index = async (req: FastifyRequest, reply: FastifyReply) => {
     if (!built) throw notBuilt();
-    return send(req, reply, built.index, 'no-cache').header('content-security-policy', CSP);
+    return send(req, reply.header('content-security-policy', CSP), built.index, 'no-cache');
   };
   app.get('/', { schema: { hide: true } }, index);
   app.get('/index.html', { schema: { hide: true } }, index);

@@ -9,6 +9,8 @@ import { HostCounts } from './host-counts.ts';
  */
 export class ResourceStore {
   private readonly kinds = new Map<string, Map<string, Resource>>();
+  /** Deleted ids and the revision of their deletion: a replayed older event must not bring one back. */
+  private readonly deleted = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
   private readonly eventListeners = new Set<(e: InventoryEvent) => void>();
   readonly hostCounts = new HostCounts();
@@ -47,9 +49,11 @@ export class ResourceStore {
     const before = m.get(e.id);
     let after: Resource | undefined;
     if (e.type === 'DELETED') {
+      this.deleted.set(e.id, Math.max(e.revision, this.deleted.get(e.id) ?? 0));
       if (!before || before.revision >= e.revision) return this.heard(e, false);
     } else {
       if (before && before.revision >= e.object.revision) return this.heard(e, false);
+      if ((this.deleted.get(e.id) ?? 0) >= e.object.revision) return this.heard(e, false);
       after = this.keep(e.object) ? e.object : undefined;
       if (!before && !after) return this.heard(e, false);
     }
