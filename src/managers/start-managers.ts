@@ -3,6 +3,8 @@ import { Informer } from '../client/index.ts';
 import type { ControllerStats } from '../reconcile/index.ts';
 import { HostManager } from './host/host-manager.ts';
 import { InstanceManager } from './instance/instance-manager.ts';
+import { MaintenanceManager } from './maintenance/maintenance-manager.ts';
+import { MaintenanceWindows } from './maintenance/windows.ts';
 import { type CommandResource, CommandTracker } from './shared/command-tracker.ts';
 import { InformerIndex } from './shared/informer-index.ts';
 import type { Host, Instance, ManagerTuning } from './shared/manager-deps.ts';
@@ -17,6 +19,7 @@ export interface StartManagersOptions extends ManagerTuning {
 export interface ManagersStats {
   host: ControllerStats;
   instance: ControllerStats;
+  maintenance: { hosts: ControllerStats; schedules: ControllerStats };
   cached: { hosts: number; instances: number; commands: number };
   commands: { created: number; deleted: number };
 }
@@ -53,23 +56,29 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   const tuning: ManagerTuning = { workers: options.workers ?? 16, backoff: options.backoff, clock: options.clock, resyncMs: options.resyncMs, onError: options.onError };
   const hostManager = new HostManager({ ...deps, ...tuning, osProfileRetryMs: options.osProfileRetryMs });
   const instanceManager = new InstanceManager({ ...deps, ...tuning });
+  // The windows every policy manager reads: one cache of schedules, sites and regions, sharing the hosts.
+  const windows = new MaintenanceWindows({ inventory, project, hosts, clock: options.clock, onError: onHandlerError });
+  const maintenanceManager = new MaintenanceManager({ inventory, project, hosts, windows, ...tuning });
   const informers = [hosts, instances, commandInformer];
   for (const i of informers) i.start();
+  windows.start();
   hostManager.start();
   instanceManager.start();
+  maintenanceManager.start();
   let stopping: Promise<void> | undefined;
   return {
-    synced: Promise.all(informers.map((i) => i.synced)).then(() => undefined),
+    synced: Promise.all([...informers.map((i) => i.synced), windows.synced]).then(() => undefined),
     stats: () => ({
       host: hostManager.stats(),
       instance: instanceManager.stats(),
+      maintenance: maintenanceManager.stats(),
       cached: { hosts: hosts.size, instances: instances.size, commands: commandInformer.size },
       commands: { ...deps.commands.counters },
     }),
     stop: () =>
       (stopping ??= (async () => {
-        await Promise.all([hostManager.stop(), instanceManager.stop()]);
-        await Promise.all(informers.map((i) => i.stop()));
+        await Promise.all([hostManager.stop(), instanceManager.stop(), maintenanceManager.stop()]);
+        await Promise.all([...informers.map((i) => i.stop()), windows.stop()]);
       })()),
   };
 }
