@@ -17,6 +17,15 @@ function newestSource(dir) {
   return newest;
 }
 
+// `eim server` serves the web console from dist/console: build it first when ui/ changed since.
+if (process.argv[2] === 'server') {
+  const { buildConsole, consoleIsStale } = await import('../scripts/build-console.mjs');
+  if (consoleIsStale()) {
+    process.stderr.write('building the web console (ui/ changed since the last build)…\n');
+    await buildConsole().catch((e) => process.stderr.write(`the web console could not be built; / answers 503 until it is: ${e?.message ?? e}\n`));
+  }
+}
+
 let built = 0;
 try {
   built = statSync(join(root, 'dist', 'BUILT')).mtimeMs;

@@ -2,8 +2,10 @@
 // Bundles the CLI (and everything it lazily loads) into dist/ with esbuild: one file per lazily
 // loaded command, dependencies left in node_modules. bin/eim.js runs it when it is newer than
 // every source file, and the TypeScript sources through tsx otherwise, so a stale build never runs.
+// Then builds the web console into dist/console (scripts/build-console.mjs).
 import { build } from 'esbuild';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { buildConsole } from './build-console.mjs';
 
 // Bundled: typebox, which most commands load (~200 ms as its many ES modules,
 // a few ms as one bundled chunk). Left in node_modules: native and server-side packages.
@@ -25,3 +27,4 @@ await build({
   logLevel: 'warning',
 });
 writeFileSync('dist/BUILT', `${new Date().toISOString()}\n`);
+await buildConsole();

@@ -11,6 +11,7 @@ import { registerWatchRoutes } from './routes/watch-routes.ts';
 import type { TokenService } from './auth/token-service.ts';
 import { type RateLimitOptions, RateLimiter } from './rate-limiter.ts';
 import { registerTokenRoutes } from './routes/token-routes.ts';
+import { registerConsoleRoutes } from './routes/console-routes.ts';
 
 export interface AppOptions {
   inventory: InventoryService;
@@ -27,6 +28,8 @@ export interface AppOptions {
   maxWatchesPerToken?: number;
   /** Where the admin token is, for the 401 message. */
   adminTokenPath?: string;
+  /** The built web console. @default dist/console under the package root */
+  consoleDir?: string;
 }
 
 /**
@@ -89,5 +92,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerResourceRoutes(app, options.inventory);
   registerWatchRoutes(app, options.inventory, { bookmarkMs: options.bookmarkMs, maxPerToken: options.maxWatchesPerToken });
   registerTokenRoutes(app, options.inventory, options.tokens);
+  registerConsoleRoutes(app, { dir: options.consoleDir });
   return app;
 }

@@ -1,0 +1,97 @@
+import { useMemo, useState } from 'preact/hooks';
+import { useFleet } from '../fleet.ts';
+import { useStoreVersion } from '../hooks.ts';
+import { CATEGORY_LABELS, HOST_CATEGORIES, type HostCategory } from '../state/host-category.ts';
+import { type CompiledQuery, compileHostQuery, type HostQuery, runHostQuery, type SortKey } from '../state/host-query.ts';
+import { HostTable } from './host-table.tsx';
+
+const TILES = [...HOST_CATEGORIES, 'unallocated'] as const;
+
+/** Fleet health at a glance: counts by status, then the host list with filters, all live. */
+export function OverviewView() {
+  const { store } = useFleet();
+  // The list recomputes a few times a second at most; counts are kept incrementally by the store.
+  const version = useStoreVersion(store, 200);
+  const [query, setQuery] = useState<HostQuery>({ filter: '', labels: [], sort: 'name', desc: false });
+  const [filterText, setFilterText] = useState('');
+  const [labelText, setLabelText] = useState('');
+
+  const siteName = (id: string | undefined) => (id ? (store.get('Site', id)?.name ?? id) : '');
+  const { compiled, error } = useMemo((): { compiled?: CompiledQuery; error?: string } => {
+    try {
+      return { compiled: compileHostQuery(query, siteName) };
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
+  }, [query]);
+  const rows = useMemo(() => (compiled ? runHostQuery(store.all('Host').values(), compiled) : []), [compiled, version]);
+
+  const applyFilter = (e: Event) => {
+    e.preventDefault();
+    setQuery({ ...query, filter: filterText });
+  };
+  const addLabel = (e: Event) => {
+    e.preventDefault();
+    if (!labelText.trim()) return;
+    setQuery({ ...query, labels: [...query.labels, labelText.trim()] });
+    setLabelText('');
+  };
+  const sortBy = (sort: SortKey) => setQuery({ ...query, sort, desc: query.sort === sort ? !query.desc : false });
+  const tile = (c: HostCategory | 'unallocated') => setQuery({ ...query, category: query.category === c ? undefined : c });
+
+  return (
+    <>
+      <h1>Fleet overview</h1>
+      <section aria-label="Hosts by status" class="tiles">
+        <button type="button" class="tile" aria-pressed={query.category === undefined} onClick={() => setQuery({ ...query, category: undefined })} data-count="total">
+          <span class="count">{store.hostCounts.get('total')}</span>
+          <span>All hosts</span>
+        </button>
+        {TILES.map((c) => (
+          <button key={c} type="button" class={`tile tile-${c}`} aria-pressed={query.category === c} onClick={() => tile(c)} data-count={c}>
+            <span class="count">{store.hostCounts.get(c)}</span>
+            <span>{CATEGORY_LABELS[c]}</span>
+          </button>
+        ))}
+      </section>
+      <section aria-label="Filters" class="filters">
+        <form onSubmit={applyFilter} class="row">
+          <label for="filter">Filter (AIP-160)</label>
+          <input
+            id="filter"
+            type="search"
+            placeholder='status.currentState = onboarded AND name = "edge-*"'
+            value={filterText}
+            onInput={(e) => setFilterText((e.target as HTMLInputElement).value)}
+            aria-describedby="filter-error"
+            aria-invalid={error ? true : undefined}
+          />
+          <button type="submit">Apply</button>
+        </form>
+        <form onSubmit={addLabel} class="row">
+          <label for="label">Label</label>
+          <input id="label" placeholder="line=3" value={labelText} onInput={(e) => setLabelText((e.target as HTMLInputElement).value)} />
+          <button type="submit">Add label filter</button>
+          <ul class="chips" aria-label="Label filters">
+            {query.labels.map((l, i) => (
+              <li key={l}>
+                {l}
+                <button type="button" aria-label={`Remove label filter ${l}`} onClick={() => setQuery({ ...query, labels: query.labels.filter((_, j) => j !== i) })}>
+                  ×
+                </button>
+              </li>
+            ))}
+          </ul>
+        </form>
+        <p id="filter-error" class="error" role="alert">
+          {error ?? ''}
+        </p>
+      </section>
+      <p class="muted" aria-live="polite" data-testid="shown">
+        {rows.length} of {store.hostCounts.get('total')} hosts
+        {query.category ? ` · ${CATEGORY_LABELS[query.category]}` : ''}
+      </p>
+      <HostTable rows={rows} sort={query.sort} desc={query.desc} onSort={sortBy} siteName={siteName} />
+    </>
+  );
+}
