@@ -271,8 +271,6 @@ export const ScheduleStatus = Type.Object(
     closesAt: Opt(Timestamp),
     /** When it opens next; absent when it never opens again. */
     nextOpenAt: Opt(Timestamp),
-    /** The hosts the schedule covers now (through their site and regions). */
-    hostCount: Opt(Type.Integer({ minimum: 0 })),
     scheduleStatus: Opt(StatusTriple),
   },
   closed,

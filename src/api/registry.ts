@@ -1,5 +1,6 @@
 import type { TSchema } from 'typebox';
 import * as K from './kinds.ts';
+import { scheduleProblem } from './schedule-check.ts';
 import { HOST_TRANSITIONS, INSTANCE_TRANSITIONS } from './transitions.ts';
 
 /** A field of one kind that holds the id of another resource. */
@@ -99,9 +100,7 @@ const DEFS: readonly KindDef[] = [
     check: (s) =>
       exactlyOne(s.target, ['regionId', 'siteId', 'hostId'], 'spec.target') ??
       exactlyOne(s, ['single', 'repeated'], 'spec') ??
-      ((s.repeated as { cron?: string } | undefined)?.cron !== undefined && (s.repeated as { cron: string }).cron.trim().split(/\s+/).length !== 5
-        ? 'spec.repeated.cron must have 5 fields: minute hour day-of-month month day-of-week'
-        : undefined),
+      scheduleProblem(s),
     description: 'A maintenance or OS-update window for a region, site or host.',
   },
   {

@@ -31,10 +31,10 @@ export interface CliHarness {
  * scrubbed of the caller's EIM_* settings. The config is empty until a test runs `eim login`.
  * @example const h = await startCliHarness(); const r = await h.eim(['get', 'hosts', '-o', 'json'])
  */
-export async function startCliHarness(): Promise<CliHarness> {
+export async function startCliHarness(o: { managers?: boolean } = {}): Promise<CliHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'eim-cli-test-'));
-  // The managers stay out: these tests drive resources by hand and count their events.
-  const server = await spawnServer(['--data-dir', join(dir, 'data'), '--managers', 'none']);
+  // By default the managers stay out: most tests drive resources by hand and count their events.
+  const server = await spawnServer(['--data-dir', join(dir, 'data'), ...(o.managers ? [] : ['--managers', 'none'])]);
   const configPath = join(dir, 'config', 'config.json');
   const env = (extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv => {
     const e: NodeJS.ProcessEnv = { ...process.env, EIM_CONFIG: configPath, NO_COLOR: '1' };

@@ -3,10 +3,12 @@ import { Informer } from '../client/index.ts';
 import type { ControllerStats } from '../reconcile/index.ts';
 import { HostManager } from './host/host-manager.ts';
 import { InstanceManager } from './instance/instance-manager.ts';
+import { MaintenanceManager } from './maintenance/maintenance-manager.ts';
 import type { OperatingSystem, OsUpdatePolicy } from './maintenance/os-update-plan.ts';
 import { OsUpdateRollout } from './maintenance/os-update-rollout.ts';
 import type { OsUpdateRun } from './maintenance/os-update-run-cache.ts';
 import type { WindowView } from './maintenance/window-view.ts';
+import { MaintenanceWindows } from './maintenance/windows.ts';
 import { type CommandResource, CommandTracker } from './shared/command-tracker.ts';
 import { InformerIndex } from './shared/informer-index.ts';
 import type { Host, Instance, ManagerTuning } from './shared/manager-deps.ts';
@@ -16,14 +18,15 @@ export interface StartManagersOptions extends ManagerTuning {
   project?: string;
   /** How soon a host with autoProvision looks again for a default OS profile. @default 30000 */
   osProfileRetryMs?: number;
-  /** The maintenance windows OS updates start in; without it no OS update rollout runs. */
-  windows?: WindowView;
+  /** The windows OS updates start in, instead of the schedules' (unit tests of the rollout logic). @default the MaintenanceWindows of the schedules */
+  updateWindows?: WindowView;
 }
 
 export interface ManagersStats {
   host: ControllerStats;
   instance: ControllerStats;
-  rollout?: ControllerStats;
+  maintenance: { hosts: ControllerStats; schedules: ControllerStats };
+  rollout: ControllerStats;
   cached: { hosts: number; instances: number; commands: number };
   commands: { created: number; deleted: number };
 }
@@ -60,33 +63,35 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   const tuning: ManagerTuning = { workers: options.workers ?? 16, backoff: options.backoff, clock: options.clock, resyncMs: options.resyncMs, onError: options.onError };
   const hostManager = new HostManager({ ...deps, ...tuning, osProfileRetryMs: options.osProfileRetryMs });
   const instanceManager = new InstanceManager({ ...deps, ...tuning });
-  const informers: { start(): unknown; stop(): Promise<void>; synced: Promise<void> }[] = [hosts, instances, commandInformer];
-  let rollout: OsUpdateRollout | undefined;
-  if (options.windows) {
-    const policies = new Informer<'OsUpdatePolicy', OsUpdatePolicy>({ inventory, project, kind: 'OsUpdatePolicy', onHandlerError });
-    const runs = new Informer<'OsUpdateRun', OsUpdateRun>({ inventory, project, kind: 'OsUpdateRun', onHandlerError });
-    const operatingSystems = new Informer<'OperatingSystem', OperatingSystem>({ inventory, project, kind: 'OperatingSystem', onHandlerError });
-    informers.push(policies, runs, operatingSystems);
-    rollout = new OsUpdateRollout({ ...deps, ...tuning, policies, runs, operatingSystems, windows: options.windows });
-  }
+  // The windows every policy manager reads: one cache of schedules, sites and regions, sharing the hosts.
+  const windows = new MaintenanceWindows({ inventory, project, hosts, clock: options.clock, onError: onHandlerError });
+  const maintenanceManager = new MaintenanceManager({ inventory, project, hosts, windows, ...tuning });
+  const policies = new Informer<'OsUpdatePolicy', OsUpdatePolicy>({ inventory, project, kind: 'OsUpdatePolicy', onHandlerError });
+  const runs = new Informer<'OsUpdateRun', OsUpdateRun>({ inventory, project, kind: 'OsUpdateRun', onHandlerError });
+  const operatingSystems = new Informer<'OperatingSystem', OperatingSystem>({ inventory, project, kind: 'OperatingSystem', onHandlerError });
+  const rollout = new OsUpdateRollout({ ...deps, ...tuning, policies, runs, operatingSystems, windows: options.updateWindows ?? windows });
+  const informers: { start(): unknown; stop(): Promise<void>; synced: Promise<void> }[] = [hosts, instances, commandInformer, policies, runs, operatingSystems];
   for (const i of informers) i.start();
+  windows.start();
   hostManager.start();
   instanceManager.start();
-  rollout?.start();
+  maintenanceManager.start();
+  rollout.start();
   let stopping: Promise<void> | undefined;
   return {
-    synced: Promise.all(informers.map((i) => i.synced)).then(() => undefined),
+    synced: Promise.all([...informers.map((i) => i.synced), windows.synced]).then(() => undefined),
     stats: () => ({
       host: hostManager.stats(),
       instance: instanceManager.stats(),
-      ...(rollout ? { rollout: rollout.stats() } : {}),
+      maintenance: maintenanceManager.stats(),
+      rollout: rollout.stats(),
       cached: { hosts: hosts.size, instances: instances.size, commands: commandInformer.size },
       commands: { ...deps.commands.counters },
     }),
     stop: () =>
       (stopping ??= (async () => {
-        await Promise.all([hostManager.stop(), instanceManager.stop(), rollout?.stop()]);
-        await Promise.all(informers.map((i) => i.stop()));
+        await Promise.all([hostManager.stop(), instanceManager.stop(), maintenanceManager.stop(), rollout.stop()]);
+        await Promise.all([...informers.map((i) => i.stop()), windows.stop()]);
       })()),
   };
 }

@@ -34,6 +34,11 @@ export function registerDescribeCommand(program: Command): void {
           since = revision;
         }
         const { printDescribe } = await import('../output/describe-view.ts');
+        const sections = [];
+        if (def.kind === 'Host') {
+          const { hostWindowLines } = await import('../host-windows.ts');
+          sections.push({ title: 'Maintenance windows', lines: await hostWindowLines(inv, resource as never) });
+        }
         const props = (s: unknown) => (s as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
         printDescribe(ctx.out, {
           resource,
@@ -43,6 +48,7 @@ export function registerDescribeCommand(program: Command): void {
           // One more than shown was kept, so the oldest shown event's change can be named.
           previous: recent.length > o.events ? recent[0] : undefined,
           eventCount: count,
+          sections,
         });
       }),
     );

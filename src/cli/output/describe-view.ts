@@ -25,6 +25,8 @@ export interface DescribeInput {
   previous?: InventoryEvent;
   /** How many events exist in all (more than shown when the window is cut). */
   eventCount: number;
+  /** Kind-specific sections shown before the events (a host's maintenance windows). */
+  sections?: { title: string; lines: string[] }[];
 }
 
 /**
@@ -53,6 +55,12 @@ export function printDescribe(out: Terminal, d: DescribeInput, now: number = Dat
   if (spec.length === 0) spec.push({ plain: '{}', painted: '{}' });
   if (status.length === 0) status.push({ plain: '(not reported yet)', painted: out.paint('dim', '(not reported yet)') });
   sideBySide(out, { title: 'Spec (desired)', lines: spec }, { title: 'Status (current)', lines: status });
+
+  for (const section of d.sections ?? []) {
+    out.line();
+    out.line(out.paint('bold', `${section.title}:`));
+    for (const l of section.lines) out.line(`  ${l}`);
+  }
 
   out.line();
   const shown = d.events.length < d.eventCount ? ` (last ${d.events.length} of ${d.eventCount})` : '';

@@ -42,7 +42,7 @@ async function attach(h: Harness, insts: Instance[], policyId: string | null): P
 
 test('updates start only in a window, never more than maxConcurrent at once; success moves currentOsId without a reinstall', async () => {
   const windows = new TestWindows();
-  const h = await openHarness({ windows, southbound: { answerMs: 60 } });
+  const h = await openHarness({ updateWindows: windows, southbound: { answerMs: 60 } });
   try {
     const a = await h.os('ubuntu');
     const b = await h.user.create('default', 'OperatingSystem', { name: 'ubuntu-24', spec: { ...a.spec, profileVersion: '24.04', imageUrl: 'https://images.example.com/u24.img' } });
@@ -83,7 +83,7 @@ test('updates start only in a window, never more than maxConcurrent at once; suc
 
 test('failures reaching maxFailures halt the rollout: running ones finish, nothing new starts, the status says why', async () => {
   const windows = new TestWindows();
-  const h = await openHarness({ windows, southbound: { answerMs: 80 } });
+  const h = await openHarness({ updateWindows: windows, southbound: { answerMs: 80 } });
   try {
     const a = await h.os('ubuntu');
     const insts = await fleet(h, 8, a.id);
@@ -123,7 +123,7 @@ test('failures reaching maxFailures halt the rollout: running ones finish, nothi
 
 test('a window closing stops new starts but not running ones; detaching leaves a running update to finish', async () => {
   const windows = new TestWindows();
-  const h = await openHarness({ windows, southbound: { answerMs: 20 } });
+  const h = await openHarness({ updateWindows: windows, southbound: { answerMs: 20 } });
   try {
     const a = await h.os('ubuntu');
     const insts = await fleet(h, 4, a.id);
@@ -153,7 +153,7 @@ test('a window closing stops new starts but not running ones; detaching leaves a
 
 test('bad policies are refused with clear errors', async () => {
   const windows = new TestWindows();
-  const h = await openHarness({ windows });
+  const h = await openHarness({ updateWindows: windows });
   try {
     const bad = async (spec: Record<string, unknown>, re: RegExp) => {
       await assert.rejects(

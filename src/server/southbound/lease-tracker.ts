@@ -8,6 +8,8 @@ interface Lease {
   want: 'running' | 'lost';
   /** What we last wrote (undefined: nothing yet, or a write is pending). */
   written?: 'running' | 'lost';
+  /** Whether the last "lost" we wrote said maintenance rather than no connection. */
+  writtenMaintenance?: boolean;
   writing: boolean;
 }
 
@@ -20,7 +22,10 @@ export interface LeaseTrackerOptions {
   /** How often leases are checked. @default 250 */
   checkEveryMs?: number;
   now?: () => number;
-  /** Whether a host is in a maintenance window now (then "maintenance", not "no connection"). */
+  /**
+   * Whether a host is in a maintenance window now (then "maintenance", not "no connection").
+   * @default what the host's status.maintenance.inWindow said last (see observeHost)
+   */
   inMaintenance?: (project: string, hostId: string) => boolean;
   onError?: (e: unknown) => void;
 }
@@ -32,6 +37,8 @@ export interface LeaseTrackerOptions {
  */
 export class LeaseTracker {
   private readonly leases = new Map<string, Lease>();
+  /** Hosts whose status.maintenance says they are in a window (the maintenance manager writes it). */
+  private readonly inWindow = new Set<string>();
   private timer?: NodeJS.Timeout;
   private readonly now: () => number;
   private readonly missed: number;
@@ -55,6 +62,12 @@ export class LeaseTracker {
         if (this.leases.has(h.id)) continue;
         this.leases.set(h.id, { project: h.project, expiresAt: this.now() + this.missed * this.defaultIntervalMs, intervalMs: this.defaultIntervalMs, want: 'running', written: 'running', writing: false });
       }
+      token = page.nextPageToken;
+    } while (token);
+    token = undefined;
+    do {
+      const page: { items: { id: string }[]; nextPageToken?: string } = await this.options.inventory.list(ALL_PROJECTS, 'Host', { filter: 'status.maintenance.inWindow = true', pageSize: 1000, pageToken: token });
+      for (const h of page.items) this.inWindow.add(h.id);
       token = page.nextPageToken;
     } while (token);
     this.timer = setInterval(() => this.check(), this.options.checkEveryMs ?? 250);
@@ -87,6 +100,20 @@ export class LeaseTracker {
   /** Forgets a host (deleted or invalidated). */
   forget(hostId: string): void {
     this.leases.delete(hostId);
+    this.inWindow.delete(hostId);
+  }
+
+  /**
+   * Hears a host's latest state: a host without heartbeats whose maintenance window opens turns
+   * from "no connection" to "maintenance", and back when the window closes.
+   */
+  observeHost(host: { id: string; status: unknown }): void {
+    const now = (host.status as { maintenance?: { inWindow?: boolean } }).maintenance?.inWindow === true;
+    if (now === this.inWindow.has(host.id)) return;
+    if (now) this.inWindow.add(host.id);
+    else this.inWindow.delete(host.id);
+    const lease = this.leases.get(host.id);
+    if (lease) this.sync(host.id, lease);
   }
 
   /** Whether the host's lease is current. */
@@ -103,16 +130,26 @@ export class LeaseTracker {
     const now = this.now();
     for (const [id, lease] of this.leases) {
       if (lease.want === 'running' && lease.expiresAt <= now) lease.want = 'lost';
-      if (lease.want !== lease.written && !lease.writing) this.sync(id, lease);
+      if (this.stale(id, lease) && !lease.writing) this.sync(id, lease);
     }
   }
 
+  private maintenance(project: string, hostId: string): boolean {
+    return this.options.inMaintenance ? this.options.inMaintenance(project, hostId) : this.inWindow.has(hostId);
+  }
+
+  /** Whether the store says something else than it should. */
+  private stale(hostId: string, lease: Lease): boolean {
+    if (lease.want !== lease.written) return true;
+    return lease.want === 'lost' && lease.writtenMaintenance !== this.maintenance(lease.project, hostId);
+  }
+
   private sync(hostId: string, lease: Lease): void {
-    if (lease.writing || lease.want === lease.written) return;
+    if (lease.writing || !this.stale(hostId, lease)) return;
     lease.writing = true;
     const want = lease.want;
     const at = new Date(this.now()).toISOString();
-    const maintenance = want === 'lost' && this.options.inMaintenance?.(lease.project, hostId);
+    const maintenance = want === 'lost' && this.maintenance(lease.project, hostId);
     const hostStatus =
       want === 'running'
         ? { indicator: 'idle', message: HOST_RUNNING, timestamp: at }
@@ -123,6 +160,7 @@ export class LeaseTracker {
       () => {
         lease.writing = false;
         lease.written = want;
+        lease.writtenMaintenance = maintenance;
       },
       (e) => {
         lease.writing = false;

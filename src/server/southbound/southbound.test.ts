@@ -98,6 +98,33 @@ describe('southbound', () => {
     assert.equal((await getHost(host.id)).status.hostStatus.message, 'running');
   });
 
+  test('a silent host inside a maintenance window shows "maintenance", not "no connection", and follows its window', async () => {
+    const host = await register('edge-mw', { serialNumber: 'SN-MW', desiredState: 'onboarded' });
+    const agent = (await call('POST', '/southbound/v1/enroll', await enrollmentToken(), { serialNumber: 'SN-MW', hostname: 'edge-mw' })).json.token;
+    // What the maintenance manager writes when the host's window opens.
+    const setWindow = (inWindow: boolean) =>
+      svc.as(manager).updateStatus('default', 'Host', host.id, { maintenance: { inWindow, purposes: inWindow ? ['maintenance'] : [], scheduleIds: [] } });
+    await setWindow(true);
+    assert.equal((await call('POST', '/southbound/v1/heartbeat', agent, { intervalSeconds: 0.1 })).status, 204);
+    const waitFor = async (message: string) => {
+      const t0 = Date.now();
+      for (;;) {
+        const s = (await getHost(host.id)).status.hostStatus;
+        if (s?.message === message) return s;
+        assert.ok(Date.now() - t0 < 3000, `hostStatus "${message}" within 3 s (it says "${s?.message}")`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await waitFor('running');
+    assert.equal((await waitFor('maintenance')).indicator, 'idle', 'silence in a window is expected, not an error');
+    await setWindow(false);
+    assert.equal((await waitFor('no connection')).indicator, 'error', 'the window closed and the host is still silent');
+    await setWindow(true);
+    await waitFor('maintenance');
+    await call('POST', '/southbound/v1/heartbeat', agent, { intervalSeconds: 0.1 });
+    await waitFor('running');
+  });
+
   test('a hardware report writes only what changed, as child resources', async () => {
     const host = await register('edge-hw', { serialNumber: 'SN-HW', desiredState: 'onboarded' });
     const agent = (await call('POST', '/southbound/v1/enroll', await enrollmentToken(), { serialNumber: 'SN-HW', hostname: 'edge-hw' })).json.token;

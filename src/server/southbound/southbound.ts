@@ -37,6 +37,7 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
   const streams = new AgentStreams({
     service: o.service,
     caller: { subject: 'southbound', grants: [{ project: '*', role: 'manager' }] },
+    onHost: (host) => leases.observeHost(host),
     onHostRevoked: async (hostId) => {
       leases.forget(hostId);
       await o.tokens.revoke({ hostId });
