@@ -105,3 +105,14 @@ test('update-os runs download, apply, reboot, verify; a failure rolls back to th
   assert.deepEqual([bogus.state, bogus.recoverable], ['failed', false]);
   assert.match(bogus.message!, /kernelCommand/);
 });
+
+test('updateFailRate and updateDurationMs govern update-os only', async () => {
+  const ex = new SimExecutor({ durationMs: 4000, updateDurationMs: 8, updateFailRate: 1, seed: 3 });
+  const started = Date.now();
+  const r = await ex.run(cmd('uf', 'update-os', { packages: ['curl'] }), () => {}, never, { osId: 'os-0000000a' });
+  assert.deepEqual([r.state, r.details?.rolledBackTo], ['failed', 'os-0000000a']);
+  assert.match(r.message!, /update fail rate 1/);
+  assert.ok(Date.now() - started < 1000, 'the update took updateDurationMs');
+  assert.equal(new SimExecutor({ durationMs: 8, updateFailRate: 1 }).outcome('x'), 'ok', 'other commands keep the general rates');
+  assert.throws(() => new SimExecutor({ updateFailRate: 2 }), /updateFailRate/);
+});

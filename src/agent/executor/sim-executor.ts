@@ -13,6 +13,10 @@ export interface SimExecutorOptions {
   unrecoverableRate?: number;
   /** With the command id, decides which commands fail: same seed and id, same outcome, in any order. @default 0 */
   seed?: number | string;
+  /** How long an update-os takes (its four phases). @default durationMs */
+  updateDurationMs?: number;
+  /** Share of update-os commands that fail (and roll back), instead of failRate and unrecoverableRate. @default those rates */
+  updateFailRate?: number;
   /** Scripted outcomes for the first commands, in order, before the rates apply (tests, demos). @default [] */
   script?: readonly ('ok' | 'recoverable' | 'unrecoverable')[];
   clock?: Clock;
@@ -29,13 +33,14 @@ const STEPS = 4;
 export class SimExecutor implements Executor {
   readonly name = 'sim';
   private power: 'on' | 'off' = 'on';
-  private readonly o: Required<Omit<SimExecutorOptions, 'seed'>> & { seed: number | string };
+  private readonly o: Required<Omit<SimExecutorOptions, 'seed' | 'updateDurationMs' | 'updateFailRate'>> & Pick<SimExecutorOptions, 'updateDurationMs' | 'updateFailRate'> & { seed: number | string };
   private scripted = 0;
 
   constructor(options: SimExecutorOptions = {}) {
     this.o = { durationMs: 2000, failRate: 0, unrecoverableRate: 0, seed: 0, clock: systemClock, script: [], ...options };
-    for (const k of ['failRate', 'unrecoverableRate'] as const) {
-      if (!(this.o[k] >= 0 && this.o[k] <= 1)) throw new RangeError(`SimExecutor: ${k} must be between 0 and 1 (got ${this.o[k]})`);
+    for (const k of ['failRate', 'unrecoverableRate', 'updateFailRate'] as const) {
+      if (k === 'updateFailRate' && this.o[k] === undefined) continue;
+      if (!((this.o[k] as number) >= 0 && (this.o[k] as number) <= 1)) throw new RangeError(`SimExecutor: ${k} must be between 0 and 1 (got ${this.o[k]})`);
     }
     if (this.o.failRate + this.o.unrecoverableRate > 1) throw new RangeError('SimExecutor: failRate + unrecoverableRate must be at most 1');
   }
@@ -100,9 +105,11 @@ export class SimExecutor implements Executor {
       ['rebooting', 'rebooting'],
       ['verifying', `verifying ${target ?? 'the updated system'}`],
     ];
-    const outcome = this.scripted < this.o.script.length ? this.o.script[this.scripted++] : this.outcome(c.id);
+    const rate = this.o.updateFailRate;
+    const drawn = rate === undefined ? this.outcome(c.id) : seededRandom(`${this.o.seed}/${c.id}`)() < rate ? 'unrecoverable' : 'ok';
+    const outcome = this.scripted < this.o.script.length ? this.o.script[this.scripted++] : drawn;
     const failAt = outcome === 'ok' ? -1 : outcome === 'recoverable' ? 2 : 1;
-    const step = this.o.durationMs / phases.length;
+    const step = (this.o.updateDurationMs ?? this.o.durationMs) / phases.length;
     for (const [i, [phase, message]] of phases.entries()) {
       progress(Math.round((i / phases.length) * 100), message);
       await sleep(this.o.clock, step, signal);
@@ -113,7 +120,7 @@ export class SimExecutor implements Executor {
         progress(Math.round(((i + 0.5) / phases.length) * 100), `rolling back to ${from ?? 'the previous system'}`);
         await sleep(this.o.clock, step / 2, signal);
         return failed(
-          `simulated update failure while ${phase}: ${why} (injected, ${outcome === 'recoverable' ? `fail rate ${this.o.failRate}` : `unrecoverable rate ${this.o.unrecoverableRate}`}); rolled back to ${from ?? 'the previous system'}`,
+          `simulated update failure while ${phase}: ${why} (injected${rate !== undefined ? `, update fail rate ${rate}` : outcome === 'recoverable' ? `, fail rate ${this.o.failRate}` : `, unrecoverable rate ${this.o.unrecoverableRate}`}); rolled back to ${from ?? 'the previous system'}`,
           outcome === 'recoverable',
           { simulated: true, failedPhase: phase, rolledBack: true, ...(from ? { rolledBackTo: from } : {}) },
         );
