@@ -20,6 +20,10 @@ export interface AgentStats {
   hardwareReports: number;
   statusReports: number;
   streamConnections: number;
+  /** `config` events received on the stream (repeats after a reconnect included). */
+  configEvents: number;
+  /** Configs applied (from the stream or an apply-config command). */
+  configsApplied: number;
 }
 
 const RETRY_ENROLL = new Set(['not_found', 'unavailable', 'rate_limited', 'internal']);
@@ -33,7 +37,7 @@ const RETRY_ENROLL = new Set(['not_found', 'unavailable', 'rate_limited', 'inter
  */
 export class Agent {
   readonly options: CompiledAgentOptions;
-  readonly stats: AgentStats = { heartbeats: 0, hardwareReports: 0, statusReports: 0, streamConnections: 0 };
+  readonly stats: AgentStats = { heartbeats: 0, hardwareReports: 0, statusReports: 0, streamConnections: 0, configEvents: 0, configsApplied: 0 };
   private readonly stopping = new AbortController();
   private state?: AgentState;
   private exit?: AgentExit;
@@ -229,7 +233,10 @@ export class Agent {
   private applied(command: AgentCommand): void {
     if (!this.state) return;
     const p = command.params;
-    if (command.type === 'apply-config') this.state.configVersion = String(p.version);
+    if (command.type === 'apply-config') {
+      this.state.configVersion = String(p.version);
+      this.stats.configsApplied++;
+    }
     if ((command.type === 'install-os' || command.type === 'update-os') && typeof p.osId === 'string') this.state.osId = p.osId;
     if (command.type === 'wipe') return;
     if (command.type !== 'power') this.options.stateStore.save(this.state);
@@ -325,6 +332,7 @@ export class Agent {
       const id = (data as { id?: unknown } | null)?.id;
       if (typeof id === 'string' && id !== '') this.worker!.reject(id, why);
     } else {
+      this.stats.configEvents++;
       const { version, config } = (data ?? {}) as { version?: unknown; config?: unknown };
       if (version === undefined) return o.log.warn('ignored a config event without a version');
       if (String(version) !== this.state?.configVersion) this.worker!.enqueueConfig(String(version), config);

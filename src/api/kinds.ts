@@ -90,6 +90,8 @@ export const TelemetrySource = Type.Object(
     level: Type.Enum(['region', 'site', 'instance']),
     /** The region, site or instance it targets. */
     targetId: Type.String(),
+    /** The config fields this profile supplied (empty: the most specific profile of the group, its fields inherited or defaulted). */
+    fields: Opt(Type.Array(Type.Enum(['metricsIntervalSeconds', 'logLevel']))),
   },
   closed,
 );

@@ -3,3 +3,5 @@ export { HostManager, type HostManagerOptions, INVALIDATED_MESSAGE } from './hos
 export { InstanceManager, type InstanceManagerOptions } from './instance/instance-manager.ts';
 export { DEFAULT_OS_LABEL, AUTO_PROVISIONED_LABEL } from './host/auto-provision.ts';
 export { commandName } from './shared/command-tracker.ts';
+export { TelemetryManager, type TelemetryManagerOptions, type TelemetryManagerStats } from './telemetry/telemetry-manager.ts';
+export { effectiveTelemetry, configVersion, type TelemetryConfig, type EffectiveTelemetry } from './telemetry/effective-telemetry.ts';

@@ -12,6 +12,7 @@ import { MaintenanceWindows } from './maintenance/windows.ts';
 import { type CommandResource, CommandTracker } from './shared/command-tracker.ts';
 import { InformerIndex } from './shared/informer-index.ts';
 import type { Host, Instance, ManagerTuning } from './shared/manager-deps.ts';
+import { TelemetryManager, type TelemetryManagerStats } from './telemetry/telemetry-manager.ts';
 
 export interface StartManagersOptions extends ManagerTuning {
   /** The project to manage. @default ALL_PROJECTS */
@@ -25,6 +26,7 @@ export interface StartManagersOptions extends ManagerTuning {
 export interface ManagersStats {
   host: ControllerStats;
   instance: ControllerStats;
+  telemetry: TelemetryManagerStats;
   maintenance: { hosts: ControllerStats; schedules: ControllerStats };
   rollout: ControllerStats;
   cached: { hosts: number; instances: number; commands: number };
@@ -40,7 +42,8 @@ export interface Managers {
 }
 
 /**
- * Starts the host and instance managers on one set of shared caches (hosts, instances, commands).
+ * Starts the host, instance and telemetry managers on one set of shared caches (hosts, instances,
+ * commands; the telemetry manager adds its own of regions, sites and telemetry profiles and groups).
  * `inventory` acts as a manager: the in-process Inventory (`svc.as(managerCaller)`) or an
  * InventoryClient with a manager token; the managers cannot tell the difference.
  * @example const managers = await startManagers(inventory, { workers: 8 }); … await managers.stop()
@@ -63,6 +66,7 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   const tuning: ManagerTuning = { workers: options.workers ?? 16, backoff: options.backoff, clock: options.clock, resyncMs: options.resyncMs, onError: options.onError };
   const hostManager = new HostManager({ ...deps, ...tuning, osProfileRetryMs: options.osProfileRetryMs });
   const instanceManager = new InstanceManager({ ...deps, ...tuning });
+  const telemetryManager = new TelemetryManager({ ...deps, ...tuning });
   // The windows every policy manager reads: one cache of schedules, sites and regions, sharing the hosts.
   const windows = new MaintenanceWindows({ inventory, project, hosts, clock: options.clock, onError: onHandlerError });
   const maintenanceManager = new MaintenanceManager({ inventory, project, hosts, windows, ...tuning });
@@ -75,14 +79,16 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   windows.start();
   hostManager.start();
   instanceManager.start();
+  telemetryManager.start();
   maintenanceManager.start();
   rollout.start();
   let stopping: Promise<void> | undefined;
   return {
-    synced: Promise.all([...informers.map((i) => i.synced), windows.synced]).then(() => undefined),
+    synced: Promise.all([...informers.map((i) => i.synced), windows.synced, telemetryManager.topology.synced]).then(() => undefined),
     stats: () => ({
       host: hostManager.stats(),
       instance: instanceManager.stats(),
+      telemetry: telemetryManager.stats(),
       maintenance: maintenanceManager.stats(),
       rollout: rollout.stats(),
       cached: { hosts: hosts.size, instances: instances.size, commands: commandInformer.size },
@@ -90,7 +96,7 @@ export async function startManagers(inventory: Inventory, options: StartManagers
     }),
     stop: () =>
       (stopping ??= (async () => {
-        await Promise.all([hostManager.stop(), instanceManager.stop(), maintenanceManager.stop(), rollout.stop()]);
+        await Promise.all([hostManager.stop(), instanceManager.stop(), telemetryManager.stop(), maintenanceManager.stop(), rollout.stop()]);
         await Promise.all([...informers.map((i) => i.stop()), windows.stop()]);
       })()),
   };

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { Agent, type AgentLog, MemoryStateStore, SimDiscovery, SimExecutor, type SimExecutorOptions, SouthboundClient, simHardware } from '../agent/index.ts';
+import { Agent, type AgentLog, type AgentStats, MemoryStateStore, SimDiscovery, SimExecutor, type SimExecutorOptions, SouthboundClient, simHardware } from '../agent/index.ts';
 
 export interface FleetSimOptions {
   /** The eim server. */
@@ -54,6 +54,9 @@ export interface FleetStats {
   heartbeats: number;
   hardwareReports: number;
   streamConnections: number;
+  /** Config events the agents received, and configs they applied. */
+  configEvents: number;
+  configsApplied: number;
   exited: number;
   exits: Record<string, number>;
 }
@@ -152,6 +155,11 @@ export class FleetSimulator {
     this.nodes[index].discovery.churn();
   }
 
+  /** One node's agent counters (those of its current run, after a resume). */
+  agentStats(index: number): AgentStats {
+    return { ...this.nodes[index].agent.stats };
+  }
+
   /** The host id a node enrolled as (undefined before enrolment). */
   hostId(index: number): string | undefined {
     return this.nodes[index]?.agent.hostId;
@@ -167,12 +175,14 @@ export class FleetSimulator {
   }
 
   stats(): FleetStats {
-    const s: FleetStats = { nodes: this.options.nodes, started: this.nodes.length, enrolled: 0, heartbeats: 0, hardwareReports: 0, streamConnections: 0, exited: 0, exits: { ...this.exits } };
+    const s: FleetStats = { nodes: this.options.nodes, started: this.nodes.length, enrolled: 0, heartbeats: 0, hardwareReports: 0, streamConnections: 0, configEvents: 0, configsApplied: 0, exited: 0, exits: { ...this.exits } };
     for (const { agent: a } of this.nodes) {
       if (a.hostId) s.enrolled++;
       s.heartbeats += a.stats.heartbeats;
       s.hardwareReports += a.stats.hardwareReports;
       s.streamConnections += a.stats.streamConnections;
+      s.configEvents += a.stats.configEvents;
+      s.configsApplied += a.stats.configsApplied;
     }
     s.exited = Object.values(this.exits).reduce((x, y) => x + y, 0);
     return s;

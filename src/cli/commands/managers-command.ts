@@ -49,14 +49,14 @@ export async function runManagers(o: RunManagersOptions): Promise<void> {
 /** One line of counters: cached resources, reconciles, retries, terminal failures, queues, commands. */
 export function statsLine(s: ManagersStats): string {
   const c = (x: ManagersStats['host']) => `reconciles ${x.reconciles}, requeues ${x.requeues}, retries ${x.retries}, terminal ${x.terminals}, queued ${x.queueLength + x.queueDelayed}, in flight ${x.inFlight}`;
-  return `hosts ${s.cached.hosts} (${c(s.host)}); instances ${s.cached.instances} (${c(s.instance)}); commands ${s.cached.commands} open, ${s.commands.created} created, ${s.commands.deleted} removed`;
+  return `hosts ${s.cached.hosts} (${c(s.host)}); instances ${s.cached.instances} (${c(s.instance)}); telemetry (${c(s.telemetry)}, ${s.telemetry.writes} configs written); commands ${s.cached.commands} open, ${s.commands.created} created, ${s.commands.deleted} removed`;
 }
 
-/** `eim managers`: the host and instance managers as a separate process (scale-out). */
+/** `eim managers`: the host, instance and telemetry managers as a separate process (scale-out). */
 export function registerManagersCommand(program: Command): void {
   const cmd = program
     .command('managers')
-    .description('run the host and instance managers in this process, against a remote inventory')
+    .description('run the host, instance and telemetry managers in this process, against a remote inventory')
     .addOption(new Option('--inventory <url>', 'eim server URL whose inventory the managers reconcile (default: --server)').env('EIM_INVENTORY'))
     .addOption(new Option('--workers <n>', 'reconciles at once, per manager').env('EIM_WORKERS').default(4).argParser(positiveInt))
     .addOption(new Option('--stats-every <seconds>', 'log a line of counters this often').default(60).argParser(positiveInt));

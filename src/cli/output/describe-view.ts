@@ -2,6 +2,7 @@ import type { InventoryEvent, Resource } from '../../api/index.ts';
 import { age } from './age.ts';
 import { valueAt } from './kind-columns.ts';
 import { renderTable } from './table.ts';
+import { printTelemetry, type TelemetryStatus } from './telemetry-view.ts';
 import type { Style, Terminal } from './terminal.ts';
 
 /** A line as shown and its visible text (for widths: colour codes take no room). */
@@ -51,10 +52,16 @@ export function printDescribe(out: Terminal, d: DescribeInput, now: number = Dat
   out.line();
 
   const spec = treeLines(out, r.spec ?? {}, now);
-  const status = d.hasStatus ? treeLines(out, r.status ?? {}, now) : [{ plain: '(none: a declarative kind)', painted: out.paint('dim', '(none: a declarative kind)') }];
+  // A host's telemetry gets its own section below (where each part of the config came from).
+  const { telemetry, ...rest } = (r.status ?? {}) as { telemetry?: TelemetryStatus };
+  const status = d.hasStatus ? treeLines(out, r.kind === 'Host' ? rest : (r.status ?? {}), now) : [{ plain: '(none: a declarative kind)', painted: out.paint('dim', '(none: a declarative kind)') }];
   if (spec.length === 0) spec.push({ plain: '{}', painted: '{}' });
   if (status.length === 0) status.push({ plain: '(not reported yet)', painted: out.paint('dim', '(not reported yet)') });
   sideBySide(out, { title: 'Spec (desired)', lines: spec }, { title: 'Status (current)', lines: status });
+  if (r.kind === 'Host' && telemetry) {
+    out.line();
+    printTelemetry(out, telemetry, now);
+  }
 
   for (const section of d.sections ?? []) {
     out.line();

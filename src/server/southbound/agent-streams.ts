@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { ALL_PROJECTS, type AgentCommand, type Caller, type InventoryEvent, type Inventory } from '../../api/index.ts';
+import { ALL_PROJECTS, type AgentCommand, type Caller, type InventoryEvent, type Inventory, isEimError } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
 
 interface Conn {
@@ -7,6 +7,14 @@ interface Conn {
   project: string;
   /** Command ids sent on this connection (a command's later updates are not resent). */
   sent: Set<string>;
+  /** The telemetry config version last sent on this connection, and the host revision it came from. */
+  configVersion?: string;
+  configRevision: number;
+}
+
+interface HostTelemetry {
+  version: string;
+  config: unknown;
 }
 
 export interface AgentStreamsOptions {
@@ -26,6 +34,11 @@ export interface AgentStreamsOptions {
  * command to its host's open streams; on (re)connect an agent first gets every command of its host
  * not yet finished, so a command is never lost across reconnects (agents ignore ids they ran).
  * A host turned untrusted or deleted gets `revoked` and its streams close.
+ *
+ * Telemetry: the host's `status.telemetry` (written by the telemetry manager) goes out as
+ * `event: config` { version, config } on connect and then whenever its version changes: once per
+ * version per connection. Host events of other kinds (a heartbeat's connection state, the agent's
+ * applied version) do not resend it.
  */
 export class AgentStreams {
   private readonly conns = new Map<string, Set<Conn>>();
@@ -68,7 +81,7 @@ export class AgentStreams {
   /** Serves one agent's stream until it disconnects. */
   async serve(project: string, hostId: string, raw: ServerResponse): Promise<void> {
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const conn: Conn = { raw, project, sent: new Set() };
+    const conn: Conn = { raw, project, sent: new Set(), configRevision: 0 };
     let set = this.conns.get(hostId);
     if (!set) this.conns.set(hostId, (set = new Set()));
     set.add(conn);
@@ -87,6 +100,15 @@ export class AgentStreams {
       }
       token = page.nextPageToken;
     } while (token);
+    // Then the current config; a newer one routed meanwhile has been sent already (revision check).
+    let host;
+    try {
+      host = await this.inventory.get(project, 'Host', hostId);
+    } catch (e) {
+      if (isEimError(e) && e.code === 'not_found') return; // deleted meanwhile: its revoked event closes the stream
+      throw e;
+    }
+    this.sendConfig(conn, host.revision, host.status);
   }
 
   private async route(ev: InventoryEvent): Promise<void> {
@@ -107,7 +129,10 @@ export class AgentStreams {
           }
           this.conns.delete(obj.id);
         }
+        return;
       }
+      const set = this.conns.get(obj.id);
+      if (set) for (const c of set) this.sendConfig(c, obj.revision, obj.status);
       return;
     }
     if (ev.type === 'DELETED') return;
@@ -116,6 +141,16 @@ export class AgentStreams {
     if (state !== 'pending') return;
     const set = this.conns.get(spec.hostId);
     if (set) for (const c of set) this.send(c, ev.revision, obj);
+  }
+
+  /** Sends the host's telemetry config if this connection has not had that version (and it is not older than what it had). */
+  private sendConfig(conn: Conn, revision: number, status: unknown): void {
+    const t = (status as { telemetry?: HostTelemetry } | undefined)?.telemetry;
+    if (!t || revision <= conn.configRevision) return;
+    conn.configRevision = revision;
+    if (t.version === conn.configVersion) return;
+    conn.configVersion = t.version;
+    conn.raw.write(`id: ${revision}\nevent: config\ndata: ${JSON.stringify({ version: t.version, config: t.config })}\n\n`);
   }
 
   private send(conn: Conn, revision: number, cmd: { id: string; spec: unknown; createdAt: string }): void {

@@ -100,12 +100,18 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     const a = await agentOf(req);
     assertValid(AgentStatusReport, req.body, 'body');
     const body = req.body as AgentStatusReport;
-    if (body.powerState && body.powerState !== 'unspecified') {
-      const host = await system.get(a.project, 'Host', a.hostId);
-      if ((host.status as { currentPowerState?: string }).currentPowerState !== body.powerState) {
-        await asAgent(service, a.project, a.hostId).updateStatus(a.project, 'Host', a.hostId, { currentPowerState: body.powerState });
-      }
+    const power = body.powerState && body.powerState !== 'unspecified' ? body.powerState : undefined;
+    if (!power && body.configVersion === undefined) return reply.code(204).send();
+    const host = await system.get(a.project, 'Host', a.hostId);
+    const cur = host.status as { currentPowerState?: string; telemetry?: { appliedVersion?: string } };
+    const patch: Record<string, unknown> = {};
+    if (power && cur.currentPowerState !== power) patch.currentPowerState = power;
+    // Only onto a config the telemetry manager computed: a version from elsewhere (an apply-config
+    // command, a config from before the host lost its profiles) has no status.telemetry to go with.
+    if (body.configVersion !== undefined && cur.telemetry && cur.telemetry.appliedVersion !== body.configVersion) {
+      patch.telemetry = { appliedVersion: body.configVersion, appliedAt: new Date().toISOString() };
     }
+    if (Object.keys(patch).length > 0) await asAgent(service, a.project, a.hostId).updateStatus(a.project, 'Host', a.hostId, patch);
     return reply.code(204).send();
   });
 

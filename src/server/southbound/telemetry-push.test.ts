@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { InventoryService } from '../../inventory/index.ts';
+import { openSse, type SseFrame } from '../../testing/http-client.ts';
+import { openTestStore, type TestStore } from '../../testing/test-stores.ts';
+import { buildApp } from '../app.ts';
+import { TokenService } from '../auth/token-service.ts';
+import { type Southbound, startSouthbound } from './southbound.ts';
+
+// The southbound half of telemetry: status.telemetry (as the telemetry manager writes it) goes to
+// the agent's stream once per version per connection; the agent's configVersion lands in appliedVersion.
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('southbound telemetry push', () => {
+  let ts: TestStore;
+  let svc: InventoryService;
+  let tokens: TokenService;
+  let app: FastifyInstance;
+  let sb: Southbound;
+  let url: string;
+  let admin: string;
+  const manager = { subject: 'telemetry-manager', grants: [{ project: '*', role: 'manager' as const }] };
+
+  before(async () => {
+    ts = await openTestStore('sqlite');
+    svc = new InventoryService(ts.store);
+    await svc.start();
+    await svc.ensureProject('default');
+    tokens = await TokenService.open({ auth: ts.store.auth });
+    admin = (await tokens.issue({ subject: 'admin', grants: [{ project: '*', role: 'admin' }] })).token;
+    app = await buildApp({ inventory: svc, tokens });
+    sb = await startSouthbound(app, { service: svc, tokens, leaseCheckMs: 50 });
+    url = await app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  after(async () => {
+    await sb.stop();
+    await app.close();
+    await svc.stop();
+    tokens.stop();
+    await ts.cleanup();
+  });
+
+  const call = async (method: string, path: string, token: string, body?: unknown) => {
+    const r = await app.inject({ method: method as 'POST', url: path, headers: { authorization: `Bearer ${token}` }, ...(body !== undefined ? { payload: body as object } : {}) });
+    return { status: r.statusCode, json: r.body ? (JSON.parse(r.body) as any) : undefined };
+  };
+  const enrolled = async (name: string) => {
+    const host = (await call('POST', '/v1/projects/default/hosts', admin, { name, spec: { serialNumber: `SN-${name}`, desiredState: 'onboarded' } })).json;
+    const et = (await call('POST', '/v1/projects/default/tokens', admin, { role: 'enrollment' })).json.token;
+    const agent = (await call('POST', '/southbound/v1/enroll', et, { serialNumber: `SN-${name}`, hostname: name })).json.token as string;
+    return { host, agent };
+  };
+  const telemetry = (version: string, interval: number, sourceTarget = 'region-00000001') => ({
+    telemetry: {
+      version,
+      config: { metrics: [{ groupId: 'telemetrygroup-00000001', collector: 'host', groups: ['cpu'], intervalSeconds: interval }], logs: [] },
+      sources: [{ groupId: 'telemetrygroup-00000001', profileId: 'telemetryprofile-00000001', level: 'region', targetId: sourceTarget, fields: ['metricsIntervalSeconds'] }],
+    },
+  });
+  const configs = (frames: SseFrame[]) => frames.filter((f) => f.event === 'config').map((f) => JSON.parse(f.data) as { version: string; config: any });
+  const waitFor = async (what: string, cond: () => boolean) => {
+    const t0 = Date.now();
+    while (!cond()) {
+      assert.ok(Date.now() - t0 < 3000, `timed out waiting for ${what}`);
+      await sleep(10);
+    }
+  };
+
+  test('the config goes out on connect and on each new version, once per version per connection', async () => {
+    const { host, agent } = await enrolled('edge-t1');
+    const mgr = svc.as(manager);
+    await mgr.updateStatus('default', 'Host', host.id, telemetry('aaaaaaaaaaaaaaaa', 60));
+    const frames: SseFrame[] = [];
+    const s1 = await openSse(`${url}/southbound/v1/stream`, { token: agent }, (f) => frames.push(f));
+    try {
+      await waitFor('the current config on connect', () => configs(frames).length === 1);
+      assert.deepEqual(configs(frames)[0], { version: 'aaaaaaaaaaaaaaaa', config: telemetry('', 60).telemetry.config });
+
+      // Other host writes, and a rewrite with the same version (only the sources moved), send nothing.
+      await mgr.updateStatus('default', 'Host', host.id, { currentPowerState: 'on' });
+      await mgr.updateStatus('default', 'Host', host.id, telemetry('aaaaaaaaaaaaaaaa', 60, 'region-00000002'));
+      await mgr.updateStatus('default', 'Host', host.id, telemetry('bbbbbbbbbbbbbbbb', 30));
+      await waitFor('the new version', () => configs(frames).length === 2);
+      await mgr.updateStatus('default', 'Host', host.id, { currentPowerState: 'off' });
+      await sleep(150);
+      assert.deepEqual(configs(frames).map((c) => c.version), ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb']);
+      assert.equal(configs(frames)[1].config.metrics[0].intervalSeconds, 30);
+
+      // A second connection of the same agent gets the current version once.
+      const other: SseFrame[] = [];
+      const s2 = await openSse(`${url}/southbound/v1/stream`, { token: agent }, (f) => other.push(f));
+      await waitFor('the config on the second connection', () => configs(other).length === 1);
+      await sleep(100);
+      s2.close();
+      assert.deepEqual(configs(other).map((c) => c.version), ['bbbbbbbbbbbbbbbb']);
+      assert.equal(configs(frames).length, 2, 'the first connection got nothing more');
+    } finally {
+      s1.close();
+    }
+  });
+
+  test("the agent's configVersion becomes appliedVersion, written once; bad input is refused", async () => {
+    const { host, agent } = await enrolled('edge-t2');
+    const mgr = svc.as(manager);
+    // No telemetry computed for the host: a reported version has nothing to attach to.
+    assert.equal((await call('POST', '/southbound/v1/status', agent, { configVersion: 'cccccccccccccccc' })).status, 204);
+    assert.equal((await mgr.get('default', 'Host', host.id)).status.telemetry, undefined);
+
+    await mgr.updateStatus('default', 'Host', host.id, telemetry('cccccccccccccccc', 60));
+    assert.equal((await call('POST', '/southbound/v1/status', agent, { powerState: 'on', configVersion: 'cccccccccccccccc' })).status, 204);
+    const applied = await mgr.get('default', 'Host', host.id);
+    assert.equal(applied.status.telemetry?.appliedVersion, 'cccccccccccccccc');
+    assert.ok(Date.parse(applied.status.telemetry!.appliedAt!) > Date.now() - 5000);
+    assert.equal(applied.status.currentPowerState, 'on');
+    assert.equal((await call('POST', '/southbound/v1/status', agent, { powerState: 'on', configVersion: 'cccccccccccccccc' })).status, 204);
+    assert.equal((await mgr.get('default', 'Host', host.id)).revision, applied.revision, 'the same report again writes nothing');
+
+    // A new config keeps the applied version until the agent reports the new one.
+    await mgr.updateStatus('default', 'Host', host.id, telemetry('dddddddddddddddd', 30));
+    const pending = (await mgr.get('default', 'Host', host.id)).status.telemetry!;
+    assert.deepEqual([pending.version, pending.appliedVersion], ['dddddddddddddddd', 'cccccccccccccccc']);
+
+    const bad = await call('POST', '/southbound/v1/status', agent, { configVersion: 'x'.repeat(200) });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.error.code, 'invalid_argument');
+    assert.equal((await call('POST', '/southbound/v1/status', agent, { configVersion: 7 })).status, 400);
+  });
+});
