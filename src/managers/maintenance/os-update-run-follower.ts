@@ -72,7 +72,7 @@ export class RunFollower {
     const s = cmd.status;
     const target = this.label(run.status.targetOsId, plan?.key === run.status.updateKey ? plan : undefined);
     if (s.state === 'succeeded') {
-      await this.write(run, { runStatus: ['idle', `updated to ${target}: ${s.message ?? ''}`], phase: 'done', progress: 100, endedAt: this.now(), details: detailsOf(cmd) });
+      await this.write(run, { runStatus: ['idle', `updated to ${target}`], phase: 'done', progress: 100, endedAt: this.now(), details: detailsOf(cmd) });
       if (inst) {
         const p = new StatusPatch(inst, this.d.clock).triple('updateStatus', 'idle', `updated to ${target}`);
         if (run.status.targetOsId && run.status.targetOsId !== inst.status.currentOsId) p.set('currentOsId', run.status.targetOsId);
@@ -94,8 +94,10 @@ export class RunFollower {
         ...(rolledBack && back ? { rolledBackToOsId: back } : {}),
       });
       if (inst) {
+        // The agent's message may name the rollback already (by id, or vaguely): say it once, by profile.
+        const reason = rolledBack ? why.replace(/;? *rolled back to [^;]*$/, '') : why;
         const where = rolledBack ? `; rolled back to ${back ? this.label(back) : 'the previous system'}` : '';
-        await new StatusPatch(inst, this.d.clock).triple('updateStatus', 'error', `update failed: ${why}${where}`).write(this.d.inventory);
+        await new StatusPatch(inst, this.d.clock).triple('updateStatus', 'error', `update failed: ${reason}${where}`).write(this.d.inventory);
       }
       await this.d.commands.remove(cmd);
       return;
