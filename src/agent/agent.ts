@@ -75,6 +75,7 @@ export class Agent {
         backoff: () => this.backoff(),
         onUnauthenticated: (e) => this.revoke(`the server refused the agent token (${e.message})`),
         onSucceeded: (c) => this.applied(c),
+        context: () => (this.state?.osId ? { osId: this.state.osId } : {}),
       });
       o.log.info(
         `agent for host ${enrolled.hostId} (project ${enrolled.project}) on ${o.server}: heartbeat every ${o.heartbeatMs / 1000} s, rescan every ${o.rescanMs / 1000} s, ${o.executor.name} executor`,

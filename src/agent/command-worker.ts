@@ -2,7 +2,7 @@ import { type AgentCommand, type CommandResult, isEimError } from '../api/index.
 import type { AgentLog } from './agent-log.ts';
 import { type Clock, sleep } from './clock.ts';
 import type { CommandJournal } from './command-journal.ts';
-import { type Executor, failed, succeeded } from './executor/executor.ts';
+import { type Executor, failed, type RunContext, succeeded } from './executor/executor.ts';
 import { ReconnectBackoff } from './reconnect-backoff.ts';
 import type { SouthboundClient } from './southbound-client.ts';
 
@@ -20,6 +20,8 @@ export interface CommandWorkerDeps {
   backoff?: () => ReconnectBackoff;
   /** A call answered 401: the agent's token is gone. */
   onUnauthenticated(error: Error): void;
+  /** What the executor may know about the machine (the OS profile it runs). @default nothing */
+  context?: () => RunContext;
   /** A command (or a config from the stream) succeeded: the agent updates what it reports. */
   onSucceeded(command: AgentCommand, result: CommandResult): void;
 }
@@ -139,7 +141,7 @@ export class CommandWorker {
 
   private async safeRun(command: AgentCommand, progress: (p: number, m?: string) => void): Promise<CommandResult> {
     try {
-      return await this.d.executor.run(command, progress, this.d.signal);
+      return await this.d.executor.run(command, progress, this.d.signal, this.d.context?.() ?? {});
     } catch (e) {
       // Executors answer with results; a throw is a bug there, and trying again may not repeat it.
       return failed(`the ${this.d.executor.name} executor failed on ${command.type}: ${(e as Error).message}`, true);

@@ -13,7 +13,7 @@ export { SimDiscovery, type SimDiscoveryOptions, simHardware } from './discovery
 export { enrollIdentity } from './discovery/enroll-identity.ts';
 export { normalizeHardwareReport, sameHardwareReport } from './discovery/hardware-report.ts';
 export { type SystemAccess, nodeSystemAccess } from './discovery/system-access.ts';
-export { type Executor, type Progress, succeeded, failed } from './executor/executor.ts';
+export { type Executor, type Progress, type RunContext, succeeded, failed } from './executor/executor.ts';
 export { SimExecutor, type SimExecutorOptions } from './executor/sim-executor.ts';
 export { LinuxExecutor, type LinuxExecutorOptions } from './executor/linux-executor.ts';
 export { type ExecFn, type ExecResult, spawnExec } from './executor/exec-command.ts';

@@ -215,6 +215,8 @@ export const InstanceStatus = Type.Object(
   {
     currentState: Opt(InstanceCurrentState),
     currentOsId: Opt(Ref('os')),
+    /** The profile the instance manager last installed (spec.osId then); an OS update may move currentOsId on from it. */
+    provisionedOsId: Opt(Ref('os')),
     instanceStatus: Opt(StatusTriple),
     provisioningStatus: Opt(StatusTriple),
     updateStatus: Opt(StatusTriple),

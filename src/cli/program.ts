@@ -14,6 +14,7 @@ import { registerProjectCommand } from './commands/project-command.ts';
 import { registerServerCommand } from './commands/server-command.ts';
 import { registerSimCommand } from './commands/sim-command.ts';
 import { registerTokenCommand } from './commands/token-command.ts';
+import { registerUpdateCommand } from './commands/update-command.ts';
 import { registerWatchCommand } from './commands/watch-command.ts';
 import { EXIT } from './report-error.ts';
 
@@ -58,6 +59,7 @@ Run "eim <command> --help" for a command's flags and examples.`,
   registerDeleteCommand(program);
   registerWatchCommand(program);
   registerHostCommand(program);
+  registerUpdateCommand(program);
   registerTokenCommand(program);
   registerProjectCommand(program);
   registerCompletionCommand(program);

@@ -4,6 +4,10 @@ import type { ControllerStats } from '../reconcile/index.ts';
 import { HostManager } from './host/host-manager.ts';
 import { InstanceManager } from './instance/instance-manager.ts';
 import { MaintenanceManager } from './maintenance/maintenance-manager.ts';
+import type { OperatingSystem, OsUpdatePolicy } from './maintenance/os-update-plan.ts';
+import { OsUpdateRollout } from './maintenance/os-update-rollout.ts';
+import type { OsUpdateRun } from './maintenance/os-update-run-cache.ts';
+import type { WindowView } from './maintenance/window-view.ts';
 import { MaintenanceWindows } from './maintenance/windows.ts';
 import { type CommandResource, CommandTracker } from './shared/command-tracker.ts';
 import { InformerIndex } from './shared/informer-index.ts';
@@ -15,6 +19,8 @@ export interface StartManagersOptions extends ManagerTuning {
   project?: string;
   /** How soon a host with autoProvision looks again for a default OS profile. @default 30000 */
   osProfileRetryMs?: number;
+  /** The windows OS updates start in, instead of the schedules' (unit tests of the rollout logic). @default the MaintenanceWindows of the schedules */
+  updateWindows?: WindowView;
 }
 
 export interface ManagersStats {
@@ -22,6 +28,7 @@ export interface ManagersStats {
   instance: ControllerStats;
   telemetry: TelemetryManagerStats;
   maintenance: { hosts: ControllerStats; schedules: ControllerStats };
+  rollout: ControllerStats;
   cached: { hosts: number; instances: number; commands: number };
   commands: { created: number; deleted: number };
 }
@@ -63,13 +70,18 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   // The windows every policy manager reads: one cache of schedules, sites and regions, sharing the hosts.
   const windows = new MaintenanceWindows({ inventory, project, hosts, clock: options.clock, onError: onHandlerError });
   const maintenanceManager = new MaintenanceManager({ inventory, project, hosts, windows, ...tuning });
-  const informers = [hosts, instances, commandInformer];
+  const policies = new Informer<'OsUpdatePolicy', OsUpdatePolicy>({ inventory, project, kind: 'OsUpdatePolicy', onHandlerError });
+  const runs = new Informer<'OsUpdateRun', OsUpdateRun>({ inventory, project, kind: 'OsUpdateRun', onHandlerError });
+  const operatingSystems = new Informer<'OperatingSystem', OperatingSystem>({ inventory, project, kind: 'OperatingSystem', onHandlerError });
+  const rollout = new OsUpdateRollout({ ...deps, ...tuning, policies, runs, operatingSystems, windows: options.updateWindows ?? windows });
+  const informers: { start(): unknown; stop(): Promise<void>; synced: Promise<void> }[] = [hosts, instances, commandInformer, policies, runs, operatingSystems];
   for (const i of informers) i.start();
   windows.start();
   hostManager.start();
   instanceManager.start();
   telemetryManager.start();
   maintenanceManager.start();
+  rollout.start();
   let stopping: Promise<void> | undefined;
   return {
     synced: Promise.all([...informers.map((i) => i.synced), windows.synced, telemetryManager.topology.synced]).then(() => undefined),
@@ -78,12 +90,13 @@ export async function startManagers(inventory: Inventory, options: StartManagers
       instance: instanceManager.stats(),
       telemetry: telemetryManager.stats(),
       maintenance: maintenanceManager.stats(),
+      rollout: rollout.stats(),
       cached: { hosts: hosts.size, instances: instances.size, commands: commandInformer.size },
       commands: { ...deps.commands.counters },
     }),
     stop: () =>
       (stopping ??= (async () => {
-        await Promise.all([hostManager.stop(), instanceManager.stop(), telemetryManager.stop(), maintenanceManager.stop()]);
+        await Promise.all([hostManager.stop(), instanceManager.stop(), telemetryManager.stop(), maintenanceManager.stop(), rollout.stop()]);
         await Promise.all([...informers.map((i) => i.stop()), windows.stop()]);
       })()),
   };

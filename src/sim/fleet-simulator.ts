@@ -13,6 +13,10 @@ export interface FleetSimOptions {
   heartbeatMs?: number;
   /** How long a simulated OS install (or update) takes. @default 2000 */
   provisionTimeMs?: number;
+  /** How long a simulated OS update takes. @default provisionTimeMs */
+  updateTimeMs?: number;
+  /** Share of OS updates failing (and rolling back). @default the fail rates */
+  updateFailRate?: number;
   /** Share of commands failing recoverably. @default 0 */
   failRate?: number;
   /** Share of commands failing for good. @default 0 */
@@ -115,6 +119,8 @@ export class FleetSimulator {
         durationMs: o.provisionTimeMs ?? 2000,
         failRate: o.failRate ?? 0,
         unrecoverableRate: o.unrecoverableRate ?? 0,
+        ...(o.updateTimeMs !== undefined ? { updateDurationMs: o.updateTimeMs } : {}),
+        ...(o.updateFailRate !== undefined ? { updateFailRate: o.updateFailRate } : {}),
         seed: `${this.seed}-${i}`,
         ...o.executorFor?.(i),
       }),

@@ -32,6 +32,8 @@ export interface UpdateOsParams {
   packages?: string[];
   /** An immutable OS updates by image, like install-os. */
   image?: InstallOsParams;
+  /** The kernel command line to boot with after the update (without an image: set on the running OS). */
+  kernelCommand?: string;
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -70,11 +72,21 @@ export function applyConfigParams(c: AgentCommand): ApplyConfigParams {
   return { version: String(v), config: c.params.config };
 }
 
-/** update-os: `{ packages?: string[] }`, or an image (`imageUrl` + `sha256`) for an immutable OS. */
+/**
+ * update-os: `{ packages?: string[], kernelCommand?: string }`, and for a new OS profile its image as
+ * install-os takes it (`osId`, `imageUrl`, `sha256`, `profileName`, `profileVersion`).
+ */
 export function updateOsParams(c: AgentCommand): UpdateOsParams {
-  const { packages } = c.params;
+  const { packages, kernelCommand } = c.params;
   if (packages !== undefined && !(Array.isArray(packages) && packages.every((x) => typeof x === 'string' && /^[A-Za-z0-9.+:~=_-]+$/.test(x)))) {
     throw new InvalidParamsError(`update-os params.packages must be package names (got ${JSON.stringify(packages)})`);
   }
-  return { ...(packages ? { packages: packages as string[] } : {}), ...(c.params.imageUrl !== undefined ? { image: installOsParams(c) } : {}) };
+  if (kernelCommand !== undefined && (typeof kernelCommand !== 'string' || /[\n\r\0]/.test(kernelCommand))) {
+    throw new InvalidParamsError(`update-os params.kernelCommand must be one line of text (got ${JSON.stringify(kernelCommand).slice(0, 200)})`);
+  }
+  return {
+    ...(packages ? { packages: packages as string[] } : {}),
+    ...(c.params.imageUrl !== undefined ? { image: installOsParams(c) } : {}),
+    ...(str(kernelCommand) ? { kernelCommand: str(kernelCommand) } : {}),
+  };
 }

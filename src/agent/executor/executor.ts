@@ -11,9 +11,15 @@ export type Progress = (percent: number, message?: string) => void;
  */
 export interface Executor {
   readonly name: string;
-  run(command: AgentCommand, progress: Progress, signal: AbortSignal): Promise<CommandResult>;
+  run(command: AgentCommand, progress: Progress, signal: AbortSignal, context?: RunContext): Promise<CommandResult>;
   /** The machine's power after the commands so far. @default 'on' (a machine running its agent is on) */
   powerState?(): 'on' | 'off';
+}
+
+/** What the agent knows about its machine when a command runs. */
+export interface RunContext {
+  /** The OS profile the agent last installed or updated to (agent.json), if any. */
+  osId?: string;
 }
 
 /** A `succeeded` result. */

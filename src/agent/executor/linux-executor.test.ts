@@ -61,8 +61,22 @@ test('without --allow-disruptive nothing disruptive is spawned; each result list
     [cmd('power', { state: 'reset' }), ['systemctl reboot']],
     [cmd('power', { state: 'power-cycle' }), ['systemctl reboot']],
     [cmd('wipe', {}), ["wipefs --all --force '<--target-disk>'"]],
-    [cmd('update-os', {}), ['DEBIAN_FRONTEND=noninteractive apt-get update', 'DEBIAN_FRONTEND=noninteractive apt-get upgrade -y']],
-    [cmd('update-os', { packages: ['openssl', 'curl'] }), ['DEBIAN_FRONTEND=noninteractive apt-get update', 'DEBIAN_FRONTEND=noninteractive apt-get install -y openssl curl']],
+    [
+      cmd('update-os', {}),
+      ['DEBIAN_FRONTEND=noninteractive apt-get update', 'DEBIAN_FRONTEND=noninteractive apt-get upgrade -y --download-only', 'DEBIAN_FRONTEND=noninteractive apt-get upgrade -y', 'dpkg --audit'],
+    ],
+    [
+      cmd('update-os', { packages: ['openssl', 'curl'], kernelCommand: 'quiet splash' }),
+      [
+        'DEBIAN_FRONTEND=noninteractive apt-get update',
+        'DEBIAN_FRONTEND=noninteractive apt-get install -y openssl curl --download-only',
+        'DEBIAN_FRONTEND=noninteractive apt-get install -y openssl curl',
+        `sed -i 's|^GRUB_CMDLINE_LINUX=.*|GRUB_CMDLINE_LINUX="quiet splash"|' /etc/default/grub`,
+        'update-grub',
+        'dpkg --audit',
+        'dpkg-query -W openssl curl',
+      ],
+    ],
     [
       install(`${base}/image.img`),
       [
@@ -158,4 +172,20 @@ test('bad params are unrecoverable; update-os without a package manager too', as
     const r = await ex.run(c, () => {}, never);
     assert.deepEqual([r.state, r.recoverable], ['failed', false], JSON.stringify(c.params));
   }
+});
+
+test('update-os with dnf and --allow-disruptive runs the plan phase by phase, kernel command included; a bad kernel command runs nothing', async () => {
+  const exec = spyExec();
+  const ex = new LinuxExecutor({ dataDir: tmp(), exec, allowDisruptive: true, hasCommand: (n) => n === 'dnf' });
+  const messages: string[] = [];
+  const r = await ex.run(cmd('update-os', { packages: ['kernel'], kernelCommand: 'console=ttyS0' }), (_p, m) => messages.push(m!), never);
+  assert.equal(r.state, 'succeeded');
+  assert.deepEqual(exec.calls, ['dnf install -y kernel --downloadonly', 'dnf install -y kernel', 'grubby --update-kernel=ALL --args=console=ttyS0', 'dnf check', 'rpm -q kernel']);
+  assert.deepEqual(
+    messages.map((m) => m.split(':')[0]),
+    ['downloading', 'applying', 'applying', 'verifying', 'verifying'],
+  );
+  const bad = await ex.run(cmd('update-os', { kernelCommand: 'init="/bin/sh"' }), () => {}, never);
+  assert.deepEqual([bad.state, bad.recoverable], ['failed', false]);
+  assert.equal(exec.calls.length, 5, 'nothing more ran');
 });

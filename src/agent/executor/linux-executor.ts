@@ -26,6 +26,8 @@ interface Step {
   command: string;
   args: string[];
   env?: Record<string, string>;
+  /** The update phase the step belongs to, named in its progress message (downloading, applying, rebooting, verifying). */
+  phase?: string;
 }
 
 const NOT_ALLOWED = 'the agent runs without --allow-disruptive, so it ran nothing';
@@ -98,8 +100,8 @@ export class LinuxExecutor implements Executor {
     const file = path.join(this.options.dataDir, 'images', `${p.sha256}.img`);
     const disk = this.options.targetDisk;
     const writeSteps: Step[] = [
-      { command: 'dd', args: [`if=${file}`, `of=${disk ?? '<--target-disk>'}`, 'bs=4M', 'conv=fsync', 'oflag=direct', 'status=none'] },
-      { command: 'systemctl', args: ['reboot'] },
+      { command: 'dd', args: [`if=${file}`, `of=${disk ?? '<--target-disk>'}`, 'bs=4M', 'conv=fsync', 'oflag=direct', 'status=none'], phase: 'applying' },
+      { command: 'systemctl', args: ['reboot'], phase: 'rebooting' },
     ];
     const writeLines = writeSteps.map((s) => commandLine(s.command, s.args));
     const ignored = p.kernelCommand ? { ignored: { kernelCommand: 'the linux executor writes the image as it is; it does not change the kernel command line' } } : {};
@@ -109,7 +111,7 @@ export class LinuxExecutor implements Executor {
     progress(0, `downloading ${p.imageUrl}`);
     await this.download({ url: p.imageUrl, sha256: p.sha256, file, signal, progress: (pct, msg) => progress(Math.floor(pct * 0.9), msg) });
     await this.removeOtherImages(file);
-    progress(90, 'image verified');
+    progress(90, 'verifying: the image matches its sha256');
     if (!disk) {
       return succeeded(`downloaded ${name} to ${file} and verified its sha256; did not write it: ${NO_DISK}`, { dryRun: true, downloaded: file, sha256: p.sha256, wouldRun: writeLines, ...ignored });
     }
@@ -120,25 +122,53 @@ export class LinuxExecutor implements Executor {
   private async updateOs(c: AgentCommand, progress: Progress, signal: AbortSignal): Promise<CommandResult> {
     const p = updateOsParams(c);
     if (p.image) return this.installImage('update-os', p.image, progress, signal);
-    const steps = this.packageSteps(p.packages);
+    if (p.kernelCommand && /["\\$`]/.test(p.kernelCommand)) {
+      return failed(`update-os params.kernelCommand may not hold quotes, backslashes, $ or backticks (it goes into the boot loader's config): ${JSON.stringify(p.kernelCommand)}`, false);
+    }
+    const steps = this.packageSteps(p.packages, p.kernelCommand);
     if (!steps) return failed('update-os found neither apt-get nor dnf on this machine; the linux executor updates Debian/Ubuntu (apt) and Fedora/RHEL (dnf) systems, or immutable ones by image (imageUrl + sha256)', false);
     const lines = steps.map((s) => commandLine(s.command, s.args, s.env));
-    if (!this.options.allowDisruptive) return dryRun(`update the OS${p.packages ? ` (${p.packages.join(', ')})` : ''}`, lines, NOT_ALLOWED);
+    const what = [p.packages ? `packages ${p.packages.join(', ')}` : undefined, p.kernelCommand ? `kernel command "${p.kernelCommand}"` : undefined].filter(Boolean).join(', ');
+    if (!this.options.allowDisruptive) return dryRun(`update the OS${what ? ` (${what})` : ''}`, lines, NOT_ALLOWED);
     // A failed update (a mirror down, the package lock held) may well work later.
     const r = await this.runSteps(steps, progress, signal, 0, 100, true);
     return r ?? succeeded(`updated the OS: ${lines.join('; ')}`, { ran: lines });
   }
 
-  private packageSteps(packages?: string[]): Step[] | undefined {
+  /**
+   * The apt or dnf plan, by phase: downloading (package metadata and files), applying (install or
+   * upgrade; the kernel command line through the boot loader), verifying (the package database
+   * is consistent, the packages asked for are installed). The new kernel command line takes
+   * effect at the next reboot, which the plan leaves to the operator.
+   */
+  private packageSteps(packages?: string[], kernelCommand?: string): Step[] | undefined {
     if (this.hasCommand('apt-get')) {
       const env = { DEBIAN_FRONTEND: 'noninteractive' };
       const act = packages ? ['install', '-y', ...packages] : ['upgrade', '-y'];
       return [
-        { command: 'apt-get', args: ['update'], env },
-        { command: 'apt-get', args: act, env },
+        { command: 'apt-get', args: ['update'], env, phase: 'downloading' },
+        { command: 'apt-get', args: [...act, '--download-only'], env, phase: 'downloading' },
+        { command: 'apt-get', args: act, env, phase: 'applying' },
+        ...(kernelCommand
+          ? [
+              { command: 'sed', args: ['-i', `s|^GRUB_CMDLINE_LINUX=.*|GRUB_CMDLINE_LINUX="${kernelCommand.replace(/[|&]/g, '\\$&')}"|`, '/etc/default/grub'], phase: 'applying' },
+              { command: 'update-grub', args: [], phase: 'applying' },
+            ]
+          : []),
+        { command: 'dpkg', args: ['--audit'], phase: 'verifying' },
+        ...(packages ? [{ command: 'dpkg-query', args: ['-W', ...packages], phase: 'verifying' }] : []),
       ];
     }
-    if (this.hasCommand('dnf')) return [{ command: 'dnf', args: packages ? ['install', '-y', ...packages] : ['upgrade', '-y'] }];
+    if (this.hasCommand('dnf')) {
+      const act = packages ? ['install', '-y', ...packages] : ['upgrade', '-y'];
+      return [
+        { command: 'dnf', args: [...act, '--downloadonly'], phase: 'downloading' },
+        { command: 'dnf', args: act, phase: 'applying' },
+        ...(kernelCommand ? [{ command: 'grubby', args: ['--update-kernel=ALL', `--args=${kernelCommand}`], phase: 'applying' }] : []),
+        { command: 'dnf', args: ['check'], phase: 'verifying' },
+        ...(packages ? [{ command: 'rpm', args: ['-q', ...packages], phase: 'verifying' }] : []),
+      ];
+    }
     return undefined;
   }
 
@@ -156,7 +186,7 @@ export class LinuxExecutor implements Executor {
   private async runSteps(steps: Step[], progress: Progress, signal: AbortSignal, from: number, to: number, recoverable: boolean): Promise<CommandResult | undefined> {
     for (const [i, s] of steps.entries()) {
       const line = commandLine(s.command, s.args, s.env);
-      progress(Math.round(from + ((to - from) * i) / steps.length), `running ${line}`);
+      progress(Math.round(from + ((to - from) * i) / steps.length), `${s.phase ? `${s.phase}: ` : ''}running ${line}`);
       let r;
       try {
         r = await this.exec(s.command, s.args, { signal, env: s.env });

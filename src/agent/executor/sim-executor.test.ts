@@ -77,3 +77,42 @@ test('rates outside [0, 1] are refused', () => {
   assert.throws(() => new SimExecutor({ failRate: 1.5 }), /failRate/);
   assert.throws(() => new SimExecutor({ failRate: 0.6, unrecoverableRate: 0.6 }), /at most 1/);
 });
+
+test('update-os runs download, apply, reboot, verify; a failure rolls back to the profile the node had', async () => {
+  const update = cmd('u1', 'update-os', { osId: 'os-0000000b', imageUrl: 'https://images.example.com/b.img', sha256: 'b'.repeat(64), profileName: 'ubuntu', profileVersion: '24.04', packages: ['openssl'] });
+  const ex = new SimExecutor({ durationMs: 8, script: ['ok', 'unrecoverable', 'recoverable'] });
+  const seen: string[] = [];
+  const ok = await ex.run(update, (_p, m) => seen.push(m!), never, { osId: 'os-0000000a' });
+  assert.equal(ok.state, 'succeeded');
+  assert.deepEqual(
+    seen.map((m) => m.split(' ')[0]),
+    ['downloading', 'applying', 'rebooting', 'verifying'],
+  );
+  assert.equal(seen[1], 'applying ubuntu 24.04, packages openssl');
+  assert.deepEqual(ok.details, { simulated: true, phases: ['downloading', 'applying', 'rebooting', 'verifying'], osId: 'os-0000000b' });
+
+  const phases: string[] = [];
+  const bad = await ex.run({ ...update, id: 'u2' }, (_p, m) => phases.push(m!.split(' ')[0]), never, { osId: 'os-0000000a' });
+  assert.deepEqual([bad.state, bad.recoverable], ['failed', false]);
+  assert.deepEqual(bad.details, { simulated: true, failedPhase: 'applying', rolledBack: true, rolledBackTo: 'os-0000000a' });
+  assert.match(bad.message!, /while applying.*injected.*rolled back to os-0000000a$/);
+  assert.deepEqual(phases, ['downloading', 'applying', 'rolling']);
+
+  const late = await ex.run({ ...update, id: 'u3' }, () => {}, never, { osId: 'os-0000000a' });
+  assert.deepEqual([late.state, late.recoverable, late.details?.failedPhase, late.details?.rolledBackTo], ['failed', true, 'rebooting', 'os-0000000a']);
+
+  const bogus = await ex.run(cmd('u4', 'update-os', { kernelCommand: 'quiet\nrm -rf /' }), () => {}, never);
+  assert.deepEqual([bogus.state, bogus.recoverable], ['failed', false]);
+  assert.match(bogus.message!, /kernelCommand/);
+});
+
+test('updateFailRate and updateDurationMs govern update-os only', async () => {
+  const ex = new SimExecutor({ durationMs: 4000, updateDurationMs: 8, updateFailRate: 1, seed: 3 });
+  const started = Date.now();
+  const r = await ex.run(cmd('uf', 'update-os', { packages: ['curl'] }), () => {}, never, { osId: 'os-0000000a' });
+  assert.deepEqual([r.state, r.details?.rolledBackTo], ['failed', 'os-0000000a']);
+  assert.match(r.message!, /update fail rate 1/);
+  assert.ok(Date.now() - started < 1000, 'the update took updateDurationMs');
+  assert.equal(new SimExecutor({ durationMs: 8, updateFailRate: 1 }).outcome('x'), 'ok', 'other commands keep the general rates');
+  assert.throws(() => new SimExecutor({ updateFailRate: 2 }), /updateFailRate/);
+});

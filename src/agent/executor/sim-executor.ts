@@ -1,8 +1,8 @@
 import type { AgentCommand, CommandResult } from '../../api/index.ts';
 import { type Clock, sleep, systemClock } from '../clock.ts';
 import { seededRandom } from '../seeded-random.ts';
-import { applyConfigParams, InvalidParamsError, installOsParams, powerParams, updateOsParams } from './command-params.ts';
-import { type Executor, failed, type Progress, succeeded } from './executor.ts';
+import { applyConfigParams, InvalidParamsError, installOsParams, powerParams, type UpdateOsParams, updateOsParams } from './command-params.ts';
+import { type Executor, failed, type Progress, type RunContext, succeeded } from './executor.ts';
 
 export interface SimExecutorOptions {
   /** How long each command takes (power and apply-config take a tenth of it). @default 2000 */
@@ -13,6 +13,10 @@ export interface SimExecutorOptions {
   unrecoverableRate?: number;
   /** With the command id, decides which commands fail: same seed and id, same outcome, in any order. @default 0 */
   seed?: number | string;
+  /** How long an update-os takes (its four phases). @default durationMs */
+  updateDurationMs?: number;
+  /** Share of update-os commands that fail (and roll back), instead of failRate and unrecoverableRate. @default those rates */
+  updateFailRate?: number;
   /** Scripted outcomes for the first commands, in order, before the rates apply (tests, demos). @default [] */
   script?: readonly ('ok' | 'recoverable' | 'unrecoverable')[];
   clock?: Clock;
@@ -29,13 +33,14 @@ const STEPS = 4;
 export class SimExecutor implements Executor {
   readonly name = 'sim';
   private power: 'on' | 'off' = 'on';
-  private readonly o: Required<Omit<SimExecutorOptions, 'seed'>> & { seed: number | string };
+  private readonly o: Required<Omit<SimExecutorOptions, 'seed' | 'updateDurationMs' | 'updateFailRate'>> & Pick<SimExecutorOptions, 'updateDurationMs' | 'updateFailRate'> & { seed: number | string };
   private scripted = 0;
 
   constructor(options: SimExecutorOptions = {}) {
     this.o = { durationMs: 2000, failRate: 0, unrecoverableRate: 0, seed: 0, clock: systemClock, script: [], ...options };
-    for (const k of ['failRate', 'unrecoverableRate'] as const) {
-      if (!(this.o[k] >= 0 && this.o[k] <= 1)) throw new RangeError(`SimExecutor: ${k} must be between 0 and 1 (got ${this.o[k]})`);
+    for (const k of ['failRate', 'unrecoverableRate', 'updateFailRate'] as const) {
+      if (k === 'updateFailRate' && this.o[k] === undefined) continue;
+      if (!((this.o[k] as number) >= 0 && (this.o[k] as number) <= 1)) throw new RangeError(`SimExecutor: ${k} must be between 0 and 1 (got ${this.o[k]})`);
     }
     if (this.o.failRate + this.o.unrecoverableRate > 1) throw new RangeError('SimExecutor: failRate + unrecoverableRate must be at most 1');
   }
@@ -52,7 +57,8 @@ export class SimExecutor implements Executor {
     return 'ok';
   }
 
-  async run(command: AgentCommand, progress: Progress, signal: AbortSignal): Promise<CommandResult> {
+  async run(command: AgentCommand, progress: Progress, signal: AbortSignal, context: RunContext = {}): Promise<CommandResult> {
+    if (command.type === 'update-os') return this.update(command, progress, signal, context);
     let message: string;
     let details: Record<string, unknown> | undefined;
     try {
@@ -77,16 +83,60 @@ export class SimExecutor implements Executor {
     return succeeded(message, details);
   }
 
+  /**
+   * update-os in its phases: downloading (an image; packages otherwise), applying, rebooting,
+   * verifying, each named in its progress message. An injected failure strikes while applying or
+   * rebooting; the node then rolls back to the profile it had (`context.osId`) and answers
+   * `failed` with `details: { rolledBack: true, rolledBackTo }`.
+   */
+  private async update(c: AgentCommand, progress: Progress, signal: AbortSignal, context: RunContext): Promise<CommandResult> {
+    let p: UpdateOsParams;
+    try {
+      p = updateOsParams(c);
+    } catch (e) {
+      if (e instanceof InvalidParamsError) return failed(e.message, false);
+      throw e;
+    }
+    const target = p.image ? (p.image.profileName ? `${p.image.profileName}${p.image.profileVersion ? ` ${p.image.profileVersion}` : ''}` : (p.image.osId ?? p.image.imageUrl)) : undefined;
+    const what = [target, p.packages?.length ? `packages ${p.packages.join(', ')}` : undefined, p.kernelCommand ? `kernel command "${p.kernelCommand}"` : undefined].filter(Boolean).join(', ') || 'the installed packages';
+    const phases: [string, string][] = [
+      ['downloading', target ? `downloading ${p.image!.imageUrl}` : `downloading ${p.packages?.length ? p.packages.join(', ') : 'package updates'}`],
+      ['applying', `applying ${what}`],
+      ['rebooting', 'rebooting'],
+      ['verifying', `verifying ${target ?? 'the updated system'}`],
+    ];
+    const rate = this.o.updateFailRate;
+    const drawn = rate === undefined ? this.outcome(c.id) : seededRandom(`${this.o.seed}/${c.id}`)() < rate ? 'unrecoverable' : 'ok';
+    const outcome = this.scripted < this.o.script.length ? this.o.script[this.scripted++] : drawn;
+    const failAt = outcome === 'ok' ? -1 : outcome === 'recoverable' ? 2 : 1;
+    const step = (this.o.updateDurationMs ?? this.o.durationMs) / phases.length;
+    for (const [i, [phase, message]] of phases.entries()) {
+      progress(Math.round((i / phases.length) * 100), message);
+      await sleep(this.o.clock, step, signal);
+      if (signal.aborted) return failed('update-os stopped: the agent is stopping', true);
+      if (i === failAt) {
+        const from = context.osId;
+        const why = outcome === 'recoverable' ? 'the node did not come back healthy after the reboot' : 'the new system failed to apply (package conflict)';
+        progress(Math.round(((i + 0.5) / phases.length) * 100), `rolling back to ${from ?? 'the previous system'}`);
+        await sleep(this.o.clock, step / 2, signal);
+        return failed(
+          `simulated update failure while ${phase}: ${why} (injected${rate !== undefined ? `, update fail rate ${rate}` : outcome === 'recoverable' ? `, fail rate ${this.o.failRate}` : `, unrecoverable rate ${this.o.unrecoverableRate}`}); rolled back to ${from ?? 'the previous system'}`,
+          outcome === 'recoverable',
+          { simulated: true, failedPhase: phase, rolledBack: true, ...(from ? { rolledBackTo: from } : {}) },
+        );
+      }
+    }
+    return succeeded(`simulated: updated to ${what}`, { simulated: true, phases: phases.map(([ph]) => ph), ...(p.image?.osId ? { osId: p.image.osId } : context.osId ? { osId: context.osId } : {}) });
+  }
+
   private plan(c: AgentCommand): { message: string; details?: Record<string, unknown> } {
     switch (c.type) {
       case 'install-os': {
         const p = installOsParams(c);
         return { message: `simulated: installed ${p.profileName ?? p.osId ?? p.imageUrl}`, details: { simulated: true, osId: p.osId } };
       }
-      case 'update-os': {
-        const p = updateOsParams(c);
-        return { message: `simulated: updated the OS${p.packages ? ` (${p.packages.join(', ')})` : ''}`, details: { simulated: true } };
-      }
+      case 'update-os':
+        throw new Error('update-os runs in update()');
       case 'wipe':
         return { message: 'simulated: wiped the disk', details: { simulated: true } };
       case 'power': {

@@ -32,6 +32,8 @@ interface SimOptions {
   nodes: number;
   heartbeat: number;
   provisionTime: number;
+  updateTime?: number;
+  updateFailRate?: number;
   failRate: number;
   unrecoverableRate: number;
   hardwareChurn: number;
@@ -50,6 +52,8 @@ export function registerSimCommand(program: Command): void {
     .addOption(new Option('--nodes <n>', 'how many nodes').default(20).argParser(count))
     .addOption(new Option('--heartbeat <duration>', 'heartbeat interval').default(10_000, '10s').argParser(ms))
     .addOption(new Option('--provision-time <duration>', 'how long a simulated OS install takes').default(2000, '2s').argParser(ms))
+    .addOption(new Option('--update-time <duration>', 'how long a simulated OS update takes (download, apply, reboot, verify) (default: --provision-time)').argParser(ms))
+    .addOption(new Option('--update-fail-rate <share>', 'share of OS updates failing and rolling back (default: the fail rates)').argParser(share))
     .addOption(new Option('--fail-rate <share>', 'share of commands failing recoverably (retried)').default(0).argParser(share))
     .addOption(new Option('--unrecoverable-rate <share>', 'share of commands failing for good').default(0).argParser(share))
     .addOption(new Option('--hardware-churn <rate>', 'hardware changes per node per minute').default(0).argParser(rate))
@@ -98,6 +102,8 @@ Examples:
           seed: o.seed,
           heartbeatMs: o.heartbeat,
           provisionTimeMs: o.provisionTime,
+          ...(o.updateTime !== undefined ? { updateTimeMs: o.updateTime } : {}),
+          ...(o.updateFailRate !== undefined ? { updateFailRate: o.updateFailRate } : {}),
           failRate: o.failRate,
           unrecoverableRate: o.unrecoverableRate,
           hardwareChurn: o.hardwareChurn,

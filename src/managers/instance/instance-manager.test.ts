@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TERMINAL_SUFFIX } from '../../reconcile/index.ts';
-import { type Harness, type Instance, openHarness, sleep, until } from '../testing/manager-harness.ts';
+import { type Harness, type Instance, MANAGER, openHarness, sleep, until } from '../testing/manager-harness.ts';
 
 async function instance(h: Harness, name: string, hostId: string, osId: string): Promise<Instance> {
   return (await h.user.create('default', 'Instance', { name, spec: { hostId, osId, desiredState: 'running' } })) as Instance;
@@ -174,6 +174,43 @@ test('untrusted, deleted (also with its host offline and a command in flight), a
     await until(async () => (await h.user.list('default', 'Instance')).totalSize === 0, 'both removed');
     await until(async () => (await h.user.list('default', 'Command')).totalSize === 0, 'their commands removed');
     assert.equal((await h.get('Host', host.id)).status.currentState, 'onboarded', 'the host stays');
+  } finally {
+    await h.close();
+  }
+});
+
+test('an OS update moving currentOsId on does not reinstall spec.osId; a user changing spec.osId still reinstalls', async () => {
+  const h = await openHarness({ southbound: { answerMs: 10 } });
+  try {
+    const a = await h.os('ubuntu');
+    const b = await h.os('ubuntu-next');
+    const c = await h.os('debian');
+    const host = await h.host('edge-o');
+    await h.sb.enroll(host);
+    const inst = await instance(h, 'edge-o', host.id, a.id);
+    const first = await until(async () => {
+      const x = await status(h, inst.id);
+      return x.currentState === 'running' && x;
+    }, 'running ubuntu');
+    assert.deepEqual([first.currentOsId, first.provisionedOsId], [a.id, a.id]);
+
+    // What the maintenance manager writes after a successful update to b.
+    await h.svc.as(MANAGER).updateStatus('default', 'Instance', inst.id, { currentOsId: b.id });
+    await h.user.update('default', 'Instance', inst.id, { labels: { touched: 'yes' } });
+    await until(async () => (await status(h, inst.id)).observedGeneration === 2, 'reconciled after the label change');
+    await sleep(200);
+    assert.equal(h.sb.of(inst.id, 'install-os').length, 1, 'no reinstall of ubuntu over the update');
+    assert.deepEqual([(await status(h, inst.id)).currentOsId, (await status(h, inst.id)).provisionedOsId], [b.id, a.id]);
+
+    // Setting spec.osId to the profile it already runs installs nothing and records it.
+    await h.user.update('default', 'Instance', inst.id, { spec: { osId: b.id } });
+    await until(async () => (await status(h, inst.id)).provisionedOsId === b.id, 'provisionedOsId recorded');
+    assert.equal(h.sb.of(inst.id, 'install-os').length, 1);
+
+    await h.user.update('default', 'Instance', inst.id, { spec: { osId: c.id } });
+    await until(async () => (await status(h, inst.id)).currentOsId === c.id, 'reinstalled with debian');
+    assert.deepEqual(h.sb.of(inst.id, 'install-os').map((d) => d.params.osId), [a.id, c.id]);
+    assert.deepEqual(h.errors, []);
   } finally {
     await h.close();
   }

@@ -136,9 +136,15 @@ export class InstanceManager {
       cmd = undefined;
     }
     if (cmd) return this.follow(inst, cmd, patch);
-    if (inst.status.currentState === 'running' && inst.status.currentOsId === inst.spec.osId) {
+    if (inst.status.currentState === 'running' && installed(inst) === inst.spec.osId) {
       this.retries.forget(inst.id);
       await patch.triple('instanceStatus', 'idle', 'running').set('observedGeneration', inst.generation).write(this.o.inventory);
+      return done();
+    }
+    if (inst.status.currentState === 'running' && inst.status.currentOsId === inst.spec.osId) {
+      // The user set spec.osId to the profile an OS update already moved the instance to: nothing to install.
+      this.retries.forget(inst.id);
+      await patch.set('provisionedOsId', inst.spec.osId).triple('instanceStatus', 'idle', 'running').set('observedGeneration', inst.generation).write(this.o.inventory);
       return done();
     }
     const wait = this.retries.waitMs(inst.id, inst.generation);
@@ -177,6 +183,7 @@ export class InstanceManager {
       await patch
         .set('currentState', 'running')
         .set('currentOsId', String(cmd.spec.params.osId))
+        .set('provisionedOsId', String(cmd.spec.params.osId))
         .triple('provisioningStatus', 'idle', `provisioned ${label}`)
         .triple('instanceStatus', 'idle', 'running')
         .set('observedGeneration', inst.generation)
@@ -208,4 +215,14 @@ export class InstanceManager {
       .write(this.o.inventory);
     return done();
   }
+}
+
+/**
+ * The profile the instance manager installed. An OS update moves currentOsId on (the maintenance
+ * manager writes it) without changing spec.osId, so comparing spec.osId with currentOsId would
+ * reinstall the old profile after every update. Instances provisioned before provisionedOsId
+ * existed fall back to currentOsId.
+ */
+function installed(inst: Instance): string | undefined {
+  return inst.status.provisionedOsId ?? inst.status.currentOsId;
 }
