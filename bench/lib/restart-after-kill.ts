@@ -1,3 +1,4 @@
+import { buildBundle, bundleIsFresh } from './cli-bundle.ts';
 import { sleep } from './clock.ts';
 import { clientTokens } from './client-tokens.ts';
 import { fillStore } from './fill-store.ts';
@@ -45,13 +46,16 @@ export interface RestartResult {
 }
 
 /**
- * Times server starts on an empty store (baseline), fills the store in-process, then `cycles`
- * times: 16 concurrent writers, SIGKILL mid-flight, spawn again and time spawn → ready + list.
+ * Times server starts (`node bin/eim.js server`, as an operator runs it) on an empty store
+ * (baseline), fills the store in-process, then `cycles` times: 16 concurrent writers, SIGKILL
+ * mid-flight, spawn again and time spawn → ready + list.
  * Then checks every acknowledged create survived, holds watches open under writes and reads RSS.
  * @example await restartAfterKill({ target, resources: 100_000, cycles: 3, watchers: 100, watcherProcs: 2, loadMs: 2000, managers: 'none', tag })
  */
 export async function restartAfterKill(o: RestartOptions): Promise<RestartResult> {
-  const spawn = (label: string) => ServerProcess.spawn({ dataDir: o.target.dataDir, store: o.target.store, managers: o.managers, label: `${o.target.dialect}-${label}`, cpuProfDir: o.cpuProfDir });
+  // Started as an operator starts it (`node bin/eim.js server`), so the bundle must be current.
+  if (!bundleIsFresh()) buildBundle();
+  const spawn = (label: string) => ServerProcess.spawn({ dataDir: o.target.dataDir, store: o.target.store, managers: o.managers, label: `${o.target.dialect}-${label}`, cpuProfDir: o.cpuProfDir, bin: true });
   const emptyStarts: ReadyBreakdown[] = [];
   let idleRssMb = NaN;
   for (let i = 0; i <= o.cycles; i++) {

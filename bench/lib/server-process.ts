@@ -23,6 +23,12 @@ export interface ServerProcessOptions {
   managerWorkers?: number;
   /** Run the child with node --cpu-prof, writing its profiles into `<cpuProfDir>/<label>/`. */
   cpuProfDir?: string;
+  /**
+   * Start it as a user does, `node bin/eim.js server` (the esbuild bundle when it is fresh), instead
+   * of startServer() under tsx; the start is then timed as a whole (no breakdown). Only dataDir,
+   * store and managers apply.
+   */
+  bin?: boolean;
   label: string;
 }
 
@@ -59,6 +65,7 @@ export class ServerProcess {
   }
 
   static async spawn(options: ServerProcessOptions): Promise<ServerProcess> {
+    if (options.bin) return ServerProcess.spawnBin(options);
     // A directory per server: with --import tsx, the loader thread writes a profile of its own.
     const prof = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(options.cpuProfDir, options.label)] : [];
     const spawnedAt = monoMs();
@@ -88,6 +95,36 @@ export class ServerProcess {
     const announcedAt = monoMs();
     const token = readFileSync(ready.adminTokenPath, 'utf8').trim();
     return new ServerProcess(child, ready.url, token, { spawnedAt, entryAt: ready.entryAt, importedAt: ready.importedAt, listeningAt: ready.listeningAt, announcedAt }, options.label, options.sqlStats ?? false);
+  }
+
+  /** `node bin/eim.js server`, ready when it logs "eim listening on <url>" (pino JSON on stdout). */
+  private static async spawnBin(options: ServerProcessOptions): Promise<ServerProcess> {
+    const prof = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(options.cpuProfDir, options.label)] : [];
+    const args = ['bin/eim.js', 'server', '--port', '0', '--data-dir', options.dataDir, ...(options.store ? ['--store', options.store] : []), ...(options.managers ? ['--managers', options.managers] : [])];
+    const spawnedAt = monoMs();
+    const child = spawn(process.execPath, [...prof, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    trackChild(child);
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server ${options.label} did not start within 120 s`)), 120_000);
+      const lines = createInterface({ input: child.stdout! });
+      let announced = false;
+      lines.on('line', (line) => {
+        const m = announced ? null : /eim listening on (http:\/\/[^\s"]+)/.exec(line);
+        if (m) {
+          announced = true;
+          clearTimeout(timer);
+          resolve(m[1]);
+        } else if (/"level":(40|50|60)/.test(line)) process.stderr.write(`[${options.label}] ${line}\n`);
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`server ${options.label} exited before it listened (code ${code}, signal ${signal})`));
+      });
+    });
+    const announcedAt = monoMs();
+    const token = readFileSync(join(options.dataDir, 'admin.token'), 'utf8').trim();
+    // Only the whole start is known: boot, imports and startServer are not told apart.
+    return new ServerProcess(child, url, token, { spawnedAt, entryAt: NaN, importedAt: NaN, listeningAt: announcedAt, announcedAt }, options.label);
   }
 
   /**

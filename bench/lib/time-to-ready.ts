@@ -48,5 +48,6 @@ export async function timeToReady(server: ServerProcess): Promise<ReadyBreakdown
 
 /** `1,191 ms = boot 215 + imports 807 + …` for the notes. */
 export function describeReady(b: ReadyBreakdown, fmt: (v: number) => string): string {
+  if (Number.isNaN(b.boot)) return `${fmt(b.total)} ms = bin/eim.js server until it logged "listening" ${fmt(b.total - b.readyz - b.list)} + readyz ${fmt(b.readyz)} + list ${fmt(b.list)}`;
   return `${fmt(b.total)} ms = node+tsx boot ${fmt(b.boot)} + imports ${fmt(b.imports)} + startServer ${fmt(b.startServer)} + readyz ${fmt(b.readyz)} + list ${fmt(b.list)}`;
 }

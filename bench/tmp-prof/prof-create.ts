@@ -1,0 +1,18 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InventoryService } from '../../src/inventory/index.ts';
+import { openStore } from '../../src/store/index.ts';
+const dir = mkdtempSync(join(tmpdir(), 'prof-'));
+const store = await openStore({ dataDir: dir });
+const svc = new InventoryService(store);
+await svc.start();
+await svc.ensureProject('default');
+const inv = svc.as({ subject: 'bench', grants: [{ project: '*', role: 'admin' }] });
+const N = Number(process.argv[2] ?? 20000);
+for (let i = 0; i < 2000; i++) await inv.create('default', 'Host', { name: `w-${i}`, labels: { line: '3' }, spec: { desiredState: 'onboarded', serialNumber: `SN${i}` } });
+const t = performance.now();
+for (let i = 0; i < N; i++) await inv.create('default', 'Host', { name: `h-${i}`, labels: { line: '3' }, spec: { desiredState: 'onboarded', serialNumber: `SN${i}` } });
+const ms = performance.now() - t;
+console.log(`${N} creates: ${(N / ms * 1000).toFixed(0)}/s, ${(ms / N * 1000).toFixed(0)} us each; cpu ${JSON.stringify(process.cpuUsage())}`);
+await svc.stop(); await store.close();
