@@ -103,16 +103,16 @@ function Console({ api, project, projects, onProject, onSignOut }: { api: ApiCli
           ))}
         </nav>
         <span class="spacer" />
-        <label class="inline">
-          <span>Project</span>
-          <select value={project} onChange={(e) => onProject((e.target as HTMLSelectElement).value)}>
+        <span class="inline">
+          <label for="project">Project</label>
+          <select id="project" value={project} onChange={(e) => onProject((e.target as HTMLSelectElement).value)}>
             {(projects.includes(project) ? projects : [project, ...projects]).map((p) => (
               <option key={p} value={p}>
                 {p}
               </option>
             ))}
           </select>
-        </label>
+        </span>
         <ConnectionIndicator sync={fleet.sync} />
         <button type="button" class="secondary" onClick={onSignOut}>
           Sign out
