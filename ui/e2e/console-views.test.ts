@@ -282,6 +282,16 @@ describe('web console: host actions and the other views', { skip }, () => {
     await p.keyboard.press('Enter');
     await hostHeading(p, name).waitFor();
     assert.match(p.url(), /#\/hosts\/host-[0-9a-f]{8}$/);
+    // Focus moved to the new view: the next Tab is its first link, and Enter goes back.
+    assert.equal(await p.evaluate('document.activeElement.id'), 'main');
+    await p.keyboard.press('Tab');
+    assert.equal(await p.evaluate('document.activeElement.textContent'), '← Overview');
+    await p.keyboard.press('Enter');
+    await p.getByRole('heading', { level: 1, name: 'Fleet overview' }).waitFor();
+    await p.keyboard.press('Tab');
+    assert.equal(await p.evaluate('document.activeElement.getAttribute("data-count")'), 'total', 'then into the overview, at its first tile');
+    await p.goto(`${base}/#/hosts/${(await hostNamed(1)).id}`);
+    await hostHeading(p, name).waitFor();
 
     // Labelled controls, found the way assistive technology finds them.
     for (const label of ['Power', 'Update policy', 'Project']) assert.equal(await p.getByLabel(label, { exact: true }).count(), 1, label);
