@@ -5,23 +5,13 @@ import { FleetSimulator } from '../../src/sim/fleet-simulator.ts';
 import { call } from '../../src/testing/http-client.ts';
 import { type ServerProcess, spawnServer } from '../../src/testing/server-process.ts';
 import { tempDir } from '../../src/testing/test-stores.ts';
-import { browserUnavailable, launchBrowser, screenshot, signIn, tileCount } from './browser-harness.ts';
+import { browserUnavailable, launchBrowser, screenshot, signIn, tileCount, until } from './browser-harness.ts';
 
 // The web console in a real browser (Debian's chromium through playwright-core) against a real
 // `eim server` process and simulated agents: the four scenarios of issue 6.
 
 const NODES = 12;
 const skip = browserUnavailable();
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('web console in a browser', { skip }, () => {
   const tmp = tempDir();

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiClient } from './api/api-client.ts';
 import { ConnectionIndicator } from './components/connection-indicator.tsx';
 import { FleetContext, openFleet } from './fleet.ts';
@@ -76,6 +76,15 @@ function Console({ api, project, projects, onProject, onSignOut }: { api: ApiCli
   useEffect(() => () => void fleet.sync.stop(), [fleet]);
   const route = useHashRoute();
   const conn = useConnection(fleet.sync);
+  // A new view moves focus to its start, as a page load would: the link that led here is gone, and
+  // a keyboard user's next Tab should land in the new view, not back at the top of the page.
+  const main = useRef<HTMLElement>(null);
+  const shown = useRef(route);
+  useEffect(() => {
+    if (shown.current === route) return;
+    shown.current = route;
+    main.current?.focus({ preventScroll: true });
+  }, [route]);
   const host = /^\/hosts\/([a-z]+-[0-9a-f]{8})$/.exec(route);
   const view = host ? (
     <HostView id={host[1]} />
@@ -103,16 +112,16 @@ function Console({ api, project, projects, onProject, onSignOut }: { api: ApiCli
           ))}
         </nav>
         <span class="spacer" />
-        <label class="inline">
-          <span>Project</span>
-          <select value={project} onChange={(e) => onProject((e.target as HTMLSelectElement).value)}>
+        <span class="inline">
+          <label for="project">Project</label>
+          <select id="project" value={project} onChange={(e) => onProject((e.target as HTMLSelectElement).value)}>
             {(projects.includes(project) ? projects : [project, ...projects]).map((p) => (
               <option key={p} value={p}>
                 {p}
               </option>
             ))}
           </select>
-        </label>
+        </span>
         <ConnectionIndicator sync={fleet.sync} />
         <button type="button" class="secondary" onClick={onSignOut}>
           Sign out
@@ -123,7 +132,7 @@ function Console({ api, project, projects, onProject, onSignOut }: { api: ApiCli
           The watch stream was refused: {conn.error}. <button onClick={onSignOut}>Sign in again</button>
         </p>
       )}
-      <main id="main" tabIndex={-1}>
+      <main id="main" tabIndex={-1} ref={main}>
         {view}
       </main>
     </FleetContext.Provider>

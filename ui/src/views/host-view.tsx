@@ -5,6 +5,7 @@ import { useFleet } from '../fleet.ts';
 import { age, when } from '../format.ts';
 import { useNow, useStoreVersion } from '../hooks.ts';
 import { hostCategory } from '../state/host-category.ts';
+import { regionChain } from '../state/region-chain.ts';
 import { DevicesSection } from './host-devices.tsx';
 import { HostActions } from './host-actions.tsx';
 import { HostHistory } from './host-history.tsx';
@@ -45,7 +46,8 @@ export function HostView({ id }: { id: string }) {
           </span>
         ))}
       </p>
-      <HostActions host={host} />
+      {/* Keyed: what one host's actions answered must not show on another's page. */}
+      <HostActions key={host.id} host={host} />
       <div class="columns">
         <table class="grid" data-testid="desired-current">
           <caption>Desired and current</caption>
@@ -64,8 +66,8 @@ export function HostView({ id }: { id: string }) {
             </tr>
             <tr class={host.spec.desiredPowerState && host.spec.desiredPowerState !== s.currentPowerState ? 'differs' : ''}>
               <th scope="row">Power</th>
-              <td>{host.spec.desiredPowerState ?? '—'}</td>
-              <td>{s.currentPowerState ?? 'unspecified'}</td>
+              <td data-testid="desired-power">{host.spec.desiredPowerState ?? '—'}</td>
+              <td data-testid="current-power">{s.currentPowerState ?? 'unspecified'}</td>
             </tr>
             <tr class={reconciling ? 'differs' : ''}>
               <th scope="row">Generation</th>
@@ -89,7 +91,7 @@ export function HostView({ id }: { id: string }) {
       </div>
       <Hardware host={host} />
       <DevicesSection hostId={host.id} />
-      <InstanceSection host={host} now={now} />
+      <InstanceSection key={host.id} host={host} now={now} />
       <div class="columns">
         <Maintenance host={host} />
         <Telemetry host={host} />
@@ -164,17 +166,6 @@ function Maintenance({ host }: { host: Resource }) {
       )}
     </section>
   );
-}
-
-/** The regions a site sits in, innermost first. */
-export function regionChain(store: ReturnType<typeof useFleet>['store'], siteId: string | undefined): string[] {
-  const out: string[] = [];
-  let r = siteId ? store.get('Site', siteId)?.spec.regionId : undefined;
-  while (r && !out.includes(r)) {
-    out.push(r);
-    r = store.get('Region', r)?.spec.parentRegionId;
-  }
-  return out;
 }
 
 function Telemetry({ host }: { host: Resource }) {

@@ -52,7 +52,7 @@ export function LocationsView() {
         ))}
       </ul>
       <p>
-        <a href="#/">Unallocated hosts (no site)</a>: <strong>{unallocated}</strong>
+        <a href="#/">Unallocated hosts (no site)</a>: <strong data-testid="unallocated">{unallocated}</strong>
       </p>
     </>
   );

@@ -1,12 +1,15 @@
+import { useMemo } from 'preact/hooks';
 import type { Resource } from '../api/resource.ts';
 import { useFleet } from '../fleet.ts';
 import { age, when } from '../format.ts';
 import { useNow, useStoreVersion } from '../hooks.ts';
+import { hostsByTarget, targetId } from '../state/hosts-by-target.ts';
 
 /** Maintenance and OS-update schedules, the windows open now first. */
 export function SchedulesView() {
   const { store } = useFleet();
-  useStoreVersion(store, 500);
+  const version = useStoreVersion(store, 500);
+  const covered = useMemo(() => hostsByTarget(store), [version]);
   const now = useNow(10_000);
   const all = [...store.all('Schedule').values()].sort((a, b) => Number(!!b.status?.open) - Number(!!a.status?.open) || a.name.localeCompare(b.name));
   const open = all.filter((s) => s.status?.open);
@@ -37,7 +40,7 @@ export function SchedulesView() {
         </thead>
         <tbody>
           {all.map((s) => (
-            <tr key={s.id}>
+            <tr key={s.id} data-schedule={s.name}>
               <td>{s.name}</td>
               <td>{s.spec.purpose}</td>
               <td>{targetName(s)}</td>
@@ -46,7 +49,7 @@ export function SchedulesView() {
                   ? `${when(s.spec.single.startAt)} → ${s.spec.single.endAt ? when(s.spec.single.endAt) : 'open-ended'}`
                   : `cron "${s.spec.repeated?.cron}" for ${Math.round((s.spec.repeated?.durationSeconds ?? 0) / 60)} min${s.spec.repeated?.timezone ? ` (${s.spec.repeated.timezone})` : ''}`}
               </td>
-              <td>
+              <td class="now">
                 {s.status?.open ? (
                   <span class="badge cat-maintenance">open{s.status.closesAt ? `, closes ${age(s.status.closesAt, now)}` : ''}</span>
                 ) : s.status?.open === false ? (
@@ -55,8 +58,8 @@ export function SchedulesView() {
                   <span class="muted">—</span>
                 )}
               </td>
-              <td>{s.status?.nextOpenAt ? `${when(s.status.nextOpenAt)} (${age(s.status.nextOpenAt, now)})` : '—'}</td>
-              <td>{s.status?.hostCount ?? '—'}</td>
+              <td class="next">{s.status?.nextOpenAt ? `${when(s.status.nextOpenAt)} (${age(s.status.nextOpenAt, now)})` : '—'}</td>
+              <td class="hosts">{covered.get(targetId(s) ?? '') ?? 0}</td>
             </tr>
           ))}
         </tbody>

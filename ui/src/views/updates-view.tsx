@@ -71,9 +71,10 @@ export function UpdatesView() {
         <tbody>
           {policies.map((p) => {
             const r = p.status?.rollout as Rollout | undefined;
-            const done = r ? r.upToDate + r.succeeded : 0;
+            // upToDate already includes the instances whose update succeeded in this rollout.
+            const done = r ? r.upToDate : 0;
             return (
-              <tr key={p.id}>
+              <tr key={p.id} data-policy={p.name}>
                 <td>{p.name}</td>
                 <td>{p.spec.policy === 'target' ? (store.get('OperatingSystem', p.spec.targetOsId)?.name ?? p.spec.targetOsId) : 'latest'}</td>
                 <td>
@@ -81,8 +82,10 @@ export function UpdatesView() {
                 </td>
                 <td>{r ? <Progress value={done} max={r.total} label={`${p.name}: ${done} of ${r.total} instances updated`} /> : <span class="muted">{attached.get(p.id) ?? 0} instances attached</span>}</td>
                 <td>{r ? `${r.pending} / ${r.running} / ${r.failed}` : '—'}</td>
-                <td>
-                  {r?.halted && <span class="badge ind-error">halted</span>} {p.status?.rolloutStatus?.message ?? ''}
+                <td class="status">
+                  {r?.halted && <span class="badge ind-error">halted</span>}
+                  {r?.halted && ' '}
+                  {p.status?.rolloutStatus?.message ?? ''}
                 </td>
               </tr>
             );
