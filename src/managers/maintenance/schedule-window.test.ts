@@ -47,7 +47,11 @@ test('overlapping repeated windows merge into one that closes after the last of 
   const w = scheduleWindow(repeated('*/10 * * * *', 900), T('2026-11-26T02:03:00Z'));
   assert.equal(w.open, true);
   assert.equal(w.nextOpenAt, undefined, 'a window that never closes has no next opening');
-  assert.ok(w.closesAt! > T('2026-11-26T02:03:00Z') + 3600_000, 'the merged window reaches far ahead');
+  assert.equal(w.closesAt, undefined, 'and no end');
+  assert.ok(w.changesAt! > T('2026-11-26T02:03:00Z') + 3600_000, 'looked at again only far ahead');
+  // A daily window of 24 h is the same: always open.
+  const daily = scheduleWindow(repeated('0 0 * * *', 86_400), T('2026-11-26T12:00:00Z'));
+  assert.deepEqual([daily.open, daily.closesAt, daily.nextOpenAt], [true, undefined, undefined]);
   // Every hour for 90 minutes, looked at in the overlap: opened at the first, closes after the second.
   const h = scheduleWindow(repeated('0 1,2 * * *', 5400), T('2026-11-26T02:10:00Z'));
   assert.deepEqual([h.openedAt, h.closesAt], [T('2026-11-26T01:00:00Z'), T('2026-11-26T03:30:00Z')]);

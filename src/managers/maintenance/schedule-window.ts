@@ -9,7 +9,10 @@ export interface ScheduleWindow {
   open: boolean;
   /** When the window open now opened (open only). */
   openedAt?: number;
-  /** When the window open now closes (open only); undefined: never (an open-ended single window). */
+  /**
+   * When the window open now closes (open only); undefined: no end (an open-ended single window,
+   * or repeated windows that keep running into each other as far as MAX_MERGED fire times).
+   */
   closesAt?: number;
   /** The next opening after now (after the current window, when open); undefined: never again. */
   nextOpenAt?: number;
@@ -52,8 +55,9 @@ function repeatedWindow(cron: string, durationMs: number, tz: string | undefined
     for (let i = 0; next !== undefined && next <= closesAt; i++) {
       closesAt = Math.max(closesAt, next + durationMs);
       next = nextOf(it);
-      // Windows that never stop overlapping: open as far as we looked; looked at again then.
-      if (i === MAX_MERGED) next = undefined;
+      // Windows that never stop overlapping (a daily window of 24 h): open with no end in sight.
+      // The answer is looked at again when the horizon followed so far runs out.
+      if (i === MAX_MERGED) return { open: true, openedAt: last, changesAt: closesAt };
     }
     let openedAt = last;
     // The window may have opened earlier, if earlier windows ran into this one.
