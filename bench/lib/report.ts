@@ -34,7 +34,7 @@ export function reportMarkdown(r: Report): string {
 - Command: \`${o.command}\`
 - Machine: ${machineLine(m, r.loadAvgAtEnd)}
 - PostgreSQL: ${m.postgres ?? 'not measured'}${m.postgresDurability ? ` (${m.postgresDurability}), on the same machine` : ''}
-- Server: \`startServer({ dataDir, port: 0, store, logLevel: 'warn'${o.managers === 'none' ? ", managers: 'none'" : ''} })\` in a child process (${o.managers === 'none' ? 'the Inventory alone: no resource managers reconciling the Hosts the benchmark writes' : "with the resource managers in-process, the server's default"}); every load-generating client has a token of its own, since the server limits requests and watches per token
+- Server: \`startServer({ dataDir, port: 0, store, logLevel: 'warn'${o.managers === 'none' ? ", managers: 'none'" : ''}, rateLimitRps: 0 })\` in a child process for the HTTP and watch runs (the per-token request limit off: one client alone outruns its 1,000/s; its cost is in the "Access and tools" section) (${o.managers === 'none' ? 'the Inventory alone: no resource managers reconciling the Hosts the benchmark writes' : "with the resource managers in-process, the server's default"}); every load-generating client has a token of its own, since the server limits requests and watches per token
 - Runs: ${o.durationMs / 1000} s measured after ${o.warmupMs / 1000} s warm-up; dialects: ${o.dialects.join(', ')}; scenarios: ${o.scenarios.join(', ')}
 
 ${markdownTable(r.rows)}
