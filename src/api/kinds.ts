@@ -323,8 +323,12 @@ export const OsUpdateRunStatus = Type.Object(
     targetOsId: Opt(Ref('os')),
     /** After a failed update: the profile the instance rolled back to. */
     rolledBackToOsId: Opt(Ref('os')),
-    /** downloading, applying, rebooting, verifying, done, failed, rolled-back, aborted. */
+    /** downloading, applying, rebooting, verifying, retrying, done, failed, rolled-back, aborted. */
     phase: Opt(Type.String({ maxLength: 64 })),
+    /** Which attempt the run is on: a recoverable failure (a download timed out) is tried again. */
+    attempt: Opt(Type.Integer({ minimum: 1 })),
+    /** When a retrying run sends its next attempt to the agent. */
+    retryAt: Opt(Timestamp),
     progress: Opt(Type.Integer({ minimum: 0, maximum: 100 })),
   },
   closed,

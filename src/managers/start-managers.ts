@@ -21,6 +21,8 @@ export interface StartManagersOptions extends ManagerTuning {
   osProfileRetryMs?: number;
   /** The windows OS updates start in, instead of the schedules' (unit tests of the rollout logic). @default the MaintenanceWindows of the schedules */
   updateWindows?: WindowView;
+  /** Wait before an OS update's 2nd attempt after a recoverable failure, doubled for each later one. @default 5000 */
+  updateRetryMs?: number;
 }
 
 export interface ManagersStats {
@@ -73,7 +75,7 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   const policies = new Informer<'OsUpdatePolicy', OsUpdatePolicy>({ inventory, project, kind: 'OsUpdatePolicy', onHandlerError });
   const runs = new Informer<'OsUpdateRun', OsUpdateRun>({ inventory, project, kind: 'OsUpdateRun', onHandlerError });
   const operatingSystems = new Informer<'OperatingSystem', OperatingSystem>({ inventory, project, kind: 'OperatingSystem', onHandlerError });
-  const rollout = new OsUpdateRollout({ ...deps, ...tuning, policies, runs, operatingSystems, windows: options.updateWindows ?? windows });
+  const rollout = new OsUpdateRollout({ ...deps, ...tuning, policies, runs, operatingSystems, windows: options.updateWindows ?? windows, retryDelayMs: options.updateRetryMs });
   const informers: { start(): unknown; stop(): Promise<void>; synced: Promise<void> }[] = [hosts, instances, commandInformer, policies, runs, operatingSystems];
   for (const i of informers) i.start();
   windows.start();

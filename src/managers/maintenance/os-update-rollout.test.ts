@@ -121,6 +121,45 @@ test('failures reaching maxFailures halt the rollout: running ones finish, nothi
   }
 });
 
+test('a recoverable failure is tried again after a wait, keeping its slot; after the last attempt it counts as failed', async () => {
+  const windows = new TestWindows();
+  const h = await openHarness({ updateWindows: windows, updateRetryMs: 150, southbound: { answerMs: 20 } });
+  try {
+    const a = await h.os('ubuntu');
+    const insts = await fleet(h, 2, a.id);
+    // inst-0's first attempt times out, the second works; inst-1's attempts all time out.
+    h.sb.answer = (c, nth) => {
+      if (c.spec.type !== 'update-os') return { outcome: 'succeed' };
+      const inst0 = c.spec.hostId === insts[0].spec.hostId;
+      return inst0 && nth >= 2 ? { outcome: 'succeed' } : { outcome: 'recoverable', message: 'download timed out' };
+    };
+    const policy = await h.user.create('default', 'OsUpdatePolicy', { name: 'retry', spec: { policy: 'latest', packages: ['curl'], rollout: { maxConcurrent: 1, maxFailures: 5 } } });
+    windows.open(insts.map((i) => i.spec.hostId));
+    await attach(h, insts, policy.id);
+    const retrying = await until(async () => (await runs(h)).find((r) => r.status.phase === 'retrying'), 'a run retrying');
+    assert.equal(retrying.status.attempt, 2);
+    assert.match(retrying.status.runStatus!.message, /retrying \(attempt 2 of 3\) in 0 s: download timed out$/);
+    assert.ok(Date.parse(retrying.status.retryAt!) > Date.parse(retrying.status.startedAt!));
+    assert.equal((await runs(h)).length, 1, 'a retrying run keeps its slot (maxConcurrent 1)');
+
+    const settled = await until(async () => {
+      const p = await policyOf(h, policy.id);
+      return p.status.rollout && p.status.rollout.upToDate + p.status.rollout.failed === 2 && p.status.rollout.running === 0 && p;
+    }, 'both settled');
+    const all = await runs(h);
+    const byInst = (i: Instance) => all.find((r) => r.status.instanceId === i.id)!;
+    assert.deepEqual([byInst(insts[0]).status.phase, byInst(insts[0]).status.attempt], ['done', 2]);
+    assert.deepEqual([byInst(insts[1]).status.phase, byInst(insts[1]).status.attempt], ['failed', 3]);
+    assert.deepEqual([settled.status.rollout?.upToDate, settled.status.rollout?.failed], [1, 1]);
+    const updates = h.sb.deliveries.filter((d) => d.type === 'update-os');
+    assert.equal(updates.length, 5, 'two attempts for one, three for the other, each a new command');
+    assert.equal(new Set(updates.map((d) => d.id)).size, 5);
+    assert.deepEqual(h.errors, []);
+  } finally {
+    await h.close();
+  }
+});
+
 test('a window closing stops new starts but not running ones; detaching leaves a running update to finish', async () => {
   const windows = new TestWindows();
   const h = await openHarness({ updateWindows: windows, southbound: { answerMs: 20 } });

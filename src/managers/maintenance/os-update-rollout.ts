@@ -1,6 +1,6 @@
 import { kindById } from '../../api/index.ts';
 import type { Informer } from '../../client/index.ts';
-import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, type Result, systemClock, terminal } from '../../reconcile/index.ts';
+import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, requeueAfter, type Result, systemClock, terminal } from '../../reconcile/index.ts';
 import { hostNotReady } from '../instance/host-readiness.ts';
 import type { ManagerDeps, ManagerTuning } from '../shared/manager-deps.ts';
 import { type Instance } from '../shared/manager-deps.ts';
@@ -14,6 +14,8 @@ export interface OsUpdateRolloutOptions extends ManagerDeps, ManagerTuning {
   runs: Informer<'OsUpdateRun', OsUpdateRun>;
   operatingSystems: Informer<'OperatingSystem', OperatingSystem>;
   windows: WindowView;
+  /** Wait before an update's 2nd attempt after a recoverable failure, doubled for each later one. @default 5000 */
+  retryDelayMs?: number;
 }
 
 /** The window purposes an OS update may start in. */
@@ -54,7 +56,7 @@ export class OsUpdateRollout {
     this.clock = o.clock ?? systemClock;
     this.runs = new RunCache(o.runs);
     this.catalog = { get: (id) => o.operatingSystems.get(id), list: () => o.operatingSystems.list() };
-    this.follower = new RunFollower({ inventory: o.inventory, commands: o.commands, runs: this.runs, instances: o.instances, catalog: this.catalog, clock: this.clock });
+    this.follower = new RunFollower({ inventory: o.inventory, commands: o.commands, runs: this.runs, instances: o.instances, catalog: this.catalog, clock: this.clock, retryDelayMs: o.retryDelayMs });
     this.ready = Promise.all([o.policies.synced, o.runs.synced, o.operatingSystems.synced, o.instances.synced, o.hosts.synced, o.commands.informer.synced, o.windows.synced]);
     this.controller = new Controller({
       name: 'os-update-rollout',
@@ -126,7 +128,10 @@ export class OsUpdateRollout {
     };
     // Runs in flight first: their answers free slots and count failures.
     const open = this.runs.ofPolicy(key).filter((r) => runOutcome(r) === 'running');
-    await Promise.all(open.map((r) => this.follower.follow(r, planOf(this.o.instances.get(r.status.instanceId ?? '')))));
+    const waits = await Promise.all(open.map((r) => this.follower.follow(r, planOf(this.o.instances.get(r.status.instanceId ?? '')))));
+    // A retry waiting for its time: look again then (other events may bring the look sooner).
+    const soonest = Math.min(...waits.filter((w): w is number => w !== undefined));
+    const result = (): Result => (Number.isFinite(soonest) ? requeueAfter(soonest) : done());
     if (!policy) return done(); // its runs went with it (they are owned by the policy)
     if (policy.spec.policy === 'target' && !policy.spec.targetOsId) return terminal(new Error('spec.targetOsId is required when spec.policy is "target": set it, or use policy "latest"'));
 
@@ -193,7 +198,7 @@ export class OsUpdateRollout {
       halted,
     };
     await this.writeStatus(policy, rollout, this.message(policy, rollout, failedRuns, unplannable, blocked));
-    return done();
+    return result();
   }
 
   /** The instance runs, its host is ready, and an os-update or maintenance window covers it now. */

@@ -15,7 +15,12 @@ export interface RunFollowerDeps {
   instances: Informer<'Instance', Instance>;
   catalog: OsCatalog;
   clock: Clock;
+  /** Wait before the 2nd attempt after a recoverable failure; doubled for each later one. @default 5000 */
+  retryDelayMs?: number;
 }
+
+/** Attempts of one update at most: recoverable failures (a download timed out) are tried again until then. */
+export const MAX_ATTEMPTS = 3;
 
 const PHASES = ['downloading', 'applying', 'rebooting', 'verifying', 'rolling back'] as const;
 
@@ -55,19 +60,22 @@ export class RunFollower {
 
   /**
    * Moves a running run on from its command's answers. `plan` is what the policy asks now, used
-   * only to (re)create a command lost to a crash; a run whose plan changed before its command
-   * existed is aborted instead.
+   * only to (re)create a command (lost to a crash, or the next attempt after a recoverable
+   * failure); a run whose plan changed before its command existed is aborted instead. Answers how
+   * soon the run wants another look (a retry waiting for its time), or undefined.
    */
-  async follow(run: OsUpdateRun, plan: UpdatePlan | undefined): Promise<void> {
+  async follow(run: OsUpdateRun, plan: UpdatePlan | undefined): Promise<number | undefined> {
     const cmd = this.d.commands.find(run.id, 'update-os');
     const inst = this.d.instances.get(run.status.instanceId ?? '');
     if (!cmd) {
-      if (!inst) return this.finish(run, undefined, 'aborted', 'error', 'the instance was deleted before the update started');
+      if (!inst) return void (await this.finish(run, undefined, 'aborted', 'error', 'the instance was deleted before the update started'));
       if (!plan || plan.key !== run.status.updateKey) {
-        return this.finish(run, inst, 'aborted', 'error', 'the policy changed (or was detached) before the update reached the agent');
+        return void (await this.finish(run, inst, 'aborted', 'error', 'the policy changed (or was detached) before the update reached the agent'));
       }
+      const wait = (run.status.retryAt ? Date.parse(run.status.retryAt) : 0) - this.d.clock.now();
+      if (wait > 0) return wait;
       await this.d.commands.create({ project: run.project, hostId: inst.spec.hostId, type: 'update-os', params: this.params(plan), ownerId: run.id });
-      return;
+      return undefined;
     }
     const s = cmd.status;
     const target = this.label(run.status.targetOsId, plan?.key === run.status.updateKey ? plan : undefined);
@@ -86,6 +94,8 @@ export class RunFollower {
       const back = typeof d.rolledBackTo === 'string' && /^os-[0-9a-f]{8}$/.test(d.rolledBackTo) ? d.rolledBackTo : run.status.fromOsId;
       const rolledBack = d.rolledBack === true;
       const why = s.message || 'the agent gave no reason';
+      const attempt = run.status.attempt ?? 1;
+      if (s.recoverable && !rolledBack && attempt < MAX_ATTEMPTS) return this.retry(run, inst, cmd, target, why, attempt + 1);
       await this.write(run, {
         runStatus: ['error', `update to ${target} failed: ${why}`],
         phase: rolledBack ? 'rolled-back' : 'failed',
@@ -107,6 +117,20 @@ export class RunFollower {
     const what = phase === 'pending' ? `waiting for the agent to start updating to ${target}` : `${phase} ${target} (${pct} %)`;
     await this.write(run, { runStatus: ['in_progress', what], phase, progress: pct });
     if (inst && phase !== 'pending') await new StatusPatch(inst, this.d.clock).triple('updateStatus', 'in_progress', what).write(this.d.inventory);
+  }
+
+  /**
+   * A recoverable failure (the agent says trying again may help, and nothing was applied): the run
+   * keeps its slot, records the next attempt and when it goes out, and the command is removed; the
+   * next look after retryAt sends a new one. A crash between the two writes costs one attempt.
+   */
+  private async retry(run: OsUpdateRun, inst: Instance | undefined, cmd: CommandResource, target: string, why: string, attempt: number): Promise<number> {
+    const delay = (this.d.retryDelayMs ?? 5000) * 2 ** (attempt - 2);
+    const what = `retrying (attempt ${attempt} of ${MAX_ATTEMPTS}) in ${Math.round(delay / 1000)} s: ${why}`;
+    await this.write(run, { runStatus: ['in_progress', `update to ${target}: ${what}`], phase: 'retrying', attempt, retryAt: new Date(this.d.clock.now() + delay).toISOString() });
+    if (inst) await new StatusPatch(inst, this.d.clock).triple('updateStatus', 'in_progress', `update to ${target}: ${what}`).write(this.d.inventory);
+    await this.d.commands.remove(cmd);
+    return delay;
   }
 
   /** Ends a run that never reached the agent (its command, if any, is removed). */
@@ -150,12 +174,17 @@ export class RunFollower {
     throw new Error(`cannot name the update run of instance ${inst.id}: ${names.join(' and ')} are taken`);
   }
 
-  private async write(run: OsUpdateRun, f: { runStatus: ['idle' | 'in_progress' | 'error', string]; phase: string; progress?: number; endedAt?: string; details?: string; rolledBackToOsId?: string }): Promise<void> {
+  private async write(
+    run: OsUpdateRun,
+    f: { runStatus: ['idle' | 'in_progress' | 'error', string]; phase: string; progress?: number; endedAt?: string; details?: string; rolledBackToOsId?: string; attempt?: number; retryAt?: string },
+  ): Promise<void> {
     const p = new StatusPatch(this.d.runs.get(run.id) ?? run, this.d.clock).triple('runStatus', f.runStatus[0], f.runStatus[1]).set('phase', f.phase);
     if (f.progress !== undefined) p.set('progress', f.progress);
     if (f.endedAt) p.set('endedAt', f.endedAt);
     if (f.details !== undefined) p.set('details', f.details);
     if (f.rolledBackToOsId) p.set('rolledBackToOsId', f.rolledBackToOsId);
+    if (f.attempt !== undefined) p.set('attempt', f.attempt);
+    if (f.retryAt) p.set('retryAt', f.retryAt);
     if (p.empty) return;
     try {
       this.d.runs.put((await this.d.inventory.updateStatus(run.project, 'OsUpdateRun', run.id, { ...p.patch })) as OsUpdateRun);
