@@ -32,7 +32,7 @@ export async function runManagers(o: RunManagersOptions): Promise<void> {
   try {
     await inventory.list(ALL_PROJECTS, 'Host', { pageSize: 1 });
     const managers = await startManagers(inventory, { workers: o.workers });
-    o.log(`eim managers: reconciling hosts and instances of every project at ${o.server} (${o.workers} workers per manager); stats every ${Math.round(o.statsEveryMs / 1000)} s`);
+    o.log(`eim managers: reconciling every project at ${o.server} (${o.workers} workers per manager); stats every ${Math.round(o.statsEveryMs / 1000)} s`);
     const timer = setInterval(() => o.log(statsLine(managers.stats())), o.statsEveryMs);
     try {
       if (!o.signal.aborted) await new Promise((resolve) => o.signal.addEventListener('abort', resolve, { once: true }));
@@ -56,7 +56,7 @@ export function statsLine(s: ManagersStats): string {
 export function registerManagersCommand(program: Command): void {
   const cmd = program
     .command('managers')
-    .description('run the host, instance and telemetry managers in this process, against a remote inventory')
+    .description('run the resource managers (host, instance, maintenance windows, OS update rollout, telemetry) in this process, against a remote inventory')
     .addOption(new Option('--inventory <url>', 'eim server URL whose inventory the managers reconcile (default: --server)').env('EIM_INVENTORY'))
     .addOption(new Option('--workers <n>', 'reconciles at once, per manager').env('EIM_WORKERS').default(4).argParser(positiveInt))
     .addOption(new Option('--stats-every <seconds>', 'log a line of counters this often').default(60).argParser(positiveInt));
@@ -69,7 +69,8 @@ export function registerManagersCommand(program: Command): void {
 The token must carry the manager role for every project; an admin makes one with
   eim token create --project '*' --role manager --ttl 365d
 (or POST /v1/projects/*/tokens {"role":"manager"}). Run the server with --managers none so that
-only this process reconciles. SIGINT or SIGTERM stops it after the reconciles in flight.
+only this process reconciles, and run one such process per inventory: an OS update rollout keeps
+maxConcurrent within the process that runs it. SIGINT or SIGTERM stops it after the reconciles in flight.
 
 Examples:
   eim managers --inventory http://eim.internal:8080 --token "$(cat manager.token)"
