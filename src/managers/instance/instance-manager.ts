@@ -5,8 +5,8 @@ import type { Instance, ManagerDeps, ManagerTuning } from '../shared/manager-dep
 import { RetryTimer } from '../shared/retry-timer.ts';
 import { StatusPatch } from '../shared/status-patch.ts';
 import { vanished } from '../shared/vanished.ts';
-import { hostNotReady } from './host-readiness.ts';
-import { installParams, profileLabel } from './install-params.ts';
+import { hostNotReady } from '../shared/host-readiness.ts';
+import { installParams, profileLabel } from '../shared/install-params.ts';
 
 export type InstanceManagerOptions = ManagerDeps & ManagerTuning;
 

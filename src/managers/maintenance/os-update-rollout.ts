@@ -1,7 +1,7 @@
 import { kindById } from '../../api/index.ts';
 import type { Informer } from '../../client/index.ts';
 import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, requeueAfter, type Result, systemClock, terminal } from '../../reconcile/index.ts';
-import { hostNotReady } from '../instance/host-readiness.ts';
+import { hostNotReady } from '../shared/host-readiness.ts';
 import type { ManagerDeps, ManagerTuning } from '../shared/manager-deps.ts';
 import { type Instance } from '../shared/manager-deps.ts';
 import { type OperatingSystem, type OsCatalog, type OsUpdatePolicy, planUpdate, rolloutKey, type UpdatePlan } from './os-update-plan.ts';

@@ -1,7 +1,7 @@
 import { isEimError, type Inventory } from '../../api/index.ts';
 import type { Informer } from '../../client/index.ts';
 import type { Clock } from '../../reconcile/index.ts';
-import { installParams } from '../instance/install-params.ts';
+import { installParams } from '../shared/install-params.ts';
 import type { CommandResource, CommandTracker } from '../shared/command-tracker.ts';
 import type { Instance } from '../shared/manager-deps.ts';
 import { StatusPatch } from '../shared/status-patch.ts';

@@ -1,5 +1,5 @@
 import { isConnected, isEnrolled } from '../../api/index.ts';
-import type { Host } from '../shared/manager-deps.ts';
+import type { Host } from './manager-deps.ts';
 
 /**
  * Why an instance cannot be provisioned on this host now, or '' when it can: the host must be
