@@ -11,3 +11,4 @@ export * from './kind-types.ts';
 export * from './southbound.ts';
 export * from './host-conditions.ts';
 export * from './clock.ts';
+export * from './json-equal.ts';

@@ -1,4 +1,4 @@
-import type { Inventory, Resource, ResourceOf } from '../api/index.ts';
+import { type Inventory, jsonEqual, type Resource, type ResourceOf } from '../api/index.ts';
 import { Informer } from '../client/index.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { type Clock, systemClock } from './clock.ts';
@@ -244,10 +244,25 @@ export class Controller<N extends string = string, R extends Resource = Resource
   }
 
   /** Whether an update is worth a reconcile: anything but the echo of our own status triple. */
+  /**
+   * Whether an update is news to this controller: anything but the revision, updatedAt and the
+   * status triple it writes itself. Compared in place (no serialising): every controller of a kind
+   * asks this for every event, and a Host with its hardware is large.
+   */
   private changed(old: R, obj: R): boolean {
     if (old.generation !== obj.generation) return true;
-    const strip = (r: R) => JSON.stringify({ ...r, revision: 0, updatedAt: '', status: { ...r.status, ...(this.o.statusField ? { [this.o.statusField]: undefined } : {}) } });
-    return strip(old) !== strip(obj);
+    const a = old as unknown as Record<string, unknown>;
+    const b = obj as unknown as Record<string, unknown>;
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (k === 'revision' || k === 'updatedAt' || k === 'status') continue;
+      if (!jsonEqual(a[k], b[k])) return true;
+    }
+    const sa = (old.status ?? {}) as Record<string, unknown>;
+    const sb = (obj.status ?? {}) as Record<string, unknown>;
+    for (const k of new Set([...Object.keys(sa), ...Object.keys(sb)])) {
+      if (k !== this.o.statusField && !jsonEqual(sa[k], sb[k])) return true;
+    }
+    return false;
   }
 
   private scheduleResync(): void {

@@ -1,5 +1,4 @@
-import { type Inventory, isEimError } from '../../api/index.ts';
-import { jsonEqual } from '../../inventory/merge-patch.ts';
+import { type Inventory, isEimError, jsonEqual } from '../../api/index.ts';
 import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, type Result, systemClock } from '../../reconcile/index.ts';
 import type { Informer } from '../../client/index.ts';
 import type { Host, ManagerTuning } from '../shared/manager-deps.ts';
