@@ -148,3 +148,44 @@ test('two server processes on one PostgreSQL database: a write on A reaches a wa
   } while (converged[0] !== converged[1] && Date.now() < settle);
   assert.equal(converged[0], converged[1], 'A and B agree on the revision once writes stop');
 });
+
+test('several servers on one PostgreSQL database run the managers in one of them at a time; another takes over when it dies', async (t) => {
+  if (!(await pgReachable())) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
+  const db = await createTestDatabase();
+  cleanups.push(() => db.drop());
+  const tmp = tempDir();
+  cleanups.push(() => tmp.remove());
+  const args = ['--store', db.url, '--data-dir', tmp.dir];
+  const a = await spawnServer(args);
+  cleanups.push(() => a.kill('SIGKILL'));
+  const b = await spawnServer(args);
+  cleanups.push(() => b.kill('SIGKILL'));
+  const running = /managers: running in this process/;
+  const standby = /managers: standby/;
+  assert.match(a.output(), running, a.output());
+  assert.match(b.output(), standby, b.output());
+  assert.doesNotMatch(b.output(), running);
+
+  // A host created through B is reconciled by A's host manager.
+  const waiting = async (server: ServerProcess, name: string) => {
+    const r = await call(`${server.url}/v1/projects/default/hosts`, { method: 'POST', token: a.token, body: { name, spec: { serialNumber: name, desiredState: 'onboarded' } } });
+    assert.equal(r.status, 201, r.body);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const h = await call(`${server.url}/v1/projects/default/hosts/${r.json.id}`, { token: a.token });
+      if (/waiting for the agent to enroll/.test(h.json.status?.onboardingStatus?.message ?? '')) return;
+      assert.ok(Date.now() < deadline, `${name}: no manager reconciled it within 10 s`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  };
+  await waiting(b, 'before-failover');
+
+  // A dies: PostgreSQL ends its session and releases the lock; B takes it at its next try.
+  await a.kill('SIGKILL');
+  const deadline = Date.now() + 15_000;
+  while (!running.test(b.output())) {
+    assert.ok(Date.now() < deadline, `B did not take over the managers within 15 s:\n${b.output()}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  await waiting(b, 'after-failover');
+});

@@ -4,15 +4,17 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { ALL_PROJECTS } from '../api/index.ts';
 import { InventoryService } from '../inventory/index.ts';
-import { openStore } from '../store/index.ts';
+import { AdvisoryLease, openStore } from '../store/index.ts';
 import { buildApp } from './app.ts';
 import type { OidcOptions } from './auth/oidc-verifier.ts';
 import { TokenService } from './auth/token-service.ts';
 import { startSouthbound } from './southbound/southbound.ts';
-import { startManagers } from '../managers/index.ts';
+import { type Managers, startManagers } from '../managers/index.ts';
 
 /** The bootstrap admin token's lifetime; a new one is written on start when it has expired. */
 const ADMIN_TTL = 365 * 86400;
+/** The advisory lock the servers sharing one PostgreSQL database take to run the managers ('eim', 1). */
+const MANAGERS_LOCK = [0x65696d, 1] as const;
 
 export interface ServerOptions {
   /** Where the SQLite file, signing key and admin token live. @default '.eim' */
@@ -114,15 +116,38 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   const southbound = await startSouthbound(app, { service: inventory, tokens, onError: (e) => log.warn({ err: e }, 'southbound write failed; will retry') });
   // The managers use the Inventory interface only; in this process it is the in-process one.
-  const managers =
-    o.managers === 'in-process'
-      ? await startManagers(inventory.as({ subject: 'managers', grants: [{ project: ALL_PROJECTS, role: 'manager' }] }), {
-          onError: (e) => log.warn({ err: e }, 'manager error'),
-        })
-      : undefined;
+  const startLocal = () =>
+    startManagers(inventory.as({ subject: 'managers', grants: [{ project: ALL_PROJECTS, role: 'manager' }] }), {
+      onError: (e) => log.warn({ err: e }, 'manager error'),
+    });
+  let managers: Managers | undefined;
+  let lease: AdvisoryLease | undefined;
+  if (o.managers === 'in-process' && store.dialect === 'postgres' && o.store) {
+    // Several servers on one database: the managers run in one of them at a time (an OS update
+    // rollout counts its slots in one process), and another takes over when that one goes.
+    lease = new AdvisoryLease({
+      url: o.store,
+      keys: MANAGERS_LOCK,
+      acquired: async () => {
+        managers = await startLocal();
+        log.info('managers: running in this process (it holds the managers lock of this database)');
+      },
+      lost: async () => {
+        const m = managers;
+        managers = undefined;
+        log.warn('managers: stopping them here (the connection holding the managers lock broke); competing for it again');
+        await m?.stop();
+      },
+      onError: (e) => log.warn({ err: e }, 'managers lock'),
+    });
+    await lease.start();
+    if (!lease.held) log.info('managers: standby (another server on this database runs them); this one takes over when that one stops');
+  } else if (o.managers === 'in-process') {
+    managers = await startLocal();
+  }
   const address = await app.listen({ host: o.host, port: o.port });
   const url = address.replace('[::1]', 'localhost');
-  if (!managers) log.info('managers: none in this process (run eim managers --inventory URL --token T)');
+  if (o.managers === 'none') log.info('managers: none in this process (run eim managers --inventory URL --token T)');
   log.info(`eim listening on ${url} (store: ${store.dialect === 'sqlite' ? join(o.dataDir, 'eim.db') : 'postgres'}, revision ${inventory.hub.last})`);
   let closed = false;
   return {
@@ -136,6 +161,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       if (closed) return;
       closed = true;
       tokens.stop();
+      await lease?.stop();
       await managers?.stop();
       await southbound.stop();
       await inventory.stop();

@@ -3,4 +3,5 @@ export { eventJson } from './store.ts';
 export { openStore, type OpenStoreOptions } from './open-store.ts';
 export { openSqliteStore } from './sqlite/sqlite-store.ts';
 export { openPostgresStore } from './postgres/postgres-store.ts';
+export { AdvisoryLease, type AdvisoryLeaseOptions } from './postgres/advisory-lease.ts';
 export { AuthStore, type SigningKeyRecord, type TokenRecord } from './auth-store.ts';
