@@ -11,7 +11,7 @@ import type { WindowView } from './maintenance/window-view.ts';
 import { MaintenanceWindows } from './maintenance/windows.ts';
 import { type CommandResource, CommandTracker } from './shared/command-tracker.ts';
 import { InformerIndex } from './shared/informer-index.ts';
-import type { Host, Instance, ManagerTuning } from './shared/manager-deps.ts';
+import type { Host, Instance, ManagerTuning, Region, Site } from './shared/manager-deps.ts';
 import { TelemetryManager, type TelemetryManagerStats } from './telemetry/telemetry-manager.ts';
 
 export interface StartManagersOptions extends ManagerTuning {
@@ -44,8 +44,9 @@ export interface Managers {
 }
 
 /**
- * Starts the host, instance and telemetry managers on one set of shared caches (hosts, instances,
- * commands; the telemetry manager adds its own of regions, sites and telemetry profiles and groups).
+ * Starts the managers (host, instance, maintenance windows, OS update rollout, telemetry) on one set
+ * of shared caches (hosts, instances, commands, regions, sites); each adds its own of the kinds only
+ * it reads (schedules, policies, telemetry profiles, …).
  * `inventory` acts as a manager: the in-process Inventory (`svc.as(managerCaller)`) or an
  * InventoryClient with a manager token; the managers cannot tell the difference.
  * @example const managers = await startManagers(inventory, { workers: 8 }); … await managers.stop()
@@ -56,6 +57,8 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   const hosts = new Informer<'Host', Host>({ inventory, project, kind: 'Host', onHandlerError });
   const instances = new Informer<'Instance', Instance>({ inventory, project, kind: 'Instance', onHandlerError });
   const commandInformer = new Informer<'Command', CommandResource>({ inventory, project, kind: 'Command', onHandlerError });
+  const regions = new Informer<'Region', Region>({ inventory, project, kind: 'Region', onHandlerError });
+  const sites = new Informer<'Site', Site>({ inventory, project, kind: 'Site', onHandlerError });
   const deps = {
     inventory,
     project,
@@ -63,6 +66,8 @@ export async function startManagers(inventory: Inventory, options: StartManagers
     instances,
     instancesByHost: new InformerIndex(instances, (i) => i.spec.hostId),
     commands: new CommandTracker(inventory, commandInformer),
+    regions,
+    sites,
   };
   // Reconciles mostly wait on writes; more of them in flight lets group commit batch them.
   const tuning: ManagerTuning = { workers: options.workers ?? 16, backoff: options.backoff, clock: options.clock, resyncMs: options.resyncMs, onError: options.onError };
@@ -70,13 +75,13 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   const instanceManager = new InstanceManager({ ...deps, ...tuning });
   const telemetryManager = new TelemetryManager({ ...deps, ...tuning });
   // The windows every policy manager reads: one cache of schedules, sites and regions, sharing the hosts.
-  const windows = new MaintenanceWindows({ inventory, project, hosts, clock: options.clock, onError: onHandlerError });
+  const windows = new MaintenanceWindows({ inventory, project, hosts, sites, regions, clock: options.clock, onError: onHandlerError });
   const maintenanceManager = new MaintenanceManager({ inventory, project, hosts, windows, ...tuning });
   const policies = new Informer<'OsUpdatePolicy', OsUpdatePolicy>({ inventory, project, kind: 'OsUpdatePolicy', onHandlerError });
   const runs = new Informer<'OsUpdateRun', OsUpdateRun>({ inventory, project, kind: 'OsUpdateRun', onHandlerError });
   const operatingSystems = new Informer<'OperatingSystem', OperatingSystem>({ inventory, project, kind: 'OperatingSystem', onHandlerError });
   const rollout = new OsUpdateRollout({ ...deps, ...tuning, policies, runs, operatingSystems, windows: options.updateWindows ?? windows, retryDelayMs: options.updateRetryMs });
-  const informers: { start(): unknown; stop(): Promise<void>; synced: Promise<void> }[] = [hosts, instances, commandInformer, policies, runs, operatingSystems];
+  const informers: { start(): unknown; stop(): Promise<void>; synced: Promise<void> }[] = [hosts, instances, commandInformer, regions, sites, policies, runs, operatingSystems];
   for (const i of informers) i.start();
   windows.start();
   hostManager.start();

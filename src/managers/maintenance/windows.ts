@@ -1,21 +1,21 @@
 import { type Inventory, type Resource, type ResourceOf } from '../../api/index.ts';
 import { Informer } from '../../client/index.ts';
 import { type Clock, systemClock } from '../../reconcile/index.ts';
-import type { Host } from '../shared/manager-deps.ts';
+import type { Host, Region, Site } from '../shared/manager-deps.ts';
 import { type ScheduleWindow, scheduleWindow } from './schedule-window.ts';
 import type { HostWindows, WindowPurpose, WindowView } from './window-view.ts';
 
 export type Schedule = ResourceOf<'Schedule'> & Resource;
-type Site = ResourceOf<'Site'> & Resource;
-type Region = ResourceOf<'Region'> & Resource;
 
 export interface MaintenanceWindowsOptions {
   /** Reads schedules, sites, regions (and hosts, unless `hosts` is given) across `project`. */
   inventory: Inventory;
   /** A project, or ALL_PROJECTS. */
   project: string;
-  /** A shared Host informer; its owner starts and stops it. @default one of its own */
+  /** Shared informers; their owner starts and stops them. @default ones of its own */
   hosts?: Informer<'Host', Host>;
+  sites?: Informer<'Site', Site>;
+  regions?: Informer<'Region', Region>;
   /** @default systemClock */
   clock?: Clock;
   /** Hears errors of event handlers. */
@@ -42,7 +42,8 @@ export class MaintenanceWindows implements WindowView {
   private readonly sites: Informer<'Site', Site>;
   private readonly regions: Informer<'Region', Region>;
   private readonly hosts: Informer<'Host', Host>;
-  private readonly ownHosts: boolean;
+  /** The informers it made itself (and so starts and stops). */
+  private readonly own: Informer<string, Resource>[] = [];
   /** Schedule ids by the id they target. */
   private readonly byTarget = new Map<string, Set<string>>();
   /** Each schedule's window, valid until its changesAt (or until the schedule changes). */
@@ -56,10 +57,10 @@ export class MaintenanceWindows implements WindowView {
     this.clock = o.clock ?? systemClock;
     const common = { inventory: o.inventory, project: o.project, onHandlerError: o.onError };
     this.schedules = new Informer<'Schedule', Schedule>({ ...common, kind: 'Schedule' });
-    this.sites = new Informer<'Site', Site>({ ...common, kind: 'Site' });
-    this.regions = new Informer<'Region', Region>({ ...common, kind: 'Region' });
-    this.ownHosts = !o.hosts;
-    this.hosts = o.hosts ?? new Informer<'Host', Host>({ ...common, kind: 'Host' });
+    const mine = <I extends Informer<string, Resource>>(i: I): I => (this.own.push(i), i);
+    this.sites = o.sites ?? mine(new Informer<'Site', Site>({ ...common, kind: 'Site' }));
+    this.regions = o.regions ?? mine(new Informer<'Region', Region>({ ...common, kind: 'Region' }));
+    this.hosts = o.hosts ?? mine(new Informer<'Host', Host>({ ...common, kind: 'Host' }));
     this.synced = Promise.all([this.schedules.synced, this.sites.synced, this.regions.synced, this.hosts.synced]).then(() => this.arm());
 
     this.schedules.on({
@@ -86,14 +87,15 @@ export class MaintenanceWindows implements WindowView {
   }
 
   start(): this {
-    for (const i of this.informers()) i.start();
+    this.schedules.start();
+    for (const i of this.own) i.start();
     return this;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    await Promise.all(this.informers().map((i) => i.stop()));
+    await Promise.all([this.schedules, ...this.own].map((i) => i.stop()));
   }
 
   onChange(fn: (hostIds: ReadonlySet<string> | 'all') => void): () => void {
@@ -160,12 +162,6 @@ export class MaintenanceWindows implements WindowView {
   /** The schedule ids that cover a host, from the host up to its outermost region. */
   schedulesOfHost(hostId: string): string[] {
     return this.chain(hostId).flatMap((t) => [...(this.byTarget.get(t) ?? [])]);
-  }
-
-  private informers(): Informer<string, Resource>[] {
-    const own: Informer<string, Resource>[] = [this.schedules, this.sites, this.regions];
-    if (this.ownHosts) own.push(this.hosts);
-    return own;
   }
 
   /** The host, its site, and its regions from the innermost out. */

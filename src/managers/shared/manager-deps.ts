@@ -6,6 +6,8 @@ import type { InformerIndex } from './informer-index.ts';
 
 export type Host = ResourceOf<'Host'> & Resource;
 export type Instance = ResourceOf<'Instance'> & Resource;
+export type Region = ResourceOf<'Region'> & Resource;
+export type Site = ResourceOf<'Site'> & Resource;
 
 /** The shared caches and the Inventory both managers work with (startManagers owns them). */
 export interface ManagerDeps {
@@ -17,6 +19,9 @@ export interface ManagerDeps {
   instances: Informer<'Instance', Instance>;
   instancesByHost: InformerIndex<Instance>;
   commands: CommandTracker;
+  /** Where hosts stand: read by the maintenance windows and the telemetry manager. */
+  regions: Informer<'Region', Region>;
+  sites: Informer<'Site', Site>;
 }
 
 /** Knobs both managers take. */

@@ -4,7 +4,7 @@ import { vanished } from '../shared/vanished.ts';
 import { canonicalJson, effectiveTelemetry } from './effective-telemetry.ts';
 import { TelemetryTopology } from './telemetry-topology.ts';
 
-export type TelemetryManagerOptions = Pick<ManagerDeps, 'inventory' | 'project' | 'hosts' | 'instances' | 'instancesByHost'> & ManagerTuning;
+export type TelemetryManagerOptions = Pick<ManagerDeps, 'inventory' | 'project' | 'hosts' | 'instances' | 'instancesByHost' | 'regions' | 'sites'> & ManagerTuning;
 
 export interface TelemetryManagerStats extends ControllerStats {
   /** status.telemetry writes made. */
@@ -19,7 +19,7 @@ export interface TelemetryManagerStats extends ControllerStats {
  *
  * A host no profile ever applied to gets no `telemetry` field. A host that had one and lost its
  * last profile gets an empty config (its own version), so its agent is told to stop collecting.
- * @example const m = new TelemetryManager({ inventory, project, hosts, instances, instancesByHost }); m.start(); … await m.stop()
+ * @example const m = new TelemetryManager({ inventory, project, hosts, instances, instancesByHost, regions, sites }); m.start(); … await m.stop()
  */
 export class TelemetryManager {
   readonly controller: Controller<'Host', Host>;
@@ -33,7 +33,7 @@ export class TelemetryManager {
   constructor(private readonly o: TelemetryManagerOptions) {
     this.clock = o.clock ?? systemClock;
     const onHandlerError = o.onError ? (e: unknown) => o.onError!(e) : undefined;
-    this.topology = new TelemetryTopology({ inventory: o.inventory, project: o.project, hosts: o.hosts, instances: o.instances, instancesByHost: o.instancesByHost, onHandlerError });
+    this.topology = new TelemetryTopology({ ...o, onHandlerError });
     this.ready = Promise.all([o.hosts.synced, o.instances.synced, this.topology.synced]);
     this.controller = new Controller({
       name: 'telemetry-manager',

@@ -1,11 +1,8 @@
 import type { Inventory, Resource, ResourceOf } from '../../api/index.ts';
 import { Informer } from '../../client/index.ts';
 import { InformerIndex } from '../shared/informer-index.ts';
-import type { Host, Instance } from '../shared/manager-deps.ts';
+import type { Host, Instance, Region, Site } from '../shared/manager-deps.ts';
 import type { TelemetryGroup, TelemetryLevel, TelemetryProfile } from './effective-telemetry.ts';
-
-type Region = ResourceOf<'Region'> & Resource;
-type Site = ResourceOf<'Site'> & Resource;
 
 export interface TelemetryTopologyOptions {
   inventory: Inventory;
@@ -14,6 +11,8 @@ export interface TelemetryTopologyOptions {
   hosts: Informer<'Host', Host>;
   instances: Informer<'Instance', Instance>;
   instancesByHost: InformerIndex<Instance>;
+  regions: Informer<'Region', Region>;
+  sites: Informer<'Site', Site>;
   onHandlerError?: (error: unknown) => void;
 }
 
@@ -21,13 +20,13 @@ export interface TelemetryTopologyOptions {
 const targetOf = (p: TelemetryProfile): string | undefined => p.spec.target.regionId ?? p.spec.target.siteId ?? p.spec.target.instanceId;
 
 /**
- * The telemetry manager's view of where hosts sit: caches of regions, sites, telemetry profiles and
- * groups (its own) over the shared host and instance caches, with the indexes to answer two
+ * The telemetry manager's view of where hosts sit: caches of telemetry profiles and groups (its
+ * own) over the shared host, instance, site and region caches, with the indexes to answer two
  * questions fast: which profiles apply to a host, level by level (`levelsOf`), and which hosts a
  * change concerns (`onAffected`: a region's profile reaches every host under it through nested
  * regions and sites; a site's its hosts; an instance's its host; a group's every host whose
  * profiles use it; a site or region moving, the hosts under it).
- * @example const t = new TelemetryTopology({ inventory, project, hosts, instances, instancesByHost }); t.onAffected((hostId) => queue.add(hostId)); t.start()
+ * @example const t = new TelemetryTopology({ inventory, project, hosts, instances, instancesByHost, regions, sites }); t.onAffected((hostId) => queue.add(hostId)); t.start()
  */
 export class TelemetryTopology {
   readonly regions: Informer<'Region', Region>;
@@ -43,8 +42,8 @@ export class TelemetryTopology {
 
   constructor(private readonly o: TelemetryTopologyOptions) {
     const base = { inventory: o.inventory, project: o.project, onHandlerError: o.onHandlerError };
-    this.regions = new Informer({ ...base, kind: 'Region' });
-    this.sites = new Informer({ ...base, kind: 'Site' });
+    this.regions = o.regions;
+    this.sites = o.sites;
     this.profiles = new Informer({ ...base, kind: 'TelemetryProfile' });
     this.groups = new Informer({ ...base, kind: 'TelemetryGroup' });
     this.regionsByParent = new InformerIndex(this.regions, (r) => r.spec.parentRegionId);
@@ -78,7 +77,7 @@ export class TelemetryTopology {
     });
   }
 
-  /** Every cache of its own holds its first list. */
+  /** Every cache it reads holds its first list. */
   get synced(): Promise<void> {
     return Promise.all([this.regions.synced, this.sites.synced, this.profiles.synced, this.groups.synced]).then(() => undefined);
   }
@@ -88,12 +87,13 @@ export class TelemetryTopology {
     this.listeners.push(fn);
   }
 
+  /** Starts its own caches (the shared ones are their owner's). */
   start(): void {
-    for (const i of [this.regions, this.sites, this.profiles, this.groups]) i.start();
+    for (const i of [this.profiles, this.groups]) i.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.regions, this.sites, this.profiles, this.groups].map((i) => i.stop()));
+    await Promise.all([this.profiles, this.groups].map((i) => i.stop()));
   }
 
   get cached(): { regions: number; sites: number; profiles: number; groups: number } {
