@@ -12,3 +12,4 @@ export * from './southbound.ts';
 export * from './host-conditions.ts';
 export * from './clock.ts';
 export * from './json-equal.ts';
+export * from './list-all.ts';

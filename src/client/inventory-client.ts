@@ -1,6 +1,6 @@
 import {
   ALL_PROJECTS, type CreateInput, type DeleteOptions, type DeleteResult, EimError, type EventsOptions, type EventsPage, type Inventory,
-  type KindDef, kindByName, type ListOptions, type ListPage, type PatchInput, type Resource, type ResourceOf, type WatchItem,
+  type KindDef, kindByName, listAll, type ListOptions, type ListPage, type PatchInput, type Resource, type ResourceOf, type WatchItem,
   type WatchOptions, type WriteOptions,
 } from '../api/index.ts';
 import { HttpTransport, type TransportOptions } from './http-transport.ts';
@@ -38,17 +38,8 @@ export class InventoryClient implements Inventory {
   }
 
   /** Every item of a list, following page tokens. */
-  async listAll<N extends string>(project: string, kind: N, options: Omit<ListOptions, 'pageToken'> = {}): Promise<{ items: ResourceOf<N>[]; revision: number }> {
-    const items: ResourceOf<N>[] = [];
-    let token: string | undefined;
-    let revision = 0;
-    do {
-      const page = await this.list(project, kind, { pageSize: 1000, ...options, pageToken: token });
-      items.push(...page.items);
-      revision = revision || page.revision;
-      token = page.nextPageToken;
-    } while (token);
-    return { items, revision };
+  listAll<N extends string>(project: string, kind: N, options: Omit<ListOptions, 'pageToken'> = {}): Promise<{ items: ResourceOf<N>[]; revision: number }> {
+    return listAll(this, project, kind, options);
   }
 
   update<N extends string>(project: string, kind: N, id: string, patch: PatchInput, options: WriteOptions = {}): Promise<ResourceOf<N>> {

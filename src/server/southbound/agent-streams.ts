@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { ALL_PROJECTS, type AgentCommand, type Caller, type InventoryEvent, type Inventory, isEimError } from '../../api/index.ts';
+import { ALL_PROJECTS, type AgentCommand, type Caller, type InventoryEvent, type Inventory, isEimError, listAll } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
 
 interface Conn {
@@ -91,15 +91,10 @@ export class AgentStreams {
     });
     raw.write(': connected\n\n');
     // Everything not yet finished, then live ones (those arriving meanwhile are deduplicated by id).
-    let token: string | undefined;
-    do {
-      const page = await this.inventory.list(project, 'Command', { filter: `spec.hostId = "${hostId}"`, orderBy: 'createdAt', pageSize: 1000, pageToken: token });
-      for (const c of page.items) {
-        const state = (c.status as { state?: string }).state ?? 'pending';
-        if (state === 'pending' || state === 'running') this.send(conn, c.revision, c);
-      }
-      token = page.nextPageToken;
-    } while (token);
+    for (const c of (await listAll(this.inventory, project, 'Command', { filter: `spec.hostId = "${hostId}"`, orderBy: 'createdAt' })).items) {
+      const state = (c.status as { state?: string }).state ?? 'pending';
+      if (state === 'pending' || state === 'running') this.send(conn, c.revision, c);
+    }
     // Then the current config; a newer one routed meanwhile has been sent already (revision check).
     let host;
     try {

@@ -1,5 +1,4 @@
-import { type HardwareReport, type Inventory, type Resource } from '../../api/index.ts';
-import { jsonEqual } from '../../inventory/index.ts';
+import { type HardwareReport, type Inventory, jsonEqual, listAll, type Resource } from '../../api/index.ts';
 
 const DEVICE_KINDS = [
   { kind: 'HostNic', field: 'nics' },
@@ -50,12 +49,7 @@ export class HardwareSync {
     }
     for (const { kind, field } of DEVICE_KINDS) {
       const existing = new Map<string, Resource>();
-      let token: string | undefined;
-      do {
-        const page = await this.inventory.list(project, kind, { filter: `status.hostId = "${hostId}"`, pageSize: 1000, pageToken: token });
-        for (const r of page.items) existing.set(String((r.status as { deviceName?: string }).deviceName), r as Resource);
-        token = page.nextPageToken;
-      } while (token);
+      for (const r of (await listAll(this.inventory, project, kind, { filter: `status.hostId = "${hostId}"` })).items) existing.set(String((r.status as { deviceName?: string }).deviceName), r as Resource);
       const seen = new Set<string>();
       for (const device of report[field] as Record<string, unknown>[]) {
         const name = String(device.deviceName);

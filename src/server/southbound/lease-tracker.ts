@@ -1,4 +1,4 @@
-import { ALL_PROJECTS, HOST_NO_CONNECTION, HOST_RUNNING, type Inventory, isEimError } from '../../api/index.ts';
+import { ALL_PROJECTS, HOST_NO_CONNECTION, HOST_RUNNING, type Inventory, isEimError, listAll } from '../../api/index.ts';
 
 interface Lease {
   project: string;
@@ -22,11 +22,6 @@ export interface LeaseTrackerOptions {
   /** How often leases are checked. @default 250 */
   checkEveryMs?: number;
   now?: () => number;
-  /**
-   * Whether a host is in a maintenance window now (then "maintenance", not "no connection").
-   * @default what the host's status.maintenance.inWindow said last (see observeHost)
-   */
-  inMaintenance?: (project: string, hostId: string) => boolean;
   onError?: (e: unknown) => void;
 }
 
@@ -55,21 +50,12 @@ export class LeaseTracker {
    * restart they are still connected as far as anyone knows).
    */
   async start(): Promise<void> {
-    let token: string | undefined;
-    do {
-      const page = await this.options.inventory.list(ALL_PROJECTS, 'Host', { filter: `status.hostStatus.message = "${HOST_RUNNING}"`, pageSize: 1000, pageToken: token });
-      for (const h of page.items) {
-        if (this.leases.has(h.id)) continue;
-        this.leases.set(h.id, { project: h.project, expiresAt: this.now() + this.missed * this.defaultIntervalMs, intervalMs: this.defaultIntervalMs, want: 'running', written: 'running', writing: false });
-      }
-      token = page.nextPageToken;
-    } while (token);
-    token = undefined;
-    do {
-      const page: { items: { id: string }[]; nextPageToken?: string } = await this.options.inventory.list(ALL_PROJECTS, 'Host', { filter: 'status.maintenance.inWindow = true', pageSize: 1000, pageToken: token });
-      for (const h of page.items) this.inWindow.add(h.id);
-      token = page.nextPageToken;
-    } while (token);
+    const running = await listAll(this.options.inventory, ALL_PROJECTS, 'Host', { filter: `status.hostStatus.message = "${HOST_RUNNING}"` });
+    for (const h of running.items) {
+      if (this.leases.has(h.id)) continue;
+      this.leases.set(h.id, { project: h.project, expiresAt: this.now() + this.missed * this.defaultIntervalMs, intervalMs: this.defaultIntervalMs, want: 'running', written: 'running', writing: false });
+    }
+    for (const h of (await listAll(this.options.inventory, ALL_PROJECTS, 'Host', { filter: 'status.maintenance.inWindow = true' })).items) this.inWindow.add(h.id);
     this.timer = setInterval(() => this.check(), this.options.checkEveryMs ?? 250);
     this.timer.unref();
   }
@@ -134,14 +120,10 @@ export class LeaseTracker {
     }
   }
 
-  private maintenance(project: string, hostId: string): boolean {
-    return this.options.inMaintenance ? this.options.inMaintenance(project, hostId) : this.inWindow.has(hostId);
-  }
-
   /** Whether the store says something else than it should. */
   private stale(hostId: string, lease: Lease): boolean {
     if (lease.want !== lease.written) return true;
-    return lease.want === 'lost' && lease.writtenMaintenance !== this.maintenance(lease.project, hostId);
+    return lease.want === 'lost' && lease.writtenMaintenance !== this.inWindow.has(hostId);
   }
 
   private sync(hostId: string, lease: Lease): void {
@@ -149,7 +131,7 @@ export class LeaseTracker {
     lease.writing = true;
     const want = lease.want;
     const at = new Date(this.now()).toISOString();
-    const maintenance = want === 'lost' && this.maintenance(lease.project, hostId);
+    const maintenance = want === 'lost' && this.inWindow.has(hostId);
     const hostStatus =
       want === 'running'
         ? { indicator: 'idle', message: HOST_RUNNING, timestamp: at }

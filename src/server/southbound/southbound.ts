@@ -13,7 +13,6 @@ export interface SouthboundOptions {
   defaultIntervalMs?: number;
   /** How often leases are checked. @default 250 */
   leaseCheckMs?: number;
-  inMaintenance?: (project: string, hostId: string) => boolean;
   onError?: (e: unknown) => void;
 }
 
@@ -32,7 +31,7 @@ export interface Southbound {
  */
 export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions): Promise<Southbound> {
   const system = o.service.as({ subject: 'southbound', grants: [{ project: '*', role: 'manager' }] });
-  const leases = new LeaseTracker({ inventory: system, defaultIntervalMs: o.defaultIntervalMs, checkEveryMs: o.leaseCheckMs, inMaintenance: o.inMaintenance, onError: o.onError });
+  const leases = new LeaseTracker({ inventory: system, defaultIntervalMs: o.defaultIntervalMs, checkEveryMs: o.leaseCheckMs, onError: o.onError });
   const hardware = new HardwareSync(system);
   const streams = new AgentStreams({
     service: o.service,
