@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EIM_BIN, type ServerProcess, spawnServer } from '../testing/server-process.ts';
+import { until } from '../testing/until.ts';
 import { saveConfig } from './cli-config.ts';
 
 /** What one `eim` run did. */
@@ -86,11 +87,10 @@ export async function startCliHarness(o: { managers?: boolean } = {}): Promise<C
   };
 }
 
-/** Polls `check` until it returns true or `timeoutMs` passes (then fails with `what`). */
-export async function eventually(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/**
+ * The shared `until`, every 50 ms: `check` reads a child process's output.
+ * @example await eventually(() => /CREATED\s+apac/.test(w.output()), 'the created region')
+ */
+export const eventually = async (check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> => {
+  await until(check, what, { timeoutMs, intervalMs: 50 });
+};

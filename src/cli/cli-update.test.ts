@@ -2,19 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { FleetSimulator } from '../sim/fleet-simulator.ts';
 import { call } from '../testing/http-client.ts';
+import { until } from '../testing/until.ts';
 import { type CliHarness, startCliHarness } from './cli-harness.ts';
 
 // `eim update` against a real server running its managers, with a small simulated fleet.
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Each poll asks the server over HTTP. */
+const POLL = { timeoutMs: 30_000, intervalMs: 100 };
 
 describe('eim CLI: update start, status, abort', () => {
   let h: CliHarness;
@@ -41,7 +35,7 @@ describe('eim CLI: update start, status, abort', () => {
       await create('/hosts', { name: n.hostname, spec: { uuid: n.uuid, desiredState: 'onboarded', autoProvision: true, ...(n.index < 3 ? { siteId: ids.berlin } : {}) } });
     }
     await sim.start();
-    await until('instances running', async () => (await api('/instances?filter=status.currentState%20%3D%20%22running%22')).json.items.length === 4);
+    await until(async () => (await api('/instances?filter=status.currentState%20%3D%20%22running%22')).json.items.length === 4, 'instances running', POLL);
   });
   after(async () => {
     await sim?.stop();
@@ -61,7 +55,7 @@ describe('eim CLI: update start, status, abort', () => {
     assert.match(refused.stderr, /refusing without --yes/);
 
     await create('/schedules', { name: 'berlin-now', spec: { purpose: 'os-update', target: { siteId: ids.berlin }, single: { startAt: new Date(Date.now() - 1000).toISOString() } } });
-    await until('hosts in their window', async () => (await api('/hosts?filter=status.maintenance.inWindow%20%3D%20true')).json.items.length === 3);
+    await until(async () => (await api('/hosts?filter=status.maintenance.inWindow%20%3D%20true')).json.items.length === 3, 'hosts in their window', POLL);
     const started = await h.eim(['update', 'start', '--policy', 'pkgs', '--region', 'eu', '--yes']);
     assert.equal(started.code, 0, started.stderr);
     assert.match(started.stdout, /^3 attached, 0 unchanged, 0 failed$/m);

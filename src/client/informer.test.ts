@@ -6,6 +6,7 @@ import { InventoryService } from '../inventory/index.ts';
 import { buildApp } from '../server/app.ts';
 import { TokenService } from '../server/auth/token-service.ts';
 import { openTestStore, type TestStore } from '../testing/test-stores.ts';
+import { until } from '../testing/until.ts';
 import { Informer } from './informer.ts';
 import { InventoryClient } from './inventory-client.ts';
 
@@ -31,13 +32,8 @@ function recorder(informer: Informer<'Region'>): Call[] {
   return calls;
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await sleep(10);
-  }
-}
+/** For `until`: the checks read the informers' caches. */
+const POLL = { intervalMs: 10 };
 
 const byId = (a: Resource, b: Resource) => a.id.localeCompare(b.id);
 const sortCalls = (calls: Call[]) => [...calls].sort((a, b) => `${a[0]} ${a[1]}`.localeCompare(`${b[0]} ${b[1]}`));
@@ -105,7 +101,7 @@ describe('Informer over HTTP', () => {
     const b = await region('later-b');
     const gone = await admin.delete(P, 'Region', existing[1].id);
     const a3 = await admin.update(P, 'Region', a.id, { labels: { step: '3' } });
-    await until(() => inf.revision >= a3.revision, `the informer reached revision ${a3.revision}`);
+    await until(() => inf.revision >= a3.revision, `the informer reached revision ${a3.revision}`, POLL);
     await sleep(100); // room for a duplicate to show up
     assert.deepEqual(calls, [
       ['add', a.id, a.revision],
@@ -135,7 +131,7 @@ describe('Informer over HTTP', () => {
     const e1Core = await admin.update(P, 'Region', e1.id, { labels: { tier: 'core' } });
     const c2b = await admin.update(P, 'Region', c2.id, { labels: { other: 'x' } });
     const e2Gone = await admin.delete(P, 'Region', e2.id);
-    await until(() => inf.revision >= e2Gone.resource.revision, 'the informer saw the last write');
+    await until(() => inf.revision >= e2Gone.resource.revision, 'the informer saw the last write', POLL);
     await sleep(100);
     assert.deepEqual(calls, [
       ['add', e2.id, e2.revision],
@@ -198,7 +194,7 @@ describe('Informer over HTTP', () => {
     const wantAll = await fresh('labels.cmp = yes');
     const wantMetal = await fresh('labels.tier = metal');
     const same = (inf: Informer<'Region'>, want: Resource[]) => JSON.stringify(inf.list().sort(byId)) === JSON.stringify(want);
-    await until(() => same(all, wantAll) && same(metal, wantMetal), 'both caches equal a fresh list');
+    await until(() => same(all, wantAll) && same(metal, wantMetal), 'both caches equal a fresh list', POLL);
     await sleep(150); // room for anything reported twice
     assert.deepEqual(all.list().sort(byId), wantAll);
     assert.deepEqual(metal.list().sort(byId), wantMetal);
@@ -221,6 +217,6 @@ describe('Informer over HTTP', () => {
 
     // And it keeps watching after the relist.
     const later = await admin.update(P, 'Region', keep.id, { labels: { step: 'after' } });
-    await until(() => all.get(keep.id)?.revision === later.revision && metal.get(keep.id)?.revision === later.revision, 'the write after the relist arrived');
+    await until(() => all.get(keep.id)?.revision === later.revision && metal.get(keep.id)?.revision === later.revision, 'the write after the relist arrived', POLL);
   });
 });

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { ALL_PROJECTS, type Caller, type Resource, type ResourceOf } from '../api/index.ts';
 import { InventoryService } from '../inventory/index.ts';
 import { openTestStore } from '../testing/test-stores.ts';
+import { until } from '../testing/until.ts';
 import { FakeClock } from './clock.ts';
 import { Controller, type ReconcileContext } from './controller.ts';
 import { done, type Result, retry, terminal } from './result.ts';
@@ -12,13 +13,8 @@ const MANAGER: Caller = { subject: 'test-manager', grants: [{ project: '*', role
 type Host = ResourceOf<'Host'> & Resource;
 const USER: Caller = { subject: 'alice', grants: [{ project: '*', role: 'admin' }] };
 
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+/** For `until` (real time): an in-process SQLite inventory answers within a millisecond or two. */
+const POLL = { intervalMs: 2 };
 
 const settle = () => new Promise((r) => setTimeout(r, 50));
 
@@ -54,18 +50,18 @@ test('end to end over the real in-process Inventory (SQLite): retry, terminal, p
     await controller.synced;
 
     // 1. Recoverable: in_progress with the attempt number and reason.
-    await until(async () => (await user.get('default', 'Host', host.id)).status.hostStatus?.indicator === 'in_progress', 'retry status');
+    await until(async () => (await user.get('default', 'Host', host.id)).status.hostStatus?.indicator === 'in_progress', 'retry status', POLL);
     let h = await user.get('default', 'Host', host.id);
     assert.equal(h.status.hostStatus?.message, 'retrying (attempt 1): the agent of edge-01 has not connected yet');
     assert.equal(h.status.hostStatus?.timestamp, '2026-11-26T10:00:00.000Z');
-    await until(() => controller!.queue.waiting === 1, 'backoff scheduled');
+    await until(() => controller!.queue.waiting === 1, 'backoff scheduled', POLL);
     assert.equal(clock.nextDelay(), 1000);
     await settle();
     assert.equal(calls.length, 1, 'our own status write does not bypass the backoff');
 
     // 2. Unrecoverable on the second attempt: error triple with the message as is, observedGeneration.
     clock.advance(1000);
-    await until(async () => (await user.get('default', 'Host', host.id)).status.hostStatus?.indicator === 'error', 'terminal status');
+    await until(async () => (await user.get('default', 'Host', host.id)).status.hostStatus?.indicator === 'error', 'terminal status', POLL);
     h = await user.get('default', 'Host', host.id);
     assert.equal(h.status.hostStatus?.message, `serial number SN-1 belongs to another host: change spec.serialNumber${TERMINAL_SUFFIX}`);
     assert.equal(h.status.observedGeneration, 1);
@@ -74,7 +70,7 @@ test('end to end over the real in-process Inventory (SQLite): retry, terminal, p
     await settle();
     clock.advance(600_000);
     clock.advance(600_000);
-    await until(() => controller!.stats().skipped >= 2, 'resyncs skipped it');
+    await until(() => controller!.stats().skipped >= 2, 'resyncs skipped it', POLL);
     await settle();
     assert.equal(calls.length, 2);
     const events = await user.events({ project: 'default', id: host.id });
@@ -82,16 +78,16 @@ test('end to end over the real in-process Inventory (SQLite): retry, terminal, p
 
     // 4. The user changes the spec: reconciled again, and this time it succeeds.
     await user.update('default', 'Host', host.id, { spec: { desiredState: 'onboarded' } });
-    await until(async () => (await user.get('default', 'Host', host.id)).status.currentState === 'onboarded', 'reconciled after the spec change');
+    await until(async () => (await user.get('default', 'Host', host.id)).status.currentState === 'onboarded', 'reconciled after the spec change', POLL);
     h = await user.get('default', 'Host', host.id);
     assert.deepEqual([h.status.hostStatus?.indicator, h.status.hostStatus?.message, h.status.observedGeneration], ['idle', 'onboarded', 2]);
     assert.equal(calls[2].object?.generation, 2);
     assert.equal(calls[2].attempt, 1, 'terminal forgot the backoff');
-    await until(() => controller!.stats().inFlight === 0 && controller!.queue.len === 0 && controller!.stats().done >= 1, 'quiet');
+    await until(() => controller!.stats().inFlight === 0 && controller!.queue.len === 0 && controller!.stats().done >= 1, 'quiet', POLL);
 
     // 5. Deletion reaches reconcile with no object.
     await user.delete('default', 'Host', host.id, { force: true });
-    await until(() => calls.at(-1)?.object === undefined, 'deletion reconciled');
+    await until(() => calls.at(-1)?.object === undefined, 'deletion reconciled', POLL);
     assert.equal(controller.stats().terminals, 1);
     assert.equal(controller.stats().retries, 1);
   } finally {

@@ -3,6 +3,7 @@ import { test, type TestContext } from 'node:test';
 import { ALL_PROJECTS, type Inventory, type InventoryEvent, type Resource, type WatchItem, type WatchOptions } from '../api/index.ts';
 import { FakeClock } from './clock.ts';
 import { Informer } from '../client/index.ts';
+import { until } from '../testing/until.ts';
 import { Controller, type ControllerOptions, type ReconcileContext } from './controller.ts';
 import { ReconcileTimeoutError } from './errors.ts';
 import { done, requeueAfter, type Result, retry, terminal } from './result.ts';
@@ -89,14 +90,8 @@ class FakeInventory {
   }
 }
 
-/** Polls (in real time) until `cond` holds. */
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
+/** For `until` (real time): the checks read in-memory counters, so poll every millisecond. */
+const POLL = { intervalMs: 1 };
 
 /** Lets pending I/O and promise continuations run, to show that nothing more happens. */
 const settle = async () => {
@@ -140,13 +135,13 @@ test('a reconcile that fails twice then succeeds is called 3 times, 1 s then 2 s
   const inv = new FakeInventory();
   const host = inv.add({ desiredState: 'registered' });
   const { clock, controller, calls } = await harness(t, async (_ctx, n) => (n <= 2 ? retry(new Error('agent not connected')) : done()), { inv });
-  await until(() => controller.queue.waiting === 1, 'first retry scheduled');
+  await until(() => controller.queue.waiting === 1, 'first retry scheduled', POLL);
   await settle();
   assert.equal(calls.length, 1, 'the echo of our own status write must not bypass the backoff');
   clock.advance(clock.nextDelay()!);
-  await until(() => calls.length === 2 && controller.queue.waiting === 1, 'second retry scheduled');
+  await until(() => calls.length === 2 && controller.queue.waiting === 1, 'second retry scheduled', POLL);
   clock.advance(clock.nextDelay()!);
-  await until(() => controller.stats().done === 1, 'done');
+  await until(() => controller.stats().done === 1, 'done', POLL);
   await settle();
   assert.equal(calls.length, 3);
   assert.deepEqual(calls.map((c) => [c.key, c.attempt]), [[host.id, 1], [host.id, 2], [host.id, 3]]);
@@ -162,24 +157,24 @@ test('retry writes in_progress with the attempt number and reason, and skips a w
   const inv = new FakeInventory();
   const host = inv.add({ desiredState: 'registered' });
   const first = await harness(t, async () => retry(new Error('agent not connected')), { inv });
-  await until(() => inv.statusWrites.length === 1, 'first status write');
+  await until(() => inv.statusWrites.length === 1, 'first status write', POLL);
   const triple = inv.current(host.id)!.status.hostStatus as Record<string, string>;
   assert.equal(triple.indicator, 'in_progress');
   assert.equal(triple.message, 'retrying (attempt 1): agent not connected');
   assert.equal(triple.timestamp, new Date(0).toISOString());
   first.clock.advance(first.clock.nextDelay()!);
-  await until(() => inv.statusWrites.length === 2, 'second status write');
+  await until(() => inv.statusWrites.length === 2, 'second status write', POLL);
   assert.equal((inv.current(host.id)!.status.hostStatus as Record<string, string>).message, 'retrying (attempt 2): agent not connected');
   assert.deepEqual(Object.keys(inv.statusWrites[1].status), ['hostStatus'], 'retry touches only the owned triple');
   await first.controller.stop();
 
   // A restarted controller counts from 1 again: "attempt 2" is there, so it writes "attempt 1"…
   const second = await harness(t, async () => retry(new Error('agent not connected')), { inv });
-  await until(() => inv.statusWrites.length === 3, 'restart status write');
+  await until(() => inv.statusWrites.length === 3, 'restart status write', POLL);
   await second.controller.stop();
   // …and a third restart finds exactly its message there already: no write.
   const third = await harness(t, async () => retry(new Error('agent not connected')), { inv });
-  await until(() => third.controller.stats().retries === 1, 'third retry');
+  await until(() => third.controller.stats().retries === 1, 'third retry', POLL);
   await settle();
   assert.equal(inv.statusWrites.length, 3);
 });
@@ -190,7 +185,7 @@ test('terminal writes the error triple once and parks the resource until its gen
   const other = inv.add({ desiredState: 'registered' });
   const message = 'OS image checksum mismatch for os-0a1b2c3d: correct its sha256 or upload the image again';
   const { clock, controller, calls } = await harness(t, async ({ object }) => (object?.id === host.id && object.generation === 1 ? terminal(new Error(message)) : done()), { inv, resyncMs: 60_000 });
-  await until(() => inv.statusWrites.length === 1 && controller.stats().done === 1, 'terminal write');
+  await until(() => inv.statusWrites.length === 1 && controller.stats().done === 1, 'terminal write', POLL);
   const status = inv.current(host.id)!.status as { hostStatus: Record<string, string>; observedGeneration: number };
   assert.equal(status.hostStatus.indicator, 'error');
   assert.equal(status.hostStatus.message, message + TERMINAL_SUFFIX);
@@ -200,7 +195,7 @@ test('terminal writes the error triple once and parks the resource until its gen
   // Resyncs and unrelated writes do not bring it back.
   for (let i = 0; i < 3; i++) {
     clock.advance(60_000);
-    await until(() => controller.stats().resyncs === i + 1 && controller.stats().done === i + 2, 'resync');
+    await until(() => controller.stats().resyncs === i + 1 && controller.stats().done === i + 2, 'resync', POLL);
   }
   await inv.updateStatus('default', 'Host', host.id, { lastSeenAt: new Date(0).toISOString() });
   await settle();
@@ -211,7 +206,7 @@ test('terminal writes the error triple once and parks the resource until its gen
 
   // The user changes the spec: generation 2 is reconciled again.
   inv.setSpec(host.id, { desiredState: 'onboarded' });
-  await until(() => calls.filter((c) => c.key === host.id).length === 2, 'reconciled after the spec change');
+  await until(() => calls.filter((c) => c.key === host.id).length === 2, 'reconciled after the spec change', POLL);
   const again = calls.filter((c) => c.key === host.id)[1];
   assert.equal(again.object?.generation, 2);
   assert.equal(again.attempt, 1);
@@ -224,7 +219,7 @@ test('the terminal mark survives a restart; an error triple without the mark doe
   const offline = inv.add({ desiredState: 'registered' }, { hostStatus: { indicator: 'error', message: 'no connection', timestamp: new Date(0).toISOString() }, observedGeneration: 1 });
   const stale = inv.add({ desiredState: 'registered' }, { hostStatus: { indicator: 'error', message: `bad spec${TERMINAL_SUFFIX}`, timestamp: new Date(0).toISOString() }, observedGeneration: 0 });
   const { controller, calls } = await harness(t, async () => done(), { inv });
-  await until(() => controller.stats().done + controller.stats().skipped === 3, 'all three handled');
+  await until(() => controller.stats().done + controller.stats().skipped === 3, 'all three handled', POLL);
   assert.deepEqual(calls.map((c) => c.key).sort(), [offline.id, stale.id].sort());
   assert.equal(controller.stats().skipped, 1);
   void parked;
@@ -238,10 +233,10 @@ test('a failed terminal write is retried without reconciling again', async (t) =
   inv.updateStatus = async (...args) => (failures-- > 0 ? Promise.reject(new Error('inventory unavailable')) : real(...args));
   const errors: unknown[] = [];
   const { clock, controller, calls } = await harness(t, async () => terminal(new Error('unrecoverable: fix the spec')), { inv, onError: (e) => errors.push(e) });
-  await until(() => controller.queue.waiting === 1, 'write retry scheduled');
+  await until(() => controller.queue.waiting === 1, 'write retry scheduled', POLL);
   assert.match(String(errors[0]), /inventory unavailable/);
   clock.advance(clock.nextDelay()!);
-  await until(() => inv.statusWrites.length === 1, 'terminal written');
+  await until(() => inv.statusWrites.length === 1, 'terminal written', POLL);
   await settle();
   assert.equal(calls.length, 1);
   assert.equal((inv.current(host.id)!.status.hostStatus as Record<string, string>).indicator, 'error');
@@ -252,14 +247,14 @@ test('resync enqueues every cached resource every resyncMs', async (t) => {
   inv.add();
   inv.add();
   const { clock, controller, calls } = await harness(t, async () => done(), { inv, resyncMs: 10_000 });
-  await until(() => calls.length === 2, 'initial list');
+  await until(() => calls.length === 2, 'initial list', POLL);
   clock.advance(9_999);
   await settle();
   assert.equal(calls.length, 2);
   clock.advance(1);
-  await until(() => calls.length === 4, 'first resync');
+  await until(() => calls.length === 4, 'first resync', POLL);
   clock.advance(10_000);
-  await until(() => calls.length === 6, 'second resync');
+  await until(() => calls.length === 6, 'second resync', POLL);
   assert.equal(controller.stats().resyncs, 2);
 });
 
@@ -272,17 +267,17 @@ test('a reconcile past timeoutMs is aborted and counts as retry', async (t) => {
     (ctx, n) => (n === 1 ? ((signal = ctx.signal), new Promise<Result>((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)))) : Promise.resolve(done())),
     { inv, timeoutMs: 5_000 },
   );
-  await until(() => calls.length === 1, 'first call');
+  await until(() => calls.length === 1, 'first call', POLL);
   clock.advance(4_999);
   await settle();
   assert.equal(signal?.aborted, false);
   clock.advance(1);
-  await until(() => inv.statusWrites.length === 1, 'retry status');
+  await until(() => inv.statusWrites.length === 1, 'retry status', POLL);
   assert.ok(signal?.reason instanceof ReconcileTimeoutError);
   assert.equal((inv.current(host.id)!.status.hostStatus as Record<string, string>).message, 'retrying (attempt 1): reconcile timed out after 5000 ms');
   assert.equal(controller.stats().timeouts, 1);
   clock.advance(clock.nextDelay()!);
-  await until(() => controller.stats().done === 1, 'second try done');
+  await until(() => controller.stats().done === 1, 'second try done', POLL);
   assert.equal(calls[1].attempt, 2);
 });
 
@@ -302,14 +297,14 @@ test('a reconcile that ignores its timeout keeps its key: no second reconcile of
     },
     { inv, timeoutMs: 1_000 },
   );
-  await until(() => calls.length === 1, 'first call');
+  await until(() => calls.length === 1, 'first call', POLL);
   clock.advance(1_000); // timeout → retry, re-added after ~1 s of backoff
   await settle();
   clock.advance(5_000);
   await settle();
   assert.equal(calls.length, 1, 'the key is still held by the timed-out reconcile');
   release();
-  await until(() => calls.length === 2, 'taken again once the first returned');
+  await until(() => calls.length === 2, 'taken again once the first returned', POLL);
   assert.equal(maxRunning, 1);
 });
 
@@ -330,17 +325,17 @@ test('updates, deletes, requeueAfter, and never two reconciles of one key with s
     },
     { inv, workers: 4 },
   );
-  await until(() => calls.length === 1, 'first call');
+  await until(() => calls.length === 1, 'first call', POLL);
   for (let i = 0; i < 10; i++) inv.setSpec(host.id, { desiredState: 'registered', n: i });
-  await until(() => controller.stats().requeues >= 2 && controller.queue.len === 0 && controller.stats().inFlight === 0, 'updates handled');
+  await until(() => controller.stats().requeues >= 2 && controller.queue.len === 0 && controller.stats().inFlight === 0, 'updates handled', POLL);
   assert.equal(maxRunning, 1);
   assert.equal(seen.at(-1), 11, 'the last reconcile saw the newest generation');
   const before = calls.length;
   clock.advance(30_000);
-  await until(() => calls.length === before + 1, 'requeueAfter fired');
+  await until(() => calls.length === before + 1, 'requeueAfter fired', POLL);
   assert.ok(Object.isFrozen(calls[0].object), 'the cached object is handed out frozen');
   inv.remove(host.id);
-  await until(() => seen.at(-1) === undefined && controller.stats().done === 1, 'deletion reconciled');
+  await until(() => seen.at(-1) === undefined && controller.stats().done === 1, 'deletion reconciled', POLL);
 });
 
 test('a throwing reconcile is a retry and is reported', async (t) => {
@@ -350,7 +345,7 @@ test('a throwing reconcile is a retry and is reported', async (t) => {
   const { controller } = await harness(t, async () => {
     throw new Error('boom');
   }, { inv, onError: (e) => errors.push(e) });
-  await until(() => controller.stats().retries === 1 && inv.statusWrites.length === 1, 'retry');
+  await until(() => controller.stats().retries === 1 && inv.statusWrites.length === 1, 'retry', POLL);
   assert.equal((inv.current(host.id)!.status.hostStatus as Record<string, string>).message, 'retrying (attempt 1): boom');
   assert.match(String(errors[0]), /boom/);
 });
@@ -364,7 +359,7 @@ test('stop aborts in-flight reconciles, waits for them and leaves no timers', as
     name: 't', inventory: inv.asInventory(), project: ALL_PROJECTS, kind: 'Host', clock,
     reconcile: ({ signal }) => new Promise<Result>((resolve) => signal.addEventListener('abort', () => ((aborted = true), resolve(done())))),
   }).start();
-  await until(() => controller.stats().inFlight === 1, 'in flight');
+  await until(() => controller.stats().inFlight === 1, 'in flight', POLL);
   assert.ok(clock.pending >= 2, 'resync and timeout timers are set');
   await controller.stop();
   assert.equal(aborted, true);
@@ -379,9 +374,9 @@ test('a shared informer that synced before the controller started: its resources
   t.after(() => informer.stop());
   await informer.synced;
   const { controller, calls } = await harness(t, async () => done(), { inv, informer });
-  await until(() => calls.length === 1, 'existing resource reconciled');
+  await until(() => calls.length === 1, 'existing resource reconciled', POLL);
   assert.equal(calls[0].key, host.id);
   await controller.stop();
   inv.add();
-  await until(() => informer.size === 2, 'the shared informer still follows the inventory');
+  await until(() => informer.size === 2, 'the shared informer still follows the inventory', POLL);
 });

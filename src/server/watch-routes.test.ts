@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { InventoryService, type InventoryServiceOptions } from '../inventory/index.ts';
 import { DIALECTS, type Dialect, openTestStore, PG_URL, pgReachable, tempDir } from '../testing/test-stores.ts';
+import { until } from '../testing/until.ts';
 import { buildApp } from './app.ts';
 import { TokenService } from './auth/token-service.ts';
 
@@ -219,14 +220,8 @@ async function withHarness(t: TestContext, dialect: Dialect, options?: Inventory
   return h;
 }
 
-/** Polls until `check()` holds. */
-async function eventually(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(10);
-  }
-}
+/** For `until`: in-process checks, so poll often and fail within 5 s. */
+const POLL = { timeoutMs: 5000, intervalMs: 10 };
 
 /** Asserts an SSE event frame: `id` is the revision, `event` the type, `data` the contract's event JSON. */
 function parseEventFrame(f: Frame): Record<string, any> {
@@ -301,7 +296,7 @@ for (const dialect of DIALECTS) {
       for (let i = 0; i < 10; i++) await region(`resume-a${i}`);
       const first = await s1.events(4);
       s1.close();
-      await eventually(() => h.svc.stats.openWatches === 0, 'the server noticed the disconnect');
+      await until(() => h.svc.stats.openWatches === 0, 'the server noticed the disconnect', POLL);
       for (let i = 0; i < 6; i++) await region(`resume-b${i}`);
       // Last-Event-ID wins over ?since=.
       const s2 = await h.watch(`${P}/watch?since=${since}`, { headers: { 'last-event-id': first.at(-1)!.id! } });
@@ -319,7 +314,7 @@ for (const dialect of DIALECTS) {
       const s3 = await h.watch(`${P}/watch`, { headers: { 'last-event-id': bookmark.id! } });
       assert.deepEqual(revisionsOf(await s3.events(1)), await logged(Number(bookmark.id)));
       s3.close();
-      await eventually(() => h.svc.stats.openWatches === 0, 'every stream is released');
+      await until(() => h.svc.stats.openWatches === 0, 'every stream is released', POLL);
     });
 
     await t.test('kinds=hosts streams hosts only; bookmarks still advance past other kinds', async () => {

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { call, openSse, type SseFrame } from '../testing/http-client.ts';
 import { EIM_BIN, type ServerProcess, spawnServer } from '../testing/server-process.ts';
 import { tempDir } from '../testing/test-stores.ts';
+import { until } from '../testing/until.ts';
 import { FleetSimulator } from './fleet-simulator.ts';
 
 // End to end: a real server process (managers in it), real HTTP, simulated agents (the real agent
@@ -19,15 +20,8 @@ const SCRIPTED_UNRECOVERABLE = 48; // fails for good once, then installs after t
 const SILENT = 49; // stops heartbeating, comes back
 const CHURNER = 46; // its hardware changes
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000, every = 100): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, every));
-  }
-}
+/** Each poll asks the server over HTTP. */
+const POLL = { timeoutMs: 30_000, intervalMs: 100 };
 
 describe('fleet end to end', () => {
   let server: ServerProcess;
@@ -86,16 +80,16 @@ describe('fleet end to end', () => {
   });
 
   test(`${NODES} registered hosts are all onboarded, and their instances are running`, async () => {
-    const hosts = await until('every host onboarded', async () => {
+    const hosts = await until(async () => {
       const h = await all('/hosts');
       return h.length === NODES && h.every((x) => x.status.currentState === 'onboarded' && x.status.hostStatus?.message === 'running') && h;
-    });
+    }, 'every host onboarded', POLL);
     assert.equal(hosts.length, NODES);
-    const instances = await until('every instance running (but the one that fails for good)', async () => {
+    const instances = await until(async () => {
       const list = await all('/instances');
       const running = list.filter((i) => i.status.currentState === 'running');
       return list.length === NODES && running.length >= NODES - 1 && list;
-    });
+    }, 'every instance running (but the one that fails for good)', POLL);
     for (const inst of instances.filter((i: any) => i.status.currentState === 'running')) {
       assert.ok(inst.status.currentOsId, 'currentOsId set');
       assert.equal(inst.status.provisioningStatus.indicator, 'idle');
@@ -105,8 +99,8 @@ describe('fleet end to end', () => {
 
   test('a recoverable failure is retried with growing delays, then succeeds', async () => {
     const host = await hostOf(SCRIPTED_RECOVERABLE);
-    const inst = await until('the instance of the failing node', () => instanceOf(host.id));
-    await until('it runs', async () => (await api(`/instances/${inst.id}`)).json.status.currentState === 'running');
+    const inst = await until(() => instanceOf(host.id), 'the instance of the failing node', POLL);
+    await until(async () => (await api(`/instances/${inst.id}`)).json.status.currentState === 'running', 'it runs', POLL);
     const events = (await api(`/events?id=${inst.id}&limit=1000`)).json.events as any[];
     const retries = events.filter((e) => /^retrying \(attempt \d+\)/.test(e.object.status.provisioningStatus?.message ?? '') && e.object.status.provisioningStatus.indicator === 'in_progress');
     const firstOf = (n: number) => retries.find((e) => e.object.status.provisioningStatus.message.startsWith(`retrying (attempt ${n})`));
@@ -120,11 +114,11 @@ describe('fleet end to end', () => {
 
   test('an unrecoverable failure leaves a clear error and no further attempts until the spec changes', async () => {
     const host = await hostOf(SCRIPTED_UNRECOVERABLE);
-    const inst = await until('the instance', () => instanceOf(host.id));
-    const failed = await until('the error status', async () => {
+    const inst = await until(() => instanceOf(host.id), 'the instance', POLL);
+    const failed = await until(async () => {
       const i = (await api(`/instances/${inst.id}`)).json;
       return i.status.provisioningStatus?.indicator === 'error' && i;
-    });
+    }, 'the error status', POLL);
     assert.match(failed.status.provisioningStatus.message, /checksum mismatch/);
     assert.match(failed.status.provisioningStatus.message, /not retried until the spec changes/);
     const count = async () => (await api(`/events?kinds=commands&limit=1000`)).json.events.filter((e: any) => e.type === 'CREATED' && e.object.spec.ownerId === inst.id).length;
@@ -133,19 +127,19 @@ describe('fleet end to end', () => {
     assert.equal(await count(), before, 'no new attempt while the spec is unchanged');
     const patched = await api(`/instances/${inst.id}`, { method: 'PATCH', body: { labels: { retry: 'please' } } });
     assert.equal(patched.status, 200);
-    await until('it reconciles and runs', async () => (await api(`/instances/${inst.id}`)).json.status.currentState === 'running');
+    await until(async () => (await api(`/instances/${inst.id}`)).json.status.currentState === 'running', 'it reconciles and runs', POLL);
   });
 
   test('an agent that stops heartbeating shows "no connection" within 3 intervals + 1 s, and recovers', async () => {
     const host = await hostOf(SILENT);
     await sim.pause(SILENT);
     const t0 = Date.now();
-    await until('no connection', async () => (await api(`/hosts/${host.id}`)).json.status.hostStatus?.message === 'no connection', 3 * HEARTBEAT_MS + 1000 + 500, 50);
+    await until(async () => (await api(`/hosts/${host.id}`)).json.status.hostStatus?.message === 'no connection', 'no connection', { timeoutMs: 3 * HEARTBEAT_MS + 1000 + 500, intervalMs: 50 });
     const took = Date.now() - t0;
     assert.ok(took <= 3 * HEARTBEAT_MS + 1000, `took ${took} ms`);
     assert.equal((await api(`/hosts/${host.id}`)).json.status.hostStatus.indicator, 'error');
     sim.resume(SILENT);
-    await until('running again', async () => (await api(`/hosts/${host.id}`)).json.status.hostStatus?.message === 'running', 10_000, 50);
+    await until(async () => (await api(`/hosts/${host.id}`)).json.status.hostStatus?.message === 'running', 'running again', { timeoutMs: 10_000, intervalMs: 50 });
   });
 
   test("a hardware change produces exactly the child resources' events, and a user watching sees them", async () => {
@@ -161,7 +155,7 @@ describe('fleet end to end', () => {
     const before = await children();
     sim.churn(CHURNER);
     const mine = () => frames.filter((f) => f.event !== 'BOOKMARK' && JSON.parse(f.data).object.status.hostId === host.id);
-    await until('the change reaches the watcher', async () => mine().length > 0, 10_000, 50);
+    await until(async () => mine().length > 0, 'the change reaches the watcher', { timeoutMs: 10_000, intervalMs: 50 });
     await new Promise((r) => setTimeout(r, 1000)); // more rescans: an unchanged report writes nothing
     stream.close();
     const after = await children();
@@ -202,19 +196,19 @@ describe('fleet end to end', () => {
     agent.stdout.on('data', (b) => (out += b));
     agent.stderr.on('data', (b) => (out += b));
     t.after(() => agent.kill('SIGTERM'));
-    const agentJson = await until('agent.json', async () => {
+    const agentJson = await until(async () => {
       try {
         return JSON.parse(readFileSync(join(dir, 'agent.json'), 'utf8'));
       } catch {
         return undefined;
       }
-    }, 30_000, 200).catch((e) => {
+    }, 'agent.json', { timeoutMs: 30_000, intervalMs: 200 }).catch((e) => {
       throw new Error(`${(e as Error).message}\n${out}`);
     });
-    const host = await until('its hardware report', async () => {
+    const host = await until(async () => {
       const h = (await api(`/hosts/${agentJson.hostId}`)).json;
       return h.status?.hardware?.memoryBytes && h.status.hostStatus?.message === 'running' && h;
-    });
+    }, 'its hardware report', POLL);
     const cpuModel = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1].trim();
     const memKb = Number(/MemTotal:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'))![1]);
     assert.equal(host.status.hardware.cpuModel, cpuModel);

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { call } from '../testing/http-client.ts';
 import { type ServerProcess, spawnServer } from '../testing/server-process.ts';
 import { tempDir } from '../testing/test-stores.ts';
+import { until } from '../testing/until.ts';
 import { FleetSimulator } from './fleet-simulator.ts';
 
 // End to end (issue 5): a real server process (the telemetry manager in it), real HTTP, and a
@@ -12,15 +13,8 @@ import { FleetSimulator } from './fleet-simulator.ts';
 const NODES = 12;
 const INSIDE = 8;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Each poll asks the server over HTTP. */
+const POLL = { timeoutMs: 20_000, intervalMs: 50 };
 
 describe('telemetry end to end', () => {
   let server: ServerProcess;
@@ -55,10 +49,10 @@ describe('telemetry end to end', () => {
       await create('/hosts', { name: n.hostname, spec: { serialNumber: n.serialNumber, desiredState: 'onboarded', siteId: n.index < INSIDE ? paris.id : austin.id } });
     }
     await sim.start();
-    await until('every host onboarded and streaming', async () => {
+    await until(async () => {
       const hs = await hosts();
       return hs.length === NODES && hs.every((h) => h.status.currentState === 'onboarded' && h.status.hostStatus?.message === 'running') && sim.stats().streamConnections >= NODES;
-    });
+    }, 'every host onboarded and streaming', POLL);
     const cpu = await create('/telemetry-groups', { name: 'cpu', spec: { type: 'metrics', collector: 'host', groups: ['cpu', 'memory'] } });
     profileId = (await create('/telemetry-profiles', { name: 'europe-cpu', spec: { target: { regionId: europe.id }, groupId: cpu.id, metricsIntervalSeconds: 60 } })).id;
   });
@@ -70,14 +64,14 @@ describe('telemetry end to end', () => {
 
   /** Waits until the hosts under the region applied one version; returns it. */
   const appliedEverywhere = async (interval: number) =>
-    until(`every host under europe applied the ${interval} s config`, async () => {
+    until(async () => {
       const hs = await hosts();
       const inside = hs.slice(0, INSIDE);
       const v = inside[0].status.telemetry?.version;
       // Until the manager has written a config there is no version to agree on.
       const ok = v !== undefined && inside.every((h) => h.status.telemetry?.version === v && h.status.telemetry.appliedVersion === v && h.status.telemetry.config.metrics[0]?.intervalSeconds === interval);
       return ok && { version: v as string, hosts: hs };
-    });
+    }, `every host under europe applied the ${interval} s config`, POLL);
 
   test('a region-level profile reaches exactly the hosts under it, each once, and each reports the applied version', async () => {
     const { version, hosts: hs } = await appliedEverywhere(60);

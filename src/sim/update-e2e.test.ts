@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { call } from '../testing/http-client.ts';
 import { type ServerProcess, spawnServer } from '../testing/server-process.ts';
 import { tempDir } from '../testing/test-stores.ts';
+import { until } from '../testing/until.ts';
 import { FleetSimulator } from './fleet-simulator.ts';
 
 // End to end: OS update rollouts in a real server process (its managers and window cache), over
@@ -15,15 +16,8 @@ const SITE_B = [12, 18];
 const SITE_C = [18, 24];
 const NODES = 24;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000, every = 100): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, every));
-  }
-}
+/** Each poll asks the server over HTTP. */
+const POLL = { timeoutMs: 30_000, intervalMs: 100 };
 
 /** The most runs whose [startedAt, endedAt) overlap, from the run records alone. */
 function observedPeak(runs: any[]): number {
@@ -94,7 +88,7 @@ describe('OS update rollouts end to end', () => {
       await create('/hosts', { name: n.hostname, spec: { uuid: n.uuid, siteId: site, desiredState: 'onboarded', autoProvision: true } });
     }
     await sim.start();
-    await until('every instance running', async () => (await all('/instances?filter=status.currentState%20%3D%20%22running%22')).length === NODES && true, 60_000);
+    await until(async () => (await all('/instances?filter=status.currentState%20%3D%20%22running%22')).length === NODES && true, 'every instance running', { timeoutMs: 60_000, intervalMs: 100 });
   });
   after(async () => {
     await sim?.stop();
@@ -108,16 +102,16 @@ describe('OS update rollouts end to end', () => {
     const opensAt = Date.now() + 2500;
     const endsAt = opensAt + 120_000;
     const sched = await create('/schedules', { name: 'site-a-updates', spec: { purpose: 'os-update', target: { siteId: ids.sitea }, single: { startAt: new Date(opensAt).toISOString(), endAt: new Date(endsAt).toISOString() } } });
-    await until('the policy sees all 12 pending', async () => (await policy(p.id)).status?.rollout?.pending === 12);
+    await until(async () => (await policy(p.id)).status?.rollout?.pending === 12, 'the policy sees all 12 pending', POLL);
     assert.equal((await runsOf(p.id)).length, 0, 'no update before the window opens');
     const host = (await all(`/hosts?filter=${encodeURIComponent(`spec.siteId = ${ids.sitea}`)}`))[0];
     assert.equal(host.status.maintenance?.inWindow, false);
     assert.equal(Date.parse(host.status.maintenance?.nextWindowAt), opensAt, 'the host shows when its window opens');
 
-    const done = await until('all of site A updated', async () => {
+    const done = await until(async () => {
       const x = await policy(p.id);
       return x.status.rollout?.upToDate === 12 && x;
-    });
+    }, 'all of site A updated', POLL);
     const runs = await runsOf(p.id);
     assert.equal(runs.length, 12);
     for (const r of runs) {
@@ -142,10 +136,10 @@ describe('OS update rollouts end to end', () => {
     const p = await create('/os-update-policies', { name: 'b-to-24-04', spec: { policy: 'latest', rollout: { maxConcurrent: 2, maxFailures: 2 } } });
     await create('/schedules', { name: 'site-b-nightly', spec: { purpose: 'maintenance', target: { regionId: ids.region }, repeated: { cron: '* * * * *', durationSeconds: 3600 } } });
     await attach(ids.siteb, p.id);
-    const halted = await until('halted', async () => {
+    const halted = await until(async () => {
       const x = await policy(p.id);
       return x.status.rollout?.halted && x.status.rollout.running === 0 && x;
-    });
+    }, 'halted', POLL);
     // Updates already running when the 2nd failure came finish (and may fail too).
     assert.ok(halted.status.rollout.failed >= 2 && halted.status.rollout.failed <= 3, `${halted.status.rollout.failed} failed`);
     assert.equal(halted.status.rolloutStatus.indicator, 'error');
@@ -175,11 +169,11 @@ describe('OS update rollouts end to end', () => {
     assert.equal((await api(`/sites/${ids.sitec}`, { method: 'PATCH', body: { spec: { regionId: region2 } } })).status, 200);
     const sched = await create('/schedules', { name: 'site-c-now', spec: { purpose: 'os-update', target: { siteId: ids.sitec }, single: { startAt: new Date(Date.now() - 1000).toISOString() } } });
     await attach(ids.sitec, p.id);
-    await until('the first update runs', async () => (await runsOf(p.id)).length >= 1);
+    await until(async () => (await runsOf(p.id)).length >= 1, 'the first update runs', POLL);
     const deletedAt = Date.now();
     assert.equal((await api(`/schedules/${sched.id}`, { method: 'DELETE' })).status, 200);
     const before = await runsOf(p.id);
-    await until('the running update finishes', async () => (await runsOf(p.id)).every((r) => r.status.endedAt));
+    await until(async () => (await runsOf(p.id)).every((r) => r.status.endedAt), 'the running update finishes', POLL);
     // Long enough for two more 1.5 s updates, had anything started.
     await new Promise((r) => setTimeout(r, 3500));
     const after = await runsOf(p.id);

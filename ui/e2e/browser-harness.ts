@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { until as untilShared } from '../../src/testing/until.ts';
 
 /** Debian's chromium (`apt-get install -y chromium`; .ci/run installs it). */
 export const CHROMIUM = process.env.EIM_CHROMIUM ?? '/usr/bin/chromium';
@@ -54,15 +55,7 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 }
 
 /**
- * Polls `fn` every 100 ms until it returns something truthy; fails naming `what` after `ms`.
+ * The shared `until` with `what` first, every 100 ms (each call asks the server or the page), 30 s by default.
  * @example await until('every host running', async () => (await tileCount(page, 'running')) === 12)
  */
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export const until = <T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> => untilShared(fn, what, { timeoutMs: ms, intervalMs: 100 });

@@ -4,6 +4,7 @@ import { InventoryService } from '../../inventory/index.ts';
 import { buildApp } from '../../server/app.ts';
 import { TokenService } from '../../server/auth/token-service.ts';
 import { openTestStore, type TestStore } from '../../testing/test-stores.ts';
+import { type Truthy, until as untilShared } from '../../testing/until.ts';
 import { type Managers, type StartManagersOptions, startManagers } from '../start-managers.ts';
 import { FakeSouthbound, type FakeSouthboundOptions } from './fake-southbound.ts';
 
@@ -87,18 +88,11 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
   };
 }
 
-type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
-
-/** Polls `cond` every few ms until it answers something truthy, and returns that; fails naming `what` after `ms`. */
-export async function until<T>(cond: () => T | Promise<T>, what: string, ms = 10_000): Promise<Truthy<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await cond();
-    if (v) return v as Truthy<T>;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
-    await sleep(5);
-  }
-}
+/**
+ * The shared `until` with the manager tests' positional timeout (every 5 ms, the shared default).
+ * @example await until(async () => (await h.user.list('default', 'Host')).totalSize === 0, 'both hosts removed', 5000)
+ */
+export const until = <T>(cond: () => T | Promise<T>, what: string, ms = 10_000): Promise<Truthy<T>> => untilShared(cond, what, { timeoutMs: ms });
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -2,15 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
 import { createTestDatabase, PG_URL, pgReachable } from '../../testing/test-stores.ts';
+import { until } from '../../testing/until.ts';
 import { AdvisoryLease } from './advisory-lease.ts';
 
-const until = async (cond: () => boolean, what: string, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    assert.ok(Date.now() < end, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+/** For `until`: the leases retry every 50 ms, so a hand-over shows within a few polls. */
+const POLL = { timeoutMs: 5000, intervalMs: 10 };
 
 test('postgres: one advisory lease holder at a time; stopping, or losing the session, hands it over', async (t) => {
   if (!(await pgReachable())) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
@@ -30,7 +26,7 @@ test('postgres: one advisory lease holder at a time; stopping, or losing the ses
 
     // A clean stop releases it; b takes it at its next try.
     await a.stop();
-    await until(() => b.held, 'b to take over');
+    await until(() => b.held, 'b to take over', POLL);
     assert.deepEqual(log, ['a acquired', 'a lost', 'b acquired']);
 
     // b's session ends from the outside (a crashed holder, a network cut): b hears it lost, c takes it.
@@ -39,8 +35,8 @@ test('postgres: one advisory lease holder at a time; stopping, or losing the ses
     await admin.connect();
     await admin.query("select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and objid = 7 and classid = 424242 and granted");
     await admin.end();
-    await until(() => log.includes('b lost'), 'b to notice');
-    await until(() => b.held || c.held, 'someone to hold it again');
+    await until(() => log.includes('b lost'), 'b to notice', POLL);
+    await until(() => b.held || c.held, 'someone to hold it again', POLL);
     assert.equal([b.held, c.held].filter(Boolean).length, 1, 'exactly one holder');
   } finally {
     await Promise.all([a.stop(), b.stop(), c.stop()]);
