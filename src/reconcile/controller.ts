@@ -1,10 +1,10 @@
-import { type Inventory, jsonEqual, type Resource, type ResourceOf } from '../api/index.ts';
+import { type Inventory, isEimError, jsonEqual, type Resource, type ResourceOf } from '../api/index.ts';
 import { Informer } from '../client/index.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { ControllerStoppedError, ReconcileTimeoutError } from './errors.ts';
 import type { RateLimitOptions } from './rate-limiter.ts';
-import { asError, type Result, retry } from './result.ts';
+import { asError, done, type Result, retry } from './result.ts';
 import { StatusReporter } from './status-reporter.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -49,6 +49,8 @@ export interface ControllerOptions<N extends string = string, R extends Resource
   filter?: string;
   /** Hears what the controller cannot hand back: failed status writes, thrown reconciles. @default writes to stderr */
   onError?: (error: unknown, key?: string) => void;
+  /** What every reconcile waits for first: the other caches it reads holding their first list. */
+  waitFor?: Promise<unknown>;
 }
 
 type Compiled<N extends string, R extends Resource> = Readonly<Required<Pick<ControllerOptions<N, R>, 'workers' | 'resyncMs' | 'timeoutMs' | 'clock' | 'onError'>> & ControllerOptions<N, R>>;
@@ -206,15 +208,31 @@ export class Controller<N extends string = string, R extends Resource = Resource
     else void run.finally(() => this.queue.done(key));
   }
 
-  /** Runs the user's reconcile; a throw or a malformed answer is a retry. */
+  /**
+   * Runs the user's reconcile; a throw or a malformed answer is a retry. A throw for a resource
+   * removed meanwhile (a forced delete, a cascade from its host) is no failure: its DELETED event
+   * brings the reconcile that cleans up.
+   */
   private async invoke(ctx: ReconcileContext<R>): Promise<Result> {
     try {
+      await this.o.waitFor;
       const r = await this.o.reconcile(ctx);
       if (r && typeof r === 'object' && typeof (r as { type?: unknown }).type === 'string') return r;
       throw new TypeError(`reconcile returned ${String(r)} instead of a Result (done(), requeueAfter(ms), retry(err) or terminal(err))`);
     } catch (e) {
+      if (ctx.object && !ctx.signal.aborted && (await this.vanished(ctx.object))) return done();
       if (!ctx.signal.aborted) this.fail(e, ctx.key);
       return retry(e);
+    }
+  }
+
+  /** Whether the resource is gone from the store (a store that cannot say counts as not gone). */
+  private async vanished(r: R): Promise<boolean> {
+    try {
+      await this.o.inventory.get(r.project, r.kind, r.id);
+      return false;
+    } catch (e) {
+      return isEimError(e) && e.code === 'not_found';
     }
   }
 

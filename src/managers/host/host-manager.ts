@@ -4,7 +4,6 @@ import type { CommandResource } from '../shared/command-tracker.ts';
 import type { Host, ManagerDeps, ManagerTuning } from '../shared/manager-deps.ts';
 import { soonest } from '../shared/soonest.ts';
 import { StatusPatch } from '../shared/status-patch.ts';
-import { vanished } from '../shared/vanished.ts';
 import { AutoProvisioner, NoDefaultOsError, type OperatingSystem } from './auto-provision.ts';
 import { HostPower } from './host-power.ts';
 
@@ -32,13 +31,11 @@ export class HostManager {
   private readonly power: HostPower;
   private readonly provisioner: AutoProvisioner;
   private readonly clock: Clock;
-  private readonly ready: Promise<unknown>;
 
   constructor(private readonly o: HostManagerOptions) {
     this.clock = o.clock ?? systemClock;
     this.power = new HostPower(o.commands, this.clock, o.backoff);
     this.provisioner = new AutoProvisioner(o.inventory, o.instancesByHost);
-    this.ready = Promise.all([o.hosts.synced, o.instances.synced, o.commands.informer.synced]);
     this.controller = new Controller({
       name: 'host-manager',
       inventory: o.inventory,
@@ -51,7 +48,8 @@ export class HostManager {
       clock: this.clock,
       resyncMs: o.resyncMs,
       onError: o.onError,
-      reconcile: (ctx) => this.reconcile(ctx),
+      waitFor: Promise.all([o.hosts.synced, o.instances.synced, o.commands.informer.synced]),
+      reconcile: (ctx) => this.sync(ctx),
     });
     o.commands.onOwnerChange((ownerId) => {
       if (kindById(ownerId)?.kind === 'Host') this.controller.queue.add(ownerId);
@@ -75,16 +73,6 @@ export class HostManager {
 
   stats(): ControllerStats {
     return this.controller.stats();
-  }
-
-  private async reconcile(ctx: ReconcileContext<Host>): Promise<Result> {
-    await this.ready;
-    try {
-      return await this.sync(ctx);
-    } catch (e) {
-      if (ctx.object && (await vanished(this.o.inventory, ctx.object))) return done();
-      throw e;
-    }
   }
 
   private async sync({ key, object: host }: ReconcileContext<Host>): Promise<Result> {

@@ -4,7 +4,6 @@ import type { CommandResource } from '../shared/command-tracker.ts';
 import type { Instance, ManagerDeps, ManagerTuning } from '../shared/manager-deps.ts';
 import { RetryTimer } from '../shared/retry-timer.ts';
 import { StatusPatch } from '../shared/status-patch.ts';
-import { vanished } from '../shared/vanished.ts';
 import { hostNotReady } from '../shared/host-readiness.ts';
 import { installParams, profileLabel } from '../shared/install-params.ts';
 
@@ -27,12 +26,10 @@ export class InstanceManager {
   readonly controller: Controller<'Instance', Instance>;
   private readonly retries: RetryTimer;
   private readonly clock: Clock;
-  private readonly ready: Promise<unknown>;
 
   constructor(private readonly o: InstanceManagerOptions) {
     this.clock = o.clock ?? systemClock;
     this.retries = new RetryTimer(this.clock, o.backoff);
-    this.ready = Promise.all([o.hosts.synced, o.instances.synced, o.commands.informer.synced]);
     this.controller = new Controller({
       name: 'instance-manager',
       inventory: o.inventory,
@@ -45,7 +42,8 @@ export class InstanceManager {
       clock: this.clock,
       resyncMs: o.resyncMs,
       onError: o.onError,
-      reconcile: (ctx) => this.reconcile(ctx),
+      waitFor: Promise.all([o.hosts.synced, o.instances.synced, o.commands.informer.synced]),
+      reconcile: (ctx) => this.sync(ctx),
     });
     o.commands.onOwnerChange((ownerId) => {
       if (kindById(ownerId)?.kind === 'Instance') this.controller.queue.add(ownerId);
@@ -72,16 +70,6 @@ export class InstanceManager {
 
   stats(): ControllerStats {
     return this.controller.stats();
-  }
-
-  private async reconcile(ctx: ReconcileContext<Instance>): Promise<Result> {
-    await this.ready;
-    try {
-      return await this.sync(ctx);
-    } catch (e) {
-      if (ctx.object && (await vanished(this.o.inventory, ctx.object))) return done();
-      throw e;
-    }
   }
 
   private async sync({ key, object: inst }: ReconcileContext<Instance>): Promise<Result> {

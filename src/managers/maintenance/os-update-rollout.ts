@@ -48,7 +48,6 @@ export class OsUpdateRollout {
   private readonly follower: RunFollower;
   private readonly catalog: OsCatalog;
   private readonly clock: Clock;
-  private readonly ready: Promise<unknown>;
   private readonly instancesByPolicy = new Map<string, Set<string>>();
   private readonly unlisten: () => void;
 
@@ -57,7 +56,6 @@ export class OsUpdateRollout {
     this.runs = new RunCache(o.runs);
     this.catalog = { get: (id) => o.operatingSystems.get(id), list: () => o.operatingSystems.list() };
     this.follower = new RunFollower({ inventory: o.inventory, commands: o.commands, runs: this.runs, instances: o.instances, catalog: this.catalog, clock: this.clock, retryDelayMs: o.retryDelayMs });
-    this.ready = Promise.all([o.policies.synced, o.runs.synced, o.operatingSystems.synced, o.instances.synced, o.hosts.synced, o.commands.informer.synced, o.windows.synced]);
     this.controller = new Controller({
       name: 'os-update-rollout',
       inventory: o.inventory,
@@ -70,6 +68,7 @@ export class OsUpdateRollout {
       clock: this.clock,
       resyncMs: o.resyncMs,
       onError: o.onError,
+      waitFor: Promise.all([o.policies.synced, o.runs.synced, o.operatingSystems.synced, o.instances.synced, o.hosts.synced, o.commands.informer.synced, o.windows.synced]),
       reconcile: (ctx) => this.reconcile(ctx),
     });
     const wake = (policyId: string | undefined) => policyId && this.controller.queue.add(policyId);
@@ -118,7 +117,6 @@ export class OsUpdateRollout {
   }
 
   private async reconcile({ key, object: policy }: ReconcileContext<OsUpdatePolicy>): Promise<Result> {
-    await this.ready;
     const plans = new Map<string, UpdatePlan | { error: string }>();
     const planOf = (inst: Instance | undefined) => {
       if (!inst || !policy) return undefined;

@@ -1,6 +1,5 @@
 import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, type Result, systemClock } from '../../reconcile/index.ts';
 import type { Host, ManagerDeps, ManagerTuning } from '../shared/manager-deps.ts';
-import { vanished } from '../shared/vanished.ts';
 import { canonicalJson, effectiveTelemetry } from './effective-telemetry.ts';
 import { TelemetryTopology } from './telemetry-topology.ts';
 
@@ -25,7 +24,6 @@ export class TelemetryManager {
   readonly controller: Controller<'Host', Host>;
   readonly topology: TelemetryTopology;
   private readonly clock: Clock;
-  private readonly ready: Promise<unknown>;
   /** What this manager wrote last per host, until the cache shows that write (or a later one). */
   private readonly written = new Map<string, { revision: number; key: string }>();
   private writes = 0;
@@ -34,7 +32,6 @@ export class TelemetryManager {
     this.clock = o.clock ?? systemClock;
     const onHandlerError = o.onError ? (e: unknown) => o.onError!(e) : undefined;
     this.topology = new TelemetryTopology({ ...o, onHandlerError });
-    this.ready = Promise.all([o.hosts.synced, o.instances.synced, this.topology.synced]);
     this.controller = new Controller({
       name: 'telemetry-manager',
       inventory: o.inventory,
@@ -46,6 +43,7 @@ export class TelemetryManager {
       clock: this.clock,
       resyncMs: o.resyncMs,
       onError: o.onError,
+      waitFor: Promise.all([o.hosts.synced, o.instances.synced, this.topology.synced]),
       reconcile: (ctx) => this.reconcile(ctx),
     });
     this.topology.onAffected((hostId) => this.controller.queue.add(hostId));
@@ -68,7 +66,6 @@ export class TelemetryManager {
   }
 
   private async reconcile({ object: host }: ReconcileContext<Host>): Promise<Result> {
-    await this.ready;
     if (!host || host.spec.desiredState === 'deleted' || host.spec.desiredState === 'untrusted') return done();
     const next = effectiveTelemetry(this.topology.levelsOf(host), (id) => this.topology.group(id));
     const cur = host.status.telemetry;
@@ -82,15 +79,10 @@ export class TelemetryManager {
       this.written.delete(host.id);
       if (cur && canonicalJson([cur.version, cur.sources]) === key) return done();
     }
-    try {
-      // A merge patch: config's two lists and sources replace the old ones whole; appliedVersion stays.
-      const r = await this.o.inventory.updateStatus(host.project, 'Host', host.id, { telemetry: { version: next.version, config: next.config, sources: next.sources } });
-      this.writes++;
-      this.written.set(host.id, { revision: r.revision, key });
-    } catch (e) {
-      if (await vanished(this.o.inventory, host)) return done();
-      throw e;
-    }
+    // A merge patch: config's two lists and sources replace the old ones whole; appliedVersion stays.
+    const r = await this.o.inventory.updateStatus(host.project, 'Host', host.id, { telemetry: { version: next.version, config: next.config, sources: next.sources } });
+    this.writes++;
+    this.written.set(host.id, { revision: r.revision, key });
     return done();
   }
 }
