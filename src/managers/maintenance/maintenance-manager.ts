@@ -1,4 +1,4 @@
-import { type Inventory, isEimError, jsonEqual } from '../../api/index.ts';
+import { type Inventory, jsonEqual } from '../../api/index.ts';
 import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, type Result, systemClock } from '../../reconcile/index.ts';
 import type { Informer } from '../../client/index.ts';
 import type { Host, ManagerTuning } from '../shared/manager-deps.ts';
@@ -29,9 +29,10 @@ export class MaintenanceManager {
 
   constructor(private readonly o: MaintenanceManagerOptions) {
     this.clock = o.clock ?? systemClock;
-    const common = { inventory: o.inventory, project: o.project, workers: o.workers, backoff: o.backoff, clock: this.clock, resyncMs: o.resyncMs, onError: o.onError };
+    const common = { inventory: o.inventory, project: o.project, workers: o.workers, backoff: o.backoff, clock: this.clock, resyncMs: o.resyncMs, onError: o.onError, waitFor: o.windows.synced };
     this.hostController = new Controller({ ...common, name: 'maintenance-hosts', kind: 'Host', informer: o.hosts, reconcile: (ctx) => this.reconcileHost(ctx) });
-    this.scheduleController = new Controller<'Schedule', Schedule>({ ...common, name: 'maintenance-schedules', kind: 'Schedule', reconcile: (ctx) => this.reconcileSchedule(ctx) });
+    // The windows' own schedule cache: one list and watch of Schedules for both.
+    this.scheduleController = new Controller({ ...common, name: 'maintenance-schedules', kind: 'Schedule', informer: o.windows.schedules, reconcile: (ctx) => this.reconcileSchedule(ctx) });
     this.unsubscribe = o.windows.onChange((hostIds) => {
       if (hostIds === 'all') {
         for (const h of o.hosts.list()) this.hostController.queue.add(h.id);
@@ -63,7 +64,6 @@ export class MaintenanceManager {
   }
 
   private async reconcileHost({ object: host }: ReconcileContext<Host>): Promise<Result> {
-    await this.o.windows.synced;
     if (!host || host.spec.desiredState === 'deleted') return done();
     const want = this.o.windows.ofHost(host.id);
     if (!want) return done();
@@ -71,12 +71,11 @@ export class MaintenanceManager {
     if (!have && !want.inWindow && want.nextWindowAt === undefined) return done(); // no schedule covers it
     if (have && jsonEqual(have, want)) return done();
     // A merge patch keeps fields it does not name: null removes the ones that no longer apply.
-    await this.write(host.project, 'Host', host.id, { maintenance: { ...want, windowEndsAt: want.windowEndsAt ?? null, nextWindowAt: want.nextWindowAt ?? null } });
+    await this.o.inventory.updateStatus(host.project, 'Host', host.id, { maintenance: { ...want, windowEndsAt: want.windowEndsAt ?? null, nextWindowAt: want.nextWindowAt ?? null } });
     return done();
   }
 
   private async reconcileSchedule({ object: s }: ReconcileContext<Schedule>): Promise<Result> {
-    await this.o.windows.synced;
     if (!s) return done();
     const w = this.o.windows.windowOfSchedule(s.id);
     if (!w) return done();
@@ -84,20 +83,13 @@ export class MaintenanceManager {
     const have = s.status;
     const same = (['open', 'openedAt', 'closesAt', 'nextOpenAt'] as const).every((k) => have[k] === (want[k] ?? undefined));
     if (same && have.scheduleStatus?.message === describe(w)) return done();
-    await this.write(s.project, 'Schedule', s.id, {
+    await this.o.inventory.updateStatus(s.project, 'Schedule', s.id, {
       ...want,
       scheduleStatus: { indicator: 'idle', message: describe(w), timestamp: new Date(this.clock.now()).toISOString() },
     });
     return done();
   }
 
-  private async write(project: string, kind: 'Host' | 'Schedule', id: string, patch: Record<string, unknown>): Promise<void> {
-    try {
-      await this.o.inventory.updateStatus(project, kind, id, patch);
-    } catch (e) {
-      if (!(isEimError(e) && e.code === 'not_found')) throw e; // deleted meanwhile: nothing to show
-    }
-  }
 }
 
 const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());

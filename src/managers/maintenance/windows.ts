@@ -38,7 +38,8 @@ const MAX_TIMER_MS = 24 * 3600 * 1000;
 export class MaintenanceWindows implements WindowView {
   readonly synced: Promise<void>;
   private readonly clock: Clock;
-  private readonly schedules: Informer<'Schedule', Schedule>;
+  /** Its Schedule cache (read-only; the maintenance manager reconciles schedules from it too). */
+  readonly schedules: Informer<'Schedule', Schedule>;
   private readonly sites: Informer<'Site', Site>;
   private readonly regions: Informer<'Region', Region>;
   private readonly hosts: Informer<'Host', Host>;
