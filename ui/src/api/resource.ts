@@ -1,40 +1,13 @@
-// The resource envelope and event as the console sees them (ARCHITECTURE.md §4, §5). The console
-// reads fields it knows and ignores the rest, so spec and status stay loosely typed.
+// The resource envelope, event and list page of the API (ARCHITECTURE.md §4, §5), from src/api (types
+// only: nothing of it reaches the bundle). The console reads the fields it knows and ignores the rest,
+// so spec and status stay loosely typed here.
+import type { StatusTriple as ApiStatusTriple } from '../../../src/api/common.ts';
+import type { ListPage as ApiListPage } from '../../../src/api/inventory.ts';
+import type { Resource as ApiResource, InventoryEvent as ApiEvent } from '../../../src/api/resource.ts';
 
-export interface StatusTriple {
-  message?: string;
-  indicator?: 'unspecified' | 'idle' | 'in_progress' | 'error';
-  timestamp?: string;
-}
+type Loose = Record<string, any>;
 
-export interface Resource {
-  kind: string;
-  id: string;
-  project: string;
-  name: string;
-  labels: Record<string, string>;
-  revision: number;
-  generation: number;
-  createdAt: string;
-  updatedAt: string;
-  spec: Record<string, any>;
-  status: Record<string, any>;
-}
-
-export interface InventoryEvent {
-  type: 'CREATED' | 'UPDATED' | 'DELETED';
-  revision: number;
-  kind: string;
-  id: string;
-  project: string;
-  object: Resource;
-  actor?: string;
-  at?: string;
-}
-
-export interface ListPage {
-  items: Resource[];
-  revision: number;
-  nextPageToken?: string;
-  totalSize: number;
-}
+export type StatusTriple = Partial<ApiStatusTriple>;
+export type Resource = ApiResource<Loose, Loose>;
+export type InventoryEvent = Omit<ApiEvent, 'object'> & { object: Resource };
+export type ListPage = ApiListPage<Resource>;
