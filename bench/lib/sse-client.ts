@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { type SseFrame, SseParser } from '../../src/client/index.ts';
 import { monoMs } from './clock.ts';
 
 export interface SseWatch {
@@ -7,50 +8,20 @@ export interface SseWatch {
   close(): void;
 }
 
+/** One parsed SSE frame (comment lines dropped). */
+export type SseFrameSeen = SseFrame;
+
 /**
  * Opens one Server-Sent Events stream on its own connection and reports each event frame's
  * revision (the `id:` line) with the monotonic time its last byte arrived; BOOKMARK frames are
- * skipped. It reads only the `id:` and `event:` lines, so 100 watchers in one process stay cheap.
+ * skipped.
  * @example openSse(`${url}/v1/projects/default/watch`, token, (rev, at) => seen.push(rev, at))
  */
 export function openSse(url: string, token: string, onEvent: (revision: number, receivedAt: number) => void): SseWatch {
-  let req: http.ClientRequest | undefined;
-  const opened = new Promise<void>((resolve, reject) => {
-    req = http.get(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, agent: false }, (res) => {
-      if (res.statusCode !== 200) {
-        reject(new Error(`watch ${url}: HTTP ${res.statusCode}`));
-        res.resume();
-        return;
-      }
-      resolve();
-      res.setEncoding('utf8');
-      let buf = '';
-      res.on('data', (chunk: string) => {
-        const at = monoMs();
-        buf += chunk;
-        let pos = 0;
-        let end: number;
-        while ((end = buf.indexOf('\n\n', pos)) >= 0) {
-          if (buf.startsWith('id: ', pos)) {
-            const nl = buf.indexOf('\n', pos);
-            if (!buf.startsWith('event: BOOKMARK', nl + 1)) onEvent(Number(buf.slice(pos + 4, nl)), at);
-          }
-          pos = end + 2;
-        }
-        buf = buf.slice(pos);
-      });
-      res.on('error', () => {});
-    });
-    req.on('error', reject);
+  const { opened, close } = openStream(url, token, (f, at) => {
+    if (f.id !== undefined && f.event !== 'BOOKMARK') onEvent(Number(f.id), at);
   });
-  return { opened, close: () => req?.destroy() };
-}
-
-/** One parsed SSE frame (comment lines dropped). */
-export interface SseFrameSeen {
-  id?: string;
-  event: string;
-  data: string;
+  return { opened, close };
 }
 
 /**
@@ -59,6 +30,11 @@ export interface SseFrameSeen {
  * @example openSseFrames(`${url}/v1/projects/default/watch?kinds=hosts`, token, (f, at) => JSON.parse(f.data))
  */
 export function openSseFrames(url: string, token: string, onFrame: (frame: SseFrameSeen, receivedAt: number) => void): SseWatch & { ended: Promise<void> } {
+  return openStream(url, token, onFrame);
+}
+
+/** The connection both share: each frame comes with the monotonic time its last byte arrived. */
+function openStream(url: string, token: string, onFrame: (frame: SseFrame, receivedAt: number) => void): SseWatch & { ended: Promise<void> } {
   let req: http.ClientRequest | undefined;
   let end!: () => void;
   const ended = new Promise<void>((resolve) => (end = resolve));
@@ -71,23 +47,11 @@ export function openSseFrames(url: string, token: string, onFrame: (frame: SseFr
       }
       resolve();
       res.setEncoding('utf8');
-      let buf = '';
+      let at = 0;
+      const parser = new SseParser((f) => onFrame(f, at));
       res.on('data', (chunk: string) => {
-        const at = monoMs();
-        buf += chunk;
-        let pos = 0;
-        let stop: number;
-        while ((stop = buf.indexOf('\n\n', pos)) >= 0) {
-          const frame: SseFrameSeen = { event: 'message', data: '' };
-          for (const line of buf.slice(pos, stop).split('\n')) {
-            if (line.startsWith('id: ')) frame.id = line.slice(4);
-            else if (line.startsWith('event: ')) frame.event = line.slice(7);
-            else if (line.startsWith('data: ')) frame.data += line.slice(6);
-          }
-          if (frame.data !== '' || frame.id !== undefined) onFrame(frame, at);
-          pos = stop + 2;
-        }
-        buf = buf.slice(pos);
+        at = monoMs();
+        parser.push(chunk);
       });
       res.on('end', end);
       res.on('error', end);

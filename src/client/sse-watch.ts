@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { EimError, type InventoryEvent, isEimError, type WatchItem } from '../api/index.ts';
 import { errorFrom, type HttpTransport } from './http-transport.ts';
+import { type SseFrame, SseParser } from './sse-parser.ts';
 
 export interface SseWatchOptions {
   path: string;
@@ -13,12 +14,6 @@ export interface SseWatchOptions {
   maxDelayMs?: number;
   /** Reconnect when nothing (not even a BOOKMARK) arrived for this long. @default 30000 */
   idleTimeoutMs?: number;
-}
-
-export interface SseFrame {
-  id?: string;
-  event: string;
-  data: string;
 }
 
 /**
@@ -116,17 +111,11 @@ export async function* sseFrames(options: SseRequest): AsyncGenerator<SseFrame> 
       return;
     }
     r.setEncoding('utf8');
-    let buf = '';
+    const parser = new SseParser((f) => queue.push(f));
     r.on('data', (chunk: string) => {
       // Any bytes, keep-alive comments included, show the server is there.
       idle.refresh();
-      buf += chunk;
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const f = parseFrame(buf.slice(0, i));
-        buf = buf.slice(i + 2);
-        if (f) queue.push(f);
-      }
+      parser.push(chunk);
       if (queue.length > 1000) r.pause();
       notify();
     });
@@ -161,22 +150,4 @@ export async function* sseFrames(options: SseRequest): AsyncGenerator<SseFrame> 
     options.signal?.removeEventListener('abort', onAbort);
     req.destroy();
   }
-}
-
-function parseFrame(block: string): SseFrame | undefined {
-  const f: SseFrame = { event: 'message', data: '' };
-  let hasData = false;
-  for (const line of block.split('\n')) {
-    if (line === '' || line.startsWith(':')) continue;
-    const c = line.indexOf(':');
-    const field = c < 0 ? line : line.slice(0, c);
-    const value = c < 0 ? '' : line.slice(c + 1).replace(/^ /, '');
-    if (field === 'id') f.id = value;
-    else if (field === 'event') f.event = value;
-    else if (field === 'data') {
-      f.data += (hasData ? '\n' : '') + value;
-      hasData = true;
-    }
-  }
-  return hasData ? f : undefined;
 }

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
+import { type SseFrame, SseParser } from '../client/index.ts';
 import { InventoryService, type InventoryServiceOptions } from '../inventory/index.ts';
 import { DIALECTS, type Dialect, openTestStore, PG_URL, pgReachable, tempDir } from '../testing/test-stores.ts';
 import { until } from '../testing/until.ts';
@@ -17,10 +18,7 @@ const EVENT_KEYS = ['type', 'revision', 'kind', 'id', 'project', 'object', 'acto
 const P = '/v1/projects/default';
 const BOOKMARK_MS = 300;
 
-interface Frame {
-  id?: string;
-  event: string;
-  data: string;
+interface Frame extends SseFrame {
   /** performance.now() when the frame was parsed. */
   at: number;
 }
@@ -29,8 +27,8 @@ interface Frame {
 class SseStream {
   readonly comments: string[] = [];
   ended = false;
-  private buf = '';
   private readonly queue: Frame[] = [];
+  private readonly parser = new SseParser((f) => this.queue.push({ ...f, at: performance.now() }), { onComment: (c) => this.comments.push(c.trim()) });
   private wake?: () => void;
 
   constructor(
@@ -46,30 +44,7 @@ class SseStream {
   }
 
   private feed(chunk: string): void {
-    this.buf += chunk;
-    let i: number;
-    while ((i = this.buf.indexOf('\n\n')) >= 0) {
-      const block = this.buf.slice(0, i);
-      this.buf = this.buf.slice(i + 2);
-      const f: Frame = { event: 'message', data: '', at: performance.now() };
-      let hasData = false;
-      for (const line of block.split('\n')) {
-        if (line.startsWith(':')) {
-          this.comments.push(line.slice(1).trim());
-          continue;
-        }
-        const c = line.indexOf(':');
-        const field = c < 0 ? line : line.slice(0, c);
-        const value = c < 0 ? '' : line.slice(c + 1).replace(/^ /, '');
-        if (field === 'id') f.id = value;
-        else if (field === 'event') f.event = value;
-        else if (field === 'data') {
-          f.data += (hasData ? '\n' : '') + value;
-          hasData = true;
-        }
-      }
-      if (hasData) this.queue.push(f);
-    }
+    this.parser.push(chunk);
     this.wake?.();
   }
 

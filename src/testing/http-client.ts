@@ -1,4 +1,7 @@
 import http from 'node:http';
+import { type SseFrame, SseParser } from '../client/index.ts';
+
+export type { SseFrame };
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -49,12 +52,6 @@ export function call(url: string, options: { method?: string; token?: string; bo
   });
 }
 
-export interface SseFrame {
-  id?: string;
-  event: string;
-  data: string;
-}
-
 /**
  * Opens an SSE stream and hands each frame to `onFrame`; `close()` ends it.
  * Resolves once the response headers arrived (rejects on a non-200 answer, with its body).
@@ -72,35 +69,13 @@ export function openSse(url: string, options: { token?: string; lastEventId?: st
           return;
         }
         res.setEncoding('utf8');
-        let buf = '';
         const ended = new Promise<void>((r) => {
           res.on('end', () => r());
           res.on('close', () => r());
           res.on('error', () => r());
         });
-        res.on('data', (chunk: string) => {
-          buf += chunk;
-          let i: number;
-          while ((i = buf.indexOf('\n\n')) >= 0) {
-            const block = buf.slice(0, i);
-            buf = buf.slice(i + 2);
-            const f: SseFrame = { event: 'message', data: '' };
-            let hasData = false;
-            for (const line of block.split('\n')) {
-              if (line.startsWith(':')) continue;
-              const c = line.indexOf(':');
-              const field = c < 0 ? line : line.slice(0, c);
-              const value = c < 0 ? '' : line.slice(c + 1).replace(/^ /, '');
-              if (field === 'id') f.id = value;
-              else if (field === 'event') f.event = value;
-              else if (field === 'data') {
-                f.data += (hasData ? '\n' : '') + value;
-                hasData = true;
-              }
-            }
-            if (hasData) onFrame(f);
-          }
-        });
+        const parser = new SseParser(onFrame);
+        res.on('data', (chunk: string) => parser.push(chunk));
         resolve({ close: () => req.destroy(), ended });
       },
     );
