@@ -9,5 +9,6 @@ type Loose = Record<string, any>;
 
 export type StatusTriple = Partial<ApiStatusTriple>;
 export type Resource = ApiResource<Loose, Loose>;
-export type InventoryEvent = Omit<ApiEvent, 'object'> & { object: Resource };
+/** actor and at may be left out where the console makes events itself (tests). */
+export type InventoryEvent = Omit<ApiEvent, 'object' | 'actor' | 'at'> & { object: Resource; actor?: string; at?: string };
 export type ListPage = ApiListPage<Resource>;
