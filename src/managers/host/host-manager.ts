@@ -1,7 +1,7 @@
 import { isEimError, isEnrolled, kindById } from '../../api/index.ts';
 import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, requeueAfter, type Result, retry, systemClock } from '../../reconcile/index.ts';
 import type { CommandResource } from '../shared/command-tracker.ts';
-import type { Host, ManagerDeps, ManagerTuning } from '../shared/manager-deps.ts';
+import { controllerBase, type Host, type ManagerDeps, type ManagerTuning } from '../shared/manager-deps.ts';
 import { soonest } from '../shared/soonest.ts';
 import { StatusPatch } from '../shared/status-patch.ts';
 import { AutoProvisioner, NoDefaultOsError, type OperatingSystem } from './auto-provision.ts';
@@ -38,16 +38,10 @@ export class HostManager {
     this.provisioner = new AutoProvisioner(o.inventory, o.instancesByHost);
     this.controller = new Controller({
       name: 'host-manager',
-      inventory: o.inventory,
-      project: o.project,
+      ...controllerBase(o, this.clock),
       kind: 'Host',
       informer: o.hosts,
       statusField: 'onboardingStatus',
-      workers: o.workers,
-      backoff: o.backoff,
-      clock: this.clock,
-      resyncMs: o.resyncMs,
-      onError: o.onError,
       waitFor: Promise.all([o.hosts.synced, o.instances.synced, o.commands.informer.synced]),
       reconcile: (ctx) => this.sync(ctx),
     });

@@ -1,7 +1,7 @@
 import { isEimError, kindById } from '../../api/index.ts';
 import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, requeueAfter, type Result, retry, systemClock, terminal } from '../../reconcile/index.ts';
 import type { CommandResource } from '../shared/command-tracker.ts';
-import type { Instance, ManagerDeps, ManagerTuning } from '../shared/manager-deps.ts';
+import { controllerBase, type Instance, type ManagerDeps, type ManagerTuning } from '../shared/manager-deps.ts';
 import { RetryTimer } from '../shared/retry-timer.ts';
 import { StatusPatch } from '../shared/status-patch.ts';
 import { hostNotReady } from '../shared/host-readiness.ts';
@@ -32,16 +32,10 @@ export class InstanceManager {
     this.retries = new RetryTimer(this.clock, o.backoff);
     this.controller = new Controller({
       name: 'instance-manager',
-      inventory: o.inventory,
-      project: o.project,
+      ...controllerBase(o, this.clock),
       kind: 'Instance',
       informer: o.instances,
       statusField: 'provisioningStatus',
-      workers: o.workers,
-      backoff: o.backoff,
-      clock: this.clock,
-      resyncMs: o.resyncMs,
-      onError: o.onError,
       waitFor: Promise.all([o.hosts.synced, o.instances.synced, o.commands.informer.synced]),
       reconcile: (ctx) => this.sync(ctx),
     });

@@ -1,7 +1,7 @@
 import { type Inventory, jsonEqual } from '../../api/index.ts';
 import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, type Result, systemClock } from '../../reconcile/index.ts';
 import type { Informer } from '../../client/index.ts';
-import type { Host, ManagerTuning } from '../shared/manager-deps.ts';
+import { controllerBase, type Host, type ManagerTuning } from '../shared/manager-deps.ts';
 import type { ScheduleWindow } from './schedule-window.ts';
 import type { MaintenanceWindows, Schedule } from './windows.ts';
 
@@ -29,7 +29,7 @@ export class MaintenanceManager {
 
   constructor(private readonly o: MaintenanceManagerOptions) {
     this.clock = o.clock ?? systemClock;
-    const common = { inventory: o.inventory, project: o.project, workers: o.workers, backoff: o.backoff, clock: this.clock, resyncMs: o.resyncMs, onError: o.onError, waitFor: o.windows.synced };
+    const common = { ...controllerBase(o, this.clock), waitFor: o.windows.synced };
     this.hostController = new Controller({ ...common, name: 'maintenance-hosts', kind: 'Host', informer: o.hosts, reconcile: (ctx) => this.reconcileHost(ctx) });
     // The windows' own schedule cache: one list and watch of Schedules for both.
     this.scheduleController = new Controller({ ...common, name: 'maintenance-schedules', kind: 'Schedule', informer: o.windows.schedules, reconcile: (ctx) => this.reconcileSchedule(ctx) });

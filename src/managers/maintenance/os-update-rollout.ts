@@ -2,8 +2,7 @@ import { kindById } from '../../api/index.ts';
 import type { Informer } from '../../client/index.ts';
 import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, requeueAfter, type Result, systemClock, terminal } from '../../reconcile/index.ts';
 import { hostNotReady } from '../shared/host-readiness.ts';
-import type { ManagerDeps, ManagerTuning } from '../shared/manager-deps.ts';
-import { type Instance } from '../shared/manager-deps.ts';
+import { controllerBase, type Instance, type ManagerDeps, type ManagerTuning } from '../shared/manager-deps.ts';
 import { type OperatingSystem, type OsCatalog, type OsUpdatePolicy, planUpdate, rolloutKey, type UpdatePlan } from './os-update-plan.ts';
 import { type OsUpdateRun, RunCache, runOutcome } from './os-update-run-cache.ts';
 import { RunFollower } from './os-update-run-follower.ts';
@@ -58,16 +57,10 @@ export class OsUpdateRollout {
     this.follower = new RunFollower({ inventory: o.inventory, commands: o.commands, runs: this.runs, instances: o.instances, catalog: this.catalog, clock: this.clock, retryDelayMs: o.retryDelayMs });
     this.controller = new Controller({
       name: 'os-update-rollout',
-      inventory: o.inventory,
-      project: o.project,
+      ...controllerBase(o, this.clock),
       kind: 'OsUpdatePolicy',
       informer: o.policies,
       statusField: 'rolloutStatus',
-      workers: o.workers,
-      backoff: o.backoff,
-      clock: this.clock,
-      resyncMs: o.resyncMs,
-      onError: o.onError,
       waitFor: Promise.all([o.policies.synced, o.runs.synced, o.operatingSystems.synced, o.instances.synced, o.hosts.synced, o.commands.informer.synced, o.windows.synced]),
       reconcile: (ctx) => this.reconcile(ctx),
     });

@@ -37,3 +37,11 @@ export interface ManagerTuning {
   /** Hears failures the controllers cannot hand back. @default writes to stderr */
   onError?: (error: unknown, key?: string) => void;
 }
+
+/**
+ * The Controller options every manager passes alike: its Inventory and project, and the tuning.
+ * @example new Controller({ ...controllerBase(o, clock), name: 'host-manager', kind: 'Host', informer: o.hosts, reconcile })
+ */
+export function controllerBase(o: Pick<ManagerDeps, 'inventory' | 'project'> & ManagerTuning, clock: Clock) {
+  return { inventory: o.inventory, project: o.project, workers: o.workers, backoff: o.backoff, clock, resyncMs: o.resyncMs, onError: o.onError };
+}

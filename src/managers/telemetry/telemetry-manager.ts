@@ -1,5 +1,5 @@
 import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, type Result, systemClock } from '../../reconcile/index.ts';
-import type { Host, ManagerDeps, ManagerTuning } from '../shared/manager-deps.ts';
+import { controllerBase, type Host, type ManagerDeps, type ManagerTuning } from '../shared/manager-deps.ts';
 import { canonicalJson, effectiveTelemetry } from './effective-telemetry.ts';
 import { TelemetryTopology } from './telemetry-topology.ts';
 
@@ -34,15 +34,9 @@ export class TelemetryManager {
     this.topology = new TelemetryTopology({ ...o, onHandlerError });
     this.controller = new Controller({
       name: 'telemetry-manager',
-      inventory: o.inventory,
-      project: o.project,
+      ...controllerBase(o, this.clock),
       kind: 'Host',
       informer: o.hosts,
-      workers: o.workers,
-      backoff: o.backoff,
-      clock: this.clock,
-      resyncMs: o.resyncMs,
-      onError: o.onError,
       waitFor: Promise.all([o.hosts.synced, o.instances.synced, this.topology.synced]),
       reconcile: (ctx) => this.reconcile(ctx),
     });
