@@ -1,5 +1,4 @@
-import { parseArgs } from 'node:util';
-import { FlagReader } from './flag-reader.ts';
+import { parseBenchArgs } from './bench-args.ts';
 
 export const ACCESS_SCENARIOS = ['tokens', 'cli', 'ratelimit'] as const;
 export type AccessScenario = (typeof ACCESS_SCENARIOS)[number];
@@ -40,31 +39,18 @@ const USAGE = `usage: npm run bench:access -- [options]
  * @example compileAccessOptions(['--scenario', 'cli', '--quick'])
  */
 export function compileAccessOptions(argv: string[]): Readonly<AccessOptions> {
-  const f = new FlagReader(USAGE);
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      scenario: { type: 'string', multiple: true },
-      quick: { type: 'boolean', default: false },
-      tokens: { type: 'string' },
-      hosts: { type: 'string' },
-      'cli-runs': { type: 'string' },
-      'rate-runs': { type: 'string' },
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      'cpu-prof': { type: 'string' },
-      md: { type: 'boolean' },
-      'no-md': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const a = parseBenchArgs('bench:access', USAGE, argv, {
+    scenario: { type: 'string', multiple: true },
+    tokens: { type: 'string' },
+    hosts: { type: 'string' },
+    'cli-runs': { type: 'string' },
+    'rate-runs': { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
+  const { values, flags: f } = a;
   const q = values.quick;
-  // Anything but --cpu-prof and --md changes what is measured: such a run leaves BENCHMARKS.md alone unless --md.
-  const subset = [values.scenario, values.tokens, values.hosts, values['cli-runs'], values['rate-runs'], values.duration, values.warmup].some((v) => v !== undefined) || q;
   return Object.freeze({
     scenarios: (values.scenario ?? [...ACCESS_SCENARIOS]).map((s) => f.oneOf(s, ACCESS_SCENARIOS, '--scenario')),
     tokens: f.whole(values.tokens, q ? 5000 : 20_000, '--tokens'),
@@ -74,7 +60,8 @@ export function compileAccessOptions(argv: string[]): Readonly<AccessOptions> {
     durationMs: f.seconds(values.duration, q ? 2 : 5, '--duration'),
     warmupMs: f.seconds(values.warmup, q ? 0.5 : 1, '--warmup'),
     cpuProfDir: values['cpu-prof'],
-    writeMarkdown: values['no-md'] ? false : (values.md ?? !subset),
-    command: ['npm run bench:access', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
+    // Anything but --cpu-prof and --md changes what is measured: such a run leaves BENCHMARKS.md alone unless --md.
+    writeMarkdown: a.writeMarkdown(a.anyGivenExcept('cpu-prof')),
+    command: a.command,
   });
 }

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseBenchArgs } from './bench-args.ts';
 
 export const DIALECTS = ['sqlite', 'postgres'] as const;
 export type BenchDialect = (typeof DIALECTS)[number];
@@ -54,68 +54,35 @@ const USAGE = `usage: npm run bench:inventory -- [options]
  * @example compileBenchOptions(['--only', 'sqlite', '--quick'])
  */
 export function compileBenchOptions(argv: string[]): Readonly<BenchOptions> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      only: { type: 'string', multiple: true },
-      scenario: { type: 'string', multiple: true },
-      quick: { type: 'boolean', default: false },
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      resources: { type: 'string' },
-      'watch-rate': { type: 'string' },
-      watchers: { type: 'string' },
-      'watcher-procs': { type: 'string' },
-      'cpu-prof': { type: 'string' },
-      managers: { type: 'string' },
-      md: { type: 'boolean' },
-      'no-md': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const a = parseBenchArgs('bench:inventory', USAGE, argv, {
+    only: { type: 'string', multiple: true },
+    scenario: { type: 'string', multiple: true },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    resources: { type: 'string' },
+    'watch-rate': { type: 'string' },
+    watchers: { type: 'string' },
+    'watcher-procs': { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    managers: { type: 'string' },
   });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  const dialects = (values.only ?? [...DIALECTS]).map((d) => oneOf(d, DIALECTS, '--only'));
-  const scenarios = (values.scenario ?? [...SCENARIOS]).map((s) => oneOf(s, SCENARIOS, '--scenario'));
+  const { values, flags: f } = a;
+  const dialects = (values.only ?? [...DIALECTS]).map((d) => f.oneOf(d, DIALECTS, '--only'));
+  const scenarios = (values.scenario ?? [...SCENARIOS]).map((s) => f.oneOf(s, SCENARIOS, '--scenario'));
+  // Unlike bench:access and bench:fleet, only these flags make a subset run (--warmup, --watch-rate and the like do not).
   const subset = values.only !== undefined || values.scenario !== undefined || values.quick || values.duration !== undefined || values.resources !== undefined;
   return Object.freeze({
     dialects,
     scenarios,
-    durationMs: seconds(values.duration, values.quick ? 2 : 5, '--duration'),
-    warmupMs: seconds(values.warmup, values.quick ? 0.5 : 1, '--warmup'),
-    resources: whole(values.resources, 100_000, '--resources'),
-    watchRate: whole(values['watch-rate'], 1000, '--watch-rate'),
-    watcherCounts: values.watchers ? values.watchers.split(',').map((w) => whole(w, 0, '--watchers')) : [10, 100],
-    watcherProcs: whole(values['watcher-procs'], 2, '--watcher-procs'),
-    managers: oneOf(values.managers ?? 'none', ['none', 'in-process'] as const, '--managers'),
+    durationMs: f.seconds(values.duration, values.quick ? 2 : 5, '--duration'),
+    warmupMs: f.seconds(values.warmup, values.quick ? 0.5 : 1, '--warmup'),
+    resources: f.whole(values.resources, 100_000, '--resources'),
+    watchRate: f.whole(values['watch-rate'], 1000, '--watch-rate'),
+    watcherCounts: values.watchers ? values.watchers.split(',').map((w) => f.whole(w, 0, '--watchers')) : [10, 100],
+    watcherProcs: f.whole(values['watcher-procs'], 2, '--watcher-procs'),
+    managers: f.oneOf(values.managers ?? 'none', ['none', 'in-process'] as const, '--managers'),
     cpuProfDir: values['cpu-prof'],
-    writeMarkdown: values['no-md'] ? false : (values.md ?? !subset),
-    command: ['npm run bench:inventory', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
+    writeMarkdown: a.writeMarkdown(subset),
+    command: a.command,
   });
-}
-
-function oneOf<T extends string>(v: string, allowed: readonly T[], flag: string): T {
-  if (!(allowed as readonly string[]).includes(v)) fail(`${flag} must be one of ${allowed.join(', ')} (got "${v}")`);
-  return v as T;
-}
-
-function seconds(v: string | undefined, dflt: number, flag: string): number {
-  if (v === undefined) return dflt * 1000;
-  const n = Number(v);
-  if (!(n > 0)) fail(`${flag} must be a positive number of seconds (got "${v}")`);
-  return n * 1000;
-}
-
-function whole(v: string | undefined, dflt: number, flag: string): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) fail(`${flag} must be a whole number ≥ 1 (got "${v}")`);
-  return n;
-}
-
-function fail(message: string): never {
-  process.stderr.write(`${message}\n${USAGE}\n`);
-  process.exit(2);
 }

@@ -1,6 +1,6 @@
 /**
  * Reads parsed command-line values into numbers and choices; a bad value prints the message and
- * the program's usage and exits 2 (a usage error), as bench-options.ts does for bench:inventory.
+ * the program's usage and exits 2 (a usage error), for every bench program with options (parseBenchArgs makes one).
  * @example const f = new FlagReader(USAGE); const ms = f.seconds(values.duration, 300, '--duration')
  */
 export class FlagReader {

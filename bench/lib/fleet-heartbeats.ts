@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { monoMs, sleep } from './clock.ts';
 import { simIdentity } from '../../src/sim/fleet-simulator.ts';
 import { agentTokenCensus } from './agent-token-census.ts';
-import { countMatching, enrollmentToken, fleetServer, registerHosts } from './fleet-setup.ts';
+import { countMatching, enrollmentToken, type FleetServerOptions, fleetServer, registerHosts } from './fleet-setup.ts';
 import { HeartbeatProbe } from './heartbeat-probe.ts';
 import { getText, HttpClient } from './http-client.ts';
 import { distribution } from './percentiles.ts';
@@ -20,7 +20,7 @@ const RSS_TARGET_MB = 1024;
 const NO_CONNECTION = 'no connection';
 const SEED = 'hb';
 
-export interface HeartbeatRunOptions {
+export interface HeartbeatRunOptions extends FleetServerOptions {
   nodes: number;
   heartbeatMs: number;
   durationMs: number;
@@ -32,9 +32,6 @@ export interface HeartbeatRunOptions {
   autoRegister: boolean;
   /** Nodes the simulator starts per second. */
   startRate: number;
-  cpuProfDir?: string;
-  sqlStats?: boolean;
-  managerWorkers?: number;
 }
 
 /**

@@ -1,5 +1,4 @@
-import { parseArgs } from 'node:util';
-import { FlagReader } from './flag-reader.ts';
+import { parseBenchArgs } from './bench-args.ts';
 
 export const FLEET_SCENARIOS = ['heartbeats', 'provision', 'power'] as const;
 export type FleetScenario = (typeof FLEET_SCENARIOS)[number];
@@ -65,38 +64,24 @@ const USAGE = `usage: npm run bench:fleet -- [options]
  * @example compileFleetOptions(['--quick'])
  */
 export function compileFleetOptions(argv: string[]): Readonly<FleetOptions> {
-  const f = new FlagReader(USAGE);
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      scenario: { type: 'string', multiple: true },
-      quick: { type: 'boolean', default: false },
-      nodes: { type: 'string' },
-      duration: { type: 'string' },
-      ramp: { type: 'string' },
-      heartbeat: { type: 'string' },
-      'auto-register': { type: 'boolean' },
-      hosts: { type: 'string' },
-      provision: { type: 'string' },
-      'power-provision': { type: 'string' },
-      'start-rate': { type: 'string' },
-      'hb-start-rate': { type: 'string' },
-      'cpu-prof': { type: 'string' },
-      'sql-stats': { type: 'boolean' },
-      'manager-workers': { type: 'string' },
-      md: { type: 'boolean' },
-      'no-md': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const a = parseBenchArgs('bench:fleet', USAGE, argv, {
+    scenario: { type: 'string', multiple: true },
+    nodes: { type: 'string' },
+    duration: { type: 'string' },
+    ramp: { type: 'string' },
+    heartbeat: { type: 'string' },
+    'auto-register': { type: 'boolean' },
+    hosts: { type: 'string' },
+    provision: { type: 'string' },
+    'power-provision': { type: 'string' },
+    'start-rate': { type: 'string' },
+    'hb-start-rate': { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    'sql-stats': { type: 'boolean' },
+    'manager-workers': { type: 'string' },
   });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
+  const { values, flags: f } = a;
   const q = values.quick;
-  const { md, 'no-md': noMd, 'cpu-prof': _prof, 'sql-stats': _sql, help: _help, ...measured } = values;
-  // Anything but --cpu-prof and --md changes what is measured: such a run leaves BENCHMARKS.md alone unless --md.
-  const subset = Object.values(measured).some((v) => v !== undefined && v !== false);
   return Object.freeze({
     scenarios: (values.scenario ?? [...FLEET_SCENARIOS]).map((s) => f.oneOf(s, FLEET_SCENARIOS, '--scenario')),
     nodes: f.whole(values.nodes, q ? 1000 : 10_000, '--nodes'),
@@ -112,7 +97,8 @@ export function compileFleetOptions(argv: string[]): Readonly<FleetOptions> {
     cpuProfDir: values['cpu-prof'],
     sqlStats: values['sql-stats'] ?? false,
     managerWorkers: values['manager-workers'] !== undefined ? f.whole(values['manager-workers'], 4, '--manager-workers') : undefined,
-    writeMarkdown: noMd ? false : (md ?? !subset),
-    command: ['npm run bench:fleet', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
+    // Anything but --cpu-prof, --sql-stats and --md changes what is measured: such a run leaves BENCHMARKS.md alone unless --md.
+    writeMarkdown: a.writeMarkdown(a.anyGivenExcept('cpu-prof', 'sql-stats')),
+    command: a.command,
   });
 }

@@ -1,7 +1,7 @@
 import { simIdentity } from '../../src/sim/fleet-simulator.ts';
 import { clientTokens } from './client-tokens.ts';
 import { monoMs, sleep } from './clock.ts';
-import { enrollmentToken, fleetServer, headRevision, registerHosts, waitUntil } from './fleet-setup.ts';
+import { enrollmentToken, type FleetRunOptions, fleetServer, headRevision, registerHosts, waitUntil } from './fleet-setup.ts';
 import { getText, HttpClient } from './http-client.ts';
 import { counterValue } from './prom-histogram.ts';
 import { type Distribution, distribution } from './percentiles.ts';
@@ -17,16 +17,6 @@ const SEED = 'pwr';
 const CLIENTS = 16;
 /** Changes made one at a time first, each waited for: the latency with nothing else in flight. */
 const ALONE = 20;
-
-export interface PowerRunOptions {
-  hosts: number;
-  provisionMs: number;
-  startRate: number;
-  heartbeatMs: number;
-  cpuProfDir?: string;
-  sqlStats?: boolean;
-  managerWorkers?: number;
-}
 
 /** One host's change, monotonic ms. */
 interface Change {
@@ -47,7 +37,7 @@ interface Change {
  * status.currentPowerState off. Command events split the time: to the power Command's creation,
  * to its success, to the Host's status.
  */
-export async function powerRows(o: PowerRunOptions): Promise<{ rows: ResultRow[]; details: string[] }> {
+export async function powerRows(o: FleetRunOptions): Promise<{ rows: ResultRow[]; details: string[] }> {
   const f = await fleetServer('fleet-power', o);
   let sim: SimProcess | undefined;
   let watch: ResourceWatch | undefined;

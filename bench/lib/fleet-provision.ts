@@ -1,6 +1,6 @@
 import { simIdentity } from '../../src/sim/fleet-simulator.ts';
 import { monoMs } from './clock.ts';
-import { countMatching, createDefaultOs, enrollmentToken, fleetServer, headRevision, registerHosts, waitUntil } from './fleet-setup.ts';
+import { countMatching, createDefaultOs, enrollmentToken, type FleetRunOptions, fleetServer, headRevision, registerHosts, waitUntil } from './fleet-setup.ts';
 import { getText } from './http-client.ts';
 import { distribution } from './percentiles.ts';
 import { counterValue } from './prom-histogram.ts';
@@ -13,16 +13,6 @@ import { describeSqlStats } from './sql-stats.ts';
 
 const TARGET_S = 30;
 const SEED = 'prov';
-
-export interface ProvisionRunOptions {
-  hosts: number;
-  provisionMs: number;
-  startRate: number;
-  heartbeatMs: number;
-  cpuProfDir?: string;
-  sqlStats?: boolean;
-  managerWorkers?: number;
-}
 
 /** First time (monotonic ms) each id reached a state. */
 class Milestone {
@@ -44,7 +34,7 @@ class Milestone {
  * a default OS profile, then N simulated nodes started; timed from the simulator's start until
  * every Instance's status.currentState is running (Host and Instance events over SSE).
  */
-export async function provisionRows(o: ProvisionRunOptions): Promise<{ rows: ResultRow[]; details: string[] }> {
+export async function provisionRows(o: FleetRunOptions): Promise<{ rows: ResultRow[]; details: string[] }> {
   const f = await fleetServer('fleet-provision', o);
   let sim: SimProcess | undefined;
   let watch: ResourceWatch | undefined;

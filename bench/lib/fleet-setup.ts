@@ -14,11 +14,31 @@ export interface FleetServer {
   close(): Promise<void>;
 }
 
+/** How a fleet run's server child runs. */
+export interface FleetServerOptions {
+  /** Run it with node --cpu-prof into this directory. */
+  cpuProfDir?: string;
+  /** Time every SQLite statement in it. */
+  sqlStats?: boolean;
+  /** Workers per resource manager in it; startServer's default when absent. */
+  managerWorkers?: number;
+}
+
+/** A fleet run over `hosts` Hosts registered first, whose simulated nodes then start (provisioning, power). */
+export interface FleetRunOptions extends FleetServerOptions {
+  hosts: number;
+  /** Simulated command time: an OS install (power takes a tenth). */
+  provisionMs: number;
+  /** Nodes the simulator starts per second. */
+  startRate: number;
+  heartbeatMs: number;
+}
+
 /**
  * Starts a server for one fleet run; `close()` stops it and removes the store.
  * @example const f = await fleetServer('fleet-power'); try { … } finally { await f.close() }
  */
-export async function fleetServer(label: string, o: { cpuProfDir?: string; sqlStats?: boolean; managerWorkers?: number }): Promise<FleetServer> {
+export async function fleetServer(label: string, o: FleetServerOptions): Promise<FleetServer> {
   const target = await freshTarget('sqlite');
   const server = await ServerProcess.spawn({ dataDir: target.dataDir, label, cpuProfDir: o.cpuProfDir, sqlStats: o.sqlStats, managerWorkers: o.managerWorkers });
   const admin = new HttpClient(server.url, server.token, 2);

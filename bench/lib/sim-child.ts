@@ -11,17 +11,7 @@ import type http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { monoMs } from './clock.ts';
 import { memoryOf } from './proc-stats.ts';
-
-interface SimChildOptions {
-  server: string;
-  enrollmentToken: string;
-  nodes: number;
-  seed?: string;
-  heartbeatMs?: number;
-  provisionTimeMs?: number;
-  startRate?: number;
-  reportMs?: number;
-}
+import type { SimChildOptions } from './sim-process.ts';
 
 const o = JSON.parse(process.argv[2] ?? '{}') as SimChildOptions;
 const { FleetSimulator } = await import('../../src/sim/fleet-simulator.ts');

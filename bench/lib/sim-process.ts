@@ -2,21 +2,19 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { FleetStats } from '../../src/sim/fleet-simulator.ts';
+import type { FleetSimOptions, FleetStats } from '../../src/sim/fleet-simulator.ts';
 import { trackChild } from './cleanup.ts';
 import { REPO_ROOT } from './server-process.ts';
 
 const CHILD = fileURLToPath(new URL('./sim-child.ts', import.meta.url));
 
-export interface SimProcessOptions {
-  server: string;
-  enrollmentToken: string;
-  nodes: number;
-  seed?: string;
-  heartbeatMs?: number;
-  provisionTimeMs?: number;
-  startRate?: number;
+/** The JSON argument of bench/lib/sim-child.ts: the simulator's options it passes on, and its report interval. */
+export interface SimChildOptions extends Pick<FleetSimOptions, 'server' | 'enrollmentToken' | 'nodes' | 'seed' | 'heartbeatMs' | 'provisionTimeMs' | 'startRate'> {
+  /** How often the child writes a stats line. @default 2000 */
   reportMs?: number;
+}
+
+export interface SimProcessOptions extends SimChildOptions {
   /** Run the child with node --cpu-prof into `<cpuProfDir>/<label>/`. */
   cpuProfDir?: string;
   label: string;
