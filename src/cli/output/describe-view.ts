@@ -2,7 +2,7 @@ import type { InventoryEvent, Resource } from '../../api/index.ts';
 import { age } from './age.ts';
 import { valueAt } from './kind-columns.ts';
 import { renderTable } from './table.ts';
-import { printTelemetry, type TelemetryStatus } from './telemetry-view.ts';
+import { telemetrySection } from './telemetry-view.ts';
 import type { Style, Terminal } from './terminal.ts';
 
 /** A line as shown and its visible text (for widths: colour codes take no room). */
@@ -26,9 +26,21 @@ export interface DescribeInput {
   previous?: InventoryEvent;
   /** How many events exist in all (more than shown when the window is cut). */
   eventCount: number;
-  /** Kind-specific sections shown before the events (a host's maintenance windows). */
-  sections?: { title: string; lines: string[] }[];
+  /** Sections the caller fetched (a host's maintenance windows), shown after the resource's own. */
+  sections?: DescribeSection[];
 }
+
+/** A titled block after spec and status: `Title:   summary`, then its lines indented. */
+export interface DescribeSection {
+  title: string;
+  summary?: string;
+  lines: string[];
+  /** Status fields the section stands for, left out of the status tree. */
+  statusFields?: string[];
+}
+
+/** Sections a resource's own fields make, by kind-agnostic probes (each answers undefined when it does not apply). */
+const OWN_SECTIONS = [telemetrySection];
 
 /**
  * kubectl-describe-like view: the envelope, spec next to status (or one above the other when the
@@ -51,21 +63,18 @@ export function printDescribe(out: Terminal, d: DescribeInput, now: number = Dat
   for (const [k, v] of rows) out.line(`${out.paint('bold', `${k}:`)}${' '.repeat(12 - k.length)}${v}`);
   out.line();
 
+  const sections = [...OWN_SECTIONS.map((make) => make(out, r, now)).filter((s) => s !== undefined), ...(d.sections ?? [])];
+  const shownElsewhere = new Set(sections.flatMap((s) => s.statusFields ?? []));
   const spec = treeLines(out, r.spec ?? {}, now);
-  // A host's telemetry gets its own section below (where each part of the config came from).
-  const { telemetry, ...rest } = (r.status ?? {}) as { telemetry?: TelemetryStatus };
-  const status = d.hasStatus ? treeLines(out, r.kind === 'Host' ? rest : (r.status ?? {}), now) : [{ plain: '(none: a declarative kind)', painted: out.paint('dim', '(none: a declarative kind)') }];
+  const ownStatus = Object.fromEntries(Object.entries(r.status ?? {}).filter(([k]) => !shownElsewhere.has(k)));
+  const status = d.hasStatus ? treeLines(out, ownStatus, now) : [{ plain: '(none: a declarative kind)', painted: out.paint('dim', '(none: a declarative kind)') }];
   if (spec.length === 0) spec.push({ plain: '{}', painted: '{}' });
   if (status.length === 0) status.push({ plain: '(not reported yet)', painted: out.paint('dim', '(not reported yet)') });
   sideBySide(out, { title: 'Spec (desired)', lines: spec }, { title: 'Status (current)', lines: status });
-  if (r.kind === 'Host' && telemetry) {
-    out.line();
-    printTelemetry(out, telemetry, now);
-  }
 
-  for (const section of d.sections ?? []) {
+  for (const section of sections) {
     out.line();
-    out.line(out.paint('bold', `${section.title}:`));
+    out.line(`${out.paint('bold', `${section.title}:`)}${section.summary ? `   ${section.summary}` : ''}`);
     for (const l of section.lines) out.line(`  ${l}`);
   }
 

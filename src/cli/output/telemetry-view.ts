@@ -1,5 +1,6 @@
 import { age } from './age.ts';
 import { renderTable } from './table.ts';
+import type { DescribeSection } from './describe-view.ts';
 import type { Terminal } from './terminal.ts';
 
 interface Source {
@@ -31,14 +32,18 @@ export interface TelemetryStatus {
  * The Telemetry section of `eim describe host`: the version and whether the agent applied it, then
  * one row per group of the effective config with the value used and where it came from (the profile
  * that brought the group in, and the one a value was inherited from; "default" when none set it).
- * @example printTelemetry(out, host.status.telemetry)
+ * It stands for `status.telemetry`, which the status tree then leaves out. Undefined for anything
+ * without a telemetry status.
+ * @example const s = telemetrySection(out, host)
  */
-export function printTelemetry(out: Terminal, t: TelemetryStatus, now: number = Date.now()): void {
+export function telemetrySection(out: Terminal, r: { status?: unknown }, now: number = Date.now()): DescribeSection | undefined {
+  const t = (r.status as { telemetry?: TelemetryStatus } | undefined)?.telemetry;
+  if (!t) return undefined;
   const applied =
     t.appliedVersion === t.version
       ? out.paint('green', `applied by the agent ${t.appliedAt ? `${age(t.appliedAt, now)} ago` : ''}`.trim())
       : out.paint('yellow', t.appliedVersion ? `the agent still runs ${t.appliedVersion}` : 'not applied by the agent yet');
-  out.line(`${out.paint('bold', 'Telemetry:')}   version ${t.version} (${applied})`);
+  const summary = `version ${t.version} (${applied})`;
   const rows: string[][] = [];
   for (const [type, entries] of [['metrics', t.config.metrics ?? []], ['logs', t.config.logs ?? []]] as const) {
     for (const e of entries) {
@@ -52,7 +57,7 @@ export function printTelemetry(out: Terminal, t: TelemetryStatus, now: number = 
       rows.push([type, e.groupId, (e.groups ?? []).join(', '), `${e.collector ?? ''}`, value, origin]);
     }
   }
-  if (rows.length === 0) return out.line('  no telemetry profile applies: the agent collects nothing');
+  if (rows.length === 0) return { title: 'Telemetry', summary, lines: ['no telemetry profile applies: the agent collects nothing'], statusFields: ['telemetry'] };
   const inner = { ...out, width: out.width === undefined ? undefined : out.width - 2 };
-  for (const l of renderTable(['TYPE', 'GROUP', 'COLLECTS', 'ON', 'SETTING', 'FROM'], rows, inner).lines) out.line(`  ${l}`);
+  return { title: 'Telemetry', summary, lines: renderTable(['TYPE', 'GROUP', 'COLLECTS', 'ON', 'SETTING', 'FROM'], rows, inner).lines, statusFields: ['telemetry'] };
 }
