@@ -3,10 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ALL_PROJECTS, type Caller, EimError, type ErrorCode, type Inventory, isEimError } from '../api/index.ts';
-import { InventoryService } from '../inventory/index.ts';
-import { buildApp } from '../server/app.ts';
-import { TokenService } from '../server/auth/token-service.ts';
-import { openTestStore, type TestStore } from '../testing/test-stores.ts';
+import { openTestApp, type TestApp } from '../testing/test-app.ts';
 import { InventoryClient } from './inventory-client.ts';
 
 // The typed client against a real HTTP server in this process: it must answer exactly as the
@@ -38,42 +35,29 @@ async function sameError(remote: () => Promise<unknown>, local: () => Promise<un
 }
 
 describe('InventoryClient against an in-process server', () => {
-  let ts: TestStore;
-  let svc: InventoryService;
-  let tokens: TokenService;
-  let app: Awaited<ReturnType<typeof buildApp>>;
-  let url: string;
+  let srv: TestApp;
   const tok: Record<'admin' | 'manager' | 'editor' | 'viewer', string> = { admin: '', manager: '', editor: '', viewer: '' };
   const callers = {} as Record<keyof typeof tok, Caller>;
   const clients = {} as Record<keyof typeof tok, InventoryClient>;
-  const local = (who: keyof typeof tok): Inventory => svc.as(callers[who]);
+  const local = (who: keyof typeof tok): Inventory => srv.inventory.as(callers[who]);
 
   before(async () => {
-    ts = await openTestStore('sqlite');
-    svc = new InventoryService(ts.store);
-    await svc.start();
-    await svc.ensureProject(P);
-    tokens = await TokenService.open({ auth: ts.store.auth });
+    srv = await openTestApp({ projects: [P], listen: true });
     const grants = {
       admin: { project: ALL_PROJECTS, role: 'admin' },
       manager: { project: ALL_PROJECTS, role: 'manager' },
       editor: { project: P, role: 'editor' },
       viewer: { project: P, role: 'viewer' },
     } as const;
-    app = await buildApp({ inventory: svc, tokens });
-    url = await app.listen({ port: 0, host: '127.0.0.1' });
     for (const who of Object.keys(tok) as (keyof typeof tok)[]) {
-      tok[who] = (await tokens.issue({ subject: who, grants: [grants[who]] })).token;
-      callers[who] = await tokens.verify(tok[who]);
-      clients[who] = new InventoryClient({ server: url, token: tok[who] });
+      tok[who] = (await srv.tokens.issue({ subject: who, grants: [grants[who]] })).token;
+      callers[who] = await srv.tokens.verify(tok[who]);
+      clients[who] = new InventoryClient({ server: srv.url, token: tok[who] });
     }
   });
   after(async () => {
     for (const c of Object.values(clients)) c.close();
-    await app.close();
-    await svc.stop();
-    tokens.stop();
-    await ts.cleanup();
+    await srv.close();
   });
 
   test('create, get, list and listAll answer as in-process', async () => {
@@ -206,8 +190,8 @@ describe('InventoryClient against an in-process server', () => {
     await sameError(() => clients.viewer.list('other', 'Region'), () => local('viewer').list('other', 'Region'), 'not_found');
 
     // Authentication happens at the HTTP edge only.
-    const anonymous = new InventoryClient({ server: url });
-    const forged = new InventoryClient({ server: url, token: `${tok.viewer.slice(0, -4)}AAAA` });
+    const anonymous = new InventoryClient({ server: srv.url });
+    const forged = new InventoryClient({ server: srv.url, token: `${tok.viewer.slice(0, -4)}AAAA` });
     try {
       const e1 = await errorOf(anonymous.list(P, 'Region'));
       assert.equal(e1.code, 'unauthenticated');

@@ -3,9 +3,9 @@ import { test, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
 import { KINDS } from '../api/registry.ts';
-import { InventoryService } from '../inventory/index.ts';
-import { DIALECTS, type Dialect, openTestStore, PG_URL, pgReachable, tempDir } from '../testing/test-stores.ts';
-import { buildApp } from './app.ts';
+import type { InventoryService } from '../inventory/index.ts';
+import { openTestApp } from '../testing/test-app.ts';
+import { DIALECTS, type Dialect, openTestStore, PG_URL, pgReachable } from '../testing/test-stores.ts';
 import { TokenService } from './auth/token-service.ts';
 
 // The northbound contract (ARCHITECTURE.md §5, §6) driven in-process with app.inject, on both stores.
@@ -45,15 +45,9 @@ interface Harness {
 }
 
 async function openHarness(dialect: Dialect): Promise<Harness> {
-  const ts = await openTestStore(dialect);
-  const svc = new InventoryService(ts.store);
-  await svc.start();
-  await svc.ensureProject('default');
-  const tmp = tempDir();
-  const issuer = await TokenService.open({ auth: ts.store.auth });
-  const admin = (await issuer.issue({ subject: 'admin', grants: [{ project: '*', role: 'admin' }] })).token;
+  const srv = await openTestApp({ dialect });
+  const { app, inventory: svc, tokens: issuer, admin } = srv;
   const manager = (await issuer.issue({ subject: 'host-manager', grants: [{ project: '*', role: 'manager' }] })).token;
-  const app = await buildApp({ inventory: svc, tokens: issuer });
   return {
     app,
     svc,
@@ -80,12 +74,7 @@ async function openHarness(dialect: Dialect): Promise<Harness> {
     async token(grants, ttlSeconds) {
       return (await issuer.issue({ subject: 'someone', grants: grants as never, ttlSeconds })).token;
     },
-    async close() {
-      await app.close();
-      await svc.stop();
-      await ts.cleanup();
-      tmp.remove();
-    },
+    close: srv.close,
   };
 }
 

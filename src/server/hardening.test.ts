@@ -1,46 +1,28 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
-import { InventoryService } from '../inventory/index.ts';
 import { call, openSse } from '../testing/http-client.ts';
 import { spawnServer } from '../testing/server-process.ts';
-import { openTestStore, type TestStore, tempDir } from '../testing/test-stores.ts';
-import { buildApp } from './app.ts';
-import { TokenService } from './auth/token-service.ts';
+import { openTestApp, type TestApp } from '../testing/test-app.ts';
+import { tempDir } from '../testing/test-stores.ts';
 import { RateLimiter } from './rate-limiter.ts';
 
 describe('rate limits', () => {
-  let ts: TestStore;
-  let svc: InventoryService;
-  let tokens: TokenService;
-  let app: FastifyInstance;
-  let url = '';
+  let srv: TestApp;
   let viewer = '';
   let other = '';
 
   before(async () => {
-    ts = await openTestStore('sqlite');
-    svc = new InventoryService(ts.store);
-    await svc.start();
-    await svc.ensureProject('default');
-    tokens = await TokenService.open({ auth: ts.store.auth });
-    app = await buildApp({ inventory: svc, tokens, rateLimit: { rps: 5, burst: 10 }, maxWatchesPerToken: 2 });
-    url = await app.listen({ port: 0, host: '127.0.0.1' });
-    viewer = (await tokens.issue({ subject: 'v', grants: [{ project: 'default', role: 'viewer' }] })).token;
-    other = (await tokens.issue({ subject: 'w', grants: [{ project: 'default', role: 'viewer' }] })).token;
+    srv = await openTestApp({ app: { rateLimit: { rps: 5, burst: 10 }, maxWatchesPerToken: 2 }, listen: true });
+    viewer = (await srv.tokens.issue({ subject: 'v', grants: [{ project: 'default', role: 'viewer' }] })).token;
+    other = (await srv.tokens.issue({ subject: 'w', grants: [{ project: 'default', role: 'viewer' }] })).token;
   });
-  after(async () => {
-    await app.close();
-    await svc.stop();
-    tokens.stop();
-    await ts.cleanup();
-  });
+  after(() => srv.close());
 
   test('a token over its rate gets 429 rate_limited with Retry-After; other tokens are not affected', async () => {
     const statuses: number[] = [];
     let limited;
     for (let i = 0; i < 15; i++) {
-      const r = await app.inject({ url: '/v1/projects/default/hosts', headers: { authorization: `Bearer ${viewer}` } });
+      const r = await srv.app.inject({ url: '/v1/projects/default/hosts', headers: { authorization: `Bearer ${viewer}` } });
       statuses.push(r.statusCode);
       if (r.statusCode === 429) limited = r;
     }
@@ -48,7 +30,7 @@ describe('rate limits', () => {
     assert.ok(limited, 'then it is limited');
     assert.equal(limited.json().error.code, 'rate_limited');
     assert.ok(Number(limited.headers['retry-after']) >= 1);
-    const r = await app.inject({ url: '/v1/projects/default/hosts', headers: { authorization: `Bearer ${other}` } });
+    const r = await srv.app.inject({ url: '/v1/projects/default/hosts', headers: { authorization: `Bearer ${other}` } });
     assert.equal(r.statusCode, 200);
   });
 
@@ -63,13 +45,13 @@ describe('rate limits', () => {
   });
 
   test('a token may hold a bounded number of open watches', async () => {
-    const t = (await tokens.issue({ subject: 'watcher', grants: [{ project: 'default', role: 'viewer' }] })).token;
-    const a = await openSse(`${url}/v1/projects/default/watch`, { token: t }, () => {});
-    const b = await openSse(`${url}/v1/projects/default/watch`, { token: t }, () => {});
-    await assert.rejects(openSse(`${url}/v1/projects/default/watch`, { token: t }, () => {}), { status: 429 });
+    const t = (await srv.tokens.issue({ subject: 'watcher', grants: [{ project: 'default', role: 'viewer' }] })).token;
+    const a = await openSse(`${srv.url}/v1/projects/default/watch`, { token: t }, () => {});
+    const b = await openSse(`${srv.url}/v1/projects/default/watch`, { token: t }, () => {});
+    await assert.rejects(openSse(`${srv.url}/v1/projects/default/watch`, { token: t }, () => {}), { status: 429 });
     a.close();
     await new Promise((r) => setTimeout(r, 100));
-    const c = await openSse(`${url}/v1/projects/default/watch`, { token: t }, () => {});
+    const c = await openSse(`${srv.url}/v1/projects/default/watch`, { token: t }, () => {});
     b.close();
     c.close();
   });

@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import { KINDS, type Role } from '../api/index.ts';
-import { InventoryService } from '../inventory/index.ts';
-import { openTestStore, type TestStore } from '../testing/test-stores.ts';
-import { buildApp } from './app.ts';
-import { TokenService } from './auth/token-service.ts';
+import { openTestApp, type TestApp } from '../testing/test-app.ts';
 
 // Every role × every verb on several kinds, plus watch and events, through HTTP. `stranger` holds
 // an editor role in another project: everything of this one must look absent to it (404).
@@ -34,42 +30,27 @@ const DISCOVERED_KIND: Record<Verb, Record<Who, number>> = {
 };
 
 describe('role matrix', () => {
-  let ts: TestStore;
-  let svc: InventoryService;
-  let tokens: TokenService;
-  let app: FastifyInstance;
+  let srv: TestApp;
   const tok = {} as Record<Who, string>;
   let hostId = '';
 
   before(async () => {
-    ts = await openTestStore('sqlite');
-    svc = new InventoryService(ts.store);
-    await svc.start();
-    await svc.ensureProject('acme');
-    await svc.ensureProject('globex');
-    tokens = await TokenService.open({ auth: ts.store.auth });
-    app = await buildApp({ inventory: svc, tokens });
-    const host = await svc.as({ subject: 'setup', grants: [{ project: '*', role: 'admin' }] }).create('acme', 'Host', { name: 'anchor', spec: { desiredState: 'registered' } });
+    srv = await openTestApp({ projects: ['acme', 'globex'] });
+    const host = await srv.inventory.as({ subject: 'setup', grants: [{ project: '*', role: 'admin' }] }).create('acme', 'Host', { name: 'anchor', spec: { desiredState: 'registered' } });
     hostId = host.id;
     for (const who of WHO) {
       const grants = who === 'stranger' ? [{ project: 'globex', role: 'editor' as const }] : [{ project: 'acme', role: who }];
-      tok[who] = (await tokens.issue({ subject: who, grants, ...(who === 'agent' ? { hostId } : {}) })).token;
+      tok[who] = (await srv.tokens.issue({ subject: who, grants, ...(who === 'agent' ? { hostId } : {}) })).token;
     }
   });
-  after(async () => {
-    await app.close();
-    await svc.stop();
-    tokens.stop();
-    await ts.cleanup();
-  });
+  after(() => srv.close());
 
-  const inject = (method: string, url: string, token: string, payload?: unknown) =>
-    app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${token}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
+  const inject: TestApp['inject'] = (...args) => srv.inject(...args);
   const admin = () => tok.admin;
 
   /** A fresh resource for each attempt, so one verb's success never changes another's answer. */
   async function fixture(kind: 'Region' | 'Host' | 'HostNic'): Promise<string> {
-    const m = svc.as({ subject: 'fixture', grants: [{ project: '*', role: 'manager' }] });
+    const m = srv.inventory.as({ subject: 'fixture', grants: [{ project: '*', role: 'manager' }] });
     const n = `f-${Math.random().toString(16).slice(2, 10)}`;
     if (kind === 'Region') return (await m.create('acme', 'Region', { name: n, spec: {} })).id;
     if (kind === 'Host') return (await m.create('acme', 'Host', { name: n, spec: { desiredState: 'registered' } })).id;
@@ -126,7 +107,7 @@ describe('role matrix', () => {
       // Nobody with grants on one project may list every project, a manager of one project included.
       assert.equal(r.statusCode, 403, `${who}: /v1/hosts`);
     }
-    const cluster = (await tokens.issue({ subject: 'root', grants: [{ project: '*', role: 'manager' }] })).token;
+    const cluster = (await srv.tokens.issue({ subject: 'root', grants: [{ project: '*', role: 'manager' }] })).token;
     assert.equal((await inject('GET', '/v1/hosts', cluster)).statusCode, 200);
     assert.equal((await inject('GET', '/v1/events', cluster)).statusCode, 200);
   });

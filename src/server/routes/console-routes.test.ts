@@ -3,10 +3,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { InventoryService } from '../../inventory/index.ts';
-import { openTestStore, type TestStore, tempDir } from '../../testing/test-stores.ts';
+import { openTestApp, type TestApp } from '../../testing/test-app.ts';
+import { tempDir } from '../../testing/test-stores.ts';
 import { buildApp } from '../app.ts';
-import { TokenService } from '../auth/token-service.ts';
 
 // The console's static files (in-process, app.inject): caching headers, the content security
 // policy, and that the API around them answers as before.
@@ -15,9 +14,7 @@ const INDEX = '<!doctype html><script type="module" src="/assets/index-AbC123.js
 const JS = 'console.log("eim")';
 
 describe('console routes', () => {
-  let ts: TestStore;
-  let inventory: InventoryService;
-  let tokens: TokenService;
+  let srv: TestApp;
   let app: FastifyInstance;
   let bare: FastifyInstance;
   const built = tempDir();
@@ -28,20 +25,14 @@ describe('console routes', () => {
     writeFileSync(join(built.dir, 'index.html'), INDEX);
     writeFileSync(join(built.dir, 'assets', 'index-AbC123.js'), JS);
     writeFileSync(join(built.dir, 'BUILT'), 'secret-looking file outside assets/');
-    ts = await openTestStore('sqlite');
-    inventory = new InventoryService(ts.store);
-    await inventory.start();
-    await inventory.ensureProject('default');
-    tokens = await TokenService.open({ auth: ts.store.auth });
-    app = await buildApp({ inventory, tokens, consoleDir: built.dir });
-    bare = await buildApp({ inventory, tokens, consoleDir: empty.dir });
+    srv = await openTestApp({ app: { consoleDir: built.dir } });
+    app = srv.app;
+    // A second app on the same inventory, without a console build.
+    bare = await buildApp({ inventory: srv.inventory, tokens: srv.tokens, consoleDir: empty.dir });
   });
   after(async () => {
-    await app.close();
     await bare.close();
-    tokens.stop();
-    await inventory.stop();
-    await ts.cleanup();
+    await srv.close();
     built.remove();
     empty.remove();
   });

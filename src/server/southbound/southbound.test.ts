@@ -1,60 +1,31 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
-import { InventoryService } from '../../inventory/index.ts';
 import { openSse, type SseFrame } from '../../testing/http-client.ts';
-import { openTestStore, type TestStore } from '../../testing/test-stores.ts';
-import { buildApp } from '../app.ts';
-import { TokenService } from '../auth/token-service.ts';
-import { type Southbound, startSouthbound } from './southbound.ts';
+import { openTestApp, type TestApp } from '../../testing/test-app.ts';
 
 const UUID = '11111111-2222-3333-4444-555555555555';
 const report = (nics: { deviceName: string; macAddress: string }[]) => ({ hardware: { cpuModel: 'Test CPU', memoryBytes: 1 << 30 }, nics, storages: [], gpus: [], usbs: [] });
 
 describe('southbound', () => {
-  let ts: TestStore;
-  let svc: InventoryService;
-  let tokens: TokenService;
-  let app: FastifyInstance;
-  let sb: Southbound;
-  let admin: string;
-  let url: string;
+  let srv: TestApp;
   const manager = { subject: 'test-manager', grants: [{ project: '*', role: 'manager' as const }] };
 
   before(async () => {
-    ts = await openTestStore('sqlite');
-    svc = new InventoryService(ts.store);
-    await svc.start();
-    await svc.ensureProject('default');
-    await svc.ensureProject('other');
-    tokens = await TokenService.open({ auth: ts.store.auth });
-    admin = (await tokens.issue({ subject: 'admin', grants: [{ project: '*', role: 'admin' }] })).token;
-    app = await buildApp({ inventory: svc, tokens });
-    sb = await startSouthbound(app, { service: svc, tokens, leaseCheckMs: 50 });
-    url = await app.listen({ port: 0, host: '127.0.0.1' });
+    srv = await openTestApp({ projects: ['default', 'other'], southbound: { leaseCheckMs: 50 }, listen: true });
   });
-  after(async () => {
-    await sb.stop();
-    await app.close();
-    await svc.stop();
-    tokens.stop();
-    await ts.cleanup();
-  });
+  after(() => srv.close());
 
-  const call = async (method: string, path: string, token: string | undefined, body?: unknown) => {
-    const r = await app.inject({ method: method as 'POST', url: path, headers: token ? { authorization: `Bearer ${token}` } : {}, ...(body !== undefined ? { payload: body as object } : {}) });
-    return { status: r.statusCode, json: r.body ? (JSON.parse(r.body) as any) : undefined };
-  };
+  const call: TestApp['call'] = (...args) => srv.call(...args);
   const enrollmentToken = async (project = 'default', autoRegister = false) =>
-    (await call('POST', `/v1/projects/${project}/tokens`, admin, { role: 'enrollment', ...(autoRegister ? { autoRegister } : {}) })).json.token as string;
-  const register = async (name: string, spec: Record<string, unknown>, project = 'default') => (await call('POST', `/v1/projects/${project}/hosts`, admin, { name, spec })).json;
-  const getHost = async (id: string, project = 'default') => (await call('GET', `/v1/projects/${project}/hosts/${id}`, admin)).json;
+    (await call('POST', `/v1/projects/${project}/tokens`, srv.admin, { role: 'enrollment', ...(autoRegister ? { autoRegister } : {}) })).json.token as string;
+  const register = async (name: string, spec: Record<string, unknown>, project = 'default') => (await call('POST', `/v1/projects/${project}/hosts`, srv.admin, { name, spec })).json;
+  const getHost = async (id: string, project = 'default') => (await call('GET', `/v1/projects/${project}/hosts/${id}`, srv.admin)).json;
 
   test('enrolment matches a registered host by uuid, refuses unknown machines and wrong tokens', async () => {
     const host = await register('edge-1', { uuid: UUID, desiredState: 'onboarded' });
     const et = await enrollmentToken();
     assert.equal((await call('POST', '/southbound/v1/enroll', undefined, { uuid: UUID, hostname: 'edge-1' })).status, 401);
-    assert.equal((await call('POST', '/southbound/v1/enroll', admin, { uuid: UUID, hostname: 'edge-1' })).status, 403, 'an admin token is not an enrollment token');
+    assert.equal((await call('POST', '/southbound/v1/enroll', srv.admin, { uuid: UUID, hostname: 'edge-1' })).status, 403, 'an admin token is not an enrollment token');
     const unknown = await call('POST', '/southbound/v1/enroll', et, { uuid: '99999999-2222-3333-4444-555555555555', hostname: 'x' });
     assert.equal(unknown.status, 404);
     assert.match(unknown.json.error.message, /register it first/);
@@ -103,7 +74,7 @@ describe('southbound', () => {
     const agent = (await call('POST', '/southbound/v1/enroll', await enrollmentToken(), { serialNumber: 'SN-MW', hostname: 'edge-mw' })).json.token;
     // What the maintenance manager writes when the host's window opens.
     const setWindow = (inWindow: boolean) =>
-      svc.as(manager).updateStatus('default', 'Host', host.id, { maintenance: { inWindow, purposes: inWindow ? ['maintenance'] : [], scheduleIds: [] } });
+      srv.inventory.as(manager).updateStatus('default', 'Host', host.id, { maintenance: { inWindow, purposes: inWindow ? ['maintenance'] : [], scheduleIds: [] } });
     await setWindow(true);
     assert.equal((await call('POST', '/southbound/v1/heartbeat', agent, { intervalSeconds: 0.1 })).status, 204);
     const waitFor = async (message: string) => {
@@ -131,12 +102,12 @@ describe('southbound', () => {
     const first = await call('POST', '/southbound/v1/hardware', agent, report([{ deviceName: 'eth0', macAddress: 'aa:00' }, { deviceName: 'eth1', macAddress: 'aa:01' }]));
     assert.deepEqual(first.json, { writes: 3 }, 'hardware + 2 NICs');
     assert.deepEqual((await call('POST', '/southbound/v1/hardware', agent, report([{ deviceName: 'eth0', macAddress: 'aa:00' }, { deviceName: 'eth1', macAddress: 'aa:01' }]))).json, { writes: 0 });
-    const since = (await call('GET', '/v1/projects/default/hosts?pageSize=1', admin)).json.revision;
+    const since = (await call('GET', '/v1/projects/default/hosts?pageSize=1', srv.admin)).json.revision;
     const changed = await call('POST', '/southbound/v1/hardware', agent, report([{ deviceName: 'eth0', macAddress: 'aa:99' }, { deviceName: 'wlan0', macAddress: 'bb:00' }]));
     assert.deepEqual(changed.json, { writes: 3 }, 'eth0 updated, wlan0 created, eth1 deleted');
-    const events = (await call('GET', `/v1/projects/default/events?since=${since}`, admin)).json.events as { type: string; kind: string; object: { status: { deviceName: string } } }[];
+    const events = (await call('GET', `/v1/projects/default/events?since=${since}`, srv.admin)).json.events as { type: string; kind: string; object: { status: { deviceName: string } } }[];
     assert.deepEqual(events.map((e) => `${e.type} ${e.kind} ${e.object.status.deviceName}`).sort(), ['CREATED HostNic wlan0', 'DELETED HostNic eth1', 'UPDATED HostNic eth0']);
-    const nics = (await call('GET', `/v1/projects/default/host-nics?filter=${encodeURIComponent(`status.hostId = ${host.id}`)}`, admin)).json.items;
+    const nics = (await call('GET', `/v1/projects/default/host-nics?filter=${encodeURIComponent(`status.hostId = ${host.id}`)}`, srv.admin)).json.items;
     assert.deepEqual(nics.map((n: { status: { deviceName: string } }) => n.status.deviceName).sort(), ['eth0', 'wlan0']);
   });
 
@@ -147,8 +118,8 @@ describe('southbound', () => {
     const agent = (await call('POST', '/southbound/v1/enroll', et, { serialNumber: 'SN-CMD', hostname: 'edge-cmd' })).json.token;
     const otherAgent = (await call('POST', '/southbound/v1/enroll', et, { serialNumber: 'SN-OTHER', hostname: 'edge-other' })).json.token;
     const frames: SseFrame[] = [];
-    const s1 = await openSse(`${url}/southbound/v1/stream`, { token: agent }, (f) => frames.push(f));
-    const mgr = svc.as(manager);
+    const s1 = await openSse(`${srv.url}/southbound/v1/stream`, { token: agent }, (f) => frames.push(f));
+    const mgr = srv.inventory.as(manager);
     const cmd = await mgr.create('default', 'Command', { name: 'power-1', spec: { hostId: host.id, type: 'power', params: { state: 'off' } }, status: { state: 'pending' } });
     await mgr.create('default', 'Command', { name: 'power-other', spec: { hostId: other.id, type: 'power', params: { state: 'off' } }, status: { state: 'pending' } });
     const t0 = Date.now();
@@ -162,7 +133,7 @@ describe('southbound', () => {
     s1.close();
     // Reconnect before answering: the unfinished command comes again.
     const again: SseFrame[] = [];
-    const s2 = await openSse(`${url}/southbound/v1/stream`, { token: agent }, (f) => again.push(f));
+    const s2 = await openSse(`${srv.url}/southbound/v1/stream`, { token: agent }, (f) => again.push(f));
     while (!again.some((f) => f.event === 'command')) await new Promise((r) => setTimeout(r, 10));
     s2.close();
     assert.equal((await call('POST', `/southbound/v1/commands/${cmd.id}/result`, otherAgent, { state: 'succeeded' })).status, 404, 'another host cannot answer it');
@@ -179,9 +150,9 @@ describe('southbound', () => {
     const host = await register('edge-inv', { serialNumber: 'SN-INV', desiredState: 'onboarded' });
     const agent = (await call('POST', '/southbound/v1/enroll', await enrollmentToken(), { serialNumber: 'SN-INV', hostname: 'edge-inv' })).json.token;
     const frames: SseFrame[] = [];
-    const s = await openSse(`${url}/southbound/v1/stream`, { token: agent }, (f) => frames.push(f));
+    const s = await openSse(`${srv.url}/southbound/v1/stream`, { token: agent }, (f) => frames.push(f));
     assert.equal((await call('POST', '/southbound/v1/heartbeat', agent, {})).status, 204);
-    assert.equal((await call('PATCH', `/v1/projects/default/hosts/${host.id}`, admin, { spec: { desiredState: 'untrusted' } })).status, 200);
+    assert.equal((await call('PATCH', `/v1/projects/default/hosts/${host.id}`, srv.admin, { spec: { desiredState: 'untrusted' } })).status, 200);
     await s.ended;
     assert.ok(frames.some((f) => f.event === 'revoked'));
     const r = await call('POST', '/southbound/v1/heartbeat', agent, {});
@@ -193,7 +164,7 @@ describe('southbound', () => {
   test('an agent token of one project cannot reach another project’s host', async () => {
     await register('edge-p2', { serialNumber: 'SN-P2', desiredState: 'onboarded' }, 'other');
     const agent = (await call('POST', '/southbound/v1/enroll', await enrollmentToken('other'), { serialNumber: 'SN-P2', hostname: 'edge-p2' })).json.token;
-    const mgr = svc.as(manager);
+    const mgr = srv.inventory.as(manager);
     const host = (await mgr.list('default', 'Host', { filter: 'name = edge-cmd' })).items[0];
     const cmd = await mgr.create('default', 'Command', { name: 'wipe-x', spec: { hostId: host.id, type: 'wipe', params: {} }, status: { state: 'pending' } });
     assert.equal((await call('POST', `/southbound/v1/commands/${cmd.id}/result`, agent, { state: 'succeeded' })).status, 404);

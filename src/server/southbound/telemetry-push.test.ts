@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
-import { InventoryService } from '../../inventory/index.ts';
 import { openSse, type SseFrame } from '../../testing/http-client.ts';
-import { openTestStore, type TestStore } from '../../testing/test-stores.ts';
-import { buildApp } from '../app.ts';
-import { TokenService } from '../auth/token-service.ts';
-import { type Southbound, startSouthbound } from './southbound.ts';
+import { openTestApp, type TestApp } from '../../testing/test-app.ts';
 
 // The southbound half of telemetry: status.telemetry (as the telemetry manager writes it) goes to
 // the agent's stream once per version per connection; the agent's configVersion lands in appliedVersion.
@@ -14,41 +9,18 @@ import { type Southbound, startSouthbound } from './southbound.ts';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('southbound telemetry push', () => {
-  let ts: TestStore;
-  let svc: InventoryService;
-  let tokens: TokenService;
-  let app: FastifyInstance;
-  let sb: Southbound;
-  let url: string;
-  let admin: string;
+  let srv: TestApp;
   const manager = { subject: 'telemetry-manager', grants: [{ project: '*', role: 'manager' as const }] };
 
   before(async () => {
-    ts = await openTestStore('sqlite');
-    svc = new InventoryService(ts.store);
-    await svc.start();
-    await svc.ensureProject('default');
-    tokens = await TokenService.open({ auth: ts.store.auth });
-    admin = (await tokens.issue({ subject: 'admin', grants: [{ project: '*', role: 'admin' }] })).token;
-    app = await buildApp({ inventory: svc, tokens });
-    sb = await startSouthbound(app, { service: svc, tokens, leaseCheckMs: 50 });
-    url = await app.listen({ port: 0, host: '127.0.0.1' });
+    srv = await openTestApp({ southbound: { leaseCheckMs: 50 }, listen: true });
   });
-  after(async () => {
-    await sb.stop();
-    await app.close();
-    await svc.stop();
-    tokens.stop();
-    await ts.cleanup();
-  });
+  after(() => srv.close());
 
-  const call = async (method: string, path: string, token: string, body?: unknown) => {
-    const r = await app.inject({ method: method as 'POST', url: path, headers: { authorization: `Bearer ${token}` }, ...(body !== undefined ? { payload: body as object } : {}) });
-    return { status: r.statusCode, json: r.body ? (JSON.parse(r.body) as any) : undefined };
-  };
+  const call: TestApp['call'] = (...args) => srv.call(...args);
   const enrolled = async (name: string) => {
-    const host = (await call('POST', '/v1/projects/default/hosts', admin, { name, spec: { serialNumber: `SN-${name}`, desiredState: 'onboarded' } })).json;
-    const et = (await call('POST', '/v1/projects/default/tokens', admin, { role: 'enrollment' })).json.token;
+    const host = (await call('POST', '/v1/projects/default/hosts', srv.admin, { name, spec: { serialNumber: `SN-${name}`, desiredState: 'onboarded' } })).json;
+    const et = (await call('POST', '/v1/projects/default/tokens', srv.admin, { role: 'enrollment' })).json.token;
     const agent = (await call('POST', '/southbound/v1/enroll', et, { serialNumber: `SN-${name}`, hostname: name })).json.token as string;
     return { host, agent };
   };
@@ -70,10 +42,10 @@ describe('southbound telemetry push', () => {
 
   test('the config goes out on connect and on each new version, once per version per connection', async () => {
     const { host, agent } = await enrolled('edge-t1');
-    const mgr = svc.as(manager);
+    const mgr = srv.inventory.as(manager);
     await mgr.updateStatus('default', 'Host', host.id, telemetry('aaaaaaaaaaaaaaaa', 60));
     const frames: SseFrame[] = [];
-    const s1 = await openSse(`${url}/southbound/v1/stream`, { token: agent }, (f) => frames.push(f));
+    const s1 = await openSse(`${srv.url}/southbound/v1/stream`, { token: agent }, (f) => frames.push(f));
     try {
       await waitFor('the current config on connect', () => configs(frames).length === 1);
       assert.deepEqual(configs(frames)[0], { version: 'aaaaaaaaaaaaaaaa', config: telemetry('', 60).telemetry.config });
@@ -90,7 +62,7 @@ describe('southbound telemetry push', () => {
 
       // A second connection of the same agent gets the current version once.
       const other: SseFrame[] = [];
-      const s2 = await openSse(`${url}/southbound/v1/stream`, { token: agent }, (f) => other.push(f));
+      const s2 = await openSse(`${srv.url}/southbound/v1/stream`, { token: agent }, (f) => other.push(f));
       await waitFor('the config on the second connection', () => configs(other).length === 1);
       await sleep(100);
       s2.close();
@@ -103,7 +75,7 @@ describe('southbound telemetry push', () => {
 
   test("the agent's configVersion becomes appliedVersion, written once; bad input is refused", async () => {
     const { host, agent } = await enrolled('edge-t2');
-    const mgr = svc.as(manager);
+    const mgr = srv.inventory.as(manager);
     // No telemetry computed for the host: a reported version has nothing to attach to.
     assert.equal((await call('POST', '/southbound/v1/status', agent, { configVersion: 'cccccccccccccccc' })).status, 204);
     assert.equal((await mgr.get('default', 'Host', host.id)).status.telemetry, undefined);
