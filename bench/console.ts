@@ -7,11 +7,11 @@
 //     typing into the filter box and applying filters; baseline: the same with no events.
 import { execSync } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { startServer } from '../src/server/server.ts';
 import { tempDir } from '../src/testing/test-stores.ts';
 import { browserUnavailable, launchBrowser } from '../ui/e2e/browser-harness.ts';
+import { parseBenchArgs } from './lib/bench-args.ts';
 import { writeSection } from './lib/benchmarks-md.ts';
 import { monoMs, sleep } from './lib/clock.ts';
 import { machineInfo } from './lib/machine-info.ts';
@@ -20,13 +20,17 @@ import { distribution } from './lib/percentiles.ts';
 import { markdownTable, textTable } from './lib/result-table.ts';
 import type { ResultRow } from './lib/result-row.ts';
 
-const { values } = parseArgs({
-  options: { hosts: { type: 'string', default: '10000' }, rate: { type: 'string', default: '500' }, seconds: { type: 'string', default: '10' }, runs: { type: 'string', default: '5' }, 'no-md': { type: 'boolean', default: false } },
-});
-const HOSTS = Number(values.hosts);
-const RATE = Number(values.rate);
-const SECONDS = Number(values.seconds);
-const RUNS = Number(values.runs);
+const USAGE = `usage: npm run bench:console -- [options]
+  --hosts <n>      hosts in the overview (default 10000)
+  --rate <n>       events per second during the latency run (default 500)
+  --seconds <s>    length of the latency runs (default 10)
+  --runs <n>       page loads timed (default 5)
+  --md / --no-md   write BENCHMARKS.md (default: only for a run with the defaults)`;
+const args = parseBenchArgs('bench:console', USAGE, process.argv.slice(2), { hosts: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, runs: { type: 'string' } });
+const HOSTS = args.flags.whole(args.values.hosts, 10_000, '--hosts');
+const RATE = args.flags.whole(args.values.rate, 500, '--rate');
+const SECONDS = args.flags.seconds(args.values.seconds, 10, '--seconds') / 1000;
+const RUNS = args.flags.whole(args.values.runs, 5, '--runs');
 
 const why = browserUnavailable();
 if (why) {
@@ -136,12 +140,12 @@ try {
 }
 
 process.stdout.write(textTable(rows));
-if (!values['no-md']) {
+if (args.writeMarkdown(args.anyGivenExcept())) {
   const body = [
     'Produced by `bench/console.ts`; every number below is from one run of the command shown (the program writes this section).',
     '',
     `- Date: ${started.toISOString()} (run took ${Math.round((Date.now() - started.getTime()) / 1000)} s)`,
-    `- Command: \`npm run bench:console${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\``,
+    `- Command: \`${args.command}\``,
     `- Machine: ${machineLine(machine, loadavg()[0])}`,
     `- Source: commit ${commit}; the console as built by \`npm run build\` (dist/console), served by the server under test`,
     `- Browser: Debian's chromium, headless (--headless --no-sandbox --disable-gpu --disable-background-networking), 1440×900, through playwright-core; the server, the writer and the browser share the machine's ${machine.cores} cores`,

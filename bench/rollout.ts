@@ -2,8 +2,9 @@
 // each in a child process: N hosts running an instance, an OS update policy with maxConcurrent M
 // attached to all, and an os-update window opened on their site. Measured: the window time until
 // every instance is updated, and the peak of updates running at once, from the run records.
-// Flags: --hosts N (1000), --max-concurrent M (100), --update-s S (2), --no-markdown.
+// Flags: npm run bench:rollout -- --help.
 import { simIdentity } from '../src/sim/fleet-simulator.ts';
+import { parseBenchArgs } from './lib/bench-args.ts';
 import { type ProgramResult, runBenchProgram } from './lib/bench-program.ts';
 import { clientTokens } from './lib/client-tokens.ts';
 import { monoMs, sleep } from './lib/clock.ts';
@@ -13,16 +14,15 @@ import { cpuSecondsOf } from './lib/proc-stats.ts';
 import { fmt, type ResultRow } from './lib/result-row.ts';
 import { SimProcess } from './lib/sim-process.ts';
 
-const argv = process.argv.slice(2);
-const flag = (name: string, dflt: number) => {
-  const i = argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(argv[i + 1]) : dflt;
-  if (!(v > 0)) throw new RangeError(`--${name} must be a number > 0`);
-  return v;
-};
-const HOSTS = flag('hosts', 1000);
-const MAX = flag('max-concurrent', 100);
-const UPDATE_MS = flag('update-s', 2) * 1000;
+const USAGE = `usage: npm run bench:rollout -- [options]
+  --hosts <n>            hosts with an instance (default 1000)
+  --max-concurrent <n>   the policy's rollout.maxConcurrent (default 100)
+  --update-s <s>         simulated update time in seconds (default 2)
+  --md / --no-md         write BENCHMARKS.md (default: only for a run with the defaults); --no-markdown = --no-md`;
+const args = parseBenchArgs('bench:rollout', USAGE, process.argv.slice(2), { hosts: { type: 'string' }, 'max-concurrent': { type: 'string' }, 'update-s': { type: 'string' }, 'no-markdown': { type: 'boolean' } });
+const HOSTS = args.flags.whole(args.values.hosts, 1000, '--hosts');
+const MAX = args.flags.whole(args.values['max-concurrent'], 100, '--max-concurrent');
+const UPDATE_MS = args.flags.seconds(args.values['update-s'], 2, '--update-s');
 const TARGET_S = 40;
 const P = '/v1/projects/default';
 
@@ -46,8 +46,8 @@ function observedPeak(runs: Run[]): number {
 await runBenchProgram({
   file: 'bench/rollout.ts',
   section: 'OS update rollout (issue 5)',
-  command: ['npm run bench:rollout', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
-  writeMarkdown: !argv.includes('--no-markdown'),
+  command: args.command,
+  writeMarkdown: !args.values['no-markdown'] && args.writeMarkdown(args.anyGivenExcept('no-markdown')),
   async run(): Promise<ProgramResult> {
     const f = await fleetServer('rollout', {});
     let sim: SimProcess | undefined;

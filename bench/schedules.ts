@@ -1,12 +1,12 @@
 // Schedule evaluation for a 10,000-host fleet (issue 5's target: ≤ 50 ms for 10,000 hosts).
 // npm run bench:schedules [-- --hosts 10000 --no-md]
-import { parseArgs } from 'node:util';
 import { ALL_PROJECTS, type Inventory } from '../src/api/index.ts';
 import { InventoryService } from '../src/inventory/index.ts';
 import { scheduleWindow } from '../src/managers/maintenance/schedule-window.ts';
 import { MaintenanceWindows } from '../src/managers/maintenance/windows.ts';
 import { FakeClock } from '../src/reconcile/index.ts';
 import { openStore } from '../src/store/index.ts';
+import { parseBenchArgs } from './lib/bench-args.ts';
 import { runBenchProgram } from './lib/bench-program.ts';
 import { deferCleanup } from './lib/cleanup.ts';
 import { monoMs } from './lib/clock.ts';
@@ -15,9 +15,13 @@ import { distribution } from './lib/percentiles.ts';
 import type { ResultRow } from './lib/result-row.ts';
 import { freshTarget } from './lib/store-target.ts';
 
-const { values } = parseArgs({ options: { hosts: { type: 'string', default: '10000' }, runs: { type: 'string', default: '30' }, 'no-md': { type: 'boolean', default: false } } });
-const HOSTS = Number(values.hosts);
-const RUNS = Number(values.runs);
+const USAGE = `usage: npm run bench:schedules -- [options]
+  --hosts <n>      hosts in the fleet (default 10000)
+  --runs <n>       timed evaluations per metric (default 30)
+  --md / --no-md   write BENCHMARKS.md (default: only with the default fleet)`;
+const args = parseBenchArgs('bench:schedules', USAGE, process.argv.slice(2), { hosts: { type: 'string' }, runs: { type: 'string' } });
+const HOSTS = args.flags.whole(args.values.hosts, 10_000, '--hosts');
+const RUNS = args.flags.whole(args.values.runs, 30, '--runs');
 const TOP_REGIONS = 5;
 const SUB_REGIONS = 4; // per top region
 const SITES = 100;
@@ -28,8 +32,8 @@ const TIMEZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Tokyo'];
 await runBenchProgram({
   file: 'bench/schedules.ts',
   section: 'Schedule evaluation (issue 5)',
-  command: `npm run bench:schedules${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-  writeMarkdown: !values['no-md'],
+  command: args.command,
+  writeMarkdown: args.writeMarkdown(args.anyGivenExcept('runs')),
   run: async () => {
     const target = await freshTarget('sqlite');
     const store = await openStore({ url: target.store, dataDir: target.dataDir });

@@ -3,25 +3,25 @@
 // timed until every agent applied it and every host shows it applied, against a baseline measured
 // in the same run. Flags: --hosts N (default 1000), --provision-ms N (simulated command time;
 // a config apply takes a tenth; default 20), --no-md (leave BENCHMARKS.md alone).
-import { parseArgs } from 'node:util';
+import { parseBenchArgs } from './lib/bench-args.ts';
 import { type ProgramResult, runBenchProgram } from './lib/bench-program.ts';
 import { telemetryRows } from './lib/telemetry-push.ts';
 
-const { values } = parseArgs({
-  args: process.argv.slice(2),
-  options: { hosts: { type: 'string', default: '1000' }, 'provision-ms': { type: 'string', default: '20' }, 'no-md': { type: 'boolean', default: false } },
-});
-const hosts = Number(values.hosts);
-const provisionMs = Number(values['provision-ms']);
-if (!Number.isInteger(hosts) || hosts < 1) throw new Error(`--hosts must be a whole number ≥ 1 (got ${values.hosts})`);
-if (!(provisionMs >= 0)) throw new Error(`--provision-ms must be ≥ 0 (got ${values['provision-ms']})`);
+const USAGE = `usage: npm run bench:telemetry -- [options]
+  --hosts <n>          simulated agents (default 1000)
+  --provision-ms <n>   simulated command time in ms; a config apply takes a tenth (default 20)
+  --md / --no-md       write BENCHMARKS.md (default: only for a run with the defaults)`;
+const args = parseBenchArgs('bench:telemetry', USAGE, process.argv.slice(2), { hosts: { type: 'string' }, 'provision-ms': { type: 'string' } });
+const hosts = args.flags.whole(args.values.hosts, 1000, '--hosts');
+const provisionMs = Number(args.values['provision-ms'] ?? 20);
+if (!(provisionMs >= 0)) args.flags.fail(`--provision-ms must be ≥ 0 (got "${args.values['provision-ms']}")`);
 const o = { hosts, provisionMs, startRate: 500, heartbeatMs: 10_000 };
 
 await runBenchProgram({
   file: 'bench/telemetry.ts',
   section: 'Telemetry (issue 5)',
-  command: ['npm run bench:telemetry', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
-  writeMarkdown: !values['no-md'],
+  command: args.command,
+  writeMarkdown: args.writeMarkdown(args.anyGivenExcept()),
   async run(): Promise<ProgramResult> {
     const t = await telemetryRows(o);
     return {
