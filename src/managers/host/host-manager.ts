@@ -1,7 +1,8 @@
-import { isEimError, isEnrolled, kindById } from '../../api/index.ts';
-import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, requeueAfter, type Result, retry, systemClock } from '../../reconcile/index.ts';
+import { isEnrolled, kindById } from '../../api/index.ts';
+import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, requeueAfter, type Result, systemClock } from '../../reconcile/index.ts';
 import type { CommandResource } from '../shared/command-tracker.ts';
 import { controllerBase, type Host, type ManagerDeps, type ManagerTuning } from '../shared/manager-deps.ts';
+import { finishDelete } from '../shared/finish-delete.ts';
 import { soonest } from '../shared/soonest.ts';
 import { StatusPatch } from '../shared/status-patch.ts';
 import { AutoProvisioner, NoDefaultOsError, type OperatingSystem } from './auto-provision.ts';
@@ -89,15 +90,7 @@ export class HostManager {
    * (owner references). Nothing here waits for the node: an offline host goes just the same.
    */
   private async remove(host: Host): Promise<Result> {
-    try {
-      await this.o.inventory.delete(host.project, 'Host', host.id);
-    } catch (e) {
-      if (isEimError(e) && e.code === 'not_found') return done();
-      if (isEimError(e) && e.code === 'failed_precondition') return retry(new Error(`cannot remove the host yet: ${e.message}`));
-      throw e;
-    }
-    this.power.forget(host.id);
-    return done();
+    return finishDelete(this.o.inventory, host, () => this.power.forget(host.id));
   }
 
   /** The southbound layer revokes the agent's token when it sees desiredState untrusted. */

@@ -1,6 +1,7 @@
 import { isEimError, kindById } from '../../api/index.ts';
-import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, requeueAfter, type Result, retry, systemClock, terminal } from '../../reconcile/index.ts';
+import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, requeueAfter, type Result, systemClock, terminal } from '../../reconcile/index.ts';
 import type { CommandResource } from '../shared/command-tracker.ts';
+import { finishDelete } from '../shared/finish-delete.ts';
 import { controllerBase, type Instance, type ManagerDeps, type ManagerTuning } from '../shared/manager-deps.ts';
 import { RetryTimer } from '../shared/retry-timer.ts';
 import { StatusPatch } from '../shared/status-patch.ts';
@@ -86,15 +87,7 @@ export class InstanceManager {
   /** Never waits for the node: an offline host's instance goes just the same. */
   private async remove(inst: Instance): Promise<Result> {
     await this.o.commands.removeAll(inst.id);
-    try {
-      await this.o.inventory.delete(inst.project, 'Instance', inst.id);
-    } catch (e) {
-      if (isEimError(e) && e.code === 'not_found') return done();
-      if (isEimError(e) && e.code === 'failed_precondition') return retry(new Error(`cannot remove the instance yet: ${e.message}`));
-      throw e;
-    }
-    this.retries.forget(inst.id);
-    return done();
+    return finishDelete(this.o.inventory, inst, () => this.retries.forget(inst.id));
   }
 
   private async distrust(inst: Instance): Promise<Result> {
