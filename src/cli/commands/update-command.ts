@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Resource } from '../../api/index.ts';
+import type { Resource, ResourceOf } from '../../api/index.ts';
 import type { InventoryClient } from '../../client/index.ts';
 import { CliContext } from '../cli-context.ts';
 import { confirm } from '../confirm.ts';
@@ -173,17 +173,8 @@ async function write(ctx: Ctx, inv: InventoryClient, instances: Resource[], poli
   if (!printBulkSummary(ctx.out, ctx.err, outcome, label, verb)) process.exitCode = 1;
 }
 
-interface RolloutView {
-  updateKey: string;
-  total: number;
-  upToDate: number;
-  pending: number;
-  running: number;
-  succeeded: number;
-  failed: number;
-  peakRunning: number;
-  halted: boolean;
-}
+/** What the maintenance manager writes to a policy's status.rollout. */
+type RolloutView = NonNullable<ResourceOf<'OsUpdatePolicy'>['status']['rollout']>;
 
 /** Two lines per policy: name, bar and counts; then its rollout status message. */
 export function renderRollout(p: Resource): string[] {

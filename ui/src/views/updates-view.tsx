@@ -1,17 +1,10 @@
+import type { ResourceOf } from '../../../src/api/kind-types.ts';
 import { Progress } from '../components/status.tsx';
 import { useFleet } from '../fleet.ts';
 import { useStoreVersion } from '../hooks.ts';
 
-interface Rollout {
-  total: number;
-  upToDate: number;
-  pending: number;
-  running: number;
-  succeeded: number;
-  failed: number;
-  peakRunning: number;
-  halted: boolean;
-}
+/** What the maintenance manager writes to a policy's status.rollout (types only, from src/api). */
+type Rollout = NonNullable<ResourceOf<'OsUpdatePolicy'>['status']['rollout']>;
 
 /** OS profiles (and how many instances run each), update policies and their rollouts, live. */
 export function UpdatesView() {
