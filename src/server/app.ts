@@ -4,6 +4,8 @@ import { EimError } from '../api/index.ts';
 import type { InventoryService } from '../inventory/index.ts';
 import { errorHandler } from './error-handler.ts';
 import { ServerMetrics } from './metrics.ts';
+import { declareErrorResponses, ErrorBody, openApiOptions } from './openapi.ts';
+import packageJson from '../../package.json' with { type: 'json' };
 import { registerProjectRoutes } from './routes/project-routes.ts';
 import { registerResourceRoutes } from './routes/resource-routes.ts';
 import { registerSystemRoutes } from './routes/system-routes.ts';
@@ -58,14 +60,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     void reply.code(404).send(new EimError('not_found', `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)}; see /openapi.json`).toJSON());
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'eim', version: '0.1.0', description: 'Edge infrastructure manager: the Inventory API (ARCHITECTURE.md §5).' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-      security: [{ bearer: [] }],
-    },
-  });
+  await app.register(swagger, openApiOptions(packageJson.version));
+  app.addSchema(ErrorBody);
+  app.addHook('onRoute', declareErrorResponses);
 
   const metrics = new ServerMetrics(options.inventory);
   app.addHook('onResponse', async (req, reply) => {

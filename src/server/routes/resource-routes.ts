@@ -2,9 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { type Caller, CreateBody, EimError, type KindDef, KINDS, Labels, Name, ResourceEnvelope } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
+import { kindOperationIds } from '../openapi.ts';
 import { callerOf, ifMatchOf, intParam, projectParam, stringParam } from '../request-helpers.ts';
 
-const ErrorBody = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Object({})) }) });
+const ErrorBody = Type.Ref('Error');
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
 function resourceSchema(def: KindDef) {
@@ -20,8 +21,10 @@ export function registerResourceRoutes(app: FastifyInstance, inventory: Inventor
     const base = `/v1/projects/:project/${def.path}`;
     const tags = [def.kind];
     const resource = resourceSchema(def);
+    const op = kindOperationIds(def);
     const listSchema = {
       tags,
+      operationId: op.list,
       summary: `List ${def.kind}s`,
       querystring: Type.Object({
         filter: Type.Optional(Type.String({ description: 'AIP-160 filter, e.g. labels.line = "3" AND spec.siteId = site-0a1b2c3d' })),
@@ -41,12 +44,12 @@ export function registerResourceRoutes(app: FastifyInstance, inventory: Inventor
       });
     };
     app.get(base, { schema: listSchema }, list);
-    app.get(`/v1/${def.path}`, { schema: { ...listSchema, summary: `List ${def.kind}s of every project (managers, cluster admins)` } }, list);
+    app.get(`/v1/${def.path}`, { schema: { ...listSchema, operationId: op.listAllProjects, summary: `List ${def.kind}s of every project (managers, cluster admins)` } }, list);
 
     {
       app.post(
         base,
-        { schema: { tags, summary: `Create a ${def.kind}`, body: def.spec ? CreateBody(def.spec) : Type.Object({ name: Name, labels: Type.Optional(Labels), status: def.status! }), response: { 201: resource, ...errors } } },
+        { schema: { tags, operationId: op.create, summary: `Create a ${def.kind}`, body: def.spec ? CreateBody(def.spec) : Type.Object({ name: Name, labels: Type.Optional(Labels), status: def.status! }), response: { 201: resource, ...errors } } },
         async (req, reply) => {
           const body = req.body as Record<string, unknown> | undefined;
           if (body === undefined || body === null) throw new EimError('invalid_argument', 'the body is empty; send a JSON object with name, labels and spec');
@@ -57,7 +60,7 @@ export function registerResourceRoutes(app: FastifyInstance, inventory: Inventor
     }
 
     const one = `${base}/:id`;
-    app.get(one, { schema: { tags, summary: `Get a ${def.kind}`, response: { 200: resource, ...errors } } }, async (req) =>
+    app.get(one, { schema: { tags, operationId: op.get, summary: `Get a ${def.kind}`, response: { 200: resource, ...errors } } }, async (req) =>
       inventory.get(callerOf(req), projectParam(req.params), def.kind, (req.params as { id: string }).id),
     );
 
@@ -66,6 +69,7 @@ export function registerResourceRoutes(app: FastifyInstance, inventory: Inventor
       {
         schema: {
           tags,
+          operationId: op.patch,
           summary: `Change a ${def.kind} (JSON merge patch of name, labels${def.spec ? ', spec' : ''})`,
           headers: Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'Only if still at this revision: "42"' })) }),
           body: Type.Object({ name: Type.Optional(Name), labels: Type.Optional(Type.Union([Labels, Type.Null()])), ...(def.spec ? { spec: Type.Optional(Type.Object({})) } : {}) }),
@@ -78,7 +82,7 @@ export function registerResourceRoutes(app: FastifyInstance, inventory: Inventor
     if (def.status) {
       app.patch(
         `${one}/status`,
-        { schema: { tags, summary: `Write a ${def.kind}'s status (managers; JSON merge patch)`, body: Type.Partial(def.status), response: { 200: resource, ...errors } } },
+        { schema: { tags, operationId: op.patchStatus, summary: `Write a ${def.kind}'s status (managers; JSON merge patch)`, body: Type.Partial(def.status), response: { 200: resource, ...errors } } },
         async (req) =>
           inventory.updateStatus(callerOf(req), projectParam(req.params), def.kind, (req.params as { id: string }).id, (req.body ?? {}) as never, {
             ifMatch: ifMatchOf(req.headers['if-match']),
@@ -91,6 +95,7 @@ export function registerResourceRoutes(app: FastifyInstance, inventory: Inventor
       {
         schema: {
           tags,
+          operationId: op.delete,
           summary: def.twoPhaseDelete ? `Delete a ${def.kind}: marks desiredState deleted (202); its manager removes it. force=true removes at once (admin)` : `Delete a ${def.kind}`,
           querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }),
           response: { 200: resource, 202: resource, ...errors },

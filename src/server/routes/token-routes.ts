@@ -3,6 +3,7 @@ import Type from 'typebox';
 import { ALL_PROJECTS, EimError, ROLES, type Role } from '../../api/index.ts';
 import { type InventoryService, requirePermission } from '../../inventory/index.ts';
 import type { TokenService } from '../auth/token-service.ts';
+import { NO_CONTENT } from '../openapi.ts';
 import { callerOf } from '../request-helpers.ts';
 
 const TokenRequest = Type.Object(
@@ -16,13 +17,28 @@ const TokenRequest = Type.Object(
   { additionalProperties: false },
 );
 const TokenAnswer = Type.Object({ id: Type.String(), token: Type.String(), role: Type.String(), expiresAt: Type.Optional(Type.String()) });
+const TokenList = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      project: Type.String(),
+      subject: Type.String(),
+      role: Type.String(),
+      hostId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+      autoRegister: Type.Optional(Type.Boolean()),
+      createdAt: Type.String(),
+      expiresAt: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+      revokedAt: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    }),
+  ),
+});
 const DEFAULT_TTL = 30 * 86400;
 
 /** Token management (project admins) and key rotation (cluster admins). */
 export function registerTokenRoutes(app: FastifyInstance, inventory: InventoryService, tokens: TokenService): void {
   app.post(
     '/v1/projects/:project/tokens',
-    { schema: { tags: ['Tokens'], summary: 'Issue a token (admin); the token is shown only in this answer', body: TokenRequest, response: { 201: TokenAnswer } } },
+    { schema: { tags: ['Tokens'], operationId: 'createToken', summary: 'Issue a token (admin); the token is shown only in this answer', body: TokenRequest, response: { 201: TokenAnswer } } },
     async (req, reply) => {
       const project = (req.params as { project: string }).project;
       const caller = callerOf(req);
@@ -63,13 +79,13 @@ export function registerTokenRoutes(app: FastifyInstance, inventory: InventorySe
     },
   );
 
-  app.get('/v1/projects/:project/tokens', { schema: { tags: ['Tokens'], summary: 'Tokens issued for a project (admin); never the tokens themselves' } }, async (req) => {
+  app.get('/v1/projects/:project/tokens', { schema: { tags: ['Tokens'], operationId: 'listTokens', summary: 'Tokens issued for a project (admin); never the tokens themselves', response: { 200: TokenList } } }, async (req) => {
     const project = (req.params as { project: string }).project;
     requirePermission(callerOf(req), project, 'admin', 'list tokens');
     return { items: await inventory.store.auth.listTokens(project) };
   });
 
-  app.delete('/v1/projects/:project/tokens/:id', { schema: { tags: ['Tokens'], summary: 'Revoke a token at once (admin)' } }, async (req, reply) => {
+  app.delete('/v1/projects/:project/tokens/:id', { schema: { tags: ['Tokens'], operationId: 'revokeToken', summary: 'Revoke a token at once (admin)', response: NO_CONTENT } }, async (req, reply) => {
     const { project, id } = req.params as { project: string; id: string };
     requirePermission(callerOf(req), project, 'admin', 'revoke tokens');
     const record = await inventory.store.auth.getToken(id);
@@ -78,7 +94,7 @@ export function registerTokenRoutes(app: FastifyInstance, inventory: InventorySe
     return reply.code(204).send();
   });
 
-  app.post('/v1/keys/rotate', { schema: { tags: ['Tokens'], summary: 'Start signing with a new key (cluster admin); tokens signed before stay valid' } }, async (req) => {
+  app.post('/v1/keys/rotate', { schema: { tags: ['Tokens'], operationId: 'rotateSigningKey', summary: 'Start signing with a new key (cluster admin); tokens signed before stay valid', response: { 200: Type.Object({ kid: Type.String() }) } } }, async (req) => {
     const caller = callerOf(req);
     if (!caller.grants.some((g) => g.project === ALL_PROJECTS && g.role === 'admin')) throw new EimError('permission_denied', 'only a cluster admin may rotate the signing key');
     return { kid: await tokens.rotate() };

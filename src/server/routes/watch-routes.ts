@@ -3,6 +3,7 @@ import Type from 'typebox';
 import { EimError, isEimError } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
 import { toEimError } from '../error-handler.ts';
+import { eventStream } from '../openapi.ts';
 import { callerOf, intParam, kindsParam, projectParam, stringParam } from '../request-helpers.ts';
 
 export interface WatchRouteOptions {
@@ -22,6 +23,7 @@ export function registerWatchRoutes(app: FastifyInstance, inventory: InventorySe
     tags: ['Watch'],
     summary: 'Stream events as Server-Sent Events: id = revision, event = CREATED|UPDATED|DELETED|BOOKMARK. Resumes from Last-Event-ID.',
     querystring: Type.Object({ kinds: Type.Optional(Type.String({ description: 'hosts,instances' })), since: Type.Optional(Type.Integer({ minimum: 0 })) }),
+    response: eventStream('The events, in revision order: first a BOOKMARK with the revision the stream starts from, then CREATED/UPDATED/DELETED events, and a BOOKMARK when idle'),
   };
   const eventsSchema = {
     tags: ['Watch'],
@@ -32,6 +34,7 @@ export function registerWatchRoutes(app: FastifyInstance, inventory: InventorySe
       kinds: Type.Optional(Type.String()),
       id: Type.Optional(Type.String()),
     }),
+    response: { 200: Type.Object({ events: Type.Array(Type.Object({}, { additionalProperties: true })), revision: Type.Integer() }) },
   };
 
   const open = new Map<string, number>();
@@ -103,10 +106,10 @@ export function registerWatchRoutes(app: FastifyInstance, inventory: InventorySe
     return reply.type('application/json').send(`{"events":[${page.events.map((e) => e.json).join(',')}],"revision":${page.revision}}`);
   };
 
-  app.get('/v1/projects/:project/watch', { schema: watchSchema }, watch);
-  app.get('/v1/watch', { schema: { ...watchSchema, summary: `${watchSchema.summary} Every project (managers, cluster admins).` } }, watch);
-  app.get('/v1/projects/:project/events', { schema: eventsSchema }, events);
-  app.get('/v1/events', { schema: { ...eventsSchema, summary: `${eventsSchema.summary}; every project (managers, cluster admins)` } }, events);
+  app.get('/v1/projects/:project/watch', { schema: { ...watchSchema, operationId: 'watchProject' } }, watch);
+  app.get('/v1/watch', { schema: { ...watchSchema, operationId: 'watchAll', summary: `${watchSchema.summary} Every project (managers, cluster admins).` } }, watch);
+  app.get('/v1/projects/:project/events', { schema: { ...eventsSchema, operationId: 'listProjectEvents' } }, events);
+  app.get('/v1/events', { schema: { ...eventsSchema, operationId: 'listAllEvents', summary: `${eventsSchema.summary}; every project (managers, cluster admins)` } }, events);
 }
 
 /** The event type, read off the serialised event without parsing it (it is the first field). */

@@ -1,11 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import Type from 'typebox';
 import {
-  AGENT_ENROLLED, AgentStatusReport, type Caller, CommandResult, EimError, EnrollRequest, type EnrollResponse, HardwareReport, HeartbeatRequest,
+  AGENT_ENROLLED, AgentStatusReport, type Caller, CommandResult, EimError, EnrollRequest, EnrollResponse, HardwareReport, HeartbeatRequest,
   type Inventory, isEimError, type Resource,
 } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
 import { assertValid } from '../../inventory/validate.ts';
 import type { TokenService } from '../auth/token-service.ts';
+import { eventStream, NO_CONTENT } from '../openapi.ts';
 import type { AgentStreams } from './agent-streams.ts';
 import type { HardwareSync } from './hardware-sync.ts';
 import type { LeaseTracker } from './lease-tracker.ts';
@@ -51,7 +53,7 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
 
   const tags = ['Southbound'];
 
-  app.post('/southbound/v1/enroll', { schema: { tags, summary: 'Enrol an agent with an enrollment token; returns its host-bound agent token', body: EnrollRequest } }, async (req): Promise<EnrollResponse> => {
+  app.post('/southbound/v1/enroll', { schema: { tags, operationId: 'enrollAgent', summary: 'Enrol an agent with an enrollment token; returns its host-bound agent token', body: EnrollRequest, response: { 200: EnrollResponse } } }, async (req): Promise<EnrollResponse> => {
     const caller = await bearer(req);
     const grant = caller.grants.find((g) => g.role === 'enrollment');
     if (!grant) throw new EimError('permission_denied', 'enrolment needs an enrollment token (eim token create --role enrollment)');
@@ -81,7 +83,7 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     return { hostId: host.id, project, token: issued.token };
   });
 
-  app.post('/southbound/v1/heartbeat', { schema: { tags, summary: 'Heartbeat: renews the lease (in memory)', body: HeartbeatRequest } }, async (req, reply) => {
+  app.post('/southbound/v1/heartbeat', { schema: { tags, operationId: 'agentHeartbeat', summary: 'Heartbeat: renews the lease (in memory)', body: HeartbeatRequest, response: NO_CONTENT } }, async (req, reply) => {
     const a = await agentOf(req);
     const body = (req.body ?? {}) as { intervalSeconds?: number };
     assertValid(HeartbeatRequest, body, 'body');
@@ -89,14 +91,14 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     return reply.code(204).send();
   });
 
-  app.post('/southbound/v1/hardware', { schema: { tags, summary: "The machine's hardware; only changes are written", body: HardwareReport } }, async (req) => {
+  app.post('/southbound/v1/hardware', { schema: { tags, operationId: 'reportHardware', summary: "The machine's hardware; only changes are written", body: HardwareReport, response: { 200: Type.Object({ writes: Type.Integer() }) } } }, async (req) => {
     const a = await agentOf(req);
     assertValid(HardwareReport, req.body, 'body');
     const writes = await hardware.apply(a.project, a.hostId, req.body as HardwareReport);
     return { writes };
   });
 
-  app.post('/southbound/v1/status', { schema: { tags, summary: 'What the agent sees of its own state', body: AgentStatusReport } }, async (req, reply) => {
+  app.post('/southbound/v1/status', { schema: { tags, operationId: 'reportAgentStatus', summary: 'What the agent sees of its own state', body: AgentStatusReport, response: NO_CONTENT } }, async (req, reply) => {
     const a = await agentOf(req);
     assertValid(AgentStatusReport, req.body, 'body');
     const body = req.body as AgentStatusReport;
@@ -115,7 +117,7 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     return reply.code(204).send();
   });
 
-  app.post('/southbound/v1/commands/:id/result', { schema: { tags, summary: "A command's progress or result", body: CommandResult } }, async (req, reply) => {
+  app.post('/southbound/v1/commands/:id/result', { schema: { tags, operationId: 'reportCommandResult', summary: "A command's progress or result", body: CommandResult, response: NO_CONTENT } }, async (req, reply) => {
     const a = await agentOf(req);
     assertValid(CommandResult, req.body, 'body');
     const id = (req.params as { id: string }).id;
@@ -144,7 +146,7 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     return reply.code(204).send();
   });
 
-  app.get('/southbound/v1/stream', { schema: { tags, summary: 'SSE: commands for this host (and revoked); resumable' } }, async (req, reply) => {
+  app.get('/southbound/v1/stream', { schema: { tags, operationId: 'streamAgentCommands', summary: 'SSE: commands for this host (and revoked); resumable', response: eventStream('Commands and config for this host, and revoked when its credentials are') } }, async (req, reply) => {
     const a = await agentOf(req);
     reply.hijack();
     await streams.serve(a.project, a.hostId, reply.raw);
