@@ -3,7 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { EimError } from '../api/index.ts';
 import type { InventoryService } from '../inventory/index.ts';
 import { errorHandler } from './error-handler.ts';
-import { ServerMetrics } from './metrics.ts';
+import { ServerMetrics, type ServerMetricsOptions } from './metrics.ts';
 import { declareErrorResponses, ErrorBody, openApiOptions } from './openapi.ts';
 import packageJson from '../../package.json' with { type: 'json' };
 import { registerProjectRoutes } from './routes/project-routes.ts';
@@ -32,6 +32,8 @@ export interface AppOptions {
   adminTokenPath?: string;
   /** The built web console. @default dist/console under the package root */
   consoleDir?: string;
+  /** The fleet gauges of /metrics (cache time, series limit). @default {} */
+  metrics?: ServerMetricsOptions;
 }
 
 /**
@@ -64,7 +66,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addSchema(ErrorBody);
   app.addHook('onRoute', declareErrorResponses);
 
-  const metrics = new ServerMetrics(options.inventory);
+  const metrics = new ServerMetrics(options.inventory, options.metrics);
   app.addHook('onResponse', async (req, reply) => {
     metrics.requestDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });

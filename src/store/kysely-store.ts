@@ -3,6 +3,7 @@ import type { FilterNode } from '../api/filter.ts';
 import { EimError, extractRefs, isEimError, kindById, kindByName, type Resource } from '../api/index.ts';
 import { AuthStore } from './auth-store.ts';
 import type { DialectAdapter } from './dialect-adapter.ts';
+import { type CountByQuery, type CountRow, countBy } from './count-by.ts';
 import { compileFilter, compileOrderBy } from './filter-sql.ts';
 import { GroupCommit, type Pending } from './group-commit.ts';
 import type { Database } from './schema.ts';
@@ -204,6 +205,10 @@ export class KyselyStore implements Store {
     if (project !== undefined) q = q.where('project', '=', project);
     const r = await q.executeTakeFirstOrThrow();
     return Number(r.n);
+  }
+
+  countBy(query: CountByQuery): Promise<CountRow[]> {
+    return countBy(this.db, this.dialect, query);
   }
 
   async close(): Promise<void> {

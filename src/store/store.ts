@@ -1,6 +1,7 @@
 import type { FilterNode, OrderTerm } from '../api/filter.ts';
 import type { EventType, InventoryEvent, Resource } from '../api/index.ts';
 import type { AuthStore } from './auth-store.ts';
+import type { CountByQuery, CountRow } from './count-by.ts';
 
 /** An event with its wire form, serialised once at commit. */
 export interface LoggedEvent {
@@ -98,6 +99,8 @@ export interface Store {
   listProjects(): Promise<{ name: string; createdAt: string }[]>;
   deleteProject(name: string): Promise<void>;
   countResources(project?: string): Promise<number>;
+  /** A kind's resources counted per distinct combination of some fields (one aggregate query). */
+  countBy(query: CountByQuery): Promise<CountRow[]>;
   close(): Promise<void>;
 }
 
