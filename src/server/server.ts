@@ -1,13 +1,13 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
 import { ALL_PROJECTS } from '../api/index.ts';
 import { InventoryService } from '../inventory/index.ts';
 import { AdvisoryLease, openStore } from '../store/index.ts';
 import { buildApp } from './app.ts';
 import type { OidcOptions } from './auth/oidc-verifier.ts';
 import { TokenService } from './auth/token-service.ts';
+import { createServerLog, defaultLogFormat, type LogFormat } from './server-log.ts';
 import { startSouthbound } from './southbound/southbound.ts';
 import { type Managers, startManagers } from '../managers/index.ts';
 
@@ -29,6 +29,8 @@ export interface ServerOptions {
   synchronous?: 'full' | 'normal';
   /** @default 'info' */
   logLevel?: string;
+  /** `pretty` (one readable line per record) or `json` (one JSON object per line). @default pretty when stdout is a terminal, json otherwise */
+  logFormat?: LogFormat;
   /** Event retention. @default 3600 s and 1,000,000 events */
   retentionSeconds?: number;
   retentionEvents?: number;
@@ -62,6 +64,7 @@ export function compileServerOptions(o: ServerOptions): Readonly<Required<Omit<S
     store: o.store,
     synchronous: o.synchronous ?? 'full',
     logLevel: o.logLevel ?? 'info',
+    logFormat: o.logFormat ?? defaultLogFormat(process.stdout.isTTY),
     retentionSeconds: o.retentionSeconds ?? 3600,
     retentionEvents: o.retentionEvents ?? 1_000_000,
     bookmarkMs: o.bookmarkMs ?? 10_000,
@@ -79,17 +82,13 @@ export function compileServerOptions(o: ServerOptions): Readonly<Required<Omit<S
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const o = compileServerOptions(options);
-  // Secrets never reach a log line: tokens only travel in headers, which are not logged; these paths
-  // catch anything that would carry one by accident.
-  const log = pino({
-    level: o.logLevel,
-    base: undefined,
-    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.sshKey', '*.password', '*.bmcPassword'], censor: '[redacted]' },
-  });
+  const log = createServerLog({ level: o.logLevel, format: o.logFormat });
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore({ url: o.store, dataDir: o.dataDir, synchronous: o.synchronous });
   const inventory = new InventoryService(store, { retention: { minAgeMs: o.retentionSeconds * 1000, minEvents: o.retentionEvents } });
   await inventory.start();
+  // Asked of the store first: whether this start made the project (a new data dir on a shared database finds it made).
+  const createdDefault = await store.ensureProject('default');
   await inventory.ensureProject('default');
   const tokens = await TokenService.open({ auth: store.auth, oidc: o.oidc });
   const adminTokenPath = join(o.dataDir, 'admin.token');
@@ -103,7 +102,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     writeFileSync(adminTokenPath, `${adminToken}\n`, { mode: 0o600 });
     chmodSync(adminTokenPath, 0o600);
     const why = firstStart ? 'first start' : 'the admin token was no longer valid';
-    log.info(`${why}: project "default" exists; wrote an admin token to ${adminTokenPath} (mode 0600, valid 1 year)`);
+    const project = createdDefault ? 'created project "default" and wrote' : 'wrote';
+    log.info(`${why}: ${project} an admin token to ${adminTokenPath} (mode 0600, valid 1 year)`);
   }
   const app = await buildApp({
     inventory,

@@ -29,6 +29,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(new Option('--retention-seconds <s>', 'keep events at least this long').env('EIM_RETENTION_SECONDS').default(3600).argParser(whole))
     .addOption(new Option('--retention-events <n>', 'and at least this many').env('EIM_RETENTION_EVENTS').default(1_000_000).argParser(whole))
     .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug').env('EIM_LOG_LEVEL').default('info'))
+    .addOption(new Option('--log-format <format>', 'pretty: one readable line per record; json: one JSON object per line (default: pretty on a terminal, json otherwise)').env('EIM_LOG_FORMAT').choices(['pretty', 'json']))
     .addOption(new Option('--rate-limit <rps>', 'requests per second per token (0: off; manager and agent tokens get 10×)').env('EIM_RATE_LIMIT').default(1000).argParser((v) => (v === '0' ? 0 : whole(v))))
     .addOption(new Option('--max-watches <n>', 'open watch streams per token').env('EIM_MAX_WATCHES').default(64).argParser(whole))
     .addOption(new Option('--oidc-issuer <url>', "accept tokens of this OIDC issuer too (its 'iss')").env('EIM_OIDC_ISSUER'))
@@ -58,6 +59,7 @@ Examples:
           retentionSeconds: o.retentionSeconds,
           retentionEvents: o.retentionEvents,
           logLevel: o.logLevel,
+          logFormat: o.logFormat,
           rateLimitRps: o.rateLimit,
           maxWatchesPerToken: o.maxWatches,
           managers: o.managers,
