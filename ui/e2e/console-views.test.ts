@@ -42,6 +42,17 @@ const UNLABELLED = `[...document.querySelectorAll('input, select, textarea, butt
   .filter((e) => !(e.labels?.length || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') || (e.tagName === 'BUTTON' && e.textContent.trim())))
   .map((e) => e.outerHTML.slice(0, 80))`;
 
+/** A script: the number of lines the text of `selector` takes (distinct tops of its text's line boxes). */
+const linesOf = (selector: string) => `(() => {
+  const walk = document.createTreeWalker(document.querySelector(${JSON.stringify(selector)}), NodeFilter.SHOW_TEXT);
+  const tops = new Set();
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const range = document.createRange();
+    range.selectNodeContents(n);
+    for (const r of range.getClientRects()) if (r.width > 0) tops.add(Math.round(r.top));
+  }
+  return tops.size;
+})()`;
 /** A link of the views' navigation bar. */
 const nav = (p: Page, name: string) => p.getByRole('navigation', { name: 'Views' }).getByRole('link', { name, exact: true });
 const hostHeading = (p: Page, name: string) => p.getByRole('heading', { level: 1, name: new RegExp(`^${name} `) });
@@ -93,6 +104,8 @@ describe('web console: host actions and the other views', { skip }, () => {
     await create('/schedules', { name: 'plant-2-now', spec: { purpose: 'maintenance', target: { siteId: ids['plant-2'] }, single: { startAt: new Date(Date.now() - 60_000).toISOString() } } });
     await create('/schedules', { name: 'emea-later', spec: { purpose: 'maintenance', target: { regionId: ids.emea }, single: { startAt: new Date(Date.now() + hour).toISOString(), endAt: new Date(Date.now() + 2 * hour).toISOString() } } });
     ids.policy = (await create('/os-update-policies', { name: 'to-24-04', spec: { policy: 'target', targetOsId: ids.osB, rollout: { maxConcurrent: 2, maxFailures: 1 } } })).id;
+    ids.group = (await create('/telemetry-groups', { name: 'node-metrics', spec: { type: 'metrics', collector: 'host', groups: ['cpu'] } })).id;
+    ids.profile = (await create('/telemetry-profiles', { name: 'plant-1-metrics', spec: { target: { siteId: ids['plant-1'] }, groupId: ids.group, metricsIntervalSeconds: 30 } })).id;
     await sim.start();
     browser = await launchBrowser();
     await until('every instance running', async () => (await filtered('/instances', 'status.currentState = "running"')).length === 4);
@@ -121,10 +134,30 @@ describe('web console: host actions and the other views', { skip }, () => {
     // A host moving to plant-3 moves its count without a reload.
     const moving = await hostNamed(6);
     assert.equal((await api(`/hosts/${moving.id}`, { method: 'PATCH', body: { spec: { siteId: ids['plant-3'] } } })).status, 200);
-    await region('apac').getByText('1 hosts').waitFor();
-    assert.equal(await site('plant-3').locator('.count-chip').textContent(), '1 hosts');
+    await region('apac').getByText('1 host', { exact: true }).waitFor();
+    assert.equal(await site('plant-3').locator('.count-chip').textContent(), '1 host');
     assert.equal(await page.getByTestId('unallocated').textContent(), '1');
     await screenshot(page, 'locations');
+  });
+
+  test('sites and regions are links: each opens the host list of its hosts', async () => {
+    await nav(page, 'Regions & sites').click();
+    const tree = page.getByRole('list', { name: 'Regions' });
+    const rowNames = () => page.locator('tbody tr[data-host]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-host')).sort());
+    await tree.getByRole('link', { name: 'plant-1', exact: true }).click();
+    await page.getByTestId('location-filter').getByText('Hosts in site plant-1').waitFor();
+    await until('the four hosts of plant-1', async () => (await rowNames()).length === 4);
+    assert.deepEqual(await rowNames(), [0, 1, 2, 3].map((i) => sim.identities()[i].hostname).sort());
+    assert.match((await page.getByTestId('shown').textContent()) ?? '', /^4 of \d+ hosts · in site plant-1/);
+    // A region: the hosts of its sites and of its sub-regions' sites.
+    await nav(page, 'Regions & sites').click();
+    await tree.getByRole('link', { name: 'emea', exact: true }).click();
+    await until('the six hosts under emea', async () => (await rowNames()).length === 6);
+    // A host row's site is a link too; × shows every host again.
+    await page.locator(`tr[data-host="${sim.identities()[4].hostname}"]`).getByRole('link', { name: 'plant-2' }).click();
+    await until('the two hosts of plant-2', async () => (await rowNames()).length === 2);
+    await page.getByTestId('location-filter').getByRole('link').click();
+    await until('every host', async () => (await rowNames()).length === NODES);
   });
 
   test('schedules: the window open now, and the closed one with its next opening', async () => {
@@ -157,6 +190,9 @@ describe('web console: host actions and the other views', { skip }, () => {
     const target = await hostNamed(6);
     assert.equal(target.status.currentPowerState, 'on');
     await openHost(page, target.name);
+    // No power command yet: the row says what the agent reported, not "unspecified".
+    assert.equal(target.status.powerStatus, undefined);
+    await page.getByRole('row', { name: 'Power — on, as the agent reports (no power command sent yet) —' }).waitFor();
     await page.evaluate('window.__noReload = true');
     await page.getByLabel('Power', { exact: true }).selectOption('off');
     await page.getByRole('button', { name: 'Set power' }).click();
@@ -266,14 +302,53 @@ describe('web console: host actions and the other views', { skip }, () => {
     const policy = (await api(`/os-update-policies/${ids.policy}`)).json;
     assert.deepEqual([policy.status.rollout.upToDate, policy.status.rollout.total, policy.status.rollout.failed], [4, 4, 0]);
     // The OS table counts what the instances run now.
-    const osRow = page.getByRole('row', { name: /^ubuntu-24-04 / });
-    assert.equal(await osRow.locator('td').last().textContent(), '4');
+    const osTableRow = page.getByRole('row', { name: /^ubuntu-24-04 / });
+    assert.equal(await osTableRow.locator('td').last().textContent(), '4');
     await screenshot(page, 'updates');
+
+    // On a laptop screen, and in a narrower window where the status words press on the other
+    // columns, the policy's name and its progress keep to one line (the status wraps instead).
+    for (const width of [1366, 1024]) {
+      const small = await signIn(browser, base, server.token, { width, height: 768 });
+      await nav(small, 'OS & updates').click();
+      await small.locator('tr[data-policy="to-24-04"] td.status').getByText(/^done/).waitFor();
+      for (const part of ['td:nth-child(1)', 'td:nth-child(4) .progress-wrap']) assert.equal(await small.evaluate(linesOf(`tr[data-policy="to-24-04"] ${part}`)), 1, `${part} on one line at ${width} px`);
+      assert.equal(await small.locator('tr[data-policy="to-24-04"] td:nth-child(3)').textContent(), '2 at once, stop at the first failure');
+      await screenshot(small, `updates-${width}`);
+      await small.close();
+    }
+
+    // The host page: 22.04 desired, 24.04 current is the update, not drift, and it says so.
+    await openHost(page, hosts[0].name);
+    const osRow = page.getByTestId('instance-os');
+    await osRow.getByText('ubuntu-24-04').waitFor();
+    assert.equal(await osRow.getAttribute('class'), '', 'not highlighted');
+    assert.equal(await page.getByTestId('os-note').textContent(), ' · updated by policy to-24-04 (from ubuntu-22-04); spec.osId stays what was installed');
+    // Its telemetry by name: the group, the profile, and the site the profile targets.
+    const telemetry = page.getByTestId('telemetry-sources');
+    await telemetry.getByRole('row').first().waitFor();
+    assert.deepEqual(await telemetry.getByRole('row').first().locator('td').allTextContents(), ['node-metrics', 'plant-1-metrics', 'site plant-1', 'metricsIntervalSeconds']);
 
     // Those four hosts are in a window too now: the tile counts six.
     await nav(page, 'Overview').click();
     await until('six hosts in a window', async () => (await filtered('/hosts', 'status.maintenance.inWindow = true')).length === 6);
     await until('the tile counting six', async () => (await tileCount(page, 'maintenance')) === 6);
+  });
+
+  test('an invalidated host: Onboard is off and the page says why (the server would refuse it)', async () => {
+    const target = await hostNamed(5);
+    assert.equal((await api(`/hosts/${target.id}`, { method: 'PATCH', body: { spec: { desiredState: 'untrusted' } } })).status, 200);
+    await until('the host untrusted', async () => (await api(`/hosts/${target.id}`)).json.status.currentState === 'untrusted');
+    await openHost(page, target.name);
+    const onboard = page.getByRole('button', { name: 'Onboard' });
+    await until('Onboard disabled', async () => await onboard.isDisabled());
+    const why = (await page.getByTestId('action-note').textContent()) ?? '';
+    assert.match(why, /^Onboard is not possible: the host is untrusted .*; from there it may only be deleted$/);
+    assert.equal(await onboard.getAttribute('title'), why);
+    // What the server says to the same request agrees.
+    const refused = await api(`/hosts/${target.id}`, { method: 'PATCH', body: { spec: { desiredState: 'onboarded' } } });
+    assert.equal(refused.json.error.code, 'failed_precondition');
+    await screenshot(page, 'untrusted-host');
   });
 
   /** Waits until focus has moved to the view's start (it moves once the view renders). */

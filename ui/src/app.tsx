@@ -106,7 +106,7 @@ function Console({ api, project, projects, onProject, onSignOut }: { api: ApiCli
         <span class="brand">eim</span>
         <nav aria-label="Views">
           {NAV.map(([path, label]) => (
-            <a key={path} href={`#${path}`} aria-current={route === path || (path === '/' && host) ? 'page' : undefined}>
+            <a key={path} href={`#${path}`} aria-current={route.split('?')[0] === path || (path === '/' && host) ? 'page' : undefined}>
               {label}
             </a>
           ))}

@@ -13,7 +13,19 @@ export const WATCHED: readonly WatchedKind[] = [
   { path: 'schedules', kind: 'Schedule' },
   { path: 'operating-systems', kind: 'OperatingSystem' },
   { path: 'os-update-policies', kind: 'OsUpdatePolicy' },
+  // Few, and named on the host page (its effective telemetry).
+  { path: 'telemetry-groups', kind: 'TelemetryGroup' },
+  { path: 'telemetry-profiles', kind: 'TelemetryProfile' },
 ];
+
+/**
+ * A resource's name from the console's copy, or its id when it does not hold it (or `—` for none).
+ * @example nameIn(store)('OperatingSystem', 'os-0a1b2c3d') // 'ubuntu-22-04'
+ */
+export const nameIn =
+  (store: Pick<ResourceStore, 'get'>) =>
+  (kind: string, id: string | undefined): string =>
+    id ? (store.get(kind, id)?.name ?? id) : '—';
 
 export interface Fleet {
   api: ApiClient;

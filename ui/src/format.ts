@@ -33,3 +33,12 @@ export function bytes(n: number | undefined): string {
   }
   return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
 }
+
+/**
+ * A count with its noun, singular for exactly one: `1 host`, `0 hosts`, `3 policies`.
+ * @example plural(1, 'host') // '1 host'
+ * @example plural(2, 'policy', 'policies') // '2 policies'
+ */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

@@ -7,22 +7,35 @@ export function CategoryBadge({ category }: { category: HostCategory }) {
   return <span class={`badge cat-${category}`}>{CATEGORY_LABELS[category]}</span>;
 }
 
-/** One status triple as a table row: name, indicator, message, age. */
-export function TripleRow({ name, triple, now }: { name: string; triple: StatusTriple | undefined; now: number }) {
+/**
+ * One status triple as a table row: name, indicator, message, age. A triple nobody wrote yet shows
+ * `absent` (what else is known, e.g. the power state the agent reported), not an indicator.
+ */
+export function TripleRow({ name, triple, now, absent }: { name: string; triple: StatusTriple | undefined; now: number; absent?: string }) {
+  if (!triple) {
+    return (
+      <tr>
+        <th scope="row">{name}</th>
+        <td class="muted">—</td>
+        <td class="muted">{absent ?? 'not reported yet'}</td>
+        <td class="muted">—</td>
+      </tr>
+    );
+  }
   return (
     <tr>
       <th scope="row">{name}</th>
       <td>
-        <span class={`badge ind-${triple?.indicator ?? 'unspecified'}`}>{(triple?.indicator ?? 'unspecified').replace('_', ' ')}</span>
+        <span class={`badge ind-${triple.indicator ?? 'unspecified'}`}>{(triple.indicator ?? 'unspecified').replace('_', ' ')}</span>
       </td>
-      <td>{triple?.message || '—'}</td>
-      <td title={triple?.timestamp}>{age(triple?.timestamp, now)}</td>
+      <td>{triple.message || '—'}</td>
+      <td title={triple.timestamp}>{age(triple.timestamp, now)}</td>
     </tr>
   );
 }
 
-/** A table of status triples. */
-export function Triples({ caption, triples, now }: { caption: string; triples: [string, StatusTriple | undefined][]; now: number }) {
+/** A table of status triples; the third element of an entry is what to say while that triple is absent. */
+export function Triples({ caption, triples, now }: { caption: string; triples: [string, StatusTriple | undefined, string?][]; now: number }) {
   return (
     <table class="grid">
       <caption>{caption}</caption>
@@ -35,8 +48,8 @@ export function Triples({ caption, triples, now }: { caption: string; triples: [
         </tr>
       </thead>
       <tbody>
-        {triples.map(([n, t]) => (
-          <TripleRow key={n} name={n} triple={t} now={now} />
+        {triples.map(([n, t, absent]) => (
+          <TripleRow key={n} name={n} triple={t} now={now} absent={absent} />
         ))}
       </tbody>
     </table>

@@ -40,3 +40,9 @@ test('tiles filter by category; sorting by each column, both ways', () => {
   assert.deepEqual(names({ sort: 'status' }), ['core-c', 'edge-a', 'edge-b']);
   assert.deepEqual(names({ sort: 'site' }, (id) => ({ 'site-1': 'zurich', 'site-2': 'athens' })[id ?? ''] ?? ''), ['core-c', 'edge-b', 'edge-a']);
 });
+
+test('a drill-down to sites keeps only the hosts in them (hosts with no site never match)', () => {
+  assert.deepEqual(names({ sites: new Set(['site-1']) }), ['edge-a']);
+  assert.deepEqual(names({ sites: new Set(['site-1', 'site-2']), filter: 'labels.line = 3' }), ['edge-b']);
+  assert.deepEqual(names({ sites: new Set() }), []);
+});

@@ -11,6 +11,8 @@ export interface HostQuery {
   labels: readonly string[];
   /** A tile: only hosts of this category (or unallocated ones). */
   category?: HostCategory | 'unallocated';
+  /** Only hosts in these sites (a drill-down from a site or a region). */
+  sites?: ReadonlySet<string>;
   sort: SortKey;
   desc: boolean;
 }
@@ -33,7 +35,9 @@ export function compileHostQuery(q: HostQuery, siteName: (id: string | undefined
   const dir = q.desc ? -1 : 1;
   return {
     matches: (h) =>
-      (cat === undefined || (cat === 'unallocated' ? isUnallocated(h) : hostCategory(h) === cat)) && (node === undefined || evaluateFilter(node, h)),
+      (cat === undefined || (cat === 'unallocated' ? isUnallocated(h) : hostCategory(h) === cat)) &&
+      (q.sites === undefined || q.sites.has(h.spec?.siteId)) &&
+      (node === undefined || evaluateFilter(node, h)),
     compare: (a, b) => {
       const x = key(a);
       const y = key(b);

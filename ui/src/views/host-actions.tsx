@@ -1,6 +1,7 @@
 import { useRef, useState } from 'preact/hooks';
 import type { Resource } from '../api/resource.ts';
 import { useFleet } from '../fleet.ts';
+import { hostActionRules } from '../state/host-action-rules.ts';
 
 const POWER = ['on', 'off', 'reset', 'power-cycle'] as const;
 
@@ -30,13 +31,16 @@ export function HostActions({ host }: { host: Resource }) {
   };
   const desire = (state: string) => run(state === 'onboarded' ? 'Onboard' : 'Invalidate', () => api.patch(project, 'hosts', host.id, { spec: { desiredState: state } }));
   const deleting = host.spec.desiredState === 'deleted';
+  const rules = hostActionRules(host);
+  // Why a state button is off, when the reason is more than "already asked": shown, not only a tooltip.
+  const notes = [rules.onboard, rules.invalidate].filter((r) => !r.enabled && r.why && !/already asked|being deleted/.test(r.why));
 
   return (
     <section aria-label="Actions" class="actions">
-      <button type="button" disabled={busy || host.spec.desiredState === 'onboarded'} onClick={() => desire('onboarded')}>
+      <button type="button" disabled={busy || !rules.onboard.enabled} title={rules.onboard.why} aria-describedby={rules.onboard.why ? 'onboard-why' : undefined} onClick={() => desire('onboarded')}>
         Onboard
       </button>
-      <button type="button" disabled={busy || host.spec.desiredState === 'untrusted'} onClick={() => desire('untrusted')}>
+      <button type="button" disabled={busy || !rules.invalidate.enabled} title={rules.invalidate.why} onClick={() => desire('untrusted')}>
         Invalidate
       </button>
       <span class="group">
@@ -75,6 +79,11 @@ export function HostActions({ host }: { host: Resource }) {
           </div>
         </form>
       </dialog>
+      {notes.map((r) => (
+        <p key={r.why} class="muted small action-note" id={r === rules.onboard ? 'onboard-why' : undefined} data-testid="action-note">
+          {r.why}
+        </p>
+      ))}
       {result && (
         <p class={result.ok ? 'ok' : 'error'} role={result.ok ? 'status' : 'alert'} data-testid="action-result">
           {result.text}

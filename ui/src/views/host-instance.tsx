@@ -1,14 +1,16 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Resource } from '../api/resource.ts';
 import { Triples } from '../components/status.tsx';
-import { useFleet } from '../fleet.ts';
+import { nameIn, useFleet } from '../fleet.ts';
+import { explainOs } from '../state/os-explanation.ts';
 
 /** The host's instance: its OS (desired and current), status triples, and the update policy, which can be changed here. */
 export function InstanceSection({ host, now }: { host: Resource; now: number }) {
   const { api, project, store } = useFleet();
   const [result, setResult] = useState<{ ok: boolean; text: string }>();
   const inst = [...store.all('Instance').values()].find((i) => i.spec.hostId === host.id);
-  const osName = (id?: string) => (id ? (store.get('OperatingSystem', id)?.name ?? id) : '—');
+  const osName = (id?: string) => nameIn(store)('OperatingSystem', id);
+  const runs = useUpdateRuns(inst?.id, inst?.status?.currentOsId);
   const policies = [...store.all('OsUpdatePolicy').values()].sort((a, b) => a.name.localeCompare(b.name));
   if (!inst) {
     return (
@@ -19,6 +21,7 @@ export function InstanceSection({ host, now }: { host: Resource; now: number }) 
     );
   }
   const s = inst.status ?? {};
+  const os = explainOs(inst, runs, nameIn(store));
   const setPolicy = async (value: string) => {
     setResult(undefined);
     try {
@@ -42,10 +45,18 @@ export function InstanceSection({ host, now }: { host: Resource; now: number }) 
               <td>{inst.spec.desiredState}</td>
               <td>{s.currentState ?? 'unspecified'}</td>
             </tr>
-            <tr class={inst.spec.osId !== s.currentOsId ? 'differs' : ''}>
+            <tr class={os.differs ? 'differs' : ''} data-testid="instance-os">
               <th scope="row">OS</th>
               <td>{osName(inst.spec.osId)}</td>
-              <td>{osName(s.currentOsId)}</td>
+              <td>
+                {osName(s.currentOsId)}
+                {os.note && (
+                  <span class="muted small note" data-testid="os-note">
+                    {' '}
+                    · {os.note}
+                  </span>
+                )}
+              </td>
             </tr>
             <tr>
               <th scope="row">Generation</th>
@@ -82,4 +93,24 @@ export function InstanceSection({ host, now }: { host: Resource; now: number }) 
       )}
     </section>
   );
+}
+
+/**
+ * The OS update runs of an instance (a few per update), read when its current OS changes: they say
+ * which policy moved it there. The console does not hold runs for the whole fleet.
+ */
+function useUpdateRuns(instanceId: string | undefined, currentOsId: string | undefined): Resource[] {
+  const { api, project } = useFleet();
+  const [runs, setRuns] = useState<Resource[]>([]);
+  useEffect(() => {
+    setRuns([]);
+    if (!instanceId || !currentOsId) return;
+    const abort = new AbortController();
+    api.listAll(project, 'os-update-runs', `status.instanceId = ${JSON.stringify(instanceId)}`, abort.signal).then(
+      (page) => setRuns(page.items),
+      () => undefined, // the note falls back to the attached policy
+    );
+    return () => abort.abort();
+  }, [api, project, instanceId, currentOsId]);
+  return runs;
 }

@@ -4,6 +4,7 @@ import { CategoryBadge } from '../components/status.tsx';
 import { age } from '../format.ts';
 import { useNow } from '../hooks.ts';
 import { hostCategory } from '../state/host-category.ts';
+import { locationHref } from '../state/location-filter.ts';
 import type { SortKey } from '../state/host-query.ts';
 
 const ROW = 36;
@@ -70,7 +71,7 @@ export function HostTable({ rows, sort, desc, onSort, siteName }: { rows: Resour
                 {h.status?.currentState !== h.spec?.desiredState && <span class="muted"> → {h.spec?.desiredState}</span>}
               </td>
               <td>{h.status?.currentPowerState ?? '—'}</td>
-              <td>{siteName(h.spec?.siteId) || <span class="muted">unallocated</span>}</td>
+              <td>{h.spec?.siteId ? <a href={locationHref({ site: h.spec.siteId })}>{siteName(h.spec.siteId)}</a> : <span class="muted">unallocated</span>}</td>
               <td title={h.status?.lastSeenAt}>{age(h.status?.lastSeenAt, now)}</td>
               <td class="labels">
                 {Object.entries(h.labels ?? {}).map(([k, v]) => (

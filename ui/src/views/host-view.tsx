@@ -1,11 +1,13 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { Resource } from '../api/resource.ts';
 import { CategoryBadge, Triples } from '../components/status.tsx';
-import { useFleet } from '../fleet.ts';
+import { nameIn, useFleet } from '../fleet.ts';
 import { age, when } from '../format.ts';
 import { useNow, useStoreVersion } from '../hooks.ts';
 import { hostCategory } from '../state/host-category.ts';
+import { locationHref } from '../state/location-filter.ts';
 import { regionChain } from '../state/region-chain.ts';
+import { type TelemetrySource, telemetryRows } from '../state/telemetry-rows.ts';
 import { DevicesSection } from './host-devices.tsx';
 import { HostActions } from './host-actions.tsx';
 import { HostHistory } from './host-history.tsx';
@@ -39,7 +41,7 @@ export function HostView({ id }: { id: string }) {
         {host.name} <CategoryBadge category={hostCategory(host)} />
       </h1>
       <p class="muted">
-        {host.id} · site {site ? site.name : 'unallocated'} · last seen {age(s.lastSeenAt, now)}
+        {host.id} · site {site ? <a href={locationHref({ site: site.id })}>{site.name}</a> : 'unallocated'} · last seen {age(s.lastSeenAt, now)}
         {Object.entries(host.labels ?? {}).map(([k, v]) => (
           <span key={k} class="chip">
             {k}={v}
@@ -85,7 +87,7 @@ export function HostView({ id }: { id: string }) {
             ['Host', s.hostStatus],
             ['Onboarding', s.onboardingStatus],
             ['Registration', s.registrationStatus],
-            ['Power', s.powerStatus],
+            ['Power', s.powerStatus, s.currentPowerState ? `${s.currentPowerState}, as the agent reports (no power command sent yet)` : undefined],
           ]}
         />
       </div>
@@ -169,7 +171,8 @@ function Maintenance({ host }: { host: Resource }) {
 }
 
 function Telemetry({ host }: { host: Resource }) {
-  const t = host.status.telemetry as { version: string; config: Record<string, unknown>; sources: { groupId: string; profileId: string; level: string; targetId: string }[]; appliedVersion?: string } | undefined;
+  const { store } = useFleet();
+  const t = host.status.telemetry as { version: string; config: Record<string, unknown>; sources: TelemetrySource[]; appliedVersion?: string } | undefined;
   const [open, setOpen] = useState(false);
   useEffect(() => setOpen(false), [host.id]);
   return (
@@ -190,16 +193,16 @@ function Telemetry({ host }: { host: Resource }) {
                 <th scope="col">Group</th>
                 <th scope="col">Profile</th>
                 <th scope="col">From</th>
+                <th scope="col">Supplies</th>
               </tr>
             </thead>
-            <tbody>
-              {t.sources.map((s) => (
-                <tr key={s.groupId}>
-                  <td>{s.groupId}</td>
-                  <td>{s.profileId}</td>
-                  <td>
-                    {s.level} {s.targetId}
-                  </td>
+            <tbody data-testid="telemetry-sources">
+              {telemetryRows(t.sources, nameIn(store)).map((r) => (
+                <tr key={r.key}>
+                  <td title={r.groupId}>{r.group}</td>
+                  <td title={r.profileId}>{r.profile}</td>
+                  <td title={r.targetId}>{r.from}</td>
+                  <td>{r.supplies}</td>
                 </tr>
               ))}
             </tbody>

@@ -1,7 +1,9 @@
 import { useMemo } from 'preact/hooks';
 import type { Resource } from '../api/resource.ts';
 import { useFleet } from '../fleet.ts';
+import { plural } from '../format.ts';
 import { useStoreVersion } from '../hooks.ts';
+import { locationHref } from '../state/location-filter.ts';
 
 interface RegionNode {
   region: Resource;
@@ -52,7 +54,7 @@ export function LocationsView() {
         ))}
       </ul>
       <p>
-        <a href="#/">Unallocated hosts (no site)</a>: <strong data-testid="unallocated">{unallocated}</strong>
+        <a href="#/?category=unallocated">Unallocated hosts (no site)</a>: <strong data-testid="unallocated">{unallocated}</strong>
       </p>
     </>
   );
@@ -63,7 +65,7 @@ function RegionItem({ node, perSite }: { node: RegionNode; perSite: Map<string, 
     <li>
       <details open>
         <summary>
-          <span class="kind">region</span> {node.region.name} <span class="count-chip">{node.hosts} hosts</span>
+          <span class="kind">region</span> <a href={locationHref({ region: node.region.id })}>{node.region.name}</a> <span class="count-chip">{plural(node.hosts, 'host')}</span>
         </summary>
         <ul>
           {node.children.map((c) => (
@@ -71,7 +73,7 @@ function RegionItem({ node, perSite }: { node: RegionNode; perSite: Map<string, 
           ))}
           {node.sites.map((s) => (
             <li key={s.id}>
-              <span class="kind">site</span> {s.name} <span class="count-chip">{perSite.get(s.id) ?? 0} hosts</span>
+              <span class="kind">site</span> <a href={locationHref({ site: s.id })}>{s.name}</a> <span class="count-chip">{plural(perSite.get(s.id) ?? 0, 'host')}</span>
               {s.spec.address && <span class="muted small"> · {s.spec.address}</span>}
             </li>
           ))}

@@ -1,7 +1,9 @@
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { useFleet } from '../fleet.ts';
-import { useStoreVersion } from '../hooks.ts';
+import { plural } from '../format.ts';
+import { useHashRoute, useStoreVersion } from '../hooks.ts';
 import { CATEGORY_LABELS, HOST_CATEGORIES, type HostCategory } from '../state/host-category.ts';
+import { locationName, locationOf, sitesOf } from '../state/location-filter.ts';
 import { type CompiledQuery, compileHostQuery, type HostQuery, runHostQuery, type SortKey } from '../state/host-query.ts';
 import { HostTable } from './host-table.tsx';
 
@@ -12,18 +14,26 @@ export function OverviewView() {
   const { store } = useFleet();
   // The list recomputes a few times a second at most; counts are kept incrementally by the store.
   const version = useStoreVersion(store, 200);
-  const [query, setQuery] = useState<HostQuery>({ filter: '', labels: [], sort: 'name', desc: false });
+  // A drill-down from elsewhere (a site, a region, the unallocated hosts) comes in the route.
+  const route = useHashRoute();
+  const location = locationOf(route);
+  const routeCategory = categoryOf(route);
+  const [query, setQuery] = useState<HostQuery>({ filter: '', labels: [], sort: 'name', desc: false, category: routeCategory });
+  useEffect(() => {
+    if (routeCategory) setQuery((q) => ({ ...q, category: routeCategory }));
+  }, [routeCategory]);
+  const sites = useMemo(() => (location ? sitesOf(store, location) : undefined), [location && JSON.stringify(location), version]);
   const [filterText, setFilterText] = useState('');
   const [labelText, setLabelText] = useState('');
 
   const siteName = (id: string | undefined) => (id ? (store.get('Site', id)?.name ?? id) : '');
   const { compiled, error } = useMemo((): { compiled?: CompiledQuery; error?: string } => {
     try {
-      return { compiled: compileHostQuery(query, siteName) };
+      return { compiled: compileHostQuery({ ...query, sites }, siteName) };
     } catch (e) {
       return { error: (e as Error).message };
     }
-  }, [query]);
+  }, [query, sites]);
   const rows = useMemo(() => (compiled ? runHostQuery(store.all('Host').values(), compiled) : []), [compiled, version]);
 
   const applyFilter = (e: Event) => {
@@ -42,6 +52,16 @@ export function OverviewView() {
   return (
     <>
       <h1>Fleet overview</h1>
+      {location && (
+        <p class="row" data-testid="location-filter">
+          <span class="chip">
+            Hosts in {locationName(store, location)}{' '}
+            <a href="#/" aria-label={`Show all hosts, not only those in ${locationName(store, location)}`}>
+              ×
+            </a>
+          </span>
+        </p>
+      )}
       <section aria-label="Hosts by status" class="tiles">
         <button type="button" class="tile" aria-pressed={query.category === undefined} onClick={() => setQuery({ ...query, category: undefined })} data-count="total">
           <span class="count">{store.hostCounts.get('total')}</span>
@@ -88,10 +108,17 @@ export function OverviewView() {
         </p>
       </section>
       <p class="muted" aria-live="polite" data-testid="shown">
-        {rows.length} of {store.hostCounts.get('total')} hosts
+        {rows.length} of {plural(store.hostCounts.get('total'), 'host')}
+        {location ? ` · in ${locationName(store, location)}` : ''}
         {query.category ? ` · ${CATEGORY_LABELS[query.category]}` : ''}
       </p>
       <HostTable rows={rows} sort={query.sort} desc={query.desc} onSort={sortBy} siteName={siteName} />
     </>
   );
+}
+
+/** `#/?category=unallocated` (or any tile's key) selects that tile. */
+function categoryOf(route: string): HostCategory | 'unallocated' | undefined {
+  const c = new URLSearchParams(route.split('?')[1] ?? '').get('category');
+  return c && (TILES as readonly string[]).includes(c) ? (c as HostCategory | 'unallocated') : undefined;
 }

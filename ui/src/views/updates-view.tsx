@@ -1,6 +1,7 @@
 import type { ResourceOf } from '../../../src/api/kind-types.ts';
 import { Progress } from '../components/status.tsx';
 import { useFleet } from '../fleet.ts';
+import { plural } from '../format.ts';
 import { useStoreVersion } from '../hooks.ts';
 
 /** What the maintenance manager writes to a policy's status.rollout (types only, from src/api). */
@@ -37,7 +38,7 @@ export function UpdatesView() {
         <tbody>
           {oses.map((o) => (
             <tr key={o.id}>
-              <td>{o.name}</td>
+              <td class="name">{o.name}</td>
               <td>
                 {o.spec.profileName} {o.spec.profileVersion}
               </td>
@@ -68,13 +69,19 @@ export function UpdatesView() {
             const done = r ? r.upToDate : 0;
             return (
               <tr key={p.id} data-policy={p.name}>
-                <td>{p.name}</td>
-                <td>{p.spec.policy === 'target' ? (store.get('OperatingSystem', p.spec.targetOsId)?.name ?? p.spec.targetOsId) : 'latest'}</td>
+                <td class="name">{p.name}</td>
+                <td class="nowrap">{p.spec.policy === 'target' ? (store.get('OperatingSystem', p.spec.targetOsId)?.name ?? p.spec.targetOsId) : 'latest'}</td>
                 <td>
-                  {p.spec.rollout.maxConcurrent} at once, stop after {p.spec.rollout.maxFailures} failures
+                  {p.spec.rollout.maxConcurrent} at once, {p.spec.rollout.maxFailures <= 1 ? 'stop at the first failure' : `stop after ${plural(p.spec.rollout.maxFailures, 'failure')}`}
                 </td>
-                <td>{r ? <Progress value={done} max={r.total} label={`${p.name}: ${done} of ${r.total} instances updated`} /> : <span class="muted">{attached.get(p.id) ?? 0} instances attached</span>}</td>
-                <td>{r ? `${r.pending} / ${r.running} / ${r.failed}` : '—'}</td>
+                <td>
+                  {r ? (
+                    <Progress value={done} max={r.total} label={`${p.name}: ${done} of ${plural(r.total, 'instance')} updated`} />
+                  ) : (
+                    <span class="muted">{plural(attached.get(p.id) ?? 0, 'instance')} attached</span>
+                  )}
+                </td>
+                <td class="nowrap">{r ? `${r.pending} / ${r.running} / ${r.failed}` : '—'}</td>
                 <td class="status">
                   {r?.halted && <span class="badge ind-error">halted</span>}
                   {r?.halted && ' '}
