@@ -312,11 +312,11 @@ describe('web console: host actions and the other views', { skip }, () => {
       const small = await signIn(browser, base, server.token, { width, height: 768 });
       await nav(small, 'OS & updates').click();
       await small.locator('tr[data-policy="to-24-04"] td.status').getByText(/^done/).waitFor();
-      for (const part of ['td:nth-child(1)', 'td:nth-child(4) .progress-wrap']) assert.equal(await small.evaluate(linesOf(`tr[data-policy="to-24-04"] ${part}`)), 1, `${part} on one line at ${width} px`);
-      assert.equal(await small.locator('tr[data-policy="to-24-04"] td:nth-child(3)').textContent(), '2 at once, stop at the first failure');
       await screenshot(small, `updates-${width}`);
+      for (const part of ['td:nth-child(1)', 'td:nth-child(4) .progress-wrap']) assert.equal(await small.evaluate(linesOf(`tr[data-policy="to-24-04"] ${part}`)), 1, `${part} on one line at ${width} px`);
       await small.close();
     }
+    assert.equal(await row.locator('td:nth-child(3)').textContent(), '2 at once, stop at the first failure');
 
     // The host page: 22.04 desired, 24.04 current is the update, not drift, and it says so.
     await openHost(page, hosts[0].name);
