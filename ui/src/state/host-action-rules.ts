@@ -20,7 +20,7 @@ export function hostActionRules(host: Pick<Resource, 'spec' | 'status'>): { onbo
     if (desired === target) return { enabled: false, why: `${verb}: already asked (desired state ${target})` };
     if (transitionAllowed(HOST_TRANSITIONS, current, target)) return { enabled: true };
     const allowed = (HOST_TRANSITIONS[current] ?? []).filter((s) => s !== current);
-    const untrusted = current === 'untrusted' ? ' (its agent’s credentials were revoked; enrol it again as a new host)' : '';
+    const untrusted = current === 'untrusted' ? " (its agent's credentials were revoked; enrol it again as a new host)" : '';
     return { enabled: false, why: `${verb} is not possible: the host is ${current}${untrusted}; from there it may only be ${allowed.join(' or ') || 'left as it is'}` };
   };
   return { onboard: rule('onboarded', 'Onboard'), invalidate: rule('untrusted', 'Invalidate') };
