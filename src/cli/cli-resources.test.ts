@@ -36,7 +36,7 @@ describe('eim CLI: the resource verbs', () => {
     assert.equal(table.code, 0, table.stderr);
     const [header, row] = table.stdout.trimEnd().split('\n');
     assert.deepEqual(header.split(/\s+/), ['NAME', 'ID', 'DESIRED', 'CURRENT', 'STATUS', 'SITE', 'AGE']);
-    assert.match(row, new RegExp(`^edge-01\\s+${hostId}\\s+registered\\s+-\\s+-\\s+${siteObj.id}\\s+\\d+s$`));
+    assert.match(row, new RegExp(`^edge-01\\s+${hostId}\\s+registered\\s+-\\s+-\\s+berlin-1\\s+\\d+s$`), 'the site by its name');
     const list = JSON.parse(json.stdout);
     assert.equal(list.items.length, 1);
     assert.equal(list.items[0].spec.serialNumber, '0042', '--set-string keeps digits a string');

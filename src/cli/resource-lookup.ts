@@ -30,12 +30,21 @@ export interface ListSelection {
   firstPageSize?: number;
 }
 
+/** One page of listPages: its items, the revision of the first page, and (on the last page) what was left out. */
+export interface ListedPage {
+  items: Resource[];
+  revision: number;
+  /** Set on the page that reached `limit` while the server had more: how many match in all. */
+  more?: { total: number };
+}
+
 /**
  * The pages of a list as they arrive (so a long table starts printing at once), following page
- * tokens, stopping at `limit`. Every page carries the revision of the first.
+ * tokens, stopping at `limit` (the page that reaches it says whether more exist). Every page
+ * carries the revision of the first.
  * @example for await (const page of listPages(inv, 'default', hostDef, { filter })) print(page.items)
  */
-export async function* listPages(inv: InventoryClient, project: string, def: KindDef, o: ListSelection): AsyncGenerator<{ items: Resource[]; revision: number }> {
+export async function* listPages(inv: InventoryClient, project: string, def: KindDef, o: ListSelection): AsyncGenerator<ListedPage> {
   let seen = 0;
   let revision = 0;
   let pageToken: string | undefined;
@@ -46,8 +55,10 @@ export async function* listPages(inv: InventoryClient, project: string, def: Kin
     revision ||= page.revision;
     const items = o.limit === undefined ? page.items : page.items.slice(0, o.limit - seen);
     seen += items.length;
-    yield { items, revision };
     pageToken = page.nextPageToken;
+    const cut = o.limit !== undefined && seen >= o.limit && (!!pageToken || items.length < page.items.length);
+    yield { items, revision, ...(cut ? { more: { total: Math.max(page.totalSize, seen + 1) } } : {}) };
+    if (cut) return;
   } while (pageToken && (o.limit === undefined || seen < o.limit));
 }
 
@@ -55,12 +66,14 @@ export async function* listPages(inv: InventoryClient, project: string, def: Kin
  * Every resource matching a filter, in one array.
  * @example await listMatching(inv, 'default', hostDef, { filter: 'labels.line = "3"' })
  */
-export async function listMatching(inv: InventoryClient, project: string, def: KindDef, o: ListSelection): Promise<{ items: Resource[]; revision: number }> {
+export async function listMatching(inv: InventoryClient, project: string, def: KindDef, o: ListSelection): Promise<{ items: Resource[]; revision: number; more?: { total: number } }> {
   const items: Resource[] = [];
   let revision = 0;
+  let more: { total: number } | undefined;
   for await (const page of listPages(inv, project, def, o)) {
     items.push(...page.items);
     revision = page.revision;
+    more = page.more;
   }
-  return { items, revision };
+  return { items, revision, ...(more ? { more } : {}) };
 }

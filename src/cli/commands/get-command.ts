@@ -63,14 +63,17 @@ async function get(ctx: CliContext, kindText: string, id: string | undefined, o:
     const r = await findResource(inv, ctx.project, def, id);
     if (!o.watch) {
       if (o.output === 'json' || o.output === 'yaml') return printStructured(ctx.out, r, o.output);
-      printResourceTable(ctx.out, def, [r], table);
+      const names = await namesFor(inv, ctx.project, def, [r], table);
+      printResourceTable(ctx.out, def, [r], { ...table, nameOf: names.nameOf });
       return;
     }
     items = [r];
     revision = r.revision;
     filter = `id = ${JSON.stringify(r.id)}`;
   } else {
-    ({ items, revision } = await listMatching(inv, project, def, o));
+    let more: { total: number } | undefined;
+    ({ items, revision, more } = await listMatching(inv, project, def, o));
+    if (more && !o.watch) tellMore(ctx, items.length, more.total);
   }
 
   if (!o.watch) return printStructured(ctx.out, { items, revision }, o.output === 'yaml' ? 'yaml' : 'json');
@@ -80,14 +83,37 @@ async function get(ctx: CliContext, kindText: string, id: string | undefined, o:
 /** A table printed page by page as pages arrive: later pages line up under the first. */
 async function printPages(ctx: CliContext, inv: InventoryClient, project: string, def: KindDef, o: GetOptions, table: { wide: boolean; allProjects: boolean }): Promise<void> {
   const { listPages } = await import('../resource-lookup.ts');
+  const { ReferenceNames } = await import('../reference-names.ts');
+  const { referencedIds } = await import('../output/resource-table.ts');
+  const names = new ReferenceNames(inv, project);
   let widths: number[] | undefined;
+  let shown = 0;
   for await (const page of listPages(inv, project, def, { ...o, firstPageSize: 200 })) {
-    if (page.items.length > 0) widths = printResourceTable(ctx.out, def, page.items, { ...table, after: widths });
+    if (page.items.length > 0) {
+      await names.load(referencedIds(def, page.items, table));
+      widths = printResourceTable(ctx.out, def, page.items, { ...table, after: widths, nameOf: names.nameOf });
+    }
+    shown += page.items.length;
+    if (page.more) tellMore(ctx, shown, page.more.total);
   }
   if (!widths) {
     const { kindLabel } = await import('../kind-resolver.ts');
     ctx.err.line(`no ${kindLabel(def)} found${o.allProjects ? '' : ` in project ${ctx.project}`}${o.filter ? ' matching the filter' : ''}`);
   }
+}
+
+/** Names for the reference columns of these rows (one list per referenced kind). */
+async function namesFor(inv: InventoryClient, project: string, def: KindDef, items: Resource[], table: { wide: boolean; allProjects: boolean }) {
+  const { ReferenceNames } = await import('../reference-names.ts');
+  const { referencedIds } = await import('../output/resource-table.ts');
+  const names = new ReferenceNames(inv, project);
+  await names.load(referencedIds(def, items, table));
+  return names;
+}
+
+/** On stderr, so stdout stays the rows alone: `--limit` cut the list short. */
+function tellMore(ctx: CliContext, shown: number, total: number): void {
+  ctx.err.line(`showing ${shown} of ${total}: more match (raise --limit, or leave it out for all)`);
 }
 
 /** Prints the listed items, then every change of the kind (matching the filter) from the list's revision. */
@@ -103,10 +129,15 @@ async function watchAfterList(
   // Ids shown so far: a resource that stops matching is shown once more, so the change is seen.
   const shown = new Set(w.items.map((r) => r.id));
   const structured = w.output === 'json' || w.output === 'yaml';
+  const { ReferenceNames } = await import('../reference-names.ts');
+  const { referencedIds } = await import('../output/resource-table.ts');
+  const names = new ReferenceNames(inv, w.project);
   const emit = async (type: string, objects: Resource[], widths?: readonly number[]): Promise<number[] | undefined> => {
     if (!structured) {
       const lead = { header: 'EVENT', values: objects.map((): Cell => ({ text: type, style: STYLE[type] })), width: 'CREATED'.length };
-      return printResourceTable(ctx.out, def, objects, { ...w.table, lead, after: widths });
+      // A name we cannot fetch (the referenced resource went meanwhile) shows as its id.
+      await names.load(referencedIds(def, objects, w.table)).catch(() => undefined);
+      return printResourceTable(ctx.out, def, objects, { ...w.table, lead, after: widths, nameOf: names.nameOf });
     }
     for (const object of objects) {
       if (w.output === 'json') ctx.out.line(JSON.stringify({ type, object }));

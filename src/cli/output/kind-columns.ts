@@ -1,13 +1,24 @@
 import type { KindDef, Resource } from '../../api/index.ts';
 import { age } from './age.ts';
-import type { Cell } from './table.ts';
+import { type Cell, cellText } from './table.ts';
 import type { Style } from './terminal.ts';
 
-/** One table column of one kind. `wide`: only with `-o wide`. */
+/** What a column may consult besides the resource: the time, the names of referenced resources, `-o wide`. */
+export interface ColumnContext {
+  now: number;
+  /** The name of a referenced resource, when known (see ReferenceNames). */
+  nameOf?: (id: string) => string | undefined;
+  wide?: boolean;
+}
+
+/** One table column of one kind. `wide`: only with `-o wide`. `refs`: the ids it shows (so their names can be fetched first). */
 export interface Column {
   header: string;
-  value(r: Resource, now: number): Cell;
+  value(r: Resource, ctx: ColumnContext): Cell;
   wide?: boolean;
+  refs?(r: Resource): string[];
+  /** A long free-text column (status messages): truncated first when the table must fit the terminal. */
+  long?: boolean;
 }
 
 /** The value at a dotted path (`spec.target.siteId`), or undefined. */
@@ -26,14 +37,60 @@ export function tripleCell(v: unknown): Cell {
   return { text: t.message || t.indicator || '-', style: INDICATOR_STYLE[t.indicator ?? ''] };
 }
 
-const show = (v: unknown): string =>
-  v === undefined || v === null || v === '' ? '-' : Array.isArray(v) ? v.join(',') || '-' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+const isCell = (v: unknown): v is { text: string; style?: Style } =>
+  !!v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { text?: unknown }).text === 'string' && Object.keys(v).every((k) => k === 'text' || k === 'style');
 
-const field = (header: string, path: string, wide = false): Column => ({ header, wide, value: (r) => show(valueAt(r, path)) });
-const triple = (header: string, path: string, wide = false): Column => ({ header, wide, value: (r) => tripleCell(valueAt(r, path)) });
-const compute = (header: string, fn: (r: Resource) => unknown, wide = false): Column => ({ header, wide, value: (r) => show(fn(r)) });
-/** The one key set of an "exactly one of" object: `site-0a1b2c3d`. */
-const oneOf = (path: string) => (r: Resource) => Object.values((valueAt(r, path) as Record<string, unknown> | undefined) ?? {})[0];
+/**
+ * Any value as the text of one cell: `-` for nothing, lists joined with commas, a status triple
+ * as its message, other objects as `key=value` pairs. Never JSON: a table is read, not parsed.
+ */
+export function cellOf(v: unknown): Cell {
+  if (v === undefined || v === null || v === '') return '-';
+  if (isCell(v)) return v.text === '' ? '-' : v;
+  if (Array.isArray(v)) return v.map((x) => cellText(cellOf(x))).join(',') || '-';
+  if (typeof v === 'object') {
+    if ('indicator' in v && 'message' in v) return tripleCell(v);
+    return Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => `${k}=${cellText(cellOf(x))}`).join(',') || '-';
+  }
+  return String(v);
+}
+
+const field = (header: string, path: string, wide = false): Column => ({ header, wide, value: (r) => cellOf(valueAt(r, path)) });
+const triple = (header: string, path: string, wide = false): Column => ({ header, wide, long: true, value: (r) => tripleCell(valueAt(r, path)) });
+/** A computed value: text, or a styled Cell (which stays styled). */
+const compute = (header: string, fn: (r: Resource, ctx: ColumnContext) => unknown, wide = false): Column => ({ header, wide, value: (r, ctx) => cellOf(fn(r, ctx)) });
+
+/**
+ * A reference shown by the name of what it names (`berlin-1`), with the id in `-o wide`
+ * (`berlin-1 (site-0a1b2c3d)`); the bare id when the name is unknown (the target is gone).
+ */
+export function refText(id: string, ctx: ColumnContext): string {
+  const name = ctx.nameOf?.(id);
+  if (name === undefined) return id;
+  return ctx.wide ? `${name} (${id})` : name;
+}
+
+const idsAt = (r: Resource, path: string): string[] => {
+  const v = valueAt(r, path);
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
+};
+const ref = (header: string, path: string, wide = false): Column => ({
+  header,
+  wide,
+  refs: (r) => idsAt(r, path),
+  value: (r, ctx) => cellOf(idsAt(r, path).map((id) => refText(id, ctx))),
+});
+/** The one key set of an "exactly one of" object, as a reference: `site berlin-1`. */
+const oneOfRef = (header: string, path: string): Column => {
+  const target = (r: Resource): [string, string] | undefined => {
+    const e = Object.entries((valueAt(r, path) as Record<string, unknown> | undefined) ?? {}).find(([, v]) => typeof v === 'string');
+    return e && [e[0].replace(/Id$/, ''), e[1] as string];
+  };
+  return { header, refs: (r) => (target(r) ? [target(r)![1]] : []), value: (r, ctx) => {
+    const t = target(r);
+    return t ? `${t[0]} ${refText(t[1], ctx)}` : '-';
+  } };
+};
 
 const LABELS: Column = compute('LABELS', (r) => Object.entries(r.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','), true);
 const GENERATION: Column = compute('GEN', (r) => {
@@ -41,49 +98,53 @@ const GENERATION: Column = compute('GEN', (r) => {
   return observed === undefined ? r.generation : `${r.generation}/${observed}`;
 }, true);
 
-const DEVICE: Column[] = [field('HOST', 'status.hostId'), field('DEVICE', 'status.deviceName')];
+const DEVICE: Column[] = [ref('HOST', 'status.hostId'), field('DEVICE', 'status.deviceName')];
 
 /** The columns between NAME/ID and AGE, per kind. */
 const KIND_COLUMNS: Record<string, Column[]> = {
-  Region: [field('PARENT', 'spec.parentRegionId')],
-  Site: [field('REGION', 'spec.regionId'), field('ADDRESS', 'spec.address'), field('LAT', 'spec.latitude', true), field('LONG', 'spec.longitude', true)],
+  Region: [ref('PARENT', 'spec.parentRegionId')],
+  Site: [ref('REGION', 'spec.regionId'), field('ADDRESS', 'spec.address'), field('LAT', 'spec.latitude', true), field('LONG', 'spec.longitude', true)],
   Host: [
     field('DESIRED', 'spec.desiredState'),
     field('CURRENT', 'status.currentState'),
     triple('STATUS', 'status.hostStatus'),
-    field('SITE', 'spec.siteId'),
-    compute('WINDOW', (r) => (valueAt(r, 'status.maintenance.inWindow') ? { text: show(valueAt(r, 'status.maintenance.purposes')), style: 'yellow' } : undefined), true),
-    compute('POWER', (r) => (r.spec.desiredPowerState || valueAt(r, 'status.currentPowerState') ? `${show(r.spec.desiredPowerState)}/${show(valueAt(r, 'status.currentPowerState'))}` : undefined), true),
+    ref('SITE', 'spec.siteId'),
+    compute('WINDOW', (r) => (valueAt(r, 'status.maintenance.inWindow') ? { text: cellText(cellOf(valueAt(r, 'status.maintenance.purposes'))), style: 'yellow' } : undefined), true),
+    compute('POWER', (r) => (r.spec.desiredPowerState || valueAt(r, 'status.currentPowerState') ? `${cellText(cellOf(r.spec.desiredPowerState))}/${cellText(cellOf(valueAt(r, 'status.currentPowerState')))}` : undefined), true),
     triple('ONBOARDING', 'status.onboardingStatus', true),
     field('SERIAL', 'spec.serialNumber', true),
     field('UUID', 'spec.uuid', true),
-    compute('LAST-SEEN', (r) => (valueAt(r, 'status.lastSeenAt') ? age(valueAt(r, 'status.lastSeenAt') as string) : undefined), true),
+    compute('LAST-SEEN', (r, ctx) => (valueAt(r, 'status.lastSeenAt') ? age(valueAt(r, 'status.lastSeenAt') as string, ctx.now) : undefined), true),
   ],
   HostNic: [...DEVICE, field('MAC', 'status.macAddress'), field('LINK', 'status.linkState'), field('IPS', 'status.ipAddresses', true), field('SPEED', 'status.speedMbps', true)],
-  HostStorage: [...DEVICE, field('MODEL', 'status.model'), compute('SIZE', (r) => bytes(valueAt(r, 'status.capacityBytes'))), field('SERIAL', 'status.serial', true)],
+  HostStorage: [...DEVICE, field('MODEL', 'status.model'), compute('SIZE', (r) => humanBytes(valueAt(r, 'status.capacityBytes'))), field('SERIAL', 'status.serial', true)],
   HostGpu: [...DEVICE, field('VENDOR', 'status.vendor'), field('PRODUCT', 'status.product'), field('PCI', 'status.pciAddress', true)],
   HostUsb: [...DEVICE, field('VENDOR', 'status.vendorId'), field('PRODUCT', 'status.productId'), field('DESCRIPTION', 'status.description', true)],
   OperatingSystem: [field('PROFILE', 'spec.profileName'), field('VERSION', 'spec.profileVersion'), field('TYPE', 'spec.osType'), field('ARCH', 'spec.architecture'), field('IMAGE', 'spec.imageUrl', true)],
   Instance: [
-    field('HOST', 'spec.hostId'), field('OS', 'spec.osId'), field('DESIRED', 'spec.desiredState'), field('CURRENT', 'status.currentState'),
-    triple('STATUS', 'status.instanceStatus'), triple('PROVISIONING', 'status.provisioningStatus', true), triple('UPDATE', 'status.updateStatus', true),
+    ref('HOST', 'spec.hostId'), ref('OS', 'status.currentOsId'), field('DESIRED', 'spec.desiredState'), field('CURRENT', 'status.currentState'),
+    triple('STATUS', 'status.instanceStatus'), ref('DESIRED-OS', 'spec.osId', true), triple('PROVISIONING', 'status.provisioningStatus', true), triple('UPDATE', 'status.updateStatus', true),
+    ref('UPDATE-POLICY', 'spec.osUpdatePolicyId', true),
   ],
   Schedule: [
     field('PURPOSE', 'spec.purpose'),
-    compute('TARGET', oneOf('spec.target')),
+    oneOfRef('TARGET', 'spec.target'),
     compute('WHEN', (r) => (valueAt(r, 'spec.repeated.cron') ? `${valueAt(r, 'spec.repeated.cron')} for ${valueAt(r, 'spec.repeated.durationSeconds')}s` : valueAt(r, 'spec.single.startAt'))),
     compute('OPEN', (r) => (valueAt(r, 'status.open') === undefined ? undefined : valueAt(r, 'status.open') ? { text: 'open', style: 'green' } : 'closed')),
     field('CLOSES', 'status.closesAt', true),
     field('NEXT', 'status.nextOpenAt', true),
     field('TZ', 'spec.repeated.timezone', true),
   ],
-  OsUpdatePolicy: [field('POLICY', 'spec.policy'), field('TARGET-OS', 'spec.targetOsId'), field('MAX-CONCURRENT', 'spec.rollout.maxConcurrent'), field('MAX-FAILURES', 'spec.rollout.maxFailures', true)],
-  OsUpdateRun: [field('INSTANCE', 'status.instanceId'), field('POLICY', 'status.policyId'), triple('STATUS', 'status.runStatus'), field('STARTED', 'status.startedAt', true), field('ENDED', 'status.endedAt', true)],
+  OsUpdatePolicy: [field('POLICY', 'spec.policy'), ref('TARGET-OS', 'spec.targetOsId'), field('MAX-CONCURRENT', 'spec.rollout.maxConcurrent'), field('MAX-FAILURES', 'spec.rollout.maxFailures', true)],
+  OsUpdateRun: [
+    ref('INSTANCE', 'status.instanceId'), ref('POLICY', 'status.policyId'), field('PHASE', 'status.phase'), triple('STATUS', 'status.runStatus'),
+    ref('FROM-OS', 'status.fromOsId', true), ref('TARGET-OS', 'status.targetOsId', true), field('STARTED', 'status.startedAt', true), field('ENDED', 'status.endedAt', true),
+  ],
   TelemetryGroup: [field('TYPE', 'spec.type'), field('COLLECTOR', 'spec.collector'), field('GROUPS', 'spec.groups')],
-  TelemetryProfile: [compute('TARGET', oneOf('spec.target')), field('GROUP', 'spec.groupId'), field('INTERVAL', 'spec.metricsIntervalSeconds'), field('LOG-LEVEL', 'spec.logLevel', true)],
+  TelemetryProfile: [oneOfRef('TARGET', 'spec.target'), ref('GROUP', 'spec.groupId'), field('INTERVAL', 'spec.metricsIntervalSeconds'), field('LOG-LEVEL', 'spec.logLevel', true)],
   LocalAccount: [field('USERNAME', 'spec.username')],
   CustomConfig: [field('DESCRIPTION', 'spec.description')],
-  Command: [field('HOST', 'spec.hostId'), field('TYPE', 'spec.type'), field('STATE', 'status.state'), field('PROGRESS', 'status.progress'), field('MESSAGE', 'status.message', true), field('OWNER', 'spec.ownerId', true)],
+  Command: [ref('HOST', 'spec.hostId'), field('TYPE', 'spec.type'), field('STATE', 'status.state'), field('PROGRESS', 'status.progress'), { ...field('MESSAGE', 'status.message', true), long: true }, field('OWNER', 'spec.ownerId', true)],
 };
 
 const MAX_DERIVED = 4;
@@ -109,18 +170,22 @@ export function columnsFor(def: KindDef, o: { wide: boolean; allProjects: boolea
     field('NAME', 'name'),
     field('ID', 'id'),
     ...specific,
-    { header: 'AGE', value: (r, now) => age(r.createdAt, now) },
+    { header: 'AGE', value: (r, ctx) => age(r.createdAt, ctx.now) },
     GENERATION,
     LABELS,
   ];
   return cols.filter((c) => o.wide || !c.wide);
 }
 
-function bytes(v: unknown): string | undefined {
-  if (typeof v !== 'number') return undefined;
+/**
+ * Bytes as a person reads them, in binary units: `512 GiB`, `1.5 TiB`; undefined for a non-number.
+ * @example humanBytes(34359738368) // '32 GiB'
+ */
+export function humanBytes(v: unknown): string | undefined {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return undefined;
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let n = v;
   let i = 0;
   while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
-  return `${n >= 10 || i === 0 ? Math.round(n) : n.toFixed(1)}${units[i]}`;
+  return `${n >= 10 || i === 0 ? Math.round(n) : Number(n.toFixed(1))} ${units[i]}`;
 }

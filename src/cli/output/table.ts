@@ -5,6 +5,8 @@ export type Cell = string | { text: string; style?: Style };
 
 const GAP = '   ';
 const MIN_WIDTH = 4;
+/** How narrow a long column gets before the others start giving way too. */
+const LONG_FLOOR = 24;
 
 export const cellText = (c: Cell): string => (typeof c === 'string' ? c : c.text);
 
@@ -15,6 +17,8 @@ export interface TableOptions {
   minWidths?: readonly number[];
   /** Columns truncated only when the others cannot give way any more (names, ids). */
   keep?: readonly number[];
+  /** Columns of long free text (status messages): they give way first, down to LONG_FLOOR characters. */
+  long?: readonly number[];
 }
 
 /**
@@ -24,7 +28,7 @@ export interface TableOptions {
  */
 export function renderTable(headers: string[], rows: Cell[][], out: Pick<Terminal, 'width' | 'paint'>, o: TableOptions = {}): { lines: string[]; widths: number[] } {
   const natural = headers.map((h, i) => Math.max(h.length, o.minWidths?.[i] ?? 0, ...rows.map((r) => cellText(r[i] ?? '').length)));
-  const { widths: w, gap } = fit(natural, out.width, new Set(o.keep));
+  const { widths: w, gap } = fit(natural, out.width, new Set(o.keep), new Set(o.long));
   const render = (cells: Cell[], headerRow: boolean) =>
     cells
       .map((c, i) => {
@@ -42,18 +46,19 @@ export function renderTable(headers: string[], rows: Cell[][], out: Pick<Termina
 }
 
 /**
- * Narrows the gap, then shrinks the widest columns one character at a time (the `keep` ones
- * last) until the row fits `width`.
+ * Narrows the gap, then shrinks the widest columns one character at a time until the row fits
+ * `width`: the `long` ones first (down to LONG_FLOOR), then all but the `keep` ones, then those.
  */
-function fit(natural: number[], width: number | undefined, keep: ReadonlySet<number>): { widths: number[]; gap: string } {
+function fit(natural: number[], width: number | undefined, keep: ReadonlySet<number>, long: ReadonlySet<number> = new Set()): { widths: number[]; gap: string } {
   const w = [...natural];
   const total = (gap: number) => w.reduce((a, b) => a + b, 0) + gap * (w.length - 1);
   if (width === undefined || total(GAP.length) <= width) return { widths: w, gap: GAP };
   const gap = GAP.slice(1);
-  for (const pass of [false, true]) {
+  const passes: ((i: number) => boolean)[] = [(i) => long.has(i) && w[i] > LONG_FLOOR, (i) => !keep.has(i), () => true];
+  for (const may of passes) {
     while (total(gap.length) > width) {
       let widest = -1;
-      for (let i = 0; i < w.length; i++) if ((pass || !keep.has(i)) && w[i] > MIN_WIDTH && (widest < 0 || w[i] > w[widest])) widest = i;
+      for (let i = 0; i < w.length; i++) if (may(i) && w[i] > MIN_WIDTH && (widest < 0 || w[i] > w[widest])) widest = i;
       if (widest < 0) break;
       w[widest]--;
     }
