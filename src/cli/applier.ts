@@ -1,13 +1,12 @@
-import { EimError, type KindDef, kindByName, type RefDef } from '../api/index.ts';
+import type { KindDef } from '../api/index.ts';
 import type { InventoryClient } from '../client/index.ts';
 import { kindLabel, resolveKind } from './kind-resolver.ts';
 import type { Manifest } from './manifest.ts';
+import { ReferenceResolver } from './reference-resolver.ts';
 import { findByName } from './resource-lookup.ts';
 import { UsageError } from './usage-error.ts';
 
 export type ApplyResult = 'created' | 'configured' | 'unchanged';
-
-const NAME_PREFIX = 'name:';
 
 /**
  * Applies manifests one at a time, idempotently by name: creates what is missing, patches (with
@@ -19,10 +18,12 @@ const NAME_PREFIX = 'name:';
  * @example const applier = new Applier(inv, 'default'); for (const m of manifests) out.line(`${applier.label(m)} ${await applier.apply(m)}`)
  */
 export class Applier {
-  /** `project/Kind/name` → id, of everything seen or created during this run. */
-  private readonly ids = new Map<string, string>();
+  /** Knows the id of everything seen or created during this run. */
+  private readonly refs: ReferenceResolver;
 
-  constructor(private readonly inv: InventoryClient, private readonly defaultProject: string) {}
+  constructor(private readonly inv: InventoryClient, private readonly defaultProject: string) {
+    this.refs = new ReferenceResolver(inv);
+  }
 
   /** `site/berlin-1`, for output lines. */
   label(m: Manifest): string {
@@ -39,14 +40,14 @@ export class Applier {
   async apply(m: Manifest): Promise<ApplyResult> {
     const def = this.check(m);
     const project = m.project ?? this.defaultProject;
-    const spec = m.spec === undefined ? undefined : await this.resolveRefs(def, project, m.spec);
+    const spec = m.spec === undefined ? undefined : await this.refs.resolveSpec(def, project, m.spec);
     const existing = await findByName(this.inv, project, def, m.name);
     if (!existing) {
       const created = await this.inv.create(project, def.kind, { name: m.name, labels: dropNulls(m.labels), spec: spec ?? {} });
-      this.ids.set(key(project, def.kind, m.name), created.id);
+      this.refs.remember(project, def.kind, m.name, created.id);
       return 'created';
     }
-    this.ids.set(key(project, def.kind, m.name), existing.id);
+    this.refs.remember(project, def.kind, m.name, existing.id);
     const patch: { spec?: unknown; labels?: Record<string, string | null> } = {};
     if (spec !== undefined && changes(existing.spec, spec)) patch.spec = spec;
     if (m.labels !== undefined && changes(existing.labels, m.labels)) patch.labels = m.labels;
@@ -54,43 +55,7 @@ export class Applier {
     await this.inv.update(project, def.kind, existing.id, patch, { ifMatch: existing.revision });
     return 'configured';
   }
-
-  /** A copy of `spec` with every `name:<name>` reference replaced by that resource's id. */
-  private async resolveRefs(def: KindDef, project: string, spec: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const out = structuredClone(spec);
-    for (const ref of def.refs) {
-      if (ref.path[0] !== 'spec') continue;
-      const parent = ref.path.slice(1, -1).reduce<unknown>((o, p) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[p] : undefined), out);
-      const field = ref.path[ref.path.length - 1];
-      if (!parent || typeof parent !== 'object') continue;
-      const holder = parent as Record<string, unknown>;
-      const value = holder[field];
-      if (ref.many && Array.isArray(value)) holder[field] = await Promise.all(value.map((v) => this.resolveOne(ref, project, v)));
-      else holder[field] = await this.resolveOne(ref, project, value);
-    }
-    return out;
-  }
-
-  private async resolveOne(ref: RefDef, project: string, value: unknown): Promise<unknown> {
-    const name =
-      typeof value === 'string' && value.startsWith(NAME_PREFIX) ? value.slice(NAME_PREFIX.length).trim()
-      : value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 1 && typeof (value as { name?: unknown }).name === 'string' ? (value as { name: string }).name
-      : undefined;
-    if (name === undefined) return value;
-    const target = kindByName(ref.target)!;
-    const k = key(project, target.kind, name);
-    let id = this.ids.get(k);
-    if (id === undefined) {
-      const found = await findByName(this.inv, project, target, name);
-      if (!found) throw new EimError('not_found', `${ref.path.join('.')} names ${kindLabel(target)} "${name}", which does not exist in project ${project} (put it earlier in the file, or create it first)`);
-      id = found.id;
-      this.ids.set(k, id);
-    }
-    return id;
-  }
 }
-
-const key = (project: string, kind: string, name: string) => `${project}/${kind}/${name}`;
 
 /** Would merging `patch` into `target` (RFC 7386) change it? */
 export function changes(target: unknown, patch: unknown): boolean {

@@ -28,11 +28,50 @@ describe('resolveKind', () => {
 });
 
 describe('--set and --label', () => {
-  test('paths nest under spec, values are JSON when they parse', () => {
+  test('paths nest under spec; a field the schema does not know reads as JSON when it parses', () => {
     const f: WritableFields = {};
     for (const s of ['spec.a.b=3', 'c=true', 'spec.d=["x"]', 'spec.e=plain text', 'spec.a.f=null', 'labels.line=3', 'name=new']) applySet(f, s);
-    applySet(f, 'spec.serial=0042', true);
+    applySet(f, 'spec.serial=0042', { asString: true });
     assert.deepEqual(f, { spec: { a: { b: 3, f: null }, c: true, d: ['x'], e: 'plain text', serial: '0042' }, labels: { line: '3' }, name: 'new' });
+  });
+
+  test("values are read by the field's schema type: a string field keeps 22.04 and 0042 as typed", () => {
+    const os = resolveKind('operating-system');
+    const f: WritableFields = {};
+    for (const s of ['spec.profileVersion=22.04', 'spec.profileName=ubuntu', 'spec.osType=mutable', 'spec.packages=openssl,curl', 'spec.kernelCommand=null']) applySet(f, s, { spec: os.spec });
+    assert.deepEqual(f.spec, { profileVersion: '22.04', profileName: 'ubuntu', osType: 'mutable', packages: ['openssl', 'curl'], kernelCommand: null });
+    const host = resolveKind('host');
+    const h: WritableFields = {};
+    for (const s of ['spec.serialNumber=0042', 'spec.autoProvision=true', 'spec.siteId=name:berlin-1', 'spec.uuid=123e4567-e89b-42d3-a456-426614174000']) applySet(h, s, { spec: host.spec });
+    assert.deepEqual(h.spec, { serialNumber: '0042', autoProvision: true, siteId: 'name:berlin-1', uuid: '123e4567-e89b-42d3-a456-426614174000' });
+    const site = resolveKind('site');
+    const s: WritableFields = {};
+    for (const x of ['spec.latitude=52.5', 'spec.dnsServers=["10.0.0.53"]', 'spec.proxies={"httpProxy":"http://p:3128"}', 'spec.address=12']) applySet(s, x, { spec: site.spec });
+    assert.deepEqual(s.spec, { latitude: 52.5, dnsServers: ['10.0.0.53'], proxies: { httpProxy: 'http://p:3128' }, address: '12' });
+    const schedule = resolveKind('schedule');
+    const sc: WritableFields = {};
+    for (const x of ['spec.repeated.cron=0 2 * * *', 'spec.repeated.durationSeconds=3600', 'spec.target.siteId=name:berlin-1']) applySet(sc, x, { spec: schedule.spec });
+    assert.deepEqual(sc.spec, { repeated: { cron: '0 2 * * *', durationSeconds: 3600 }, target: { siteId: 'name:berlin-1' } });
+  });
+
+  test('a value that does not fit the field is a usage error naming the field and an example', () => {
+    const spec = { site: resolveKind('site').spec, host: resolveKind('host').spec, sched: resolveKind('schedule').spec };
+    const cases: [unknown, string, RegExp][] = [
+      [spec.site, 'spec.latitude=north', /spec\.latitude is a number, e\.g\. --set spec\.latitude=52\.5/],
+      [spec.host, 'spec.autoProvision=yes', /spec\.autoProvision is true or false/],
+      [spec.sched, 'spec.repeated.durationSeconds=1.5', /a whole number/],
+      [spec.site, 'spec.proxies=plain', /an object in JSON/],
+    ];
+    for (const [schema, expr, message] of cases) assert.throws(() => applySet({}, expr, { spec: schema }), (e: unknown) => e instanceof UsageError && message.test(e.message), expr);
+  });
+
+  test('property: any text set on a string field arrives as typed', () => {
+    const os = resolveKind('operating-system');
+    fc.assert(
+      fc.property(fc.string().filter((x) => x !== 'null'), (text) => {
+        assert.equal(applySet({}, `spec.profileVersion=${text}`, { spec: os.spec }).spec!.profileVersion, text);
+      }),
+    );
   });
 
   test('labels set with k=v and removed with k-', () => {
