@@ -7,6 +7,10 @@ import { type CliHarness, startCliHarness } from './cli-harness.ts';
 
 // `eim update` against a real server running its managers, with a small simulated fleet.
 
+const NODES = 7;
+const SLOW = 4;
+const FAILING = 5;
+
 /** Each poll asks the server over HTTP. */
 const POLL = { timeoutMs: 30_000, intervalMs: 100 };
 
@@ -30,19 +34,27 @@ describe('eim CLI: update start, status, abort', () => {
     ids.berlin = await create('/sites', { name: 'berlin-1', spec: { regionId: ids.dach } });
     ids.policy = await create('/os-update-policies', { name: 'pkgs', spec: { policy: 'latest', packages: ['openssl'], rollout: { maxConcurrent: 2, maxFailures: 1 } } });
     const enrollment = await api('/tokens', { method: 'POST', body: { role: 'enrollment' } });
-    sim = new FleetSimulator({ server: h.server.url, enrollmentToken: enrollment.json.token, nodes: 4, seed: 'cliupd', heartbeatMs: 1000, provisionTimeMs: 200, rescanMs: 60_000 });
+    ids.south = await create('/regions', { name: 'south', spec: {} });
+    ids.munich = await create('/sites', { name: 'munich-1', spec: { regionId: ids.south } });
+    // Nodes 0-2 in berlin-1, 3 on no site (no window), 4-6 in munich-1: 4 updates slowly (still
+    // running when aborted), 5 fails its first update, 6 updates at once.
+    sim = new FleetSimulator({
+      server: h.server.url, enrollmentToken: enrollment.json.token, nodes: NODES, seed: 'cliupd', heartbeatMs: 1000, provisionTimeMs: 200, rescanMs: 60_000,
+      executorFor: (i) => (i === SLOW ? { updateDurationMs: 120_000 } : i === FAILING ? { script: ['ok', 'unrecoverable'] } : {}),
+    });
     for (const n of sim.identities()) {
-      await create('/hosts', { name: n.hostname, spec: { uuid: n.uuid, desiredState: 'onboarded', autoProvision: true, ...(n.index < 3 ? { siteId: ids.berlin } : {}) } });
+      const siteId = n.index < 3 ? ids.berlin : n.index >= 4 ? ids.munich : undefined;
+      await create('/hosts', { name: n.hostname, spec: { uuid: n.uuid, desiredState: 'onboarded', autoProvision: true, ...(siteId ? { siteId } : {}) } });
     }
     await sim.start();
-    await until(async () => (await api('/instances?filter=status.currentState%20%3D%20%22running%22')).json.items.length === 4, 'instances running', POLL);
+    await until(async () => (await api('/instances?filter=status.currentState%20%3D%20%22running%22')).json.items.length === NODES, 'instances running', POLL);
   });
   after(async () => {
     await sim?.stop();
     await h?.close();
   });
 
-  test('start --dry-run shows the change and each host window; a bulk change needs --yes; status --watch follows the rollout to done; abort detaches', async () => {
+  test('start --dry-run shows the change and each host window; a bulk change needs --yes; status --watch follows the rollout to done; abort leaves updated instances alone', async () => {
     const dry = await h.eim(['update', 'start', '--policy', 'pkgs', '--region', 'eu', '--dry-run']);
     assert.equal(dry.code, 0, dry.stderr);
     const lines = dry.stdout.trim().split('\n');
@@ -65,12 +77,44 @@ describe('eim CLI: update start, status, abort', () => {
     assert.equal(watched.code, 0, watched.stderr);
     assert.match(watched.stdout, /pkgs {2}\[#{30}\] 3\/3 {2}up to date 3, running 0 \(peak 2 of max 2\), pending 0, failed 0 \(max 1\)\n {2}done: 3\/3 up to date/);
 
+    // Abort after the rollout is done: nothing had not started, so nothing is detached.
     const aborted = await h.eim(['update', 'abort', '--policy', 'pkgs', '--site', 'berlin-1', '--yes']);
     assert.equal(aborted.code, 0, aborted.stderr);
-    assert.match(aborted.stdout, /^3 detached, 0 unchanged, 0 failed$/m);
-    assert.match(aborted.stdout, /0 running updates left to finish/);
+    assert.equal((aborted.stdout.match(/: already updated: left as it is$/gm) ?? []).length, 3, aborted.stdout);
+    assert.match(aborted.stdout, /^0 detached \(not started\), 0 running updates left to finish, 3 already updated, 0 failed$/m);
     const attached = (await api('/instances')).json.items.filter((i: { spec: { osUpdatePolicyId?: string } }) => i.spec.osUpdatePolicyId);
-    assert.equal(attached.length, 0);
+    assert.equal(attached.length, 3, 'the updated instances keep their policy');
+  });
+
+  test('abort detaches only what has not started, and reports running, updated and failed updates apart', async () => {
+    const node = (i: number) => sim.identities()[i].hostname;
+    await create('/schedules', { name: 'munich-now', spec: { purpose: 'os-update', target: { siteId: ids.munich }, single: { startAt: new Date(Date.now() - 1000).toISOString() } } });
+    await until(async () => (await api('/hosts?filter=status.maintenance.inWindow%20%3D%20true')).json.items.length === 6, 'munich in its window', POLL);
+    await create('/os-update-policies', { name: 'kern', spec: { policy: 'latest', kernelCommand: 'quiet', rollout: { maxConcurrent: 5, maxFailures: 5 } } });
+    const started = await h.eim(['update', 'start', '--policy', 'kern', '--filter', `name = "${node(3)}" OR name = "${node(4)}" OR name = "${node(5)}" OR name = "${node(6)}"`, '--yes']);
+    assert.equal(started.code, 0, started.stderr);
+    assert.match(started.stdout, /^4 attached/m);
+    const runs = async () => (await api('/os-update-runs')).json.items.filter((r: { status: { policyId: string } }) => r.status.policyId !== ids.policy);
+    await until(async () => {
+      const rs = await runs();
+      return rs.some((r: { status: { phase?: string } }) => r.status.phase === 'done') && rs.some((r: { status: { phase?: string } }) => r.status.phase === 'rolled-back') && rs.some((r: { status: { endedAt?: string } }) => !r.status.endedAt);
+    }, 'one update done, one failed, one running', POLL);
+
+    const dry = await h.eim(['update', 'abort', '--policy', 'kern', '--filter', 'name = "cliupd-*"', '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, new RegExp(`^instance/${node(3)} \\(inst-[0-9a-f]{8}\\): update not started: would be detached`, 'm'));
+    assert.match(dry.stdout, /^1 would be detached, 1 running update left to finish, 1 already updated, 1 failed, 3 not attached to kern \(dry run: nothing was written\)$/m);
+
+    const aborted = await h.eim(['update', 'abort', '--policy', 'kern', '--filter', 'name = "cliupd-*"', '--yes']);
+    assert.equal(aborted.code, 0, aborted.stderr);
+    assert.match(aborted.stdout, /^1 detached, 0 unchanged, 0 failed$/m);
+    assert.match(aborted.stdout, new RegExp(`^instance/${node(SLOW)} \\(inst-[0-9a-f]{8}\\): its update is running: left attached to finish`, 'm'));
+    assert.match(aborted.stdout, new RegExp(`^instance/${node(6)} \\(inst-[0-9a-f]{8}\\): already updated: left as it is$`, 'm'));
+    assert.match(aborted.stdout, new RegExp(`^instance/${node(FAILING)} \\(inst-[0-9a-f]{8}\\): its update failed \\(update to .+ failed: .+\\): left as it is; it is not tried again for this update$`, 'm'));
+    assert.match(aborted.stdout, /^1 detached \(not started\), 1 running update left to finish, 1 already updated, 1 failed, 3 not attached to kern$/m);
+    const policyOf = async (i: number) => (await api(`/instances?filter=${encodeURIComponent(`name = "${node(i)}"`)}`)).json.items[0].spec.osUpdatePolicyId;
+    assert.equal(await policyOf(3), undefined, 'the update that had not started is detached');
+    for (const i of [SLOW, FAILING, 6]) assert.ok(await policyOf(i), `${node(i)} keeps the policy`);
   });
 
   test('bad input: no policy, an unknown policy, ids mixed with selectors', async () => {

@@ -5,3 +5,5 @@ export { DEFAULT_OS_LABEL, AUTO_PROVISIONED_LABEL } from './host/auto-provision.
 export { commandName } from './shared/command-tracker.ts';
 export { TelemetryManager, type TelemetryManagerOptions, type TelemetryManagerStats } from './telemetry/telemetry-manager.ts';
 export { effectiveTelemetry, configVersion, type TelemetryConfig, type EffectiveTelemetry } from './telemetry/effective-telemetry.ts';
+export { planUpdate, type UpdatePlan, type OsCatalog } from './maintenance/os-update-plan.ts';
+export { runOutcome } from './maintenance/os-update-run-cache.ts';

@@ -58,7 +58,7 @@ Examples:
   selecting('start', 'attach an update policy to instances (spec.osUpdatePolicyId); the rollout starts them in their windows')
     .addHelpText('after', '\nExamples:\n  eim update start --policy to-24-04 --region eu --dry-run\n  eim update start --policy to-24-04 --filter \'labels.ring = "canary"\' --yes')
     .action((ids: string[], o: SelectOptions, cmd: Command) => CliContext.run(cmd, (ctx) => start(ctx, ids, o)));
-  selecting('abort', 'detach an update policy from instances whose update has not started (running updates finish)')
+  selecting('abort', 'stop a rollout where it has not started: detach the policy from those instances; running updates finish, updated and failed ones are reported and left as they are')
     .addHelpText('after', '\nExamples:\n  eim update abort --policy to-24-04 --site berlin-1 --yes')
     .action((ids: string[], o: SelectOptions, cmd: Command) => CliContext.run(cmd, (ctx) => abort(ctx, ids, o)));
   update
@@ -126,25 +126,37 @@ async function abort(ctx: Ctx, ids: string[], o: SelectOptions): Promise<void> {
   const { inv, policy, instances, bySelector } = await select(ctx, ids, o);
   const { listMatching } = await import('../resource-lookup.ts');
   const { resolveKind } = await import('../kind-resolver.ts');
-  const runs = (await listMatching(inv, ctx.project, resolveKind('OsUpdateRun'), { filter: `status.policyId = ${JSON.stringify(policy.id)}` })).items;
-  const running = new Set(runs.filter((r) => !r.status.endedAt).map((r) => r.status.instanceId as string));
-  const attached = instances.filter((i) => i.spec.osUpdatePolicyId === policy.id);
-  const detach = attached.filter((i) => !running.has(i.id));
-  const busy = attached.filter((i) => running.has(i.id));
+  const { abortPlan } = await import('../abort-plan.ts');
+  const [runs, systems] = await Promise.all([
+    listMatching(inv, ctx.project, resolveKind('OsUpdateRun'), { filter: `status.policyId = ${JSON.stringify(policy.id)}` }),
+    listMatching(inv, ctx.project, resolveKind('OperatingSystem'), {}),
+  ]);
+  const plan = abortPlan(policy as never, instances, runs.items as never, systems.items as never);
+  const others = (out: Terminal) => {
+    for (const i of plan.running) out.line(`${label(i)}: its update is running: left attached to finish (or roll back); an update in flight is never cut off`);
+    for (const i of plan.updated) out.line(`${label(i)}: already updated: left as it is`);
+    for (const f of plan.failed) out.line(`${label(f.instance)}: its update failed (${(f.run.status.runStatus as { message?: string } | undefined)?.message ?? f.run.status.phase}): left as it is; it is not tried again for this update`);
+  };
+  const counts = (detached: string) =>
+    `${detached}, ${plural(plan.running.length, 'running update')} left to finish, ${plan.updated.length} already updated, ${plan.failed.length} failed${plan.notAttached.length ? `, ${plan.notAttached.length} not attached to ${policy.name}` : ''}`;
   if (o.dryRun) {
-    for (const i of detach) ctx.out.line(`${label(i)}: osUpdatePolicyId ${policy.id} → (none)`);
-    for (const i of busy) ctx.out.line(`${label(i)}: update running: stays attached; it finishes or rolls back`);
-    return ctx.out.line(`${detach.length} would be detached, ${busy.length} running left to finish, ${instances.length - attached.length} not attached (dry run: nothing was written)`);
+    for (const i of plan.notStarted) ctx.out.line(`${label(i)}: update not started: would be detached (osUpdatePolicyId ${policy.id} → none)`);
+    others(ctx.out);
+    return ctx.out.line(`${counts(`${plan.notStarted.length} would be detached`)} (dry run: nothing was written)`);
   }
-  if (detach.length > 0 && bySelector && !(await confirm(`detach update policy ${policy.name} from ${detach.length} instance${detach.length === 1 ? '' : 's'} in project ${ctx.project}?`, o.yes))) {
+  const n = plan.notStarted.length;
+  if (n > 0 && bySelector && !(await confirm(`detach update policy ${policy.name} from ${plural(n, 'instance')} whose update has not started, in project ${ctx.project}?`, o.yes))) {
     ctx.err.line('aborted: nothing was changed');
     process.exitCode = 1;
     return;
   }
-  await write(ctx, inv, detach, null, 'detached');
-  for (const i of busy) ctx.out.line(`${label(i)}: its update is running; left attached to finish (or roll back): an update in flight is never cut off`);
-  ctx.out.line(`${busy.length} running update${busy.length === 1 ? '' : 's'} left to finish; ${instances.length - attached.length} selected instance(s) were not attached to ${policy.name}`);
+  if (n > 0) await write(ctx, inv, plan.notStarted, null, 'detached');
+  others(ctx.out);
+  ctx.out.line(counts(`${n} detached (not started)`));
 }
+
+/** `1 instance`, `2 instances`. */
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 async function write(ctx: Ctx, inv: InventoryClient, instances: Resource[], policyId: string | null, verb: string): Promise<void> {
   const { runBounded } = await import('../run-bounded.ts');
