@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CliContext } from '../cli-context.ts';
 import { collect } from '../set-values.ts';
+import { plural } from '../output/plural.ts';
 import { UsageError } from '../usage-error.ts';
 
 /** `eim apply -f FILE|-`: make the inventory hold what YAML/JSON files say, idempotently by name. */
@@ -62,7 +63,7 @@ Examples:
           }
         }
         if (failed > 0) {
-          ctx.err.line(`${failed} of ${manifests.length} resources failed`);
+          ctx.err.line(`${failed} of ${plural(manifests.length, 'resource')} failed`);
           process.exitCode = 1;
         }
       }),

@@ -3,6 +3,7 @@ import type { Resource } from '../../api/index.ts';
 import { CliContext } from '../cli-context.ts';
 import { confirm } from '../confirm.ts';
 import { printBulkSummary } from '../output/bulk-summary.ts';
+import { plural } from '../output/plural.ts';
 import { ProgressBar } from '../output/progress-bar.ts';
 import { runBounded } from '../run-bounded.ts';
 import { UsageError } from '../usage-error.ts';
@@ -57,7 +58,7 @@ Examples:
           for (const r of targets) ctx.out.line(`${o.dryRun ? 'would delete' : 'to delete'}: ${label(r)}`);
         }
         if (o.dryRun) return ctx.out.line(`${targets.length} would be deleted (dry run: nothing was deleted)`);
-        if (o.filter !== undefined && !(await confirm(`delete ${targets.length} ${kindLabel(def)}${targets.length === 1 ? '' : 's'} in project ${ctx.project}?`, o.yes))) {
+        if (o.filter !== undefined && !(await confirm(`delete ${plural(targets.length, kindLabel(def))} in project ${ctx.project}?`, o.yes))) {
           ctx.err.line('aborted: nothing was deleted');
           process.exitCode = 1;
           return;

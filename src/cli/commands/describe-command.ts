@@ -11,34 +11,62 @@ const MAX_PAGES = 20;
 export function registerDescribeCommand(program: Command): void {
   program
     .command('describe')
-    .description('show one resource in full: spec next to status, status ages, generation vs observed, recent events')
+    .description('show one resource in full: spec next to status, status ages, generation vs observed, recent status changes and events')
     .argument('<kind>', 'kind: REST path (hosts), singular (host) or kind name (Host)')
     .argument('<id>', 'the resource, by id or name')
     .option('--events <n>', 'how many recent events to show', positiveInt, 10)
-    .addHelpText('after', '\nExamples:\n  eim describe host host-0a1b2c3d\n  eim describe site berlin-1 --events 30')
+    .addHelpText(
+      'after',
+      `
+Ids of other resources show with their names: siteId: site-0a1b2c3d (berlin-1). "Status changes"
+lists the recent changes of the status triples from the event log (each "retrying (attempt N): …",
+each error and recovery); "Events" who changed what, when.
+
+Examples:
+  eim describe host host-0a1b2c3d
+  eim describe instance edge-01
+  eim describe site berlin-1 --events 30`,
+    )
     .action((kind: string, id: string, o: { events: number }, cmd: Command) =>
       CliContext.run(cmd, async (ctx) => {
         const def = await ctx.kind(kind);
         const inv = await ctx.client();
-        const { findResource } = await import('../resource-lookup.ts');
+        const { findResource, listMatching } = await import('../resource-lookup.ts');
+        const { StatusHistory } = await import('../output/status-history.ts');
         const resource = await findResource(inv, ctx.project, def, id);
-        // The events page runs oldest first: read the id's history and keep the tail.
+        // The events page runs oldest first: read the id's history, keep the tail and the triples' changes.
+        const history = new StatusHistory();
         let recent: InventoryEvent[] = [];
         let count = 0;
         let since = 0;
         for (let page = 0; page < MAX_PAGES; page++) {
           const { events, revision } = await inv.events({ project: ctx.project, id: resource.id, since, limit: EVENTS_PAGE });
           count += events.length;
+          for (const ev of events) history.add(ev);
           recent = [...recent, ...events].slice(-o.events - 1);
           if (events.length < EVENTS_PAGE) break;
           since = revision;
         }
+        const { resolveKind } = await import('../kind-resolver.ts');
+        const runs = def.kind === 'Instance' ? (await listMatching(inv, ctx.project, resolveKind('OsUpdateRun'), { filter: `status.instanceId = ${JSON.stringify(resource.id)}` })).items : [];
+        const { ReferenceNames } = await import('../reference-names.ts');
+        const names = new ReferenceNames(inv, ctx.project);
+        names.remember([resource]);
+        await names.load(idsIn([resource.spec, resource.status, ...runs.map((r) => r.status)], resource.id));
+
         const { printDescribe } = await import('../output/describe-view.ts');
         const sections = [];
+        if (def.kind === 'Instance') {
+          const { instanceOsSection } = await import('../output/os-view.ts');
+          const os = instanceOsSection(resource, runs, names.nameOf);
+          if (os) sections.push(os);
+        }
         if (def.kind === 'Host') {
           const { hostWindowLines } = await import('../host-windows.ts');
           sections.push({ title: 'Maintenance windows', lines: await hostWindowLines(inv, resource as never) });
         }
+        const changes = history.section(ctx.out);
+        if (changes) sections.push(changes);
         const props = (s: unknown) => (s as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
         printDescribe(ctx.out, {
           resource,
@@ -49,7 +77,22 @@ export function registerDescribeCommand(program: Command): void {
           previous: recent.length > o.events ? recent[0] : undefined,
           eventCount: count,
           sections,
+          nameOf: names.nameOf,
         });
       }),
     );
+}
+
+/** Every string in these values that is an id of some kind (bounded: a resource holds few). */
+function idsIn(values: unknown[], self: string): Set<string> {
+  const ids = new Set<string>();
+  const walk = (v: unknown, depth: number): void => {
+    if (depth > 8 || ids.size > 500) return;
+    if (typeof v === 'string') {
+      if (/^[a-z]+-[0-9a-f]{8}$/.test(v) && v !== self) ids.add(v);
+    } else if (Array.isArray(v)) for (const x of v) walk(x, depth + 1);
+    else if (v && typeof v === 'object') for (const x of Object.values(v)) walk(x, depth + 1);
+  };
+  for (const v of values) walk(v, 0);
+  return ids;
 }

@@ -4,6 +4,7 @@ import { confirm } from '../confirm.ts';
 import type { HostChange } from '../host-change.ts';
 import type { HostSelector } from '../host-selection.ts';
 import { printBulkSummary } from '../output/bulk-summary.ts';
+import { plural } from '../output/plural.ts';
 import { ProgressBar } from '../output/progress-bar.ts';
 import { runBounded } from '../run-bounded.ts';
 import { UsageError } from '../usage-error.ts';
@@ -75,7 +76,7 @@ function run(cmd: Command, change: HostChange, ids: string[], o: BulkOptions): P
       for (const p of plan) ctx.out.line(`${label(p.h)}: ${p.text}`);
       return ctx.out.line(`${changing} would change, ${hosts.length - changing} unchanged (dry run: nothing was written)`);
     }
-    if (changing > 0 && bySelector(selector) && !(await confirm(`set spec.${change.field} = ${change.value} on ${changing} host${changing === 1 ? '' : 's'} in project ${ctx.project}?`, o.yes))) {
+    if (changing > 0 && bySelector(selector) && !(await confirm(`set spec.${change.field} = ${change.value} on ${plural(changing, 'host')} in project ${ctx.project}?`, o.yes))) {
       ctx.err.line('aborted: nothing was changed');
       process.exitCode = 1;
       return;

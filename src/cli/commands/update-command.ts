@@ -3,6 +3,7 @@ import type { Resource, ResourceOf } from '../../api/index.ts';
 import type { InventoryClient } from '../../client/index.ts';
 import { CliContext } from '../cli-context.ts';
 import { confirm } from '../confirm.ts';
+import { plural } from '../output/plural.ts';
 import { ProgressBar } from '../output/progress-bar.ts';
 import type { Terminal } from '../output/terminal.ts';
 import { UsageError } from '../usage-error.ts';
@@ -112,14 +113,14 @@ async function start(ctx: Ctx, ids: string[], o: SelectOptions): Promise<void> {
     }
     return ctx.out.line(`${changing.length} would change, ${instances.length - changing.length} unchanged (dry run: nothing was written)`);
   }
-  if (changing.length > 0 && bySelector && !(await confirm(`attach update policy ${policy.name} to ${changing.length} instance${changing.length === 1 ? '' : 's'} in project ${ctx.project}?`, o.yes))) {
+  if (changing.length > 0 && bySelector && !(await confirm(`attach update policy ${policy.name} to ${plural(changing.length, 'instance')} in project ${ctx.project}?`, o.yes))) {
     ctx.err.line('aborted: nothing was changed');
     process.exitCode = 1;
     return;
   }
   await write(ctx, inv, instances, policy.id, 'attached');
   const open = changing.filter((i) => windowText(hosts.get(i.spec.hostId as string)).startsWith('in a window')).length;
-  ctx.out.line(`${open} of ${changing.length} newly attached are in a window now; follow the rollout with: eim update status --policy ${policy.name} --watch`);
+  ctx.out.line(`${open} of ${changing.length} newly attached ${open === 1 ? 'is' : 'are'} in a window now; follow the rollout with: eim update status --policy ${policy.name} --watch`);
 }
 
 async function abort(ctx: Ctx, ids: string[], o: SelectOptions): Promise<void> {
@@ -154,9 +155,6 @@ async function abort(ctx: Ctx, ids: string[], o: SelectOptions): Promise<void> {
   others(ctx.out);
   ctx.out.line(counts(`${n} detached (not started)`));
 }
-
-/** `1 instance`, `2 instances`. */
-const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 async function write(ctx: Ctx, inv: InventoryClient, instances: Resource[], policyId: string | null, verb: string): Promise<void> {
   const { runBounded } = await import('../run-bounded.ts');

@@ -1,12 +1,12 @@
 import type { InventoryEvent, Resource } from '../../api/index.ts';
 import { age } from './age.ts';
-import { valueAt } from './kind-columns.ts';
+import { humanBytes, valueAt } from './kind-columns.ts';
 import { renderTable } from './table.ts';
 import { telemetrySection } from './telemetry-view.ts';
 import type { Style, Terminal } from './terminal.ts';
 
 /** A line as shown and its visible text (for widths: colour codes take no room). */
-interface Line {
+export interface Line {
   plain: string;
   painted: string;
 }
@@ -28,6 +28,8 @@ export interface DescribeInput {
   eventCount: number;
   /** Sections the caller fetched (a host's maintenance windows), shown after the resource's own. */
   sections?: DescribeSection[];
+  /** Names of the resources it refers to: ids show as `os-0a1b2c3d (ubuntu-22.04)`. */
+  nameOf?: (id: string) => string | undefined;
 }
 
 /** A titled block after spec and status: `Title:   summary`, then its lines indented. */
@@ -41,6 +43,11 @@ export interface DescribeSection {
 
 /** Sections a resource's own fields make, by kind-agnostic probes (each answers undefined when it does not apply). */
 const OWN_SECTIONS = [telemetrySection];
+
+/** How a value is shown: ids with the name of what they name, sizes in bytes readable. */
+export interface ValueText {
+  nameOf?: (id: string) => string | undefined;
+}
 
 /**
  * kubectl-describe-like view: the envelope, spec next to status (or one above the other when the
@@ -63,11 +70,12 @@ export function printDescribe(out: Terminal, d: DescribeInput, now: number = Dat
   for (const [k, v] of rows) out.line(`${out.paint('bold', `${k}:`)}${' '.repeat(12 - k.length)}${v}`);
   out.line();
 
-  const sections = [...OWN_SECTIONS.map((make) => make(out, r, now)).filter((s) => s !== undefined), ...(d.sections ?? [])];
+  const sections = [...OWN_SECTIONS.map((make) => make(out, r, now, d.nameOf)).filter((s) => s !== undefined), ...(d.sections ?? [])];
   const shownElsewhere = new Set(sections.flatMap((s) => s.statusFields ?? []));
-  const spec = treeLines(out, r.spec ?? {}, now);
+  const vt: ValueText = { nameOf: d.nameOf };
+  const spec = treeLines(out, r.spec ?? {}, now, vt);
   const ownStatus = Object.fromEntries(Object.entries(r.status ?? {}).filter(([k]) => !shownElsewhere.has(k)));
-  const status = d.hasStatus ? treeLines(out, ownStatus, now) : [{ plain: '(none: a declarative kind)', painted: out.paint('dim', '(none: a declarative kind)') }];
+  const status = d.hasStatus ? treeLines(out, ownStatus, now, vt) : [{ plain: '(none: a declarative kind)', painted: out.paint('dim', '(none: a declarative kind)') }];
   if (spec.length === 0) spec.push({ plain: '{}', painted: '{}' });
   if (status.length === 0) status.push({ plain: '(not reported yet)', painted: out.paint('dim', '(not reported yet)') });
   sideBySide(out, { title: 'Spec (desired)', lines: spec }, { title: 'Status (current)', lines: status });
@@ -118,10 +126,20 @@ function sideBySide(out: Terminal, left: { title: string; lines: Line[] }, right
 const isTriple = (v: unknown): v is { message: string; indicator: string; timestamp: string } =>
   !!v && typeof v === 'object' && 'indicator' in v && 'message' in v && 'timestamp' in v;
 
-const scalar = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+const scalar = (v: unknown, vt: ValueText = {}, key = '') => {
+  if (typeof v === 'string') {
+    const name = vt.nameOf?.(v);
+    return name === undefined ? v : `${v} (${name})`;
+  }
+  if (typeof v === 'number' && /Bytes$/.test(key)) return `${humanBytes(v)} (${v} bytes)`;
+  return JSON.stringify(v);
+};
 
-/** An object as indented `key: value` lines; status triples as `message (indicator, age ago)`. */
-function treeLines(out: Terminal, obj: object, now: number, indent = ''): Line[] {
+/**
+ * An object as indented `key: value` lines; status triples as `message (indicator, age ago)`,
+ * ids with the names of what they name, `…Bytes` sizes readable.
+ */
+export function treeLines(out: Terminal, obj: object, now: number, vt: ValueText = {}, indent = ''): Line[] {
   const lines: Line[] = [];
   const plainLine = (text: string) => lines.push({ plain: text, painted: text });
   for (const [k, v] of Object.entries(obj)) {
@@ -131,20 +149,20 @@ function treeLines(out: Terminal, obj: object, now: number, indent = ''): Line[]
       const note = `(${v.indicator}, ${age(v.timestamp, now)} ago)`;
       lines.push({ plain: `${head} ${v.message} ${note}`, painted: `${head} ${out.paint(INDICATOR_STYLE[v.indicator], v.message)} ${out.paint('dim', note)}` });
     } else if (Array.isArray(v)) {
-      if (v.every((x) => x === null || typeof x !== 'object')) plainLine(`${head} ${v.length ? v.map(scalar).join(', ') : '[]'}`);
+      if (v.every((x) => x === null || typeof x !== 'object')) plainLine(`${head} ${v.length ? v.map((x) => scalar(x, vt)).join(', ') : '[]'}`);
       else {
         plainLine(head);
         for (const item of v) {
-          const sub = treeLines(out, item as object, now, `${indent}    `);
+          const sub = treeLines(out, item as object, now, vt, `${indent}    `);
           if (sub[0]) sub[0] = { plain: `${indent}  - ${sub[0].plain.trimStart()}`, painted: `${indent}  - ${sub[0].painted.trimStart()}` };
           lines.push(...sub);
         }
       }
     } else if (v && typeof v === 'object') {
-      const sub = treeLines(out, v, now, `${indent}  `);
+      const sub = treeLines(out, v, now, vt, `${indent}  `);
       if (sub.length === 0) plainLine(`${head} {}`);
       else lines.push({ plain: head, painted: head }, ...sub);
-    } else plainLine(`${head} ${scalar(v)}`);
+    } else plainLine(`${head} ${scalar(v, vt, k)}`);
   }
   return lines;
 }

@@ -61,3 +61,16 @@ test('describe host: a pending version, a default value and an empty config say 
   assert.match(empty.text(), /not applied by the agent yet/);
   assert.match(empty.text(), /no telemetry profile applies: the agent collects nothing/);
 });
+
+test('describe host: telemetry groups, profiles and targets by name when they are known', () => {
+  const out = capture();
+  const names: Record<string, string> = { 'telemetrygroup-00000001': 'node-metrics', 'telemetryprofile-00000001': 'europe-metrics', 'region-00000001': 'eu', 'site-00000001': 'berlin-1' };
+  const telemetry = {
+    version: 'ffffffffffffffff',
+    config: { metrics: [{ groupId: 'telemetrygroup-00000001', collector: 'host', groups: ['cpu'], intervalSeconds: 60 }], logs: [] },
+    sources: [{ groupId: 'telemetrygroup-00000001', profileId: 'telemetryprofile-00000001', level: 'region', targetId: 'region-00000001', fields: ['metricsIntervalSeconds'] }],
+  };
+  printDescribe(out, { resource: host(telemetry), reconciled: true, hasStatus: true, events: [], eventCount: 0, nameOf: (id) => names[id] }, NOW);
+  assert.match(out.text(), /^\s+metrics\s+node-metrics\s+cpu\s+host\s+every 60 s\s+region eu \(europe-metrics\)$/m);
+  assert.match(out.text(), /siteId: site-00000001 \(berlin-1\)/, 'ids in the spec show their names');
+});

@@ -33,10 +33,10 @@ export interface TelemetryStatus {
  * one row per group of the effective config with the value used and where it came from (the profile
  * that brought the group in, and the one a value was inherited from; "default" when none set it).
  * It stands for `status.telemetry`, which the status tree then leaves out. Undefined for anything
- * without a telemetry status.
+ * without a telemetry status. Groups, profiles and targets show by name when `nameOf` knows them.
  * @example const s = telemetrySection(out, host)
  */
-export function telemetrySection(out: Terminal, r: { status?: unknown }, now: number = Date.now()): DescribeSection | undefined {
+export function telemetrySection(out: Terminal, r: { status?: unknown }, now: number = Date.now(), nameOf?: (id: string) => string | undefined): DescribeSection | undefined {
   const t = (r.status as { telemetry?: TelemetryStatus } | undefined)?.telemetry;
   if (!t) return undefined;
   const applied =
@@ -44,17 +44,18 @@ export function telemetrySection(out: Terminal, r: { status?: unknown }, now: nu
       ? out.paint('green', `applied by the agent ${t.appliedAt ? `${age(t.appliedAt, now)} ago` : ''}`.trim())
       : out.paint('yellow', t.appliedVersion ? `the agent still runs ${t.appliedVersion}` : 'not applied by the agent yet');
   const summary = `version ${t.version} (${applied})`;
+  const named = (id: string) => nameOf?.(id) ?? id;
   const rows: string[][] = [];
   for (const [type, entries] of [['metrics', t.config.metrics ?? []], ['logs', t.config.logs ?? []]] as const) {
     for (const e of entries) {
       const field = type === 'metrics' ? 'metricsIntervalSeconds' : 'logLevel';
       const value = type === 'metrics' ? `every ${e.intervalSeconds} s` : `level ${e.level}`;
       const mine = t.sources.filter((s) => s.groupId === e.groupId);
-      const from = (s: Source) => `${s.level} ${s.targetId} (${s.profileId})`;
+      const from = (s: Source) => `${s.level} ${named(s.targetId)} (${named(s.profileId)})`;
       const winner = mine[0];
       const supplier = mine.find((s) => s.fields?.includes(field));
       const origin = !winner ? '-' : supplier === winner ? from(winner) : `${from(winner)}; ${supplier ? `value from ${from(supplier)}` : 'value: default'}`;
-      rows.push([type, e.groupId, (e.groups ?? []).join(', '), `${e.collector ?? ''}`, value, origin]);
+      rows.push([type, named(e.groupId), (e.groups ?? []).join(', '), `${e.collector ?? ''}`, value, origin]);
     }
   }
   if (rows.length === 0) return { title: 'Telemetry', summary, lines: ['no telemetry profile applies: the agent collects nothing'], statusFields: ['telemetry'] };
