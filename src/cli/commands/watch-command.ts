@@ -16,10 +16,14 @@ export function registerWatchCommand(program: Command): void {
     .argument('[kinds...]', 'only these kinds (hosts, site, Instance, …); every kind when none')
     .option('--since <revision>', 'start after this revision (replays the retained history from there); from now when absent', revision)
     .option('-A, --all-projects', 'every project (cluster admins and managers)')
-    .addOption(new Option('-o, --output <format>', 'line: REV TYPE KIND NAME (ID) by ACTOR; json: one event JSON per line').choices(['line', 'json']).default('line'))
+    .addOption(new Option('-o, --output <format>', 'line: REV TYPE KIND NAME (ID) by ACTOR: what changed; json: one event JSON per line').choices(['line', 'json']).default('line'))
     .addHelpText(
       'after',
       `
+An UPDATED line says what changed: each status triple as its message and indicator, states as
+from → to, larger parts (hardware) by name. The first update of a resource the watch has not
+seen before shows its states now instead.
+
 The stream resumes by itself after a lost connection or a server restart, without losing or
 repeating an event. If the server no longer holds the asked-for history (revision_compacted),
 it ends with exit 1: list again (eim get) and watch from the list's revision.
@@ -35,7 +39,8 @@ Examples:
         const inv = await ctx.client();
         const { ALL_PROJECTS, kindByName } = await import('../../api/index.ts');
         const { kindLabel } = await import('../kind-resolver.ts');
-        const { eventLine } = await import('../output/event-line.ts');
+        const { eventLine, LastSeen } = await import('../output/event-line.ts');
+        const seen = new LastSeen();
         const watch = inv.watch({ project: o.allProjects ? ALL_PROJECTS : ctx.project, kinds: defs.length ? defs.map((d) => d.kind) : undefined, since: o.since });
         for await (const item of watch) {
           if (item.type !== 'event') continue;
@@ -45,7 +50,7 @@ Examples:
           }
           const ev = item.event();
           const def = kindByName(ev.kind);
-          ctx.out.line(eventLine(ctx.out, ev, def ? kindLabel(def) : ev.kind));
+          ctx.out.line(eventLine(ctx.out, ev, def ? kindLabel(def) : ev.kind, seen.swap(ev)));
         }
       }),
     );
