@@ -7,9 +7,13 @@ import { type CliHarness, startCliHarness } from './cli-harness.ts';
 
 // `eim update` against a real server running its managers, with a small simulated fleet.
 
-const NODES = 7;
+const NODES = 9;
 const SLOW = 4;
 const FAILING = 5;
+/** Its install fails for good once (the retry then works). */
+const BROKEN = 7;
+/** Its first power command fails for good once. */
+const POWERLESS = 8;
 
 /** Each poll asks the server over HTTP. */
 const POLL = { timeoutMs: 30_000, intervalMs: 100 };
@@ -40,14 +44,19 @@ describe('eim CLI: update start, status, abort', () => {
     // running when aborted), 5 fails its first update, 6 updates at once.
     sim = new FleetSimulator({
       server: h.server.url, enrollmentToken: enrollment.json.token, nodes: NODES, seed: 'cliupd', heartbeatMs: 1000, provisionTimeMs: 200, rescanMs: 60_000,
-      executorFor: (i) => (i === SLOW ? { updateDurationMs: 120_000 } : i === FAILING ? { script: ['ok', 'unrecoverable'] } : {}),
+      executorFor: (i) =>
+        i === SLOW ? { updateDurationMs: 120_000 }
+        : i === FAILING || i === POWERLESS ? { script: ['ok', 'unrecoverable'] }
+        : i === BROKEN ? { script: ['unrecoverable'] }
+        : {},
     });
     for (const n of sim.identities()) {
-      const siteId = n.index < 3 ? ids.berlin : n.index >= 4 ? ids.munich : undefined;
+      const siteId = n.index < 3 ? ids.berlin : n.index >= 4 && n.index <= 6 ? ids.munich : undefined;
       await create('/hosts', { name: n.hostname, spec: { uuid: n.uuid, desiredState: 'onboarded', autoProvision: true, ...(siteId ? { siteId } : {}) } });
     }
     await sim.start();
-    await until(async () => (await api('/instances?filter=status.currentState%20%3D%20%22running%22')).json.items.length === NODES, 'instances running', POLL);
+    await until(async () => (await api('/instances?filter=status.currentState%20%3D%20%22running%22')).json.items.length === NODES - 1, 'instances running', POLL);
+    await until(async () => (await api('/instances?filter=status.provisioningStatus.indicator%20%3D%20error')).json.items.length === 1, 'the broken install parked', POLL);
   });
   after(async () => {
     await sim?.stop();
@@ -103,7 +112,7 @@ describe('eim CLI: update start, status, abort', () => {
     const dry = await h.eim(['update', 'abort', '--policy', 'kern', '--filter', 'name = "cliupd-*"', '--dry-run']);
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, new RegExp(`^instance/${node(3)} \\(inst-[0-9a-f]{8}\\): update not started: would be detached`, 'm'));
-    assert.match(dry.stdout, /^1 would be detached, 1 running update left to finish, 1 already updated, 1 failed, 3 not attached to kern \(dry run: nothing was written\)$/m);
+    assert.match(dry.stdout, /^1 would be detached, 1 running update left to finish, 1 already updated, 1 failed, 5 not attached to kern \(dry run: nothing was written\)$/m);
 
     const aborted = await h.eim(['update', 'abort', '--policy', 'kern', '--filter', 'name = "cliupd-*"', '--yes']);
     assert.equal(aborted.code, 0, aborted.stderr);
@@ -111,7 +120,7 @@ describe('eim CLI: update start, status, abort', () => {
     assert.match(aborted.stdout, new RegExp(`^instance/${node(SLOW)} \\(inst-[0-9a-f]{8}\\): its update is running: left attached to finish`, 'm'));
     assert.match(aborted.stdout, new RegExp(`^instance/${node(6)} \\(inst-[0-9a-f]{8}\\): already updated: left as it is$`, 'm'));
     assert.match(aborted.stdout, new RegExp(`^instance/${node(FAILING)} \\(inst-[0-9a-f]{8}\\): its update failed \\(update to .+ failed: .+\\): left as it is; it is not tried again for this update$`, 'm'));
-    assert.match(aborted.stdout, /^1 detached \(not started\), 1 running update left to finish, 1 already updated, 1 failed, 3 not attached to kern$/m);
+    assert.match(aborted.stdout, /^1 detached \(not started\), 1 running update left to finish, 1 already updated, 1 failed, 5 not attached to kern$/m);
     const policyOf = async (i: number) => (await api(`/instances?filter=${encodeURIComponent(`name = "${node(i)}"`)}`)).json.items[0].spec.osUpdatePolicyId;
     assert.equal(await policyOf(3), undefined, 'the update that had not started is detached');
     for (const i of [SLOW, FAILING, 6]) assert.ok(await policyOf(i), `${node(i)} keeps the policy`);
@@ -127,5 +136,41 @@ describe('eim CLI: update start, status, abort', () => {
     const mixed = await h.eim(['update', 'abort', 'some-instance', '--policy', 'pkgs', '--site', 'berlin-1']);
     assert.equal(mixed.code, 2);
     assert.match(mixed.stderr, /not both/);
+  });
+
+  test('instance retry and host retry try again exactly what a manager gave up on; describe shows the trace', async () => {
+    const node = (i: number) => sim.identities()[i].hostname;
+    const dry = await h.eim(['instance', 'retry', '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, new RegExp(`^would retry: instance/${node(BROKEN)} \\(inst-[0-9a-f]{8}\\): provisioningStatus: installing .* failed: simulated unrecoverable failure .*\\(not retried until the spec changes\\)$`, 'm'));
+    assert.match(dry.stdout, /^1 instance would be retried \(dry run: nothing was written\)$/m);
+    const refused = await h.eim(['instance', 'retry']);
+    assert.equal(refused.code, 2, 'a bulk retry without a terminal needs --yes');
+    const retried = await h.eim(['instance', 'retry', '--filter', 'name = "cliupd-*"', '--yes']);
+    assert.equal(retried.code, 0, retried.stderr);
+    assert.match(retried.stdout, /^1 retried, 0 unchanged, 0 failed$/m);
+    const inst = await until(async () => {
+      const i = (await api(`/instances?filter=${encodeURIComponent(`name = "${node(BROKEN)}"`)}`)).json.items[0];
+      return i.status.currentState === 'running' && i.status.observedGeneration === i.generation && i;
+    }, 'the retried install runs', POLL);
+    assert.ok(inst.labels['eim.io/retry'], 'the retry is a label');
+    const again = await h.eim(['instance', 'retry', node(BROKEN)]);
+    assert.match(again.stdout, /not in an unrecoverable error: nothing to retry/);
+    const described = await h.eim(['describe', 'instance', node(BROKEN)], { env: { COLUMNS: '250' } });
+    assert.equal(described.code, 0, described.stderr);
+    assert.match(described.stdout, /^Status changes:/m);
+    assert.match(described.stdout, /provisioningStatus\s+error\s+installing .* failed: simulated unrecoverable failure/);
+    assert.match(described.stdout, /provisioningStatus\s+idle\s+provisioned /);
+    assert.match(described.stdout, /hostId: host-[0-9a-f]{8} \(cliupd-00007\)/, 'ids show their names');
+
+    // A power command the agent refuses for good parks the host; host retry sends it again.
+    const host = (await api(`/hosts?filter=${encodeURIComponent(`name = "${node(POWERLESS)}"`)}`)).json.items[0];
+    assert.equal((await h.eim(['patch', 'host', host.name, '--set', 'spec.desiredPowerState=reset'])).code, 0);
+    await until(async () => (await api(`/hosts/${host.id}`)).json.status.powerStatus?.indicator === 'error', 'the power failure', POLL);
+    const hostDry = await h.eim(['host', 'retry', '--dry-run']);
+    assert.match(hostDry.stdout, new RegExp(`^would retry: host/${node(POWERLESS)} \\(host-[0-9a-f]{8}\\): powerStatus: resetting failed: .*$`, 'm'));
+    const hostRetried = await h.eim(['host', 'retry', '--yes']);
+    assert.match(hostRetried.stdout, /^1 retried, 0 unchanged, 0 failed$/m);
+    await until(async () => (await api(`/hosts/${host.id}`)).json.status.powerStatus?.indicator === 'idle', 'the reset done', POLL);
   });
 });

@@ -7,6 +7,7 @@ import { registerDeleteCommand } from './commands/delete-command.ts';
 import { registerDescribeCommand } from './commands/describe-command.ts';
 import { registerGetCommand } from './commands/get-command.ts';
 import { registerHostCommand } from './commands/host-command.ts';
+import { registerInstanceCommand } from './commands/instance-command.ts';
 import { registerLoginCommand } from './commands/login-command.ts';
 import { registerManagersCommand } from './commands/managers-command.ts';
 import { registerPatchCommand } from './commands/patch-command.ts';
@@ -59,6 +60,7 @@ Run "eim <command> --help" for a command's flags and examples.`,
   registerDeleteCommand(program);
   registerWatchCommand(program);
   registerHostCommand(program);
+  registerInstanceCommand(program);
   registerUpdateCommand(program);
   registerTokenCommand(program);
   registerProjectCommand(program);

@@ -8,6 +8,7 @@ import { plural } from '../output/plural.ts';
 import { ProgressBar } from '../output/progress-bar.ts';
 import { runBounded } from '../run-bounded.ts';
 import { UsageError } from '../usage-error.ts';
+import { RETRY_HELP } from './instance-command.ts';
 
 const CONCURRENCY = 8;
 
@@ -30,8 +31,8 @@ so, and why anything failed (exit 1).`;
 export function registerHostCommand(program: Command): void {
   const host = program
     .command('host')
-    .description('bulk operations on hosts: onboard, invalidate, power')
-    .addHelpText('after', '\nExamples:\n  eim host onboard --site berlin-1 --dry-run\n  eim host invalidate host-0a1b2c3d\n  eim host power reset --region eu --yes');
+    .description('bulk operations on hosts: onboard, invalidate, power, retry')
+    .addHelpText('after', '\nExamples:\n  eim host onboard --site berlin-1 --dry-run\n  eim host invalidate host-0a1b2c3d\n  eim host power reset --region eu --yes\n  eim host retry --dry-run');
   const bulk = (name: string, description: string, examples: string) =>
     host
       .command(name)
@@ -58,6 +59,33 @@ export function registerHostCommand(program: Command): void {
       if (!states.includes(state)) throw new UsageError(`power state "${state}": use one of ${states.join(', ')}`);
       await run(cmd, { field: 'desiredPowerState', value: state }, ids, o);
     });
+  registerRetry(host);
+}
+
+/** `eim host retry`: the hosts a manager left in an unrecoverable error (a power command refused for good). */
+function registerRetry(host: Command): void {
+  host
+    .command('retry')
+    .description('try again every selected host a manager left in an unrecoverable error (all of them when nothing is selected)')
+    .argument('[hosts...]', 'hosts by id or name')
+    .option('--filter <expr>', 'hosts matching this AIP-160 filter')
+    .option('--site <site>', 'hosts of this site (id or name)')
+    .option('--region <region>', "hosts of this region's sites (id or name)")
+    .option('--dry-run', 'list what would be retried and why it failed; write nothing')
+    .option('-y, --yes', 'do not ask before retrying selected hosts')
+    .addHelpText('after', `${RETRY_HELP}\n\nExamples:\n  eim host retry --dry-run\n  eim host retry --site berlin-1 --yes`)
+    .action((ids: string[], o: BulkOptions, cmd: Command) =>
+      CliContext.run(cmd, async (ctx) => {
+        const inv = await ctx.client();
+        const { selectHosts } = await import('../host-selection.ts');
+        const { errorFilter } = await import('../retry.ts');
+        const { bulkRetry } = await import('../bulk-retry.ts');
+        const errors = errorFilter(['onboardingStatus', 'powerStatus']);
+        const filter = ids.length > 0 ? o.filter : o.filter?.trim() ? `(${o.filter}) AND (${errors})` : errors;
+        const hosts = await selectHosts(inv, ctx.project, { ids, filter, site: o.site, region: o.region });
+        await bulkRetry(ctx, 'Host', 'host', hosts, { dryRun: o.dryRun, yes: o.yes, bySelector: ids.length === 0 });
+      }),
+    );
 }
 
 function run(cmd: Command, change: HostChange, ids: string[], o: BulkOptions): Promise<void> {
