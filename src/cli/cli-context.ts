@@ -72,14 +72,14 @@ export class CliContext {
     return this.connection.project;
   }
 
-  /** The Inventory over HTTP, for the configured server and token. */
-  client(): Promise<InventoryClient> {
+  /** The Inventory over HTTP, for the configured server and token (`retries` on the first call only). */
+  client(o: { retries?: number } = {}): Promise<InventoryClient> {
     this.clientPromise ??= (async () => {
       const { server, token } = this.connection;
       if (!server) throw new UsageError('no server: run `eim login --server URL --token TOKEN`, set EIM_SERVER or pass --server');
       if (!token) throw new UsageError('no token: run `eim login --server URL --token TOKEN`, set EIM_TOKEN or pass --token');
       const { InventoryClient } = await import('../client/index.ts');
-      return new InventoryClient({ server, token, retries: 3 });
+      return new InventoryClient({ server, token, retries: o.retries ?? 3 });
     })();
     return this.clientPromise;
   }

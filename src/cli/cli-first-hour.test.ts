@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { call } from '../testing/http-client.ts';
+import { EIM_BIN } from '../testing/server-process.ts';
 import { type CliHarness, startCliHarness } from './cli-harness.ts';
+
+const hasFish = spawnSync('fish', ['--version']).status === 0;
 
 // What a new operator typed in their first hour (issue 11), against the real binary and a real
 // server: each test is a command from the README or the issue, and what it must print.
@@ -46,5 +53,67 @@ describe('eim CLI: an operator\'s first hour', () => {
     const missing = await h.eim(['create', 'site', 'cork-1', '--set', 'spec.regionId=name:atlantis']);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /spec\.regionId names region "atlantis", which does not exist in project default \(create it first; .*\) \(not_found\)/);
+  });
+
+  test('--limit says on stderr when more rows match, in a table and in json', async () => {
+    for (const name of ['lim-a', 'lim-b', 'lim-c']) assert.equal((await h.eim(['create', 'region', name])).code, 0);
+    const table = await h.eim(['get', 'regions', '--filter', 'name = "lim-*"', '--limit', '2']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.equal(table.stdout.trim().split('\n').length, 3, 'a header and two rows');
+    assert.match(table.stderr, /^showing 2 of 3: more match \(raise --limit, or leave it out for all\)$/m);
+    const json = await h.eim(['get', 'regions', '--filter', 'name = "lim-*"', '--limit', '2', '-o', 'json']);
+    assert.equal(JSON.parse(json.stdout).items.length, 2);
+    assert.match(json.stderr, /showing 2 of 3/);
+    const all = await h.eim(['get', 'regions', '--filter', 'name = "lim-*"', '--limit', '3']);
+    assert.equal(all.stderr, '', 'nothing to say when the limit holds everything');
+  });
+
+  test('eim token list shows the project\'s tokens, never a token itself', async () => {
+    const made = await h.eim(['token', 'create', '--role', 'viewer', '--ttl', '1h']);
+    assert.equal(made.code, 0, made.stderr);
+    const secret = made.stdout.trim();
+    const id = /token (\S+):/.exec(made.stderr)![1];
+    assert.equal((await h.eim(['token', 'revoke', id])).code, 0);
+    const list = await h.eim(['token', 'list'], { env: { COLUMNS: '200' } });
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^ID\s+ROLE\s+SUBJECT\s+HOST\s+CREATED\s+EXPIRES\s+STATE$/m);
+    assert.match(list.stdout, new RegExp(`^${id}\\s+viewer\\s+viewer-token\\s+-\\s+\\d+s ago\\s+in 59m\\S*\\s+revoked`, 'm'));
+    const json = await h.eim(['token', 'list', '-o', 'json']);
+    assert.ok(JSON.parse(json.stdout).items.some((t: { id: string }) => t.id === id));
+    for (const out of [list.stdout, json.stdout]) assert.ok(!out.includes(secret), 'the token itself is never listed');
+    const viewer = await h.eim(['token', 'list'], { env: { EIM_TOKEN: secret } });
+    assert.equal(viewer.code, 1, 'a revoked token may not list');
+  });
+
+  test('completion: bash and fish complete commands, kinds and resource names from the server', async () => {
+    const dir = join(tmpdir(), `eim-completion-${process.pid}`);
+    const script = (shell: string) => {
+      const file = `${dir}.${shell}`;
+      writeFileSync(file, spawnSync(process.execPath, [EIM_BIN, 'completion', shell], { encoding: 'utf8' }).stdout);
+      return file;
+    };
+    const env = { ...process.env, EIM_CONFIG: h.configPath, NO_COLOR: '1' };
+    const bashFile = script('bash');
+    const bash = (words: string[]) =>
+      spawnSync('bash', ['-c', `eim() { ${JSON.stringify(process.execPath)} ${JSON.stringify(EIM_BIN)} "$@"; }; source ${bashFile}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _eim; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8', env })
+        .stdout.trim().split('\n').filter(Boolean).sort();
+    assert.deepEqual(bash(['eim', 'get', 'region', 'eu']), ['eu-north', 'eu-west']);
+    assert.deepEqual(bash(['eim', 'describe', 'sites', '']), ['dublin-1']);
+    assert.deepEqual(bash(['eim', 'host', 'onboard', '--region', 'eu-n']), ['eu-north']);
+    assert.ok(bash(['eim', 'get', '']).includes('operating-systems'), 'kinds');
+    assert.deepEqual(bash(['eim', 'instance', '']), ['retry']);
+    assert.deepEqual(bash(['eim', 'completion', '']), ['bash', 'fish', 'zsh']);
+    const names = await h.eim(['__complete', 'names', 'regions', 'eu-']);
+    assert.deepEqual(names.stdout.trim().split('\n'), ['eu-north', 'eu-west']);
+    const offline = await h.eim(['__complete', 'names', 'regions', 'eu-'], { env: { EIM_SERVER: 'http://127.0.0.1:9' } });
+    assert.deepEqual([offline.code, offline.stdout, offline.stderr], [0, '', ''], 'no server: no names, no error');
+    const fishFile = script('fish');
+    if (!hasFish) return void console.log('fish is not installed: its completion script was only generated, not run');
+    const fish = (line: string) =>
+      spawnSync('fish', ['-c', `function eim; ${JSON.stringify(process.execPath)} ${JSON.stringify(EIM_BIN)} $argv; end; source ${fishFile}; complete -C ${JSON.stringify(line)}`], { encoding: 'utf8', env })
+        .stdout.trim().split('\n').map((l) => l.split('\t')[0]).filter(Boolean).sort();
+    assert.deepEqual(fish('eim get regions eu-'), ['eu-north', 'eu-west']);
+    assert.ok(fish('eim host ').includes('retry'));
+    assert.ok(fish('eim get -o ').includes('wide'));
   });
 });

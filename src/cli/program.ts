@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { registerAgentCommand } from './commands/agent-command.ts';
 import { registerApplyCommand } from './commands/apply-command.ts';
+import { registerCompleteCommand } from './commands/complete-command.ts';
 import { registerCompletionCommand } from './commands/completion-command.ts';
 import { registerCreateCommand } from './commands/create-command.ts';
 import { registerDeleteCommand } from './commands/delete-command.ts';
@@ -65,6 +66,7 @@ Run "eim <command> --help" for a command's flags and examples.`,
   registerTokenCommand(program);
   registerProjectCommand(program);
   registerCompletionCommand(program);
+  registerCompleteCommand(program);
   registerServerCommand(program);
   registerManagersCommand(program);
   registerAgentCommand(program);

@@ -1,6 +1,21 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { CliContext } from '../cli-context.ts';
 import { parseDuration } from '../duration.ts';
+import { age } from '../output/age.ts';
+import { printStructured } from '../output/structured-output.ts';
+import { renderTable } from '../output/table.ts';
+
+/** A token as GET /v1/projects/{p}/tokens lists it: everything but the token itself. */
+interface TokenRecord {
+  id: string;
+  role: string;
+  subject: string;
+  hostId?: string;
+  autoRegister: boolean;
+  createdAt: string;
+  expiresAt?: string;
+  revokedAt?: string;
+}
 
 interface CreateOptions {
   role: string;
@@ -9,12 +24,12 @@ interface CreateOptions {
   autoRegister?: boolean;
 }
 
-/** `eim token create|revoke`: more tokens for a project (admin). */
+/** `eim token create|list|revoke`: the tokens of a project (admin). */
 export function registerTokenCommand(program: Command): void {
   const token = program
     .command('token')
-    .description('make and revoke tokens of a project (admin)')
-    .addHelpText('after', '\nExamples:\n  eim token create --project acme --role viewer --ttl 24h\n  eim token revoke 11952e75-44b6-44cc-9ae4-c6381988ca29 --project acme');
+    .description('make, list and revoke tokens of a project (admin)')
+    .addHelpText('after', '\nExamples:\n  eim token create --project acme --role viewer --ttl 24h\n  eim token list --project acme\n  eim token revoke 11952e75-44b6-44cc-9ae4-c6381988ca29 --project acme');
   token
     .command('create')
     .description('make a token for the project (--project) and print it alone on stdout')
@@ -48,6 +63,28 @@ Examples:
         });
         ctx.out.line(made.token);
         ctx.err.line(`token ${made.id}: ${made.role} in project ${ctx.project}, expires ${made.expiresAt}`);
+      }),
+    );
+  token
+    .command('list')
+    .description('the tokens issued for the project: id, role, subject, bound host, created, expires, state (never the tokens themselves)')
+    .addOption(new Option('-o, --output <format>', 'table, json or yaml').choices(['table', 'json', 'yaml']).default('table'))
+    .addHelpText('after', '\nExamples:\n  eim token list\n  eim token list --project acme -o json | jq -r \'.items[] | select(.role == "enrollment") | .id\'')
+    .action((o: { output: 'table' | 'json' | 'yaml' }, cmd: Command) =>
+      CliContext.run(cmd, async (ctx) => {
+        const inv = await ctx.client();
+        const { items } = await inv.transport.json<{ items: TokenRecord[] }>({ method: 'GET', path: `/v1/projects/${encodeURIComponent(ctx.project)}/tokens`, idempotent: true });
+        if (o.output !== 'table') return printStructured(ctx.out, { items }, o.output);
+        if (items.length === 0) return ctx.err.line(`no token in project ${ctx.project}`);
+        const now = Date.now();
+        const nowIso = new Date(now).toISOString();
+        const rows = items.map((t) => {
+          const expired = t.expiresAt !== undefined && Date.parse(t.expiresAt) <= now;
+          const state = t.revokedAt ? { text: `revoked ${age(t.revokedAt, now)} ago`, style: 'red' as const } : expired ? { text: 'expired', style: 'dim' as const } : { text: 'active', style: 'green' as const };
+          const expires = !t.expiresAt ? 'never' : expired ? `${age(t.expiresAt, now)} ago` : `in ${age(nowIso, Date.parse(t.expiresAt))}`;
+          return [t.id, `${t.role}${t.autoRegister ? ' (auto-register)' : ''}`, t.subject, t.hostId ?? '-', `${age(t.createdAt, now)} ago`, expires, state];
+        });
+        for (const l of renderTable(['ID', 'ROLE', 'SUBJECT', 'HOST', 'CREATED', 'EXPIRES', 'STATE'], rows, ctx.out, { keep: [0] }).lines) ctx.out.line(l);
       }),
     );
   token
