@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { Agent, type AgentLog, type AgentStats, MemoryStateStore, SimDiscovery, SimExecutor, type SimExecutorOptions, SouthboundClient, simHardware } from '../agent/index.ts';
+import { Agent, type AgentLog, type AgentStats, MemoryStateStore, SimDiscovery, SimExecutor, type SimExecutorOptions, type SimOs, SouthboundClient, simHardware, simOsRelease } from '../agent/index.ts';
+import type { CommandResult } from '../api/index.ts';
+import { SimMemory } from './sim-memory.ts';
 
 export interface FleetSimOptions {
   /** The eim server. */
@@ -7,8 +10,10 @@ export interface FleetSimOptions {
   /** An enrollment token of the project (with autoRegister, unknown nodes register themselves). */
   enrollmentToken: string;
   nodes: number;
-  /** Names and machines derive from it: the same seed gives the same fleet. @default 'sim' */
+  /** Machines derive from it (uuids, serials, MACs): the same seed gives the same fleet. @default 'sim' */
   seed?: string;
+  /** Node names are `<prefix>-00000`, `<prefix>-00001`, …. @default the seed */
+  prefix?: string;
   /** @default 10000 */
   heartbeatMs?: number;
   /** How long a simulated OS install (or update) takes. @default 2000 */
@@ -29,15 +34,39 @@ export interface FleetSimOptions {
   startRate?: number;
   /** Where agents' warnings go (one line each, prefixed with the node). @default dropped */
   log?: AgentLog;
+  /** Where each node's log goes (SimLog.forNode, which sums them up); wins over `log`. */
+  logFor?: (node: string) => AgentLog;
   /** Per-node executor settings over the fleet's (a node that always fails, say). */
   executorFor?: (index: number) => Partial<SimExecutorOptions>;
+  /**
+   * A node powered off goes silent (no heartbeats, stream closed) until `powerOn`; reset and
+   * power-cycle make it silent for `rebootMs` and boot it again. Off (the default), a powered-off
+   * node keeps heartbeating: benchmarks power hosts off and on again with no out-of-band
+   * controller to switch a silent one back on. @default false
+   */
+  silentWhenOff?: boolean;
+  /** How long a reset or power-cycle keeps a node silent. @default 2000 */
+  rebootMs?: number;
+  /** What the simulator remembers of its nodes across runs (revoked identities, their OS). @default in memory only */
+  memory?: SimMemory;
 }
+
+/** Where a node is: its agent runs (`on`), it is powered off or rebooting, or its agent ended. */
+type NodeState = 'on' | 'off' | 'rebooting' | 'revoked' | 'exited';
 
 interface SimNode {
   identity: SimNodeIdentity;
   discovery: SimDiscovery;
+  executor: SimExecutor;
+  /** Kept across boots: a node that powers on again uses its agent token, as a rebooted machine would. */
+  state: MemoryStateStore;
   agent: Agent;
   run: Promise<unknown>;
+  status: NodeState;
+  /** How many times the machine booted (1 at start, one more per power on, reset or power-cycle). */
+  boots: number;
+  /** The power command whose result, once posted, switches the machine off or reboots it. */
+  pendingPower?: { commandId: string; target: 'on' | 'off' | 'reset' | 'power-cycle' };
 }
 
 export interface SimNodeIdentity {
@@ -51,6 +80,12 @@ export interface FleetStats {
   nodes: number;
   started: number;
   enrolled: number;
+  /** Nodes running an agent that has not enrolled yet (its host is not registered, or the server is away). */
+  waiting: number;
+  /** Nodes powered off (silent) or rebooting. */
+  off: number;
+  /** Nodes not started because the simulator remembers their hosts were deleted or invalidated. */
+  keptOff: number;
   heartbeats: number;
   hardwareReports: number;
   streamConnections: number;
@@ -62,8 +97,8 @@ export interface FleetStats {
 }
 
 /** The identity of node `i` of a fleet: what to register in the inventory before enrolment. */
-export function simIdentity(seed: string, index: number): SimNodeIdentity {
-  const hostname = `${seed}-${String(index).padStart(5, '0')}`;
+export function simIdentity(seed: string, index: number, prefix: string = seed): SimNodeIdentity {
+  const hostname = `${prefix}-${String(index).padStart(5, '0')}`;
   const hw = simHardware(`${seed}-${index}`, hostname).hardware;
   return { index, hostname, uuid: hw.uuid!, serialNumber: hw.serialNumber! };
 }
@@ -71,83 +106,196 @@ export function simIdentity(seed: string, index: number): SimNodeIdentity {
 /**
  * A simulated fleet in one process: N real `Agent`s (the same code and southbound protocol as
  * `eim agent`) with simulated hardware and a simulated executor (delays, injected failures).
- * Their connections share one keep-alive pool.
+ * Their connections share one keep-alive pool. Machines behave like machines: an install or update
+ * changes the OS their hardware reports; with `silentWhenOff` a powered-off machine goes silent
+ * and a reset reboots it; a node whose host was deleted stays off (and, with a file-backed
+ * `memory`, stays off in later runs too).
  * @example const sim = new FleetSimulator({ server, enrollmentToken, nodes: 20 }); await sim.start(); … await sim.stop()
  */
 export class FleetSimulator {
   private readonly nodes: SimNode[] = [];
   private readonly exits: Record<string, number> = {};
   private readonly pool = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  private readonly memory: SimMemory;
+  private readonly timers = new Set<NodeJS.Timeout>();
   private churnTimer?: NodeJS.Timeout;
   private stopped = false;
+  private keptOff = 0;
+  private readonly hostIndex = new Map<string, number>();
   readonly seed: string;
+  readonly prefix: string;
 
   constructor(private readonly options: FleetSimOptions) {
     if (!Number.isInteger(options.nodes) || options.nodes < 1) throw new RangeError('nodes must be a whole number ≥ 1');
-    this.seed = options.seed ?? 'sim';
+    this.seed = options.seed ?? options.prefix ?? 'sim';
+    this.prefix = options.prefix ?? this.seed;
+    this.memory = options.memory ?? new SimMemory(undefined, '');
   }
 
-  /** Starts the nodes (paced by startRate); resolves once all have been started. */
+  /** Starts the nodes (paced by startRate); resolves once all have been started. Nodes remembered as revoked stay off. */
   async start(): Promise<void> {
     const o = this.options;
     const rate = o.startRate ?? 500;
     for (let i = 0; i < o.nodes && !this.stopped; i++) {
-      const identity = simIdentity(this.seed, i);
+      if (this.memory.get(i)?.revokedAt) {
+        this.keptOff++;
+        continue;
+      }
+      const identity = simIdentity(this.seed, i, this.prefix);
       const discovery = new SimDiscovery({ seed: `${this.seed}-${i}`, hostname: identity.hostname });
-      this.nodes.push(this.launch({ identity, discovery }));
+      const os = this.memory.get(i)?.os;
+      if (os) discovery.setOs(os);
+      const node = { identity, discovery, state: new MemoryStateStore(), status: 'on', boots: 0 } as SimNode;
+      node.executor = this.executorOf(node);
+      this.nodes[i] = node;
+      this.boot(node);
       if ((i + 1) % Math.max(1, Math.round(rate / 10)) === 0) await new Promise((r) => setTimeout(r, 100));
     }
     const churn = o.hardwareChurn ?? 0;
     if (churn > 0) {
       // Each second, each node changes with probability churn/60.
       this.churnTimer = setInterval(() => {
-        for (const n of this.nodes) if (Math.random() < churn / 60) n.discovery.churn();
+        for (const n of this.nodes) if (n && Math.random() < churn / 60) n.discovery.churn();
       }, 1000);
       this.churnTimer.unref();
     }
   }
 
-  private launch(n: { identity: SimNodeIdentity; discovery: SimDiscovery }): SimNode {
+  /** Nodes the memory keeps off (their hosts were deleted or invalidated in an earlier run): index, name, when, why. */
+  revokedEarlier(): { index: number; hostname: string; revokedAt: string; reason?: string }[] {
+    const out = [];
+    for (let i = 0; i < this.options.nodes; i++) {
+      const m = this.memory.get(i);
+      if (m?.revokedAt) out.push({ index: i, hostname: simIdentity(this.seed, i, this.prefix).hostname, revokedAt: m.revokedAt, reason: m.revokedReason });
+    }
+    return out;
+  }
+
+  private executorOf(node: SimNode): SimExecutor {
     const o = this.options;
-    const i = n.identity.index;
+    const i = node.identity.index;
+    return new SimExecutor({
+      durationMs: o.provisionTimeMs ?? 2000,
+      failRate: o.failRate ?? 0,
+      unrecoverableRate: o.unrecoverableRate ?? 0,
+      ...(o.updateTimeMs !== undefined ? { updateDurationMs: o.updateTimeMs } : {}),
+      ...(o.updateFailRate !== undefined ? { updateFailRate: o.updateFailRate } : {}),
+      seed: `${this.seed}-${i}`,
+      onOsChange: (os) => this.osChanged(node, os),
+      onPower: (target, commandId) => {
+        if (o.silentWhenOff && target !== 'on') node.pendingPower = { commandId, target };
+      },
+      ...o.executorFor?.(i),
+    });
+  }
+
+  private osChanged(node: SimNode, os: SimOs): void {
+    const release = simOsRelease(os.profileName, os.profileVersion);
+    node.discovery.setOs(release);
+    this.memory.update(node.identity.index, { os: release });
+  }
+
+  /** Runs the node's agent (again): the machine boots. */
+  private boot(node: SimNode): void {
+    const o = this.options;
     const quiet: AgentLog = { info() {}, warn() {}, error() {} };
+    const name = node.identity.hostname;
+    const client = new PowerAwareClient(o.server, this.pool, (id, result) => this.resultPosted(node, id, result));
     const agent = new Agent({
       server: o.server,
       enrollmentToken: o.enrollmentToken,
-      discovery: n.discovery,
-      executor: new SimExecutor({
-        durationMs: o.provisionTimeMs ?? 2000,
-        failRate: o.failRate ?? 0,
-        unrecoverableRate: o.unrecoverableRate ?? 0,
-        ...(o.updateTimeMs !== undefined ? { updateDurationMs: o.updateTimeMs } : {}),
-        ...(o.updateFailRate !== undefined ? { updateFailRate: o.updateFailRate } : {}),
-        seed: `${this.seed}-${i}`,
-        ...o.executorFor?.(i),
-      }),
+      discovery: node.discovery,
+      executor: node.executor,
       heartbeatMs: o.heartbeatMs ?? 10_000,
       rescanMs: o.rescanMs ?? 10_000,
-      stateStore: new MemoryStateStore(),
-      client: new SouthboundClient(o.server, undefined, this.pool),
-      log: o.log ? prefixed(o.log, n.identity.hostname) : quiet,
+      stateStore: node.state,
+      client,
+      // A new boot id per boot, as a real machine's kernel makes one.
+      bootId: randomUUID(),
+      log: o.logFor ? o.logFor(name) : o.log ? prefixed(o.log, name) : quiet,
     });
-    const run = agent.run().then(
-      (exit) => (this.exits[exit.reason] = (this.exits[exit.reason] ?? 0) + 1),
-      () => (this.exits.failed = (this.exits.failed ?? 0) + 1),
+    node.agent = agent;
+    node.status = 'on';
+    node.boots++;
+    node.run = agent.run().then(
+      (exit) => {
+        if (node.agent !== agent || node.status === 'off' || node.status === 'rebooting') return;
+        this.exits[exit.reason] = (this.exits[exit.reason] ?? 0) + 1;
+        node.status = exit.reason === 'revoked' ? 'revoked' : 'exited';
+        if (exit.reason === 'revoked') {
+          const s = node.state.load();
+          this.memory.update(node.identity.index, { revokedAt: s?.revokedAt ?? new Date().toISOString(), revokedReason: exit.message.slice(0, 512), hostId: s?.hostId });
+        }
+      },
+      () => {
+        if (node.agent === agent) this.exits.failed = (this.exits.failed ?? 0) + 1;
+        node.status = 'exited';
+      },
     );
-    return { ...n, agent, run };
+  }
+
+  /** A power command's final result reached the server: now the machine switches off or reboots. */
+  private resultPosted(node: SimNode, commandId: string, result: CommandResult): void {
+    const p = node.pendingPower;
+    if (!p || p.commandId !== commandId || result.state !== 'succeeded') return;
+    node.pendingPower = undefined;
+    void this.switchOff(node, p.target === 'off' ? 'off' : 'rebooting').then(() => {
+      if (p.target === 'off' || this.stopped) return;
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        if (!this.stopped && node.status === 'rebooting') this.boot(node);
+      }, this.options.rebootMs ?? 2000);
+      this.timers.add(t);
+    });
+  }
+
+  private async switchOff(node: SimNode, status: 'off' | 'rebooting'): Promise<void> {
+    node.status = status;
+    node.agent.stop();
+    await node.run;
+  }
+
+  /** Switches a powered-off node on (its out-of-band power control): it boots and reconnects with its token. */
+  powerOn(index: number): boolean {
+    const node = this.nodes[index];
+    if (!node || node.status !== 'off' || this.stopped) return false;
+    node.executor.poweredOn();
+    this.boot(node);
+    return true;
+  }
+
+  /** How many times a node booted: 1 after start, one more per power on, reset or power-cycle. */
+  boots(index: number): number {
+    return this.nodes[index]?.boots ?? 0;
+  }
+
+  /** Whether a node is powered off (silent). */
+  isOff(index: number): boolean {
+    return this.nodes[index]?.status === 'off';
+  }
+
+  /** The node that enrolled as this host, if any (looked up in a map rebuilt when it misses). */
+  indexOfHost(hostId: string): number | undefined {
+    if (!this.hostIndex.has(hostId)) {
+      this.hostIndex.clear();
+      this.nodes.forEach((n, i) => {
+        const id = n?.agent.hostId;
+        if (id) this.hostIndex.set(id, i);
+      });
+    }
+    return this.hostIndex.get(hostId);
   }
 
   /** Stops one node's agent (it goes silent: no heartbeats, no stream). */
   async pause(index: number): Promise<void> {
-    const n = this.nodes[index];
-    n.agent.stop();
-    await n.run;
+    await this.switchOff(this.nodes[index], 'off');
   }
 
-  /** Starts a paused node again: it enrols anew (its old token is revoked) and reconnects. */
+  /** Starts a paused node again: it boots and reconnects with the token it has. */
   resume(index: number): void {
-    const n = this.nodes[index];
-    this.nodes[index] = this.launch({ identity: n.identity, discovery: n.discovery });
+    const node = this.nodes[index];
+    node.executor.poweredOn();
+    this.boot(node);
   }
 
   /** Changes one thing in a node's hardware; its next rescan reports it. */
@@ -155,7 +303,7 @@ export class FleetSimulator {
     this.nodes[index].discovery.churn();
   }
 
-  /** One node's agent counters (those of its current run, after a resume). */
+  /** One node's agent counters (those of its current boot). */
   agentStats(index: number): AgentStats {
     return { ...this.nodes[index].agent.stats };
   }
@@ -165,19 +313,38 @@ export class FleetSimulator {
     return this.nodes[index]?.agent.hostId;
   }
 
+  /** The OS a node's hardware reports now. */
+  osOf(index: number): { name?: string; version?: string } | undefined {
+    return this.nodes[index]?.discovery.os;
+  }
+
   /** Stops every node and waits for them. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.churnTimer);
-    for (const n of this.nodes) n.agent.stop();
-    await Promise.allSettled(this.nodes.map((n) => n.run));
+    for (const t of this.timers) clearTimeout(t);
+    const live = this.nodes.filter(Boolean);
+    for (const n of live) n.agent.stop();
+    await Promise.allSettled(live.map((n) => n.run));
     this.pool.destroy();
+    this.memory.flush();
   }
 
   stats(): FleetStats {
-    const s: FleetStats = { nodes: this.options.nodes, started: this.nodes.length, enrolled: 0, heartbeats: 0, hardwareReports: 0, streamConnections: 0, configEvents: 0, configsApplied: 0, exited: 0, exits: { ...this.exits } };
-    for (const { agent: a } of this.nodes) {
-      if (a.hostId) s.enrolled++;
+    const s: FleetStats = {
+      nodes: this.options.nodes, started: 0, enrolled: 0, waiting: 0, off: 0, keptOff: this.keptOff, heartbeats: 0, hardwareReports: 0, streamConnections: 0,
+      configEvents: 0, configsApplied: 0, exited: 0, exits: { ...this.exits },
+    };
+    for (const n of this.nodes) {
+      if (!n) continue;
+      s.started++;
+      const a = n.agent;
+      const enrolled = !!n.state.load()?.token;
+      if (n.status === 'off' || n.status === 'rebooting') s.off++;
+      else if (n.status === 'on') {
+        if (enrolled) s.enrolled++;
+        else s.waiting++;
+      }
       s.heartbeats += a.stats.heartbeats;
       s.hardwareReports += a.stats.hardwareReports;
       s.streamConnections += a.stats.streamConnections;
@@ -190,7 +357,23 @@ export class FleetSimulator {
 
   /** The nodes' identities, e.g. to register them before they enrol. */
   identities(): SimNodeIdentity[] {
-    return Array.from({ length: this.options.nodes }, (_, i) => simIdentity(this.seed, i));
+    return Array.from({ length: this.options.nodes }, (_, i) => simIdentity(this.seed, i, this.prefix));
+  }
+}
+
+/** The southbound client of one simulated machine: tells the simulator when a command's final result was posted. */
+class PowerAwareClient extends SouthboundClient {
+  constructor(
+    server: string,
+    pool: http.Agent,
+    private readonly posted: (id: string, result: CommandResult) => void,
+  ) {
+    super(server, undefined, pool);
+  }
+
+  override async commandResult(id: string, result: CommandResult): Promise<void> {
+    await super.commandResult(id, result);
+    if (result.state !== 'running') this.posted(id, result);
   }
 }
 

@@ -119,6 +119,17 @@ export function simHardware(seed: number | string, hostname = `sim-${seed}`): Ha
 }
 
 /**
+ * What a simulated machine's /etc/os-release and kernel say after installing an OS profile: the
+ * known distribution's own name and kernel when the profile names one (ubuntu 24.04 → Ubuntu,
+ * 6.8.0-45-generic), else the profile's name and version as they are.
+ * @example simOsRelease('ubuntu', '22.04') // { name: 'Ubuntu', version: '22.04', kernel: '5.15.0-119-generic' }
+ */
+export function simOsRelease(profileName: string | undefined, profileVersion: string | undefined): { name?: string; version?: string; kernel?: string } {
+  const known = OSES.find((o) => profileName && o.name.toLowerCase().replace(/\s+/g, '-').startsWith(profileName.toLowerCase()) && o.version === profileVersion);
+  return known ? { name: known.name, version: known.version, kernel: known.kernel } : { name: profileName, version: profileVersion };
+}
+
+/**
  * A simulated machine for the agent: simHardware(seed), plus `churn()` to change something the
  * way real hardware changes (a USB stick plugged in or pulled, a link going up or down).
  * @example const d = new SimDiscovery({ seed: 7 }); d.churn(); await d.scan() // differs from before
@@ -134,6 +145,23 @@ export class SimDiscovery implements Discovery {
 
   async scan(): Promise<HardwareReport> {
     return structuredClone(this.report);
+  }
+
+  /**
+   * The machine now runs another OS (an install or update finished): its next scan reports it, as
+   * /etc/os-release would. Unknown parts stay as they were.
+   */
+  setOs(os: { name?: string; version?: string; kernel?: string }): void {
+    const r = structuredClone(this.report);
+    if (os.name) r.hardware.osName = os.name;
+    if (os.version) r.hardware.osVersion = os.version;
+    if (os.kernel) r.hardware.kernelVersion = os.kernel;
+    this.report = normalizeHardwareReport(r);
+  }
+
+  /** The OS the machine reports now. */
+  get os(): { name?: string; version?: string } {
+    return { name: this.report.hardware.osName, version: this.report.hardware.osVersion };
   }
 
   /** Changes one thing: toggles a USB stick (usb-002-001) or flips a NIC's link. Deterministic per seed. */

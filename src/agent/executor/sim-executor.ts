@@ -20,6 +20,17 @@ export interface SimExecutorOptions {
   /** Scripted outcomes for the first commands, in order, before the rates apply (tests, demos). @default [] */
   script?: readonly ('ok' | 'recoverable' | 'unrecoverable')[];
   clock?: Clock;
+  /** Hears each OS the machine now runs (an install, an update to a new profile), so its hardware can report it. @default nothing */
+  onOsChange?: (os: SimOs) => void;
+  /** Hears each power command that succeeded, with its command id: the simulator makes the machine go silent (off) or reboot. @default nothing */
+  onPower?: (target: 'on' | 'off' | 'reset' | 'power-cycle', commandId: string) => void;
+}
+
+/** The OS a simulated machine runs, as an install or update left it. */
+export interface SimOs {
+  osId?: string;
+  profileName?: string;
+  profileVersion?: string;
 }
 
 const STEPS = 4;
@@ -33,7 +44,8 @@ const STEPS = 4;
 export class SimExecutor implements Executor {
   readonly name = 'sim';
   private power: 'on' | 'off' = 'on';
-  private readonly o: Required<Omit<SimExecutorOptions, 'seed' | 'updateDurationMs' | 'updateFailRate'>> & Pick<SimExecutorOptions, 'updateDurationMs' | 'updateFailRate'> & { seed: number | string };
+  private readonly o: Required<Omit<SimExecutorOptions, 'seed' | 'updateDurationMs' | 'updateFailRate' | 'onOsChange' | 'onPower'>> &
+    Pick<SimExecutorOptions, 'updateDurationMs' | 'updateFailRate' | 'onOsChange' | 'onPower'> & { seed: number | string };
   private scripted = 0;
 
   constructor(options: SimExecutorOptions = {}) {
@@ -47,6 +59,11 @@ export class SimExecutor implements Executor {
 
   powerState(): 'on' | 'off' {
     return this.power;
+  }
+
+  /** The machine was switched on again (by the simulator's out-of-band power control). */
+  poweredOn(): void {
+    this.power = 'on';
   }
 
   /** What a command will come to, without running it: 'ok', 'recoverable' or 'unrecoverable'. */
@@ -79,7 +96,15 @@ export class SimExecutor implements Executor {
     }
     if (outcome === 'recoverable') return failed(`simulated recoverable failure of ${command.type}: the image server timed out (injected, fail rate ${this.o.failRate})`, true);
     if (outcome === 'unrecoverable') return failed(`simulated unrecoverable failure of ${command.type}: checksum mismatch (injected, unrecoverable rate ${this.o.unrecoverableRate})`, false);
-    if (command.type === 'power') this.power = powerParams(command) === 'off' ? 'off' : 'on';
+    if (command.type === 'power') {
+      const target = powerParams(command);
+      this.power = target === 'off' ? 'off' : 'on';
+      this.o.onPower?.(target, command.id);
+    }
+    if (command.type === 'install-os') {
+      const p = installOsParams(command);
+      this.o.onOsChange?.({ osId: p.osId, profileName: p.profileName, profileVersion: p.profileVersion });
+    }
     return succeeded(message, details);
   }
 
@@ -126,6 +151,7 @@ export class SimExecutor implements Executor {
         );
       }
     }
+    if (p.image) this.o.onOsChange?.({ osId: p.image.osId, profileName: p.image.profileName, profileVersion: p.image.profileVersion });
     return succeeded(`simulated: updated to ${what}`, { simulated: true, phases: phases.map(([ph]) => ph), ...(p.image?.osId ? { osId: p.image.osId } : context.osId ? { osId: context.osId } : {}) });
   }
 

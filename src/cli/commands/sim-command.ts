@@ -1,7 +1,13 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { InventoryClient } from '../../client/index.ts';
+import type { SimNodeIdentity } from '../../sim/fleet-simulator.ts';
 import { CliContext } from '../cli-context.ts';
 import { parseDuration } from '../duration.ts';
+import { plural } from '../output/plural.ts';
 import { UsageError } from '../usage-error.ts';
 
 const share = (v: string) => {
@@ -11,7 +17,7 @@ const share = (v: string) => {
 };
 const count = (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number ≥ 1');
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new InvalidArgumentError('a whole number from 1 to 100000');
   return n;
 };
 const rate = (v: string) => {
@@ -26,6 +32,10 @@ const ms = (v: string) => {
     throw new InvalidArgumentError((e as Error).message);
   }
 };
+const prefixName = (v: string) => {
+  if (!/^[A-Za-z0-9]([A-Za-z0-9._-]{0,60}[A-Za-z0-9])?$/.test(v)) throw new InvalidArgumentError('letters, digits, dot, dash and underscore (at most 62), starting and ending with a letter or digit');
+  return v;
+};
 
 interface SimOptions {
   enrollmentToken?: string;
@@ -37,10 +47,19 @@ interface SimOptions {
   failRate: number;
   unrecoverableRate: number;
   hardwareChurn: number;
-  seed: string;
+  prefix?: string;
+  seed?: string;
   autoRegister?: boolean;
-  manifest: string;
+  manifest?: string;
+  stateDir?: string;
+  forgetRevoked?: boolean;
+  verbose?: boolean;
   summaryEvery: number;
+}
+
+/** Where the simulator keeps its memory and manifests: $XDG_STATE_HOME/eim/sim, else ~/.local/state/eim/sim. */
+export function defaultSimStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'eim', 'sim');
 }
 
 /** `eim sim`: a simulated fleet (simulated agents; the server, protocol and managers are real). */
@@ -50,6 +69,8 @@ export function registerSimCommand(program: Command): void {
     .description('run a fleet of simulated edge nodes (real agents with simulated hardware and executors) against a server')
     .addOption(new Option('--enrollment-token <token>', 'enrollment token of the project (default: made with your login token)').env('EIM_ENROLLMENT_TOKEN'))
     .addOption(new Option('--nodes <n>', 'how many nodes').default(20).argParser(count))
+    .addOption(new Option('--prefix <name>', 'node names are <prefix>-00000, <prefix>-00001, … (default: a new sim-xxxx each run, so runs never collide)').argParser(prefixName))
+    .addOption(new Option('--seed <seed>', 'machines (uuids, serials, MACs) derive from it: same seed, same fleet (default: the prefix)'))
     .addOption(new Option('--heartbeat <duration>', 'heartbeat interval').default(10_000, '10s').argParser(ms))
     .addOption(new Option('--provision-time <duration>', 'how long a simulated OS install takes').default(2000, '2s').argParser(ms))
     .addOption(new Option('--update-time <duration>', 'how long a simulated OS update takes (download, apply, reboot, verify) (default: --provision-time)').argParser(ms))
@@ -57,81 +78,157 @@ export function registerSimCommand(program: Command): void {
     .addOption(new Option('--fail-rate <share>', 'share of commands failing recoverably (retried)').default(0).argParser(share))
     .addOption(new Option('--unrecoverable-rate <share>', 'share of commands failing for good').default(0).argParser(share))
     .addOption(new Option('--hardware-churn <rate>', 'hardware changes per node per minute').default(0).argParser(rate))
-    .addOption(new Option('--seed <seed>', 'same seed, same fleet (names, uuids, serials)').default('sim'))
     .option('--auto-register', 'with a made enrollment token: unknown nodes register themselves (as onboarded)')
-    .addOption(new Option('--manifest <file>', 'write the nodes as hosts to register, for eim apply -f').default('sim-hosts.yaml'))
+    .addOption(new Option('--manifest <path>', 'where to write the hosts to register, for eim apply -f (default: <state-dir>/<prefix>/hosts.yaml); a file you changed is never overwritten'))
+    .addOption(new Option('--state-dir <dir>', "the simulator's memory: nodes whose hosts were deleted stay off, the OS each runs (default: $XDG_STATE_HOME/eim/sim, else ~/.local/state/eim/sim)").env('EIM_SIM_STATE_DIR'))
+    .option('--forget-revoked', 'start the nodes whose hosts were deleted or invalidated in an earlier run, as new machines')
+    .option('-v, --verbose', "each node's warnings, one line each (default: summed up per interval)")
     .addOption(new Option('--summary-every <duration>', 'progress line interval').default(5000, '5s').argParser(ms))
     .addHelpText(
       'after',
       `
-Without --auto-register the nodes wait until their hosts are registered (they retry enrolment):
-  eim sim --nodes 20                 # writes sim-hosts.yaml
+Each run picks a new prefix (sim-xxxx) unless given one, and prints it: two runs never collide,
+and --prefix (or --seed) brings the same nodes back. Without --auto-register the nodes wait until
+their hosts are registered (they retry enrolment); the simulator writes the hosts not registered
+yet to --manifest (never over a file you changed: then to hosts.1.yaml beside it, and it says so):
+  eim sim --nodes 20 --prefix line1 --manifest sim-hosts.yaml
   eim apply -f sim-hosts.yaml        # registers them; they enrol
-  eim host onboard --filter 'name = sim-*' --yes
+  eim host onboard --filter 'name = line1-*' --yes
   eim watch hosts instances
+
+The nodes behave like machines: an OS install or update changes the OS their hardware reports; a
+node powered off goes silent (no heartbeats, its stream closed) until its host's desiredPowerState
+asks for on, reset or power-cycle again (the simulator's out-of-band power control, which needs
+your login); reset and power-cycle reboot it. A node whose host was deleted or invalidated stops,
+and stays off in later runs with the same prefix (the memory in --state-dir; --forget-revoked).
+Warnings are summed up per interval ("30 nodes waiting to enrol"); --verbose shows each.
 
 Examples:
   eim sim --nodes 1000 --auto-register --fail-rate 0.05 --unrecoverable-rate 0.01
   eim sim --server http://127.0.0.1:8080 --enrollment-token "$(cat enroll.token)" --nodes 50 --hardware-churn 0.1`,
     )
-    .action((o: SimOptions, cmd: Command) =>
-      CliContext.run(cmd, async (ctx) => {
-        const server = ctx.connection.server ?? 'http://127.0.0.1:8080';
-        let enrollmentToken = o.enrollmentToken;
-        if (!enrollmentToken) {
-          const token = ctx.connection.token ?? (existsSync('.eim/admin.token') ? readFileSync('.eim/admin.token', 'utf8').trim() : undefined);
-          if (!token) throw new UsageError('no enrollment token: pass --enrollment-token, or eim login as an admin so one can be made');
-          const { InventoryClient } = await import('../../client/index.ts');
-          const inv = new InventoryClient({ server, token, retries: 3 });
-          try {
-            const made = await inv.transport.json<{ token: string }>({
-              method: 'POST',
-              path: `/v1/projects/${encodeURIComponent(ctx.project)}/tokens`,
-              body: { role: 'enrollment', ttlSeconds: 86400, ...(o.autoRegister ? { autoRegister: true } : {}) },
-            });
-            enrollmentToken = made.token;
-          } finally {
-            inv.close();
-          }
-        }
-        const { FleetSimulator } = await import('../../sim/fleet-simulator.ts');
-        const sim = new FleetSimulator({
-          server,
-          enrollmentToken,
-          nodes: o.nodes,
-          seed: o.seed,
-          heartbeatMs: o.heartbeat,
-          provisionTimeMs: o.provisionTime,
-          ...(o.updateTime !== undefined ? { updateTimeMs: o.updateTime } : {}),
-          ...(o.updateFailRate !== undefined ? { updateFailRate: o.updateFailRate } : {}),
-          failRate: o.failRate,
-          unrecoverableRate: o.unrecoverableRate,
-          hardwareChurn: o.hardwareChurn,
-          log: { info() {}, warn: (m) => ctx.err.line(`warn  ${m}`), error: (m) => ctx.err.line(`error ${m}`) },
-        });
-        if (!o.autoRegister) {
-          const docs = sim.identities().map((n) => `kind: hosts\nname: ${n.hostname}\nlabels: { simulated: "true" }\nspec:\n  uuid: ${n.uuid}\n  serialNumber: ${n.serialNumber}\n  desiredState: registered\n`);
-          writeFileSync(o.manifest, docs.join('---\n'));
-          ctx.err.line(`${o.nodes} simulated nodes wait to enrol in project ${ctx.project}; register them with: eim apply -f ${o.manifest}`);
-        }
-        const started = Date.now();
-        const summary = () => {
-          const s = sim.stats();
-          const exits = Object.entries(s.exits).map(([k, v]) => `${v} ${k}`).join(', ');
-          ctx.err.line(
-            `sim ${Math.round((Date.now() - started) / 1000)}s: ${s.started}/${s.nodes} started · ${s.enrolled} enrolled · ${s.heartbeats} heartbeats · ${s.hardwareReports} hardware reports · ${s.streamConnections} stream connects${exits ? ` · exited: ${exits}` : ''}`,
-          );
-        };
-        const timer = setInterval(summary, o.summaryEvery);
-        await sim.start();
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-        });
-        clearInterval(timer);
-        ctx.err.line('stopping the simulated fleet…');
-        await sim.stop();
-        summary();
-      }),
-    );
+    .action((o: SimOptions, cmd: Command) => CliContext.run(cmd, (ctx) => simulate(ctx, o)));
+}
+
+async function simulate(ctx: CliContext, o: SimOptions): Promise<void> {
+  const server = ctx.connection.server ?? 'http://127.0.0.1:8080';
+  const userToken = ctx.connection.token ?? (existsSync('.eim/admin.token') ? readFileSync('.eim/admin.token', 'utf8').trim() : undefined);
+  if (!o.enrollmentToken && !userToken) throw new UsageError('no enrollment token: pass --enrollment-token, or eim login as an admin so one can be made');
+  const prefix = o.prefix ?? o.seed ?? `sim-${randomBytes(2).toString('hex')}`;
+  const seed = o.seed ?? prefix;
+  const stateDir = join(o.stateDir ?? defaultSimStateDir(), prefix);
+  const { InventoryClient } = await import('../../client/index.ts');
+  const inv = userToken ? new InventoryClient({ server, token: userToken, retries: 3 }) : undefined;
+  try {
+    const enrollmentToken = o.enrollmentToken ?? (await makeEnrollmentToken(inv!, ctx.project, !!o.autoRegister));
+    const { FleetSimulator } = await import('../../sim/fleet-simulator.ts');
+    const { SimMemory } = await import('../../sim/sim-memory.ts');
+    const { SimLog } = await import('../../sim/sim-log.ts');
+    const memory = new SimMemory(join(stateDir, 'fleet.json'), `${server} ${ctx.project}`);
+    if (o.forgetRevoked) {
+      const n = memory.forgetRevoked();
+      if (n > 0) ctx.err.line(`forgot ${plural(n, 'revoked node')}: they start as new machines`);
+    }
+    const log = new SimLog((l) => ctx.err.line(l), !!o.verbose);
+    const sim = new FleetSimulator({
+      server,
+      enrollmentToken,
+      nodes: o.nodes,
+      prefix,
+      seed,
+      heartbeatMs: o.heartbeat,
+      provisionTimeMs: o.provisionTime,
+      ...(o.updateTime !== undefined ? { updateTimeMs: o.updateTime } : {}),
+      ...(o.updateFailRate !== undefined ? { updateFailRate: o.updateFailRate } : {}),
+      failRate: o.failRate,
+      unrecoverableRate: o.unrecoverableRate,
+      hardwareChurn: o.hardwareChurn,
+      silentWhenOff: true,
+      memory,
+      logFor: (node) => log.forNode(node),
+    });
+    const nodes = sim.identities();
+    const last = nodes[nodes.length - 1].hostname;
+    ctx.err.line(`eim sim: ${plural(o.nodes, 'node')} ${nodes[0].hostname}${nodes.length > 1 ? ` … ${last}` : ''} in project ${ctx.project} on ${server} (the same nodes again: eim sim --prefix ${prefix}${seed !== prefix ? ` --seed ${seed}` : ''})`);
+    const keptOff = sim.revokedEarlier();
+    if (keptOff.length > 0) {
+      const names = keptOff.slice(0, 5).map((k) => k.hostname).join(', ') + (keptOff.length > 5 ? ', …' : '');
+      ctx.err.line(`${plural(keptOff.length, 'node')} stay off: their hosts were deleted or invalidated in an earlier run (${names}); --forget-revoked starts them as new machines`);
+    }
+    if (!o.autoRegister) await prepareManifest(ctx, inv, nodes.filter((n) => !keptOff.some((k) => k.index === n.index)), o.manifest ?? join(stateDir, 'hosts.yaml'), prefix);
+    else ctx.err.line('unknown nodes register themselves as onboarded hosts (--auto-register)');
+
+    let bmc: import('../../sim/sim-bmc.ts').SimBmc | undefined;
+    if (inv) {
+      const { SimBmc } = await import('../../sim/sim-bmc.ts');
+      bmc = new SimBmc(inv, ctx.project, sim, (m) => log.say(`warn  ${m}`));
+      void bmc.run();
+    } else ctx.err.line('no login token: a node powered off stays off until the simulator restarts (its out-of-band power control needs to read hosts)');
+
+    const started = Date.now();
+    const summary = () => {
+      const s = sim.stats();
+      const exits = Object.entries(s.exits).map(([k, v]) => `${v} ${k}`).join(', ');
+      const parts = [
+        `${s.started}/${s.nodes} started`,
+        `${s.enrolled} enrolled`,
+        ...(s.waiting ? [`${s.waiting} waiting to enrol`] : []),
+        ...(s.off ? [`${s.off} powered off`] : []),
+        ...(s.keptOff ? [`${s.keptOff} kept off (revoked)`] : []),
+        plural(s.heartbeats, 'heartbeat'),
+        plural(s.hardwareReports, 'hardware report'),
+        ...(exits ? [`exited: ${exits}`] : []),
+      ];
+      ctx.err.line(`sim ${Math.round((Date.now() - started) / 1000)}s: ${parts.join(' · ')}`);
+      log.flush();
+    };
+    const timer = setInterval(summary, o.summaryEvery);
+    await sim.start();
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    clearInterval(timer);
+    ctx.err.line('stopping the simulated fleet…');
+    bmc?.stop();
+    await sim.stop();
+    summary();
+  } finally {
+    inv?.close();
+  }
+}
+
+async function makeEnrollmentToken(inv: InventoryClient, project: string, autoRegister: boolean): Promise<string> {
+  const made = await inv.transport.json<{ token: string }>({
+    method: 'POST',
+    path: `/v1/projects/${encodeURIComponent(project)}/tokens`,
+    body: { role: 'enrollment', ttlSeconds: 86400, subject: 'eim-sim', ...(autoRegister ? { autoRegister: true } : {}) },
+  });
+  return made.token;
+}
+
+/**
+ * Says which nodes still need their hosts registered and writes those to the manifest. With a
+ * login it asks the server which are registered already (those enrol at once: they are never
+ * reported as waiting); without one it cannot tell, and writes every node.
+ */
+async function prepareManifest(ctx: CliContext, inv: InventoryClient | undefined, nodes: SimNodeIdentity[], path: string, prefix: string): Promise<void> {
+  let registered = new Set<string>();
+  if (inv) {
+    const { listMatching } = await import('../resource-lookup.ts');
+    const { resolveKind } = await import('../kind-resolver.ts');
+    const hosts = await listMatching(inv, ctx.project, resolveKind('Host'), { filter: `name = ${JSON.stringify(`${prefix}-*`)}` });
+    registered = new Set(hosts.items.map((h) => h.name));
+  }
+  const missing = nodes.filter((n) => !registered.has(n.hostname));
+  const already = nodes.length - missing.length;
+  if (missing.length === 0) {
+    ctx.err.line(`all ${plural(nodes.length, 'node')} are registered as hosts already: they enrol now (no manifest written)`);
+    return;
+  }
+  const { manifestText, writeManifest } = await import('../../sim/sim-manifest.ts');
+  const w = writeManifest(path, manifestText(missing, prefix));
+  if (w.outcome === 'kept') ctx.err.line(`${w.asked} was changed since eim sim wrote it (or is not its own): left as it is`);
+  const registeredNote = already ? `; ${already} registered already enrol now` : '';
+  ctx.err.line(`${plural(missing.length, 'node')} wait to enrol until their hosts are registered${registeredNote}: eim apply -f ${w.path}`);
 }
