@@ -65,6 +65,8 @@ interface SimNode {
   status: NodeState;
   /** How many times the machine booted (1 at start, one more per power on, reset or power-cycle). */
   boots: number;
+  /** The counters of its earlier boots, so the fleet's totals never go down. */
+  past: Record<string, number>;
   /** The power command whose result, once posted, switches the machine off or reboots it. */
   pendingPower?: { commandId: string; target: 'on' | 'off' | 'reset' | 'power-cycle' };
 }
@@ -145,7 +147,7 @@ export class FleetSimulator {
       const discovery = new SimDiscovery({ seed: `${this.seed}-${i}`, hostname: identity.hostname });
       const os = this.memory.get(i)?.os;
       if (os) discovery.setOs(os);
-      const node = { identity, discovery, state: new MemoryStateStore(), status: 'on', boots: 0 } as SimNode;
+      const node = { identity, discovery, state: new MemoryStateStore(), status: 'on', boots: 0, past: {} } as SimNode;
       node.executor = this.executorOf(node);
       this.nodes[i] = node;
       this.boot(node);
@@ -181,6 +183,7 @@ export class FleetSimulator {
       ...(o.updateTimeMs !== undefined ? { updateDurationMs: o.updateTimeMs } : {}),
       ...(o.updateFailRate !== undefined ? { updateFailRate: o.updateFailRate } : {}),
       seed: `${this.seed}-${i}`,
+      osId: this.memory.get(i)?.os?.osId,
       onOsChange: (os) => this.osChanged(node, os),
       onPower: (target, commandId) => {
         if (o.silentWhenOff && target !== 'on') node.pendingPower = { commandId, target };
@@ -192,7 +195,7 @@ export class FleetSimulator {
   private osChanged(node: SimNode, os: SimOs): void {
     const release = simOsRelease(os.profileName, os.profileVersion);
     node.discovery.setOs(release);
-    this.memory.update(node.identity.index, { os: release });
+    this.memory.update(node.identity.index, { os: { ...release, ...(os.osId ? { osId: os.osId } : {}) } });
   }
 
   /** Runs the node's agent (again): the machine boots. */
@@ -214,6 +217,7 @@ export class FleetSimulator {
       bootId: randomUUID(),
       log: o.logFor ? o.logFor(name) : o.log ? prefixed(o.log, name) : quiet,
     });
+    if (node.agent) for (const [k, v] of Object.entries(node.agent.stats)) node.past[k] = (node.past[k] ?? 0) + v;
     node.agent = agent;
     node.status = 'on';
     node.boots++;
@@ -345,11 +349,12 @@ export class FleetSimulator {
         if (enrolled) s.enrolled++;
         else s.waiting++;
       }
-      s.heartbeats += a.stats.heartbeats;
-      s.hardwareReports += a.stats.hardwareReports;
-      s.streamConnections += a.stats.streamConnections;
-      s.configEvents += a.stats.configEvents;
-      s.configsApplied += a.stats.configsApplied;
+      const p = (k: keyof AgentStats) => (n.past[k] ?? 0) + a.stats[k];
+      s.heartbeats += p('heartbeats');
+      s.hardwareReports += p('hardwareReports');
+      s.streamConnections += p('streamConnections');
+      s.configEvents += p('configEvents');
+      s.configsApplied += p('configsApplied');
     }
     s.exited = Object.values(this.exits).reduce((x, y) => x + y, 0);
     return s;

@@ -8,7 +8,7 @@ export interface SimNodeMemory {
   revokedReason?: string;
   hostId?: string;
   /** The OS its last install or update left it with, so its hardware reports it after a restart. */
-  os?: { name?: string; version?: string; kernel?: string };
+  os?: { name?: string; version?: string; kernel?: string; osId?: string };
 }
 
 interface MemoryFile {

@@ -114,6 +114,14 @@ describe('simulator memory and machines', () => {
     assert.deepEqual(simOsRelease('edgeos', '7.1'), { name: 'edgeos', version: '7.1' });
   });
 
+  test('a restarted machine remembers its OS: a failed update rolls back to it', async () => {
+    const ex = new SimExecutor({ durationMs: 0, osId: 'os-00000024', script: ['unrecoverable'] });
+    const r = await ex.run({ id: 'u1', type: 'update-os', params: { osId: 'os-00000025', imageUrl: 'https://i.example/u.img', sha256: 'a'.repeat(64) }, issuedAt: '2026-01-01T00:00:00Z' }, () => {}, new AbortController().signal);
+    assert.equal(r.state, 'failed');
+    assert.equal(r.details?.rolledBackTo, 'os-00000024');
+    assert.match(r.message ?? '', /rolled back to os-00000024$/);
+  });
+
   test('prefixes name the nodes; the seed makes the machines', () => {
     assert.equal(simIdentity('s', 7, 'line1').hostname, 'line1-00007');
     assert.equal(simIdentity('s', 7, 'line1').uuid, simIdentity('s', 7).uuid);

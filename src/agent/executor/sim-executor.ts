@@ -22,6 +22,8 @@ export interface SimExecutorOptions {
   clock?: Clock;
   /** Hears each OS the machine now runs (an install, an update to a new profile), so its hardware can report it. @default nothing */
   onOsChange?: (os: SimOs) => void;
+  /** The OS profile the machine runs when it starts (a simulator restarting remembers it). @default none */
+  osId?: string;
   /** Hears each power command that succeeded, with its command id: the simulator makes the machine go silent (off) or reboot. @default nothing */
   onPower?: (target: 'on' | 'off' | 'reset' | 'power-cycle', commandId: string) => void;
 }
@@ -44,9 +46,11 @@ const STEPS = 4;
 export class SimExecutor implements Executor {
   readonly name = 'sim';
   private power: 'on' | 'off' = 'on';
-  private readonly o: Required<Omit<SimExecutorOptions, 'seed' | 'updateDurationMs' | 'updateFailRate' | 'onOsChange' | 'onPower'>> &
-    Pick<SimExecutorOptions, 'updateDurationMs' | 'updateFailRate' | 'onOsChange' | 'onPower'> & { seed: number | string };
+  private readonly o: Required<Omit<SimExecutorOptions, 'seed' | 'updateDurationMs' | 'updateFailRate' | 'onOsChange' | 'onPower' | 'osId'>> &
+    Pick<SimExecutorOptions, 'updateDurationMs' | 'updateFailRate' | 'onOsChange' | 'onPower' | 'osId'> & { seed: number | string };
   private scripted = 0;
+  /** The profile the machine runs, as far as this executor knows: the agent's word (context.osId) wins. */
+  private osId?: string;
 
   constructor(options: SimExecutorOptions = {}) {
     this.o = { durationMs: 2000, failRate: 0, unrecoverableRate: 0, seed: 0, clock: systemClock, script: [], ...options };
@@ -55,6 +59,7 @@ export class SimExecutor implements Executor {
       if (!((this.o[k] as number) >= 0 && (this.o[k] as number) <= 1)) throw new RangeError(`SimExecutor: ${k} must be between 0 and 1 (got ${this.o[k]})`);
     }
     if (this.o.failRate + this.o.unrecoverableRate > 1) throw new RangeError('SimExecutor: failRate + unrecoverableRate must be at most 1');
+    this.osId = options.osId;
   }
 
   powerState(): 'on' | 'off' {
@@ -103,6 +108,7 @@ export class SimExecutor implements Executor {
     }
     if (command.type === 'install-os') {
       const p = installOsParams(command);
+      this.osId = p.osId ?? this.osId;
       this.o.onOsChange?.({ osId: p.osId, profileName: p.profileName, profileVersion: p.profileVersion });
     }
     return succeeded(message, details);
@@ -140,7 +146,7 @@ export class SimExecutor implements Executor {
       await sleep(this.o.clock, step, signal);
       if (signal.aborted) return failed('update-os stopped: the agent is stopping', true);
       if (i === failAt) {
-        const from = context.osId;
+        const from = context.osId ?? this.osId;
         const why = outcome === 'recoverable' ? 'the node did not come back healthy after the reboot' : 'the new system failed to apply (package conflict)';
         progress(Math.round(((i + 0.5) / phases.length) * 100), `rolling back to ${from ?? 'the previous system'}`);
         await sleep(this.o.clock, step / 2, signal);
@@ -151,8 +157,9 @@ export class SimExecutor implements Executor {
         );
       }
     }
+    if (p.image?.osId) this.osId = p.image.osId;
     if (p.image) this.o.onOsChange?.({ osId: p.image.osId, profileName: p.image.profileName, profileVersion: p.image.profileVersion });
-    return succeeded(`simulated: updated to ${what}`, { simulated: true, phases: phases.map(([ph]) => ph), ...(p.image?.osId ? { osId: p.image.osId } : context.osId ? { osId: context.osId } : {}) });
+    return succeeded(`simulated: updated to ${what}`, { simulated: true, phases: phases.map(([ph]) => ph), ...(p.image?.osId ? { osId: p.image.osId } : (context.osId ?? this.osId) ? { osId: context.osId ?? this.osId } : {}) });
   }
 
   private plan(c: AgentCommand): { message: string; details?: Record<string, unknown> } {

@@ -28,6 +28,10 @@ test('eim watch: an update says what changed, a first update the states now, in 
     line(ev('UPDATED', inst(4, { provisioningStatus: triple('idle', 'provisioned ubuntu 22.04'), currentState: 'running', observedGeneration: 1 }, { desiredState: 'untrusted' }), 'admin (admin)')),
     '4 UPDATED instance edge-01 (inst-0a1b2c3d) by admin (admin): spec.desiredState running → untrusted',
   );
+  assert.equal(
+    line(ev('UPDATED', inst(5, { provisioningStatus: triple('idle', 'provisioned ubuntu 22.04'), currentState: 'running', observedGeneration: 2 }, { desiredState: 'untrusted' }))),
+    '5 UPDATED instance edge-01 (inst-0a1b2c3d) by instance-manager: reconciled generation 2',
+  );
   // Never seen before: the states now.
   const other = { ...inst(5, { hostStatus: triple('error', 'no connection'), currentState: 'onboarded' }), id: 'inst-ffffffff', name: 'edge-02' } as Resource;
   assert.equal(line(ev('UPDATED', other)), '5 UPDATED instance edge-02 (inst-ffffffff) by instance-manager: now hostStatus "no connection" (error); currentState onboarded');

@@ -7,7 +7,8 @@ const INDICATOR_STYLE: Record<string, Style> = { idle: 'green', in_progress: 'ye
 /** Changes named on one line at most; the rest are counted. */
 const MAX_CHANGES = 3;
 /** Bookkeeping a reader does not need to see change. */
-const QUIET = new Set(['revision', 'generation', 'updatedAt', 'status.observedGeneration']);
+const QUIET = new Set(['revision', 'generation', 'updatedAt']);
+const OBSERVED = 'status.observedGeneration';
 
 type Triple = { message: string; indicator: string; timestamp?: string };
 const isTriple = (v: unknown): v is Triple => !!v && typeof v === 'object' && typeof (v as Triple).message === 'string' && typeof (v as Triple).indicator === 'string';
@@ -29,7 +30,10 @@ export function eventLine(out: Terminal, ev: InventoryEvent, kindLabel: string, 
 export function changes(out: Terminal, a: Resource, b: Resource): string {
   const before = leaves(a);
   const after = leaves(b);
-  const paths = [...new Set([...before.keys(), ...after.keys()])].filter((p) => !QUIET.has(p) && !same(before.get(p), after.get(p)));
+  let paths = [...new Set([...before.keys(), ...after.keys()])].filter((p) => !QUIET.has(p) && !same(before.get(p), after.get(p)));
+  // observedGeneration is news only alone: the manager looked at a new generation and had nothing else to write.
+  if (paths.length > 1) paths = paths.filter((p) => p !== OBSERVED);
+  if (paths.length === 1 && paths[0] === OBSERVED) return `reconciled generation ${text(after.get(OBSERVED))}`;
   const rank = (p: string) => (isTriple(after.get(p)) ? 0 : /State$/.test(p) ? 1 : p.startsWith('spec.') || p.startsWith('labels.') || p === 'name' ? 2 : 3);
   paths.sort((x, y) => rank(x) - rank(y));
   const parts = paths.slice(0, MAX_CHANGES).map((p) => change(out, p, before.get(p), after.get(p)));
