@@ -148,4 +148,18 @@ describe('table columns of every kind', () => {
     assert.equal(col(false).value(r, { now: 0, nameOf: () => undefined }), 'region-0a1b2c3d');
     assert.deepEqual([...col(false).refs!(r)], ['region-0a1b2c3d']);
   });
+
+  test('a table fits the terminal, long status messages giving way first; -o wide prints every cell in full', () => {
+    const instance = KINDS.find((d) => d.kind === 'Instance')!;
+    const message = 'retrying (attempt 3): installing ubuntu 22.04 failed: simulated recoverable failure of install-os: the image server timed out';
+    const r = { ...resourceOf(instance, 1), name: 'edge-01', status: { instanceStatus: { indicator: 'in_progress', message, timestamp: '2026-01-01T00:00:00.000Z' }, currentState: 'running' } } as Resource;
+    const narrow = capture(false, 100);
+    printResourceTable(narrow, instance, [r], { wide: false, allProjects: false });
+    assert.ok(narrow.lines.every((l) => l.length <= 100), narrow.lines.join('\n'));
+    assert.match(narrow.lines[1], /^edge-01 +inst-\w+ +host-\w+ +/, 'names, ids and references keep their width');
+    assert.match(narrow.lines[1], /retrying \(attempt 3\): .*…/, 'the message is cut, with an ellipsis');
+    const wide = capture(false, 100);
+    printResourceTable(wide, instance, [r], { wide: true, allProjects: false });
+    assert.ok(wide.lines[1].includes(message), 'wide: the whole message, whatever the terminal');
+  });
 });
