@@ -92,7 +92,8 @@ describe('eim CLI: an operator\'s first hour', () => {
       writeFileSync(file, spawnSync(process.execPath, [EIM_BIN, 'completion', shell], { encoding: 'utf8' }).stdout);
       return file;
     };
-    const env = { ...process.env, EIM_CONFIG: h.configPath, NO_COLOR: '1' };
+    // A loaded CI machine may take longer than the 2 s completion budget to start node: the test allows more.
+    const env = { ...process.env, EIM_CONFIG: h.configPath, NO_COLOR: '1', EIM_COMPLETION_TIMEOUT_MS: '20000' };
     const bashFile = script('bash');
     const bash = (words: string[]) =>
       spawnSync('bash', ['-c', `eim() { ${JSON.stringify(process.execPath)} ${JSON.stringify(EIM_BIN)} "$@"; }; source ${bashFile}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _eim; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8', env })
@@ -103,7 +104,7 @@ describe('eim CLI: an operator\'s first hour', () => {
     assert.ok(bash(['eim', 'get', '']).includes('operating-systems'), 'kinds');
     assert.deepEqual(bash(['eim', 'instance', '']), ['retry']);
     assert.deepEqual(bash(['eim', 'completion', '']), ['bash', 'fish', 'zsh']);
-    const names = await h.eim(['__complete', 'names', 'regions', 'eu-']);
+    const names = await h.eim(['__complete', 'names', 'regions', 'eu-'], { env: { EIM_COMPLETION_TIMEOUT_MS: '20000' } });
     assert.deepEqual(names.stdout.trim().split('\n'), ['eu-north', 'eu-west']);
     const offline = await h.eim(['__complete', 'names', 'regions', 'eu-'], { env: { EIM_SERVER: 'http://127.0.0.1:9' } });
     assert.deepEqual([offline.code, offline.stdout, offline.stderr], [0, '', ''], 'no server: no names, no error');

@@ -8,8 +8,9 @@ export const COMPLETION_TIMEOUT_MS = 2000;
 
 /**
  * `eim __complete names KIND [PREFIX]` (hidden): the names of a kind that start with PREFIX, one
- * per line, for the completion scripts. At most 200 names, at most 2 s, and silent on any error
- * (no server, no login, an unknown kind): completion then simply offers no names.
+ * per line, for the completion scripts. At most 200 names, at most 2 s (EIM_COMPLETION_TIMEOUT_MS
+ * changes it), and silent on any error (no server, no login, an unknown kind): completion then
+ * simply offers no names.
  */
 export function registerCompleteCommand(program: Command): void {
   program
@@ -18,7 +19,8 @@ export function registerCompleteCommand(program: Command): void {
     .argument('<kind>', 'a kind')
     .argument('[prefix]', 'what the user typed so far', '')
     .action(async (what: string, kind: string, prefix: string, _o: unknown, cmd: Command) => {
-      const timer = setTimeout(() => process.exit(0), COMPLETION_TIMEOUT_MS);
+      const timeoutMs = Number(process.env.EIM_COMPLETION_TIMEOUT_MS) > 0 ? Number(process.env.EIM_COMPLETION_TIMEOUT_MS) : COMPLETION_TIMEOUT_MS;
+      const timer = setTimeout(() => process.exit(0), timeoutMs);
       try {
         if (what !== 'names') return;
         await CliContext.run(cmd, async (ctx) => {
