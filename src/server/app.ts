@@ -26,8 +26,10 @@ export interface AppOptions {
   bookmarkMs?: number;
   /** Requests per second per token. @default { rps: 1000 } (services 10×) */
   rateLimit?: RateLimitOptions;
-  /** Open watch streams per token. @default 64 */
+  /** Open watch streams per token (in this server process). @default 64 */
   maxWatchesPerToken?: number;
+  /** Open watch streams in this server process, all tokens together. @default 1000 */
+  maxWatchStreams?: number;
   /** Where the admin token is, for the 401 message. */
   adminTokenPath?: string;
   /** The built web console. @default dist/console under the package root */
@@ -89,7 +91,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerSystemRoutes(app, options.inventory, metrics);
   registerProjectRoutes(app, options.inventory);
   registerResourceRoutes(app, options.inventory);
-  registerWatchRoutes(app, options.inventory, { bookmarkMs: options.bookmarkMs, maxPerToken: options.maxWatchesPerToken });
+  registerWatchRoutes(app, options.inventory, { tokens: options.tokens, bookmarkMs: options.bookmarkMs, maxPerToken: options.maxWatchesPerToken, maxStreams: options.maxWatchStreams });
   registerTokenRoutes(app, options.inventory, options.tokens);
   registerConsoleRoutes(app, { dir: options.consoleDir });
   return app;

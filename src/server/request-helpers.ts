@@ -51,3 +51,11 @@ export function kindsParam(value: unknown): string[] | undefined {
 
 /** The project path parameter, or every project for the cross-project routes. */
 export const projectParam = (params: unknown): string => (params as { project?: string }).project ?? ALL_PROJECTS;
+
+/** The bearer token of a request (the auth hook has already verified it); `unauthenticated` without one. */
+export function bearerToken(req: { headers: Record<string, string | string[] | undefined> }): string {
+  const header = req.headers.authorization;
+  const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  if (!m) throw new EimError('unauthenticated', 'missing or malformed Authorization header: send "Authorization: Bearer <token>"');
+  return m[1];
+}

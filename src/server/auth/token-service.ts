@@ -32,6 +32,8 @@ export interface IssuedToken {
 
 const ISSUER = 'eim';
 const CACHE_MAX = 50_000;
+/** setTimeout's longest delay; a later expiry is waited for in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * eim's bearer tokens: EdDSA (Ed25519) JWTs signed with keys kept in the store, so every server
@@ -49,6 +51,7 @@ export class TokenService {
   private lastKeyReload = 0;
   private readonly oidc?: OidcVerifier;
   private readonly now: () => Date;
+  private readonly revocationListeners = new Set<(ids: ReadonlySet<string>) => void>();
 
   private constructor(private readonly options: TokenServiceOptions) {
     this.now = options.now ?? (() => new Date());
@@ -119,17 +122,65 @@ export class TokenService {
   /** Revokes one token, or every token bound to a host; effective at once here. */
   async revoke(where: { id: string } | { hostId: string }): Promise<string[]> {
     const ids = await this.options.auth.revoke(where, this.now().toISOString());
+    const fresh = new Set(ids.filter((id) => !this.revoked.has(id)));
     for (const id of ids) this.revoked.add(id);
+    this.notifyRevoked(fresh);
     return ids;
+  }
+
+  /**
+   * Calls `listener` with the ids of tokens newly known to be revoked: at once for a revocation made
+   * through this service, within `revocationRefreshMs` for one made by another server on the same
+   * store. Returns a function that removes the listener.
+   */
+  onRevoked(listener: (ids: ReadonlySet<string>) => void): () => void {
+    this.revocationListeners.add(listener);
+    return () => this.revocationListeners.delete(listener);
+  }
+
+  /**
+   * Keeps watch over a token for a long-lived stream: calls `onInvalid` once, with the
+   * `unauthenticated` error a new request would get, when the token is revoked (see onRevoked) or
+   * reaches its expiry. Throws that error at once when the token is not valid now. Returns a
+   * function that stops watching (call it when the stream ends).
+   * @example const stop = await tokens.guard(token, (e) => endStream(e)); … stop()
+   */
+  async guard(token: string, onInvalid: (e: EimError) => void): Promise<() => void> {
+    const { caller, exp } = await this.verified(token);
+    let timer: NodeJS.Timeout | undefined;
+    let done = false;
+    const stop = () => {
+      done = true;
+      clearTimeout(timer);
+      unlisten();
+    };
+    const fire = (e: EimError) => {
+      if (done) return;
+      stop();
+      onInvalid(e);
+    };
+    const unlisten = caller.tokenId ? this.onRevoked((ids) => ids.has(caller.tokenId!) && fire(revokedError())) : () => {};
+    const arm = () => {
+      const left = exp * 1000 - this.now().getTime();
+      if (left <= 0) return fire(expiredError());
+      timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+      timer.unref();
+    };
+    if (Number.isFinite(exp)) arm();
+    return stop;
   }
 
   /** The caller a token stands for; `unauthenticated` for anything not valid now. */
   async verify(token: string): Promise<Caller> {
+    return (await this.verified(token)).caller;
+  }
+
+  private async verified(token: string): Promise<{ caller: Caller; exp: number }> {
     const nowS = this.now().getTime() / 1000;
     const hit = this.cache.get(token);
     if (hit && hit.exp > nowS) {
       if (hit.caller.tokenId && this.revoked.has(hit.caller.tokenId)) throw revokedError();
-      return hit.caller;
+      return hit;
     }
     if (token.length > 8192) throw new EimError('unauthenticated', 'the token is too long to be one of ours');
     let verified: { caller: Caller; exp: number };
@@ -144,7 +195,7 @@ export class TokenService {
     if (verified.caller.tokenId && this.revoked.has(verified.caller.tokenId)) throw revokedError();
     if (this.cache.size >= CACHE_MAX) this.cache.clear();
     this.cache.set(token, verified);
-    return verified.caller;
+    return verified;
   }
 
   private async verifyOwn(token: string, nowS: number): Promise<{ caller: Caller; exp: number }> {
@@ -162,7 +213,7 @@ export class TokenService {
       ({ payload } = await jwtVerify(token, key.verify, { issuer: ISSUER, algorithms: ['EdDSA'], currentDate: new Date(nowS * 1000) }));
     } catch (e) {
       const expired = (e as { code?: string }).code === 'ERR_JWT_EXPIRED';
-      throw new EimError('unauthenticated', expired ? 'the token has expired; get a new one' : 'the token is not valid for this server; check that it was copied whole');
+      throw expired ? expiredError() : new EimError('unauthenticated', 'the token is not valid for this server; check that it was copied whole');
     }
     const grants = parseGrants(payload.grants);
     if (!payload.sub || !grants || !payload.jti) throw new EimError('unauthenticated', 'the token carries no subject or grants');
@@ -190,12 +241,20 @@ export class TokenService {
   private async refreshRevocations(): Promise<void> {
     const ids = await this.options.auth.revokedIds(this.now().toISOString());
     const next = new Set(ids);
+    const fresh = new Set(ids.filter((id) => !this.revoked.has(id)));
     for (const id of this.revoked) next.add(id); // revoked here a moment ago: keep until the store shows it
     this.revoked = next;
+    this.notifyRevoked(fresh);
+  }
+
+  private notifyRevoked(ids: ReadonlySet<string>): void {
+    if (ids.size === 0) return;
+    for (const listener of [...this.revocationListeners]) listener(ids);
   }
 }
 
 const revokedError = () => new EimError('unauthenticated', 'the token has been revoked; get a new one');
+const expiredError = () => new EimError('unauthenticated', 'the token has expired; get a new one');
 
 function parseGrants(v: unknown): Grant[] | undefined {
   if (!Array.isArray(v)) return undefined;

@@ -1,24 +1,31 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { EimError, isEimError } from '../../api/index.ts';
+import { type EimError, isEimError } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
+import type { TokenService } from '../auth/token-service.ts';
 import { toEimError } from '../error-handler.ts';
 import { eventStream } from '../openapi.ts';
-import { callerOf, intParam, kindsParam, projectParam, stringParam } from '../request-helpers.ts';
+import { bearerToken, callerOf, intParam, kindsParam, projectParam, stringParam } from '../request-helpers.ts';
+import { WatchSlots } from '../watch-slots.ts';
 
 export interface WatchRouteOptions {
+  /** Ends a stream when its token is revoked or expires. */
+  tokens: TokenService;
   /** Idle time before a BOOKMARK. @default 10000 */
   bookmarkMs?: number;
-  /** Open streams one token may hold. @default 64 */
+  /** Open streams one token may hold (in this server process). @default 64 */
   maxPerToken?: number;
+  /** Open streams in this server process, all tokens together. @default 1000 */
+  maxStreams?: number;
 }
 
 /**
  * The watch stream (Server-Sent Events) and the events page, per project and across projects.
  * A slow reader is never dropped: the stream waits for the socket to drain and reads on from the
- * log, so what it gets later is exactly what it would have got.
+ * log, so what it gets later is exactly what it would have got. A stream ends (an ERROR event with
+ * `unauthenticated`, then the end) when its token is revoked or expires.
  */
-export function registerWatchRoutes(app: FastifyInstance, inventory: InventoryService, options: WatchRouteOptions = {}): void {
+export function registerWatchRoutes(app: FastifyInstance, inventory: InventoryService, options: WatchRouteOptions): void {
   const watchSchema = {
     tags: ['Watch'],
     summary: 'Stream events as Server-Sent Events: id = revision, event = CREATED|UPDATED|DELETED|BOOKMARK. Resumes from Last-Event-ID.',
@@ -37,60 +44,75 @@ export function registerWatchRoutes(app: FastifyInstance, inventory: InventorySe
     response: { 200: Type.Object({ events: Type.Array(Type.Object({}, { additionalProperties: true })), revision: Type.Integer() }) },
   };
 
-  const open = new Map<string, number>();
-  const maxPerToken = options.maxPerToken ?? 64;
+  const slots = new WatchSlots({ perToken: options.maxPerToken, total: options.maxStreams });
   const watch = async (req: FastifyRequest, reply: FastifyReply) => {
     const q = req.query as Record<string, string | undefined>;
     const caller = callerOf(req);
-    const key = caller.tokenId ?? caller.subject;
-    if ((open.get(key) ?? 0) >= maxPerToken) {
-      throw new EimError('rate_limited', `this token already holds ${maxPerToken} open watch streams; close some (or use one stream with kinds=…)`, { details: { retryAfterSeconds: 5 } });
-    }
-    const lastEventId = req.headers['last-event-id'];
-    // A stream "from now" starts at an explicit revision, announced in a first BOOKMARK: a client
-    // that loses the connection before the first event still resumes without a gap.
-    const since = intParam(lastEventId !== undefined && lastEventId !== '' ? lastEventId : q.since, lastEventId ? 'Last-Event-ID' : 'since') ?? inventory.hub.last;
+    // Taken before anything is awaited (concurrent opens must not all pass the check), and given
+    // back in the finally below, whichever way the request ends.
+    const release = slots.reserve(caller.tokenId ?? caller.subject);
     const abort = new AbortController();
-    const stream = await inventory.openWatchBatches(callerOf(req), {
-      project: projectParam(req.params),
-      kinds: kindsParam(q.kinds),
-      since,
-      signal: abort.signal,
-      bookmarkMs: options.bookmarkMs,
-    });
-    reply.hijack();
-    open.set(key, (open.get(key) ?? 0) + 1);
-    const raw = reply.raw;
-    raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    raw.write(`: watching\n\nid: ${since}\nevent: BOOKMARK\ndata: {"revision":${since}}\n\n`);
+    /** Why the server ends the stream (the token was revoked or expired), when it does. */
+    let ended: EimError | undefined;
+    let stopGuard = () => {};
+    // The client may go away at any moment, also while the store is awaited below.
     const onClose = () => abort.abort();
-    req.raw.once('close', onClose);
-    raw.once('close', onClose);
+    reply.raw.once('close', onClose);
     try {
-      for await (const items of stream) {
-        // One write for what one commit brought: a burst leaves in one syscall, at once.
-        let chunk = '';
-        for (const item of items) {
-          chunk +=
-            item.type === 'event'
-              ? `id: ${item.revision}\nevent: ${eventType(item.json)}\ndata: ${item.json}\n\n`
-              : `id: ${item.revision}\nevent: BOOKMARK\ndata: {"revision":${item.revision}}\n\n`;
-        }
-        if (!raw.write(chunk)) await drained(raw, abort.signal);
-        if (abort.signal.aborted) break;
+      stopGuard = await options.tokens.guard(bearerToken(req), (e) => {
+        ended = e;
+        abort.abort();
+      });
+      const lastEventId = req.headers['last-event-id'];
+      // A stream "from now" starts at an explicit revision, announced in a first BOOKMARK: a client
+      // that loses the connection before the first event still resumes without a gap.
+      const since = intParam(lastEventId !== undefined && lastEventId !== '' ? lastEventId : q.since, lastEventId ? 'Last-Event-ID' : 'since') ?? inventory.hub.last;
+      const stream = await inventory.openWatchBatches(caller, {
+        project: projectParam(req.params),
+        kinds: kindsParam(q.kinds),
+        since,
+        signal: abort.signal,
+        bookmarkMs: options.bookmarkMs,
+      });
+      if (abort.signal.aborted || req.raw.socket?.destroyed) {
+        await stream.return(undefined);
+        if (ended) throw ended; // still connected: a plain 401
+        reply.hijack();
+        reply.raw.destroy();
+        return;
       }
-    } catch (e) {
-      if (!abort.signal.aborted) {
-        const err = toEimError(e);
-        if (!isEimError(e)) req.log.error({ err: e }, 'watch stream failed');
-        raw.write(`event: ERROR\ndata: ${JSON.stringify(err.toJSON())}\n\n`);
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      raw.write(`: watching\n\nid: ${since}\nevent: BOOKMARK\ndata: {"revision":${since}}\n\n`);
+      try {
+        for await (const items of stream) {
+          // One write for what one commit brought: a burst leaves in one syscall, at once.
+          let chunk = '';
+          for (const item of items) {
+            chunk +=
+              item.type === 'event'
+                ? `id: ${item.revision}\nevent: ${eventType(item.json)}\ndata: ${item.json}\n\n`
+                : `id: ${item.revision}\nevent: BOOKMARK\ndata: {"revision":${item.revision}}\n\n`;
+          }
+          if (!raw.write(chunk)) await drained(raw, abort.signal);
+          if (abort.signal.aborted) break;
+        }
+      } catch (e) {
+        if (!abort.signal.aborted) {
+          const err = toEimError(e);
+          if (!isEimError(e)) req.log.error({ err: e }, 'watch stream failed');
+          raw.write(`event: ERROR\ndata: ${JSON.stringify(err.toJSON())}\n\n`);
+        }
+      } finally {
+        abort.abort();
+        if (ended && !raw.destroyed) raw.write(`event: ERROR\ndata: ${JSON.stringify(ended.toJSON())}\n\n`);
+        raw.end();
       }
     } finally {
-      abort.abort();
-      raw.end();
-      const n = (open.get(key) ?? 1) - 1;
-      if (n <= 0) open.delete(key);
-      else open.set(key, n);
+      stopGuard();
+      reply.raw.off('close', onClose);
+      release();
     }
   };
 
