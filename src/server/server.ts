@@ -5,7 +5,7 @@ import { ALL_PROJECTS } from '../api/index.ts';
 import { InventoryService } from '../inventory/index.ts';
 import { AdvisoryLease, openStore } from '../store/index.ts';
 import { buildApp } from './app.ts';
-import type { OidcOptions } from './auth/oidc-verifier.ts';
+import { compileOidcOptions, type OidcOptions } from './auth/oidc-verifier.ts';
 import { TokenService } from './auth/token-service.ts';
 import { createServerLog, defaultLogFormat, type LogFormat } from './server-log.ts';
 import { startSouthbound } from './southbound/southbound.ts';
@@ -55,8 +55,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Options filled with their defaults, frozen. */
+/**
+ * Options filled with their defaults, frozen. An OIDC issuer without an audience or authorized
+ * party is refused here, before anything is opened.
+ */
 export function compileServerOptions(o: ServerOptions): Readonly<Required<Omit<ServerOptions, 'store' | 'oidc'>> & { store?: string; oidc?: OidcOptions }> {
+  if (o.oidc) compileOidcOptions(o.oidc);
   return Object.freeze({
     dataDir: resolve(o.dataDir ?? '.eim'),
     host: o.host ?? '127.0.0.1',

@@ -1,7 +1,7 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { InventoryService, type InventoryServiceOptions } from '../inventory/index.ts';
 import { type AppOptions, buildApp } from '../server/app.ts';
-import { TokenService } from '../server/auth/token-service.ts';
+import { TokenService, type TokenServiceOptions } from '../server/auth/token-service.ts';
 import { type Southbound, type SouthboundOptions, startSouthbound } from '../server/southbound/southbound.ts';
 import { type Dialect, openTestStore, type TestStore } from './test-stores.ts';
 
@@ -16,6 +16,8 @@ export interface TestAppOptions {
   app?: Omit<AppOptions, 'inventory' | 'tokens'>;
   /** Start the southbound layer with these options (e.g. `{ leaseCheckMs: 50 }`). @default not started */
   southbound?: Omit<SouthboundOptions, 'service' | 'tokens'>;
+  /** For the TokenService (an OIDC issuer, …), besides the store. @default {} */
+  tokens?: Omit<TokenServiceOptions, 'auth'>;
   /** Listen on a free port of 127.0.0.1 (for SSE and clients over a real socket). @default false */
   listen?: boolean;
 }
@@ -61,7 +63,7 @@ export async function openTestApp(options: TestAppOptions = {}): Promise<TestApp
     await inventory.start();
     closers.push(() => inventory.stop());
     for (const project of options.projects ?? ['default']) await inventory.ensureProject(project);
-    const tokens = await TokenService.open({ auth: store.store.auth });
+    const tokens = await TokenService.open({ ...options.tokens, auth: store.store.auth });
     closers.push(() => tokens.stop());
     const admin = (await tokens.issue({ subject: 'admin', grants: [{ project: '*', role: 'admin' }] })).token;
     const app = await buildApp({ ...options.app, inventory, tokens });

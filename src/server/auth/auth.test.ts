@@ -80,9 +80,9 @@ describe('external OIDC issuer', () => {
     await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
     jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/certs`;
     sign = (claims, issuer = ISSUER) =>
-      new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuer).setSubject('u-1').setIssuedAt().setExpirationTime('5m').sign(privateKey);
+      new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuer).setAudience('eim').setSubject('u-1').setIssuedAt().setExpirationTime('5m').sign(privateKey);
     ts = await openTestStore('sqlite');
-    svc = await TokenService.open({ auth: ts.store.auth, oidc: { issuer: ISSUER, jwksUrl } });
+    svc = await TokenService.open({ auth: ts.store.auth, oidc: { issuer: ISSUER, jwksUrl, audience: 'eim' } });
   });
   after(async () => {
     svc.stop();
@@ -103,7 +103,7 @@ describe('external OIDC issuer', () => {
   test('tokens of another issuer, or signed by another key, are refused', async () => {
     await assert.rejects(svc.verify(await sign({ realm_access: { roles: ['acme_im-rw'] } }, 'http://evil.test')), { code: 'unauthenticated' });
     const { privateKey } = await generateKeyPair('RS256');
-    const forged = await new SignJWT({ realm_access: { roles: ['*_im-admin'] } }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(ISSUER).setSubject('m').setExpirationTime('5m').sign(privateKey);
+    const forged = await new SignJWT({ realm_access: { roles: ['*_im-admin'] } }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(ISSUER).setAudience('eim').setSubject('m').setExpirationTime('5m').sign(privateKey);
     await assert.rejects(svc.verify(forged), { code: 'unauthenticated' });
   });
 

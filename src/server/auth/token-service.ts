@@ -55,7 +55,7 @@ export class TokenService {
 
   private constructor(private readonly options: TokenServiceOptions) {
     this.now = options.now ?? (() => new Date());
-    if (options.oidc) this.oidc = new OidcVerifier(options.oidc);
+    if (options.oidc) this.oidc = new OidcVerifier(options.oidc, this.now);
   }
 
   /** Loads the signing keys (creating the first on a new store) and the revocation list. */
