@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance, LogController } from 'fastify';
+import type http from 'node:http';
 import { EimError } from '../api/index.ts';
 import type { InventoryService } from '../inventory/index.ts';
 import { errorHandler } from './error-handler.ts';
@@ -14,6 +15,8 @@ import type { TokenService } from './auth/token-service.ts';
 import { type RateLimitOptions, RateLimiter } from './rate-limiter.ts';
 import { registerTokenRoutes } from './routes/token-routes.ts';
 import { registerConsoleRoutes } from './routes/console-routes.ts';
+import { ConnectionGuard } from './connection-guard.ts';
+import { compileListenerOptions, type ListenerOptions, nodeServerOptions } from './listener-options.ts';
 
 export interface AppOptions {
   inventory: InventoryService;
@@ -36,6 +39,8 @@ export interface AppOptions {
   consoleDir?: string;
   /** The fleet gauges of /metrics (cache time, series limit). @default {} */
   metrics?: ServerMetricsOptions;
+  /** TLS, connection caps and timeouts of the listening socket. @default plain HTTP, the ListenerOptions defaults */
+  listener?: ListenerOptions;
 }
 
 /**
@@ -45,16 +50,22 @@ export interface AppOptions {
  * @example const app = await buildApp({ inventory, tokens }); await app.inject({ url: '/healthz' })
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const listener = compileListenerOptions(options.listener);
+  const node = nodeServerOptions(listener);
+  // With TLS, Fastify builds an https.Server (an http.Server with TLS in front); the instance's type stays the HTTP one.
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     forceCloseConnections: true,
     requestTimeout: 30_000,
+    keepAliveTimeout: listener.keepAliveTimeoutMs,
     return503OnClosing: true,
     // A bad URL (FST_ERR_BAD_URL) is answered before routing; give it the contract's error body too.
     frameworkErrors: errorHandler,
-  });
+    ...(listener.tls ? { https: node } : { http: node }),
+  } as FastifyHttpOptions<http.Server>);
+  const guard = new ConnectionGuard({ ...listener, tls: listener.tls !== undefined, log: (m) => app.log.warn(m) }).attach(app.server);
   // The Inventory validates with messages that say what to fix; the route schemas are for the OpenAPI document.
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
@@ -69,6 +80,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRoute', declareErrorResponses);
 
   const metrics = new ServerMetrics(options.inventory, options.metrics);
+  guard.register(metrics.registry);
   app.addHook('onResponse', async (req, reply) => {
     metrics.requestDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });

@@ -5,9 +5,12 @@ import { ALL_PROJECTS } from '../api/index.ts';
 import { InventoryService } from '../inventory/index.ts';
 import { AdvisoryLease, openStore } from '../store/index.ts';
 import { buildApp } from './app.ts';
+import type https from 'node:https';
 import { compileOidcOptions, type OidcOptions } from './auth/oidc-verifier.ts';
 import { TokenService } from './auth/token-service.ts';
 import { createServerLog, defaultLogFormat, type LogFormat } from './server-log.ts';
+import { isLoopbackHost, plainHttpWarning } from './listener-options.ts';
+import { readTlsFiles, type TlsFiles, tlsServerOptions } from './tls-material.ts';
 import { startSouthbound } from './southbound/southbound.ts';
 import { type Managers, startManagers } from '../managers/index.ts';
 
@@ -39,8 +42,20 @@ export interface ServerOptions {
   oidc?: OidcOptions;
   /** Requests per second per token (0: off; services get 10×). @default 1000 */
   rateLimitRps?: number;
-  /** Open watch streams per token. @default 64 */
+  /** Open watch streams per token (in this server process). @default 64 */
   maxWatchesPerToken?: number;
+  /** Open watch streams in this server process, all tokens together. @default 1000 */
+  maxWatchStreams?: number;
+  /** Serve HTTPS with this certificate chain and key (PEM files), re-read by reloadTls(). @default plain HTTP */
+  tls?: TlsFiles;
+  /** Open connections in all. @default 16384, or the open-file limit minus 512 when lower */
+  maxConnections?: number;
+  /** Open connections per client address (IPv4 address, IPv6 /64); 127.0.0.1 and ::1 count toward the total only. @default 512 */
+  maxConnectionsPerAddress?: number;
+  /** A connection must send a complete request head within this. @default 10000 */
+  headerTimeoutMs?: number;
+  /** An idle keep-alive connection is closed after this. @default 30000 */
+  keepAliveTimeoutMs?: number;
   /** Run the resource managers in this process, or not (they run with `eim managers`). @default 'in-process' */
   managers?: 'in-process' | 'none';
 }
@@ -52,14 +67,19 @@ export interface RunningServer {
   url: string;
   adminTokenPath: string;
   adminToken: string;
+  /** Re-reads the TLS certificate and key (SIGHUP): new connections get them, open ones go on. Throws, keeping the old ones, when they are unusable. */
+  reloadTls(): string;
   close(): Promise<void>;
 }
 
+type Defaulted = 'store' | 'oidc' | 'tls' | 'maxConnections' | 'maxConnectionsPerAddress' | 'headerTimeoutMs' | 'keepAliveTimeoutMs';
+export type CompiledServerOptions = Readonly<Required<Omit<ServerOptions, Defaulted>> & Pick<ServerOptions, Defaulted>>;
+
 /**
- * Options filled with their defaults, frozen. An OIDC issuer without an audience or authorized
- * party is refused here, before anything is opened.
+ * Options filled with their defaults, frozen; the listener's own defaults are filled by buildApp.
+ * An OIDC issuer without an audience or authorized party is refused here, before anything is opened.
  */
-export function compileServerOptions(o: ServerOptions): Readonly<Required<Omit<ServerOptions, 'store' | 'oidc'>> & { store?: string; oidc?: OidcOptions }> {
+export function compileServerOptions(o: ServerOptions): CompiledServerOptions {
   if (o.oidc) compileOidcOptions(o.oidc);
   return Object.freeze({
     dataDir: resolve(o.dataDir ?? '.eim'),
@@ -75,6 +95,12 @@ export function compileServerOptions(o: ServerOptions): Readonly<Required<Omit<S
     oidc: o.oidc,
     rateLimitRps: o.rateLimitRps ?? 1000,
     maxWatchesPerToken: o.maxWatchesPerToken ?? 64,
+    maxWatchStreams: o.maxWatchStreams ?? 1000,
+    tls: o.tls,
+    maxConnections: o.maxConnections,
+    maxConnectionsPerAddress: o.maxConnectionsPerAddress,
+    headerTimeoutMs: o.headerTimeoutMs,
+    keepAliveTimeoutMs: o.keepAliveTimeoutMs,
     managers: o.managers ?? 'in-process',
   });
 }
@@ -87,6 +113,8 @@ export function compileServerOptions(o: ServerOptions): Readonly<Required<Omit<S
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const o = compileServerOptions(options);
   const log = createServerLog({ level: o.logLevel, format: o.logFormat });
+  // Unusable certificate files stop the start before anything is opened.
+  const tls = o.tls ? readTlsFiles(o.tls) : undefined;
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore({ url: o.store, dataDir: o.dataDir, synchronous: o.synchronous });
   const inventory = new InventoryService(store, { retention: { minAgeMs: o.retentionSeconds * 1000, minEvents: o.retentionEvents } });
@@ -117,6 +145,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     adminTokenPath,
     rateLimit: { rps: o.rateLimitRps },
     maxWatchesPerToken: o.maxWatchesPerToken,
+    maxWatchStreams: o.maxWatchStreams,
+    listener: {
+      tls,
+      maxConnections: o.maxConnections,
+      maxConnectionsPerAddress: o.maxConnectionsPerAddress,
+      headerTimeoutMs: o.headerTimeoutMs,
+      keepAliveTimeoutMs: o.keepAliveTimeoutMs,
+    },
   });
   const southbound = await startSouthbound(app, { service: inventory, tokens, onError: (e) => log.warn({ err: e }, 'southbound write failed; will retry') });
   // The managers use the Inventory interface only; in this process it is the in-process one.
@@ -151,6 +187,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   const address = await app.listen({ host: o.host, port: o.port });
   const url = address.replace('[::1]', 'localhost');
+  if (tls) log.info(`TLS: ${tls.summary}`);
+  else if (!isLoopbackHost(o.host)) for (const line of plainHttpWarning(o.host, Number(new URL(url).port))) log.warn(line);
   if (o.managers === 'none') log.info('managers: none in this process (run eim managers --inventory URL --token T)');
   log.info(`eim listening on ${url} (store: ${store.dialect === 'sqlite' ? join(o.dataDir, 'eim.db') : 'postgres'}, revision ${inventory.hub.last})`);
   let closed = false;
@@ -161,6 +199,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     url,
     adminTokenPath,
     adminToken,
+    reloadTls() {
+      if (!o.tls) throw new Error('this server runs without TLS (no --tls-cert and --tls-key): nothing to reload');
+      const next = readTlsFiles(o.tls);
+      // Only new connections use it: open streams keep the session they have.
+      (app.server as unknown as https.Server).setSecureContext(tlsServerOptions(next));
+      log.info(`TLS: reloaded the certificate and key: ${next.summary}`);
+      return next.summary;
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -25,7 +25,7 @@ export async function spawnServer(args: string[], timeoutMs = 20_000): Promise<S
     const timer = setTimeout(() => reject(new Error(`eim server did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
     const onData = (b: Buffer) => {
       out += b.toString();
-      const m = /eim listening on (http:\/\/[^\s"]+)/.exec(out);
+      const m = /eim listening on (https?:\/\/[^\s"]+)/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]);

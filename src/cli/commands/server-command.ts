@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { parseDuration } from '../duration.ts';
 
 const port = (v: string) => {
   const n = Number(v);
@@ -11,10 +12,26 @@ const whole = (v: string) => {
   return n;
 };
 
+const seconds = (v: string) => {
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+
 const requireJwks = (url: string | undefined): string => {
   if (!url) throw new Error('--oidc-issuer needs --oidc-jwks-url too');
   return url;
 };
+
+/** --tls-cert and --tls-key come together, or not at all. */
+function tlsFiles(cert: string | undefined, key: string | undefined): { certFile: string; keyFile: string } | undefined {
+  if (!cert && !key) return undefined;
+  if (!cert || !key) throw new Error('--tls-cert and --tls-key go together: give both (or EIM_TLS_CERT and EIM_TLS_KEY)');
+  return { certFile: cert, keyFile: key };
+}
 
 /** `eim server`: the control plane in this process. */
 export function registerServerCommand(program: Command): void {
@@ -31,19 +48,28 @@ export function registerServerCommand(program: Command): void {
     .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug').env('EIM_LOG_LEVEL').default('info'))
     .addOption(new Option('--log-format <format>', 'pretty: one readable line per record; json: one JSON object per line (default: pretty on a terminal, json otherwise)').env('EIM_LOG_FORMAT').choices(['pretty', 'json']))
     .addOption(new Option('--rate-limit <rps>', 'requests per second per token (0: off; manager and agent tokens get 10×)').env('EIM_RATE_LIMIT').default(1000).argParser((v) => (v === '0' ? 0 : whole(v))))
+    .addOption(new Option('--tls-cert <file>', 'serve HTTPS with this certificate chain (PEM); re-read on SIGHUP').env('EIM_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'the private key of --tls-cert (PEM); re-read on SIGHUP').env('EIM_TLS_KEY'))
+    .addOption(new Option('--max-connections <n>', 'open connections in all (default: 16384, or the open-file limit minus 512 when lower)').env('EIM_MAX_CONNECTIONS').argParser(whole))
+    .addOption(new Option('--max-connections-per-ip <n>', 'open connections per client address (an IPv6 /64 counts as one); 127.0.0.1 and ::1 count toward --max-connections only').env('EIM_MAX_CONNECTIONS_PER_IP').default(512).argParser(whole))
+    .addOption(new Option('--header-timeout <duration>', 'close a connection that has not sent a complete request head within this').env('EIM_HEADER_TIMEOUT').default(10, '10s').argParser(seconds))
+    .addOption(new Option('--keep-alive-timeout <duration>', 'close a keep-alive connection idle for this long (watch and agent streams are never idle-closed)').env('EIM_KEEP_ALIVE_TIMEOUT').default(30, '30s').argParser(seconds))
     .addOption(new Option('--max-watches <n>', 'open watch streams per token').env('EIM_MAX_WATCHES').default(64).argParser(whole))
+    .addOption(new Option('--max-watch-streams <n>', 'open watch streams in this server, all tokens together (503 past it)').env('EIM_MAX_WATCH_STREAMS').default(1000).argParser(whole))
     .addOption(new Option('--oidc-issuer <url>', "accept tokens of this OIDC issuer too (its 'iss')").env('EIM_OIDC_ISSUER'))
     .addOption(new Option('--oidc-jwks-url <url>', "the issuer's JWKS URL (keys to verify its tokens)").env('EIM_OIDC_JWKS_URL'))
     .addOption(new Option('--oidc-roles-claim <path>', 'claim with role names like <project>_im-rw, <project>_im-r').env('EIM_OIDC_ROLES_CLAIM').default('realm_access.roles'))
-    .addOption(new Option('--oidc-audience <aud>', "required 'aud' of OIDC tokens").env('EIM_OIDC_AUDIENCE'))
+    .addOption(new Option('--oidc-audience <aud,…>', "accept only OIDC tokens whose 'aud' names one of these (this or --oidc-authorized-party is required)").env('EIM_OIDC_AUDIENCE').argParser(list))
+    .addOption(new Option('--oidc-authorized-party <client,…>', "accept only OIDC tokens whose 'azp' (or 'client_id') is one of these client ids").env('EIM_OIDC_AUTHORIZED_PARTY').argParser(list))
     .addOption(new Option('--managers <where>', 'run the resource managers in this process, or none (run them with eim managers)').env('EIM_MANAGERS').choices(['in-process', 'none']).default('in-process'))
     .addHelpText(
       'after',
       `
 Examples:
   eim server --data-dir /var/lib/eim --port 8080
-  eim server --store postgres://eim@db:5432/eim --host 0.0.0.0
-  eim server --oidc-issuer https://kc.example/realms/edge --oidc-jwks-url https://kc.example/realms/edge/protocol/openid-connect/certs
+  eim server --store postgres://eim@db:5432/eim --host 0.0.0.0 --tls-cert /etc/eim/tls.crt --tls-key /etc/eim/tls.key
+  kill -HUP <pid>   # re-read the certificate and key (renewed): new connections get them, open streams go on
+  eim server --oidc-issuer https://kc.example/realms/edge --oidc-jwks-url https://kc.example/realms/edge/protocol/openid-connect/certs --oidc-audience eim
   eim server --managers none   # then: eim managers --inventory http://127.0.0.1:8080 --token <manager token>`,
     )
     .action(async (o) => {
@@ -62,11 +88,27 @@ Examples:
           logFormat: o.logFormat,
           rateLimitRps: o.rateLimit,
           maxWatchesPerToken: o.maxWatches,
+          maxWatchStreams: o.maxWatchStreams,
+          tls: tlsFiles(o.tlsCert, o.tlsKey),
+          maxConnections: o.maxConnections,
+          maxConnectionsPerAddress: o.maxConnectionsPerIp,
+          headerTimeoutMs: o.headerTimeout * 1000,
+          keepAliveTimeoutMs: o.keepAliveTimeout * 1000,
           managers: o.managers,
           ...(o.oidcIssuer
-            ? { oidc: { issuer: o.oidcIssuer, jwksUrl: requireJwks(o.oidcJwksUrl), rolesClaim: o.oidcRolesClaim, ...(o.oidcAudience ? { audience: o.oidcAudience } : {}) } }
+            ? { oidc: { issuer: o.oidcIssuer, jwksUrl: requireJwks(o.oidcJwksUrl), rolesClaim: o.oidcRolesClaim, audience: o.oidcAudience, authorizedParties: o.oidcAuthorizedParty } }
             : {}),
         });
+        if (o.tlsCert) {
+          // A renewed certificate is picked up without a restart; an unusable one is refused and the old one kept.
+          process.on('SIGHUP', () => {
+            try {
+              server.reloadTls();
+            } catch (e) {
+              server.app.log.error(`TLS: kept the current certificate: ${(e as Error).message}`);
+            }
+          });
+        }
         const stop = () => {
           server.close().then(
             () => process.exit(0),
