@@ -39,12 +39,14 @@ export interface AgentOptions {
   bootId?: string;
   /** @default a FileStateStore in dataDir, else memory */
   stateStore?: AgentStateStore;
-  /** @default new SouthboundClient(server) */
+  /** CA certificates (PEM) trusted besides Node's root certificates, for an https server (--ca-file). */
+  ca?: string;
+  /** @default new SouthboundClient(server) trusting `ca` */
   client?: SouthboundClient;
 }
 
 export type CompiledAgentOptions = Readonly<
-  Required<Omit<AgentOptions, 'enrollmentToken' | 'dataDir' | 'bootId'>> & Pick<AgentOptions, 'enrollmentToken' | 'dataDir' | 'bootId'>
+  Required<Omit<AgentOptions, 'enrollmentToken' | 'dataDir' | 'bootId' | 'ca'>> & Pick<AgentOptions, 'enrollmentToken' | 'dataDir' | 'bootId' | 'ca'>
 >;
 
 /**
@@ -70,7 +72,7 @@ export function compileAgentOptions(o: AgentOptions): CompiledAgentOptions {
     log,
     bootId: o.bootId ?? readBootId(),
     stateStore: o.stateStore ?? (o.dataDir ? new FileStateStore(o.dataDir, (m) => log.warn(m)) : new MemoryStateStore()),
-    client: o.client ?? new SouthboundClient(server),
+    client: o.client ?? new SouthboundClient(server, undefined, undefined, o.ca),
   };
   for (const k of ['heartbeatMs', 'rescanMs', 'backoffMinMs', 'backoffMaxMs', 'streamIdleTimeoutMs'] as const) {
     if (!(Number.isFinite(c[k]) && c[k] > 0)) throw new RangeError(`agent: ${k} must be a positive number of milliseconds (got ${c[k]})`);

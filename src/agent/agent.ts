@@ -287,9 +287,9 @@ export class Agent {
     while (!this.stopped) {
       let received = false;
       try {
-        const { url, headers } = o.client.streamRequest(lastEventId);
+        const { url, headers, ca } = o.client.streamRequest(lastEventId);
         this.stats.streamConnections++;
-        for await (const frame of sseFrames({ url, headers, signal: this.stopping.signal, idleTimeoutMs: o.streamIdleTimeoutMs })) {
+        for await (const frame of sseFrames({ url, headers, ca, signal: this.stopping.signal, idleTimeoutMs: o.streamIdleTimeoutMs })) {
           if (!received) backoff.reset();
           received = true;
           if (frame.id) lastEventId = frame.id;

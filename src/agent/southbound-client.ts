@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import { type AgentCommand, type AgentStatusReport, type CommandResult, EimError, type EnrollRequest, type EnrollResponse, type HardwareReport, type HeartbeatRequest } from '../api/index.ts';
 import { HttpTransport } from '../client/http-transport.ts';
+import { trustedCertificates } from '../client/tls-trust.ts';
 
 export interface StreamMessage {
   event: 'command' | 'config' | 'revoked' | 'BOOKMARK';
@@ -19,21 +20,23 @@ export class SouthboundClient {
   constructor(
     readonly server: string,
     private token?: string,
-    /** A keep-alive pool shared with other clients (the simulator's many agents). */
+    /** A keep-alive pool shared with other clients (the simulator's many agents); it carries its own trust (connectionPool). */
     private readonly pool?: http.Agent,
+    /** CA certificates (PEM) trusted besides Node's root certificates, for an https server (--ca-file). */
+    private readonly ca?: string,
   ) {
-    this.transport = new HttpTransport({ server, token, retries: 3, agent: pool });
+    this.transport = new HttpTransport({ server, token, retries: 3, agent: pool, ca });
   }
 
   /** Uses a (new) agent token for the calls that follow. */
   useToken(token: string): void {
     this.token = token;
     this.transport.close();
-    this.transport = new HttpTransport({ server: this.server, token, retries: 3, agent: this.pool });
+    this.transport = new HttpTransport({ server: this.server, token, retries: 3, agent: this.pool, ca: this.ca });
   }
 
   async enroll(enrollmentToken: string, identity: EnrollRequest): Promise<EnrollResponse> {
-    const t = new HttpTransport({ server: this.server, token: enrollmentToken, retries: 3 });
+    const t = new HttpTransport({ server: this.server, token: enrollmentToken, retries: 3, ca: this.ca });
     try {
       return await t.json<EnrollResponse>({ method: 'POST', path: '/southbound/v1/enroll', body: identity, idempotent: true });
     } finally {
@@ -62,12 +65,13 @@ export class SouthboundClient {
     await this.transport.send({ method: 'POST', path: `/southbound/v1/commands/${encodeURIComponent(id)}/result`, body: result, idempotent: true });
   }
 
-  /** The URL and headers of the agent's SSE stream (the caller runs the connection). */
-  streamRequest(lastEventId?: string): { url: string; headers: Record<string, string> } {
+  /** The URL, headers and trusted CAs of the agent's SSE stream (the caller runs the connection). */
+  streamRequest(lastEventId?: string): { url: string; headers: Record<string, string>; ca?: string[] } {
     if (!this.token) throw new EimError('unauthenticated', 'enroll first: the stream needs an agent token');
     const headers: Record<string, string> = { accept: 'text/event-stream', authorization: `Bearer ${this.token}` };
     if (lastEventId) headers['last-event-id'] = lastEventId;
-    return { url: `${this.server.replace(/\/+$/, '')}/southbound/v1/stream`, headers };
+    const ca = trustedCertificates(this.ca);
+    return { url: `${this.server.replace(/\/+$/, '')}/southbound/v1/stream`, headers, ...(ca ? { ca } : {}) };
   }
 
   close(): void {

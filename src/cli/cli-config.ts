@@ -7,6 +7,8 @@ export interface CliConfig {
   server?: string;
   token?: string;
   project?: string;
+  /** A CA file (absolute path) trusted for the server, besides Node's root certificates. */
+  caFile?: string;
 }
 
 /**
@@ -30,7 +32,7 @@ export function loadConfig(path: string = configPath()): CliConfig {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`${path} must hold a JSON object: run eim login again`);
   const c = parsed as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
-  return { server: str(c.server), token: str(c.token), project: str(c.project) };
+  return { server: str(c.server), token: str(c.token), project: str(c.project), caFile: str(c.caFile) };
 }
 
 /** Writes the config atomically, readable by its owner only (it holds a token). */

@@ -11,6 +11,8 @@ export interface Connection {
   token?: string;
   /** @default the config's project, else 'default' */
   project: string;
+  /** A CA file trusted for an https server, besides Node's root certificates. */
+  caFile?: string;
   configPath: string;
   config: CliConfig;
 }
@@ -19,6 +21,7 @@ interface GlobalOptions {
   server?: string;
   token?: string;
   project?: string;
+  caFile?: string;
 }
 
 /**
@@ -53,6 +56,7 @@ export class CliContext {
       server: g.server ?? config.server,
       token: g.token ?? config.token,
       project: g.project ?? config.project ?? 'default',
+      caFile: g.caFile ?? config.caFile,
       configPath: path,
       config,
     });
@@ -79,9 +83,21 @@ export class CliContext {
       if (!server) throw new UsageError('no server: run `eim login --server URL --token TOKEN`, set EIM_SERVER or pass --server');
       if (!token) throw new UsageError('no token: run `eim login --server URL --token TOKEN`, set EIM_TOKEN or pass --token');
       const { InventoryClient } = await import('../client/index.ts');
-      return new InventoryClient({ server, token, retries: o.retries ?? 3 });
+      return new InventoryClient({ server, token, retries: o.retries ?? 3, ca: await this.ca() });
     })();
     return this.clientPromise;
+  }
+
+  /** The PEM text of the CA file, when one is configured; a UsageError when it cannot be used. */
+  async ca(): Promise<string | undefined> {
+    const file = this.connection.caFile;
+    if (!file) return undefined;
+    const { readCaFile } = await import('../client/tls-trust.ts');
+    try {
+      return readCaFile(file);
+    } catch (e) {
+      throw new UsageError(`--ca-file: ${(e as Error).message}`);
+    }
   }
 
   /** The kind a user typed (`hosts`, `host`, `Host`); a UsageError for an unknown one. */

@@ -37,6 +37,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--server <url>', 'eim server URL (default: from eim login)').env('EIM_SERVER'))
     .addOption(new Option('--token <token>', 'bearer token (default: from eim login)').env('EIM_TOKEN'))
     .addOption(new Option('-p, --project <name>', 'project to work in (default: from eim login, else "default")').env('EIM_PROJECT'))
+    .addOption(new Option('--ca-file <file>', "trust this CA (PEM) for an https server, besides Node's root certificates (default: from eim login)").env('EIM_CA_FILE'))
     .addHelpText(
       'after',
       `

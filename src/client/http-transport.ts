@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { EimError, type ErrorCode, ERROR_STATUS } from '../api/index.ts';
+import { connectionPool, trustedCertificates, untrustedCertificateHint } from './tls-trust.ts';
 
 export interface TransportOptions {
   /** Server base URL, e.g. http://127.0.0.1:8080 */
@@ -12,8 +13,10 @@ export interface TransportOptions {
   retryBaseMs?: number;
   /** Per-request timeout. @default 30000 */
   timeoutMs?: number;
-  /** A connection pool to share (many clients, one set of sockets); not closed by close(). */
+  /** A connection pool to share (many clients, one set of sockets); not closed by close(). It carries its own trust (connectionPool). */
   agent?: http.Agent;
+  /** CA certificates (PEM) trusted besides Node's root certificates, for an https server (--ca-file). */
+  ca?: string;
 }
 
 export interface RequestSpec {
@@ -47,13 +50,15 @@ export class HttpTransport {
   private readonly retries: number;
   private readonly retryBaseMs: number;
   private readonly timeoutMs: number;
+  /** What streams (SSE, outside the pool) trust: Node's roots plus the CA given, or Node's default. */
+  readonly ca?: string[];
 
   constructor(options: TransportOptions) {
     this.server = options.server.replace(/\/+$/, '');
     this.token = options.token;
-    const secure = this.server.startsWith('https:');
+    this.ca = trustedCertificates(options.ca);
     this.sharedAgent = options.agent !== undefined;
-    this.agent = options.agent ?? (secure ? new https.Agent({ keepAlive: true, maxSockets: 64 }) : new http.Agent({ keepAlive: true, maxSockets: 64 }));
+    this.agent = options.agent ?? connectionPool(this.server, { ca: options.ca });
     this.retries = options.retries ?? 5;
     this.retryBaseMs = options.retryBaseMs ?? 100;
     this.timeoutMs = options.timeoutMs ?? 30_000;
@@ -130,7 +135,8 @@ export class HttpTransport {
 }
 
 function unreachable(server: string, e: Error): EimError {
-  return new EimError('unavailable', `cannot reach ${server}: ${e.message}`, { cause: e });
+  const hint = untrustedCertificateHint(e);
+  return new EimError('unavailable', hint ? `cannot talk to ${server}: ${hint}` : `cannot reach ${server}: ${e.message}`, { cause: e });
 }
 
 /** The EimError an error answer stands for. */

@@ -3,6 +3,7 @@ import https from 'node:https';
 import { EimError, type InventoryEvent, isEimError, type WatchItem } from '../api/index.ts';
 import { errorFrom, type HttpTransport } from './http-transport.ts';
 import { type SseFrame, SseParser } from './sse-parser.ts';
+import { untrustedCertificateHint } from './tls-trust.ts';
 
 export interface SseWatchOptions {
   path: string;
@@ -31,7 +32,7 @@ export async function* sseWatch(transport: HttpTransport, options: SseWatchOptio
       const url = transport.url(options.path, { ...options.query, since: lastId === undefined ? undefined : String(lastId) });
       const headers: Record<string, string> = { accept: 'text/event-stream', ...transport.authHeaders() };
       if (lastId !== undefined) headers['last-event-id'] = String(lastId);
-      for await (const f of sseFrames({ url, headers, signal: options.signal, idleTimeoutMs: options.idleTimeoutMs })) {
+      for await (const f of sseFrames({ url, headers, signal: options.signal, idleTimeoutMs: options.idleTimeoutMs, ca: transport.ca })) {
         gotSomething = true;
         delay = options.minDelayMs ?? 100;
         if (f.event === 'ERROR') {
@@ -75,6 +76,8 @@ export interface SseRequest {
   signal?: AbortSignal;
   /** Give up on a connection that sent nothing (not even a bookmark) for this long. @default 30000 */
   idleTimeoutMs?: number;
+  /** For an https URL: the certificates to trust (trustedCertificates). @default Node's root certificates */
+  ca?: string | string[];
 }
 
 /**
@@ -97,7 +100,7 @@ export async function* sseFrames(options: SseRequest): AsyncGenerator<SseFrame> 
   // a frame: servers send keep-alive comments, which are not frames).
   const idleMs = options.idleTimeoutMs ?? 30_000;
   const idle = setTimeout(() => req.destroy(), idleMs);
-  const req = mod.get(url, { headers: options.headers }, (r) => {
+  const req = mod.get(url, { headers: options.headers, ...(options.ca ? { ca: options.ca } : {}) }, (r) => {
     res = r;
     if (r.statusCode !== 200) {
       let body = '';
@@ -129,7 +132,8 @@ export async function* sseFrames(options: SseRequest): AsyncGenerator<SseFrame> 
     });
   });
   req.on('error', (e) => {
-    failure ??= new EimError('unavailable', `watch connection lost: ${e.message}`);
+    const hint = untrustedCertificateHint(e);
+    failure ??= new EimError('unavailable', hint ? `cannot open the stream: ${hint}` : `watch connection lost: ${e.message}`);
     done = true;
     notify();
   });

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
+import type http from 'node:http';
 import { Agent, type AgentLog, type AgentStats, MemoryStateStore, SimDiscovery, SimExecutor, type SimExecutorOptions, type SimOs, SouthboundClient, simHardware, simOsRelease } from '../agent/index.ts';
 import type { CommandResult } from '../api/index.ts';
 import { SimMemory } from './sim-memory.ts';
+import { connectionPool } from '../client/index.ts';
 
 export interface FleetSimOptions {
   /** The eim server. */
@@ -49,6 +50,8 @@ export interface FleetSimOptions {
   rebootMs?: number;
   /** What the simulator remembers of its nodes across runs (revoked identities, their OS). @default in memory only */
   memory?: SimMemory;
+  /** CA certificates (PEM) trusted besides Node's root certificates, for an https server (--ca-file). */
+  ca?: string;
 }
 
 /** Where a node is: its agent runs (`on`), it is powered off or rebooting, or its agent ended. */
@@ -117,7 +120,7 @@ export function simIdentity(seed: string, index: number, prefix: string = seed):
 export class FleetSimulator {
   private readonly nodes: SimNode[] = [];
   private readonly exits: Record<string, number> = {};
-  private readonly pool = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  private readonly pool: http.Agent;
   private readonly memory: SimMemory;
   private readonly timers = new Set<NodeJS.Timeout>();
   private churnTimer?: NodeJS.Timeout;
@@ -132,6 +135,7 @@ export class FleetSimulator {
     this.seed = options.seed ?? options.prefix ?? 'sim';
     this.prefix = options.prefix ?? this.seed;
     this.memory = options.memory ?? new SimMemory(undefined, '');
+    this.pool = connectionPool(options.server, { ca: options.ca, maxSockets: 256 });
   }
 
   /** Starts the nodes (paced by startRate); resolves once all have been started. Nodes remembered as revoked stay off. */
@@ -203,7 +207,7 @@ export class FleetSimulator {
     const o = this.options;
     const quiet: AgentLog = { info() {}, warn() {}, error() {} };
     const name = node.identity.hostname;
-    const client = new PowerAwareClient(o.server, this.pool, (id, result) => this.resultPosted(node, id, result));
+    const client = new PowerAwareClient(o.server, this.pool, o.ca, (id, result) => this.resultPosted(node, id, result));
     const agent = new Agent({
       server: o.server,
       enrollmentToken: o.enrollmentToken,
@@ -371,9 +375,10 @@ class PowerAwareClient extends SouthboundClient {
   constructor(
     server: string,
     pool: http.Agent,
+    ca: string | undefined,
     private readonly posted: (id: string, result: CommandResult) => void,
   ) {
-    super(server, undefined, pool);
+    super(server, undefined, pool, ca);
   }
 
   override async commandResult(id: string, result: CommandResult): Promise<void> {

@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { type Command, Option } from 'commander';
+import { readCaFile } from '../../client/tls-trust.ts';
 import { parseDuration } from '../duration.ts';
 import { UsageError } from '../usage-error.ts';
 
@@ -12,7 +13,9 @@ The agent enrolls with the enrollment token once and keeps its own host-bound to
 the machine's hardware (again whenever a rescan finds a change), and runs the commands the server
 sends on its stream, each at most once (the last 1000 are remembered in <data-dir>/commands.json).
 
---server is the global flag; the agent also reads EIM_AGENT_SERVER (before EIM_SERVER).
+--server and --ca-file are global flags; the agent also reads EIM_AGENT_SERVER and EIM_AGENT_CA_FILE
+(before EIM_SERVER and EIM_CA_FILE). With an https server the agent trusts Node's root certificates
+and the --ca-file CA; it refuses a server whose certificate neither signed.
 Every flag has an EIM_AGENT_* variable: EIM_AGENT_ENROLLMENT_TOKEN, EIM_AGENT_ENROLLMENT_TOKEN_FILE,
 EIM_AGENT_DATA_DIR, EIM_AGENT_HEARTBEAT, EIM_AGENT_RESCAN, EIM_AGENT_EXECUTOR,
 EIM_AGENT_ALLOW_DISRUPTIVE (1/true/yes), EIM_AGENT_TARGET_DISK.
@@ -31,6 +34,7 @@ The systemd unit (deploy/eim-agent.service) does not restart on 2 or 3.
 
 Examples:
   eim agent --server https://eim.example.com --enrollment-token-file /etc/eim-agent/enrollment-token
+  eim agent --server https://eim.internal:8443 --ca-file /etc/eim-agent/ca.pem --enrollment-token-file /etc/eim-agent/enrollment-token
   eim agent --server http://127.0.0.1:8080 --enrollment-token "$TOKEN" --data-dir ./.eim-agent --executor sim
   eim agent --server https://eim.example.com --allow-disruptive --target-disk /dev/nvme0n1`;
 
@@ -41,6 +45,7 @@ export function registerAgentCommand(program: Command): void {
     .description('run the edge node agent: enroll, heartbeat, report hardware, run commands from the server');
   // The program's global --server is parsed by the program, wherever it stands; declare our own only without one.
   if (!program.options.some((o) => o.long === '--server')) cmd.addOption(new Option('--server <url>', 'eim server URL').env('EIM_AGENT_SERVER'));
+  if (!program.options.some((o) => o.long === '--ca-file')) cmd.addOption(new Option('--ca-file <file>', "trust this CA (PEM) for an https server, besides Node's root certificates").env('EIM_AGENT_CA_FILE'));
   cmd
     .addOption(new Option('--enrollment-token <token>', 'enrollment token (needed until the agent has enrolled)').env('EIM_AGENT_ENROLLMENT_TOKEN'))
     .addOption(new Option('--enrollment-token-file <file>', 'read the enrollment token from this file (keeps it off the command line)').env('EIM_AGENT_ENROLLMENT_TOKEN_FILE'))
@@ -88,6 +93,8 @@ interface RawOptions {
 
 export interface AgentCommandOptions {
   server: string;
+  /** The --ca-file's PEM text. */
+  ca?: string;
   enrollmentToken?: string;
   dataDir: string;
   heartbeatMs: number;
@@ -102,9 +109,18 @@ export interface AgentCommandOptions {
  * @example resolveOptions(cmd.opts(), cmd).heartbeatMs // 10000
  */
 export function resolveOptions(o: RawOptions, command: Command, env: NodeJS.ProcessEnv = process.env): AgentCommandOptions {
-  const globals = command.optsWithGlobals<{ server?: string }>();
-  const fromCli = command.parent?.getOptionValueSource('server') === 'cli' || command.getOptionValueSource('server') === 'cli';
-  const server = fromCli ? globals.server : (env.EIM_AGENT_SERVER ?? globals.server);
+  const globals = command.optsWithGlobals<{ server?: string; caFile?: string }>();
+  const fromCli = (name: string) => command.parent?.getOptionValueSource(name) === 'cli' || command.getOptionValueSource(name) === 'cli';
+  const server = fromCli('server') ? globals.server : (env.EIM_AGENT_SERVER ?? globals.server);
+  const caFile = fromCli('caFile') ? globals.caFile : (env.EIM_AGENT_CA_FILE ?? globals.caFile);
+  let ca: string | undefined;
+  if (caFile) {
+    try {
+      ca = readCaFile(caFile);
+    } catch (e) {
+      throw new UsageError(`--ca-file: ${(e as Error).message}`);
+    }
+  }
   if (!server) throw new UsageError('no server: pass --server URL (or set EIM_AGENT_SERVER)');
   if (!/^https?:\/\/[^/]/.test(server)) throw new UsageError(`--server must be an http(s) URL (got "${server}")`);
   if (o.enrollmentToken && o.enrollmentTokenFile) throw new UsageError('give --enrollment-token or --enrollment-token-file, not both');
@@ -132,6 +148,7 @@ export function resolveOptions(o: RawOptions, command: Command, env: NodeJS.Proc
   const dataDir = o.dataDir ?? env.STATE_DIRECTORY?.split(':')[0] ?? (process.getuid?.() === 0 ? '/var/lib/eim-agent' : '.eim-agent');
   return {
     server,
+    ...(ca ? { ca } : {}),
     ...(enrollmentToken ? { enrollmentToken } : {}),
     dataDir,
     heartbeatMs: parseDuration(o.heartbeat) * 1000,

@@ -8,6 +8,8 @@ export interface RunManagersOptions {
   server: string;
   /** A manager token for every project. */
   token: string;
+  /** CA certificates (PEM) trusted besides Node's root certificates, for an https server (--ca-file). */
+  ca?: string;
   /** Reconciles at once, per manager. */
   workers: number;
   /** One stats line this often. */
@@ -28,7 +30,7 @@ export async function runManagers(o: RunManagersOptions): Promise<void> {
   const { ALL_PROJECTS } = await import('../../api/index.ts');
   const { InventoryClient } = await import('../../client/index.ts');
   const { startManagers } = await import('../../managers/index.ts');
-  const inventory = new InventoryClient({ server: o.server, token: o.token });
+  const inventory = new InventoryClient({ server: o.server, token: o.token, ca: o.ca });
   try {
     await inventory.list(ALL_PROJECTS, 'Host', { pageSize: 1 });
     const managers = await startManagers(inventory, { workers: o.workers });
@@ -74,19 +76,29 @@ maxConcurrent within the process that runs it. SIGINT or SIGTERM stops it after 
 
 Examples:
   eim managers --inventory http://eim.internal:8080 --token "$(cat manager.token)"
-  EIM_INVENTORY=http://127.0.0.1:8080 EIM_TOKEN=… eim managers --workers 16`,
+  EIM_INVENTORY=http://127.0.0.1:8080 EIM_TOKEN=… eim managers --workers 16
+  eim managers --inventory https://eim.internal:8443 --ca-file ca.pem --token "$(cat manager.token)"`,
     )
     .action(async (_o: unknown, command: Command) => {
-      const o = command.optsWithGlobals<{ inventory?: string; server?: string; token?: string; workers: number; statsEvery: number }>();
+      const o = command.optsWithGlobals<{ inventory?: string; server?: string; token?: string; caFile?: string; workers: number; statsEvery: number }>();
       const server = o.inventory ?? o.server;
       if (!server) throw new UsageError('no inventory: pass --inventory URL or set EIM_INVENTORY');
       if (!o.token) throw new UsageError('no token: pass --token or set EIM_TOKEN to a manager token (eim token create --project \'*\' --role manager)');
+      let ca: string | undefined;
+      if (o.caFile) {
+        const { readCaFile } = await import('../../client/tls-trust.ts');
+        try {
+          ca = readCaFile(o.caFile);
+        } catch (e) {
+          throw new UsageError(`--ca-file: ${(e as Error).message}`);
+        }
+      }
       const ac = new AbortController();
       const stop = () => ac.abort();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       try {
-        await runManagers({ server, token: o.token, workers: o.workers, statsEveryMs: o.statsEvery * 1000, signal: ac.signal, log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`) });
+        await runManagers({ server, token: o.token, ca, workers: o.workers, statsEveryMs: o.statsEvery * 1000, signal: ac.signal, log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`) });
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);

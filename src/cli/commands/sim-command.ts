@@ -105,20 +105,22 @@ Warnings are summed up per interval ("30 nodes waiting to enrol"); --verbose sho
 
 Examples:
   eim sim --nodes 1000 --auto-register --fail-rate 0.05 --unrecoverable-rate 0.01
-  eim sim --server http://127.0.0.1:8080 --enrollment-token "$(cat enroll.token)" --nodes 50 --hardware-churn 0.1`,
+  eim sim --server http://127.0.0.1:8080 --enrollment-token "$(cat enroll.token)" --nodes 50 --hardware-churn 0.1
+  eim sim --server https://127.0.0.1:8443 --ca-file ca.pem --nodes 100 --auto-register`,
     )
     .action((o: SimOptions, cmd: Command) => CliContext.run(cmd, (ctx) => simulate(ctx, o)));
 }
 
 async function simulate(ctx: CliContext, o: SimOptions): Promise<void> {
   const server = ctx.connection.server ?? 'http://127.0.0.1:8080';
+  const ca = await ctx.ca();
   const userToken = ctx.connection.token ?? (existsSync('.eim/admin.token') ? readFileSync('.eim/admin.token', 'utf8').trim() : undefined);
   if (!o.enrollmentToken && !userToken) throw new UsageError('no enrollment token: pass --enrollment-token, or eim login as an admin so one can be made');
   const prefix = o.prefix ?? o.seed ?? `sim-${randomBytes(2).toString('hex')}`;
   const seed = o.seed ?? prefix;
   const stateDir = join(o.stateDir ?? defaultSimStateDir(), prefix);
   const { InventoryClient } = await import('../../client/index.ts');
-  const inv = userToken ? new InventoryClient({ server, token: userToken, retries: 3 }) : undefined;
+  const inv = userToken ? new InventoryClient({ server, token: userToken, retries: 3, ca }) : undefined;
   try {
     const enrollmentToken = o.enrollmentToken ?? (await makeEnrollmentToken(inv!, ctx.project, !!o.autoRegister));
     const { FleetSimulator } = await import('../../sim/fleet-simulator.ts');
@@ -132,6 +134,7 @@ async function simulate(ctx: CliContext, o: SimOptions): Promise<void> {
     const log = new SimLog((l) => ctx.err.line(l), !!o.verbose);
     const sim = new FleetSimulator({
       server,
+      ...(ca ? { ca } : {}),
       enrollmentToken,
       nodes: o.nodes,
       prefix,
