@@ -174,6 +174,9 @@ describe('eim server over TLS', () => {
     await until(async () => JSON.parse(await hosts()).items.length === 1, 'the agent enrolled', { timeoutMs: 15_000, intervalMs: 100 });
     // Its heartbeats and stream run over TLS too: the host is seen.
     await until(async () => JSON.parse(await hosts()).items[0].status?.lastSeenAt, 'a heartbeat over TLS', { timeoutMs: 15_000, intervalMs: 100 });
+    // The command stream (SSE, outside the request pool) trusts the same CA: no stream failure is logged.
+    await sleep(1500);
+    assert.doesNotMatch(trusted.output(), /command stream lost|reconnecting the command stream|not trusted/, trusted.output());
     trusted.p.kill('SIGTERM');
   });
 
