@@ -10,7 +10,7 @@ import { compileOidcOptions, type OidcOptions } from './auth/oidc-verifier.ts';
 import { TokenService } from './auth/token-service.ts';
 import { createServerLog, defaultLogFormat, type LogFormat } from './server-log.ts';
 import { isLoopbackHost, plainHttpWarning } from './listener-options.ts';
-import { readTlsFiles, type TlsFiles, tlsServerOptions } from './tls-material.ts';
+import { readTlsFiles, type TlsFiles, type TlsMaterial, tlsServerOptions } from './tls-material.ts';
 import { startSouthbound } from './southbound/southbound.ts';
 import { type Managers, startManagers } from '../managers/index.ts';
 
@@ -187,7 +187,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   const address = await app.listen({ host: o.host, port: o.port });
   const url = address.replace('[::1]', 'localhost');
-  if (tls) log.info(`TLS: ${tls.summary}`);
+  if (tls) logCertificate(log, tls);
   else if (!isLoopbackHost(o.host)) for (const line of plainHttpWarning(o.host, Number(new URL(url).port))) log.warn(line);
   if (o.managers === 'none') log.info('managers: none in this process (run eim managers --inventory URL --token T)');
   log.info(`eim listening on ${url} (store: ${store.dialect === 'sqlite' ? join(o.dataDir, 'eim.db') : 'postgres'}, revision ${inventory.hub.last})`);
@@ -204,7 +204,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       const next = readTlsFiles(o.tls);
       // Only new connections use it: open streams keep the session they have.
       (app.server as unknown as https.Server).setSecureContext(tlsServerOptions(next));
-      log.info(`TLS: reloaded the certificate and key: ${next.summary}`);
+      logCertificate(log, next, 'reloaded the certificate and key: ');
       return next.summary;
     },
     async close() {
@@ -219,4 +219,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await store.close();
     },
   };
+}
+
+/** Logs the certificate in use; a warning when it has expired or expires within 14 days. */
+function logCertificate(log: pino.Logger, tls: TlsMaterial, what = ''): void {
+  const daysLeft = (tls.validTo.getTime() - Date.now()) / 86_400_000;
+  if (daysLeft < 0) log.warn(`TLS: ${what}${tls.summary}: the certificate HAS EXPIRED; clients will refuse it. Renew it and send SIGHUP`);
+  else if (daysLeft < 14) log.warn(`TLS: ${what}${tls.summary}: the certificate expires in ${Math.floor(daysLeft)} day(s); renew it and send SIGHUP`);
+  else log.info(`TLS: ${what}${tls.summary}`);
 }

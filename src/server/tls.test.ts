@@ -184,12 +184,12 @@ describe('eim server over TLS', () => {
     const watch = await openWatch(`${server.url}/v1/projects/default/watch?kinds=regions`, ca.cert, server.token);
     cleanups.push(() => watch.close());
     assert.equal(watch.fingerprint, fingerprintOf(first.cert));
-    const second = await ca.issue({ cn: 'second' });
+    const second = await ca.issue({ cn: 'second', days: 3 });
     writeFileSync(files['tls.crt'], second.cert);
     writeFileSync(files['tls.key'], second.key);
     server.proc.kill('SIGHUP');
     await until(async () => (await get(`${server.url}/healthz`, ca.cert)).fingerprint === fingerprintOf(second.cert), 'a new connection sees the new certificate', { timeoutMs: 5000, intervalMs: 50 });
-    assert.match(server.output(), /reloaded the certificate and key: .*CN=second/);
+    assert.match(server.output(), /reloaded the certificate and key: .*CN=second.*expires in 2 day\(s\); renew it/, 'a certificate close to its end is worth a warning');
 
     const r = await get(`${server.url}/healthz`, ca.cert);
     assert.equal(r.status, 200);
