@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -222,7 +223,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 }
 
 /** Logs the certificate in use; a warning when it has expired or expires within 14 days. */
-function logCertificate(log: pino.Logger, tls: TlsMaterial, what = ''): void {
+function logCertificate(log: Logger, tls: TlsMaterial, what = ''): void {
   const daysLeft = (tls.validTo.getTime() - Date.now()) / 86_400_000;
   if (daysLeft < 0) log.warn(`TLS: ${what}${tls.summary}: the certificate HAS EXPIRED; clients will refuse it. Renew it and send SIGHUP`);
   else if (daysLeft < 14) log.warn(`TLS: ${what}${tls.summary}: the certificate expires in ${Math.floor(daysLeft)} day(s); renew it and send SIGHUP`);
