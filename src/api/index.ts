@@ -11,6 +11,7 @@ export * from './kind-types.ts';
 export * from './southbound.ts';
 export * from './host-conditions.ts';
 export * from './host-category.ts';
+export * from './host-identity.ts';
 export * from './clock.ts';
 export * from './json-equal.ts';
 export * from './list-all.ts';

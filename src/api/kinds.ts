@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import { closed, Opt, Ref, StatusTriple, Timestamp } from './common.ts';
 import { CurrentPowerState, HostCurrentState, HostDesiredState, InstanceCurrentState, InstanceDesiredState, PowerState } from './enums.ts';
+import { SERIAL_MAX_LENGTH, SERIAL_PATTERN, UUID_PATTERN } from './host-identity.ts';
 
 // Spec and status schemas of every kind (ARCHITECTURE.md §4). Status fields are all optional:
 // managers write them piecemeal with merge patches.
@@ -32,8 +33,10 @@ export const SiteSpec = Type.Object(
 export const HostSpec = Type.Object(
   {
     siteId: Opt(Ref('site')),
-    uuid: Opt(Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' })),
-    serialNumber: Opt(Type.String({ minLength: 1, maxLength: 128 })),
+    /** Unique per project (case-insensitive; stored in lower case) unless a vendor placeholder. */
+    uuid: Opt(Type.String({ pattern: UUID_PATTERN })),
+    /** Unique per project unless a vendor placeholder; printable ASCII, no `*`, `?`, quotes or backslash. */
+    serialNumber: Opt(Type.String({ minLength: 1, maxLength: SERIAL_MAX_LENGTH, pattern: SERIAL_PATTERN })),
     desiredState: HostDesiredState,
     desiredPowerState: Opt(PowerState),
     autoProvision: Opt(Type.Boolean()),

@@ -1,16 +1,21 @@
 import Type, { type Static } from 'typebox';
 import { closed, Opt, Timestamp } from './common.ts';
+import { SERIAL_MAX_LENGTH, SERIAL_PATTERN, UUID_PATTERN } from './host-identity.ts';
 import { Hardware, HostGpuStatus, HostNicStatus, HostStorageStatus, HostUsbStatus } from './kinds.ts';
 
 // The southbound protocol (ARCHITECTURE.md §7): agents dial out; the server never dials an agent.
 // Everything under /southbound/v1, JSON over HTTP. Shared by the server handlers, the agent and
 // the fleet simulator.
 
-/** POST /southbound/v1/enroll, with an enrollment token. */
+/**
+ * POST /southbound/v1/enroll, with an enrollment token. A host matches by exact equality: the uuid
+ * in any case, the serial number as it is. Vendor placeholders (src/api/host-identity.ts) match
+ * nothing.
+ */
 export const EnrollRequest = Type.Object(
   {
-    uuid: Opt(Type.String({ maxLength: 64 })),
-    serialNumber: Opt(Type.String({ maxLength: 128 })),
+    uuid: Opt(Type.String({ pattern: UUID_PATTERN })),
+    serialNumber: Opt(Type.String({ minLength: 1, maxLength: SERIAL_MAX_LENGTH, pattern: SERIAL_PATTERN })),
     hostname: Type.String({ minLength: 1, maxLength: 253 }),
     macs: Opt(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 64 })),
   },
@@ -18,8 +23,22 @@ export const EnrollRequest = Type.Object(
 );
 export type EnrollRequest = Static<typeof EnrollRequest>;
 
-export const EnrollResponse = Type.Object({ hostId: Type.String(), project: Type.String(), token: Type.String() });
+export const EnrollResponse = Type.Object({
+  hostId: Type.String(),
+  project: Type.String(),
+  /** The host-bound agent token. */
+  token: Type.String(),
+  /** When the token expires; the agent renews it before (POST /southbound/v1/renew). */
+  expiresAt: Opt(Timestamp),
+});
 export type EnrollResponse = Static<typeof EnrollResponse>;
+
+/**
+ * POST /southbound/v1/renew (agent token, no body): a new agent token for the same host, with a
+ * full lifetime. The old one stays valid until it expires, so a lost answer costs nothing.
+ */
+export const RenewResponse = Type.Object({ token: Type.String(), expiresAt: Opt(Timestamp) });
+export type RenewResponse = Static<typeof RenewResponse>;
 
 /** POST /southbound/v1/heartbeat (agent token). Answers 204; the lease lives in memory. */
 export const HeartbeatRequest = Type.Object(

@@ -7,6 +7,7 @@ import { parseFilter, parseOrderBy } from '../api/filter.ts';
 import type { LoggedEvent, RetentionOptions, Store } from '../store/index.ts';
 import { type Permission, permissionsIn, requirePermission, userFieldsPermission } from './access.ts';
 import { isPlainObject, jsonEqual, mergePatch } from './merge-patch.ts';
+import { assertKindRules, normalizeSpec } from './kind-rules.ts';
 import { assertNameFree, assertRefsExist, assertTransition, insertFresh, loadTarget, removeWithOwned, userFieldsChanged } from './mutations.ts';
 import { decodePageToken, encodePageToken, queryHash } from './page-token.ts';
 import { assertLabels, assertName, assertValid } from './validate.ts';
@@ -136,6 +137,7 @@ export class InventoryService {
       assertValid(def.spec, spec, 'spec', def.secrets);
       const problem = def.check?.(spec);
       if (problem) throw new EimError('invalid_argument', problem);
+      spec = normalizeSpec(def.kind, spec);
     }
     if (system && def.status && (input.status !== undefined || !def.spec)) {
       if (!isPlainObject(input.status)) throw new EimError('invalid_argument', `status is required: a JSON object (${def.kind} status)`);
@@ -146,6 +148,7 @@ export class InventoryService {
     const created = await this.store.write(async (tx) => {
       const draft: Resource = { kind: def.kind, id: '', project, name: input.name, labels, revision: 0, generation: 1, createdAt: '', updatedAt: '', spec, status };
       await assertRefsExist(tx, def, draft);
+      await assertKindRules(tx, draft);
       assertTransition(def, undefined, draft);
       return insertFresh(tx, def, draft, actor, this.options.random);
     });
@@ -218,10 +221,12 @@ export class InventoryService {
         assertValid(def.spec, next.spec, 'spec', def.secrets);
         const problem = def.check?.(next.spec);
         if (problem) throw new EimError('invalid_argument', problem);
+        next.spec = normalizeSpec(def.kind, next.spec);
       }
       if (next.name !== cur.name) await assertNameFree(tx, def, project, next.name, id);
       assertTransition(def, cur, next);
       const refsChanged = await assertRefsExist(tx, def, next, cur);
+      await assertKindRules(tx, next, cur);
       next.generation = cur.generation + 1;
       return { res: await tx.update(next, actor, refsChanged), wrote: true };
     });

@@ -1,4 +1,4 @@
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import type { FilterNode } from '../api/filter.ts';
 import { EimError, extractRefs, isEimError, kindById, kindByName, type Resource } from '../api/index.ts';
 import { AuthStore } from './auth-store.ts';
@@ -7,7 +7,7 @@ import { type CountByQuery, type CountRow, countBy } from './count-by.ts';
 import { compileFilter, compileOrderBy } from './filter-sql.ts';
 import { GroupCommit, type Pending } from './group-commit.ts';
 import type { Database } from './schema.ts';
-import { eventJson, type EventQuery, type ListQuery, type ListResult, type LoggedEvent, type Mutation, type RetentionOptions, type Store, type WriteTx } from './store.ts';
+import { eventJson, type EventQuery, type HostIdentityField, type ListQuery, type ListResult, type LoggedEvent, type Mutation, type RetentionOptions, type Store, type WriteTx } from './store.ts';
 
 type Row = Database['eim_resources'] extends infer R ? { [K in keyof R]: unknown } : never;
 
@@ -98,6 +98,10 @@ export class KyselyStore implements Store {
   async get(id: string): Promise<Resource | undefined> {
     const row = await this.db.selectFrom('eim_resources').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toResource(row, this.adapter) : undefined;
+  }
+
+  hostsByIdentity(project: string, field: HostIdentityField, value: string, limit: number): Promise<Resource[]> {
+    return hostsByIdentity(this.db, this.adapter, project, field, value, limit);
   }
 
   async list(q: ListQuery): Promise<ListResult> {
@@ -248,6 +252,10 @@ class KyselyWriteTx implements WriteTx {
     return row ? toResource(row, this.adapter) : undefined;
   }
 
+  hostsByIdentity(project: string, field: HostIdentityField, value: string, limit: number): Promise<Resource[]> {
+    return hostsByIdentity(this.trx, this.adapter, project, field, value, limit);
+  }
+
   async referrers(id: string, limit: number): Promise<{ id: string; owner: boolean }[]> {
     const rows = await this.trx.selectFrom('eim_refs').select(['from_id', 'owner']).where('to_id', '=', id).limit(limit).execute();
     return rows.map((r) => ({ id: r.from_id, owner: Number(r.owner) === 1 }));
@@ -298,6 +306,29 @@ class KyselyWriteTx implements WriteTx {
   private log(type: LoggedEvent['type'], res: Resource, actor: string): void {
     this.events.push({ revision: res.revision, project: res.project, kind: res.kind, id: res.id, type, json: eventJson(type, res, actor, this.at) });
   }
+}
+
+/**
+ * The expressions of migration 0004's indexes, written out the same way so the planners use them;
+ * `kind = 'Host'` is a literal for the same reason (the indexes are partial).
+ */
+export const HOST_IDENTITY_EXPRESSIONS: Record<'sqlite' | 'postgres', Record<HostIdentityField, string>> = {
+  sqlite: { uuid: `lower(json_extract(spec, '$.uuid'))`, serialNumber: `json_extract(spec, '$.serialNumber')` },
+  postgres: { uuid: `lower(spec->>'uuid')`, serialNumber: `(spec->>'serialNumber')` },
+};
+
+async function hostsByIdentity(db: Kysely<Database> | Transaction<Database>, adapter: DialectAdapter, project: string, field: HostIdentityField, value: string, limit: number): Promise<Resource[]> {
+  const expr: RawBuilder<string> = sql.raw(HOST_IDENTITY_EXPRESSIONS[adapter.name][field]);
+  const rows = await db
+    .selectFrom('eim_resources')
+    .selectAll()
+    .where(sql<boolean>`kind = 'Host'`)
+    .where('project', '=', project)
+    .where(expr, '=', value)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => toResource(r, adapter));
 }
 
 /** Ids that a filter requires reference fields to equal (top-level AND terms only). */

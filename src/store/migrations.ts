@@ -98,6 +98,20 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
         }
       },
     },
+    '0004_host_identity': {
+      async up(db: Kysely<any>) {
+        // Enrolment and the uniqueness check find a host by uuid or serial number through these
+        // (the expressions must stay those of HOST_IDENTITY_EXPRESSIONS in kysely-store.ts). The uuid
+        // is compared through lower(), so uuids stored in upper case before it was normalised match too.
+        if (dialect === 'postgres') {
+          await sql`create index eim_hosts_uuid on eim_resources (project, lower(spec->>'uuid')) where kind = 'Host'`.execute(db);
+          await sql`create index eim_hosts_serial on eim_resources (project, (spec->>'serialNumber')) where kind = 'Host'`.execute(db);
+        } else {
+          await sql`create index eim_hosts_uuid on eim_resources (project, lower(json_extract(spec, '$.uuid'))) where kind = 'Host'`.execute(db);
+          await sql`create index eim_hosts_serial on eim_resources (project, json_extract(spec, '$.serialNumber')) where kind = 'Host'`.execute(db);
+        }
+      },
+    },
   };
 }
 

@@ -22,6 +22,8 @@ export interface WriteTx {
   getByName(project: string, kind: string, name: string): Promise<Resource | undefined>;
   /** In one read: whether `id` is taken, and who holds `name` for the kind in the project. */
   clashes(id: string, project: string, kind: string, name: string): Promise<{ idTaken: boolean; nameOwner?: string }>;
+  /** Hosts of the project holding this identity (see Store.hostsByIdentity). */
+  hostsByIdentity(project: string, field: HostIdentityField, value: string, limit: number): Promise<Resource[]>;
   /** Resources whose references point at `id`. */
   referrers(id: string, limit: number): Promise<{ id: string; owner: boolean }[]>;
   /**
@@ -77,6 +79,9 @@ export interface RetentionOptions {
   minEvents: number;
 }
 
+/** The fields of a host's identity (spec.uuid, spec.serialNumber). */
+export type HostIdentityField = 'uuid' | 'serialNumber';
+
 /** The persistence layer, implemented for SQLite and PostgreSQL with the same behaviour. */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -85,6 +90,12 @@ export interface Store {
   /** Runs a mutation in a write transaction (grouped with concurrent ones into one commit). */
   write<T>(mutation: Mutation<T>): Promise<T>;
   get(id: string): Promise<Resource | undefined>;
+  /**
+   * Hosts of `project` whose `spec.uuid` (compared in lower case: pass it lower-cased) or
+   * `spec.serialNumber` equals `value` exactly, at most `limit`, from an index. The value is a
+   * parameter, never query text: it may hold anything.
+   */
+  hostsByIdentity(project: string, field: HostIdentityField, value: string, limit: number): Promise<Resource[]>;
   list(query: ListQuery): Promise<ListResult>;
   /** Logged events in revision order; throws `revision_compacted` when `after` is older than the log. */
   readEvents(query: EventQuery): Promise<LoggedEvent[]>;

@@ -16,6 +16,14 @@ test('hosts wait for their agent, then become registered or onboarded', async ()
     assert.equal(waiting.status.onboardingStatus?.message, `waiting for the agent to enroll (uuid ${a.spec.uuid})`);
     assert.equal(waiting.status.currentState, undefined);
     await until(async () => (await h.get('Host', b.id)).status.onboardingStatus?.message === 'waiting for the agent to enroll (serial SN-B)', 'serial in the message');
+    // A vendor placeholder is no identity: the host says so while it waits.
+    const c = await h.host('edge-c', { desiredState: 'registered', serialNumber: 'To Be Filled By O.E.M.' });
+    await until(
+      async () =>
+        (await h.get('Host', c.id)).status.onboardingStatus?.message ===
+        `waiting for the agent to enroll (uuid ${c.spec.uuid}; serial number "To Be Filled By O.E.M." is a vendor placeholder, ignored for matching)`,
+      'placeholder named in the message',
+    );
 
     await h.sb.enroll(a);
     await h.sb.enroll(b);

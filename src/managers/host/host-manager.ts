@@ -1,4 +1,4 @@
-import { isEnrolled, kindById } from '../../api/index.ts';
+import { isEnrolled, kindById, placeholderWarning, usableIdentity } from '../../api/index.ts';
 import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, requeueAfter, type Result, systemClock } from '../../reconcile/index.ts';
 import type { CommandResource } from '../shared/command-tracker.ts';
 import { controllerBase, type Host, type ManagerDeps, type ManagerTuning } from '../shared/manager-deps.ts';
@@ -139,7 +139,11 @@ export class HostManager {
 }
 
 /** How the agent will be matched, for the waiting message. */
+/** What the agent will be matched by; a vendor placeholder (registered as the serial, say) is named as ignored. */
 function identity(host: Host): string {
-  const ids = [host.spec.uuid && `uuid ${host.spec.uuid}`, host.spec.serialNumber && `serial ${host.spec.serialNumber}`].filter(Boolean);
-  return ids.length > 0 ? ids.join(', ') : 'the host has neither uuid nor serial number: set one so the agent can be matched';
+  const id = usableIdentity(host.spec);
+  const ids = [id.uuid && `uuid ${id.uuid}`, id.serialNumber && `serial ${id.serialNumber}`].filter(Boolean);
+  const warning = placeholderWarning(id.ignored);
+  if (ids.length === 0) return `the host has neither uuid nor serial number${warning ? ` (${warning})` : ''}: set one so the agent can be matched`;
+  return `${ids.join(', ')}${warning ? `; ${warning}` : ''}`;
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import {
-  AGENT_ENROLLED, AgentStatusReport, type Caller, CommandResult, EimError, EnrollRequest, EnrollResponse, HardwareReport, HeartbeatRequest,
+  AgentStatusReport, type Caller, CommandResult, EimError, EnrollRequest, EnrollResponse, HardwareReport, HeartbeatRequest,
   type Inventory, isEimError, type Resource,
 } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
@@ -9,6 +9,7 @@ import { assertValid } from '../../inventory/validate.ts';
 import type { TokenService } from '../auth/token-service.ts';
 import { eventStream, NO_CONTENT } from '../openapi.ts';
 import type { AgentStreams } from './agent-streams.ts';
+import { enroll } from './enrolment.ts';
 import type { HardwareSync } from './hardware-sync.ts';
 import type { LeaseTracker } from './lease-tracker.ts';
 
@@ -53,34 +54,8 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
 
   const tags = ['Southbound'];
 
-  app.post('/southbound/v1/enroll', { schema: { tags, operationId: 'enrollAgent', summary: 'Enrol an agent with an enrollment token; returns its host-bound agent token', body: EnrollRequest, response: { 200: EnrollResponse } } }, async (req): Promise<EnrollResponse> => {
-    const caller = await bearer(req);
-    const grant = caller.grants.find((g) => g.role === 'enrollment');
-    if (!grant) throw new EimError('permission_denied', 'enrolment needs an enrollment token (eim token create --role enrollment)');
-    const project = grant.project;
-    assertValid(EnrollRequest, req.body, 'body');
-    const id = req.body as EnrollRequest;
-    if (!id.uuid && !id.serialNumber && !caller.autoRegister) {
-      throw new EimError('invalid_argument', 'this machine reports neither a uuid nor a serial number, so it cannot be matched to a registered host; enrol it with an enrollment token made with autoRegister');
-    }
-    let host = id.uuid || id.serialNumber ? await findHost(system, project, id) : undefined;
-    if (host) {
-      const desired = (host.spec as { desiredState?: string }).desiredState;
-      if (desired === 'untrusted') throw new EimError('permission_denied', `host ${host.id} is untrusted (invalidated); delete it and register it again to re-admit this machine`);
-      if (desired === 'deleted') throw new EimError('not_found', `host ${host.id} is being deleted; register the machine again after it is gone`);
-    } else if (caller.autoRegister) {
-      host = await autoRegister(system, project, id);
-    } else {
-      throw new EimError('not_found', `no host in project "${project}" is registered with ${id.uuid ? `uuid ${id.uuid}` : ''}${id.uuid && id.serialNumber ? ' or ' : ''}${id.serialNumber ? `serial number ${id.serialNumber}` : ''}; register it first (eim create host NAME --set spec.uuid=…) or use an enrollment token made with autoRegister`);
-    }
-    // Earlier agent tokens of the host stay valid: an agent whose first enrolment answer was lost
-    // (a timeout) enrols again, and revoking here could revoke the token it ends up holding.
-    // Invalidating or deleting the host revokes them all.
-    const issued = await tokens.issue({ subject: `agent/${host.id}`, grants: [{ project, role: 'agent' }], hostId: host.id });
-    await asAgent(service, project, host.id).updateStatus(project, 'Host', host.id, {
-      registrationStatus: { indicator: 'idle', message: `${AGENT_ENROLLED} from ${id.hostname}`, timestamp: new Date().toISOString() },
-    });
-    return { hostId: host.id, project, token: issued.token };
+  app.post('/southbound/v1/enroll', { schema: { tags, summary: 'Enrol an agent with an enrollment token; returns its host-bound agent token', body: EnrollRequest } }, async (req): Promise<EnrollResponse> => {
+    return enroll({ service, tokens }, await bearer(req), req.body);
   });
 
   app.post('/southbound/v1/heartbeat', { schema: { tags, operationId: 'agentHeartbeat', summary: 'Heartbeat: renews the lease (in memory)', body: HeartbeatRequest, response: NO_CONTENT } }, async (req, reply) => {
@@ -152,30 +127,3 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     await streams.serve(a.project, a.hostId, reply.raw);
   });
 }
-
-async function findHost(inv: Inventory, project: string, id: EnrollRequest): Promise<Resource | undefined> {
-  const tries: string[] = [];
-  if (id.uuid) tries.push(`spec.uuid = "${id.uuid}"`, `spec.uuid = "${id.uuid.toLowerCase()}"`, `spec.uuid = "${id.uuid.toUpperCase()}"`);
-  if (id.serialNumber) tries.push(`spec.serialNumber = "${id.serialNumber.replace(/["\\\\]/g, '')}"`);
-  for (const filter of tries) {
-    const page = await inv.list(project, 'Host', { filter, pageSize: 2 });
-    if (page.items.length > 0) return page.items[0] as Resource;
-  }
-  return undefined;
-}
-
-async function autoRegister(inv: Inventory, project: string, id: EnrollRequest): Promise<Resource> {
-  const base = id.hostname.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 100) || 'host';
-  const uuidOk = id.uuid && /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(id.uuid);
-  const spec = { desiredState: 'onboarded', ...(uuidOk ? { uuid: id.uuid!.toLowerCase() } : {}), ...(id.serialNumber ? { serialNumber: id.serialNumber } : {}) };
-  for (let i = 0; i < 5; i++) {
-    const name = i === 0 ? base : `${base}-${Math.random().toString(16).slice(2, 6)}`;
-    try {
-      return (await inv.create(project, 'Host', { name, labels: { 'eim.auto-registered': 'true' }, spec })) as Resource;
-    } catch (e) {
-      if (!(isEimError(e) && e.code === 'conflict')) throw e;
-    }
-  }
-  throw new EimError('conflict', `could not find a free host name for "${base}"`);
-}
-
