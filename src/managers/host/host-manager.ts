@@ -1,6 +1,6 @@
 import { isEnrolled, kindById, placeholderWarning, usableIdentity } from '../../api/index.ts';
 import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, requeueAfter, type Result, systemClock } from '../../reconcile/index.ts';
-import type { CommandResource } from '../shared/command-tracker.ts';
+import { type CommandResource, hostOwner } from '../shared/command-tracker.ts';
 import { controllerBase, type Host, type ManagerDeps, type ManagerTuning } from '../shared/manager-deps.ts';
 import { finishDelete } from '../shared/finish-delete.ts';
 import { soonest } from '../shared/soonest.ts';
@@ -95,7 +95,7 @@ export class HostManager {
 
   /** The southbound layer revokes the agent's token when it sees desiredState untrusted. */
   private async invalidate(host: Host): Promise<Result> {
-    await this.o.commands.removeAll(host.id);
+    await this.o.commands.removeAll(hostOwner(host));
     this.power.forget(host.id);
     await new StatusPatch(host, this.clock)
       .set('currentState', 'untrusted')

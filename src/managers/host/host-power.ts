@@ -1,6 +1,6 @@
 import { isConnected, type PowerState, type Resource, type ResourceOf } from '../../api/index.ts';
 import { type BackoffOptions, type Clock, done, requeueAfter, type Result, TERMINAL_SUFFIX } from '../../reconcile/index.ts';
-import type { CommandResource, CommandTracker } from '../shared/command-tracker.ts';
+import { type CommandResource, type CommandTracker, hostOwner } from '../shared/command-tracker.ts';
 import { RetryTimer } from '../shared/retry-timer.ts';
 import type { StatusPatch } from '../shared/status-patch.ts';
 
@@ -44,7 +44,7 @@ export class HostPower {
    */
   async reconcile(host: Host, patch: StatusPatch, finished: CommandResource[]): Promise<Result> {
     const want = host.spec.desiredPowerState;
-    let cmd = this.commands.find(host.id, 'power');
+    let cmd = this.commands.find(hostOwner(host), 'power');
     if (!want) return done();
     if (cmd && cmd.spec.params.state !== want) {
       await this.commands.remove(cmd);

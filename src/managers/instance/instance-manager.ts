@@ -1,6 +1,6 @@
 import { isEimError, kindById } from '../../api/index.ts';
 import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, requeueAfter, type Result, systemClock, terminal } from '../../reconcile/index.ts';
-import type { CommandResource } from '../shared/command-tracker.ts';
+import { type CommandOwner, type CommandResource, instanceOwner } from '../shared/command-tracker.ts';
 import { finishDelete } from '../shared/finish-delete.ts';
 import { controllerBase, type Instance, type ManagerDeps, type ManagerTuning } from '../shared/manager-deps.ts';
 import { RetryTimer } from '../shared/retry-timer.ts';
@@ -71,7 +71,7 @@ export class InstanceManager {
     if (!inst) {
       // Gone (also by a forced delete): its commands have nobody left to serve.
       this.retries.forget(key);
-      await this.o.commands.removeAll(key);
+      await this.o.commands.removeOrphaned(key);
       return done();
     }
     switch (inst.spec.desiredState) {
@@ -86,12 +86,12 @@ export class InstanceManager {
 
   /** Never waits for the node: an offline host's instance goes just the same. */
   private async remove(inst: Instance): Promise<Result> {
-    await this.o.commands.removeAll(inst.id);
+    await this.o.commands.removeAll(onAnyHost(inst));
     return finishDelete(this.o.inventory, inst, () => this.retries.forget(inst.id));
   }
 
   private async distrust(inst: Instance): Promise<Result> {
-    await this.o.commands.removeAll(inst.id);
+    await this.o.commands.removeAll(onAnyHost(inst));
     this.retries.forget(inst.id);
     await new StatusPatch(inst, this.clock)
       .set('currentState', 'untrusted')
@@ -104,9 +104,11 @@ export class InstanceManager {
   /** desired running: the OS profile spec.osId installed on spec.hostId. */
   private async run(inst: Instance): Promise<Result> {
     const patch = new StatusPatch(inst, this.clock);
-    let cmd = this.o.commands.find(inst.id, 'install-os');
-    if (cmd && (cmd.spec.params.osId !== inst.spec.osId || cmd.spec.hostId !== inst.spec.hostId)) {
-      // The spec changed under a command in flight: it serves an intent nobody holds any more.
+    // The spec changed under a command in flight (another host, another profile): it serves an
+    // intent nobody holds any more.
+    for (const stale of this.o.commands.ownedBy(onAnyHost(inst))) if (stale.spec.hostId !== inst.spec.hostId) await this.o.commands.remove(stale);
+    let cmd = this.o.commands.find(instanceOwner(inst), 'install-os');
+    if (cmd && cmd.spec.params.osId !== inst.spec.osId) {
       await this.o.commands.remove(cmd);
       cmd = undefined;
     }
@@ -201,3 +203,6 @@ export class InstanceManager {
 function installed(inst: Instance): string | undefined {
   return inst.status.provisionedOsId ?? inst.status.currentOsId;
 }
+
+/** The instance as the owner of its commands on whichever host of its project they run (the host it was on before, too). */
+const onAnyHost = (inst: Instance): CommandOwner => ({ ...instanceOwner(inst), hostId: undefined });

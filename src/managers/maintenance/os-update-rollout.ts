@@ -1,6 +1,7 @@
 import { kindById } from '../../api/index.ts';
 import type { Informer } from '../../client/index.ts';
 import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, requeueAfter, type Result, systemClock, terminal } from '../../reconcile/index.ts';
+import { instanceOwner } from '../shared/command-tracker.ts';
 import { hostNotReady } from '../shared/host-readiness.ts';
 import { controllerBase, type Instance, type ManagerDeps, type ManagerTuning } from '../shared/manager-deps.ts';
 import { type OperatingSystem, type OsCatalog, type OsUpdatePolicy, planUpdate, rolloutKey, type UpdatePlan } from './os-update-plan.ts';
@@ -195,7 +196,7 @@ export class OsUpdateRollout {
   /** The instance runs, its host is ready, and an os-update or maintenance window covers it now. */
   private mayStart(inst: Instance): boolean {
     if (inst.spec.desiredState !== 'running' || inst.status.currentState !== 'running') return false;
-    if (this.o.commands.find(inst.id, 'install-os')) return false;
+    if (this.o.commands.find(instanceOwner(inst), 'install-os')) return false;
     if (hostNotReady(this.o.hosts.get(inst.spec.hostId))) return false;
     return this.o.windows.isOpen(inst.spec.hostId, UPDATE_PURPOSES);
   }

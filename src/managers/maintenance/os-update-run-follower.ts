@@ -2,7 +2,7 @@ import { isEimError, type Inventory } from '../../api/index.ts';
 import type { Informer } from '../../client/index.ts';
 import type { Clock } from '../../reconcile/index.ts';
 import { installParams } from '../shared/install-params.ts';
-import type { CommandResource, CommandTracker } from '../shared/command-tracker.ts';
+import type { CommandOwner, CommandResource, CommandTracker } from '../shared/command-tracker.ts';
 import type { Instance } from '../shared/manager-deps.ts';
 import { StatusPatch } from '../shared/status-patch.ts';
 import type { OsCatalog, OsUpdatePolicy, UpdatePlan } from './os-update-plan.ts';
@@ -65,8 +65,8 @@ export class RunFollower {
    * soon the run wants another look (a retry waiting for its time), or undefined.
    */
   async follow(run: OsUpdateRun, plan: UpdatePlan | undefined): Promise<number | undefined> {
-    const cmd = this.d.commands.find(run.id, 'update-os');
     const inst = this.d.instances.get(run.status.instanceId ?? '');
+    const cmd = this.d.commands.find(runOwner(run, inst), 'update-os');
     if (!cmd) {
       if (!inst) return void (await this.finish(run, undefined, 'aborted', 'error', 'the instance was deleted before the update started'));
       if (!plan || plan.key !== run.status.updateKey) {
@@ -139,7 +139,7 @@ export class RunFollower {
     if (inst && inst.status.updateStatus?.indicator === 'in_progress') {
       await new StatusPatch(inst, this.d.clock).triple('updateStatus', 'idle', `update aborted: ${why}`).write(this.d.inventory);
     }
-    await this.d.commands.removeAll(run.id);
+    await this.d.commands.removeAll(runOwner(run, undefined));
   }
 
   /** "ubuntu 24.04", "ubuntu 24.04 + packages openssl", or the OS id when the profile is gone. */
@@ -209,3 +209,6 @@ function detailsOf(cmd: CommandResource): string {
   const s = cmd.status;
   return JSON.stringify({ message: s.message, ...(s.details ? { details: s.details } : {}), agentStartedAt: s.startedAt, agentEndedAt: s.endedAt }).slice(0, 8192);
 }
+
+/** An OS update run as the owner of its commands: on its instance's host (any host of its project when the instance is gone). */
+const runOwner = (run: OsUpdateRun, inst: Instance | undefined): CommandOwner => ({ project: run.project, id: run.id, hostId: inst?.spec.hostId });

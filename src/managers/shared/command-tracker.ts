@@ -15,6 +15,24 @@ export interface CommandRequest {
 }
 
 /**
+ * Whom a command serves: a resource (a host, an instance, an OS update run) of one project, on one
+ * host. A command matches its owner only when all three agree, so a command in another project (or
+ * for another host) that names the same owner id is never taken for the owner's.
+ */
+export interface CommandOwner {
+  project: string;
+  id: string;
+  /** The host the owner's commands run on; undefined when it is not known any more (an OS update run whose instance is gone). */
+  hostId: string | undefined;
+}
+
+/** A host, as the owner of its own commands (power). */
+export const hostOwner = (host: { project: string; id: string }): CommandOwner => ({ project: host.project, id: host.id, hostId: host.id });
+
+/** An instance, as the owner of its install command. */
+export const instanceOwner = (inst: { project: string; id: string; spec: { hostId: string } }): CommandOwner => ({ project: inst.project, id: inst.id, hostId: inst.spec.hostId });
+
+/**
  * The name of the one Command an owner may have of a type. The store keeps names unique per
  * project, so two workers (or two manager processes) can never put two in flight for one owner.
  * @example commandName('inst-0a1b2c3d', 'install-os') // 'inst-0a1b2c3d-install-os'
@@ -22,7 +40,8 @@ export interface CommandRequest {
 export const commandName = (ownerId: string, type: CommandType): string => `${ownerId}-${type}`;
 
 /**
- * The managers' view of Commands: a shared Command informer indexed by owner, corrected for the
+ * The managers' view of Commands: a shared Command informer indexed by owner (project, id and host
+ * must all match: see CommandOwner), corrected for the
  * manager's own writes the cache has not caught up with yet (created: shown at once; deleted:
  * hidden at once). Owners hear about changes they did not make themselves: the agent's answers,
  * and removals by others (a cascade), so a manager's own deletes do not wake the owner early.
@@ -63,17 +82,18 @@ export class CommandTracker {
     this.listeners.push(fn);
   }
 
-  /** The owner's commands, oldest first. */
-  ownedBy(ownerId: string): CommandResource[] {
+  /** The owner's commands (of its project, on its host), oldest first. */
+  ownedBy(owner: CommandOwner): CommandResource[] {
+    const mine = (c: CommandResource) => c.spec.ownerId === owner.id && c.project === owner.project && (owner.hostId === undefined || c.spec.hostId === owner.hostId);
     const out = new Map<string, CommandResource>();
-    for (const c of this.byOwner.get(ownerId)) if (!this.deleted.has(c.id)) out.set(c.id, c);
-    for (const c of this.created.values()) if (c.spec.ownerId === ownerId && !out.has(c.id)) out.set(c.id, c);
+    for (const c of this.byOwner.get(owner.id)) if (!this.deleted.has(c.id) && mine(c)) out.set(c.id, c);
+    for (const c of this.created.values()) if (mine(c) && !out.has(c.id)) out.set(c.id, c);
     return [...out.values()].sort((a, b) => a.revision - b.revision);
   }
 
   /** The owner's command of a type, if one exists. */
-  find(ownerId: string, type: CommandType): CommandResource | undefined {
-    return this.ownedBy(ownerId).findLast((c) => c.spec.type === type);
+  find(owner: CommandOwner, type: CommandType): CommandResource | undefined {
+    return this.ownedBy(owner).findLast((c) => c.spec.type === type);
   }
 
   /**
@@ -116,8 +136,20 @@ export class CommandTracker {
   }
 
   /** Deletes every command of the owner. */
-  async removeAll(ownerId: string): Promise<void> {
-    for (const c of this.ownedBy(ownerId)) await this.remove(c);
+  async removeAll(owner: CommandOwner): Promise<void> {
+    for (const c of this.ownedBy(owner)) await this.remove(c);
+  }
+
+  /**
+   * Deletes the commands naming an owner that is gone (removed at once, so its project and host are
+   * not known here). Commands name owners of their own project only (the Inventory's write policy),
+   * and a command whose owner is gone serves nobody, in whichever project it is.
+   */
+  async removeOrphaned(ownerId: string): Promise<void> {
+    const out = new Map<string, CommandResource>();
+    for (const c of this.byOwner.get(ownerId)) if (!this.deleted.has(c.id)) out.set(c.id, c);
+    for (const c of this.created.values()) if (c.spec.ownerId === ownerId) out.set(c.id, c);
+    for (const c of out.values()) await this.remove(c);
   }
 
   /** Commands cached plus those created and not cached yet. */
