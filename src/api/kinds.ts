@@ -188,6 +188,16 @@ export const HostUsbStatus = Type.Object(
   closed,
 );
 
+/**
+ * A package name as apt and dnf take it, optionally with `:arch` and `=version`. It starts with a
+ * letter or digit, so it can never be read as an option (`-oDPkg::Pre-Invoke::=reboot`), and holds
+ * no glob, quote or shell character. The agent checks it again before running anything.
+ */
+export const PACKAGE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}(?::[A-Za-z0-9_-]{1,32})?(?:=[A-Za-z0-9][A-Za-z0-9.+:~_-]{0,127})?$';
+
+/** Packages to install or update: at most 256 names matching PACKAGE_NAME_PATTERN. */
+export const PackageList = Type.Array(Type.String({ pattern: PACKAGE_NAME_PATTERN, maxLength: 300 }), { maxItems: 256 });
+
 export const OperatingSystemSpec = Type.Object(
   {
     imageUrl: Type.String({ minLength: 1, maxLength: 2048 }),
@@ -197,7 +207,7 @@ export const OperatingSystemSpec = Type.Object(
     osType: Type.Enum(['mutable', 'immutable']),
     architecture: Type.String({ minLength: 1 }),
     kernelCommand: Opt(Type.String()),
-    packages: Opt(Type.Array(Type.String())),
+    packages: Opt(PackageList),
   },
   closed,
 );
@@ -256,7 +266,7 @@ export const OsUpdatePolicySpec = Type.Object(
   {
     policy: Type.Enum(['latest', 'target']),
     targetOsId: Opt(Ref('os')),
-    packages: Opt(Type.Array(Type.String())),
+    packages: Opt(PackageList),
     kernelCommand: Opt(Type.String()),
     rollout: Type.Object(
       { maxConcurrent: Type.Integer({ minimum: 1, maximum: 100000 }), maxFailures: Type.Integer({ minimum: 0 }) },

@@ -1,4 +1,6 @@
-import type { AgentCommand } from '../../api/index.ts';
+import { type AgentCommand, PACKAGE_NAME_PATTERN } from '../../api/index.ts';
+
+const PACKAGE_NAME = new RegExp(PACKAGE_NAME_PATTERN);
 
 /**
  * A command's params do not say what the command needs (a missing imageUrl, a sha256 that is not
@@ -78,8 +80,10 @@ export function applyConfigParams(c: AgentCommand): ApplyConfigParams {
  */
 export function updateOsParams(c: AgentCommand): UpdateOsParams {
   const { packages, kernelCommand } = c.params;
-  if (packages !== undefined && !(Array.isArray(packages) && packages.every((x) => typeof x === 'string' && /^[A-Za-z0-9.+:~=_-]+$/.test(x)))) {
-    throw new InvalidParamsError(`update-os params.packages must be package names (got ${JSON.stringify(packages)})`);
+  // Checked again here, whatever the server let through: a name starting with "-" would be an
+  // option to apt-get or dnf (-oDPkg::Pre-Invoke::=reboot). The executors also end options with --.
+  if (packages !== undefined && !(Array.isArray(packages) && packages.length <= 256 && packages.every((x) => typeof x === 'string' && PACKAGE_NAME.test(x)))) {
+    throw new InvalidParamsError(`update-os params.packages must be package names (a letter or digit first, then letters, digits and . _ + -, optionally :arch and =version): got ${JSON.stringify(packages).slice(0, 300)}`);
   }
   if (kernelCommand !== undefined && (typeof kernelCommand !== 'string' || /[\n\r\0]/.test(kernelCommand))) {
     throw new InvalidParamsError(`update-os params.kernelCommand must be one line of text (got ${JSON.stringify(kernelCommand).slice(0, 200)})`);

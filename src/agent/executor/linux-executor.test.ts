@@ -69,12 +69,12 @@ test('without --allow-disruptive nothing disruptive is spawned; each result list
       cmd('update-os', { packages: ['openssl', 'curl'], kernelCommand: 'quiet splash' }),
       [
         'DEBIAN_FRONTEND=noninteractive apt-get update',
-        'DEBIAN_FRONTEND=noninteractive apt-get install -y openssl curl --download-only',
-        'DEBIAN_FRONTEND=noninteractive apt-get install -y openssl curl',
+        'DEBIAN_FRONTEND=noninteractive apt-get install -y --download-only -- openssl curl',
+        'DEBIAN_FRONTEND=noninteractive apt-get install -y -- openssl curl',
         `sed -i 's|^GRUB_CMDLINE_LINUX=.*|GRUB_CMDLINE_LINUX="quiet splash"|' /etc/default/grub`,
         'update-grub',
         'dpkg --audit',
-        'dpkg-query -W openssl curl',
+        'dpkg-query -W -- openssl curl',
       ],
     ],
     [
@@ -180,7 +180,7 @@ test('update-os with dnf and --allow-disruptive runs the plan phase by phase, ke
   const messages: string[] = [];
   const r = await ex.run(cmd('update-os', { packages: ['kernel'], kernelCommand: 'console=ttyS0' }), (_p, m) => messages.push(m!), never);
   assert.equal(r.state, 'succeeded');
-  assert.deepEqual(exec.calls, ['dnf install -y kernel --downloadonly', 'dnf install -y kernel', 'grubby --update-kernel=ALL --args=console=ttyS0', 'dnf check', 'rpm -q kernel']);
+  assert.deepEqual(exec.calls, ['dnf install -y --downloadonly -- kernel', 'dnf install -y -- kernel', 'grubby --update-kernel=ALL --args=console=ttyS0', 'dnf check', 'rpm -q -- kernel']);
   assert.deepEqual(
     messages.map((m) => m.split(':')[0]),
     ['downloading', 'applying', 'applying', 'verifying', 'verifying'],
@@ -188,4 +188,22 @@ test('update-os with dnf and --allow-disruptive runs the plan phase by phase, ke
   const bad = await ex.run(cmd('update-os', { kernelCommand: 'init="/bin/sh"' }), () => {}, never);
   assert.deepEqual([bad.state, bad.recoverable], ['failed', false]);
   assert.equal(exec.calls.length, 5, 'nothing more ran');
+});
+
+test('update-os: a package name that an option could hide in runs nothing; options end with -- before the user-supplied list', async () => {
+  for (const manager of ['apt-get', 'dnf']) {
+    const exec = spyExec();
+    const ex = new LinuxExecutor({ dataDir: tmp(), exec, allowDisruptive: true, hasCommand: (n) => n === manager });
+    for (const bad of ['-oDPkg::Pre-Invoke::=reboot', '-oAPT::Get::AllowUnauthenticated=true', '--setopt=gpgcheck=0', 'a;reboot', 'open*', '']) {
+      const r = await ex.run(cmd('update-os', { packages: ['openssl', bad] }), () => {}, never);
+      assert.deepEqual([r.state, r.recoverable], ['failed', false], `${manager} ${JSON.stringify(bad)}`);
+      assert.match(r.message!, /package names/);
+    }
+    assert.equal(exec.calls.length, 0, `${manager}: nothing ran`);
+    const ok = await ex.run(cmd('update-os', { packages: ['openssl', 'libssl3:amd64', 'curl=7.81.0-1ubuntu1.15'] }), () => {}, never);
+    assert.equal(ok.state, 'succeeded');
+    const withList = exec.calls.filter((c) => c.includes('openssl'));
+    assert.ok(withList.length >= 3);
+    for (const c of withList) assert.match(c, / -- openssl libssl3:amd64 curl=7\.81\.0-1ubuntu1\.15$/, `options end before the list: ${c}`);
+  }
 });

@@ -142,13 +142,15 @@ export class LinuxExecutor implements Executor {
    * effect at the next reboot, which the plan leaves to the operator.
    */
   private packageSteps(packages?: string[], kernelCommand?: string): Step[] | undefined {
+    // Options first, then `--`, then the names: nothing in the list can be read as an option.
+    const list = packages ? ['--', ...packages] : [];
     if (this.hasCommand('apt-get')) {
       const env = { DEBIAN_FRONTEND: 'noninteractive' };
-      const act = packages ? ['install', '-y', ...packages] : ['upgrade', '-y'];
+      const verb = packages ? ['install', '-y'] : ['upgrade', '-y'];
       return [
         { command: 'apt-get', args: ['update'], env, phase: 'downloading' },
-        { command: 'apt-get', args: [...act, '--download-only'], env, phase: 'downloading' },
-        { command: 'apt-get', args: act, env, phase: 'applying' },
+        { command: 'apt-get', args: [...verb, '--download-only', ...list], env, phase: 'downloading' },
+        { command: 'apt-get', args: [...verb, ...list], env, phase: 'applying' },
         ...(kernelCommand
           ? [
               { command: 'sed', args: ['-i', `s|^GRUB_CMDLINE_LINUX=.*|GRUB_CMDLINE_LINUX="${kernelCommand.replace(/[|&]/g, '\\$&')}"|`, '/etc/default/grub'], phase: 'applying' },
@@ -156,17 +158,17 @@ export class LinuxExecutor implements Executor {
             ]
           : []),
         { command: 'dpkg', args: ['--audit'], phase: 'verifying' },
-        ...(packages ? [{ command: 'dpkg-query', args: ['-W', ...packages], phase: 'verifying' }] : []),
+        ...(packages ? [{ command: 'dpkg-query', args: ['-W', ...list], phase: 'verifying' }] : []),
       ];
     }
     if (this.hasCommand('dnf')) {
-      const act = packages ? ['install', '-y', ...packages] : ['upgrade', '-y'];
+      const verb = packages ? ['install', '-y'] : ['upgrade', '-y'];
       return [
-        { command: 'dnf', args: [...act, '--downloadonly'], phase: 'downloading' },
-        { command: 'dnf', args: act, phase: 'applying' },
+        { command: 'dnf', args: [...verb, '--downloadonly', ...list], phase: 'downloading' },
+        { command: 'dnf', args: [...verb, ...list], phase: 'applying' },
         ...(kernelCommand ? [{ command: 'grubby', args: ['--update-kernel=ALL', `--args=${kernelCommand}`], phase: 'applying' }] : []),
         { command: 'dnf', args: ['check'], phase: 'verifying' },
-        ...(packages ? [{ command: 'rpm', args: ['-q', ...packages], phase: 'verifying' }] : []),
+        ...(packages ? [{ command: 'rpm', args: ['-q', ...list], phase: 'verifying' }] : []),
       ];
     }
     return undefined;
