@@ -55,14 +55,24 @@ export type HeartbeatRequest = Static<typeof HeartbeatRequest>;
 /** Devices without the hostId (the server knows the host from the token). */
 const device = <T extends ReturnType<typeof Type.Object>>(schema: T) => Type.Omit(schema, ['hostId']);
 
-/** POST /southbound/v1/hardware (agent token): the full inventory of the machine; the server diffs it. */
+/** The most devices of each kind one hardware report may hold (the agent sends the first ones and says so). */
+export const HARDWARE_REPORT_LIMITS = { nics: 64, storages: 128, gpus: 16, usbs: 64 } as const;
+
+/** The largest hardware report body the server reads. */
+export const HARDWARE_REPORT_MAX_BYTES = 512 * 1024;
+
+/**
+ * POST /southbound/v1/hardware (agent token): the full inventory of the machine; the server diffs it
+ * and writes only what changed. Bounded: HARDWARE_REPORT_LIMITS devices per kind, strings of at most
+ * 256 characters (device names 128), HARDWARE_REPORT_MAX_BYTES in all (413 beyond).
+ */
 export const HardwareReport = Type.Object(
   {
     hardware: Hardware,
-    nics: Type.Array(device(HostNicStatus), { maxItems: 256 }),
-    storages: Type.Array(device(HostStorageStatus), { maxItems: 256 }),
-    gpus: Type.Array(device(HostGpuStatus), { maxItems: 64 }),
-    usbs: Type.Array(device(HostUsbStatus), { maxItems: 256 }),
+    nics: Type.Array(device(HostNicStatus), { maxItems: HARDWARE_REPORT_LIMITS.nics }),
+    storages: Type.Array(device(HostStorageStatus), { maxItems: HARDWARE_REPORT_LIMITS.storages }),
+    gpus: Type.Array(device(HostGpuStatus), { maxItems: HARDWARE_REPORT_LIMITS.gpus }),
+    usbs: Type.Array(device(HostUsbStatus), { maxItems: HARDWARE_REPORT_LIMITS.usbs }),
   },
   closed,
 );

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { HardwareReport } from '../../api/index.ts';
+import { Value } from 'typebox/value';
+import { HARDWARE_REPORT_LIMITS, HardwareReport } from '../../api/index.ts';
 import { enrollIdentity } from './enroll-identity.ts';
 import { canonicalJson, normalizeHardwareReport, sameHardwareReport } from './hardware-report.ts';
 
@@ -13,6 +14,16 @@ const base = (): HardwareReport => ({
   storages: [],
   gpus: [],
   usbs: [],
+});
+
+test('normalizing clips a report to what the server takes (HARDWARE_REPORT_LIMITS, string lengths): the first devices by name', () => {
+  const many = { ...base(), nics: Array.from({ length: 100 }, (_, i) => ({ deviceName: `eth${String(i).padStart(3, '0')}`, description: 'd'.repeat(1000) })) };
+  many.hardware.cpuModel = 'x'.repeat(1000);
+  const n = normalizeHardwareReport(many);
+  assert.equal(n.nics.length, HARDWARE_REPORT_LIMITS.nics);
+  assert.equal(n.nics[0].deviceName, 'eth000');
+  assert.equal(n.hardware.cpuModel!.length, 256);
+  assert.ok(Value.Check(HardwareReport, n), 'the clipped report passes the schema');
 });
 
 test('normalizing sorts devices and addresses and drops absent fields; order does not make a change', () => {

@@ -1,24 +1,27 @@
-import type { HardwareReport } from '../../api/index.ts';
+import { HARDWARE_REPORT_LIMITS as LIMITS, type HardwareReport } from '../../api/index.ts';
 
-const LIMITS = { nics: 256, storages: 256, gpus: 64, usbs: 256 } as const;
+/** The longest string the schema takes in a report (device names: 128). */
+const MAX_TEXT = 256;
+const MAX_DEVICE_NAME = 128;
+const MAX_ADDRESSES = 32;
 
 /**
  * The report in canonical form: devices sorted by name, IP addresses sorted, absent fields left
- * out, lists clipped to the schema's limits (a node with more than 256 NICs reports the first 256
- * by name rather than having its whole report refused). Two scans of an unchanged machine give
+ * out, lists and strings clipped to the schema's limits (HARDWARE_REPORT_LIMITS: a node with more
+ * than 64 NICs reports the first 64 by name rather than having its whole report refused). Two scans of an unchanged machine give
  * deep-equal canonical reports.
  * @example normalizeHardwareReport(await discovery.scan())
  */
 export function normalizeHardwareReport(r: HardwareReport): HardwareReport {
   const byName = <T extends { deviceName: string }>(list: T[], max: number): T[] =>
     list
-      .map((d) => prune(d))
+      .map((d) => ({ ...prune(d), deviceName: d.deviceName.slice(0, MAX_DEVICE_NAME) }))
       .sort((a, b) => (a.deviceName < b.deviceName ? -1 : a.deviceName > b.deviceName ? 1 : 0))
       .slice(0, max);
   return {
     hardware: prune(r.hardware),
     nics: byName(
-      r.nics.map((n) => (n.ipAddresses ? { ...n, ipAddresses: [...n.ipAddresses].sort() } : n)),
+      r.nics.map((n) => (n.ipAddresses ? { ...n, ipAddresses: [...n.ipAddresses].sort().slice(0, MAX_ADDRESSES).map((a) => a.slice(0, 64)) } : n)),
       LIMITS.nics,
     ),
     storages: byName(r.storages, LIMITS.storages),
@@ -40,8 +43,13 @@ export function canonicalJson(value: unknown): string {
   );
 }
 
+/** Drops absent and empty fields; clips strings to what the schema takes. */
 function prune<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as T;
+  return Object.fromEntries(
+    Object.entries(o)
+      .filter(([, v]) => v !== undefined && v !== '')
+      .map(([k, v]) => [k, typeof v === 'string' ? v.slice(0, MAX_TEXT) : v]),
+  ) as T;
 }
 
 /** The report in one line, for the agent's log. */

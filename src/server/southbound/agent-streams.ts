@@ -5,6 +5,8 @@ import type { InventoryService } from '../../inventory/index.ts';
 interface Conn {
   raw: ServerResponse;
   project: string;
+  /** The agent token it was opened with: checked again while the stream is open. */
+  token: string;
   /** Command ids sent on this connection (a command's later updates are not resent). */
   sent: Set<string>;
   /** The telemetry config version last sent on this connection, and the host revision it came from. */
@@ -27,6 +29,16 @@ export interface AgentStreamsOptions {
   onHost?: (host: InventoryEvent['object']) => void;
   /** Keep-alive bookmark on idle streams. @default 15000 */
   keepAliveMs?: number;
+  /**
+   * Checks an open stream's token again (revoked, expired: throws `unauthenticated`). Called every
+   * `recheckMs`; a stream whose token fails gets an ERROR event and is closed. Revocations made by
+   * other servers arrive through the TokenService's refresh, so a stream ends within that plus this.
+   */
+  verify?: (token: string) => Promise<unknown>;
+  /** @default 1000 */
+  recheckMs?: number;
+  /** Open streams per host; one more closes the oldest. @default 2 */
+  maxPerHost?: number;
 }
 
 /**
@@ -46,6 +58,8 @@ export class AgentStreams {
   private readonly abort = new AbortController();
   private running?: Promise<void>;
   private keepAlive?: NodeJS.Timeout;
+  private recheck?: NodeJS.Timeout;
+  private checking = false;
   private readonly inventory: Inventory;
 
   constructor(private readonly options: AgentStreamsOptions) {
@@ -53,6 +67,12 @@ export class AgentStreams {
   }
 
   async start(): Promise<void> {
+    // Hosts invalidated or deleted while no server was listening (a crash between the write and the
+    // revocation) lose their tokens now; revoking twice is harmless.
+    for (const h of (await listAll(this.inventory, ALL_PROJECTS, 'Host', { filter: 'spec.desiredState = untrusted OR spec.desiredState = deleted' })).items) {
+      this.revokedHosts.add(h.id);
+      await this.options.onHostRevoked(h.id);
+    }
     const stream = await this.options.service.openWatch(this.options.caller, { project: ALL_PROJECTS, kinds: ['Command', 'Host'], signal: this.abort.signal });
     this.running = (async () => {
       for await (const item of stream) if (item.type === 'event') await this.route(item.event());
@@ -61,11 +81,43 @@ export class AgentStreams {
       for (const set of this.conns.values()) for (const c of set) c.raw.write(': keep-alive\n\n');
     }, this.options.keepAliveMs ?? 15_000);
     this.keepAlive.unref();
+    if (this.options.verify) {
+      this.recheck = setInterval(() => void this.recheckTokens(), this.options.recheckMs ?? 1000);
+      this.recheck.unref();
+    }
+  }
+
+  /** Ends the streams whose token is no longer valid (revoked here or on another server, or expired). */
+  private async recheckTokens(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      const verdicts = new Map<string, string | undefined>();
+      for (const [hostId, set] of [...this.conns]) {
+        for (const c of [...set]) {
+          if (!verdicts.has(c.token)) verdicts.set(c.token, await this.options.verify!(c.token).then(() => undefined, (e: Error) => e.message));
+          const why = verdicts.get(c.token);
+          if (why === undefined) continue;
+          c.raw.write(`event: ERROR\ndata: ${JSON.stringify({ error: { code: 'unauthenticated', message: why } })}\n\n`);
+          this.close(hostId, c);
+        }
+      }
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private close(hostId: string, c: Conn): void {
+    c.raw.end();
+    const set = this.conns.get(hostId);
+    set?.delete(c);
+    if (set?.size === 0) this.conns.delete(hostId);
   }
 
   async stop(): Promise<void> {
     this.abort.abort();
     clearInterval(this.keepAlive);
+    clearInterval(this.recheck);
     for (const set of this.conns.values()) for (const c of set) c.raw.end();
     this.conns.clear();
     await this.running;
@@ -78,13 +130,19 @@ export class AgentStreams {
     return n;
   }
 
-  /** Serves one agent's stream until it disconnects. */
-  async serve(project: string, hostId: string, raw: ServerResponse): Promise<void> {
+  /** Serves one agent's stream until it disconnects; the host's oldest stream closes if it has too many. */
+  async serve(project: string, hostId: string, token: string, raw: ServerResponse): Promise<void> {
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const conn: Conn = { raw, project, sent: new Set(), configRevision: 0 };
+    const conn: Conn = { raw, project, token, sent: new Set(), configRevision: 0 };
     let set = this.conns.get(hostId);
     if (!set) this.conns.set(hostId, (set = new Set()));
     set.add(conn);
+    const max = this.options.maxPerHost ?? 2;
+    for (const old of set) {
+      if (set.size <= max) break;
+      old.raw.write(`: closed: host ${hostId} opened a newer stream (at most ${max} per host)\n\n`);
+      this.close(hostId, old);
+    }
     raw.once('close', () => {
       set!.delete(conn);
       if (set!.size === 0 && this.conns.get(hostId) === set) this.conns.delete(hostId);
@@ -113,6 +171,7 @@ export class AgentStreams {
       const desired = (obj.spec as { desiredState?: string }).desiredState;
       if (ev.type === 'DELETED' || desired === 'untrusted' || desired === 'deleted') {
         if (!this.revokedHosts.has(obj.id)) {
+          if (this.revokedHosts.size >= 100_000) this.revokedHosts.clear(); // a repeat revocation is harmless
           this.revokedHosts.add(obj.id);
           await this.options.onHostRevoked(obj.id);
         }
@@ -127,7 +186,7 @@ export class AgentStreams {
         return;
       }
       const set = this.conns.get(obj.id);
-      if (set) for (const c of set) this.sendConfig(c, obj.revision, obj.status);
+      if (set) for (const c of set) if (c.project === obj.project) this.sendConfig(c, obj.revision, obj.status);
       return;
     }
     if (ev.type === 'DELETED') return;
@@ -135,7 +194,7 @@ export class AgentStreams {
     const state = (obj.status as { state?: string }).state ?? 'pending';
     if (state !== 'pending') return;
     const set = this.conns.get(spec.hostId);
-    if (set) for (const c of set) this.send(c, ev.revision, obj);
+    if (set) for (const c of set) if (c.project === obj.project) this.send(c, ev.revision, obj);
   }
 
   /** Sends the host's telemetry config if this connection has not had that version (and it is not older than what it had). */

@@ -21,7 +21,9 @@ export const deviceResourceName = (hostId: string, deviceName: string): string =
 /**
  * Turns an agent's hardware report into Inventory writes, only where something changed: the
  * host's `status.hardware` and its HostNic / HostStorage / HostGpu / HostUsb children, matched by
- * device name. An unchanged report writes nothing. Reports of one host are applied one at a time.
+ * device name. An unchanged report writes nothing; a changed one costs one write per changed item,
+ * all submitted at once so the store's group commit puts them in one transaction (a few, past its
+ * batch size). Reports of one host are applied one at a time.
  */
 export class HardwareSync {
   private readonly chains = new Map<string, Promise<unknown>>();
@@ -40,37 +42,40 @@ export class HardwareSync {
   }
 
   private async diff(project: string, hostId: string, report: HardwareReport): Promise<number> {
-    let writes = 0;
-    const host = await this.inventory.get(project, 'Host', hostId);
+    const inv = this.inventory;
+    const [host, ...children] = await Promise.all([
+      inv.get(project, 'Host', hostId),
+      ...DEVICE_KINDS.map(({ kind }) => listAll(inv, project, kind, { filter: `status.hostId = "${hostId}"` })),
+    ]);
+    // Removals first: a device renamed onto another's resource name frees it before the create.
+    const removals: (() => Promise<unknown>)[] = [];
+    const writes: (() => Promise<unknown>)[] = [];
     const hw = (host.status as { hardware?: Record<string, unknown> }).hardware;
-    if (!jsonEqual(hw ?? {}, report.hardware)) {
-      await this.inventory.updateStatus(project, 'Host', hostId, { hardware: replacePatch(hw, report.hardware) });
-      writes++;
-    }
-    for (const { kind, field } of DEVICE_KINDS) {
+    if (!jsonEqual(hw ?? {}, report.hardware)) writes.push(() => inv.updateStatus(project, 'Host', hostId, { hardware: replacePatch(hw, report.hardware) }));
+    DEVICE_KINDS.forEach(({ kind, field }, i) => {
       const existing = new Map<string, Resource>();
-      for (const r of (await listAll(this.inventory, project, kind, { filter: `status.hostId = "${hostId}"` })).items) existing.set(String((r.status as { deviceName?: string }).deviceName), r as Resource);
+      for (const r of children[i].items) existing.set(String((r.status as { deviceName?: string }).deviceName), r as Resource);
       const seen = new Set<string>();
+      const names = new Set<string>();
       for (const device of report[field] as Record<string, unknown>[]) {
         const name = String(device.deviceName);
-        if (seen.has(name)) continue; // a report naming a device twice: the first wins
+        const resourceName = deviceResourceName(hostId, name);
+        // A report naming a device twice, or two names that make one resource name: the first wins.
+        if (seen.has(name) || (!existing.has(name) && names.has(resourceName))) continue;
         seen.add(name);
+        names.add(resourceName);
         const status = { ...device, hostId };
         const cur = existing.get(name);
-        if (!cur) {
-          await this.inventory.create(project, kind, { name: deviceResourceName(hostId, name), status });
-          writes++;
-        } else if (!jsonEqual(cur.status, status)) {
-          await this.inventory.updateStatus(project, kind, cur.id, replacePatch(cur.status, status));
-          writes++;
-        }
+        if (!cur) writes.push(() => inv.create(project, kind, { name: resourceName, status }));
+        else if (!jsonEqual(cur.status, status)) writes.push(() => inv.updateStatus(project, kind, cur.id, replacePatch(cur.status, status)));
       }
-      for (const [name, r] of existing) {
-        if (seen.has(name)) continue;
-        await this.inventory.delete(project, kind, r.id);
-        writes++;
-      }
-    }
-    return writes;
+      for (const [name, r] of existing) if (!seen.has(name)) removals.push(() => inv.delete(project, kind, r.id));
+    });
+    const all = [...removals, ...writes];
+    if (all.length === 0) return 0;
+    const results = await Promise.allSettled(all.map((w) => w()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return all.length;
   }
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import {
-  AgentStatusReport, type Caller, CommandResult, EimError, EnrollRequest, EnrollResponse, HardwareReport, HeartbeatRequest,
+  AgentStatusReport, type Caller, CommandResult, EimError, EnrollRequest, EnrollResponse, HARDWARE_REPORT_MAX_BYTES, HardwareReport, HeartbeatRequest,
   type Inventory, isEimError, type Resource,
 } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
@@ -12,6 +12,7 @@ import type { AgentStreams } from './agent-streams.ts';
 import { enroll } from './enrolment.ts';
 import type { HardwareSync } from './hardware-sync.ts';
 import type { LeaseTracker } from './lease-tracker.ts';
+import { KeyedBuckets, type SouthboundLimits } from './southbound-limits.ts';
 
 export interface SouthboundDeps {
   service: InventoryService;
@@ -19,59 +20,76 @@ export interface SouthboundDeps {
   leases: LeaseTracker;
   hardware: HardwareSync;
   streams: AgentStreams;
+  limits: SouthboundLimits;
 }
 
 /** Writes the southbound layer makes on an agent's behalf carry `agent/<hostId>` as their actor. */
 const asAgent = (service: InventoryService, project: string, hostId: string): Inventory =>
   service.as({ subject: `agent/${hostId}`, grants: [{ project, role: 'manager' }] });
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    agent?: { project: string; hostId: string; caller: Caller };
-  }
+interface AgentCaller {
+  project: string;
+  hostId: string;
+  caller: Caller;
+  /** The bearer token itself (the stream re-checks it while open). */
+  token: string;
 }
 
 /**
  * `/southbound/v1`: what agents call (ARCHITECTURE.md §7). Enrolment takes an enrollment token;
- * everything else an agent token, which touches only its own host.
+ * everything else an agent token, which touches only its own host. Every call is rate-limited
+ * (SouthboundLimits): enrolments per enrollment token, the rest per host.
  */
 export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundDeps): void {
-  const { service, tokens, leases, hardware, streams } = deps;
+  const { service, tokens, leases, hardware, streams, limits } = deps;
   const system = service.as({ subject: 'southbound', grants: [{ project: '*', role: 'manager' }] });
-
-  const bearer = async (req: FastifyRequest): Promise<Caller> => {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    if (!m) throw new EimError('unauthenticated', 'missing Authorization: Bearer <token> (an enrollment token to enroll, then the agent token it returned)');
-    return tokens.verify(m[1]);
+  const buckets = {
+    enroll: new KeyedBuckets(limits.enroll, 'enrolments for this enrollment token'),
+    heartbeat: new KeyedBuckets(limits.heartbeat, 'heartbeats from this host'),
+    hardware: new KeyedBuckets(limits.hardware, 'hardware reports from this host'),
+    agent: new KeyedBuckets(limits.agent, 'calls from this host'),
   };
 
-  const agentOf = async (req: FastifyRequest) => {
-    const caller = await bearer(req);
+  const bearer = async (req: FastifyRequest): Promise<{ caller: Caller; token: string }> => {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!m) throw new EimError('unauthenticated', 'missing Authorization: Bearer <token> (an enrollment token to enroll, then the agent token it returned)');
+    return { caller: await tokens.verify(m[1]), token: m[1] };
+  };
+
+  const agentOf = async (req: FastifyRequest, limit: KeyedBuckets = buckets.agent): Promise<AgentCaller> => {
+    const { caller, token } = await bearer(req);
     const grant = caller.grants.find((g) => g.role === 'agent');
-    if (!grant || !caller.hostId) throw new EimError('permission_denied', 'this call needs an agent token (the one enrolment returned)');
-    return { project: grant.project, hostId: caller.hostId, caller };
+    if (!grant || !caller.hostId || !/^host-[0-9a-f]{8}$/.test(caller.hostId)) throw new EimError('permission_denied', 'this call needs an agent token (the one enrolment returned)');
+    limit.take(caller.hostId);
+    return { project: grant.project, hostId: caller.hostId, caller, token };
   };
 
   const tags = ['Southbound'];
 
-  app.post('/southbound/v1/enroll', { schema: { tags, summary: 'Enrol an agent with an enrollment token; returns its host-bound agent token', body: EnrollRequest } }, async (req): Promise<EnrollResponse> => {
-    return enroll({ service, tokens }, await bearer(req), req.body);
+  app.post('/southbound/v1/enroll', { schema: { tags, operationId: 'enrollAgent', summary: 'Enrol an agent with an enrollment token; returns its host-bound agent token', body: EnrollRequest, response: { 200: EnrollResponse } } }, async (req): Promise<EnrollResponse> => {
+    const { caller } = await bearer(req);
+    if (caller.grants.some((g) => g.role === 'enrollment')) buckets.enroll.take(caller.tokenId ?? caller.subject);
+    return enroll({ service, tokens }, caller, req.body);
   });
 
   app.post('/southbound/v1/heartbeat', { schema: { tags, operationId: 'agentHeartbeat', summary: 'Heartbeat: renews the lease (in memory)', body: HeartbeatRequest, response: NO_CONTENT } }, async (req, reply) => {
-    const a = await agentOf(req);
+    const a = await agentOf(req, buckets.heartbeat);
     const body = (req.body ?? {}) as { intervalSeconds?: number };
     assertValid(HeartbeatRequest, body, 'body');
     leases.beat(a.project, a.hostId, body.intervalSeconds ? body.intervalSeconds * 1000 : undefined);
     return reply.code(204).send();
   });
 
-  app.post('/southbound/v1/hardware', { schema: { tags, operationId: 'reportHardware', summary: "The machine's hardware; only changes are written", body: HardwareReport, response: { 200: Type.Object({ writes: Type.Integer() }) } } }, async (req) => {
-    const a = await agentOf(req);
-    assertValid(HardwareReport, req.body, 'body');
-    const writes = await hardware.apply(a.project, a.hostId, req.body as HardwareReport);
-    return { writes };
-  });
+  app.post(
+    '/southbound/v1/hardware',
+    { bodyLimit: HARDWARE_REPORT_MAX_BYTES, schema: { tags, operationId: 'reportHardware', summary: "The machine's hardware; only changes are written", body: HardwareReport, response: { 200: Type.Object({ writes: Type.Integer() }) } } },
+    async (req) => {
+      const a = await agentOf(req, buckets.hardware);
+      assertValid(HardwareReport, req.body, 'body');
+      const writes = await hardware.apply(a.project, a.hostId, req.body as HardwareReport);
+      return { writes };
+    },
+  );
 
   app.post('/southbound/v1/status', { schema: { tags, operationId: 'reportAgentStatus', summary: 'What the agent sees of its own state', body: AgentStatusReport, response: NO_CONTENT } }, async (req, reply) => {
     const a = await agentOf(req);
@@ -121,9 +139,13 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     return reply.code(204).send();
   });
 
-  app.get('/southbound/v1/stream', { schema: { tags, operationId: 'streamAgentCommands', summary: 'SSE: commands for this host (and revoked); resumable', response: eventStream('Commands and config for this host, and revoked when its credentials are') } }, async (req, reply) => {
-    const a = await agentOf(req);
-    reply.hijack();
-    await streams.serve(a.project, a.hostId, reply.raw);
-  });
+  app.get(
+    '/southbound/v1/stream',
+    { schema: { tags, operationId: 'streamAgentCommands', summary: `SSE: commands for this host (and revoked); resumable; at most ${limits.streamsPerHost} open per host (a new one closes the oldest)`, response: eventStream('Commands and config for this host, and revoked when its credentials are') } },
+    async (req, reply) => {
+      const a = await agentOf(req);
+      reply.hijack();
+      await streams.serve(a.project, a.hostId, a.token, reply.raw);
+    },
+  );
 }

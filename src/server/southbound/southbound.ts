@@ -5,6 +5,7 @@ import { AgentStreams } from './agent-streams.ts';
 import { HardwareSync } from './hardware-sync.ts';
 import { LeaseTracker } from './lease-tracker.ts';
 import { registerSouthboundRoutes } from './southbound-routes.ts';
+import { compileSouthboundLimits, type SouthboundLimitOptions } from './southbound-limits.ts';
 
 export interface SouthboundOptions {
   service: InventoryService;
@@ -13,6 +14,10 @@ export interface SouthboundOptions {
   defaultIntervalMs?: number;
   /** How often leases are checked. @default 250 */
   leaseCheckMs?: number;
+  /** Rates, caps and the agent token lifetime (see SouthboundLimitOptions for the defaults). */
+  limits?: SouthboundLimitOptions;
+  /** How often open command streams check their token again (revoked or expired: closed). @default 1000 */
+  streamRecheckMs?: number;
   onError?: (e: unknown) => void;
 }
 
@@ -30,6 +35,7 @@ export interface Southbound {
  * managers do or not.
  */
 export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions): Promise<Southbound> {
+  const limits = compileSouthboundLimits(o.limits);
   const system = o.service.as({ subject: 'southbound', grants: [{ project: '*', role: 'manager' }] });
   const leases = new LeaseTracker({ inventory: system, defaultIntervalMs: o.defaultIntervalMs, checkEveryMs: o.leaseCheckMs, onError: o.onError });
   const hardware = new HardwareSync(system);
@@ -37,12 +43,15 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
     service: o.service,
     caller: { subject: 'southbound', grants: [{ project: '*', role: 'manager' }] },
     onHost: (host) => leases.observeHost(host),
+    verify: (token) => o.tokens.verify(token),
+    recheckMs: o.streamRecheckMs,
+    maxPerHost: limits.streamsPerHost,
     onHostRevoked: async (hostId) => {
       leases.forget(hostId);
       await o.tokens.revoke({ hostId });
     },
   });
-  registerSouthboundRoutes(app, { service: o.service, tokens: o.tokens, leases, hardware, streams });
+  registerSouthboundRoutes(app, { service: o.service, tokens: o.tokens, leases, hardware, streams, limits });
   await leases.start();
   await streams.start();
   return {
