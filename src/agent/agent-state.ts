@@ -14,6 +14,8 @@ export interface AgentState {
   enrollmentTokenSha256?: string;
   revokedAt?: string;
   revokedReason?: string;
+  /** When the agent found its token expired (it enrols again with an enrollment token). */
+  expiredAt?: string;
   configVersion?: string;
   osId?: string;
 }

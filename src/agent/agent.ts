@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { decodeJwt } from 'jose';
 import { Value } from 'typebox/value';
 import { AgentCommand, type AgentStatusReport, HardwareReport, isEimError } from '../api/index.ts';
 import { type SseFrame, sseFrames } from '../client/index.ts';
@@ -12,8 +13,12 @@ import { describeIdentity, enrollIdentity } from './discovery/enroll-identity.ts
 import { changedSections, sameHardwareReport, summarizeReport } from './discovery/hardware-report.ts';
 import { ReconnectBackoff } from './reconnect-backoff.ts';
 
-/** Why Agent.run ended. `revoked` and `refused` need an operator (a new enrollment token). */
-export type AgentExit = { reason: 'stopped' } | { reason: 'revoked' | 'refused'; message: string };
+/**
+ * Why Agent.run ended. `revoked` and `refused` need an operator (a new enrollment token).
+ * `expired`: the agent token ran out (the agent was offline longer than its lifetime); a restart
+ * enrols again with the enrollment token it is given.
+ */
+export type AgentExit = { reason: 'stopped' } | { reason: 'revoked' | 'refused' | 'expired'; message: string };
 
 export interface AgentStats {
   heartbeats: number;
@@ -24,6 +29,8 @@ export interface AgentStats {
   configEvents: number;
   /** Configs applied (from the stream or an apply-config command). */
   configsApplied: number;
+  /** Agent tokens renewed. */
+  renewals: number;
 }
 
 const RETRY_ENROLL = new Set(['not_found', 'unavailable', 'rate_limited', 'internal']);
@@ -31,13 +38,16 @@ const RETRY_ENROLL = new Set(['not_found', 'unavailable', 'rate_limited', 'inter
 /**
  * The edge node agent: enrolls (or reuses `<data-dir>/agent.json`), heartbeats, reports its
  * hardware at start and whenever a rescan finds a change, reports its status, and runs the
- * commands of its SSE stream, each at most once. A `revoked` event or any 401 ends it: the token
- * is deleted, and only a new enrollment token brings it back.
+ * commands of its SSE stream, each at most once. It renews its agent token when 30 to 50 % of
+ * the token's lifetime is left, and saves the new one in agent.json (atomically). A `revoked`
+ * event or any 401 ends it: the token is deleted, and only a new enrollment token brings it back;
+ * an expired token (the agent was offline too long) ends it with `expired`, and it enrols again
+ * on its next start.
  * @example const exit = await new Agent({ server, enrollmentToken, dataDir, discovery: new LinuxDiscovery(), executor }).run()
  */
 export class Agent {
   readonly options: CompiledAgentOptions;
-  readonly stats: AgentStats = { heartbeats: 0, hardwareReports: 0, statusReports: 0, streamConnections: 0, configEvents: 0, configsApplied: 0 };
+  readonly stats: AgentStats = { heartbeats: 0, hardwareReports: 0, statusReports: 0, streamConnections: 0, configEvents: 0, configsApplied: 0, renewals: 0 };
   private readonly stopping = new AbortController();
   private state?: AgentState;
   private exit?: AgentExit;
@@ -45,6 +55,10 @@ export class Agent {
   private statusDirty = true;
   private statusChain: Promise<void> = Promise.resolve();
   private worker?: CommandWorker;
+  /** When to renew the agent token (clock time); undefined: never (no lifetime to renew within). */
+  private renewAt?: number;
+  /** The command stream's connection now: aborted to reconnect with a renewed token. */
+  private streamConnection?: AbortController;
 
   constructor(options: AgentOptions) {
     this.options = compileAgentOptions(options);
@@ -62,6 +76,7 @@ export class Agent {
       if (!enrolled) return this.exit ?? { reason: 'stopped' };
       this.state = enrolled;
       o.client.useToken(enrolled.token!);
+      this.scheduleRenewal(enrolled.token!);
       const journal = new CommandJournal({ file: o.dataDir ? path.join(o.dataDir, 'commands.json') : undefined, now: () => o.clock.now() });
       this.worker = new CommandWorker({
         client: o.client,
@@ -131,9 +146,10 @@ export class Agent {
       state = undefined;
     }
     if (state?.token) return state;
+    const expired = state?.expiredAt ? `the agent token of host ${state.hostId} expired (noticed at ${state.expiredAt}; the agent was offline longer than the token's lifetime)` : undefined;
     const revoked = state?.revokedAt ? `host ${state.hostId} was invalidated or deleted (its agent token was revoked at ${state.revokedAt})` : undefined;
     if (!o.enrollmentToken) {
-      return this.refuse(`${revoked ?? 'this agent has not enrolled yet'}: enrolling needs ${revoked ? 'a new' : 'an'} enrollment token (--enrollment-token or --enrollment-token-file)`);
+      return this.refuse(`${revoked ?? expired ?? 'this agent has not enrolled yet'}: enrolling needs ${revoked ? 'a new' : 'an'} enrollment token (--enrollment-token or --enrollment-token-file)`);
     }
     const tokenHash = createHash('sha256').update(o.enrollmentToken).digest('hex');
     if (revoked && state?.enrollmentTokenSha256 === tokenHash) {
@@ -179,12 +195,77 @@ export class Agent {
     this.stopping.abort();
   }
 
+  /** The token expired: forget it and stop; the next start enrols again (the host keeps its identity). */
+  private expire(reason: string): void {
+    if (this.exit || !this.state) return;
+    const o = this.options;
+    const { token: _dropped, ...rest } = this.state;
+    this.state = { ...rest, expiredAt: new Date(o.clock.now()).toISOString() };
+    o.stateStore.save(this.state);
+    const message = `the agent token of host ${this.state.hostId} expired (${reason}): the agent was offline longer than the token's lifetime. It was deleted from ${o.stateStore.location}; start the agent again with an enrollment token to enrol again.`;
+    o.log.error(message);
+    this.exit = { reason: 'expired', message };
+    this.stopping.abort();
+  }
+
+  /** A 401: the token expired (details.reason), or it was revoked. */
+  private unauthenticated(e: { message?: string; details?: Record<string, unknown> }, what: string): void {
+    if (e.details?.reason === 'expired') this.expire(`the server said so on ${what}`);
+    else this.revoke(`the server refused the agent token on ${what} (${e.message})`);
+  }
+
   private failedCall(e: unknown, what: string): string | undefined {
     if (isEimError(e) && e.code === 'unauthenticated') {
-      this.revoke(`the server refused the agent token on ${what} (${e.message})`);
+      this.unauthenticated(e, what);
       return undefined;
     }
     return (e as Error).message;
+  }
+
+  /**
+   * Plans the renewal of `token`: when 30 to 50 % of its lifetime is left (spread, so a fleet
+   * enrolled together does not renew together). A token without an expiry (from an older server)
+   * is renewed at once, to get one that expires.
+   */
+  private scheduleRenewal(token: string): void {
+    let claims: { exp?: number; iat?: number };
+    try {
+      claims = decodeJwt(token);
+    } catch {
+      this.renewAt = undefined;
+      return;
+    }
+    const now = this.options.clock.now();
+    if (claims.exp === undefined) {
+      this.renewAt = now;
+      return;
+    }
+    const left = claims.exp * 1000 - Date.now();
+    const lifetime = (claims.exp - (claims.iat ?? claims.exp)) * 1000 || left;
+    this.renewAt = now + Math.max(0, left - lifetime * (0.3 + 0.2 * this.options.random()));
+  }
+
+  /** Renews the agent token, saves it in agent.json, and moves the calls and the stream onto it. */
+  private async renew(): Promise<void> {
+    const o = this.options;
+    try {
+      const r = await o.client.renew();
+      if (this.stopped || !this.state) return;
+      this.state = { ...this.state, token: r.token };
+      o.stateStore.save(this.state);
+      o.client.useToken(r.token);
+      this.scheduleRenewal(r.token);
+      this.stats.renewals++;
+      this.streamConnection?.abort();
+      o.log.info(`renewed the agent token${r.expiresAt ? ` (valid until ${r.expiresAt})` : ''}; saved ${o.stateStore.location}`);
+    } catch (e) {
+      const message = this.failedCall(e, 'token renewal');
+      if (message === undefined) return;
+      const retryAfter = Number((e as { details?: { retryAfterSeconds?: number } }).details?.retryAfterSeconds ?? 0) * 1000;
+      const notHere = isEimError(e) && e.code === 'not_found'; // a server from before renewal
+      this.renewAt = o.clock.now() + (notHere ? 3_600_000 : Math.max(retryAfter, Math.min(60_000, 10 * o.heartbeatMs)));
+      o.log.warn(`renewing the agent token failed: ${message}; trying again in ${Math.round((this.renewAt - o.clock.now()) / 1000)} s`);
+    }
   }
 
   private async heartbeatLoop(): Promise<void> {
@@ -205,6 +286,7 @@ export class Agent {
         failing = true;
       }
       if (this.statusDirty && !this.stopped) await this.reportStatus();
+      if (this.renewAt !== undefined && o.clock.now() >= this.renewAt && !this.stopped) await this.renew();
       // On schedule; after a slow call, one beat at once and then on schedule again (no burst to catch up).
       next = Math.max(next + o.heartbeatMs, o.clock.now());
       await sleep(o.clock, Math.max(0, next - o.clock.now()), this.stopping.signal);
@@ -286,23 +368,38 @@ export class Agent {
     let lastEventId: string | undefined;
     while (!this.stopped) {
       let received = false;
+      // One connection, aborted on stop and when a renewed token replaces the one it was opened with.
+      const connection = new AbortController();
+      const onStop = () => connection.abort();
+      this.stopping.signal.addEventListener('abort', onStop, { once: true });
+      this.streamConnection = connection;
+      const token = o.client.currentToken;
       try {
         const { url, headers, ca } = o.client.streamRequest(lastEventId);
         this.stats.streamConnections++;
-        for await (const frame of sseFrames({ url, headers, ca, signal: this.stopping.signal, idleTimeoutMs: o.streamIdleTimeoutMs })) {
+        for await (const frame of sseFrames({ url, headers, ca, signal: connection.signal, idleTimeoutMs: o.streamIdleTimeoutMs })) {
           if (!received) backoff.reset();
           received = true;
           if (frame.id) lastEventId = frame.id;
+          // An error about a token renewed away since (it expired on the server first) is no news.
+          if (frame.event === 'ERROR' && token !== o.client.currentToken) break;
           this.onFrame(frame);
           if (this.stopped) return;
         }
-        if (!this.stopped) o.log.warn('the server closed the command stream');
+        if (!this.stopped && !connection.signal.aborted && token === o.client.currentToken) o.log.warn('the server closed the command stream');
       } catch (e) {
-        const message = this.failedCall(e, 'command stream');
-        if (message === undefined || this.stopped) return;
-        o.log.warn(`command stream lost: ${message}`);
+        if (this.stopped) return;
+        if (!connection.signal.aborted) {
+          const message = this.failedCall(e, 'command stream');
+          if (message === undefined || this.stopped) return;
+          o.log.warn(`command stream lost: ${message}`);
+        }
+      } finally {
+        this.stopping.signal.removeEventListener('abort', onStop);
       }
       if (this.stopped) return;
+      // Renewed: reconnect with the new token at once.
+      if (connection.signal.aborted || token !== o.client.currentToken) continue;
       const delay = backoff.next();
       o.log.info(`reconnecting the command stream in ${(delay / 1000).toFixed(1)} s${lastEventId ? ` (resuming after event ${lastEventId})` : ''}`);
       await sleep(o.clock, delay, this.stopping.signal);
@@ -321,8 +418,8 @@ export class Agent {
       return;
     }
     if (frame.event === 'ERROR') {
-      const err = (data as { error?: { code?: string; message?: string } }).error;
-      if (err?.code === 'unauthenticated') return this.revoke(`the command stream answered: ${err.message}`);
+      const err = (data as { error?: { code?: string; message?: string; details?: Record<string, unknown> } }).error;
+      if (err?.code === 'unauthenticated') return this.unauthenticated(err, 'the command stream');
       o.log.warn(`the command stream reported an error: ${err?.message ?? frame.data}`);
     } else if (frame.event === 'command') {
       if (Value.Check(AgentCommand, data)) return this.worker!.enqueue(data);

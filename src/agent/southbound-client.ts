@@ -1,5 +1,7 @@
 import type http from 'node:http';
-import { type AgentCommand, type AgentStatusReport, type CommandResult, EimError, type EnrollRequest, type EnrollResponse, type HardwareReport, type HeartbeatRequest } from '../api/index.ts';
+import {
+  type AgentCommand, type AgentStatusReport, type CommandResult, EimError, type EnrollRequest, type EnrollResponse, type HardwareReport, type HeartbeatRequest, type RenewResponse,
+} from '../api/index.ts';
 import { HttpTransport } from '../client/http-transport.ts';
 import { trustedCertificates } from '../client/tls-trust.ts';
 
@@ -16,6 +18,8 @@ export interface StreamMessage {
  */
 export class SouthboundClient {
   private transport: HttpTransport;
+  /** Transports of tokens renewed away, closed a minute later (calls in flight on them finish). */
+  private readonly retired = new Set<HttpTransport>();
 
   constructor(
     readonly server: string,
@@ -28,11 +32,26 @@ export class SouthboundClient {
     this.transport = new HttpTransport({ server, token, retries: 3, agent: pool, ca });
   }
 
-  /** Uses a (new) agent token for the calls that follow. */
+  /** The agent token the calls use now. */
+  get currentToken(): string | undefined {
+    return this.token;
+  }
+
+  /** Uses a (new) agent token for the calls that follow; calls in flight finish on the old one. */
   useToken(token: string): void {
     this.token = token;
-    this.transport.close();
+    const old = this.transport;
+    this.retired.add(old);
     this.transport = new HttpTransport({ server: this.server, token, retries: 3, agent: this.pool, ca: this.ca });
+    setTimeout(() => {
+      old.close();
+      this.retired.delete(old);
+    }, 60_000).unref();
+  }
+
+  /** A fresh agent token for this host (the current one stays valid until it expires). */
+  async renew(): Promise<RenewResponse> {
+    return this.transport.json<RenewResponse>({ method: 'POST', path: '/southbound/v1/renew', idempotent: true });
   }
 
   async enroll(enrollmentToken: string, identity: EnrollRequest): Promise<EnrollResponse> {
@@ -75,6 +94,8 @@ export class SouthboundClient {
   }
 
   close(): void {
+    for (const t of this.retired) t.close();
+    this.retired.clear();
     this.transport.close();
   }
 }

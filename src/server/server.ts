@@ -13,6 +13,7 @@ import { createServerLog, defaultLogFormat, type LogFormat } from './server-log.
 import { isLoopbackHost, plainHttpWarning } from './listener-options.ts';
 import { readTlsFiles, type TlsFiles, type TlsMaterial, tlsServerOptions } from './tls-material.ts';
 import { startSouthbound } from './southbound/southbound.ts';
+import type { SouthboundLimitOptions } from './southbound/southbound-limits.ts';
 import { type Managers, startManagers } from '../managers/index.ts';
 
 /** The bootstrap admin token's lifetime; a new one is written on start when it has expired. */
@@ -59,6 +60,8 @@ export interface ServerOptions {
   keepAliveTimeoutMs?: number;
   /** Run the resource managers in this process, or not (they run with `eim managers`). @default 'in-process' */
   managers?: 'in-process' | 'none';
+  /** The southbound's rates, stream cap and agent token lifetime. @default see SouthboundLimitOptions (agent tokens live 24 h) */
+  southbound?: SouthboundLimitOptions;
 }
 
 export interface RunningServer {
@@ -103,6 +106,7 @@ export function compileServerOptions(o: ServerOptions): CompiledServerOptions {
     headerTimeoutMs: o.headerTimeoutMs,
     keepAliveTimeoutMs: o.keepAliveTimeoutMs,
     managers: o.managers ?? 'in-process',
+    southbound: o.southbound ?? {},
   });
 }
 
@@ -155,7 +159,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       keepAliveTimeoutMs: o.keepAliveTimeoutMs,
     },
   });
-  const southbound = await startSouthbound(app, { service: inventory, tokens, onError: (e) => log.warn({ err: e }, 'southbound write failed; will retry') });
+  const southbound = await startSouthbound(app, { service: inventory, tokens, limits: o.southbound, onError: (e) => log.warn({ err: e }, 'southbound write failed; will retry') });
   // The managers use the Inventory interface only; in this process it is the in-process one.
   const startLocal = () =>
     startManagers(inventory.as({ subject: 'managers', grants: [{ project: ALL_PROJECTS, role: 'manager' }] }), {

@@ -9,7 +9,10 @@ export const AGENT_EXIT_NEEDS_ENROLLMENT = 3;
 
 const HELP = `
 The agent enrolls with the enrollment token once and keeps its own host-bound token in
-<data-dir>/agent.json (mode 0600); later starts need no enrollment token. It heartbeats, reports
+<data-dir>/agent.json (mode 0600); later starts need no enrollment token. The token has a
+lifetime (the server's --agent-token-ttl, 24 h by default): the agent renews it well before it
+expires and saves the new one in agent.json. An agent offline for longer finds its token expired
+and exits 1; started again with an enrollment token, it enrols again as the same host. It heartbeats, reports
 the machine's hardware (again whenever a rescan finds a change), and runs the commands the server
 sends on its stream, each at most once (the last 1000 are remembered in <data-dir>/commands.json).
 
@@ -28,8 +31,9 @@ Executors:
          power on needs no action; apply-config writes <data-dir>/config.json.
   sim    pretends (2 s per command), for trying the control plane on any machine.
 
-Exit codes: 0 stopped (SIGINT/SIGTERM), 1 error, 2 usage, 3 the host was invalidated or deleted
-(the token is gone) or enrollment was refused: re-enrolling needs a new enrollment token.
+Exit codes: 0 stopped (SIGINT/SIGTERM), 1 error or the agent token expired (a restart enrols
+again), 2 usage, 3 the host was invalidated or deleted (the token is gone) or enrollment was
+refused: re-enrolling needs a new enrollment token.
 The systemd unit (deploy/eim-agent.service) does not restart on 2 or 3.
 
 Examples:
@@ -75,7 +79,7 @@ export function registerAgentCommand(program: Command): void {
       process.once('SIGTERM', stop);
       // The agent has logged why it ended (revoked, refused); the exit code tells systemd.
       const exit = await agent.run();
-      process.exit(exit.reason === 'stopped' ? 0 : AGENT_EXIT_NEEDS_ENROLLMENT);
+      process.exit(exit.reason === 'stopped' ? 0 : exit.reason === 'expired' ? 1 : AGENT_EXIT_NEEDS_ENROLLMENT);
     });
 }
 

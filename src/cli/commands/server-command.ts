@@ -61,6 +61,9 @@ export function registerServerCommand(program: Command): void {
     .addOption(new Option('--oidc-roles-claim <path>', 'claim with role names like <project>_im-rw, <project>_im-r').env('EIM_OIDC_ROLES_CLAIM').default('realm_access.roles'))
     .addOption(new Option('--oidc-audience <aud,…>', "accept only OIDC tokens whose 'aud' names one of these (this or --oidc-authorized-party is required)").env('EIM_OIDC_AUDIENCE').argParser(list))
     .addOption(new Option('--oidc-authorized-party <client,…>', "accept only OIDC tokens whose 'azp' (or 'client_id') is one of these client ids").env('EIM_OIDC_AUTHORIZED_PARTY').argParser(list))
+    .addOption(new Option('--agent-token-ttl <duration>', 'lifetime of agent tokens (agents renew them at about half of it; an agent offline longer enrols again)').env('EIM_AGENT_TOKEN_TTL').default('24h'))
+    .addOption(new Option('--enroll-rate <n>', 'enrolments per second per enrollment token, after a burst of --enroll-burst (429 beyond)').env('EIM_ENROLL_RATE').default(100).argParser(whole))
+    .addOption(new Option('--enroll-burst <n>', 'enrolments one enrollment token may make at once').env('EIM_ENROLL_BURST').default(1000).argParser(whole))
     .addOption(new Option('--managers <where>', 'run the resource managers in this process, or none (run them with eim managers)').env('EIM_MANAGERS').choices(['in-process', 'none']).default('in-process'))
     .addHelpText(
       'after',
@@ -95,6 +98,7 @@ Examples:
           headerTimeoutMs: o.headerTimeout * 1000,
           keepAliveTimeoutMs: o.keepAliveTimeout * 1000,
           managers: o.managers,
+          southbound: { agentTokenTtlSeconds: parseDuration(o.agentTokenTtl), enroll: { perSecond: o.enrollRate, burst: o.enrollBurst } },
           ...(o.oidcIssuer
             ? { oidc: { issuer: o.oidcIssuer, jwksUrl: requireJwks(o.oidcJwksUrl), rolesClaim: o.oidcRolesClaim, audience: o.oidcAudience, authorizedParties: o.oidcAuthorizedParty } }
             : {}),

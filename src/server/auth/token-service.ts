@@ -213,6 +213,7 @@ export class TokenService {
       ({ payload } = await jwtVerify(token, key.verify, { issuer: ISSUER, algorithms: ['EdDSA'], currentDate: new Date(nowS * 1000) }));
     } catch (e) {
       const expired = (e as { code?: string }).code === 'ERR_JWT_EXPIRED';
+      // `details.reason` tells an agent that its token ran out (enrol again) rather than was revoked.
       throw expired ? expiredError() : new EimError('unauthenticated', 'the token is not valid for this server; check that it was copied whole');
     }
     const grants = parseGrants(payload.grants);
@@ -254,7 +255,7 @@ export class TokenService {
 }
 
 const revokedError = () => new EimError('unauthenticated', 'the token has been revoked; get a new one');
-const expiredError = () => new EimError('unauthenticated', 'the token has expired; get a new one');
+const expiredError = () => new EimError('unauthenticated', 'the token has expired; get a new one', { details: { reason: 'expired' } });
 
 function parseGrants(v: unknown): Grant[] | undefined {
   if (!Array.isArray(v)) return undefined;

@@ -92,13 +92,17 @@ export class AgentStreams {
     if (this.checking) return;
     this.checking = true;
     try {
+      // The error body as the REST API would answer it (code unauthenticated; details.reason
+      // `expired` when the token ran out rather than was revoked).
       const verdicts = new Map<string, string | undefined>();
+      const refusal = (e: unknown) =>
+        JSON.stringify(isEimError(e) && e.code === 'unauthenticated' ? e.toJSON() : { error: { code: 'unauthenticated', message: 'the token is no longer valid' } });
       for (const [hostId, set] of [...this.conns]) {
         for (const c of [...set]) {
-          if (!verdicts.has(c.token)) verdicts.set(c.token, await this.options.verify!(c.token).then(() => undefined, (e: Error) => e.message));
+          if (!verdicts.has(c.token)) verdicts.set(c.token, await this.options.verify!(c.token).then(() => undefined, refusal));
           const why = verdicts.get(c.token);
           if (why === undefined) continue;
-          c.raw.write(`event: ERROR\ndata: ${JSON.stringify({ error: { code: 'unauthenticated', message: why } })}\n\n`);
+          c.raw.write(`event: ERROR\ndata: ${why}\n\n`);
           this.close(hostId, c);
         }
       }

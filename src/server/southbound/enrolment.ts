@@ -9,8 +9,8 @@ import type { TokenService } from '../auth/token-service.ts';
 export interface EnrolmentDeps {
   service: InventoryService;
   tokens: TokenService;
-  /** Lifetime of the agent tokens enrolment mints. @default no expiry */
-  agentTokenTtlSeconds?: number;
+  /** Lifetime of the agent tokens enrolment mints. */
+  agentTokenTtlSeconds: number;
 }
 
 /**
@@ -48,7 +48,7 @@ export async function enroll(deps: EnrolmentDeps, caller: Caller, body: unknown)
     const what = [id.uuid && `uuid ${id.uuid}`, id.serialNumber && `serial number ${id.serialNumber}`].filter(Boolean).join(' or ');
     throw new EimError('not_found', `no host in project "${project}" is registered with ${what}; register it first (eim create host NAME --set spec.uuid=…) or use an enrollment token made with autoRegister`);
   }
-  const issued = await tokens.issue({ subject: `agent/${host.id}`, grants: [{ project, role: 'agent' }], hostId: host.id, ...(deps.agentTokenTtlSeconds ? { ttlSeconds: deps.agentTokenTtlSeconds } : {}) });
+  const issued = await tokens.issue({ subject: `agent/${host.id}`, grants: [{ project, role: 'agent' }], hostId: host.id, ttlSeconds: deps.agentTokenTtlSeconds });
   const warning = placeholderWarning(id.ignored);
   const message = `${AGENT_ENROLLED} from ${req.hostname}${warning ? ` (by ${id.uuid ? 'uuid' : 'serial number'}; ${warning})` : ''}`.slice(0, 1024);
   let after: Resource;

@@ -18,10 +18,14 @@ export interface SouthboundLimitOptions {
   heartbeat?: Rate;
   /** Hardware reports per host. @default { perSecond: 0.2, burst: 5 } */
   hardware?: Rate;
+  /** Token renewals per host (each mints an agent token). @default { perSecond: 1 / 60, burst: 5 } */
+  renew?: Rate;
   /** Every other agent call (status, command results, stream opens) per host. @default { perSecond: 20, burst: 100 } */
   agent?: Rate;
   /** Open command streams per host; opening one more closes the oldest. @default 2 */
   streamsPerHost?: number;
+  /** Seconds an agent token lives; the agent renews it before. @default 86400 */
+  agentTokenTtlSeconds?: number;
 }
 
 export type SouthboundLimits = Readonly<Required<SouthboundLimitOptions>>;
@@ -35,16 +39,19 @@ export function compileSouthboundLimits(o: SouthboundLimitOptions = {}): Southbo
     enroll: o.enroll ?? { perSecond: 100, burst: 1000 },
     heartbeat: o.heartbeat ?? { perSecond: 10, burst: 20 },
     hardware: o.hardware ?? { perSecond: 0.2, burst: 5 },
+    renew: o.renew ?? { perSecond: 1 / 60, burst: 5 },
     agent: o.agent ?? { perSecond: 20, burst: 100 },
     streamsPerHost: o.streamsPerHost ?? 2,
+    agentTokenTtlSeconds: o.agentTokenTtlSeconds ?? 86_400,
   };
-  for (const k of ['enroll', 'heartbeat', 'hardware', 'agent'] as const) {
+  for (const k of ['enroll', 'heartbeat', 'hardware', 'renew', 'agent'] as const) {
     const r = c[k];
     if (!(r.perSecond > 0 && Number.isFinite(r.perSecond) && r.burst >= 1 && Number.isFinite(r.burst))) {
       throw new RangeError(`southbound limit ${k}: perSecond must be > 0 and burst ≥ 1 (got ${r.perSecond}/s, burst ${r.burst})`);
     }
   }
   if (!Number.isInteger(c.streamsPerHost) || c.streamsPerHost < 1) throw new RangeError(`streamsPerHost must be a whole number ≥ 1 (got ${c.streamsPerHost})`);
+  if (!Number.isInteger(c.agentTokenTtlSeconds) || c.agentTokenTtlSeconds < 1) throw new RangeError(`agentTokenTtlSeconds must be a whole number ≥ 1 (got ${c.agentTokenTtlSeconds})`);
   return Object.freeze(c);
 }
 

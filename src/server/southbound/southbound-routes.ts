@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import {
   AgentStatusReport, type Caller, CommandResult, EimError, EnrollRequest, EnrollResponse, HARDWARE_REPORT_MAX_BYTES, HardwareReport, HeartbeatRequest,
-  type Inventory, isEimError, type Resource,
+  type Inventory, isEimError, RenewResponse, type Resource,
 } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
 import { assertValid } from '../../inventory/validate.ts';
@@ -47,6 +47,7 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     enroll: new KeyedBuckets(limits.enroll, 'enrolments for this enrollment token'),
     heartbeat: new KeyedBuckets(limits.heartbeat, 'heartbeats from this host'),
     hardware: new KeyedBuckets(limits.hardware, 'hardware reports from this host'),
+    renew: new KeyedBuckets(limits.renew, 'token renewals for this host'),
     agent: new KeyedBuckets(limits.agent, 'calls from this host'),
   };
 
@@ -69,7 +70,26 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
   app.post('/southbound/v1/enroll', { schema: { tags, operationId: 'enrollAgent', summary: 'Enrol an agent with an enrollment token; returns its host-bound agent token', body: EnrollRequest, response: { 200: EnrollResponse } } }, async (req): Promise<EnrollResponse> => {
     const { caller } = await bearer(req);
     if (caller.grants.some((g) => g.role === 'enrollment')) buckets.enroll.take(caller.tokenId ?? caller.subject);
-    return enroll({ service, tokens }, caller, req.body);
+    return enroll({ service, tokens, agentTokenTtlSeconds: limits.agentTokenTtlSeconds }, caller, req.body);
+  });
+
+  app.post('/southbound/v1/renew', { schema: { tags, operationId: 'renewAgentToken', summary: 'A fresh agent token for this host (the agent renews before its token expires)', response: { 200: RenewResponse } } }, async (req): Promise<RenewResponse> => {
+    const a = await agentOf(req, buckets.renew);
+    let host: Resource;
+    try {
+      host = await system.get(a.project, 'Host', a.hostId);
+    } catch (e) {
+      if (!(isEimError(e) && e.code === 'not_found')) throw e;
+      await tokens.revoke({ hostId: a.hostId });
+      throw new EimError('unauthenticated', `host ${a.hostId} no longer exists; its agent tokens are revoked`);
+    }
+    const desired = (host.spec as { desiredState?: string }).desiredState;
+    if (desired === 'untrusted' || desired === 'deleted') {
+      await tokens.revoke({ hostId: a.hostId });
+      throw new EimError('unauthenticated', `host ${a.hostId} is ${desired === 'deleted' ? 'being deleted' : 'untrusted'}; its agent tokens are revoked`);
+    }
+    const issued = await tokens.issue({ subject: `agent/${a.hostId}`, grants: [{ project: a.project, role: 'agent' }], hostId: a.hostId, ttlSeconds: limits.agentTokenTtlSeconds });
+    return { token: issued.token, ...(issued.expiresAt ? { expiresAt: issued.expiresAt } : {}) };
   });
 
   app.post('/southbound/v1/heartbeat', { schema: { tags, operationId: 'agentHeartbeat', summary: 'Heartbeat: renews the lease (in memory)', body: HeartbeatRequest, response: NO_CONTENT } }, async (req, reply) => {
