@@ -125,6 +125,10 @@ export class TokenService {
     const fresh = new Set(ids.filter((id) => !this.revoked.has(id)));
     for (const id of ids) this.revoked.add(id);
     this.notifyRevoked(fresh);
+    // Every server revokes a host's tokens when it sees the host invalidated or deleted; the first
+    // one's UPDATE leaves the others nothing "newly" revoked, so they read the list now instead of
+    // at the next refresh.
+    if ('hostId' in where && ids.length === 0) await this.refreshRevocations();
     return ids;
   }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { InventoryService } from '../../inventory/index.ts';
 import { openTestApp, type TestApp } from '../../testing/test-app.ts';
 import { DIALECTS, PG_URL, pgReachable } from '../../testing/test-stores.ts';
 
@@ -102,6 +103,24 @@ for (const dialect of DIALECTS) {
         assert.equal(results.filter((r) => r.status === 409).length, 7);
         const serials = await Promise.all(Array.from({ length: 8 }, (_, i) => register(`srace-${i}`, { serialNumber: 'SN-RACE' })));
         assert.equal(serials.filter((r) => r.status === 201).length, 1);
+        if (dialect === 'postgres') {
+          // Two servers on one database: a second store (its own pool, its own group commit) races the first.
+          const other = new InventoryService(await srv.store.reopen());
+          await other.start();
+          try {
+            const admin = { subject: 'admin', grants: [{ project: '*', role: 'admin' as const }] };
+            const tries = Array.from({ length: 8 }, (_, i) =>
+              (i % 2 ? other : srv.inventory)
+                .as(admin)
+                .create('default', 'Host', { name: `x-${i}`, spec: { desiredState: 'onboarded', uuid: UUID_A } })
+                .then(() => 'created', (e: { code?: string }) => e.code),
+            );
+            const outcomes = await Promise.all(tries);
+            assert.deepEqual([outcomes.filter((o) => o === 'created').length, outcomes.filter((o) => o === 'conflict').length], [1, 7], outcomes.join(','));
+          } finally {
+            await other.stop();
+          }
+        }
       } finally {
         await srv.close();
       }

@@ -96,5 +96,16 @@ describe('agent streams end when their token stops being valid', { timeout: 30_0
     assert.ok(ended, `the stream on B is still open ${Date.now() - t0} ms after the revocation:\n${b.output().slice(-2000)}`);
     assert.ok(unauthenticated(frames));
     assert.equal((await call(`${b.url}/southbound/v1/heartbeat`, { method: 'POST', token: agent.token, body: {} })).status, 401);
+
+    // Invalidating a host through A: its stream on B gets revoked and B refuses its token.
+    const other = await enrolled(viaA, 'SN-MULTI-2');
+    const frames2: SseFrame[] = [];
+    const s2 = await openSse(`${b.url}/southbound/v1/stream`, { token: other.token }, (f) => frames2.push(f));
+    cleanups.push(() => s2.close());
+    assert.equal((await viaA.call('PATCH', `/v1/projects/default/hosts/${other.hostId}`, a.token, { spec: { desiredState: 'untrusted' } })).status, 200);
+    const ended2 = await Promise.race([s2.ended.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 6000))]);
+    assert.ok(ended2, 'the invalidated host\'s stream on B ended');
+    assert.ok(frames2.some((f) => f.event === 'revoked'));
+    assert.equal((await call(`${b.url}/southbound/v1/heartbeat`, { method: 'POST', token: other.token, body: {} })).status, 401);
   });
 });
