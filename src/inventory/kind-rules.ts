@@ -1,5 +1,5 @@
 import { EimError, kindById, type Resource, usableIdentity } from '../api/index.ts';
-import type { HostIdentityField, WriteTx } from '../store/index.ts';
+import type { WriteTx } from '../store/index.ts';
 
 /**
  * A user's spec as it is stored: a Host's uuid in lower case (uuids compare case-insensitively).
@@ -29,17 +29,16 @@ export async function assertKindRules(tx: WriteTx, next: Resource, before?: Reso
 async function assertUniqueIdentity(tx: WriteTx, host: Resource, before?: Resource): Promise<void> {
   const id = usableIdentity(host.spec as { uuid?: string; serialNumber?: string });
   const old = before ? usableIdentity(before.spec as { uuid?: string; serialNumber?: string }) : undefined;
-  for (const field of ['uuid', 'serialNumber'] as const satisfies readonly HostIdentityField[]) {
-    const value = id[field];
-    if (value === undefined || value === old?.[field]) continue;
-    const other = (await tx.hostsByIdentity(host.project, field, value, 2)).find((h) => h.id !== host.id);
-    if (other) {
-      const what = field === 'uuid' ? `uuid ${value}` : `serial number "${value}"`;
-      throw new EimError('conflict', `host ${other.id} ("${other.name}") in project "${host.project}" already has ${what}: one machine, one host; fix the identity or delete that host first`, {
-        details: { existingId: other.id, field: `spec.${field}` },
-      });
-    }
-  }
+  // Only what changed is checked: a host registered twice before uniqueness existed stays editable.
+  const look = { ...(id.uuid !== undefined && id.uuid !== old?.uuid ? { uuid: id.uuid } : {}), ...(id.serialNumber !== undefined && id.serialNumber !== old?.serialNumber ? { serialNumber: id.serialNumber } : {}) };
+  if (look.uuid === undefined && look.serialNumber === undefined) return;
+  const other = (await tx.hostsByIdentity(host.project, look, 3)).find((h) => h.id !== host.id);
+  if (!other) return;
+  const field = look.uuid !== undefined && other.uuid === look.uuid ? 'uuid' : 'serialNumber';
+  const what = field === 'uuid' ? `uuid ${look.uuid}` : `serial number "${look.serialNumber}"`;
+  throw new EimError('conflict', `host ${other.id} ("${other.name}") in project "${host.project}" already has ${what}: one machine, one host; fix the identity or delete that host first`, {
+    details: { existingId: other.id, field: `spec.${field}` },
+  });
 }
 
 async function assertCommandOwner(tx: WriteTx, cmd: Resource, before?: Resource): Promise<void> {

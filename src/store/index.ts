@@ -1,4 +1,4 @@
-export type { Store, WriteTx, HostIdentityField, Mutation, ListQuery, ListResult, EventQuery, LoggedEvent, RetentionOptions } from './store.ts';
+export type { Store, WriteTx, HostIdentity, HostIdentityMatch, Mutation, ListQuery, ListResult, EventQuery, LoggedEvent, RetentionOptions } from './store.ts';
 export { eventJson } from './store.ts';
 export type { CountByQuery, CountRow } from './count-by.ts';
 export { openStore, type OpenStoreOptions } from './open-store.ts';

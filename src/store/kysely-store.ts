@@ -1,4 +1,4 @@
-import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, sql, type Transaction } from 'kysely';
 import type { FilterNode } from '../api/filter.ts';
 import { EimError, extractRefs, isEimError, kindById, kindByName, type Resource } from '../api/index.ts';
 import { AuthStore } from './auth-store.ts';
@@ -7,7 +7,7 @@ import { type CountByQuery, type CountRow, countBy } from './count-by.ts';
 import { compileFilter, compileOrderBy } from './filter-sql.ts';
 import { GroupCommit, type Pending } from './group-commit.ts';
 import type { Database } from './schema.ts';
-import { eventJson, type EventQuery, type HostIdentityField, type ListQuery, type ListResult, type LoggedEvent, type Mutation, type RetentionOptions, type Store, type WriteTx } from './store.ts';
+import { eventJson, type EventQuery, type HostIdentity, type HostIdentityMatch, type ListQuery, type ListResult, type LoggedEvent, type Mutation, type RetentionOptions, type Store, type WriteTx } from './store.ts';
 
 type Row = Database['eim_resources'] extends infer R ? { [K in keyof R]: unknown } : never;
 
@@ -100,8 +100,8 @@ export class KyselyStore implements Store {
     return row ? toResource(row, this.adapter) : undefined;
   }
 
-  hostsByIdentity(project: string, field: HostIdentityField, value: string, limit: number): Promise<Resource[]> {
-    return hostsByIdentity(this.db, this.adapter, project, field, value, limit);
+  hostsByIdentity(project: string, identity: HostIdentity, limit: number): Promise<HostIdentityMatch[]> {
+    return hostsByIdentity(this.db, this.adapter, project, identity, limit);
   }
 
   async list(q: ListQuery): Promise<ListResult> {
@@ -252,8 +252,8 @@ class KyselyWriteTx implements WriteTx {
     return row ? toResource(row, this.adapter) : undefined;
   }
 
-  hostsByIdentity(project: string, field: HostIdentityField, value: string, limit: number): Promise<Resource[]> {
-    return hostsByIdentity(this.trx, this.adapter, project, field, value, limit);
+  hostsByIdentity(project: string, identity: HostIdentity, limit: number): Promise<HostIdentityMatch[]> {
+    return hostsByIdentity(this.trx, this.adapter, project, identity, limit);
   }
 
   async referrers(id: string, limit: number): Promise<{ id: string; owner: boolean }[]> {
@@ -309,26 +309,35 @@ class KyselyWriteTx implements WriteTx {
 }
 
 /**
- * The expressions of migration 0004's indexes, written out the same way so the planners use them;
- * `kind = 'Host'` is a literal for the same reason (the indexes are partial).
+ * Host identity lookups, as fixed SQL text (one prepared statement, values as parameters). The
+ * expressions are those of migration 0004's indexes, written out the same way so the planners use
+ * them, and `kind = 'Host'` is a literal for the same reason (the indexes are partial).
  */
-export const HOST_IDENTITY_EXPRESSIONS: Record<'sqlite' | 'postgres', Record<HostIdentityField, string>> = {
-  sqlite: { uuid: `lower(json_extract(spec, '$.uuid'))`, serialNumber: `json_extract(spec, '$.serialNumber')` },
-  postgres: { uuid: `lower(spec->>'uuid')`, serialNumber: `(spec->>'serialNumber')` },
+const HOST_IDENTITY_SQL: Record<'sqlite' | 'postgres', string> = {
+  sqlite: `select id, name, lower(json_extract(spec, '$.uuid')) as uuid, json_extract(spec, '$.serialNumber') as serial from eim_resources
+      where kind = 'Host' and project = ? and lower(json_extract(spec, '$.uuid')) = ?
+    union all
+    select id, name, lower(json_extract(spec, '$.uuid')) as uuid, json_extract(spec, '$.serialNumber') as serial from eim_resources
+      where kind = 'Host' and project = ? and json_extract(spec, '$.serialNumber') = ?
+    limit ?`,
+  postgres: `select id, name, lower(spec->>'uuid') as uuid, (spec->>'serialNumber') as serial from eim_resources
+      where kind = 'Host' and project = $1 and lower(spec->>'uuid') = $2
+    union all
+    select id, name, lower(spec->>'uuid') as uuid, (spec->>'serialNumber') as serial from eim_resources
+      where kind = 'Host' and project = $1 and (spec->>'serialNumber') = $3
+    limit $4`,
 };
 
-async function hostsByIdentity(db: Kysely<Database> | Transaction<Database>, adapter: DialectAdapter, project: string, field: HostIdentityField, value: string, limit: number): Promise<Resource[]> {
-  const expr: RawBuilder<string> = sql.raw(HOST_IDENTITY_EXPRESSIONS[adapter.name][field]);
-  const rows = await db
-    .selectFrom('eim_resources')
-    .selectAll()
-    .where(sql<boolean>`kind = 'Host'`)
-    .where('project', '=', project)
-    .where(expr, '=', value)
-    .orderBy('id')
-    .limit(limit)
-    .execute();
-  return rows.map((r) => toResource(r, adapter));
+async function hostsByIdentity(db: Kysely<Database> | Transaction<Database>, adapter: DialectAdapter, project: string, identity: HostIdentity, limit: number): Promise<HostIdentityMatch[]> {
+  if (identity.uuid === undefined && identity.serialNumber === undefined) return [];
+  const uuid = identity.uuid ?? null;
+  const serial = identity.serialNumber ?? null;
+  // One branch per index (an OR would scan the project's hosts); a host holding both comes twice.
+  const params = adapter.name === 'sqlite' ? [project, uuid, project, serial, 2 * limit] : [project, uuid, serial, 2 * limit];
+  const rows = (await db.executeQuery<{ id: string; name: string; uuid: string | null; serial: string | null }>(CompiledQuery.raw(HOST_IDENTITY_SQL[adapter.name], params))).rows;
+  const out = new Map<string, HostIdentityMatch>();
+  for (const r of rows) out.set(r.id, { id: r.id, name: r.name, ...(r.uuid !== null ? { uuid: r.uuid } : {}), ...(r.serial !== null ? { serialNumber: r.serial } : {}) });
+  return [...out.values()].slice(0, limit);
 }
 
 /** Ids that a filter requires reference fields to equal (top-level AND terms only). */

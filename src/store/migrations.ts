@@ -101,7 +101,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     '0004_host_identity': {
       async up(db: Kysely<any>) {
         // Enrolment and the uniqueness check find a host by uuid or serial number through these
-        // (the expressions must stay those of HOST_IDENTITY_EXPRESSIONS in kysely-store.ts). The uuid
+        // (the expressions must stay those of HOST_IDENTITY_SQL in kysely-store.ts). The uuid
         // is compared through lower(), so uuids stored in upper case before it was normalised match too.
         if (dialect === 'postgres') {
           await sql`create index eim_hosts_uuid on eim_resources (project, lower(spec->>'uuid')) where kind = 'Host'`.execute(db);

@@ -23,7 +23,7 @@ export interface WriteTx {
   /** In one read: whether `id` is taken, and who holds `name` for the kind in the project. */
   clashes(id: string, project: string, kind: string, name: string): Promise<{ idTaken: boolean; nameOwner?: string }>;
   /** Hosts of the project holding this identity (see Store.hostsByIdentity). */
-  hostsByIdentity(project: string, field: HostIdentityField, value: string, limit: number): Promise<Resource[]>;
+  hostsByIdentity(project: string, identity: HostIdentity, limit: number): Promise<HostIdentityMatch[]>;
   /** Resources whose references point at `id`. */
   referrers(id: string, limit: number): Promise<{ id: string; owner: boolean }[]>;
   /**
@@ -79,8 +79,19 @@ export interface RetentionOptions {
   minEvents: number;
 }
 
-/** The fields of a host's identity (spec.uuid, spec.serialNumber). */
-export type HostIdentityField = 'uuid' | 'serialNumber';
+/** A host's identity as looked up: the uuid in lower case, the serial number as it is. */
+export interface HostIdentity {
+  uuid?: string;
+  serialNumber?: string;
+}
+
+/** A host holding (part of) an identity, with what it holds (its uuid in lower case). */
+export interface HostIdentityMatch {
+  id: string;
+  name: string;
+  uuid?: string;
+  serialNumber?: string;
+}
 
 /** The persistence layer, implemented for SQLite and PostgreSQL with the same behaviour. */
 export interface Store {
@@ -91,11 +102,11 @@ export interface Store {
   write<T>(mutation: Mutation<T>): Promise<T>;
   get(id: string): Promise<Resource | undefined>;
   /**
-   * Hosts of `project` whose `spec.uuid` (compared in lower case: pass it lower-cased) or
-   * `spec.serialNumber` equals `value` exactly, at most `limit`, from an index. The value is a
-   * parameter, never query text: it may hold anything.
+   * Hosts of `project` whose `spec.uuid` (compared in lower case: pass it lower-cased) equals
+   * `identity.uuid` or whose `spec.serialNumber` equals `identity.serialNumber`, exactly; at most
+   * `limit`, in one query over two indexes. The values are parameters, never query text.
    */
-  hostsByIdentity(project: string, field: HostIdentityField, value: string, limit: number): Promise<Resource[]>;
+  hostsByIdentity(project: string, identity: HostIdentity, limit: number): Promise<HostIdentityMatch[]>;
   list(query: ListQuery): Promise<ListResult>;
   /** Logged events in revision order; throws `revision_compacted` when `after` is older than the log. */
   readEvents(query: EventQuery): Promise<LoggedEvent[]>;

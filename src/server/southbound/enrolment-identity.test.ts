@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { newId } from '../../api/index.ts';
 import { InventoryService } from '../../inventory/index.ts';
 import { openTestApp, type TestApp } from '../../testing/test-app.ts';
 import { DIALECTS, PG_URL, pgReachable } from '../../testing/test-stores.ts';
@@ -165,6 +166,21 @@ for (const dialect of DIALECTS) {
         assert.equal(new Set(rs.map((r) => r.json.hostId)).size, 1);
         for (const r of rs) assert.equal((await srv.call('POST', '/southbound/v1/heartbeat', r.json.token, {})).status, 204);
         assert.equal((await srv.call('GET', `${P}/hosts`, srv.admin)).json.totalSize, 1);
+      } finally {
+        await srv.close();
+      }
+    });
+
+    test('a uuid stored in upper case (before uuids were normalised) still matches, in any case, and still counts as taken', async (t) => {
+      if (!(await open(t))) return;
+      try {
+        const id = newId('host');
+        await srv.store.store.write((tx) =>
+          tx.insertIfFree({ kind: 'Host', id, project: 'default', name: 'legacy', labels: {}, generation: 1, spec: { uuid: UUID_B.toUpperCase(), desiredState: 'onboarded' }, status: {} }, 'test'),
+        );
+        const et = await enrollmentToken();
+        for (const uuid of [UUID_B, UUID_B.toUpperCase()]) assert.equal((await srv.call('POST', '/southbound/v1/enroll', et, { uuid, hostname: 'legacy' })).json.hostId, id);
+        assert.equal((await register('dup', { uuid: UUID_B })).status, 409);
       } finally {
         await srv.close();
       }

@@ -74,16 +74,16 @@ function assertAdmissible(host: Resource): void {
 
 /** The one host this identity names, or undefined; `conflict` when uuid and serial number name two. */
 async function findHost(service: InventoryService, project: string, id: UsableIdentity): Promise<Resource | undefined> {
-  const byUuid = id.uuid ? await service.store.hostsByIdentity(project, 'uuid', id.uuid, 2) : [];
-  const bySerial = id.serialNumber ? await service.store.hostsByIdentity(project, 'serialNumber', id.serialNumber, 2) : [];
-  const hosts = new Map([...byUuid, ...bySerial].map((h) => [h.id, h]));
-  if (hosts.size > 1) {
-    const names = [...byUuid.map((h) => `uuid ${id.uuid} → host ${h.id} ("${h.name}")`), ...bySerial.map((h) => `serial number ${id.serialNumber} → host ${h.id} ("${h.name}")`)];
-    throw new EimError('conflict', `this machine's identity matches ${hosts.size} hosts in project "${project}" (${names.join('; ')}); one machine is one host: fix or delete the wrong registration, then enrol again`, {
-      details: { hostIds: [...hosts.keys()] },
+  const matches = await service.store.hostsByIdentity(project, { uuid: id.uuid, serialNumber: id.serialNumber }, 3);
+  if (matches.length > 1) {
+    const names = matches.map((h) => `host ${h.id} ("${h.name}") by ${id.uuid !== undefined && h.uuid === id.uuid ? `uuid ${id.uuid}` : `serial number ${id.serialNumber}`}`);
+    throw new EimError('conflict', `this machine's identity matches ${matches.length} hosts in project "${project}" (${names.join('; ')}); one machine is one host: fix or delete the wrong registration, then enrol again`, {
+      details: { hostIds: matches.map((h) => h.id) },
     });
   }
-  return hosts.values().next().value;
+  if (matches.length === 0) return undefined;
+  const host = await service.store.get(matches[0].id);
+  return host && host.project === project ? host : undefined; // deleted in between: as if never found
 }
 
 /** Registers the machine as a new onboarded host named after its hostname; a racing twin's host wins. */
