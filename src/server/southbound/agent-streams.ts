@@ -67,16 +67,18 @@ export class AgentStreams {
   }
 
   async start(): Promise<void> {
-    // Hosts invalidated or deleted while no server was listening (a crash between the write and the
-    // revocation) lose their tokens now; revoking twice is harmless.
-    for (const h of (await listAll(this.inventory, ALL_PROJECTS, 'Host', { filter: 'spec.desiredState = untrusted OR spec.desiredState = deleted' })).items) {
-      this.revokedHosts.add(h.id);
-      await this.options.onHostRevoked(h.id);
-    }
     const stream = await this.options.service.openWatch(this.options.caller, { project: ALL_PROJECTS, kinds: ['Command', 'Host'], signal: this.abort.signal });
     this.running = (async () => {
       for await (const item of stream) if (item.type === 'event') await this.route(item.event());
     })().catch(() => {});
+    // Hosts invalidated or deleted while no server was listening (a crash between the write and the
+    // revocation) lose their tokens now; the watch, open already, covers what comes after. Revoking
+    // twice is harmless.
+    for (const h of (await listAll(this.inventory, ALL_PROJECTS, 'Host', { filter: 'spec.desiredState = untrusted OR spec.desiredState = deleted' })).items) {
+      if (this.revokedHosts.has(h.id)) continue;
+      this.revokedHosts.add(h.id);
+      await this.options.onHostRevoked(h.id);
+    }
     this.keepAlive = setInterval(() => {
       for (const set of this.conns.values()) for (const c of set) c.raw.write(': keep-alive\n\n');
     }, this.options.keepAliveMs ?? 15_000);

@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import { decodeJwt } from 'jose';
 import { openTestApp, type TestApp } from '../../testing/test-app.ts';
 import { until } from '../../testing/until.ts';
+import { buildApp } from '../app.ts';
+import { startSouthbound } from './southbound.ts';
 
 // Issue 9 item 16: agent tokens have a lifetime, are renewed over the southbound, and go with their host.
 
@@ -69,6 +71,28 @@ test('invalidating or deleting the host revokes every agent token it has, renewe
     assert.equal((await srv.call('DELETE', `/v1/projects/default/hosts/${b.hostId}?force=true`, srv.admin)).status, 200);
     await until(async () => (await beat(srv, b.token)) === 401 && (await beat(srv, renewedB)) === 401, 'both revoked with the host');
   } finally {
+    await srv.close();
+  }
+});
+
+test('a host invalidated while no server listened (a crash before the revocation) loses its agent tokens when a server starts', async () => {
+  const srv = await openTestApp(); // no southbound layer yet: nobody hears the host events
+  const sb: { stop?: () => Promise<void> } = {};
+  try {
+    const host = (await srv.call('POST', '/v1/projects/default/hosts', srv.admin, { name: 'h', spec: { serialNumber: 'SN-CRASH', desiredState: 'onboarded' } })).json;
+    const token = (await srv.tokens.issue({ subject: `agent/${host.id}`, grants: [{ project: 'default', role: 'agent' }], hostId: host.id })).token;
+    assert.equal((await srv.call('PATCH', `/v1/projects/default/hosts/${host.id}`, srv.admin, { spec: { desiredState: 'untrusted' } })).status, 200);
+    // The server that starts now (on the same store).
+    const app = await buildApp({ inventory: srv.inventory, tokens: srv.tokens });
+    const started = await startSouthbound(app, { service: srv.inventory, tokens: srv.tokens, leaseCheckMs: 1000 });
+    sb.stop = async () => {
+      await started.stop();
+      await app.close();
+    };
+    const r = await app.inject({ method: 'POST', url: '/southbound/v1/heartbeat', headers: { authorization: `Bearer ${token}` }, payload: {} });
+    assert.equal(r.statusCode, 401);
+  } finally {
+    await sb.stop?.();
     await srv.close();
   }
 });
