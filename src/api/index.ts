@@ -15,3 +15,4 @@ export * from './host-identity.ts';
 export * from './clock.ts';
 export * from './json-equal.ts';
 export * from './list-all.ts';
+export * from './json-limits.ts';

@@ -1,6 +1,6 @@
 import { CompiledQuery, type Kysely, sql, type Transaction } from 'kysely';
 import type { FilterNode } from '../api/filter.ts';
-import { EimError, extractRefs, isEimError, kindById, kindByName, type Resource } from '../api/index.ts';
+import { EimError, extractRefs, isEimError, kindById, kindByName, MAX_RESOURCE_BYTES, type Resource, serializedJsonProblem } from '../api/index.ts';
 import { AuthStore } from './auth-store.ts';
 import type { DialectAdapter } from './dialect-adapter.ts';
 import { type CountByQuery, type CountRow, countBy } from './count-by.ts';
@@ -14,6 +14,11 @@ type Row = Database['eim_resources'] extends infer R ? { [K in keyof R]: unknown
 export interface KyselyStoreOptions {
   /** Most writes one commit takes. @default 512 */
   maxBatch?: number;
+  /**
+   * The largest resource a write may store: name, labels, spec and status as JSON, in UTF-8 bytes.
+   * Larger is `payload_too_large`. @default MAX_RESOURCE_BYTES (256 KiB)
+   */
+  maxResourceBytes?: number;
   now?: () => Date;
 }
 
@@ -30,6 +35,7 @@ export class KyselyStore implements Store {
   private readonly remoteListeners: ((revision?: number) => void)[] = [];
   private unlisten?: () => Promise<void>;
   private readonly now: () => Date;
+  private readonly maxResourceBytes: number;
   /** The revision of this process's last commit (undefined until its first). */
   private committed?: number;
 
@@ -41,6 +47,7 @@ export class KyselyStore implements Store {
     this.dialect = adapter.name;
     this.auth = new AuthStore(db);
     this.now = options.now ?? (() => new Date());
+    this.maxResourceBytes = options.maxResourceBytes ?? MAX_RESOURCE_BYTES;
     this.committer = new GroupCommit((batch) => this.commitBatch(batch), options.maxBatch ?? 512);
   }
 
@@ -64,7 +71,7 @@ export class KyselyStore implements Store {
         const at = this.now().toISOString();
         for (const item of batch) {
           const mark = revision;
-          const tx = new KyselyWriteTx(trx, this.adapter, at, { peek: () => revision + 1, take: () => ++revision }, events);
+          const tx = new KyselyWriteTx(trx, this.adapter, at, { peek: () => revision + 1, take: () => ++revision }, events, this.maxResourceBytes);
           try {
             results.push({ ok: true, value: await item.run(tx) });
           } catch (e) {
@@ -137,11 +144,42 @@ export class KyselyStore implements Store {
   }
 
   async readEvents(q: EventQuery): Promise<LoggedEvent[]> {
-    let query = this.db.selectFrom('eim_events').select(['revision', 'project', 'kind', 'id', 'type', 'data']).where('revision', '>', q.after);
-    if (q.project !== undefined) query = query.where('project', '=', q.project);
-    if (q.kinds && q.kinds.length > 0) query = query.where('kind', 'in', [...q.kinds]);
-    if (q.id !== undefined) query = query.where('id', '=', q.id);
-    const rows = await query.orderBy('revision').limit(q.limit).execute();
+    return (await this.readEventPage(q)).events;
+  }
+
+  async readEventPage(q: EventQuery): Promise<{ events: LoggedEvent[]; more: boolean }> {
+    const matching = () => {
+      let query = this.db.selectFrom('eim_events').where('revision', '>', q.after);
+      if (q.project !== undefined) query = query.where('project', '=', q.project);
+      if (q.kinds && q.kinds.length > 0) query = query.where('kind', 'in', [...q.kinds]);
+      if (q.id !== undefined) query = query.where('id', '=', q.id);
+      return query;
+    };
+    let rows: { revision: number; project: string; kind: string; id: string; type: string; data: string }[];
+    let more: boolean;
+    if (q.maxBytes === undefined) {
+      rows = await matching().select(['revision', 'project', 'kind', 'id', 'type', 'data']).orderBy('revision').limit(q.limit).execute();
+      more = rows.length === q.limit;
+    } else {
+      // Sizes first (octet_length reads neither TOAST nor overflow pages), then the data of the
+      // events that fit: a log of huge events is never loaded a thousand at a time.
+      const sizes = await matching().select(['revision', sql<number>`octet_length(data)`.as('n')]).orderBy('revision').limit(q.limit).execute();
+      let fit = 0;
+      for (let bytes = 0; fit < sizes.length; fit++) {
+        bytes += Number(sizes[fit].n);
+        if (fit > 0 && bytes > q.maxBytes) break;
+      }
+      more = fit < sizes.length || sizes.length === q.limit;
+      rows =
+        fit === 0
+          ? []
+          : await matching()
+              .where('revision', '<=', Number(sizes[fit - 1].revision))
+              .select(['revision', 'project', 'kind', 'id', 'type', 'data'])
+              .orderBy('revision')
+              .limit(fit)
+              .execute();
+    }
     // Checked after the read: compaction only moves forward, so passing here means nothing was missing above.
     const meta = await this.db.selectFrom('eim_meta').select('compacted_revision').where('id', '=', 1).executeTakeFirstOrThrow();
     if (q.after < Number(meta.compacted_revision)) {
@@ -149,7 +187,8 @@ export class KyselyStore implements Store {
         details: { compactedRevision: Number(meta.compacted_revision) },
       });
     }
-    return rows.map((r) => ({ revision: Number(r.revision), project: r.project, kind: r.kind, id: r.id, type: r.type as LoggedEvent['type'], json: r.data }));
+    const events = rows.map((r) => ({ revision: Number(r.revision), project: r.project, kind: r.kind, id: r.id, type: r.type as LoggedEvent['type'], json: r.data }));
+    return { events, more };
   }
 
   async currentRevision(): Promise<number> {
@@ -228,6 +267,7 @@ class KyselyWriteTx implements WriteTx {
     readonly at: string,
     private readonly revisions: { peek: () => number; take: () => number },
     private readonly events: LoggedEvent[],
+    private readonly maxResourceBytes: number,
   ) {}
 
   async get(id: string): Promise<Resource | undefined> {
@@ -263,7 +303,7 @@ class KyselyWriteTx implements WriteTx {
 
   async insertIfFree(input: Omit<Resource, 'revision' | 'createdAt' | 'updatedAt'>, actor: string): Promise<{ resource?: Resource; idTaken?: boolean; nameOwner?: string }> {
     const res: Resource = { ...input, revision: this.revisions.peek(), createdAt: this.at, updatedAt: this.at };
-    const r = await this.trx.insertInto('eim_resources').values(toRow(res)).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+    const r = await this.trx.insertInto('eim_resources').values(toRow(res, this.maxResourceBytes)).onConflict((oc) => oc.doNothing()).executeTakeFirst();
     if (Number(r.numInsertedOrUpdatedRows ?? 0) !== 1) return this.clashes(res.id, res.project, res.kind, res.name);
     this.revisions.take();
     await this.writeRefs(res);
@@ -272,8 +312,10 @@ class KyselyWriteTx implements WriteTx {
   }
 
   async update(input: Resource, actor: string, refsChanged: boolean): Promise<Resource> {
-    const res: Resource = { ...input, revision: this.revisions.take(), updatedAt: this.at };
-    const { id: _id, created_at: _c, ...row } = toRow(res);
+    // Checked before the revision is taken: a refusal here leaves the batch's other writes alone.
+    const res: Resource = { ...input, revision: this.revisions.peek(), updatedAt: this.at };
+    const { id: _id, created_at: _c, ...row } = toRow(res, this.maxResourceBytes);
+    this.revisions.take();
     await this.trx.updateTable('eim_resources').set(row).where('id', '=', res.id).execute();
     if (refsChanged) {
       await this.trx.deleteFrom('eim_refs').where('from_id', '=', res.id).execute();
@@ -354,15 +396,37 @@ function refEqualities(kind: string, node: FilterNode): string[] {
   return out;
 }
 
-function toRow(r: Resource) {
+/**
+ * The row of a resource. Refuses what no store may hold, the same on SQLite and PostgreSQL: text
+ * PostgreSQL cannot store (NUL, unpaired surrogates) and a resource over `maxBytes`.
+ */
+function toRow(r: Resource, maxBytes = Number.POSITIVE_INFINITY) {
+  const labels = JSON.stringify(r.labels);
+  const spec = JSON.stringify(r.spec);
+  const status = JSON.stringify(r.status);
+  const parts = { labels, spec, status };
+  for (const [field, json] of Object.entries(parts)) {
+    const problem = serializedJsonProblem(json);
+    if (problem) throw new EimError('invalid_argument', `${r.kind} ${field} ${problem}; NUL characters and unpaired surrogates cannot be stored: remove them`);
+  }
+  // A character is at most 3 UTF-8 bytes (a pair, 4 bytes, is 2 characters): count bytes only near the limit.
+  const chars = r.name.length + labels.length + spec.length + status.length;
+  if (chars * 3 > maxBytes) {
+    const bytes = Buffer.byteLength(r.name) + Buffer.byteLength(labels) + Buffer.byteLength(spec) + Buffer.byteLength(status);
+    if (bytes > maxBytes) {
+      throw new EimError('payload_too_large', `${r.kind} "${r.name}" would take ${bytes} bytes (name, labels, spec and status as JSON); a resource may take at most ${maxBytes}: make it smaller`, {
+        details: { bytes, maxBytes },
+      });
+    }
+  }
   return {
     id: r.id,
     project: r.project,
     kind: r.kind,
     name: r.name,
-    labels: JSON.stringify(r.labels),
-    spec: JSON.stringify(r.spec),
-    status: JSON.stringify(r.status),
+    labels,
+    spec,
+    status,
     revision: r.revision,
     generation: r.generation,
     created_at: r.createdAt,

@@ -71,6 +71,11 @@ export interface EventQuery {
   project?: string;
   kinds?: readonly string[];
   id?: string;
+  /**
+   * Stop before the events' JSON exceeds this many bytes (UTF-8); the first event always comes, so
+   * a reader makes progress. Without it, `limit` alone bounds the answer.
+   */
+  maxBytes?: number;
 }
 
 /** Retention: events are kept while younger than maxAgeMs OR among the newest minEvents. */
@@ -110,6 +115,11 @@ export interface Store {
   list(query: ListQuery): Promise<ListResult>;
   /** Logged events in revision order; throws `revision_compacted` when `after` is older than the log. */
   readEvents(query: EventQuery): Promise<LoggedEvent[]>;
+  /**
+   * `readEvents`, saying whether more may follow: `more` is true when `limit` or `maxBytes` ended
+   * the page (read on after its last event), false when it reached the end of the log.
+   */
+  readEventPage(query: EventQuery): Promise<{ events: LoggedEvent[]; more: boolean }>;
   currentRevision(): Promise<number>;
   /** Deletes events outside retention; returns the new compacted revision. */
   compact(options: RetentionOptions, now: Date): Promise<number>;
