@@ -391,10 +391,10 @@ for (const dialect of DIALECTS) {
         const start = await store.currentRevision();
         // Count the watcher's log reads: the lagging path (full pages for one project).
         let logReads = 0;
-        const readEvents = store.readEvents.bind(store);
-        store.readEvents = (q: EventQuery): Promise<LoggedEvent[]> => {
+        const readEventPage = store.readEventPage.bind(store);
+        store.readEventPage = (q: EventQuery): Promise<{ events: LoggedEvent[]; more: boolean }> => {
           if (q.project === P && q.limit === 1000) logReads++;
-          return readEvents(q);
+          return readEventPage(q);
         };
 
         let written = 0;

@@ -18,7 +18,16 @@ export interface InventoryServiceOptions {
   retention?: RetentionOptions;
   /** How often retention runs. @default 60000 */
   compactEveryMs?: number;
+  /** Recent events the watch hub keeps in memory. @default 20000 */
   ringSize?: number;
+  /** Bytes of recent events the watch hub keeps in memory (the oldest go first). @default 64 MiB */
+  ringBytes?: number;
+  /**
+   * Bytes of event JSON in one answer of `GET …/events` and in one chunk of a watch catching up
+   * from the log: a page holds fewer events rather than more bytes, and always at least one.
+   * @default 4 MiB
+   */
+  eventsPageBytes?: number;
   random?: RandomHex;
   now?: () => Date;
 }
@@ -31,6 +40,7 @@ export interface InventoryStats {
 }
 
 const MAX_PAGE = 1000;
+const EVENTS_PAGE_BYTES = 4 * 1024 * 1024;
 
 /**
  * The Inventory: validation, write policy, references, transitions and revisions over a Store,
@@ -43,12 +53,14 @@ export class InventoryService {
   private compactTimer?: NodeJS.Timeout;
   private readonly retention: RetentionOptions;
   private readonly now: () => Date;
+  private readonly pageBytes: number;
 
   constructor(
     readonly store: Store,
     private readonly options: InventoryServiceOptions = {},
   ) {
-    this.hub = new WatchHub(store, { ringSize: options.ringSize });
+    this.pageBytes = options.eventsPageBytes ?? EVENTS_PAGE_BYTES;
+    this.hub = new WatchHub(store, { ringSize: options.ringSize, ringBytes: options.ringBytes, readBytes: this.pageBytes });
     this.retention = options.retention ?? { minAgeMs: 3_600_000, minEvents: 1_000_000 };
     this.now = options.now ?? (() => new Date());
     store.onCommit((events) => (this.stats.events += events.length));
@@ -313,13 +325,17 @@ export class InventoryService {
     try {
       let lastSent = Date.now();
       while (!signal?.aborted && !this.hub.isClosed) {
-        let batch = this.hub.read(position, 1000);
+        let batch = this.hub.read(position, 1000, this.pageBytes);
         let upTo: number;
         if (batch === undefined) {
+          // Behind the ring: a chunk from the log, bounded by bytes too. It covers everything up to
+          // the ring's floor unless the chunk ended early (then up to its last event).
           upTo = this.hub.ringFloor;
-          batch = await this.store.readEvents({ after: position, limit: 1000, project: project === ALL_PROJECTS ? undefined : project, kinds: kinds ? [...kinds] : undefined });
-          batch = batch.filter((e) => e.revision <= upTo);
-          if (batch.length === 1000) upTo = batch[batch.length - 1].revision;
+          const page = await this.store.readEventPage({
+            after: position, limit: 1000, maxBytes: this.pageBytes, project: project === ALL_PROJECTS ? undefined : project, kinds: kinds ? [...kinds] : undefined,
+          });
+          batch = page.events.filter((e) => e.revision <= upTo);
+          if (page.more && batch.length === page.events.length) upTo = batch[batch.length - 1].revision;
         } else {
           upTo = batch.length > 0 ? batch[batch.length - 1].revision : position;
         }
@@ -367,9 +383,12 @@ export class InventoryService {
     if (options.id !== undefined && !kindById(options.id)) throw new EimError('invalid_argument', `id "${options.id.slice(0, 64)}" is not a resource id (like host-0a1b2c3d)`);
     const head = this.hub.last;
     const kinds = options.kinds?.map((k) => kindDef(k).kind);
-    const events = await this.store.readEvents({ after: since, limit: Math.min(limit, MAX_PAGE), project: project === ALL_PROJECTS ? undefined : project, kinds, id: options.id });
-    const full = events.length === Math.min(limit, MAX_PAGE);
-    return { events, revision: full ? events[events.length - 1].revision : Math.max(head, since, events.at(-1)?.revision ?? 0) };
+    const page = await this.store.readEventPage({
+      after: since, limit: Math.min(limit, MAX_PAGE), maxBytes: this.pageBytes, project: project === ALL_PROJECTS ? undefined : project, kinds, id: options.id,
+    });
+    const events = page.events;
+    // A page the limit or the byte budget ended goes on from its last event; the end of the log from the head.
+    return { events, revision: page.more ? events[events.length - 1].revision : Math.max(head, since, events.at(-1)?.revision ?? 0) };
   }
 }
 

@@ -4,7 +4,17 @@ import type { LoggedEvent, Store } from '../store/index.ts';
 export interface WatchHubOptions {
   /** Recent events kept in memory for watchers; older ones are read from the log. @default 20000 */
   ringSize?: number;
+  /**
+   * Bytes of event JSON kept in memory (besides `ringSize`): the oldest go first, so a few huge
+   * events cannot fill the heap. @default 67108864 (64 MiB)
+   */
+  ringBytes?: number;
+  /** Bytes of event JSON one catch-up read takes from the log. @default 4194304 (4 MiB) */
+  readBytes?: number;
 }
+
+/** The defaults of WatchHubOptions. */
+export const WATCH_HUB_DEFAULTS = Object.freeze({ ringSize: 20_000, ringBytes: 64 * 1024 * 1024, readBytes: 4 * 1024 * 1024 });
 
 /**
  * The in-memory tail of the event log, in revision order with no gaps. Local commits are appended
@@ -13,19 +23,26 @@ export interface WatchHubOptions {
  * behind than the ring reaches, from the log.
  */
 export class WatchHub {
+  /** The events held are ring[head…]; the front is cut off now and then, not shifted per event. */
   private ring: LoggedEvent[] = [];
+  private head = 0;
+  private heldBytes = 0;
   private lastRevision = 0;
   private waiters = new Set<() => void>();
   private catchingUp = false;
   private again = false;
   private readonly ringSize: number;
+  private readonly ringBytes: number;
+  private readonly readBytes: number;
   private closed = false;
 
   constructor(
     private readonly store: Store,
     options: WatchHubOptions = {},
   ) {
-    this.ringSize = options.ringSize ?? 20000;
+    this.ringSize = options.ringSize ?? WATCH_HUB_DEFAULTS.ringSize;
+    this.ringBytes = options.ringBytes ?? WATCH_HUB_DEFAULTS.ringBytes;
+    this.readBytes = options.readBytes ?? WATCH_HUB_DEFAULTS.readBytes;
   }
 
   async start(): Promise<void> {
@@ -44,17 +61,34 @@ export class WatchHub {
 
   /** Revision before the first event held in memory. */
   get ringFloor(): number {
-    return this.ring.length > 0 ? this.ring[0].revision - 1 : this.lastRevision;
+    return this.head < this.ring.length ? this.ring[this.head].revision - 1 : this.lastRevision;
+  }
+
+  /** Events and bytes of event JSON (counted as characters) held in memory now. */
+  get held(): { events: number; bytes: number } {
+    return { events: this.ring.length - this.head, bytes: this.heldBytes };
   }
 
   /**
-   * Events after `position` from memory (at most `max`), or undefined when `position` is older
-   * than the ring and the caller must read the log.
+   * Events after `position` from memory (at most `max`, and no more than `maxBytes` of JSON
+   * beyond the first), or undefined when `position` is older than the ring and the caller must
+   * read the log.
    */
-  read(position: number, max: number): LoggedEvent[] | undefined {
+  read(position: number, max: number, maxBytes = Number.POSITIVE_INFINITY): LoggedEvent[] | undefined {
     if (position < this.ringFloor) return undefined;
-    const start = this.ring.length === 0 ? 0 : position - this.ring[0].revision + 1;
-    return this.ring.slice(start, start + max);
+    const start = this.head === this.ring.length ? this.ring.length : this.head + position - this.ring[this.head].revision + 1;
+    let end = Math.min(this.ring.length, start + max);
+    if (maxBytes !== Number.POSITIVE_INFINITY) {
+      let bytes = 0;
+      for (let i = start; i < end; i++) {
+        bytes += this.ring[i].json.length;
+        if (i > start && bytes > maxBytes) {
+          end = i;
+          break;
+        }
+      }
+    }
+    return this.ring.slice(start, end);
   }
 
   /** Resolves on the next appended event, or after `ms`. Returns false on timeout. */
@@ -106,23 +140,26 @@ export class WatchHub {
       do {
         this.again = false;
         for (;;) {
-          let rows: LoggedEvent[];
+          let page: { events: LoggedEvent[]; more: boolean };
           try {
-            rows = await this.store.readEvents({ after: this.lastRevision, limit: 2000 });
+            page = await this.store.readEventPage({ after: this.lastRevision, limit: 2000, maxBytes: this.readBytes });
           } catch (e) {
             if (isEimError(e) && e.code === 'revision_compacted') {
               // We were asleep longer than retention: jump ahead; watchers behind will get 410 and relist.
               this.lastRevision = Number(e.details?.compactedRevision ?? this.lastRevision);
               this.ring = [];
+              this.head = 0;
+              this.heldBytes = 0;
               continue;
             }
             if (!this.closed) setTimeout(() => void this.catchUp(), 1000).unref();
             break;
           }
+          const rows = page.events;
           if (rows.length === 0) break;
           const moved = this.append(rows);
-          // Short page: caught up. No progress with a gap ahead: nothing to do until the log says more.
-          if (rows.length < 2000 || (!moved && rows[0].revision > this.lastRevision + 1)) break;
+          // The end of the log: caught up. No progress with a gap ahead: nothing to do until the log says more.
+          if (!page.more || (!moved && rows[0].revision > this.lastRevision + 1)) break;
         }
       } while (this.again);
     } finally {
@@ -136,9 +173,17 @@ export class WatchHub {
     for (const e of events) {
       if (e.revision !== this.lastRevision + 1) continue;
       this.ring.push(e);
+      this.heldBytes += e.json.length;
       this.lastRevision = e.revision;
     }
-    if (this.ring.length > this.ringSize * 1.25) this.ring = this.ring.slice(this.ring.length - this.ringSize);
+    while (this.head < this.ring.length && (this.ring.length - this.head > this.ringSize || this.heldBytes > this.ringBytes)) {
+      this.heldBytes -= this.ring[this.head].json.length;
+      this.ring[this.head++] = undefined as unknown as LoggedEvent; // let it be collected now
+    }
+    if (this.head > 1024 && this.head * 2 > this.ring.length) {
+      this.ring = this.ring.slice(this.head);
+      this.head = 0;
+    }
     if (this.lastRevision === before) return false;
     this.wake();
     return true;

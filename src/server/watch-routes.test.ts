@@ -218,9 +218,16 @@ for (const dialect of DIALECTS) {
     if (!h) return;
     const region = (name: string, labels: Record<string, string> = {}) => h.call('POST', `${P}/regions`, { name, labels, spec: {} });
     /** The revisions the log holds after `since` (the truth a watcher must match). */
+    /** Every logged revision after `since`, paging on (a page stops at its byte budget). */
     const logged = async (since: number, kinds = '') => {
-      const r = await h.call('GET', `${P}/events?since=${since}&limit=1000${kinds ? `&kinds=${kinds}` : ''}`);
-      return (r.body.events as { revision: number }[]).map((e) => e.revision);
+      const out: number[] = [];
+      for (let from = since; ; ) {
+        const r = await h.call('GET', `${P}/events?since=${from}&limit=1000${kinds ? `&kinds=${kinds}` : ''}`);
+        const page = (r.body.events as { revision: number }[]).map((e) => e.revision);
+        if (page.length === 0) return out;
+        out.push(...page);
+        from = r.body.revision;
+      }
     };
 
     await t.test('frames are id: <revision>, event: <TYPE>, data: <event JSON>', async () => {
