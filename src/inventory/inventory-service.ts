@@ -1,5 +1,5 @@
 import {
-  ALL_PROJECTS, type Caller, type CreateInput, type DeleteOptions, type DeleteResult, EimError, type EventsOptions, type EventsPage,
+  ALL_PROJECTS, assertStorableJson, type Caller, type CreateInput, type DeleteOptions, type DeleteResult, EimError, type EventsOptions, type EventsPage,
   type Inventory, type InventoryEvent, type KindDef, kindById, kindByName, type ListOptions, type ListPage, type PatchInput,
   ProjectName, type RandomHex, type Resource, type ResourceOf, type WatchItem, type WatchOptions, type WriteOptions,
 } from '../api/index.ts';
@@ -132,6 +132,7 @@ export class InventoryService {
   async create(caller: Caller, project: string, kind: string, input: CreateInput): Promise<Resource> {
     const def = kindDef(kind);
     const system = def.origin === 'manager';
+    if (project === ALL_PROJECTS) throw new EimError('not_found', '"*" is not a project: resources are created in one project');
     requirePermission(caller, project, system ? 'system' : permissionsIn(caller, project).has('system') ? 'system' : 'spec', `create ${def.kind}s`);
     await this.assertProject(project);
     if (!isPlainObject(input)) throw new EimError('invalid_argument', 'the body must be a JSON object with name, labels and spec');
@@ -140,11 +141,13 @@ export class InventoryService {
     assertOnly(input, allowed, def);
     assertName(input.name);
     const labels = input.labels ?? {};
+    assertStorableJson(labels, 'labels');
     assertLabels(labels);
     let spec: Record<string, unknown> = {};
     let status: Record<string, unknown> = {};
     if (def.spec) {
       if (!isPlainObject(input.spec)) throw new EimError('invalid_argument', `spec is required: a JSON object (${def.kind} spec)`);
+      assertStorableJson(input.spec, 'spec');
       spec = { ...def.specDefaults, ...input.spec };
       assertValid(def.spec, spec, 'spec', def.secrets);
       const problem = def.check?.(spec);
@@ -154,6 +157,7 @@ export class InventoryService {
     if (system && def.status && (input.status !== undefined || !def.spec)) {
       if (!isPlainObject(input.status)) throw new EimError('invalid_argument', `status is required: a JSON object (${def.kind} status)`);
       status = input.status;
+      assertStorableJson(status, 'status');
       assertValid(def.status, status, 'status');
     }
     const actor = actorOf(caller);
@@ -217,6 +221,9 @@ export class InventoryService {
     if (patch.spec !== undefined && !isPlainObject(patch.spec)) throw new EimError('invalid_argument', 'spec in a patch must be a JSON object (a merge patch)');
     if (patch.labels !== undefined && patch.labels !== null && !isPlainObject(patch.labels)) throw new EimError('invalid_argument', 'labels in a patch must be a JSON object or null');
     if (patch.name !== undefined) assertName(patch.name);
+    // Before anything walks them: the merge and the comparison below recurse as deep as these go.
+    if (patch.labels) assertStorableJson(patch.labels, 'labels');
+    if (patch.spec !== undefined) assertStorableJson(patch.spec, 'spec');
     const actor = actorOf(caller);
     const out = await this.store.write(async (tx) => {
       const cur = await loadTarget(tx, def, project, id, options.ifMatch);
@@ -227,6 +234,7 @@ export class InventoryService {
         spec: patch.spec === undefined ? cur.spec : (mergePatch(cur.spec, patch.spec) as Record<string, unknown>),
       };
       if (patch.labels === null) next.labels = {};
+      if (patch.spec !== undefined) assertStorableJson(next.spec, 'spec'); // a resource stored before the limits may nest deeper
       if (!userFieldsChanged(cur, next)) return { res: cur, wrote: false };
       assertLabels(next.labels);
       if (def.spec) {
@@ -252,10 +260,12 @@ export class InventoryService {
     assertIdOf(def, id);
     if (!def.status) throw new EimError('invalid_argument', `${def.kind} has no status: it is declarative`);
     if (!isPlainObject(status)) throw new EimError('invalid_argument', 'the status patch must be a JSON object (a merge patch of status)');
+    assertStorableJson(status, 'status');
     const actor = actorOf(caller);
     const out = await this.store.write(async (tx) => {
       const cur = await loadTarget(tx, def, project, id, options.ifMatch);
       const nextStatus = mergePatch(cur.status, status) as Record<string, unknown>;
+      assertStorableJson(nextStatus, 'status'); // a resource stored before the limits may nest deeper
       if (jsonEqual(nextStatus, cur.status)) return { res: cur, wrote: false };
       assertValid(def.status!, nextStatus, 'status');
       const next: Resource = { ...cur, status: nextStatus };

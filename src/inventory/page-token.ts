@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { EimError } from '../api/index.ts';
 
+const NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$/;
+const ID = /^[a-z]+-[0-9a-f]{8}$/;
+
 /** What a page token is bound to: the same query must come back with it. */
 export const queryHash = (parts: readonly unknown[]): string => createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 12);
 
@@ -29,7 +32,9 @@ export function decodePageToken(token: string, hash: string): PagePosition {
     parsed = undefined;
   }
   const p = parsed as { o?: unknown; h?: unknown; k?: unknown; t?: unknown } | undefined;
-  const keyOk = p?.k === undefined || (Array.isArray(p.k) && p.k.length === 2 && p.k.every((x) => typeof x === 'string'));
+  // A token is base64 anyone can write: the seek key must look like what a list hands out (a
+  // resource name and id), never text the store cannot take (a NUL) or anything else.
+  const keyOk = p?.k === undefined || (Array.isArray(p.k) && p.k.length === 2 && typeof p.k[0] === 'string' && NAME.test(p.k[0]) && typeof p.k[1] === 'string' && ID.test(p.k[1]));
   const totalOk = p?.t === undefined || (typeof p.t === 'number' && Number.isSafeInteger(p.t) && p.t >= 0);
   if (!p || typeof p.o !== 'number' || !Number.isSafeInteger(p.o) || p.o < 0 || p.o > 1e9 || typeof p.h !== 'string' || !keyOk || !totalOk) {
     throw new EimError('invalid_argument', 'pageToken is not a token this server issued; pass the nextPageToken of the previous page, unchanged');

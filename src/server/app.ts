@@ -17,6 +17,7 @@ import { registerTokenRoutes } from './routes/token-routes.ts';
 import { registerConsoleRoutes } from './routes/console-routes.ts';
 import { ConnectionGuard } from './connection-guard.ts';
 import { compileListenerOptions, type ListenerOptions, nodeServerOptions } from './listener-options.ts';
+import { registerRequestLimits } from './request-limits.ts';
 
 export interface AppOptions {
   inventory: InventoryService;
@@ -33,7 +34,7 @@ export interface AppOptions {
   maxWatchesPerToken?: number;
   /** Open watch streams in this server process, all tokens together. @default 1000 */
   maxWatchStreams?: number;
-  /** Where the admin token is, for the 401 message. */
+  /** Where the admin token is; the 401 message names its file (never the absolute path, which would tell a stranger about the server's disk). */
   adminTokenPath?: string;
   /** The built web console. @default dist/console under the package root */
   consoleDir?: string;
@@ -69,7 +70,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // The Inventory validates with messages that say what to fix; the route schemas are for the OpenAPI document.
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send(new EimError('not_found', `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)}; see /openapi.json`).toJSON());
@@ -85,7 +85,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     metrics.requestDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
-  const tokenHint = options.adminTokenPath ? `; the admin token is in ${options.adminTokenPath}` : '';
+  const tokenHint = options.adminTokenPath ? `; an admin finds the first token in the admin token file in the server's data directory (admin.token)` : '';
   const limiter = new RateLimiter(options.rateLimit);
   app.addHook('onRequest', async (req) => {
     if (!req.url.startsWith('/v1/') && req.url !== '/v1') return;
@@ -99,6 +99,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     limiter.take(caller);
     req.caller = caller;
   });
+  registerRequestLimits(app);
 
   registerSystemRoutes(app, options.inventory, metrics);
   registerProjectRoutes(app, options.inventory);

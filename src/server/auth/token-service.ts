@@ -34,6 +34,10 @@ const ISSUER = 'eim';
 const CACHE_MAX = 50_000;
 /** setTimeout's longest delay; a later expiry is waited for in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** A JWT in the compact form, exactly: three base64url parts, no padding, nothing around them. */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** The roles a grant on every project (`*`) may carry: cluster admins and managers. */
+export const ALL_PROJECTS_ROLES: readonly Role[] = ['admin', 'manager'];
 
 /**
  * eim's bearer tokens: EdDSA (Ed25519) JWTs signed with keys kept in the store, so every server
@@ -93,6 +97,11 @@ export class TokenService {
   /** Signs a token and records it (for revocation). */
   async issue(o: IssueOptions): Promise<IssuedToken> {
     if (o.grants.length === 0) throw new EimError('invalid_argument', 'a token needs at least one grant');
+    for (const g of o.grants) {
+      if (g.project === ALL_PROJECTS && !ALL_PROJECTS_ROLES.includes(g.role)) {
+        throw new EimError('invalid_argument', `"*" is not a project: a token for every project may only be an admin or manager token, not ${g.role}; issue it for one project`);
+      }
+    }
     const id = randomUUID();
     const key = this.keys.get(this.newestKid)!;
     const claims: Record<string, unknown> = { grants: o.grants.map((g) => `${g.project}:${g.role}`) };
@@ -181,12 +190,15 @@ export class TokenService {
 
   private async verified(token: string): Promise<{ caller: Caller; exp: number }> {
     const nowS = this.now().getTime() / 1000;
+    // Exactly the compact form, before the cache: `<token>==` or `<token>.` is another string, and
+    // a lenient base64url decoder would otherwise take it for the same token.
+    if (token.length > 8192) throw new EimError('unauthenticated', 'the token is too long to be one of ours');
+    if (!COMPACT_JWS.test(token)) throw new EimError('unauthenticated', 'the token is not a JWT (three base64url parts joined by dots, nothing else); check that it was copied whole');
     const hit = this.cache.get(token);
     if (hit && hit.exp > nowS) {
       if (hit.caller.tokenId && this.revoked.has(hit.caller.tokenId)) throw revokedError();
       return hit;
     }
-    if (token.length > 8192) throw new EimError('unauthenticated', 'the token is too long to be one of ours');
     let verified: { caller: Caller; exp: number };
     let iss: string | undefined;
     try {
@@ -222,6 +234,9 @@ export class TokenService {
     }
     const grants = parseGrants(payload.grants);
     if (!payload.sub || !grants || !payload.jti) throw new EimError('unauthenticated', 'the token carries no subject or grants');
+    // Issued before "*" was refused for these roles: an enrollment, agent, viewer or editor token for every project.
+    const wide = grants.find((g) => g.project === ALL_PROJECTS && !ALL_PROJECTS_ROLES.includes(g.role));
+    if (wide) throw new EimError('unauthenticated', `the token is a ${wide.role} token for "*", which is not a project; get a token for one project`);
     const caller: Caller = { subject: payload.sub, grants, tokenId: payload.jti };
     if (typeof payload.host === 'string') caller.hostId = payload.host;
     if (payload.ar === true) caller.autoRegister = true;

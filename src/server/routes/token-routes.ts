@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { ALL_PROJECTS, EimError, ROLES, type Role } from '../../api/index.ts';
 import { type InventoryService, requirePermission } from '../../inventory/index.ts';
-import type { TokenService } from '../auth/token-service.ts';
+import { ALL_PROJECTS_ROLES, type TokenService } from '../auth/token-service.ts';
 import { NO_CONTENT } from '../openapi.ts';
 import { callerOf } from '../request-helpers.ts';
 
@@ -33,6 +33,7 @@ const TokenList = Type.Object({
   ),
 });
 const DEFAULT_TTL = 30 * 86400;
+const TOKEN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Token management (project admins) and key rotation (cluster admins). */
 export function registerTokenRoutes(app: FastifyInstance, inventory: InventoryService, tokens: TokenService): void {
@@ -53,6 +54,9 @@ export function registerTokenRoutes(app: FastifyInstance, inventory: InventorySe
       if (extra.length) throw new EimError('invalid_argument', `unknown field(s) ${extra.join(', ')}; a token request may hold role, ttlSeconds, hostId, autoRegister, subject`);
       const role = body.role as Role;
       if (!ROLES.includes(role)) throw new EimError('invalid_argument', `role must be one of ${ROLES.join(', ')}`);
+      if (project === ALL_PROJECTS && !ALL_PROJECTS_ROLES.includes(role)) {
+        throw new EimError('invalid_argument', `"*" is not a project: a token for every project may only be an admin or manager token, not ${role}; issue it for one project`);
+      }
       const ttl = body.ttlSeconds;
       if (ttl !== undefined && (!Number.isInteger(ttl) || (ttl as number) < 1 || (ttl as number) > 10 * 365 * 86400)) {
         throw new EimError('invalid_argument', 'ttlSeconds must be a whole number of seconds from 1 to 10 years');
@@ -88,7 +92,7 @@ export function registerTokenRoutes(app: FastifyInstance, inventory: InventorySe
   app.delete('/v1/projects/:project/tokens/:id', { schema: { tags: ['Tokens'], operationId: 'revokeToken', summary: 'Revoke a token at once (admin)', response: NO_CONTENT } }, async (req, reply) => {
     const { project, id } = req.params as { project: string; id: string };
     requirePermission(callerOf(req), project, 'admin', 'revoke tokens');
-    const record = await inventory.store.auth.getToken(id);
+    const record = TOKEN_ID.test(id) ? await inventory.store.auth.getToken(id) : undefined;
     if (!record || record.project !== project) throw new EimError('not_found', `token ${id.slice(0, 64)} not found in project "${project}"`);
     await tokens.revoke({ id });
     return reply.code(204).send();
