@@ -15,6 +15,11 @@ export interface RefDef {
   readonly owner: boolean;
   /** The field is an array of ids. */
   readonly many?: boolean;
+  /**
+   * Following this reference from resource to resource never comes back (a region is never its own
+   * ancestor): a write that would close a loop is `failed_precondition`. Only for a reference to its own kind.
+   */
+  readonly acyclic?: boolean;
 }
 
 /** Everything generic code needs to know about one resource kind. */
@@ -64,8 +69,8 @@ const deviceKind = (kind: KindName, path: string, idPrefix: string, status: TSch
 const DEFS: readonly KindDef[] = [
   {
     kind: 'Region', path: 'regions', idPrefix: 'region', spec: K.RegionSpec, origin: 'user', twoPhaseDelete: false,
-    refs: [ref('spec.parentRegionId', 'Region')],
-    description: 'A geographic or organisational area; regions nest.',
+    refs: [{ ...ref('spec.parentRegionId', 'Region'), acyclic: true }],
+    description: 'A geographic or organisational area; regions nest (never in a loop).',
   },
   {
     kind: 'Site', path: 'sites', idPrefix: 'site', spec: K.SiteSpec, origin: 'user', twoPhaseDelete: false,

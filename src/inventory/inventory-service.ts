@@ -8,7 +8,7 @@ import type { LoggedEvent, RetentionOptions, Store } from '../store/index.ts';
 import { type Permission, permissionsIn, requirePermission, userFieldsPermission } from './access.ts';
 import { isPlainObject, jsonEqual, mergePatch } from './merge-patch.ts';
 import { assertKindRules, normalizeSpec } from './kind-rules.ts';
-import { assertNameFree, assertRefsExist, assertTransition, insertFresh, loadTarget, removeWithOwned, userFieldsChanged } from './mutations.ts';
+import { assertNameFree, assertNoCycle, assertRefsExist, assertTransition, insertFresh, loadTarget, removeWithOwned, userFieldsChanged } from './mutations.ts';
 import { decodePageToken, encodePageToken, queryHash } from './page-token.ts';
 import { assertLabels, assertName, assertValid } from './validate.ts';
 import { WatchHub } from './watch-hub.ts';
@@ -245,6 +245,7 @@ export class InventoryService {
       }
       if (next.name !== cur.name) await assertNameFree(tx, def, project, next.name, id);
       assertTransition(def, cur, next);
+      await assertNoCycle(tx, def, next, cur);
       const refsChanged = await assertRefsExist(tx, def, next, cur);
       await assertKindRules(tx, next, cur);
       next.generation = cur.generation + 1;

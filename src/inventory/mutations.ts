@@ -2,6 +2,39 @@ import { EimError, extractRefs, type KindDef, kindById, newId, type RandomHex, t
 import type { WriteTx } from '../store/index.ts';
 import { jsonEqual } from './merge-patch.ts';
 
+const refAt = (res: Pick<Resource, 'spec' | 'status'>, path: readonly string[]): unknown => {
+  let v: unknown = res;
+  for (const p of path) v = (v as Record<string, unknown> | undefined)?.[p];
+  return v;
+};
+
+/**
+ * Fails with `failed_precondition` when an acyclic reference (a region's parent) would make the
+ * resource its own ancestor, itself included. Runs inside the write transaction, which holds the
+ * revision lock: two re-parentings at once (on any server) are checked one after the other.
+ */
+export async function assertNoCycle(tx: WriteTx, def: KindDef, res: Resource, before?: Resource): Promise<void> {
+  for (const ref of def.refs) {
+    if (!ref.acyclic) continue;
+    let next = refAt(res, ref.path);
+    if (before && next === refAt(before, ref.path)) continue;
+    const chain = [res.id];
+    while (typeof next === 'string') {
+      chain.push(next);
+      if (next === res.id) {
+        throw new EimError('failed_precondition', `${ref.path.join('.')}: ${def.kind} ${res.id} would be its own ancestor (${chain.join(' → ')}); pick a parent outside its subtree`, {
+          details: { cycle: chain },
+        });
+      }
+      // A loop among other resources (stored before this check) is not ours to walk forever.
+      if (chain.length > 1000 || chain.indexOf(next) < chain.length - 1) break;
+      const parent = await tx.get(next);
+      if (!parent || parent.kind !== def.kind || parent.project !== res.project) break;
+      next = refAt(parent, ref.path);
+    }
+  }
+}
+
 /** Fails unless every id the resource refers to exists in its project and is of the right kind. */
 export async function assertRefsExist(tx: WriteTx, def: KindDef, res: Resource, before?: Resource): Promise<boolean> {
   const refs = extractRefs(def, res);
