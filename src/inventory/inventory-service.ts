@@ -117,6 +117,14 @@ export class InventoryService {
     this.projects.delete(name);
   }
 
+  /** Whether the project exists now, asked of the store (another server may have created or deleted it). */
+  async projectExists(name: string): Promise<boolean> {
+    const exists = (await this.store.listProjects()).some((p) => p.name === name);
+    if (exists) this.projects.add(name);
+    else this.projects.delete(name);
+    return exists;
+  }
+
   async assertProject(project: string): Promise<void> {
     if (project === ALL_PROJECTS || this.projects.has(project)) return;
     // Another server process (PostgreSQL) may have created it.

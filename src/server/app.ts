@@ -102,7 +102,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerRequestLimits(app);
 
   registerSystemRoutes(app, options.inventory, metrics);
-  registerProjectRoutes(app, options.inventory);
+  registerProjectRoutes(app, options.inventory, options.tokens);
   registerResourceRoutes(app, options.inventory);
   registerWatchRoutes(app, options.inventory, { tokens: options.tokens, bookmarkMs: options.bookmarkMs, maxPerToken: options.maxWatchesPerToken, maxStreams: options.maxWatchStreams });
   registerTokenRoutes(app, options.inventory, options.tokens);

@@ -128,8 +128,11 @@ export class TokenService {
     return { id, token, role: o.grants[0].role, expiresAt };
   }
 
-  /** Revokes one token, or every token bound to a host; effective at once here. */
-  async revoke(where: { id: string } | { hostId: string }): Promise<string[]> {
+  /**
+   * Revokes one token, every token bound to a host, or every token of a project (when it is
+   * deleted); effective at once here, within `revocationRefreshMs` in the other processes.
+   */
+  async revoke(where: { id: string } | { hostId: string } | { project: string }): Promise<string[]> {
     const ids = await this.options.auth.revoke(where, this.now().toISOString());
     const fresh = new Set(ids.filter((id) => !this.revoked.has(id)));
     for (const id of ids) this.revoked.add(id);

@@ -79,6 +79,12 @@ export function registerTokenRoutes(app: FastifyInstance, inventory: InventorySe
         hostId: hostId as string | undefined,
         autoRegister: body.autoRegister as boolean | undefined,
       });
+      // The project may have been deleted (here or on another server) since it was checked above:
+      // then the deletion's revocation may have run before this token existed.
+      if (project !== ALL_PROJECTS && !(await inventory.projectExists(project))) {
+        await tokens.revoke({ id: issued.id });
+        throw new EimError('not_found', `project "${project}" not found`);
+      }
       return reply.code(201).send(issued);
     },
   );
