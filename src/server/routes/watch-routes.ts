@@ -3,7 +3,7 @@ import Type from 'typebox';
 import { type EimError, isEimError } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
 import type { TokenService } from '../auth/token-service.ts';
-import { toEimError } from '../error-handler.ts';
+import { loggableError, toEimError } from '../error-handler.ts';
 import { eventStream } from '../openapi.ts';
 import { bearerToken, callerOf, intParam, kindsParam, projectParam, stringParam } from '../request-helpers.ts';
 import { WatchSlots } from '../watch-slots.ts';
@@ -101,7 +101,7 @@ export function registerWatchRoutes(app: FastifyInstance, inventory: InventorySe
       } catch (e) {
         if (!abort.signal.aborted) {
           const err = toEimError(e);
-          if (!isEimError(e)) req.log.error({ err: e }, 'watch stream failed');
+          if (!isEimError(e)) req.log.error({ err: loggableError(e), route: req.routeOptions.url, method: req.method }, 'watch stream failed');
           raw.write(`event: ERROR\ndata: ${JSON.stringify(err.toJSON())}\n\n`);
         }
       } finally {
