@@ -38,6 +38,37 @@ export function textProblem(s: string): string | undefined {
  * @example jsonProblem({ a: { b: 'x\u0000' } }, 32, 'spec') // 'spec.a.b holds a NUL character (\\u0000)'
  */
 export function jsonProblem(value: unknown, maxDepth: number, where: string): string | undefined {
+  // Writes call this on every spec, labels and status: a first pass without paths (no allocation
+  // per value); only when it finds something is the value walked again to say where.
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const v = values.pop();
+    const depth = depths.pop()!;
+    if (typeof v === 'string') {
+      if (UNSTORABLE.test(v)) return describeProblem(value, maxDepth, where);
+      continue;
+    }
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth + 1 > maxDepth) return describeProblem(value, maxDepth, where);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        values.push(v[i]);
+        depths.push(depth + 1);
+      }
+      continue;
+    }
+    for (const k of Object.keys(v)) {
+      if (UNSTORABLE.test(k)) return describeProblem(value, maxDepth, where);
+      values.push((v as Record<string, unknown>)[k]);
+      depths.push(depth + 1);
+    }
+  }
+  return undefined;
+}
+
+/** The walk of `jsonProblem` that keeps paths, to name where the first problem is. */
+function describeProblem(value: unknown, maxDepth: number, where: string): string | undefined {
   const stack: { v: unknown; depth: number; path: string }[] = [{ v: value, depth: 0, path: where }];
   while (stack.length > 0) {
     const { v, depth, path } = stack.pop()!;
