@@ -44,7 +44,8 @@ Examples:
           count += events.length;
           for (const ev of events) history.add(ev);
           recent = [...recent, ...events].slice(-o.events - 1);
-          if (events.length < EVENTS_PAGE) break;
+          // A page may stop short of the limit at its byte budget: more follow while it ends at its last event.
+          if (events.length === 0 || revision !== events[events.length - 1].revision) break;
           since = revision;
         }
         const { resolveKind } = await import('../kind-resolver.ts');

@@ -64,8 +64,10 @@ export class ApiClient {
       const q = new URLSearchParams({ id, since: String(since), limit: '1000' });
       const page = await this.request<{ events: InventoryEvent[]; revision: number }>('GET', `/v1/projects/${encodeURIComponent(project)}/events?${q}`, undefined, signal);
       out.push(...page.events);
-      if (page.events.length < 1000) return out;
-      since = page.events[page.events.length - 1].revision;
+      // A page may stop short of the limit at its byte budget: more follow while it ends at its last event.
+      const last = page.events.at(-1)?.revision;
+      if (last === undefined || page.revision !== last) return out;
+      since = last;
     }
   }
 
