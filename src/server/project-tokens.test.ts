@@ -27,7 +27,8 @@ for (const dialect of DIALECTS) {
       assert.match(r.json.error.message, /revoked/);
     }
     assert.equal((await srv.call('POST', '/v1/projects/acme/tokens', old.admin, { role: 'admin' })).status, 401, 'nor administers it');
-    assert.equal((await srv.call('GET', '/v1/projects/acme/hosts', await issue('viewer'))).status, 200, 'new tokens work');
+    const second = await issue('viewer');
+    assert.equal((await srv.call('GET', '/v1/projects/acme/hosts', second)).status, 200, 'new tokens work');
 
     // A token issued while another server deletes the project (this one still has it cached) is
     // revoked before it is handed out.
@@ -38,6 +39,13 @@ for (const dialect of DIALECTS) {
     const issued = (await srv.store.store.auth.listTokens('acme')).filter((r) => !known.has(r.id));
     assert.equal(issued.length, 1);
     assert.ok(issued[0].revokedAt, 'the token issued for the deleted project is revoked');
+
+    // That deletion (straight in the store, like one that stopped before revoking) left a valid
+    // token behind: creating the project again revokes it, and only tokens from before.
+    await new Promise((r) => setTimeout(r, 5)); // a later createdAt than the tokens above
+    assert.equal((await srv.call('POST', '/v1/projects', srv.admin, { name: 'acme' })).status, 201);
+    assert.equal((await srv.call('GET', '/v1/projects/acme/hosts', second)).status, 401, 'a token left from before is revoked');
+    assert.equal((await srv.call('GET', '/v1/projects/acme/hosts', await issue('viewer'))).status, 200);
   });
 }
 

@@ -68,10 +68,18 @@ export class AuthStore {
     return rows.map(toRecord);
   }
 
-  /** Revokes by token id, by bound host, or every token of a project; returns the ids newly revoked. */
-  async revoke(where: { id: string } | { hostId: string } | { project: string }, at: string): Promise<string[]> {
+  /**
+   * Revokes by token id, by bound host, or the tokens of a project (those created before
+   * `createdBefore`, when given); returns the ids newly revoked.
+   */
+  async revoke(where: { id: string } | { hostId: string } | { project: string; createdBefore?: string }, at: string): Promise<string[]> {
     let q = this.db.updateTable('eim_tokens').set({ revoked_at: at }).where('revoked_at', 'is', null);
-    q = 'id' in where ? q.where('id', '=', where.id) : 'hostId' in where ? q.where('host_id', '=', where.hostId) : q.where('project', '=', where.project);
+    if ('id' in where) q = q.where('id', '=', where.id);
+    else if ('hostId' in where) q = q.where('host_id', '=', where.hostId);
+    else {
+      q = q.where('project', '=', where.project);
+      if (where.createdBefore !== undefined) q = q.where('created_at', '<', where.createdBefore);
+    }
     const rows = await q.returning('id').execute();
     return rows.map((r) => r.id);
   }

@@ -26,7 +26,8 @@ export function registerProjectRoutes(app: FastifyInstance, inventory: Inventory
       const body = req.body as { name?: unknown } | undefined;
       if (!body || typeof body !== 'object' || Object.keys(body).some((k) => k !== 'name')) throw new EimError('invalid_argument', 'the body must be { "name": "<project>" }');
       const created = await inventory.createProject(callerOf(req), body.name as string);
-      await tokens.revoke({ project: created.name });
+      // Not tokens issued since (another server may already hand them out for the new project).
+      await tokens.revoke({ project: created.name, createdBefore: created.createdAt });
       return reply.code(201).send(created);
     },
   );
