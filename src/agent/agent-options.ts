@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type AgentLog, streamLog } from './agent-log.ts';
+import { type CertificateStore, FileCertificateStore, MemoryCertificateStore } from './agent-certificate.ts';
 import { type AgentStateStore, FileStateStore, MemoryStateStore } from './agent-state.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Discovery } from './discovery/discovery.ts';
@@ -39,6 +40,8 @@ export interface AgentOptions {
   bootId?: string;
   /** @default a FileStateStore in dataDir, else memory */
   stateStore?: AgentStateStore;
+  /** The client certificate and key for mutual TLS. @default <dataDir>/agent-tls.pem (0600), else memory */
+  certificateStore?: CertificateStore;
   /** CA certificates (PEM) trusted besides Node's root certificates, for an https server (--ca-file). */
   ca?: string;
   /** @default new SouthboundClient(server) trusting `ca` */
@@ -72,6 +75,7 @@ export function compileAgentOptions(o: AgentOptions): CompiledAgentOptions {
     log,
     bootId: o.bootId ?? readBootId(),
     stateStore: o.stateStore ?? (o.dataDir ? new FileStateStore(o.dataDir, (m) => log.warn(m)) : new MemoryStateStore()),
+    certificateStore: o.certificateStore ?? (o.dataDir ? new FileCertificateStore(o.dataDir, (m) => log.warn(m)) : new MemoryCertificateStore()),
     client: o.client ?? new SouthboundClient(server, undefined, undefined, o.ca),
   };
   for (const k of ['heartbeatMs', 'rescanMs', 'backoffMinMs', 'backoffMaxMs', 'streamIdleTimeoutMs'] as const) {

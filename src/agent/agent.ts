@@ -6,6 +6,7 @@ import { AgentCommand, type AgentStatusReport, HardwareReport, isEimError } from
 import { type SseFrame, sseFrames } from '../client/index.ts';
 import { type AgentOptions, type CompiledAgentOptions, compileAgentOptions } from './agent-options.ts';
 import type { AgentState } from './agent-state.ts';
+import { CertificateKeeper } from './certificate-keeper.ts';
 import { sleep } from './clock.ts';
 import { CommandJournal } from './command-journal.ts';
 import { CommandWorker } from './command-worker.ts';
@@ -59,9 +60,13 @@ export class Agent {
   private renewAt?: number;
   /** The command stream's connection now: aborted to reconnect with a renewed token. */
   private streamConnection?: AbortController;
+  /** The client certificate for mutual TLS (when the server signs one). */
+  private readonly certificates: CertificateKeeper;
 
   constructor(options: AgentOptions) {
     this.options = compileAgentOptions(options);
+    const o = this.options;
+    this.certificates = new CertificateKeeper({ store: o.certificateStore, client: o.client, clock: o.clock, random: o.random, log: o.log, server: o.server, retryMs: Math.min(60_000, 10 * o.heartbeatMs) });
   }
 
   get hostId(): string | undefined {
@@ -75,6 +80,7 @@ export class Agent {
       const enrolled = await this.enroll();
       if (!enrolled) return this.exit ?? { reason: 'stopped' };
       this.state = enrolled;
+      this.certificates.start();
       o.client.useToken(enrolled.token!);
       this.scheduleRenewal(enrolled.token!);
       const journal = new CommandJournal({ file: o.dataDir ? path.join(o.dataDir, 'commands.json') : undefined, now: () => o.clock.now() });
@@ -163,7 +169,9 @@ export class Agent {
       });
       const identity = enrollIdentity(report ?? { hardware: {}, nics: [], storages: [], gpus: [], usbs: [] });
       try {
-        const r = await o.client.enroll(o.enrollmentToken, identity);
+        const request = await this.certificates.request(identity.hostname);
+        const r = await o.client.enroll(o.enrollmentToken, { ...identity, ...(request ? { csr: request.csr } : {}) });
+        this.certificates.enrolled(request, r);
         const enrolled: AgentState = { server: o.server, hostId: r.hostId, project: r.project, token: r.token, enrolledAt: new Date(o.clock.now()).toISOString(), enrollmentTokenSha256: tokenHash };
         o.stateStore.save(enrolled);
         o.log.info(`enrolled as host ${r.hostId} in project ${r.project} (${describeIdentity(identity)}); saved ${o.stateStore.location}`);
@@ -195,14 +203,20 @@ export class Agent {
     this.stopping.abort();
   }
 
-  /** The token expired: forget it and stop; the next start enrols again (the host keeps its identity). */
-  private expire(reason: string): void {
+  /**
+   * The token expired, or the server refused the client certificate (missing, expired, from another
+   * CA): forget them and stop; the next start enrols again (the host keeps its identity).
+   */
+  private expire(reason: string, certificate = false): void {
     if (this.exit || !this.state) return;
     const o = this.options;
     const { token: _dropped, ...rest } = this.state;
     this.state = { ...rest, expiredAt: new Date(o.clock.now()).toISOString() };
+    if (certificate) this.certificates.forget();
     o.stateStore.save(this.state);
-    const message = `the agent token of host ${this.state.hostId} expired (${reason}): the agent was offline longer than the token's lifetime. It was deleted from ${o.stateStore.location}; start the agent again with an enrollment token to enrol again.`;
+    const message = certificate
+      ? `the server refused the client certificate of host ${this.state.hostId} (${reason}). The agent token was deleted from ${o.stateStore.location}; start the agent again with an enrollment token to enrol again (and get a certificate).`
+      : `the agent token of host ${this.state.hostId} expired (${reason}): the agent was offline longer than the token's lifetime. It was deleted from ${o.stateStore.location}; start the agent again with an enrollment token to enrol again.`;
     o.log.error(message);
     this.exit = { reason: 'expired', message };
     this.stopping.abort();
@@ -211,6 +225,7 @@ export class Agent {
   /** A 401: the token expired (details.reason), or it was revoked. */
   private unauthenticated(e: { message?: string; details?: Record<string, unknown> }, what: string): void {
     if (e.details?.reason === 'expired') this.expire(`the server said so on ${what}`);
+    else if (e.details?.reason === 'client-certificate') this.expire(`${e.message}, on ${what}`, true);
     else this.revoke(`the server refused the agent token on ${what} (${e.message})`);
   }
 
@@ -268,6 +283,17 @@ export class Agent {
     }
   }
 
+  /** Renews the client certificate and moves the stream onto it. */
+  private async renewCertificate(): Promise<void> {
+    try {
+      await this.certificates.renew();
+      this.streamConnection?.abort();
+    } catch (e) {
+      const message = this.failedCall(e, 'certificate renewal');
+      if (message !== undefined) this.options.log.warn(`renewing the client certificate failed: ${message}; trying again later`);
+    }
+  }
+
   private async heartbeatLoop(): Promise<void> {
     const o = this.options;
     let seq = 0;
@@ -287,6 +313,7 @@ export class Agent {
       }
       if (this.statusDirty && !this.stopped) await this.reportStatus();
       if (this.renewAt !== undefined && o.clock.now() >= this.renewAt && !this.stopped) await this.renew();
+      if (this.certificates.due() && !this.stopped) await this.renewCertificate();
       // On schedule; after a slow call, one beat at once and then on schedule again (no burst to catch up).
       next = Math.max(next + o.heartbeatMs, o.clock.now());
       await sleep(o.clock, Math.max(0, next - o.clock.now()), this.stopping.signal);
@@ -375,9 +402,8 @@ export class Agent {
       this.streamConnection = connection;
       const token = o.client.currentToken;
       try {
-        const { url, headers, ca } = o.client.streamRequest(lastEventId);
         this.stats.streamConnections++;
-        for await (const frame of sseFrames({ url, headers, ca, signal: connection.signal, idleTimeoutMs: o.streamIdleTimeoutMs })) {
+        for await (const frame of sseFrames({ ...o.client.streamRequest(lastEventId), signal: connection.signal, idleTimeoutMs: o.streamIdleTimeoutMs })) {
           if (!received) backoff.reset();
           received = true;
           if (frame.id) lastEventId = frame.id;

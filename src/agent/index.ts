@@ -2,6 +2,7 @@ export { Agent, type AgentExit, type AgentStats } from './agent.ts';
 export { type AgentOptions, type CompiledAgentOptions, compileAgentOptions } from './agent-options.ts';
 export { type AgentLog, streamLog, MemoryLog } from './agent-log.ts';
 export { type AgentState, type AgentStateStore, FileStateStore, MemoryStateStore, AgentStateError } from './agent-state.ts';
+export { type AgentCertificate, agentCertificate, type CertificateRequest, type CertificateStore, createCertificateRequest, FileCertificateStore, MemoryCertificateStore } from './agent-certificate.ts';
 export { type Clock, systemClock, sleep } from './clock.ts';
 export { CommandJournal, type JournalEntry } from './command-journal.ts';
 export { ReconnectBackoff, type ReconnectBackoffOptions } from './reconnect-backoff.ts';

@@ -1,9 +1,9 @@
 import type http from 'node:http';
 import {
-  type AgentCommand, type AgentStatusReport, type CommandResult, EimError, type EnrollRequest, type EnrollResponse, type HardwareReport, type HeartbeatRequest, type RenewResponse,
+  type AgentCertificateResponse, type AgentCommand, type AgentStatusReport, type CommandResult, EimError, type EnrollRequest, type EnrollResponse, type HardwareReport, type HeartbeatRequest, type RenewResponse,
 } from '../api/index.ts';
 import { HttpTransport } from '../client/http-transport.ts';
-import { trustedCertificates } from '../client/tls-trust.ts';
+import { type ClientCertificate, connectionPool, trustedCertificates } from '../client/tls-trust.ts';
 
 export interface StreamMessage {
   event: 'command' | 'config' | 'revoked' | 'BOOKMARK';
@@ -20,6 +20,10 @@ export class SouthboundClient {
   private transport: HttpTransport;
   /** Transports of tokens renewed away, closed a minute later (calls in flight on them finish). */
   private readonly retired = new Set<HttpTransport>();
+  /** Mutual TLS: the agent's client certificate, and the pool of connections presenting it (its own: a shared pool carries none). */
+  private certificate?: ClientCertificate;
+  private certificatePool?: http.Agent;
+  private readonly retiredPools = new Set<http.Agent>();
 
   constructor(
     readonly server: string,
@@ -29,7 +33,7 @@ export class SouthboundClient {
     /** CA certificates (PEM) trusted besides Node's root certificates, for an https server (--ca-file). */
     private readonly ca?: string,
   ) {
-    this.transport = new HttpTransport({ server, token, retries: 3, agent: pool, ca });
+    this.transport = this.newTransport();
   }
 
   /** The agent token the calls use now. */
@@ -40,12 +44,40 @@ export class SouthboundClient {
   /** Uses a (new) agent token for the calls that follow; calls in flight finish on the old one. */
   useToken(token: string): void {
     this.token = token;
+    this.replaceTransport();
+  }
+
+  /**
+   * Presents this client certificate (mutual TLS) on the connections of the calls that follow, and
+   * on the stream's next connection; calls in flight finish on theirs.
+   */
+  useCertificate(certificate: ClientCertificate | undefined): void {
+    const pool = this.certificatePool;
+    this.certificate = certificate;
+    this.certificatePool = undefined;
+    this.replaceTransport(pool);
+  }
+
+  /** A new client certificate for a new key (POST /southbound/v1/certificate); the current one stays valid until it expires. */
+  async renewCertificate(csr: string): Promise<AgentCertificateResponse> {
+    return this.transport.json<AgentCertificateResponse>({ method: 'POST', path: '/southbound/v1/certificate', body: { csr }, idempotent: true });
+  }
+
+  private newTransport(): HttpTransport {
+    if (this.certificate && !this.certificatePool) this.certificatePool = connectionPool(this.server, { ca: this.ca, clientCertificate: this.certificate });
+    return new HttpTransport({ server: this.server, token: this.token, retries: 3, agent: this.certificatePool ?? this.pool, ca: this.ca });
+  }
+
+  private replaceTransport(retiredPool?: http.Agent): void {
     const old = this.transport;
     this.retired.add(old);
-    this.transport = new HttpTransport({ server: this.server, token, retries: 3, agent: this.pool, ca: this.ca });
+    if (retiredPool) this.retiredPools.add(retiredPool);
+    this.transport = this.newTransport();
     setTimeout(() => {
       old.close();
       this.retired.delete(old);
+      retiredPool?.destroy();
+      if (retiredPool) this.retiredPools.delete(retiredPool);
     }, 60_000).unref();
   }
 
@@ -84,19 +116,22 @@ export class SouthboundClient {
     await this.transport.send({ method: 'POST', path: `/southbound/v1/commands/${encodeURIComponent(id)}/result`, body: result, idempotent: true });
   }
 
-  /** The URL, headers and trusted CAs of the agent's SSE stream (the caller runs the connection). */
-  streamRequest(lastEventId?: string): { url: string; headers: Record<string, string>; ca?: string[] } {
+  /** The URL, headers, trusted CAs and client certificate of the agent's SSE stream (the caller runs the connection). */
+  streamRequest(lastEventId?: string): { url: string; headers: Record<string, string>; ca?: string[]; cert?: string; key?: string } {
     if (!this.token) throw new EimError('unauthenticated', 'enroll first: the stream needs an agent token');
     const headers: Record<string, string> = { accept: 'text/event-stream', authorization: `Bearer ${this.token}` };
     if (lastEventId) headers['last-event-id'] = lastEventId;
     const ca = trustedCertificates(this.ca);
-    return { url: `${this.server.replace(/\/+$/, '')}/southbound/v1/stream`, headers, ...(ca ? { ca } : {}) };
+    return { url: `${this.server.replace(/\/+$/, '')}/southbound/v1/stream`, headers, ...(ca ? { ca } : {}), ...(this.certificate ?? {}) };
   }
 
   close(): void {
     for (const t of this.retired) t.close();
     this.retired.clear();
     this.transport.close();
+    for (const p of this.retiredPools) p.destroy();
+    this.retiredPools.clear();
+    this.certificatePool?.destroy();
   }
 }
 

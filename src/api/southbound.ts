@@ -7,6 +7,9 @@ import { Hardware, HostGpuStatus, HostNicStatus, HostStorageStatus, HostUsbStatu
 // Everything under /southbound/v1, JSON over HTTP. Shared by the server handlers, the agent and
 // the fleet simulator.
 
+/** The longest certificate signing request (PEM text) the server reads: an Ed25519 or P-256 one is about 500 characters. */
+export const AGENT_CSR_MAX_LENGTH = 4096;
+
 /**
  * POST /southbound/v1/enroll, with an enrollment token. A host matches by exact equality: the uuid
  * in any case, the serial number as it is. Vendor placeholders (src/api/host-identity.ts) match
@@ -18,6 +21,8 @@ export const EnrollRequest = Type.Object(
     serialNumber: Opt(Type.String({ minLength: 1, maxLength: SERIAL_MAX_LENGTH, pattern: SERIAL_PATTERN })),
     hostname: Type.String({ minLength: 1, maxLength: 253 }),
     macs: Opt(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 64 })),
+    /** A PKCS #10 request (PEM) for the agent's client certificate, for a server with mutual TLS for agents (AGENT_CSR_MAX_LENGTH). */
+    csr: Opt(Type.String({ minLength: 1, maxLength: AGENT_CSR_MAX_LENGTH })),
   },
   closed,
 );
@@ -30,6 +35,10 @@ export const EnrollResponse = Type.Object({
   token: Type.String(),
   /** When the token expires; the agent renews it before (POST /southbound/v1/renew). */
   expiresAt: Opt(Timestamp),
+  /** With mutual TLS for agents: the client certificate (PEM) signed for the request's csr, bound to this host. */
+  certificate: Opt(Type.String()),
+  /** When that certificate expires; the agent renews it before (POST /southbound/v1/certificate). */
+  certificateExpiresAt: Opt(Timestamp),
 });
 export type EnrollResponse = Static<typeof EnrollResponse>;
 
@@ -39,6 +48,16 @@ export type EnrollResponse = Static<typeof EnrollResponse>;
  */
 export const RenewResponse = Type.Object({ token: Type.String(), expiresAt: Opt(Timestamp) });
 export type RenewResponse = Static<typeof RenewResponse>;
+
+/**
+ * POST /southbound/v1/certificate (agent token and the agent's current client certificate, on a
+ * server with mutual TLS for agents): a new client certificate for the request's key, bound to the
+ * same host, with a full lifetime. The current one stays valid until it expires.
+ */
+export const AgentCertificateRequest = Type.Object({ csr: Type.String({ minLength: 1, maxLength: AGENT_CSR_MAX_LENGTH }) }, closed);
+export type AgentCertificateRequest = Static<typeof AgentCertificateRequest>;
+export const AgentCertificateResponse = Type.Object({ certificate: Type.String(), expiresAt: Timestamp });
+export type AgentCertificateResponse = Static<typeof AgentCertificateResponse>;
 
 /** POST /southbound/v1/heartbeat (agent token). Answers 204; the lease lives in memory. */
 export const HeartbeatRequest = Type.Object(

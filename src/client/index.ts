@@ -3,4 +3,4 @@ export { HttpTransport, type TransportOptions, errorFrom } from './http-transpor
 export { sseWatch, sseFrames, type SseRequest } from './sse-watch.ts';
 export { SseParser, type SseFrame, type SseParserOptions } from './sse-parser.ts';
 export { Informer, type InformerHandlers, type InformerOptions } from './informer.ts';
-export { connectionPool, readCaFile, trustedCertificates, untrustedCertificateHint } from './tls-trust.ts';
+export { type ClientCertificate, connectionPool, readCaFile, trustedCertificates, untrustedCertificateHint } from './tls-trust.ts';

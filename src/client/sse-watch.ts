@@ -78,6 +78,9 @@ export interface SseRequest {
   idleTimeoutMs?: number;
   /** For an https URL: the certificates to trust (trustedCertificates). @default Node's root certificates */
   ca?: string | string[];
+  /** For an https URL: the client certificate and key (PEM) presented when the server asks (mutual TLS). */
+  cert?: string;
+  key?: string;
 }
 
 /**
@@ -100,7 +103,8 @@ export async function* sseFrames(options: SseRequest): AsyncGenerator<SseFrame> 
   // a frame: servers send keep-alive comments, which are not frames).
   const idleMs = options.idleTimeoutMs ?? 30_000;
   const idle = setTimeout(() => req.destroy(), idleMs);
-  const req = mod.get(url, { headers: options.headers, ...(options.ca ? { ca: options.ca } : {}) }, (r) => {
+  const tls = { ...(options.ca ? { ca: options.ca } : {}), ...(options.cert && options.key ? { cert: options.cert, key: options.key } : {}) };
+  const req = mod.get(url, { headers: options.headers, ...tls }, (r) => {
     res = r;
     if (r.statusCode !== 200) {
       let body = '';

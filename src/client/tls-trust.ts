@@ -36,12 +36,21 @@ export function readCaFile(path: string): string {
 }
 
 /**
- * A keep-alive connection pool for `server`: HTTPS (trusting Node's roots plus `ca`) or HTTP.
+ * A keep-alive connection pool for `server`: HTTPS (trusting Node's roots plus `ca`; presenting
+ * `clientCertificate` when the server asks for one) or HTTP.
  * @example const pool = connectionPool('https://eim.example.com', { ca, maxSockets: 256 })
  */
-export function connectionPool(server: string, o: { ca?: string; maxSockets?: number } = {}): http.Agent {
+export function connectionPool(server: string, o: { ca?: string; maxSockets?: number; clientCertificate?: ClientCertificate } = {}): http.Agent {
   const options = { keepAlive: true, maxSockets: o.maxSockets ?? 64 };
-  return server.startsWith('https:') ? new https.Agent({ ...options, ...(o.ca ? { ca: trustedCertificates(o.ca) } : {}) }) : new http.Agent(options);
+  return server.startsWith('https:')
+    ? new https.Agent({ ...options, ...(o.ca ? { ca: trustedCertificates(o.ca) } : {}), ...(o.clientCertificate ? { cert: o.clientCertificate.cert, key: o.clientCertificate.key } : {}) })
+    : new http.Agent(options);
+}
+
+/** A client certificate and its private key (PEM), presented when the server asks (mutual TLS). */
+export interface ClientCertificate {
+  cert: string;
+  key: string;
 }
 
 /** TLS verification failures: the server is there, but its certificate is not trusted. */

@@ -7,6 +7,8 @@ import { type TlsMaterial, tlsServerOptions } from './tls-material.ts';
 export interface ListenerOptions {
   /** The certificate chain and key (PEM): HTTPS when present, plain HTTP otherwise. */
   tls?: TlsMaterial;
+  /** Mutual TLS for agents: the agent CA's certificate (PEM); client certificates are requested and verified against it (needs `tls`). */
+  agentCa?: string;
   /** Open connections in all; refused past it. @default 16384, or the open-file limit minus 512 when that is lower */
   maxConnections?: number;
   /** Open connections per client address (IPv4 address, IPv6 /64); 127.0.0.1 and ::1 count toward the total only. @default 512 */
@@ -17,7 +19,7 @@ export interface ListenerOptions {
   keepAliveTimeoutMs?: number;
 }
 
-export type CompiledListenerOptions = Readonly<Required<Omit<ListenerOptions, 'tls'>> & Pick<ListenerOptions, 'tls'>>;
+export type CompiledListenerOptions = Readonly<Required<Omit<ListenerOptions, 'tls' | 'agentCa'>> & Pick<ListenerOptions, 'tls' | 'agentCa'>>;
 
 /** File descriptors the server keeps for itself (store, logs, files) out of the open-file limit. */
 const FD_RESERVE = 512;
@@ -28,8 +30,10 @@ const MAX_CONNECTIONS = 16_384;
  * @example compileListenerOptions({}).headerTimeoutMs // 10000
  */
 export function compileListenerOptions(o: ListenerOptions = {}): CompiledListenerOptions {
+  if (o.agentCa && !o.tls) throw new RangeError('mutual TLS for agents (agentCa) needs TLS: give the server a certificate and key too');
   const c = {
     tls: o.tls,
+    agentCa: o.agentCa,
     maxConnections: o.maxConnections ?? defaultMaxConnections(),
     maxConnectionsPerAddress: o.maxConnectionsPerAddress ?? 512,
     headerTimeoutMs: o.headerTimeoutMs ?? 10_000,
@@ -65,7 +69,7 @@ export function nodeServerOptions(o: CompiledListenerOptions): http.ServerOption
     headersTimeout: o.headerTimeoutMs,
     connectionsCheckingInterval: Math.max(100, Math.min(2000, Math.floor(o.headerTimeoutMs / 2))),
   };
-  return o.tls ? { ...base, ...tlsServerOptions(o.tls), handshakeTimeout: o.headerTimeoutMs } : base;
+  return o.tls ? { ...base, ...tlsServerOptions(o.tls, o.agentCa), handshakeTimeout: o.headerTimeoutMs } : base;
 }
 
 /** Whether a listen address reaches this machine only (then plain HTTP is acceptable). */

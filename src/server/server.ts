@@ -12,6 +12,7 @@ import { TokenService } from './auth/token-service.ts';
 import { createServerLog, defaultLogFormat, type LogFormat } from './server-log.ts';
 import { isLoopbackHost, plainHttpWarning } from './listener-options.ts';
 import { readTlsFiles, type TlsFiles, type TlsMaterial, tlsServerOptions } from './tls-material.ts';
+import { AgentCa, type AgentCaOptions } from './southbound/agent-ca.ts';
 import { startSouthbound } from './southbound/southbound.ts';
 import type { SouthboundLimitOptions } from './southbound/southbound-limits.ts';
 import { type Managers, startManagers } from '../managers/index.ts';
@@ -50,6 +51,13 @@ export interface ServerOptions {
   maxWatchStreams?: number;
   /** Serve HTTPS with this certificate chain and key (PEM files), re-read by reloadTls(). @default plain HTTP */
   tls?: TlsFiles;
+  /**
+   * Mutual TLS for agents: the agent CA's certificate and key (PEM files). The server signs each
+   * enrolling agent's certificate request into a client certificate bound to its host (valid
+   * `certificateTtlSeconds`, 7 days by default) and requires it on every southbound call but
+   * enrolment. Needs `tls`. Read at start (not on SIGHUP). @default off
+   */
+  agentCa?: Omit<AgentCaOptions, 'now'>;
   /** Open connections in all. @default 16384, or the open-file limit minus 512 when lower */
   maxConnections?: number;
   /** Open connections per client address (IPv4 address, IPv6 /64); 127.0.0.1 and ::1 count toward the total only. @default 512 */
@@ -76,7 +84,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-type Defaulted = 'store' | 'oidc' | 'tls' | 'maxConnections' | 'maxConnectionsPerAddress' | 'headerTimeoutMs' | 'keepAliveTimeoutMs';
+type Defaulted = 'store' | 'oidc' | 'tls' | 'agentCa' | 'maxConnections' | 'maxConnectionsPerAddress' | 'headerTimeoutMs' | 'keepAliveTimeoutMs';
 export type CompiledServerOptions = Readonly<Required<Omit<ServerOptions, Defaulted>> & Pick<ServerOptions, Defaulted>>;
 
 /**
@@ -85,6 +93,7 @@ export type CompiledServerOptions = Readonly<Required<Omit<ServerOptions, Defaul
  */
 export function compileServerOptions(o: ServerOptions): CompiledServerOptions {
   if (o.oidc) compileOidcOptions(o.oidc);
+  if (o.agentCa && !o.tls) throw new Error('mutual TLS for agents (--agent-ca-cert, --agent-ca-key) needs the server to serve TLS itself: give --tls-cert and --tls-key too');
   return Object.freeze({
     dataDir: resolve(o.dataDir ?? '.eim'),
     host: o.host ?? '127.0.0.1',
@@ -101,6 +110,7 @@ export function compileServerOptions(o: ServerOptions): CompiledServerOptions {
     maxWatchesPerToken: o.maxWatchesPerToken ?? 64,
     maxWatchStreams: o.maxWatchStreams ?? 1000,
     tls: o.tls,
+    agentCa: o.agentCa,
     maxConnections: o.maxConnections,
     maxConnectionsPerAddress: o.maxConnectionsPerAddress,
     headerTimeoutMs: o.headerTimeoutMs,
@@ -120,6 +130,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const log = createServerLog({ level: o.logLevel, format: o.logFormat });
   // Unusable certificate files stop the start before anything is opened.
   const tls = o.tls ? readTlsFiles(o.tls) : undefined;
+  const agentCa = o.agentCa ? await AgentCa.read(o.agentCa) : undefined;
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore({ url: o.store, dataDir: o.dataDir, synchronous: o.synchronous });
   const inventory = new InventoryService(store, { retention: { minAgeMs: o.retentionSeconds * 1000, minEvents: o.retentionEvents } });
@@ -153,13 +164,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     maxWatchStreams: o.maxWatchStreams,
     listener: {
       tls,
+      agentCa: agentCa?.certPem,
       maxConnections: o.maxConnections,
       maxConnectionsPerAddress: o.maxConnectionsPerAddress,
       headerTimeoutMs: o.headerTimeoutMs,
       keepAliveTimeoutMs: o.keepAliveTimeoutMs,
     },
   });
-  const southbound = await startSouthbound(app, { service: inventory, tokens, limits: o.southbound, onError: (e) => log.warn({ err: e }, 'southbound write failed; will retry') });
+  const southbound = await startSouthbound(app, { service: inventory, tokens, limits: o.southbound, agentCa, onError: (e) => log.warn({ err: e }, 'southbound write failed; will retry') });
   // The managers use the Inventory interface only; in this process it is the in-process one.
   const startLocal = () =>
     startManagers(inventory.as({ subject: 'managers', grants: [{ project: ALL_PROJECTS, role: 'manager' }] }), {
@@ -193,6 +205,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const address = await app.listen({ host: o.host, port: o.port });
   const url = address.replace('[::1]', 'localhost');
   if (tls) logCertificate(log, tls);
+  if (agentCa) log.info(`mutual TLS for agents: every southbound call but enrolment needs the agent's client certificate; ${agentCa.summary}`);
   else if (!isLoopbackHost(o.host)) for (const line of plainHttpWarning(o.host, Number(new URL(url).port))) log.warn(line);
   if (o.managers === 'none') log.info('managers: none in this process (run eim managers --inventory URL --token T)');
   log.info(`eim listening on ${url} (store: ${store.dialect === 'sqlite' ? join(o.dataDir, 'eim.db') : 'postgres'}, revision ${inventory.hub.last})`);
@@ -208,7 +221,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       if (!o.tls) throw new Error('this server runs without TLS (no --tls-cert and --tls-key): nothing to reload');
       const next = readTlsFiles(o.tls);
       // Only new connections use it: open streams keep the session they have.
-      (app.server as unknown as https.Server).setSecureContext(tlsServerOptions(next));
+      // The agent CA goes with it: client certificates are still requested and verified.
+      (app.server as unknown as https.Server).setSecureContext(tlsServerOptions(next, agentCa?.certPem));
       logCertificate(log, next, 'reloaded the certificate and key: ');
       return next.summary;
     },

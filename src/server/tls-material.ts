@@ -44,9 +44,12 @@ export function readTlsFiles(files: TlsFiles): TlsMaterial {
 }
 
 /**
- * The TLS options of the HTTPS server, built from the material in one place: this is where mutual TLS
- * for agents will add its CA (`ca`, `requestCert`).
+ * The TLS options of the HTTPS server, built from the material in one place (at start and on every
+ * SIGHUP reload). With `agentCa` (mutual TLS for agents), every connection is asked for a client
+ * certificate, verified against that CA alone; one without a certificate (a /v1 user) is not
+ * refused here: the southbound admits agents by what `socket.authorized` and the certificate say.
  */
-export function tlsServerOptions(m: Pick<TlsMaterial, 'cert' | 'key'>): tls.SecureContextOptions & tls.TlsOptions {
-  return { cert: m.cert, key: m.key, minVersion: 'TLSv1.2' };
+export function tlsServerOptions(m: Pick<TlsMaterial, 'cert' | 'key'>, agentCa?: string): tls.SecureContextOptions & tls.TlsOptions {
+  const base = { cert: m.cert, key: m.key, minVersion: 'TLSv1.2' as const };
+  return agentCa ? { ...base, ca: agentCa, requestCert: true, rejectUnauthorized: false } : base;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import { Agent, type AgentLog, type AgentStats, MemoryStateStore, SimDiscovery, SimExecutor, type SimExecutorOptions, type SimOs, SouthboundClient, simHardware, simOsRelease } from '../agent/index.ts';
+import { Agent, type AgentLog, type AgentStats, MemoryCertificateStore, MemoryStateStore, SimDiscovery, SimExecutor, type SimExecutorOptions, type SimOs, SouthboundClient, simHardware, simOsRelease } from '../agent/index.ts';
 import type { CommandResult } from '../api/index.ts';
 import { SimMemory } from './sim-memory.ts';
 import { connectionPool } from '../client/index.ts';
@@ -63,6 +63,8 @@ interface SimNode {
   executor: SimExecutor;
   /** Kept across boots: a node that powers on again uses its agent token, as a rebooted machine would. */
   state: MemoryStateStore;
+  /** Its client certificate (mutual TLS), kept across reboots like agent.json. */
+  certificates: MemoryCertificateStore;
   agent: Agent;
   run: Promise<unknown>;
   status: NodeState;
@@ -151,7 +153,7 @@ export class FleetSimulator {
       const discovery = new SimDiscovery({ seed: `${this.seed}-${i}`, hostname: identity.hostname });
       const os = this.memory.get(i)?.os;
       if (os) discovery.setOs(os);
-      const node = { identity, discovery, state: new MemoryStateStore(), status: 'on', boots: 0, past: {} } as SimNode;
+      const node = { identity, discovery, state: new MemoryStateStore(), certificates: new MemoryCertificateStore(), status: 'on', boots: 0, past: {} } as SimNode;
       node.executor = this.executorOf(node);
       this.nodes[i] = node;
       this.boot(node);
@@ -216,6 +218,7 @@ export class FleetSimulator {
       heartbeatMs: o.heartbeatMs ?? 10_000,
       rescanMs: o.rescanMs ?? 10_000,
       stateStore: node.state,
+      certificateStore: node.certificates,
       client,
       // A new boot id per boot, as a real machine's kernel makes one.
       bootId: randomUUID(),

@@ -33,6 +33,13 @@ function tlsFiles(cert: string | undefined, key: string | undefined): { certFile
   return { certFile: cert, keyFile: key };
 }
 
+/** --agent-ca-cert and --agent-ca-key come together, or not at all; --agent-cert-ttl goes with them. */
+function agentCaFiles(cert: string | undefined, key: string | undefined, ttl: string): { certFile: string; keyFile: string; certificateTtlSeconds: number } | undefined {
+  if (!cert && !key) return undefined;
+  if (!cert || !key) throw new Error('--agent-ca-cert and --agent-ca-key go together: give both (or EIM_AGENT_CA_CERT and EIM_AGENT_CA_KEY)');
+  return { certFile: cert, keyFile: key, certificateTtlSeconds: parseDuration(ttl) };
+}
+
 /** `eim server`: the control plane in this process. */
 export function registerServerCommand(program: Command): void {
   program
@@ -50,6 +57,9 @@ export function registerServerCommand(program: Command): void {
     .addOption(new Option('--rate-limit <rps>', 'requests per second per token (0: off; manager and agent tokens get 10×)').env('EIM_RATE_LIMIT').default(1000).argParser((v) => (v === '0' ? 0 : whole(v))))
     .addOption(new Option('--tls-cert <file>', 'serve HTTPS with this certificate chain (PEM); re-read on SIGHUP').env('EIM_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'the private key of --tls-cert (PEM); re-read on SIGHUP').env('EIM_TLS_KEY'))
+    .addOption(new Option('--agent-ca-cert <file>', "mutual TLS for agents: this CA (PEM, self-signed, for agents only) signs each agent's client certificate at enrolment, and every other southbound call needs it (with --tls-cert)").env('EIM_AGENT_CA_CERT'))
+    .addOption(new Option('--agent-ca-key <file>', 'the private key of --agent-ca-cert (PEM)').env('EIM_AGENT_CA_KEY'))
+    .addOption(new Option('--agent-cert-ttl <duration>', 'lifetime of agent client certificates (agents renew them at 30-50 % of it left; one offline longer enrols again)').env('EIM_AGENT_CERT_TTL').default('7d'))
     .addOption(new Option('--max-connections <n>', 'open connections in all (default: 16384, or the open-file limit minus 512 when lower)').env('EIM_MAX_CONNECTIONS').argParser(whole))
     .addOption(new Option('--max-connections-per-ip <n>', 'open connections per client address (an IPv6 /64 counts as one); 127.0.0.1 and ::1 count toward --max-connections only').env('EIM_MAX_CONNECTIONS_PER_IP').default(512).argParser(whole))
     .addOption(new Option('--header-timeout <duration>', 'close a connection that has not sent a complete request head within this').env('EIM_HEADER_TIMEOUT').default(10, '10s').argParser(seconds))
@@ -72,6 +82,7 @@ Examples:
   eim server --data-dir /var/lib/eim --port 8080
   eim server --store postgres://eim@db:5432/eim --host 0.0.0.0 --tls-cert /etc/eim/tls.crt --tls-key /etc/eim/tls.key
   kill -HUP <pid>   # re-read the certificate and key (renewed): new connections get them, open streams go on
+  eim server --host 0.0.0.0 --tls-cert tls.crt --tls-key tls.key --agent-ca-cert agent-ca.crt --agent-ca-key agent-ca.key   # mutual TLS for agents
   eim server --oidc-issuer https://kc.example/realms/edge --oidc-jwks-url https://kc.example/realms/edge/protocol/openid-connect/certs --oidc-audience eim
   eim server --managers none   # then: eim managers --inventory http://127.0.0.1:8080 --token <manager token>`,
     )
@@ -93,6 +104,7 @@ Examples:
           maxWatchesPerToken: o.maxWatches,
           maxWatchStreams: o.maxWatchStreams,
           tls: tlsFiles(o.tlsCert, o.tlsKey),
+          agentCa: agentCaFiles(o.agentCaCert, o.agentCaKey, o.agentCertTtl),
           maxConnections: o.maxConnections,
           maxConnectionsPerAddress: o.maxConnectionsPerIp,
           headerTimeoutMs: o.headerTimeout * 1000,

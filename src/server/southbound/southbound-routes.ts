@@ -1,13 +1,15 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import {
-  AgentStatusReport, type Caller, CommandResult, EimError, EnrollRequest, EnrollResponse, HARDWARE_REPORT_MAX_BYTES, HardwareReport, HeartbeatRequest,
+  AgentCertificateRequest, AgentCertificateResponse, AgentStatusReport, type Caller, CommandResult, EimError, EnrollRequest, EnrollResponse, HARDWARE_REPORT_MAX_BYTES, HardwareReport, HeartbeatRequest,
   type Inventory, isEimError, RenewResponse, type Resource,
 } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
 import { assertValid } from '../../inventory/validate.ts';
 import type { TokenService } from '../auth/token-service.ts';
 import { eventStream, NO_CONTENT } from '../openapi.ts';
+import type { AgentCertificates } from './agent-certificates.ts';
 import type { AgentStreams } from './agent-streams.ts';
 import { enroll } from './enrolment.ts';
 import type { HardwareSync } from './hardware-sync.ts';
@@ -21,6 +23,8 @@ export interface SouthboundDeps {
   hardware: HardwareSync;
   streams: AgentStreams;
   limits: SouthboundLimits;
+  /** Mutual TLS for agents: every call but enrolment needs the agent's client certificate. */
+  certificates?: AgentCertificates;
 }
 
 /** Writes the southbound layer makes on an agent's behalf carry `agent/<hostId>` as their actor. */
@@ -33,6 +37,8 @@ interface AgentCaller {
   caller: Caller;
   /** The bearer token itself (the stream re-checks it while open). */
   token: string;
+  /** With mutual TLS: when the client certificate of the call expires (ms). */
+  certificateNotAfter?: number;
 }
 
 /**
@@ -41,13 +47,14 @@ interface AgentCaller {
  * (SouthboundLimits): enrolments per enrollment token, the rest per host.
  */
 export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundDeps): void {
-  const { service, tokens, leases, hardware, streams, limits } = deps;
+  const { service, tokens, leases, hardware, streams, limits, certificates } = deps;
   const system = service.as({ subject: 'southbound', grants: [{ project: '*', role: 'manager' }] });
   const buckets = {
     enroll: new KeyedBuckets(limits.enroll, 'enrolments for this enrollment token'),
     heartbeat: new KeyedBuckets(limits.heartbeat, 'heartbeats from this host'),
     hardware: new KeyedBuckets(limits.hardware, 'hardware reports from this host'),
     renew: new KeyedBuckets(limits.renew, 'token renewals for this host'),
+    certificate: new KeyedBuckets(limits.renew, 'certificate renewals for this host'),
     agent: new KeyedBuckets(limits.agent, 'calls from this host'),
   };
 
@@ -61,8 +68,9 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     const { caller, token } = await bearer(req);
     const grant = caller.grants.find((g) => g.role === 'agent');
     if (!grant || !caller.hostId || !/^host-[0-9a-f]{8}$/.test(caller.hostId)) throw new EimError('permission_denied', 'this call needs an agent token (the one enrolment returned)');
+    const certificateNotAfter = certificates ? await certificates.admit(req.raw.socket, { project: grant.project, hostId: caller.hostId }) : undefined;
     limit.take(caller.hostId);
-    return { project: grant.project, hostId: caller.hostId, caller, token };
+    return { project: grant.project, hostId: caller.hostId, caller, token, ...(certificateNotAfter ? { certificateNotAfter } : {}) };
   };
 
   const tags = ['Southbound'];
@@ -70,8 +78,25 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
   app.post('/southbound/v1/enroll', { schema: { tags, operationId: 'enrollAgent', summary: 'Enrol an agent with an enrollment token; returns its host-bound agent token', body: EnrollRequest, response: { 200: EnrollResponse } } }, async (req): Promise<EnrollResponse> => {
     const { caller } = await bearer(req);
     if (caller.grants.some((g) => g.role === 'enrollment')) buckets.enroll.take(caller.tokenId ?? caller.subject);
-    return enroll({ service, tokens, agentTokenTtlSeconds: limits.agentTokenTtlSeconds }, caller, req.body);
+    // With mutual TLS the request's csr is checked first (a bad one enrols nothing), signed once the host is known.
+    const csr = certificates && caller.grants.some((g) => g.role === 'enrollment') ? await certificates.checkCsr((req.body as EnrollRequest | undefined)?.csr) : undefined;
+    const enrolled = await enroll({ service, tokens, agentTokenTtlSeconds: limits.agentTokenTtlSeconds }, caller, req.body);
+    if (!certificates || !csr) return enrolled;
+    const issued = await certificates.issue(csr, enrolled.hostId, enrolled.project);
+    return { ...enrolled, certificate: issued.certificate, certificateExpiresAt: issued.expiresAt };
   });
+
+  app.post(
+    '/southbound/v1/certificate',
+    { schema: { tags, operationId: 'renewAgentCertificate', summary: "A new client certificate for this host's agent, for a new key (mutual TLS for agents; the agent renews before its certificate expires)", body: AgentCertificateRequest, response: { 200: AgentCertificateResponse } } },
+    async (req): Promise<AgentCertificateResponse> => {
+      if (!certificates) throw new EimError('not_found', 'this server does not issue agent certificates (it runs without --agent-ca-cert and --agent-ca-key)');
+      const a = await agentOf(req, buckets.certificate);
+      assertValid(AgentCertificateRequest, req.body, 'body');
+      const csr = await certificates.checkCsr((req.body as AgentCertificateRequest).csr, 'renewal');
+      return certificates.issue(csr, a.hostId, a.project).then((c) => ({ certificate: c.certificate, expiresAt: c.expiresAt }));
+    },
+  );
 
   app.post('/southbound/v1/renew', { schema: { tags, operationId: 'renewAgentToken', summary: 'A fresh agent token for this host (the agent renews before its token expires)', response: { 200: RenewResponse } } }, async (req): Promise<RenewResponse> => {
     const a = await agentOf(req, buckets.renew);
@@ -165,7 +190,22 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     async (req, reply) => {
       const a = await agentOf(req);
       reply.hijack();
+      if (a.certificateNotAfter !== undefined) endWithCertificate(reply.raw, a.certificateNotAfter - Date.now());
       await streams.serve(a.project, a.hostId, a.token, reply.raw);
     },
   );
+}
+
+/** setTimeout's longest delay. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Ends a stream when the client certificate it was opened with expires (the agent reconnects with its renewed one). */
+function endWithCertificate(raw: ServerResponse, leftMs: number): void {
+  let timer: NodeJS.Timeout;
+  const arm = (ms: number) => {
+    timer = setTimeout(() => (ms > MAX_TIMER_MS ? arm(ms - MAX_TIMER_MS) : raw.end(': closed: the client certificate of this stream has expired\n\n')), Math.min(ms, MAX_TIMER_MS));
+    timer.unref();
+  };
+  arm(Math.max(0, leftMs));
+  raw.once('close', () => clearTimeout(timer));
 }

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { InventoryService } from '../../inventory/index.ts';
 import type { TokenService } from '../auth/token-service.ts';
+import type { AgentCa } from './agent-ca.ts';
+import { AgentCertificates } from './agent-certificates.ts';
 import { AgentStreams } from './agent-streams.ts';
 import { HardwareSync } from './hardware-sync.ts';
 import { LeaseTracker } from './lease-tracker.ts';
@@ -19,12 +21,16 @@ export interface SouthboundOptions {
   /** How often open command streams check their token again (revoked or expired: closed). @default 1000 */
   streamRecheckMs?: number;
   onError?: (e: unknown) => void;
+  /** Mutual TLS for agents: sign agents' certificates at enrolment and require them on every other southbound call (the listener must request them with this CA). @default off */
+  agentCa?: AgentCa;
 }
 
 export interface Southbound {
   leases: LeaseTracker;
   streams: AgentStreams;
   hardware: HardwareSync;
+  /** Present with mutual TLS for agents. */
+  certificates?: AgentCertificates;
   stop(): Promise<void>;
 }
 
@@ -39,6 +45,7 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
   const system = o.service.as({ subject: 'southbound', grants: [{ project: '*', role: 'manager' }] });
   const leases = new LeaseTracker({ inventory: system, defaultIntervalMs: o.defaultIntervalMs, checkEveryMs: o.leaseCheckMs, onError: o.onError });
   const hardware = new HardwareSync(system);
+  const certificates = o.agentCa ? new AgentCertificates({ ca: o.agentCa, host: (id) => o.service.store.get(id) }) : undefined;
   const streams = new AgentStreams({
     service: o.service,
     caller: { subject: 'southbound', grants: [{ project: '*', role: 'manager' }] },
@@ -48,16 +55,18 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
     maxPerHost: limits.streamsPerHost,
     onHostRevoked: async (hostId) => {
       leases.forget(hostId);
+      certificates?.hostRevoked(hostId);
       await o.tokens.revoke({ hostId });
     },
   });
-  registerSouthboundRoutes(app, { service: o.service, tokens: o.tokens, leases, hardware, streams, limits });
+  registerSouthboundRoutes(app, { service: o.service, tokens: o.tokens, leases, hardware, streams, limits, certificates });
   await leases.start();
   await streams.start();
   return {
     leases,
     streams,
     hardware,
+    certificates,
     async stop() {
       leases.stop();
       await streams.stop();
