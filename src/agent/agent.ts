@@ -32,6 +32,8 @@ export interface AgentStats {
   configsApplied: number;
   /** Agent tokens renewed. */
   renewals: number;
+  /** Client certificates renewed (mutual TLS). */
+  certificateRenewals: number;
 }
 
 const RETRY_ENROLL = new Set(['not_found', 'unavailable', 'rate_limited', 'internal']);
@@ -48,7 +50,7 @@ const RETRY_ENROLL = new Set(['not_found', 'unavailable', 'rate_limited', 'inter
  */
 export class Agent {
   readonly options: CompiledAgentOptions;
-  readonly stats: AgentStats = { heartbeats: 0, hardwareReports: 0, statusReports: 0, streamConnections: 0, configEvents: 0, configsApplied: 0, renewals: 0 };
+  readonly stats: AgentStats = { heartbeats: 0, hardwareReports: 0, statusReports: 0, streamConnections: 0, configEvents: 0, configsApplied: 0, renewals: 0, certificateRenewals: 0 };
   private readonly stopping = new AbortController();
   private state?: AgentState;
   private exit?: AgentExit;
@@ -287,6 +289,7 @@ export class Agent {
   private async renewCertificate(): Promise<void> {
     try {
       await this.certificates.renew();
+      this.stats.certificateRenewals++;
       this.streamConnection?.abort();
     } catch (e) {
       const message = this.failedCall(e, 'certificate renewal');

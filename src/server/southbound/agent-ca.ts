@@ -32,7 +32,7 @@ export interface CheckedCsr {
 export const hostUri = (hostId: string) => `urn:eim:host:${hostId}`;
 export const projectUri = (project: string) => `urn:eim:project:${project}`;
 
-/** Certificates start this long before they are signed (clocks of edge nodes drift). */
+/** Certificates start this long before they are signed (clocks of edge nodes drift); a tenth of their lifetime at most. */
 const BACKDATE_MS = 5 * 60_000;
 const DEFAULT_TTL = 7 * 86_400;
 
@@ -62,7 +62,7 @@ export class AgentCa {
    */
   static async read(o: AgentCaOptions): Promise<AgentCa> {
     const ttl = o.certificateTtlSeconds ?? DEFAULT_TTL;
-    if (!Number.isInteger(ttl) || ttl < 60 || ttl > 366 * 86_400) throw new RangeError(`the agent certificate lifetime must be between 1 minute and 366 days (got ${ttl} s)`);
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 366 * 86_400) throw new RangeError(`the agent certificate lifetime must be between 1 second and 366 days (got ${ttl} s)`);
     let certText: string;
     let keyText: string;
     try {
@@ -138,7 +138,7 @@ export class AgentCa {
       serialNumber: serial.toString('hex'),
       subject: `CN=${hostId}, O=${project}`,
       issuer: this.issuer.subjectName,
-      notBefore: new Date(now - BACKDATE_MS),
+      notBefore: new Date(now - Math.min(BACKDATE_MS, this.certificateTtlSeconds * 100)),
       notAfter,
       publicKey: csr.publicKey,
       signingKey: this.signingKey,

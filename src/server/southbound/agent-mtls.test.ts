@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { X509Certificate, webcrypto } from 'node:crypto';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as x509 from '@peculiar/x509';
 import { createCertificateRequest } from '../../agent/agent-certificate.ts';
 import { httpsCall } from '../../testing/https-call.ts';
-import { openTestApp, type TestApp } from '../../testing/test-app.ts';
+import { type MtlsTestApp, openMtlsTestApp } from '../../testing/mtls-test-app.ts';
 import { makeTestCa, type TestCa, writeCerts } from '../../testing/test-certs.ts';
 import { tempDir } from '../../testing/test-stores.ts';
 import { until } from '../../testing/until.ts';
-import { readTlsFiles } from '../tls-material.ts';
 import { AgentCa } from './agent-ca.ts';
 
 // Mutual TLS for agents (issue 9, "Encrypt every link"): enrolment signs the agent's CSR into a
@@ -30,23 +28,16 @@ describe('mutual TLS for agents (in-process HTTPS server)', () => {
   let serverCa: TestCa;
   let agentCa: AgentCa;
   let otherCa: AgentCa;
-  let srv: TestApp;
+  let srv: MtlsTestApp;
   let enrollmentToken: string;
   const sb = (path: string) => `${srv.url}/southbound/v1/${path}`;
 
   before(async () => {
-    serverCa = await makeTestCa('server CA');
-    const agents = await makeTestCa('eim agents');
-    const others = await makeTestCa('eim agents');
-    const server = await serverCa.issue();
-    const f = writeCerts(tmp.dir, { 'tls.crt': server.cert, 'tls.key': server.key, 'agent-ca.crt': agents.cert, 'agent-ca.key': agents.key, 'other.crt': others.cert, 'other.key': others.key });
-    agentCa = await AgentCa.read({ certFile: f['agent-ca.crt'], keyFile: f['agent-ca.key'], certificateTtlSeconds: 3600 });
+    srv = await openMtlsTestApp({ certificateTtlSeconds: 3600 });
+    ({ serverCa, agentCa } = srv);
+    const others = await makeTestCa('eim agents'); // the same name as ours: only the key tells them apart
+    const f = writeCerts(tmp.dir, { 'other.crt': others.cert, 'other.key': others.key });
     otherCa = await AgentCa.read({ certFile: f['other.crt'], keyFile: f['other.key'] });
-    srv = await openTestApp({
-      app: { listener: { tls: readTlsFiles({ certFile: f['tls.crt'], keyFile: f['tls.key'] }), agentCa: agentCa.certPem } },
-      southbound: { agentCa, leaseCheckMs: 100, streamRecheckMs: 100 },
-      listen: true,
-    });
     enrollmentToken = (await srv.call('POST', '/v1/projects/default/tokens', srv.admin, { role: 'enrollment', autoRegister: true })).json.token;
   });
   after(async () => {
@@ -104,7 +95,7 @@ describe('mutual TLS for agents (in-process HTTPS server)', () => {
     assert.equal(other.json.error.details.problem, 'untrusted');
 
     // Our CA, but expired: signed "9 days ago" for 1 day.
-    const old = await AgentCa.read({ certFile: join(tmp.dir, 'agent-ca.crt'), keyFile: join(tmp.dir, 'agent-ca.key'), certificateTtlSeconds: 86_400, now: () => Date.now() - 9 * 86_400_000 });
+    const old = await AgentCa.read({ certFile: srv.files['agent-ca.crt'], keyFile: srv.files['agent-ca.key'], certificateTtlSeconds: 86_400, now: () => Date.now() - 9 * 86_400_000 });
     const req2 = await createCertificateRequest('old');
     const expired = await old.issue(await old.checkCsr(req2.csr), a.hostId, 'default');
     const late = await heartbeat({ token: a.token, cert: expired.certificate, key: req2.key });
