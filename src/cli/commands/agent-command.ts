@@ -18,7 +18,12 @@ sends on its stream, each at most once (the last 1000 are remembered in <data-di
 
 --server and --ca-file are global flags; the agent also reads EIM_AGENT_SERVER and EIM_AGENT_CA_FILE
 (before EIM_SERVER and EIM_CA_FILE). With an https server the agent trusts Node's root certificates
-and the --ca-file CA; it refuses a server whose certificate neither signed.
+and the --ca-file CA; it refuses a server whose certificate neither signed. Against a server with
+mutual TLS for agents (eim server --agent-ca-cert), the agent makes a key and a certificate request
+at enrolment, keeps the key and the certificate the server signed in <data-dir>/agent-tls.pem
+(mode 0600; the key never leaves the machine), presents it on every call, and renews it before it
+expires. A refused certificate (expired while offline, lost, from another CA) exits 1 like an
+expired token: started again with an enrollment token, the agent enrols again.
 Every flag has an EIM_AGENT_* variable: EIM_AGENT_ENROLLMENT_TOKEN, EIM_AGENT_ENROLLMENT_TOKEN_FILE,
 EIM_AGENT_DATA_DIR, EIM_AGENT_HEARTBEAT, EIM_AGENT_RESCAN, EIM_AGENT_EXECUTOR,
 EIM_AGENT_ALLOW_DISRUPTIVE (1/true/yes), EIM_AGENT_TARGET_DISK.
