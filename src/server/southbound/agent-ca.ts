@@ -52,6 +52,8 @@ export class AgentCa {
     private readonly issuer: x509.X509Certificate,
     private readonly signingKey: webcrypto.CryptoKey,
     private readonly signingAlgorithm: webcrypto.Algorithm,
+    /** The CA's key identifier, the same in every certificate: computed once. */
+    private readonly authorityKeyId: x509.AuthorityKeyIdentifierExtension,
     readonly certificateTtlSeconds: number,
     readonly now: () => number,
   ) {}
@@ -92,7 +94,8 @@ export class AgentCa {
     const { algorithm, importAs } = signingAlgorithmOf(key, what);
     const der = key.export({ format: 'der', type: 'pkcs8' });
     const signingKey = await webcrypto.subtle.importKey('pkcs8', der, importAs, false, ['sign']);
-    return new AgentCa(pem!, cert, new x509.X509Certificate(pem!), signingKey as webcrypto.CryptoKey, algorithm, ttl, now);
+    const issuer = new x509.X509Certificate(pem!);
+    return new AgentCa(pem!, cert, issuer, signingKey as webcrypto.CryptoKey, algorithm, await x509.AuthorityKeyIdentifierExtension.create(issuer), ttl, now);
   }
 
   /** For the log: the CA's subject and expiry, and the certificates' lifetime. */
@@ -151,7 +154,7 @@ export class AgentCa {
           { type: 'url', value: hostUri(hostId) },
           { type: 'url', value: projectUri(project) },
         ]),
-        await x509.AuthorityKeyIdentifierExtension.create(this.issuer),
+        this.authorityKeyId,
       ],
     });
     return { certificate: cert.toString('pem'), expiresAt: notAfter.toISOString() };
