@@ -7,8 +7,12 @@ import { after, before, describe, test } from 'node:test';
 import { httpsCall } from '../testing/https-call.ts';
 import { type MtlsTestApp, openMtlsTestApp } from '../testing/mtls-test-app.ts';
 import { until } from '../testing/until.ts';
+import { openTestApp } from '../testing/test-app.ts';
+import { readTlsFiles } from '../server/tls-material.ts';
 import { Agent } from './agent.ts';
+import { agentCertificate, createCertificateRequest, MemoryCertificateStore } from './agent-certificate.ts';
 import { MemoryLog } from './agent-log.ts';
+import { MemoryStateStore } from './agent-state.ts';
 import { SimDiscovery } from './discovery/sim-discovery.ts';
 import { SimExecutor } from './executor/sim-executor.ts';
 
@@ -132,6 +136,42 @@ describe('the agent with mutual TLS', () => {
       assert.equal(r.status, 401);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('against a server that no longer signs agent certificates (mutual TLS turned off), the agent drops its certificate and works on', async () => {
+    const plain = await openTestApp({ app: { listener: { tls: readTlsFiles({ certFile: srv.files['tls.crt'], keyFile: srv.files['tls.key'] }) } }, southbound: { leaseCheckMs: 100 }, listen: true });
+    try {
+      const etPlain = (await plain.call('POST', '/v1/projects/default/tokens', plain.admin, { role: 'enrollment', autoRegister: true })).json.token;
+      const enrolled = await httpsCall(`${plain.url}/southbound/v1/enroll`, { method: 'POST', ca: srv.serverCa.cert, token: etPlain, body: { hostname: 'was-mtls' } });
+      assert.equal(enrolled.status, 200, enrolled.text);
+      assert.equal(enrolled.json.certificate, undefined, 'no certificate from a server without an agent CA');
+      // A certificate from when the server had mutual TLS on (4 s: its renewal is due at once).
+      const req = await createCertificateRequest('was-mtls');
+      const issued = await srv.agentCa.issue(await srv.agentCa.checkCsr(req.csr), enrolled.json.hostId, 'default');
+      const certificates = new MemoryCertificateStore();
+      certificates.save(agentCertificate(req.key, issued.certificate));
+      const log = new MemoryLog();
+      const agent = new Agent({
+        server: plain.url,
+        ca: srv.serverCa.cert,
+        stateStore: new MemoryStateStore({ server: plain.url, hostId: enrolled.json.hostId, project: 'default', token: enrolled.json.token, enrolledAt: new Date().toISOString() }),
+        certificateStore: certificates,
+        discovery: new SimDiscovery({ seed: 'was-mtls', hostname: 'was-mtls' }),
+        executor: new SimExecutor({ durationMs: 10 }),
+        heartbeatMs: 200,
+        rescanMs: 60_000,
+        log,
+      });
+      const run = agent.run();
+      await until(() => certificates.load() === undefined, 'the certificate is dropped', { timeoutMs: 10_000, intervalMs: 50 });
+      const beats = agent.stats.heartbeats;
+      await until(() => agent.stats.heartbeats > beats + 1, 'heartbeats go on');
+      assert.ok(log.lines.some((l) => /no longer signs agent certificates/.test(l)), log.lines.join('\n'));
+      agent.stop();
+      assert.deepEqual(await run, { reason: 'stopped' });
+    } finally {
+      await plain.close();
     }
   });
 });

@@ -288,8 +288,7 @@ export class Agent {
   /** Renews the client certificate and moves the stream onto it. */
   private async renewCertificate(): Promise<void> {
     try {
-      await this.certificates.renew();
-      this.stats.certificateRenewals++;
+      if ((await this.certificates.renew()) === 'renewed') this.stats.certificateRenewals++;
       this.streamConnection?.abort();
     } catch (e) {
       const message = this.failedCall(e, 'certificate renewal');

@@ -53,10 +53,12 @@ export class CertificateKeeper {
   }
 
   /**
-   * Renews the certificate with a new key, saves it and presents it from now on. On failure it plans
-   * a retry and throws (the caller decides what a refusal means).
+   * Renews the certificate with a new key, saves it and presents it from now on (`renewed`). A
+   * server that no longer signs agent certificates (mutual TLS turned off) answers 404: the
+   * certificate is dropped (`dropped`). Any other failure plans a retry and throws (the caller
+   * decides what a refusal means).
    */
-  async renew(): Promise<AgentCertificate> {
+  async renew(): Promise<'renewed' | 'dropped'> {
     try {
       const request = await createCertificateRequest('eim-agent');
       const r = await this.o.client.renewCertificate(request.csr);
@@ -64,11 +66,15 @@ export class CertificateKeeper {
       this.o.store.save(c);
       this.use(c);
       this.o.log.info(`renewed the client certificate (valid until ${new Date(c.notAfter).toISOString()}); saved ${this.o.store.location}`);
-      return c;
+      return 'renewed';
     } catch (e) {
+      if (isEimError(e) && e.code === 'not_found') {
+        this.forget();
+        this.o.log.info(`the server no longer signs agent certificates (${e.message}): deleted ${this.o.store.location}`);
+        return 'dropped';
+      }
       const retryAfter = Number((e as { details?: { retryAfterSeconds?: number } }).details?.retryAfterSeconds ?? 0) * 1000;
-      const notHere = isEimError(e) && e.code === 'not_found'; // a server that no longer signs agent certificates
-      this.renewAt = this.o.clock.now() + (notHere ? 3_600_000 : Math.max(retryAfter, this.o.retryMs));
+      this.renewAt = this.o.clock.now() + Math.max(retryAfter, this.o.retryMs);
       throw e;
     }
   }
