@@ -16,3 +16,4 @@ export * from './clock.ts';
 export * from './json-equal.ts';
 export * from './list-all.ts';
 export * from './json-limits.ts';
+export * from './telemetry-data.ts';

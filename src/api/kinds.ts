@@ -110,6 +110,14 @@ export const HostTelemetry = Type.Object(
     /** The version the agent reports it applied. */
     appliedVersion: Opt(Type.String({ maxLength: 128 })),
     appliedAt: Opt(Timestamp),
+    /** When the server last stored a sample from the host (written at most once a minute). */
+    lastSampleAt: Opt(Timestamp),
+    /** What the agent says of its collection: idle when it collects everything named, error with the reason otherwise. */
+    collectionStatus: Opt(StatusTriple),
+    /** Group names of the config the agent does not know (not collected). */
+    unknownGroups: Opt(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 64 })),
+    /** Batches the agent's buffer dropped (oldest first) while it could not reach the server. */
+    droppedBatches: Opt(Type.Integer({ minimum: 0 })),
   },
   closed,
 );

@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox';
 import { closed, Opt, Timestamp } from './common.ts';
 import { SERIAL_MAX_LENGTH, SERIAL_PATTERN, UUID_PATTERN } from './host-identity.ts';
+import { AgentTelemetryReport } from './telemetry-data.ts';
 import { Hardware, HostGpuStatus, HostNicStatus, HostStorageStatus, HostUsbStatus } from './kinds.ts';
 
 // The southbound protocol (ARCHITECTURE.md §7): agents dial out; the server never dials an agent.
@@ -104,6 +105,8 @@ export const AgentStatusReport = Type.Object(
     osId: Opt(Type.String()),
     message: Opt(Type.String({ maxLength: 1024 })),
     configVersion: Opt(Type.String({ maxLength: 128, description: 'version of the applied config' })),
+    /** How its telemetry collection goes: unknown groups, problems, dropped batches. */
+    telemetry: Opt(AgentTelemetryReport),
   },
   closed,
 );

@@ -2,6 +2,7 @@ import { CompiledQuery, type Kysely, sql, type Transaction } from 'kysely';
 import type { FilterNode } from '../api/filter.ts';
 import { EimError, extractRefs, isEimError, kindById, kindByName, MAX_RESOURCE_BYTES, type Resource, serializedJsonProblem } from '../api/index.ts';
 import { AuthStore } from './auth-store.ts';
+import { TelemetryStore, type TelemetryStoreOptions } from './telemetry-store.ts';
 import type { DialectAdapter } from './dialect-adapter.ts';
 import { type CountByQuery, type CountRow, countBy } from './count-by.ts';
 import { compileFilter, compileOrderBy } from './filter-sql.ts';
@@ -20,6 +21,8 @@ export interface KyselyStoreOptions {
    */
   maxResourceBytes?: number;
   now?: () => Date;
+  /** Collected samples and logs (series cap per host, …). @default {} */
+  telemetry?: TelemetryStoreOptions;
 }
 
 /**
@@ -30,6 +33,7 @@ export interface KyselyStoreOptions {
 export class KyselyStore implements Store {
   readonly dialect: 'sqlite' | 'postgres';
   readonly auth: AuthStore;
+  readonly telemetry: TelemetryStore;
   private readonly committer: GroupCommit<Mutation<unknown>>;
   private readonly commitListeners: ((events: LoggedEvent[]) => void)[] = [];
   private readonly remoteListeners: ((revision?: number) => void)[] = [];
@@ -46,6 +50,7 @@ export class KyselyStore implements Store {
   ) {
     this.dialect = adapter.name;
     this.auth = new AuthStore(db);
+    this.telemetry = new TelemetryStore(db, adapter.name, options.telemetry);
     this.now = options.now ?? (() => new Date());
     this.maxResourceBytes = options.maxResourceBytes ?? MAX_RESOURCE_BYTES;
     this.committer = new GroupCommit((batch) => this.commitBatch(batch), options.maxBatch ?? 512);

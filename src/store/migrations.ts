@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { SqlDialectName } from './filter-sql.ts';
+import { telemetryMigrations } from './telemetry-migrations.ts';
 
 /**
  * The one migration set of both stores. Column types differ only where the databases do: JSON is
@@ -112,6 +113,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
         }
       },
     },
+    ...telemetryMigrations(dialect),
   };
 }
 

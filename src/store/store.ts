@@ -2,6 +2,7 @@ import type { FilterNode, OrderTerm } from '../api/filter.ts';
 import type { EventType, InventoryEvent, Resource } from '../api/index.ts';
 import type { AuthStore } from './auth-store.ts';
 import type { CountByQuery, CountRow } from './count-by.ts';
+import type { TelemetryStore } from './telemetry-store.ts';
 
 /** An event with its wire form, serialised once at commit. */
 export interface LoggedEvent {
@@ -103,6 +104,8 @@ export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /** Signing keys and issued tokens. */
   readonly auth: AuthStore;
+  /** Collected samples and log lines (not resources: never in the event log). */
+  readonly telemetry: TelemetryStore;
   /** Runs a mutation in a write transaction (grouped with concurrent ones into one commit). */
   write<T>(mutation: Mutation<T>): Promise<T>;
   get(id: string): Promise<Resource | undefined>;
