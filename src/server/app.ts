@@ -18,6 +18,8 @@ import { registerConsoleRoutes } from './routes/console-routes.ts';
 import { ConnectionGuard } from './connection-guard.ts';
 import { compileListenerOptions, type ListenerOptions, nodeServerOptions } from './listener-options.ts';
 import { registerRequestLimits } from './request-limits.ts';
+import { registerTelemetryRoutes } from './routes/telemetry-routes.ts';
+import { TelemetryService } from './telemetry/telemetry-service.ts';
 
 export interface AppOptions {
   inventory: InventoryService;
@@ -42,6 +44,8 @@ export interface AppOptions {
   metrics?: ServerMetricsOptions;
   /** TLS, connection caps and timeouts of the listening socket. @default plain HTTP, the ListenerOptions defaults */
   listener?: ListenerOptions;
+  /** Collected telemetry (retention, budgets, forwarding). @default a TelemetryService with the defaults, on the inventory's store */
+  telemetry?: TelemetryService;
 }
 
 /**
@@ -106,6 +110,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerResourceRoutes(app, options.inventory);
   registerWatchRoutes(app, options.inventory, { tokens: options.tokens, bookmarkMs: options.bookmarkMs, maxPerToken: options.maxWatchesPerToken, maxStreams: options.maxWatchStreams });
   registerTokenRoutes(app, options.inventory, options.tokens);
+  registerTelemetryRoutes(app, options.inventory, options.telemetry ?? new TelemetryService(options.inventory.store.telemetry));
   registerConsoleRoutes(app, { dir: options.consoleDir });
   return app;
 }

@@ -16,6 +16,7 @@ import { AgentCa, type AgentCaOptions } from './southbound/agent-ca.ts';
 import { startSouthbound } from './southbound/southbound.ts';
 import type { SouthboundLimitOptions } from './southbound/southbound-limits.ts';
 import { type Managers, startManagers } from '../managers/index.ts';
+import { type TelemetryOptions, TelemetryService } from './telemetry/telemetry-service.ts';
 
 /** The bootstrap admin token's lifetime; a new one is written on start when it has expired. */
 const ADMIN_TTL = 365 * 86400;
@@ -70,6 +71,8 @@ export interface ServerOptions {
   managers?: 'in-process' | 'none';
   /** The southbound's rates, stream cap and agent token lifetime. @default see SouthboundLimitOptions (agent tokens live 24 h) */
   southbound?: SouthboundLimitOptions;
+  /** Collected metrics and logs: retention, byte budgets, forwarding to an OpenTelemetry Collector. @default see TelemetryOptions */
+  telemetry?: TelemetryOptions;
 }
 
 export interface RunningServer {
@@ -117,6 +120,7 @@ export function compileServerOptions(o: ServerOptions): CompiledServerOptions {
     keepAliveTimeoutMs: o.keepAliveTimeoutMs,
     managers: o.managers ?? 'in-process',
     southbound: o.southbound ?? {},
+    telemetry: o.telemetry ?? {},
   });
 }
 
@@ -153,9 +157,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const project = createdDefault ? 'created project "default" and wrote' : 'wrote';
     log.info(`${why}: ${project} an admin token to ${adminTokenPath} (mode 0600, valid 1 year)`);
   }
+  const telemetry = new TelemetryService(store.telemetry, { ...o.telemetry, onError: (m, e) => log.warn(e ? { err: e } : {}, m) });
   const app = await buildApp({
     inventory,
     tokens,
+    telemetry,
     logger: log,
     bookmarkMs: o.bookmarkMs,
     adminTokenPath,
@@ -171,7 +177,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       keepAliveTimeoutMs: o.keepAliveTimeoutMs,
     },
   });
-  const southbound = await startSouthbound(app, { service: inventory, tokens, limits: o.southbound, agentCa, onError: (e) => log.warn({ err: e }, 'southbound write failed; will retry') });
+  const southbound = await startSouthbound(app, { service: inventory, tokens, telemetry, limits: o.southbound, agentCa, onError: (e) => log.warn({ err: e }, 'southbound write failed; will retry') });
   // The managers use the Inventory interface only; in this process it is the in-process one.
   const startLocal = () =>
     startManagers(inventory.as({ subject: 'managers', grants: [{ project: ALL_PROJECTS, role: 'manager' }] }), {
@@ -202,6 +208,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   } else if (o.managers === 'in-process') {
     managers = await startLocal();
   }
+  telemetry.start();
+  if (o.telemetry.otlpForward) log.info(`telemetry: forwarding what agents send to the OpenTelemetry Collector at ${new URL(o.telemetry.otlpForward).origin}`);
   const address = await app.listen({ host: o.host, port: o.port });
   const url = address.replace('[::1]', 'localhost');
   if (tls) logCertificate(log, tls);
@@ -233,6 +241,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await lease?.stop();
       await managers?.stop();
       await southbound.stop();
+      await telemetry.stop();
       await inventory.stop();
       await app.close();
       await store.close();

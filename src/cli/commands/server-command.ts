@@ -19,6 +19,20 @@ const seconds = (v: string) => {
     throw new InvalidArgumentError((e as Error).message);
   }
 };
+/** `1GiB`, `256MiB`, `500MB`, `64KiB` or a number of bytes. */
+export const byteSize = (v: string) => {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$/i.exec(v.trim());
+  const units: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+  const n = m ? Math.floor(Number(m[1]) * units[(m[2] ?? 'b').toLowerCase()]) : NaN;
+  if (!(n >= 1)) throw new InvalidArgumentError('expected a size like 1GiB, 256MiB or a number of bytes');
+  return n;
+};
+/** `24h` (full resolution) or `24h,30d` (and the 5-minute rollups). */
+const metricsRetention = (v: string) => {
+  const [raw, rollups, ...rest] = v.split(',');
+  if (rest.length > 0 || !raw) throw new InvalidArgumentError('expected <full resolution>[,<rollups>], e.g. 24h,30d');
+  return { raw: seconds(raw), ...(rollups ? { rollups: seconds(rollups) } : {}) };
+};
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 const requireJwks = (url: string | undefined): string => {
@@ -74,6 +88,11 @@ export function registerServerCommand(program: Command): void {
     .addOption(new Option('--agent-token-ttl <duration>', 'lifetime of agent tokens (agents renew them at about half of it; an agent offline longer enrols again)').env('EIM_AGENT_TOKEN_TTL').default('24h'))
     .addOption(new Option('--enroll-rate <n>', 'enrolments per second per enrollment token, after a burst of --enroll-burst (429 beyond)').env('EIM_ENROLL_RATE').default(100).argParser(whole))
     .addOption(new Option('--enroll-burst <n>', 'enrolments one enrollment token may make at once').env('EIM_ENROLL_BURST').default(1000).argParser(whole))
+    .addOption(new Option('--metrics-retention <raw[,rollups]>', 'keep full-resolution samples this long, and their 5-minute rollups this long').env('EIM_METRICS_RETENTION').default({ raw: 86_400, rollups: 30 * 86_400 }, '24h,30d').argParser(metricsRetention))
+    .addOption(new Option('--metrics-budget <size>', 'bytes of samples and rollups kept in the store; past it the oldest go first').env('EIM_METRICS_BUDGET').default(1024 ** 3, '1GiB').argParser(byteSize))
+    .addOption(new Option('--logs-retention <duration>', 'keep agents\' log lines this long').env('EIM_LOGS_RETENTION').default(7 * 86_400, '7d').argParser(seconds))
+    .addOption(new Option('--logs-budget <size>', 'bytes of log lines kept in the store; past it the oldest go first').env('EIM_LOGS_BUDGET').default(256 * 1024 ** 2, '256MiB').argParser(byteSize))
+    .addOption(new Option('--otlp-forward <url>', 'also forward what agents send to this OpenTelemetry Collector (its OTLP/HTTP base URL, e.g. http://otel-collector:4318)').env('EIM_OTLP_FORWARD'))
     .addOption(new Option('--managers <where>', 'run the resource managers in this process, or none (run them with eim managers)').env('EIM_MANAGERS').choices(['in-process', 'none']).default('in-process'))
     .addHelpText(
       'after',
@@ -110,6 +129,14 @@ Examples:
           headerTimeoutMs: o.headerTimeout * 1000,
           keepAliveTimeoutMs: o.keepAliveTimeout * 1000,
           managers: o.managers,
+          telemetry: {
+            rawRetentionSeconds: o.metricsRetention.raw,
+            ...(o.metricsRetention.rollups ? { rollupRetentionSeconds: o.metricsRetention.rollups } : {}),
+            metricsBytes: o.metricsBudget,
+            logsRetentionSeconds: o.logsRetention,
+            logsBytes: o.logsBudget,
+            ...(o.otlpForward ? { otlpForward: o.otlpForward } : {}),
+          },
           southbound: { agentTokenTtlSeconds: parseDuration(o.agentTokenTtl), enroll: { perSecond: o.enrollRate, burst: o.enrollBurst } },
           ...(o.oidcIssuer
             ? { oidc: { issuer: o.oidcIssuer, jwksUrl: requireJwks(o.oidcJwksUrl), rolesClaim: o.oidcRolesClaim, audience: o.oidcAudience, authorizedParties: o.oidcAuthorizedParty } }

@@ -15,6 +15,7 @@ import { enroll } from './enrolment.ts';
 import type { HardwareSync } from './hardware-sync.ts';
 import type { LeaseTracker } from './lease-tracker.ts';
 import { KeyedBuckets, type SouthboundLimits } from './southbound-limits.ts';
+import { telemetryStatusPatch } from './telemetry-ingest-routes.ts';
 
 export interface SouthboundDeps {
   service: InventoryService;
@@ -141,9 +142,9 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     assertValid(AgentStatusReport, req.body, 'body');
     const body = req.body as AgentStatusReport;
     const power = body.powerState && body.powerState !== 'unspecified' ? body.powerState : undefined;
-    if (!power && body.configVersion === undefined) return reply.code(204).send();
+    if (!power && body.configVersion === undefined && body.telemetry === undefined) return reply.code(204).send();
     const host = await system.get(a.project, 'Host', a.hostId);
-    const cur = host.status as { currentPowerState?: string; telemetry?: { appliedVersion?: string } };
+    const cur = host.status as { currentPowerState?: string; telemetry?: { appliedVersion?: string } & Record<string, unknown> };
     const patch: Record<string, unknown> = {};
     if (power && cur.currentPowerState !== power) patch.currentPowerState = power;
     // Only onto a config the telemetry manager computed: a version from elsewhere (an apply-config
@@ -151,6 +152,8 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     if (body.configVersion !== undefined && cur.telemetry && cur.telemetry.appliedVersion !== body.configVersion) {
       patch.telemetry = { appliedVersion: body.configVersion, appliedAt: new Date().toISOString() };
     }
+    const collection = telemetryStatusPatch(cur.telemetry, body.telemetry, new Date());
+    if (collection) patch.telemetry = { ...(patch.telemetry as object | undefined), ...collection };
     if (Object.keys(patch).length > 0) await asAgent(service, a.project, a.hostId).updateStatus(a.project, 'Host', a.hostId, patch);
     return reply.code(204).send();
   });

@@ -8,6 +8,8 @@ import { HardwareSync } from './hardware-sync.ts';
 import { LeaseTracker } from './lease-tracker.ts';
 import { registerSouthboundRoutes } from './southbound-routes.ts';
 import { compileSouthboundLimits, type SouthboundLimitOptions } from './southbound-limits.ts';
+import { registerTelemetryIngestRoutes } from './telemetry-ingest-routes.ts';
+import { TelemetryService } from '../telemetry/telemetry-service.ts';
 
 export interface SouthboundOptions {
   service: InventoryService;
@@ -20,6 +22,8 @@ export interface SouthboundOptions {
   limits?: SouthboundLimitOptions;
   /** How often open command streams check their token again (revoked or expired: closed). @default 1000 */
   streamRecheckMs?: number;
+  /** Where the agents' OTLP batches go. @default a TelemetryService with the defaults, on the inventory's store */
+  telemetry?: TelemetryService;
   onError?: (e: unknown) => void;
   /** Mutual TLS for agents: sign agents' certificates at enrolment and require them on every other southbound call (the listener must request them with this CA). @default off */
   agentCa?: AgentCa;
@@ -60,6 +64,7 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
     },
   });
   registerSouthboundRoutes(app, { service: o.service, tokens: o.tokens, leases, hardware, streams, limits, certificates });
+  registerTelemetryIngestRoutes(app, { service: o.service, tokens: o.tokens, telemetry: o.telemetry ?? new TelemetryService(o.service.store.telemetry) });
   await leases.start();
   await streams.start();
   return {

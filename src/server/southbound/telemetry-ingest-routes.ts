@@ -1,0 +1,130 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import { type AgentTelemetryReport, EimError, isEimError, type StatusTriple } from '../../api/index.ts';
+import type { InventoryService } from '../../inventory/index.ts';
+import type { IngestResult } from '../../store/index.ts';
+import type { TokenService } from '../auth/token-service.ts';
+import { headlineMetrics } from '../telemetry/headline-metrics.ts';
+import { decodeOtlpLogs, decodeOtlpMetrics } from '../telemetry/otlp-decode.ts';
+import type { TelemetryService } from '../telemetry/telemetry-service.ts';
+import { KeyedBuckets } from './southbound-limits.ts';
+
+export interface TelemetryIngestDeps {
+  service: InventoryService;
+  tokens: TokenService;
+  telemetry: TelemetryService;
+}
+
+/** `x-eim-batch: <stream>.<seq>`: the agent's buffer numbers its batches; a repeat is stored once. */
+const BATCH_HEADER = /^([A-Za-z0-9-]{1,64})\.(\d{1,15})$/;
+
+const OtlpBody = Type.Object({}, { additionalProperties: true, description: 'OTLP/HTTP JSON: ExportMetricsServiceRequest or ExportLogsServiceRequest (protobuf is not accepted: send application/json)' });
+const PartialSuccess = Type.Object(
+  {
+    partialSuccess: Type.Optional(
+      Type.Object({ rejectedDataPoints: Type.Optional(Type.Integer()), rejectedLogRecords: Type.Optional(Type.Integer()), errorMessage: Type.Optional(Type.String()) }),
+    ),
+  },
+  { description: 'OTLP ExportServiceResponse: what was refused, and why' },
+);
+
+/**
+ * The agents' OTLP/HTTP endpoints (JSON), `/southbound/v1/otlp/v1/metrics` and `/…/logs`: an
+ * OpenTelemetry exporter pointed at `<server>/southbound/v1/otlp` with the agent's token as a
+ * bearer header sends here. The host is the token's, never the payload's. Bounded: a per-host
+ * bucket, a body limit, points, series and records per batch (TelemetryOptions).
+ */
+export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: TelemetryIngestDeps): void {
+  const { service, tokens, telemetry } = deps;
+  const o = telemetry.options;
+  const system = service.as({ subject: 'southbound', grants: [{ project: '*', role: 'manager' }] });
+  const bucket = new KeyedBuckets(o.rate, 'telemetry batches from this host');
+  const tags = ['Southbound'];
+
+  const agentOf = async (req: FastifyRequest): Promise<{ project: string; hostId: string }> => {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!m) throw new EimError('unauthenticated', 'missing Authorization: Bearer <agent token>');
+    const caller = await tokens.verify(m[1]);
+    const grant = caller.grants.find((g) => g.role === 'agent');
+    if (!grant || !caller.hostId || !/^host-[0-9a-f]{8}$/.test(caller.hostId)) throw new EimError('permission_denied', 'this call needs an agent token (the one enrolment returned)');
+    bucket.take(caller.hostId);
+    return { project: grant.project, hostId: caller.hostId };
+  };
+
+  const batchOf = (req: FastifyRequest): { stream: string; seq: number } | undefined => {
+    const h = req.headers['x-eim-batch'];
+    if (h === undefined) return undefined;
+    const m = typeof h === 'string' ? BATCH_HEADER.exec(h) : null;
+    if (!m) throw new EimError('invalid_argument', 'x-eim-batch must be <stream>.<seq> (letters, digits and dashes, a dot, a whole number)');
+    return { stream: m[1], seq: Number(m[2]) };
+  };
+
+  /** status.telemetry.lastSampleAt, when this server won the host's once-a-minute slot. */
+  const noteSample = async (project: string, hostId: string, r: IngestResult) => {
+    if (!r.lastSampleDue || r.lastSampleAt === undefined) return;
+    try {
+      const host = await system.get(project, 'Host', hostId);
+      if (!(host.status as { telemetry?: unknown }).telemetry) return; // no config computed: nothing to attach it to
+      await service.as({ subject: `agent/${hostId}`, grants: [{ project, role: 'manager' }] }).updateStatus(project, 'Host', hostId, { telemetry: { lastSampleAt: new Date(r.lastSampleAt).toISOString() } });
+    } catch (e) {
+      if (!(isEimError(e) && e.code === 'not_found')) o.onError(`writing lastSampleAt of ${hostId} failed`, e);
+    }
+  };
+
+  const opts = (operationId: string, summary: string) => ({
+    bodyLimit: o.limits.bodyBytes,
+    schema: { tags, operationId, summary, body: OtlpBody, headers: Type.Object({ 'x-eim-batch': Type.Optional(Type.String({ description: '<stream>.<seq>: a repeat of a stored batch is not stored again' })) }), response: { 200: PartialSuccess } },
+  });
+
+  app.post('/southbound/v1/otlp/v1/metrics', opts('exportAgentMetrics', "OTLP/HTTP JSON metrics of the agent's host"), async (req) => {
+    const a = await agentOf(req);
+    const batch = batchOf(req);
+    const decoded = decodeOtlpMetrics(req.body, telemetry.window(), o.limits);
+    const points = [...decoded.points, ...headlineMetrics(decoded.points)];
+    const r = await telemetry.store.ingest({ project: a.project, hostId: a.hostId, ...(batch ? { batch } : {}), points, logs: [] });
+    telemetry.stats.batches++;
+    telemetry.stats.points += r.stored;
+    telemetry.stats.rejected += decoded.rejected + r.rejected;
+    if (r.duplicate) telemetry.stats.duplicates++;
+    else telemetry.forwarder?.forward('metrics', req.body, { 'eim.project': a.project, 'eim.host.id': a.hostId });
+    await noteSample(a.project, a.hostId, r);
+    const rejected = decoded.rejected + r.rejected;
+    const reasons = [...decoded.reasons, ...(r.rejected > 0 ? [`the host has reached its cap of series; ${r.rejected} point(s) of new series were not kept`] : [])];
+    return rejected > 0 ? { partialSuccess: { rejectedDataPoints: rejected, errorMessage: reasons.join('; ').slice(0, 1000) } } : {};
+  });
+
+  app.post('/southbound/v1/otlp/v1/logs', opts('exportAgentLogs', "OTLP/HTTP JSON log records of the agent's host"), async (req) => {
+    const a = await agentOf(req);
+    const batch = batchOf(req);
+    const decoded = decodeOtlpLogs(req.body, telemetry.window(), o.limits);
+    const r = await telemetry.store.ingest({ project: a.project, hostId: a.hostId, ...(batch ? { batch } : {}), points: [], logs: decoded.logs });
+    telemetry.stats.batches++;
+    telemetry.stats.logs += r.logs;
+    telemetry.stats.rejected += decoded.rejected;
+    if (r.duplicate) telemetry.stats.duplicates++;
+    else telemetry.forwarder?.forward('logs', req.body, { 'eim.project': a.project, 'eim.host.id': a.hostId });
+    return decoded.rejected > 0 ? { partialSuccess: { rejectedLogRecords: decoded.rejected, errorMessage: decoded.reasons.join('; ') } } : {};
+  });
+}
+
+/**
+ * The part of status.telemetry an agent's status report changes (what it collects, what it
+ * cannot, what its buffer dropped), or undefined when nothing changed. Only onto a config the
+ * telemetry manager computed.
+ * @example telemetryStatusPatch(host.status.telemetry, { unknownGroups: ['gpu'] }, now)
+ */
+export function telemetryStatusPatch(current: Record<string, unknown> | undefined, report: AgentTelemetryReport | undefined, now: Date): Record<string, unknown> | undefined {
+  if (!current || !report) return undefined;
+  const unknown = report.unknownGroups ?? [];
+  const problems = report.problems ?? [];
+  const parts = [...(unknown.length > 0 ? [`unknown group${unknown.length > 1 ? 's' : ''} ${unknown.map((g) => JSON.stringify(g)).join(', ')} (not collected)`] : []), ...problems];
+  const message = parts.length > 0 ? parts.join('; ').slice(0, 1024) : 'collecting every group of the config';
+  const indicator: StatusTriple['indicator'] = parts.length > 0 ? 'error' : 'idle';
+  const cur = current.collectionStatus as StatusTriple | undefined;
+  const patch: Record<string, unknown> = {};
+  if (!cur || cur.message !== message || cur.indicator !== indicator) patch.collectionStatus = { message, indicator, timestamp: now.toISOString() };
+  const curUnknown = (current.unknownGroups as string[] | undefined) ?? [];
+  if (JSON.stringify(curUnknown) !== JSON.stringify(unknown)) patch.unknownGroups = unknown.length > 0 ? unknown : null;
+  if (report.droppedBatches !== undefined && report.droppedBatches !== (current.droppedBatches ?? 0)) patch.droppedBatches = report.droppedBatches;
+  return Object.keys(patch).length > 0 ? patch : undefined;
+}
