@@ -6,6 +6,8 @@ import { type Clock, systemClock } from './clock.ts';
 import type { Discovery } from './discovery/discovery.ts';
 import type { Executor } from './executor/executor.ts';
 import { SouthboundClient } from './southbound-client.ts';
+import type { LogSource } from './telemetry/linux-logs.ts';
+import type { MetricSource } from './telemetry/linux-metrics.ts';
 
 export interface AgentOptions {
   /** The eim server, e.g. https://eim.example.com */
@@ -46,10 +48,16 @@ export interface AgentOptions {
   ca?: string;
   /** @default new SouthboundClient(server) trusting `ca` */
   client?: SouthboundClient;
+  /** Where metrics and logs are read (linux: /proc, /sys, journald; sim: seeded series). @default none: nothing is collected */
+  telemetry?: { metrics: MetricSource; logs: LogSource };
+  /** Bytes of telemetry batches kept while the server is away (on disk in dataDir); past it the oldest go, counted. @default 64 MiB */
+  telemetryBufferBytes?: number;
+  /** How often log groups are read. @default 5000 */
+  logPollMs?: number;
 }
 
 export type CompiledAgentOptions = Readonly<
-  Required<Omit<AgentOptions, 'enrollmentToken' | 'dataDir' | 'bootId' | 'ca'>> & Pick<AgentOptions, 'enrollmentToken' | 'dataDir' | 'bootId' | 'ca'>
+  Required<Omit<AgentOptions, 'enrollmentToken' | 'dataDir' | 'bootId' | 'ca' | 'telemetry'>> & Pick<AgentOptions, 'enrollmentToken' | 'dataDir' | 'bootId' | 'ca' | 'telemetry'>
 >;
 
 /**
@@ -70,6 +78,8 @@ export function compileAgentOptions(o: AgentOptions): CompiledAgentOptions {
     streamIdleTimeoutMs: o.streamIdleTimeoutMs ?? 35_000,
     stopGraceMs: o.stopGraceMs ?? 5000,
     progressIntervalMs: o.progressIntervalMs ?? 1000,
+    telemetryBufferBytes: o.telemetryBufferBytes ?? 64 * 1024 * 1024,
+    logPollMs: o.logPollMs ?? 5000,
     clock: o.clock ?? systemClock,
     random: o.random ?? Math.random,
     log,

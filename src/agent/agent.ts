@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { decodeJwt } from 'jose';
 import { Value } from 'typebox/value';
-import { AgentCommand, type AgentStatusReport, HardwareReport, isEimError } from '../api/index.ts';
+import { AgentCommand, type AgentStatusReport, type AgentTelemetryReport, HardwareReport, isEimError } from '../api/index.ts';
 import { type SseFrame, sseFrames } from '../client/index.ts';
 import { type AgentOptions, type CompiledAgentOptions, compileAgentOptions } from './agent-options.ts';
 import type { AgentState } from './agent-state.ts';
@@ -13,6 +13,8 @@ import { CommandWorker } from './command-worker.ts';
 import { describeIdentity, enrollIdentity } from './discovery/enroll-identity.ts';
 import { changedSections, sameHardwareReport, summarizeReport } from './discovery/hardware-report.ts';
 import { ReconnectBackoff } from './reconnect-backoff.ts';
+import { TelemetryBuffer } from './telemetry/telemetry-buffer.ts';
+import { type CollectConfig, TelemetryRunner } from './telemetry/telemetry-runner.ts';
 
 /**
  * Why Agent.run ended. `revoked` and `refused` need an operator (a new enrollment token).
@@ -64,6 +66,10 @@ export class Agent {
   private streamConnection?: AbortController;
   /** The client certificate for mutual TLS (when the server signs one). */
   private readonly certificates: CertificateKeeper;
+  /** Collects what the telemetry config names (when the agent has a telemetry source). */
+  telemetry?: TelemetryRunner;
+  private telemetryVersion?: string;
+  private telemetryReport?: AgentTelemetryReport;
 
   constructor(options: AgentOptions) {
     this.options = compileAgentOptions(options);
@@ -100,6 +106,7 @@ export class Agent {
         onSucceeded: (c) => this.applied(c),
         context: () => (this.state?.osId ? { osId: this.state.osId } : {}),
       });
+      this.startTelemetry(enrolled.hostId);
       o.log.info(
         `agent for host ${enrolled.hostId} (project ${enrolled.project}) on ${o.server}: heartbeat every ${o.heartbeatMs / 1000} s, rescan every ${o.rescanMs / 1000} s, ${o.executor.name} executor`,
       );
@@ -120,8 +127,40 @@ export class Agent {
       return this.exit ?? { reason: 'stopped' };
     } finally {
       this.stopping.abort();
+      this.telemetry?.stop();
       o.client.close();
     }
+  }
+
+  private startTelemetry(hostId: string): void {
+    const o = this.options;
+    if (!o.telemetry) return;
+    const buffer = new TelemetryBuffer({ dir: o.dataDir ? path.join(o.dataDir, 'telemetry') : undefined, maxBytes: o.telemetryBufferBytes });
+    this.telemetry = new TelemetryRunner({
+      metrics: o.telemetry.metrics,
+      logs: o.telemetry.logs,
+      buffer,
+      send: (signal, body, batch) => o.client.exportTelemetry(signal, body, batch),
+      onReport: (r) => {
+        this.telemetryReport = r;
+        this.statusDirty = true;
+      },
+      onUnauthenticated: (e) => this.unauthenticated(e as { message?: string }, 'telemetry'),
+      clock: o.clock,
+      log: o.log,
+      resource: { 'service.name': 'eim-agent', 'host.id': hostId },
+      logPollMs: o.logPollMs,
+      backoffMinMs: o.backoffMinMs,
+      backoffMaxMs: o.backoffMaxMs,
+    });
+    this.telemetry.start();
+  }
+
+  /** A telemetry config (from the stream or an apply-config command): collection follows it at once. */
+  private collect(version: string, config: unknown): void {
+    if (!this.telemetry || version === this.telemetryVersion) return;
+    this.telemetryVersion = version;
+    this.telemetry.configure((config ?? {}) as CollectConfig);
   }
 
   /** Stops heartbeats, the stream and the running command; run() then resolves `stopped`. */
@@ -326,7 +365,12 @@ export class Agent {
     this.statusChain = this.statusChain.then(async () => {
       if (this.stopped || !this.state) return;
       const s = this.state;
-      const status: AgentStatusReport = { powerState: this.options.executor.powerState?.() ?? 'on', ...(s.configVersion ? { configVersion: s.configVersion } : {}), ...(s.osId ? { osId: s.osId } : {}) };
+      const status: AgentStatusReport = {
+        powerState: this.options.executor.powerState?.() ?? 'on',
+        ...(s.configVersion ? { configVersion: s.configVersion } : {}),
+        ...(s.osId ? { osId: s.osId } : {}),
+        ...(this.telemetryReport ? { telemetry: this.telemetryReport } : {}),
+      };
       this.statusDirty = false;
       try {
         await this.options.client.reportStatus(status);
@@ -346,6 +390,7 @@ export class Agent {
     const p = command.params;
     if (command.type === 'apply-config') {
       this.state.configVersion = String(p.version);
+      this.collect(String(p.version), p.config);
       this.stats.configsApplied++;
     }
     if ((command.type === 'install-os' || command.type === 'update-os') && typeof p.osId === 'string') this.state.osId = p.osId;
@@ -460,6 +505,8 @@ export class Agent {
       this.stats.configEvents++;
       const { version, config } = (data ?? {}) as { version?: unknown; config?: unknown };
       if (version === undefined) return o.log.warn('ignored a config event without a version');
+      // After a restart the version is applied already, but nothing collects yet: follow it.
+      this.collect(String(version), config);
       if (String(version) !== this.state?.configVersion) this.worker!.enqueueConfig(String(version), config);
     }
   }

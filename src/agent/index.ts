@@ -18,3 +18,9 @@ export { type Executor, type Progress, type RunContext, succeeded, failed } from
 export { SimExecutor, type SimExecutorOptions, type SimOs } from './executor/sim-executor.ts';
 export { LinuxExecutor, type LinuxExecutorOptions } from './executor/linux-executor.ts';
 export { type ExecFn, type ExecResult, spawnExec } from './executor/exec-command.ts';
+export { LinuxMetrics, type MetricSource, type FsStats, nodeStatfs } from './telemetry/linux-metrics.ts';
+export { LinuxLogs, type LogSource, type LogFiles, type JournalRunner, spawnJournal, severityOfPriority } from './telemetry/linux-logs.ts';
+export { SimTelemetry } from './telemetry/sim-telemetry.ts';
+export { TelemetryBuffer, type BufferedBatch } from './telemetry/telemetry-buffer.ts';
+export { TelemetryRunner, type CollectConfig, type TelemetryRunnerOptions } from './telemetry/telemetry-runner.ts';
+export { encodeMetrics, encodeLogs, type Sample, type LogEntry } from './telemetry/otlp-batch.ts';

@@ -116,6 +116,14 @@ export class SouthboundClient {
     await this.transport.send({ method: 'POST', path: `/southbound/v1/commands/${encodeURIComponent(id)}/result`, body: result, idempotent: true });
   }
 
+  /**
+   * One OTLP/HTTP JSON batch (`/southbound/v1/otlp/v1/metrics` or `/logs`), numbered
+   * `<stream>.<seq>` so a repeat after a lost answer is stored once.
+   */
+  async exportTelemetry(signal: 'metrics' | 'logs', body: string, batch: string): Promise<void> {
+    await this.transport.send({ method: 'POST', path: `/southbound/v1/otlp/v1/${signal}`, body: JSON.parse(body), headers: { 'x-eim-batch': batch } });
+  }
+
   /** The URL, headers, trusted CAs and client certificate of the agent's SSE stream (the caller runs the connection). */
   streamRequest(lastEventId?: string): { url: string; headers: Record<string, string>; ca?: string[]; cert?: string; key?: string } {
     if (!this.token) throw new EimError('unauthenticated', 'enroll first: the stream needs an agent token');

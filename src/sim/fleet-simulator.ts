@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import { Agent, type AgentLog, type AgentStats, MemoryCertificateStore, MemoryStateStore, SimDiscovery, SimExecutor, type SimExecutorOptions, type SimOs, SouthboundClient, simHardware, simOsRelease } from '../agent/index.ts';
+import { Agent, type AgentLog, type AgentStats, MemoryCertificateStore, MemoryStateStore, SimDiscovery, SimExecutor, type SimExecutorOptions, type SimOs, SimTelemetry, SouthboundClient, simHardware, simOsRelease } from '../agent/index.ts';
 import type { CommandResult } from '../api/index.ts';
 import { SimMemory } from './sim-memory.ts';
 import { connectionPool } from '../client/index.ts';
@@ -52,6 +52,10 @@ export interface FleetSimOptions {
   memory?: SimMemory;
   /** CA certificates (PEM) trusted besides Node's root certificates, for an https server (--ca-file). */
   ca?: string;
+  /** How often simulated log groups are read. @default 5000 */
+  logPollMs?: number;
+  /** Bytes of telemetry each node keeps while the server is away. @default 1 MiB */
+  telemetryBufferBytes?: number;
 }
 
 /** Where a node is: its agent runs (`on`), it is powered off or rebooting, or its agent ended. */
@@ -61,6 +65,8 @@ interface SimNode {
   identity: SimNodeIdentity;
   discovery: SimDiscovery;
   executor: SimExecutor;
+  /** Seeded series and logs; kept across boots (a machine's disks do not empty on reboot). */
+  telemetry: SimTelemetry;
   /** Kept across boots: a node that powers on again uses its agent token, as a rebooted machine would. */
   state: MemoryStateStore;
   /** Its client certificate (mutual TLS), kept across reboots like agent.json. */
@@ -153,7 +159,7 @@ export class FleetSimulator {
       const discovery = new SimDiscovery({ seed: `${this.seed}-${i}`, hostname: identity.hostname });
       const os = this.memory.get(i)?.os;
       if (os) discovery.setOs(os);
-      const node = { identity, discovery, state: new MemoryStateStore(), certificates: new MemoryCertificateStore(), status: 'on', boots: 0, past: {} } as SimNode;
+      const node = { identity, discovery, telemetry: new SimTelemetry(`${this.seed}-${i}`), state: new MemoryStateStore(), certificates: new MemoryCertificateStore(), status: 'on', boots: 0, past: {} } as SimNode;
       node.executor = this.executorOf(node);
       this.nodes[i] = node;
       this.boot(node);
@@ -217,6 +223,9 @@ export class FleetSimulator {
       executor: node.executor,
       heartbeatMs: o.heartbeatMs ?? 10_000,
       rescanMs: o.rescanMs ?? 10_000,
+      telemetry: { metrics: node.telemetry, logs: node.telemetry },
+      telemetryBufferBytes: o.telemetryBufferBytes ?? 1024 * 1024,
+      logPollMs: o.logPollMs ?? 5000,
       stateStore: node.state,
       certificateStore: node.certificates,
       client,
@@ -315,6 +324,12 @@ export class FleetSimulator {
   }
 
   /** One node's agent counters (those of its current boot). */
+  /** A node's telemetry counters (batches collected and sent), or undefined before its agent collects. */
+  telemetryStats(index: number): { metricBatches: number; logBatches: number; sent: number; refused: number; collections: number; buffered: number } | undefined {
+    const t = this.nodes[index]?.agent.telemetry;
+    return t ? { ...t.stats, buffered: t.buffered } : undefined;
+  }
+
   agentStats(index: number): AgentStats {
     return { ...this.nodes[index].agent.stats };
   }

@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { byteSize } from './server-command.ts';
 import { type Command, Option } from 'commander';
 import { readCaFile } from '../../client/tls-trust.ts';
 import { parseDuration } from '../duration.ts';
@@ -62,12 +63,13 @@ export function registerAgentCommand(program: Command): void {
     .addOption(new Option('--heartbeat <duration>', 'heartbeat interval').env('EIM_AGENT_HEARTBEAT').default('10s'))
     .addOption(new Option('--rescan <duration>', 'hardware rescan interval; changes are reported').env('EIM_AGENT_RESCAN').default('60s'))
     .addOption(new Option('--executor <kind>', 'how commands run').choices(['linux', 'sim']).env('EIM_AGENT_EXECUTOR').default('linux'))
+    .addOption(new Option('--telemetry-buffer <size>', 'bytes of metrics and logs kept on disk while the server is away (the oldest batches go first past it, counted and reported)').env('EIM_AGENT_TELEMETRY_BUFFER').default('64MiB'))
     .addOption(new Option('--allow-disruptive', 'let the linux executor power off, reboot, reinstall, update and wipe (default: dry runs)'))
     .addOption(new Option('--target-disk <device>', 'the one disk install-os and wipe may write, e.g. /dev/nvme0n1').env('EIM_AGENT_TARGET_DISK'))
     .addHelpText('after', HELP)
     .action(async (o: RawOptions, command: Command) => {
       const options = resolveOptions(o, command);
-      const { Agent, LinuxDiscovery, LinuxExecutor, SimExecutor, streamLog } = await import('../../agent/index.ts');
+      const { Agent, LinuxDiscovery, LinuxExecutor, LinuxLogs, LinuxMetrics, nodeSystemAccess, SimExecutor, streamLog } = await import('../../agent/index.ts');
       const log = streamLog();
       const executor =
         options.executor === 'sim' ? new SimExecutor() : new LinuxExecutor({ dataDir: options.dataDir, allowDisruptive: options.allowDisruptive, targetDisk: options.targetDisk });
@@ -78,7 +80,8 @@ export function registerAgentCommand(program: Command): void {
             : 'linux executor: disruptive commands are dry runs (no --allow-disruptive)',
         );
       }
-      const agent = new Agent({ ...options, discovery: new LinuxDiscovery(), executor, log });
+      const telemetry = { metrics: new LinuxMetrics(nodeSystemAccess), logs: new LinuxLogs(nodeSystemAccess) };
+      const agent = new Agent({ ...options, discovery: new LinuxDiscovery(), executor, log, telemetry });
       const stop = () => agent.stop();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
@@ -95,6 +98,7 @@ interface RawOptions {
   dataDir?: string;
   heartbeat: string;
   rescan: string;
+  telemetryBuffer: string;
   executor: 'linux' | 'sim';
   allowDisruptive?: boolean;
   targetDisk?: string;
@@ -108,6 +112,7 @@ export interface AgentCommandOptions {
   dataDir: string;
   heartbeatMs: number;
   rescanMs: number;
+  telemetryBufferBytes: number;
   executor: 'linux' | 'sim';
   allowDisruptive: boolean;
   targetDisk?: string;
@@ -162,6 +167,7 @@ export function resolveOptions(o: RawOptions, command: Command, env: NodeJS.Proc
     dataDir,
     heartbeatMs: parseDuration(o.heartbeat) * 1000,
     rescanMs: parseDuration(o.rescan) * 1000,
+    telemetryBufferBytes: byteSize(o.telemetryBuffer),
     executor: o.executor,
     allowDisruptive,
     ...(o.targetDisk ? { targetDisk: o.targetDisk } : {}),
