@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { systemClock } from '../../api/index.ts';
+import { MemoryLog } from '../agent-log.ts';
+import { fixtureSystem } from '../discovery/fixture-system.ts';
+import { nodeSystemAccess } from '../discovery/system-access.ts';
+import { tempDir } from '../../testing/test-stores.ts';
+import { type JournalRunner, LinuxLogs } from './linux-logs.ts';
+import { LinuxMetrics } from './linux-metrics.ts';
+import type { Sample } from './otlp-batch.ts';
+import { TelemetryBuffer } from './telemetry-buffer.ts';
+import { TelemetryRunner } from './telemetry-runner.ts';
+
+// The agent's side of issue 15: real /proc and /sys on this machine, journald through a fixture
+// (this machine has none), the bounded on-disk buffer, and a runner that follows its config.
+
+const value = (samples: Sample[], name: string, attrs: Record<string, string> = {}) =>
+  samples.find((s) => s.name === name && Object.entries(attrs).every(([k, v]) => s.attrs[k] === v))?.value;
+
+test('this machine: memory, CPU, load, disks and interfaces read from /proc and /sys agree with free- and df-style reads', async () => {
+  const m = new LinuxMetrics(nodeSystemAccess);
+  const t = Date.now();
+  const mem = await m.collect('memory', t);
+  const meminfo = Object.fromEntries(readFileSync('/proc/meminfo', 'utf8').split('\n').filter(Boolean).map((l) => [l.split(':')[0], Number(l.split(/\s+/)[1]) * 1024]));
+  assert.equal(value(mem, 'system.memory.limit'), meminfo.MemTotal);
+  assert.equal(value(mem, 'system.memory.linux.available'), meminfo.MemAvailable);
+  const free = (() => {
+    try {
+      return execFileSync('free', ['-b'], { encoding: 'utf8' });
+    } catch {
+      return undefined;
+    }
+  })();
+  if (free) {
+    const [, total] = free.split('\n')[1].trim().split(/\s+/).map(Number);
+    assert.equal(value(mem, 'system.memory.limit'), total, '`free -b` total');
+  }
+  const used = value(mem, 'system.memory.usage', { 'system.memory.state': 'used' })!;
+  assert.ok(used > 0 && used < meminfo.MemTotal);
+
+  await m.collect('cpu', t);
+  await new Promise((r) => setTimeout(r, 200));
+  const cpu = await m.collect('cpu', t + 200);
+  const sum = cpu.filter((s) => s.name === 'system.cpu.utilization').reduce((a, s) => a + s.value, 0);
+  assert.ok(Math.abs(sum - 1) < 1e-9, `modes add up to 1 (${sum})`);
+  assert.equal(cpu.length, 8);
+
+  const load = await m.collect('load', t);
+  assert.equal(value(load, 'system.cpu.load_average.1m'), Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]));
+
+  const disk = await m.collect('disk', t);
+  const rootUsed = value(disk, 'system.filesystem.usage', { 'system.filesystem.state': 'used' });
+  if (rootUsed !== undefined) {
+    const mount = disk[0].attrs['system.filesystem.mountpoint'];
+    const df = execFileSync('df', ['-B1', '--output=used,avail', mount], { encoding: 'utf8' }).trim().split('\n')[1].trim().split(/\s+/).map(Number);
+    const s = disk.filter((x) => x.attrs['system.filesystem.mountpoint'] === mount);
+    const usedNow = value(s, 'system.filesystem.usage', { 'system.filesystem.state': 'used' })!;
+    const availNow = value(s, 'system.filesystem.usage', { 'system.filesystem.state': 'free' })!;
+    // The same statvfs as df, read a moment apart on a busy disk: within 1 %.
+    assert.ok(Math.abs(usedNow - df[0]) <= 0.01 * (df[0] + df[1]), `used ${usedNow} vs df ${df[0]}`);
+    assert.ok(Math.abs(availNow - df[1]) <= 0.01 * (df[0] + df[1]), `avail ${availNow} vs df ${df[1]}`);
+  } else {
+    process.stderr.write('\n*** no ext4/xfs/btrfs… filesystem mounted here: the disk group was not compared with df ***\n\n');
+  }
+  const net = await m.collect('net', t);
+  const devLines = readFileSync('/proc/net/dev', 'utf8').split('\n').slice(2).filter((l) => l.includes(':') && !l.trim().startsWith('lo:'));
+  assert.equal(net.filter((s) => s.name === 'system.network.io').length, devLines.length * 2, 'receive and transmit per interface but lo');
+  assert.ok(net.every((s) => s.type === 'counter' && s.value >= 0));
+  const temp = await m.collect('temp', t);
+  assert.ok(temp.every((s) => s.value > -50 && s.value < 150), 'temperatures in °C');
+});
+
+test('fixture: disk usage as df counts it (reserved blocks are neither used nor free), temperatures from hwmon and thermal zones', async () => {
+  const sys = fixtureSystem({
+    files: {
+      '/proc/mounts': 'proc /proc proc rw 0 0\n/dev/sda1 / ext4 rw 0 0\n/dev/sdb1 /mnt/my\\040data xfs rw 0 0\ntmpfs /run tmpfs rw 0 0\n',
+      '/sys/class/hwmon/hwmon0/name': 'coretemp\n',
+      '/sys/class/hwmon/hwmon0/temp1_input': '45000\n',
+      '/sys/class/hwmon/hwmon0/temp1_label': 'Package id 0\n',
+      '/sys/class/thermal/thermal_zone0/type': 'acpitz\n',
+      '/sys/class/thermal/thermal_zone0/temp': '27800\n',
+    },
+  });
+  const statfs = async (p: string) => (p === '/' ? { bsize: 4096, blocks: 1000, bfree: 300, bavail: 250 } : p === '/mnt/my data' ? { bsize: 1024, blocks: 10, bfree: 10, bavail: 10 } : undefined);
+  const m = new LinuxMetrics(sys, statfs);
+  const disk = await m.collect('disk', 0);
+  const root = disk.filter((s) => s.attrs['system.filesystem.mountpoint'] === '/');
+  assert.equal(value(root, 'system.filesystem.usage', { 'system.filesystem.state': 'used' }), 700 * 4096);
+  assert.equal(value(root, 'system.filesystem.usage', { 'system.filesystem.state': 'free' }), 250 * 4096);
+  assert.equal(value(root, 'system.filesystem.usage', { 'system.filesystem.state': 'reserved' }), 50 * 4096);
+  assert.equal(value(root, 'system.filesystem.utilization'), 700 / 950, 'df Use% = used / (used + avail)');
+  assert.ok(disk.some((s) => s.attrs['system.filesystem.mountpoint'] === '/mnt/my data'), 'octal escapes in /proc/mounts');
+  assert.ok(!disk.some((s) => s.attrs['system.filesystem.type'] === 'tmpfs'));
+  const temp = await m.collect('temp', 0);
+  assert.deepEqual(temp.map((s) => [s.attrs['hw.name'], s.value]), [['coretemp Package id 0', 45], ['acpitz', 27.8]]);
+});
+
+/** A journal of numbered entries: the runner answers what journalctl would, honouring --after-cursor, -p and a line limit. */
+function fakeJournal(entries: { n: number; priority: number; message: string }[]): { run: JournalRunner; calls: string[][] } {
+  const calls: string[][] = [];
+  const run: JournalRunner = async (args, max) => {
+    calls.push(args);
+    if (args[0] === '--version') return ['systemd 252'];
+    const line = (e: (typeof entries)[number]) => JSON.stringify({ __CURSOR: `c${e.n}`, __REALTIME_TIMESTAMP: String(1_700_000_000_000_000 + e.n * 1000), PRIORITY: String(e.priority), MESSAGE: e.message, _SYSTEMD_UNIT: 'x.service' });
+    if (args.includes('-n')) return entries.slice(-1).map(line);
+    const after = args[args.indexOf('--after-cursor') + 1];
+    const from = args.includes('--after-cursor') ? Number(after.slice(1)) : -1;
+    const maxPrio = Number(args[args.indexOf('-p') + 1].split('..')[1]);
+    return entries.filter((e) => e.n > from && e.priority <= maxPrio).slice(0, max).map(line);
+  };
+  return { run, calls };
+}
+
+test('journald (fixture): starts at the end, follows the cursor in bounded reads, filters by level; across a restart nothing is read twice or skipped', async () => {
+  const tmp = tempDir();
+  try {
+    const entries = [{ n: 0, priority: 6, message: 'history, not shipped' }];
+    const journal = fakeJournal(entries);
+    const sys = fixtureSystem({ files: { '/run/systemd/journal/socket': '' } });
+    const logs = new LinuxLogs(sys, undefined, journal.run);
+    assert.equal(await logs.problem('syslog'), undefined);
+    const dir = `${tmp.dir}/telemetry`;
+    let buffer = new TelemetryBuffer({ dir, maxBytes: 1 << 20 });
+    const first = await logs.read('syslog', 'warn', buffer.cursor('syslog'), 3);
+    assert.deepEqual([first.entries.length, first.cursor], [0, 'c0']);
+    buffer.add('logs', '{}', { syslog: first.cursor! });
+    for (let n = 1; n <= 7; n++) entries.push({ n, priority: n % 2 === 0 ? 6 : 3, message: `line ${n}` });
+    const a = await logs.read('syslog', 'warn', buffer.cursor('syslog'), 3);
+    assert.deepEqual(a.entries.map((e) => e.body), ['line 1', 'line 3', 'line 5'], 'errors only (-p 0..4), three at a time');
+    assert.deepEqual(journal.calls.at(-1)!.slice(-4), ['-p', '0..4', '--after-cursor', 'c0']);
+    buffer.add('logs', JSON.stringify(a.entries), { syslog: a.cursor! });
+    // The agent restarts: the buffer (and the cursor carried by its newest batch) comes back from disk.
+    buffer = new TelemetryBuffer({ dir, maxBytes: 1 << 20 });
+    assert.equal(buffer.size, 2);
+    const b = await logs.read('syslog', 'warn', buffer.cursor('syslog'), 3);
+    assert.deepEqual(b.entries.map((e) => e.body), ['line 7']);
+    assert.equal(b.entries[0].severity, 17);
+    assert.equal(b.entries[0].attrs.unit, 'x.service');
+    // Sent batches hand their cursor to the saved state: still right after another restart.
+    buffer.ack(1);
+    buffer.ack(2);
+    buffer = new TelemetryBuffer({ dir, maxBytes: 1 << 20 });
+    assert.equal(buffer.cursor('syslog'), a.cursor);
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('no journald and no /var/log/syslog: the log group is a problem, not silence', async () => {
+  const logs = new LinuxLogs(fixtureSystem({ files: {} }), { stat: async () => undefined, read: async () => Buffer.alloc(0) }, async () => undefined);
+  assert.match((await logs.problem('syslog'))!, /no journald and no \/var\/log\/syslog/);
+});
+
+test('the buffer is bounded by bytes: the oldest batches go first, counted; the rest keep their order across a restart', () => {
+  const tmp = tempDir();
+  try {
+    const b = new TelemetryBuffer({ dir: tmp.dir, maxBytes: 5 * (100 + 64) });
+    for (let i = 0; i < 8; i++) b.add('metrics', String(i).repeat(100));
+    assert.equal(b.dropped, 3);
+    assert.equal(b.size, 5);
+    const again = new TelemetryBuffer({ dir: tmp.dir, maxBytes: 5 * (100 + 64) });
+    const order: number[] = [];
+    for (let x = again.peek(); x; x = again.peek()) {
+      order.push(x.seq);
+      again.ack(x.seq);
+    }
+    assert.deepEqual(order, [4, 5, 6, 7, 8]);
+    assert.equal(again.dropped, 3);
+    assert.equal(again.stream, b.stream);
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('the runner: unknown groups are reported, a new config changes the cadence at once, an empty one stops collection', async () => {
+  const collected: number[] = [];
+  const reports: unknown[] = [];
+  const sent: string[] = [];
+  const runner = new TelemetryRunner({
+    metrics: { collect: async (g, t) => (collected.push(t), [{ name: `x.${g}`, attrs: {}, type: 'gauge', unit: '1', value: 1, t }]) },
+    logs: { problem: async () => undefined, read: async () => ({ entries: [], cursor: undefined }) },
+    buffer: new TelemetryBuffer({ maxBytes: 1 << 20 }),
+    send: async (_s, _b, batch) => void sent.push(batch),
+    onReport: (r) => reports.push(r),
+    onUnauthenticated: () => {},
+    clock: systemClock,
+    log: new MemoryLog(),
+    resource: {},
+  });
+  try {
+    runner.configure({ metrics: [{ groups: ['cpu', 'gpu'], intervalSeconds: 1 }], logs: [{ groups: ['nginx'], level: 'warn' }] });
+    assert.deepEqual((reports.at(-1) as { unknownGroups: string[] }).unknownGroups, ['gpu', 'nginx']);
+    await new Promise((r) => setTimeout(r, 2300));
+    const slow = collected.length;
+    assert.ok(slow >= 2 && slow <= 4, `every second: ${slow} in 2.3 s`);
+    assert.ok(sent.length >= 2 && sent.every((s, i) => i === 0 || Number(s.split('.')[1]) > Number(sent[i - 1].split('.')[1])), 'sent in order');
+    runner.configure({ metrics: [{ groups: ['cpu'], intervalSeconds: 60 }], logs: [] });
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(collected.length, slow + 1, 'the new config collected once at once, then waits its 60 s');
+    assert.deepEqual((reports.at(-1) as { unknownGroups: string[] }).unknownGroups, []);
+    runner.configure({ metrics: [], logs: [] });
+    const stopped = collected.length;
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(collected.length, stopped);
+  } finally {
+    runner.stop();
+  }
+});
