@@ -18,6 +18,7 @@ import { registerSimCommand } from './commands/sim-command.ts';
 import { registerTokenCommand } from './commands/token-command.ts';
 import { registerUpdateCommand } from './commands/update-command.ts';
 import { registerWatchCommand } from './commands/watch-command.ts';
+import { registerLogsCommand, registerTopCommand } from './commands/telemetry-commands.ts';
 import { EXIT } from './report-error.ts';
 
 /**
@@ -62,6 +63,8 @@ Run "eim <command> --help" for a command's flags and examples.`,
   registerDeleteCommand(program);
   registerWatchCommand(program);
   registerHostCommand(program);
+  registerTopCommand(program);
+  registerLogsCommand(program);
   registerInstanceCommand(program);
   registerUpdateCommand(program);
   registerTokenCommand(program);

@@ -1,0 +1,107 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { CliContext } from '../cli-context.ts';
+
+const positive = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
+  return n;
+};
+
+/** `eim top hosts`: the busiest or fullest hosts by their latest samples. */
+export function registerTopCommand(program: Command): void {
+  program
+    .command('top')
+    .description('the busiest or fullest hosts, by their latest cpu, memory or disk use')
+    .argument('<what>', 'hosts')
+    .option('--filter <filter>', 'only these hosts (AIP-160, e.g. labels.line = "3" or spec.siteId = site-0a1b2c3d)')
+    .addOption(new Option('--sort <metric>', 'cpu (busy %), memory (used %, as free counts it) or disk (the fullest filesystem, as df counts it)').choices(['cpu', 'memory', 'disk']).default('cpu'))
+    .option('-n, --limit <n>', 'how many', positive, 10)
+    .addOption(new Option('-o, --output <format>', 'table or json').choices(['table', 'json']).default('table'))
+    .addHelpText(
+      'after',
+      `
+Hosts that sent no sample in the last 15 minutes are left out. The values are the headline
+metrics the server derives from what agents send (see README "Metrics and logs").
+
+Examples:
+  eim top hosts
+  eim top hosts --sort disk --filter 'labels.line = "3"' -n 20`,
+    )
+    .action((what: string, o: { filter?: string; sort: string; limit: number; output: string }, cmd: Command) =>
+      CliContext.run(cmd, async (ctx) => {
+        if (what !== 'hosts') throw new InvalidArgumentError(`eim top shows hosts (got "${what}")`);
+        const inv = await ctx.client();
+        const answer = await inv.transport.json<{ items: Record<string, string | number | undefined>[] }>({
+          method: 'GET',
+          path: `/v1/projects/${encodeURIComponent(ctx.project)}/hosts:top`,
+          query: { sort: o.sort, limit: o.limit, ...(o.filter ? { filter: o.filter } : {}) },
+          idempotent: true,
+        });
+        if (o.output === 'json') return ctx.out.line(JSON.stringify(answer));
+        const { renderTable } = await import('../output/table.ts');
+        const pct = (v: unknown) => (typeof v === 'number' ? `${v.toFixed(1)} %` : '-');
+        const rows = answer.items.map((h) => [String(h.name), pct(h.cpu_used_percent), pct(h.memory_used_percent), pct(h.disk_used_percent), String(h.lastSampleAt ?? '-')]);
+        if (rows.length === 0) return ctx.out.line('no host sent a sample in the last 15 minutes (is a telemetry profile applied? eim describe host NAME)');
+        for (const line of renderTable(['NAME', 'CPU', 'MEMORY', 'DISK', 'LAST SAMPLE'], rows, ctx.out).lines) ctx.out.line(line);
+      }),
+    );
+}
+
+/** `eim logs host NAME`: a host's log lines, newest last; --follow keeps printing. */
+export function registerLogsCommand(program: Command): void {
+  program
+    .command('logs')
+    .description("a host's log lines as its agent collected them")
+    .argument('<kind>', 'host')
+    .argument('<name>', 'the host, by name or id')
+    .addOption(new Option('--level <level>', 'this level and more severe ones').choices(['error', 'warn', 'info', 'debug']))
+    .option('--since <when>', 'RFC 3339 time or a duration before now (15m, 2h)', '1h')
+    .option('--grep <text>', 'only lines containing this text (literal, case-sensitive)')
+    .option('-n, --limit <n>', 'at most this many lines (the newest)', positive, 100)
+    .option('-f, --follow', 'keep printing new lines (asks every 2 s; Ctrl-C ends)')
+    .addOption(new Option('-o, --output <format>', 'line or json').choices(['line', 'json']).default('line'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  eim logs host edge-01 --level warn
+  eim logs host edge-01 --since 15m --grep 'I/O error' --follow`,
+    )
+    .action((kind: string, name: string, o: { level?: string; since: string; grep?: string; limit: number; follow?: boolean; output: string }, cmd: Command) =>
+      CliContext.run(cmd, async (ctx) => {
+        if (kind !== 'host' && kind !== 'hosts') throw new InvalidArgumentError(`eim logs shows a host's logs (got "${kind}")`);
+        const inv = await ctx.client();
+        const { findResource } = await import('../resource-lookup.ts');
+        const { kindByName } = await import('../../api/index.ts');
+        const host = await findResource(inv, ctx.project, kindByName('Host')!, name);
+        type Line = { id: string; t: string; level: string; body: string; attributes?: Record<string, string> };
+        const page = (since: string, limit: number) =>
+          inv.transport.json<{ items: Line[] }>({
+            method: 'GET',
+            path: `/v1/projects/${encodeURIComponent(ctx.project)}/hosts/${host.id}/logs`,
+            query: { since, limit, ...(o.level ? { level: o.level } : {}), ...(o.grep ? { q: o.grep } : {}) },
+            idempotent: true,
+          });
+        const print = (l: Line) => {
+          if (o.output === 'json') return ctx.out.line(JSON.stringify(l));
+          const unit = l.attributes?.unit ?? l.attributes?.identifier;
+          ctx.out.line(`${l.t} ${l.level.toUpperCase().padEnd(5)} ${unit ? `${unit}: ` : ''}${l.body}`);
+        };
+        const first = (await page(o.since, o.limit)).items.reverse();
+        first.forEach(print);
+        if (!o.follow) return;
+        const seen = new Set(first.map((l) => l.id));
+        let since = first.length > 0 ? first[first.length - 1].t : new Date().toISOString();
+        for (;;) {
+          await new Promise((r) => setTimeout(r, 2000));
+          const fresh = (await page(since, 1000)).items.reverse().filter((l) => !seen.has(l.id));
+          for (const l of fresh) {
+            seen.add(l.id);
+            print(l);
+            since = l.t;
+          }
+          if (seen.size > 100_000) seen.clear();
+        }
+      }),
+    );
+}
