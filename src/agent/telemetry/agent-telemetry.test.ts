@@ -25,7 +25,8 @@ test('this machine: memory, CPU, load, disks and interfaces read from /proc and 
   const mem = await m.collect('memory', t);
   const meminfo = Object.fromEntries(readFileSync('/proc/meminfo', 'utf8').split('\n').filter(Boolean).map((l) => [l.split(':')[0], Number(l.split(/\s+/)[1]) * 1024]));
   assert.equal(value(mem, 'system.memory.limit'), meminfo.MemTotal);
-  assert.equal(value(mem, 'system.memory.linux.available'), meminfo.MemAvailable);
+  // Available moves between two reads on a busy machine: within 2 % of the total.
+  assert.ok(Math.abs(value(mem, 'system.memory.linux.available')! - meminfo.MemAvailable) < 0.02 * meminfo.MemTotal);
   const free = (() => {
     try {
       return execFileSync('free', ['-b'], { encoding: 'utf8' });

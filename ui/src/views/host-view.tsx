@@ -11,6 +11,7 @@ import { type TelemetrySource, telemetryRows } from '../state/telemetry-rows.ts'
 import { DevicesSection } from './host-devices.tsx';
 import { HostActions } from './host-actions.tsx';
 import { HostHistory } from './host-history.tsx';
+import { HostLogTail, HostMetrics } from './host-telemetry.tsx';
 import { InstanceSection } from './host-instance.tsx';
 
 /** One host: desired next to current, its status, hardware, instance, windows, telemetry and history. */
@@ -91,6 +92,8 @@ export function HostView({ id }: { id: string }) {
           ]}
         />
       </div>
+      <HostMetrics key={`m-${host.id}`} hostId={host.id} />
+      <HostLogTail key={`l-${host.id}`} hostId={host.id} />
       <Hardware host={host} />
       <DevicesSection hostId={host.id} />
       <InstanceSection key={host.id} host={host} now={now} />

@@ -6,6 +6,7 @@ import { CATEGORY_LABELS, HOST_CATEGORIES, type HostCategory } from '../state/ho
 import { locationName, locationOf, sitesOf } from '../state/location-filter.ts';
 import { type CompiledQuery, compileHostQuery, type HostQuery, runHostQuery, type SortKey } from '../state/host-query.ts';
 import { HostTable } from './host-table.tsx';
+import { BusiestHosts } from './host-telemetry.tsx';
 
 const TILES = [...HOST_CATEGORIES, 'unallocated'] as const;
 
@@ -112,6 +113,7 @@ export function OverviewView() {
         {location ? ` · in ${locationName(store, location)}` : ''}
         {query.category ? ` · ${CATEGORY_LABELS[query.category]}` : ''}
       </p>
+      <BusiestHosts />
       <HostTable rows={rows} sort={query.sort} desc={query.desc} onSort={sortBy} siteName={siteName} />
     </>
   );
