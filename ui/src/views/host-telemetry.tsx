@@ -155,7 +155,10 @@ export function BusiestHosts() {
         <ol>
           {answer.items.map((h) => (
             <li key={h.hostId}>
-              <a href={`#/hosts/${h.hostId}`}>{h.name}</a> {h[field] === undefined ? '—' : `${h[field]!.toFixed(1)} %`}
+              {/* The value inside the link: its name never equals the host table's link to the same host. */}
+              <a href={`#/hosts/${h.hostId}`}>
+                {h.name} · {h[field] === undefined ? '—' : `${h[field]!.toFixed(1)} %`}
+              </a>
             </li>
           ))}
         </ol>
