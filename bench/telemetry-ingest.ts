@@ -16,7 +16,7 @@ import { InventoryService } from '../src/inventory/index.ts';
 import { headlineMetrics } from '../src/server/telemetry/headline-metrics.ts';
 import { compileMetricsQuery, hostMetrics } from '../src/server/telemetry/metrics-query.ts';
 import { decodeOtlpMetrics } from '../src/server/telemetry/otlp-decode.ts';
-import { openPostgresStore, openSqliteStore, telemetryUsage } from '../src/store/index.ts';
+import { maintainTelemetry, openPostgresStore, openSqliteStore, telemetryUsage } from '../src/store/index.ts';
 import type { KyselyStore } from '../src/store/kysely-store.ts';
 import { createTestDatabase } from '../src/testing/test-stores.ts';
 
@@ -114,6 +114,10 @@ const dayHost = HOSTS + FAST;
 for (let k = 0; k < 8640; k += 64) {
   await Promise.all(Array.from({ length: Math.min(64, 8640 - k) }, (_, j) => ingest(dayHost, batch(dayHost, now - DAY + (k + j) * 10_000), k + j + 1)));
 }
+// What every server does each minute: closed buckets rolled up (the day's query at 5 min reads them).
+const m0 = performance.now();
+await maintainTelemetry(tel, { rawMs: DAY, rollupMs: 30 * DAY, logsMs: DAY, metricsBytes: 1e12, logsBytes: 1e12 });
+const maintainMs = performance.now() - m0;
 const names = (await tel.series(hostId(dayHost))).map((x) => x.name);
 const time = async (fn: () => Promise<unknown>, runs = 5) => {
   await fn();
@@ -138,7 +142,8 @@ const rows: [string, string][] = [
   ['store bytes per sample (file growth, A+B)', values.pg ? 'n/a on PostgreSQL' : ((a.bytes + b.bytes) / (a.samples + b.samples)).toFixed(1)],
   ['store bytes per sample (budget ledger)', (usage.samples / (a.samples + b.samples + 8640 * 23)).toFixed(1)],
   ['query one host’s day (10 s samples, 20 series, step 5 min)', `${dayAll.toFixed(1)} ms (target ≤ 50)`],
-  ['query one host’s day (3 headline series, step 1 min)', `${dayHeadline.toFixed(1)} ms`],
+  ['query one host’s day (3 headline series, step 1 min, raw)', `${dayHeadline.toFixed(1)} ms`],
+  ['first maintenance pass (rolls up everything above)', `${maintainMs.toFixed(0)} ms`],
   [`top-10 by CPU over ${HOSTS + FAST + 1} hosts`, `${top.toFixed(1)} ms (target ≤ 200)`],
 ];
 console.log(`\ntelemetry ingest (${values.pg ? 'PostgreSQL' : 'SQLite, synchronous=FULL'}; one process, no HTTP)\n`);

@@ -8,5 +8,5 @@ export { AdvisoryLease, type AdvisoryLeaseOptions } from './postgres/advisory-le
 export { AuthStore, type SigningKeyRecord, type TokenRecord } from './auth-store.ts';
 export { TelemetryStore, type TelemetryStoreOptions, type IngestBatch, type IngestPoint, type IngestLog, type IngestResult, type SeriesMeta, type HostLatest, attrsKey } from './telemetry-store.ts';
 export { maintainTelemetry, telemetryUsage, forgetDeletedHosts, ROLLUP_MS, type TelemetryRetention, type MaintenanceReport } from './telemetry-maintenance.ts';
-export { bucketize, type BucketInput, type BucketPoint, type SeriesType } from './metric-buckets.ts';
+export { Buckets, bucketize, type BucketInput, type BucketPoint, type SeriesType } from './metric-buckets.ts';
 export { unpackRollup, type RollupCell } from './telemetry-codec.ts';

@@ -99,7 +99,9 @@ async function deleteOlder(store: TelemetryStore, table: 'eim_tm_samples' | 'eim
     const r =
       table === 'eim_tm_rollups'
         ? await sql`delete from eim_tm_rollups where (host_id, bucket) in (select host_id, bucket from eim_tm_rollups where bucket < ${cut} limit ${DELETE_CHUNK})`.execute(db)
-        : await sql`delete from ${t} where seq in (select seq from ${t} where ${c} < ${cut} limit ${DELETE_CHUNK})`.execute(db);
+        : table === 'eim_tm_samples'
+          ? await sql`delete from eim_tm_samples where (host_id, t, part) in (select host_id, t, part from eim_tm_samples where t < ${cut} limit ${DELETE_CHUNK})`.execute(db)
+          : await sql`delete from ${t} where seq in (select seq from ${t} where ${c} < ${cut} limit ${DELETE_CHUNK})`.execute(db);
     const n = Number(r.numAffectedRows ?? 0);
     deleted += n;
     if (n < DELETE_CHUNK) return deleted;

@@ -7,7 +7,7 @@ import type { SqlDialectName } from './filter-sql.ts';
  * them without reordering what a database has run.
  *
  * - `eim_tm_series`: one row per host, metric name and attribute set; ids are what samples store.
- * - `eim_tm_samples`: full resolution, one row per host and sample time, the values packed
+ * - `eim_tm_samples`: full resolution, one row per host, sample time and group, the values packed
  *   (series id, value) in `data` (see telemetry-codec.ts): about 12 bytes a sample.
  * - `eim_tm_rollups`: 5-minute aggregates per host (count, min, max, sum, last per series), packed.
  * - `eim_tm_dirty`: (host, bucket) pairs with new samples, rolled up when their bucket has closed.
@@ -28,8 +28,11 @@ export function telemetryMigrations(dialect: SqlDialectName): Record<string, Mig
       async up(db: Kysely<any>) {
         await sql`create table eim_tm_series (id ${idColumn}, project text not null, host_id text not null, name text not null, attrs text not null, type text not null, unit text not null)`.execute(db);
         await sql`create unique index eim_tm_series_key on eim_tm_series (host_id, name, attrs)`.execute(db);
-        await sql`create table eim_tm_samples (seq ${idColumn}, host_id text not null, t ${int64} not null, data ${blob} not null)`.execute(db);
-        await sql`create index eim_tm_samples_host on eim_tm_samples (host_id, t)`.execute(db);
+        // Keyed by host and time, so a host's day is one range of the table (SQLite: a clustered
+        // WITHOUT ROWID table, read in page order instead of a page per row). `part` tells apart
+        // rows of one host and time from different groups (the first series id of the row).
+        const clustered = pg ? sql`` : sql` without rowid`;
+        await sql`create table eim_tm_samples (host_id text not null, t ${int64} not null, part ${int64} not null, data ${blob} not null, primary key (host_id, t, part))${clustered}`.execute(db);
         await sql`create index eim_tm_samples_t on eim_tm_samples (t)`.execute(db);
         await sql`create table eim_tm_rollups (host_id text not null, bucket ${int64} not null, data ${blob} not null, primary key (host_id, bucket))`.execute(db);
         await sql`create index eim_tm_rollups_bucket on eim_tm_rollups (bucket)`.execute(db);

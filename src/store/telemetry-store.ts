@@ -209,7 +209,7 @@ export class TelemetryStore {
     const { rows } = await sql<HostRow>`select * from eim_tm_hosts where host_id in (${sql.join(hostIds)})${lock}`.execute(trx);
     const hosts = new Map<string, { row: HostRow; latest: Record<string, [number, number]> }>();
     for (const r of rows) hosts.set(r.host_id, { row: { ...r, last_t: Number(r.last_t), status_at: r.status_at === null ? null : Number(r.status_at), seq: r.seq === null ? null : Number(r.seq) }, latest: JSON.parse(r.latest) });
-    const samples: { host: string; t: number; data: Buffer }[] = [];
+    const samples: { host: string; t: number; part: number; data: Buffer }[] = [];
     const logs: IngestLog[][] = [];
     const logRows: ReturnType<typeof sql>[] = [];
     const dirty = new Set<string>();
@@ -254,7 +254,7 @@ export class TelemetryStore {
       });
       for (const [t, values] of byT) {
         const data = packSamples(values);
-        samples.push({ host: batch.hostId, t, data });
+        samples.push({ host: batch.hostId, t, part: Math.min(...values.map((v) => v[0])), data });
         dirty.add(`${batch.hostId}\0${Math.floor(t / 300_000) * 300_000}`);
         addUsage('samples', t, data.length + SAMPLE_ROW_OVERHEAD);
         if (t > row.last_t) row.last_t = t;
@@ -273,8 +273,8 @@ export class TelemetryStore {
       results.push({ duplicate: false, stored, rejected, logs: batch.logs.length, lastSampleDue: due, lastSampleAt: row.last_t || undefined });
     }
     for (let i = 0; i < samples.length; i += CHUNK) {
-      const values = samples.slice(i, i + CHUNK).map((s) => sql`(${s.host}, ${s.t}, ${s.data})`);
-      await sql`insert into eim_tm_samples (host_id, t, data) values ${sql.join(values)}`.execute(trx);
+      const values = samples.slice(i, i + CHUNK).map((s) => sql`(${s.host}, ${s.t}, ${s.part}, ${s.data})`);
+      await sql`insert into eim_tm_samples (host_id, t, part, data) values ${sql.join(values)} on conflict (host_id, t, part) do nothing`.execute(trx);
     }
     for (let i = 0; i < logRows.length; i += CHUNK) {
       await sql`insert into eim_tm_logs (project, host_id, t, severity, body, attrs) values ${sql.join(logRows.slice(i, i + CHUNK))}`.execute(trx);
@@ -312,7 +312,7 @@ export class TelemetryStore {
   /** Raw samples of a host in [from, to), in time order: calls `each` per (t, series id, value). */
   async readSamples(hostId: string, from: number, to: number, each: (t: number, id: number, value: number) => void): Promise<void> {
     [from, to] = [clampTime(from), clampTime(to)];
-    const { rows } = await sql<{ t: number; data: Uint8Array }>`select t, data from eim_tm_samples where host_id = ${hostId} and t >= ${from} and t < ${to} order by t`.execute(this.db);
+    const { rows } = await sql<{ t: number; data: Uint8Array }>`select t, data from eim_tm_samples where host_id = ${hostId} and t >= ${from} and t < ${to} order by host_id, t`.execute(this.db);
     for (const r of rows) {
       const t = Number(r.t);
       forEachSample(r.data, (id, v) => each(t, id, v));

@@ -1,5 +1,5 @@
 import { EimError, HEADLINE_METRICS, type HostMetricsAnswer, type MetricSeries } from '../../api/index.ts';
-import { type BucketInput, bucketize, ROLLUP_MS, type TelemetryStore, unpackRollup } from '../../store/index.ts';
+import { Buckets, ROLLUP_MS, type TelemetryStore, unpackRollup } from '../../store/index.ts';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_./-]{0,127}$/;
 const MAX_NAMES = 32;
@@ -57,36 +57,40 @@ export function compileMetricsQuery(q: { names?: string; from?: string; to?: str
 }
 
 /**
- * One host's series over a range, aggregated per step: full-resolution samples for the part within
- * the raw retention, 5-minute rollups before it (the answer says `rollup` when any part came from them).
+ * One host's series over a range, aggregated per step: 5-minute rollups before the raw retention,
+ * and, when the step is a multiple of 5 minutes, also inside it up to the newest rolled-up bucket;
+ * full-resolution samples for the rest (the answer says `rollup` when any part came from rollups).
  */
 export async function hostMetrics(store: TelemetryStore, hostId: string, q: MetricsQuery, rawRetentionMs: number): Promise<HostMetricsAnswer> {
   const series = await store.series(hostId, q.names);
-  const inputs = new Map<number, BucketInput[]>(series.map((s) => [s.id, []]));
+  const buckets = new Map(series.map((s) => [s.id, new Buckets(q.from, q.to, q.stepMs)]));
   // On a rollup boundary, so no bucket is counted from both.
   const cutoff = Math.ceil((store.now() - rawRetentionMs) / ROLLUP_MS) * ROLLUP_MS;
-  const rollupTo = Math.min(q.to, cutoff);
+  const aligned = q.stepMs % ROLLUP_MS === 0;
+  const rollupTo = aligned ? q.to : Math.min(q.to, cutoff);
   let usedRollups = false;
+  let newest: number | undefined;
   if (q.from < rollupTo && series.length > 0) {
     for (const r of await store.readRollups(hostId, Math.floor(q.from / ROLLUP_MS) * ROLLUP_MS, rollupTo)) {
+      newest = r.bucket;
       for (const [id, c] of unpackRollup(r.data)) {
-        const list = inputs.get(id);
-        if (!list) continue;
+        const b = buckets.get(id);
+        if (!b) continue;
         usedRollups = true;
-        list.push({ t: Math.max(r.bucket, q.from), count: c.count, sum: c.sum, min: c.min, max: c.max, last: c.last });
+        b.add({ t: Math.max(r.bucket, q.from), count: c.count, sum: c.sum, min: c.min, max: c.max, last: c.last });
       }
     }
   }
-  const rawFrom = Math.max(q.from, cutoff);
+  const rawFrom = aligned && newest !== undefined ? Math.max(cutoff, newest + ROLLUP_MS) : Math.max(q.from, cutoff);
   if (rawFrom < q.to && series.length > 0) {
-    await store.readSamples(hostId, rawFrom, q.to, (t, id, v) => inputs.get(id)?.push({ t, count: 1, sum: v, min: v, max: v, last: v }));
+    await store.readSamples(hostId, rawFrom, q.to, (t, id, v) => buckets.get(id)?.add({ t, count: 1, sum: v, min: v, max: v, last: v }));
   }
   const out: MetricSeries[] = series.map((s) => ({
     name: s.name,
     attributes: s.attrs,
     type: s.type,
     ...(s.unit ? { unit: s.unit } : {}),
-    points: bucketize(s.type, inputs.get(s.id)!, q.from, q.to, q.stepMs).map((p) => ({
+    points: buckets.get(s.id)!.points(s.type).map((p) => ({
       t: new Date(p.t).toISOString(),
       value: round(p.value),
       ...(p.min !== undefined ? { min: round(p.min), max: round(p.max!) } : {}),
