@@ -138,3 +138,32 @@ for (const dialect of DIALECTS) {
       assert.deepEqual((await tel.logs({ project: 'p', hostIds: ['host-000000d1'], limit: 10 })).length, 0, 'a host of another project is not in p');
     }));
 }
+
+test('postgres, two servers on one database: a batch retried through the other server is stored once, and only one of them writes lastSampleAt in a minute', async (t) => {
+  if (!(await pgReachable())) return void t.skip(`PostgreSQL not reachable at ${PG_URL}: this PostgreSQL check did NOT run`);
+  const clock = { now: T0 };
+  const ts = await openTestStore('postgres', { telemetry: { now: () => clock.now } });
+  const other = await ts.reopen({ telemetry: { now: () => clock.now } });
+  try {
+    const batch = (seq: number, v: number) => ({ project: 'p', hostId: 'host-000000e0', batch: { stream: 'a', seq }, points: [cpu(T0 + seq * 1000, v)], logs: [] });
+    // The same batch through both at once (an agent whose answer was lost tries another server).
+    const [r1, r2] = await Promise.all([ts.store.telemetry.ingest(batch(1, 10)), other.telemetry.ingest(batch(1, 10))]);
+    assert.deepEqual([r1.duplicate, r2.duplicate].sort(), [false, true]);
+    assert.equal([r1, r2].filter((r) => r.lastSampleDue).length, 1);
+    // An agent sends one batch at a time, in order; each may reach either server.
+    const more = [];
+    for (const seq of [2, 3, 4, 5]) more.push(await (seq % 2 ? ts.store.telemetry : other.telemetry).ingest(batch(seq, seq)));
+    assert.equal(more.filter((r) => r.lastSampleDue).length, 0, 'the minute is taken, whichever server a batch reaches');
+    clock.now = T0 + 61_000;
+    const later = [];
+    for (const seq of [6, 7]) later.push(await (seq % 2 ? ts.store.telemetry : other.telemetry).ingest(batch(seq, seq)));
+    assert.equal(later.filter((r) => r.lastSampleDue).length, 1);
+    let rows = 0;
+    await other.telemetry.readSamples('host-000000e0', 0, Infinity, () => rows++);
+    assert.equal(rows, 7);
+    assert.deepEqual(await ts.store.telemetry.latestValue('host-000000e0', 'cpu_used_percent'), { t: T0 + 7000, value: 7 });
+  } finally {
+    await other.close();
+    await ts.cleanup();
+  }
+});

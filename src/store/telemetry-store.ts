@@ -205,6 +205,10 @@ export class TelemetryStore {
 
   private async writeGroup(trx: Transaction<any>, items: Prepared[], now: number): Promise<IngestResult[]> {
     const hostIds = [...new Set(items.map((p) => p.batch.hostId))];
+    // Each host's row first exists, then is locked (PostgreSQL): two servers writing a host's first
+    // batch at once meet on that row as on any other, and the second sees the first's seq.
+    const projects = new Map(items.map((p) => [p.batch.hostId, p.batch.project]));
+    await sql`insert into eim_tm_hosts (host_id, project, last_t, latest) values ${sql.join(hostIds.map((h) => sql`(${h}, ${projects.get(h)}, 0, '{}')`))} on conflict (host_id) do nothing`.execute(trx);
     const lock = this.pg ? sql` for update` : sql``;
     const { rows } = await sql<HostRow>`select * from eim_tm_hosts where host_id in (${sql.join(hostIds)})${lock}`.execute(trx);
     const hosts = new Map<string, { row: HostRow; latest: Record<string, [number, number]> }>();
