@@ -34,7 +34,7 @@ export function telemetryMigrations(dialect: SqlDialectName): Record<string, Mig
         const clustered = pg ? sql`` : sql` without rowid`;
         await sql`create table eim_tm_samples (host_id text not null, t ${int64} not null, part ${int64} not null, data ${blob} not null, primary key (host_id, t, part))${clustered}`.execute(db);
         await sql`create index eim_tm_samples_t on eim_tm_samples (t)`.execute(db);
-        await sql`create table eim_tm_rollups (host_id text not null, bucket ${int64} not null, data ${blob} not null, primary key (host_id, bucket))`.execute(db);
+        await sql`create table eim_tm_rollups (host_id text not null, bucket ${int64} not null, data ${blob} not null, primary key (host_id, bucket))${clustered}`.execute(db);
         await sql`create index eim_tm_rollups_bucket on eim_tm_rollups (bucket)`.execute(db);
         await sql`create table eim_tm_dirty (host_id text not null, bucket ${int64} not null, primary key (host_id, bucket))`.execute(db);
         await sql`create index eim_tm_dirty_bucket on eim_tm_dirty (bucket)`.execute(db);
