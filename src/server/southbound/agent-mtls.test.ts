@@ -86,6 +86,13 @@ describe('mutual TLS for agents (in-process HTTPS server)', () => {
     assert.equal(noStream.status, 401, 'nor the stream');
     const noRenewal = await httpsCall(sb('renew'), { method: 'POST', ca: serverCa.cert, token: a.token });
     assert.equal(noRenewal.status, 401, 'nor a token renewal');
+    for (const signal of ['metrics', 'logs']) {
+      const noTelemetry = await httpsCall(sb(`otlp/v1/${signal}`), { method: 'POST', ca: serverCa.cert, token: a.token, body: {} });
+      assert.equal(noTelemetry.status, 401, `nor telemetry (${signal}): ${noTelemetry.text}`);
+      assert.equal(noTelemetry.json.error.details.reason, 'client-certificate');
+      const withIt = await httpsCall(sb(`otlp/v1/${signal}`), { method: 'POST', ca: serverCa.cert, token: a.token, cert: a.cert, key: a.key, body: {} });
+      assert.equal(withIt.status, 200, `telemetry with the certificate (${signal}): ${withIt.text}`);
+    }
 
     // The same names, signed by another CA (same subject name, even).
     const req = await createCertificateRequest('forged');

@@ -10,6 +10,7 @@ import { assertValid } from '../../inventory/validate.ts';
 import type { TokenService } from '../auth/token-service.ts';
 import { eventStream, NO_CONTENT } from '../openapi.ts';
 import type { AgentCertificates } from './agent-certificates.ts';
+import { AgentAuth, type AgentCaller } from './agent-auth.ts';
 import type { AgentStreams } from './agent-streams.ts';
 import { enroll } from './enrolment.ts';
 import type { HardwareSync } from './hardware-sync.ts';
@@ -32,16 +33,6 @@ export interface SouthboundDeps {
 const asAgent = (service: InventoryService, project: string, hostId: string): Inventory =>
   service.as({ subject: `agent/${hostId}`, grants: [{ project, role: 'manager' }] });
 
-interface AgentCaller {
-  project: string;
-  hostId: string;
-  caller: Caller;
-  /** The bearer token itself (the stream re-checks it while open). */
-  token: string;
-  /** With mutual TLS: when the client certificate of the call expires (ms). */
-  certificateNotAfter?: number;
-}
-
 /**
  * `/southbound/v1`: what agents call (ARCHITECTURE.md §7). Enrolment takes an enrollment token;
  * everything else an agent token, which touches only its own host. Every call is rate-limited
@@ -59,20 +50,10 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     agent: new KeyedBuckets(limits.agent, 'calls from this host'),
   };
 
-  const bearer = async (req: FastifyRequest): Promise<{ caller: Caller; token: string }> => {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    if (!m) throw new EimError('unauthenticated', 'missing Authorization: Bearer <token> (an enrollment token to enroll, then the agent token it returned)');
-    return { caller: await tokens.verify(m[1]), token: m[1] };
-  };
+  const auth = new AgentAuth(tokens, certificates);
+  const bearer = (req: FastifyRequest) => auth.bearer(req);
 
-  const agentOf = async (req: FastifyRequest, limit: KeyedBuckets = buckets.agent): Promise<AgentCaller> => {
-    const { caller, token } = await bearer(req);
-    const grant = caller.grants.find((g) => g.role === 'agent');
-    if (!grant || !caller.hostId || !/^host-[0-9a-f]{8}$/.test(caller.hostId)) throw new EimError('permission_denied', 'this call needs an agent token (the one enrolment returned)');
-    const certificateNotAfter = certificates ? await certificates.admit(req.raw.socket, { project: grant.project, hostId: caller.hostId }) : undefined;
-    limit.take(caller.hostId);
-    return { project: grant.project, hostId: caller.hostId, caller, token, ...(certificateNotAfter ? { certificateNotAfter } : {}) };
-  };
+  const agentOf = (req: FastifyRequest, limit: KeyedBuckets = buckets.agent): Promise<AgentCaller> => auth.agent(req, limit);
 
   const tags = ['Southbound'];
 

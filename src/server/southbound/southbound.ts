@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { InventoryService } from '../../inventory/index.ts';
 import type { TokenService } from '../auth/token-service.ts';
 import type { AgentCa } from './agent-ca.ts';
+import { AgentAuth } from './agent-auth.ts';
 import { AgentCertificates } from './agent-certificates.ts';
 import { AgentStreams } from './agent-streams.ts';
 import { HardwareSync } from './hardware-sync.ts';
@@ -64,7 +65,7 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
     },
   });
   registerSouthboundRoutes(app, { service: o.service, tokens: o.tokens, leases, hardware, streams, limits, certificates });
-  registerTelemetryIngestRoutes(app, { service: o.service, tokens: o.tokens, telemetry: o.telemetry ?? new TelemetryService(o.service.store.telemetry) });
+  registerTelemetryIngestRoutes(app, { service: o.service, auth: new AgentAuth(o.tokens, certificates), telemetry: o.telemetry ?? new TelemetryService(o.service.store.telemetry) });
   await leases.start();
   await streams.start();
   return {

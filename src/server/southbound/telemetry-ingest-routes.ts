@@ -3,15 +3,16 @@ import Type from 'typebox';
 import { type AgentTelemetryReport, EimError, isEimError, type StatusTriple } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
 import type { IngestResult } from '../../store/index.ts';
-import type { TokenService } from '../auth/token-service.ts';
 import { headlineMetrics } from '../telemetry/headline-metrics.ts';
 import { decodeOtlpLogs, decodeOtlpMetrics } from '../telemetry/otlp-decode.ts';
 import type { TelemetryService } from '../telemetry/telemetry-service.ts';
+import type { AgentAuth } from './agent-auth.ts';
 import { KeyedBuckets } from './southbound-limits.ts';
 
 export interface TelemetryIngestDeps {
   service: InventoryService;
-  tokens: TokenService;
+  /** How agent calls are authenticated: the same as every southbound route (token, certificate with mutual TLS). */
+  auth: AgentAuth;
   telemetry: TelemetryService;
 }
 
@@ -35,21 +36,13 @@ const PartialSuccess = Type.Object(
  * bucket, a body limit, points, series and records per batch (TelemetryOptions).
  */
 export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: TelemetryIngestDeps): void {
-  const { service, tokens, telemetry } = deps;
+  const { service, auth, telemetry } = deps;
   const o = telemetry.options;
   const system = service.as({ subject: 'southbound', grants: [{ project: '*', role: 'manager' }] });
   const bucket = new KeyedBuckets(o.rate, 'telemetry batches from this host');
   const tags = ['Southbound'];
 
-  const agentOf = async (req: FastifyRequest): Promise<{ project: string; hostId: string }> => {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    if (!m) throw new EimError('unauthenticated', 'missing Authorization: Bearer <agent token>');
-    const caller = await tokens.verify(m[1]);
-    const grant = caller.grants.find((g) => g.role === 'agent');
-    if (!grant || !caller.hostId || !/^host-[0-9a-f]{8}$/.test(caller.hostId)) throw new EimError('permission_denied', 'this call needs an agent token (the one enrolment returned)');
-    bucket.take(caller.hostId);
-    return { project: grant.project, hostId: caller.hostId };
-  };
+  const agentOf = (req: FastifyRequest) => auth.agent(req, bucket);
 
   const batchOf = (req: FastifyRequest): { stream: string; seq: number } | undefined => {
     const h = req.headers['x-eim-batch'];

@@ -1,0 +1,46 @@
+import type { FastifyRequest } from 'fastify';
+import { type Caller, EimError } from '../../api/index.ts';
+import type { TokenService } from '../auth/token-service.ts';
+import type { AgentCertificates } from './agent-certificates.ts';
+import type { KeyedBuckets } from './southbound-limits.ts';
+
+/** An agent's call, authenticated: its host and project come from its token (and certificate), never from the body. */
+export interface AgentCaller {
+  project: string;
+  hostId: string;
+  caller: Caller;
+  token: string;
+  /** With mutual TLS: when the client certificate of the call expires (ms). */
+  certificateNotAfter?: number;
+}
+
+/**
+ * Who is calling the southbound, the one way every southbound route asks: the bearer token, and for
+ * agent calls its host-bound grant, the client certificate when mutual TLS is on (for that host, of
+ * this server's agent CA, valid now, its host still admitted), then the route's per-host bucket.
+ * Every agent route goes through `agent()`, so none can skip the certificate check.
+ * @example const auth = new AgentAuth(tokens, certificates); const a = await auth.agent(req, heartbeats)
+ */
+export class AgentAuth {
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly certificates?: AgentCertificates,
+  ) {}
+
+  /** The bearer token and the caller it stands for (any role). */
+  async bearer(req: FastifyRequest): Promise<{ caller: Caller; token: string }> {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!m) throw new EimError('unauthenticated', 'missing Authorization: Bearer <token> (an enrollment token to enroll, then the agent token it returned)');
+    return { caller: await this.tokens.verify(m[1]), token: m[1] };
+  }
+
+  /** An agent token's call, admitted (certificate) and counted against `limit` for its host. */
+  async agent(req: FastifyRequest, limit: KeyedBuckets): Promise<AgentCaller> {
+    const { caller, token } = await this.bearer(req);
+    const grant = caller.grants.find((g) => g.role === 'agent');
+    if (!grant || !caller.hostId || !/^host-[0-9a-f]{8}$/.test(caller.hostId)) throw new EimError('permission_denied', 'this call needs an agent token (the one enrolment returned)');
+    const certificateNotAfter = this.certificates ? await this.certificates.admit(req.raw.socket, { project: grant.project, hostId: caller.hostId }) : undefined;
+    limit.take(caller.hostId);
+    return { project: grant.project, hostId: caller.hostId, caller, token, ...(certificateNotAfter ? { certificateNotAfter } : {}) };
+  }
+}
