@@ -309,9 +309,14 @@ for (const dialect of DIALECTS) {
       const last = await region('kinds-r2');
       const frames = (await s.events(2)).map(parseEventFrame);
       assert.deepEqual(frames.map((e) => [e.type, e.kind, e.id]), [['CREATED', 'Host', host.body.id], ['UPDATED', 'Host', host.body.id]]);
-      const b = await s.next(2000);
-      assert.equal(b.event, 'BOOKMARK', 'nothing but the host events, then a bookmark');
-      assert.ok(Number(b.id) >= last.body.revision, `a bookmark after filtered-out writes is at ${b.id}, the head is ${last.body.revision}`);
+      // Bookmarks only, until one reaches the head (on PostgreSQL the stream may send one before its
+      // hub has read the last write: that one is valid, just not yet at the head).
+      for (let i = 0; ; i++) {
+        const b = await s.next(2000);
+        assert.equal(b.event, 'BOOKMARK', 'nothing but the host events, then bookmarks');
+        if (Number(b.id) >= last.body.revision) break;
+        assert.ok(i < 5, `a bookmark after filtered-out writes reaches the head ${last.body.revision} (the last one is at ${b.id})`);
+      }
       s.close();
 
       const mixed = await h.watch(`${P}/watch?kinds=Region,sites&since=${since}`);
@@ -348,6 +353,7 @@ for (const dialect of DIALECTS) {
     });
 
     await t.test('a slow reader that stops reading gets every event, in order, when it resumes', async () => {
+      await until(() => h.svc.stats.openWatches === 0, 'the earlier tests\' streams are released', POLL);
       const since = await h.svc.store.currentRevision();
       const s = await h.watch(`${P}/watch?since=${since}`);
       s.res.pause();
