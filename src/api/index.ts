@@ -17,3 +17,6 @@ export * from './json-equal.ts';
 export * from './list-all.ts';
 export * from './json-limits.ts';
 export * from './telemetry-data.ts';
+export * from './terminal-error.ts';
+export * from './os-update-plan.ts';
+export * from './os-update-outcome.ts';
