@@ -3,7 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyHttpOptions, type FastifyI
 import type http from 'node:http';
 import { EimError } from '../api/index.ts';
 import type { InventoryService } from '../inventory/index.ts';
-import { errorHandler } from './error-handler.ts';
+import { clientErrorHandler, errorHandler } from './error-handler.ts';
 import { ServerMetrics, type ServerMetricsOptions } from './metrics.ts';
 import { declareErrorResponses, ErrorBody, openApiOptions } from './openapi.ts';
 import packageJson from '../../package.json' with { type: 'json' };
@@ -68,6 +68,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
     // A bad URL (FST_ERR_BAD_URL) is answered before routing; give it the contract's error body too.
     frameworkErrors: errorHandler,
+    clientErrorHandler,
     ...(listener.tls ? { https: node } : { http: node }),
   } as FastifyHttpOptions<http.Server>);
   const guard = new ConnectionGuard({ ...listener, tls: listener.tls !== undefined, log: (m) => app.log.warn(m) }).attach(app.server);
