@@ -69,6 +69,8 @@ export interface ServerOptions {
   keepAliveTimeoutMs?: number;
   /** Run the resource managers in this process, or not (they run with `eim managers`). @default 'in-process' */
   managers?: 'in-process' | 'none';
+  /** Serve /metrics without a token (see AppOptions.metricsPublic). @default false */
+  metricsPublic?: boolean;
   /** The southbound's rates, stream cap and agent token lifetime. @default see SouthboundLimitOptions (agent tokens live 24 h) */
   southbound?: SouthboundLimitOptions;
   /** Collected metrics and logs: retention, byte budgets, forwarding to an OpenTelemetry Collector. @default see TelemetryOptions */
@@ -119,6 +121,7 @@ export function compileServerOptions(o: ServerOptions): CompiledServerOptions {
     headerTimeoutMs: o.headerTimeoutMs,
     keepAliveTimeoutMs: o.keepAliveTimeoutMs,
     managers: o.managers ?? 'in-process',
+    metricsPublic: o.metricsPublic ?? false,
     southbound: o.southbound ?? {},
     telemetry: o.telemetry ?? {},
   });
@@ -168,6 +171,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     rateLimit: { rps: o.rateLimitRps },
     maxWatchesPerToken: o.maxWatchesPerToken,
     maxWatchStreams: o.maxWatchStreams,
+    metricsPublic: o.metricsPublic,
     listener: {
       tls,
       agentCa: agentCa?.certPem,
