@@ -33,16 +33,19 @@ export class ServerCluster {
   private constructor(
     private readonly args: string[],
     private readonly ports: number[],
+    private readonly startMs: number,
     readonly servers: (ServerProcess | undefined)[],
   ) {}
 
-  static async start(n: number, o: { store: string; dataDir: string; args?: string[] }): Promise<ServerCluster> {
+  /** `startMs`: how long a server may take to listen (a loaded machine is slow to start one). @default 60000 */
+  static async start(n: number, o: { store: string; dataDir: string; args?: string[]; startMs?: number }): Promise<ServerCluster> {
+    const startMs = o.startMs ?? 60_000;
     const args = ['--store', o.store, '--data-dir', o.dataDir, ...(o.args ?? [])];
     const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
     // The first alone: it makes the signing key and admin.token the others read.
-    const first = await spawnServer([...args, '--port', String(ports[0])]);
-    const rest = await Promise.all(ports.slice(1).map((p) => spawnServer([...args, '--port', String(p)])));
-    return new ServerCluster(args, ports, [first, ...rest]);
+    const first = await spawnServer([...args, '--port', String(ports[0])], startMs);
+    const rest = await Promise.all(ports.slice(1).map((p) => spawnServer([...args, '--port', String(p)], startMs)));
+    return new ServerCluster(args, ports, startMs, [first, ...rest]);
   }
 
   get urls(): string[] {
@@ -64,7 +67,7 @@ export class ServerCluster {
   async restart(i: number): Promise<void> {
     await this.servers[i]?.kill('SIGTERM');
     this.servers[i] = undefined;
-    this.servers[i] = await spawnServer([...this.args, '--port', String(this.ports[i])]);
+    this.servers[i] = await spawnServer([...this.args, '--port', String(this.ports[i])], this.startMs);
   }
 
   /** Kills server i without warning (SIGKILL); it stays down. */
