@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { SqlDialectName } from './filter-sql.ts';
+import { leaseMigrations } from './lease-migrations.ts';
 import { telemetryMigrations } from './telemetry-migrations.ts';
 
 /**
@@ -114,6 +115,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
       },
     },
     ...telemetryMigrations(dialect),
+    ...leaseMigrations(dialect),
   };
 }
 
