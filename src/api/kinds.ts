@@ -30,6 +30,23 @@ export const SiteSpec = Type.Object(
   closed,
 );
 
+/**
+ * The labels a site, host or instance carries from above (written by the inherited-labels manager):
+ * its region chain's (root first), then its site's, its host's, then its own; the most specific
+ * level wins a key. Filters read them as `inheritedLabels.<key>`.
+ */
+export const InheritedLabels = Type.Record(Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$' }), Type.String({ maxLength: 256 }), {
+  description: 'Labels from the region chain (root first), the site, the host and the resource itself; the most specific wins a key. Filter on them as inheritedLabels.<key>',
+});
+
+/** For each key of inheritedLabels, the id of the region, site, host or instance its value came from. */
+export const InheritedLabelSources = Type.Record(Type.String({ maxLength: 63 }), Type.String({ pattern: '^[a-z]+-[0-9a-f]{8}$' }), {
+  description: 'Where each inherited label came from: the id of the region, site, host or instance that set it',
+});
+
+/** The status of a site: its inherited labels (sites are declarative otherwise). */
+export const SiteStatus = Type.Object({ inheritedLabels: Opt(InheritedLabels), inheritedLabelSources: Opt(InheritedLabelSources) }, closed);
+
 export const HostSpec = Type.Object(
   {
     siteId: Opt(Ref('site')),
@@ -135,6 +152,8 @@ export const HostStatus = Type.Object(
     lastSeenAt: Opt(Timestamp),
     maintenance: Opt(HostMaintenance),
     telemetry: Opt(HostTelemetry),
+    inheritedLabels: Opt(InheritedLabels),
+    inheritedLabelSources: Opt(InheritedLabelSources),
   },
   closed,
 );
@@ -242,6 +261,8 @@ export const InstanceStatus = Type.Object(
     provisioningStatus: Opt(StatusTriple),
     updateStatus: Opt(StatusTriple),
     observedGeneration: Opt(Type.Integer({ minimum: 0 })),
+    inheritedLabels: Opt(InheritedLabels),
+    inheritedLabelSources: Opt(InheritedLabelSources),
   },
   closed,
 );

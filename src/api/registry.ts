@@ -73,7 +73,7 @@ const DEFS: readonly KindDef[] = [
     description: 'A geographic or organisational area; regions nest (never in a loop).',
   },
   {
-    kind: 'Site', path: 'sites', idPrefix: 'site', spec: K.SiteSpec, origin: 'user', twoPhaseDelete: false,
+    kind: 'Site', path: 'sites', idPrefix: 'site', spec: K.SiteSpec, status: K.SiteStatus, origin: 'user', twoPhaseDelete: false,
     refs: [ref('spec.regionId', 'Region')],
     description: 'A place where hosts stand, inside a region.',
   },

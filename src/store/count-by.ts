@@ -8,7 +8,7 @@ export interface CountByQuery {
   project?: string;
   /**
    * Paths: a column (`project`, `name`, `id`, `generation`, `revision`) or a field under `spec`,
-   * `status` or `labels` (`['status', 'hostStatus', 'message']`). At most 16.
+   * `status`, `labels` or `inheritedLabels` (`['status', 'hostStatus', 'message']`). At most 16.
    */
   fields: readonly (readonly string[])[];
 }
@@ -20,7 +20,9 @@ export interface CountRow {
 }
 
 const COLUMNS: Record<string, string> = { project: 'project', name: 'name', id: 'id', generation: 'generation', revision: 'revision' };
-const JSON_COLUMNS = new Set(['spec', 'status', 'labels']);
+const JSON_COLUMNS = new Set(['spec', 'status', 'labels', 'inheritedLabels']);
+/** `inheritedLabels` is kept in a column of its own (see migration 0012). */
+const COLUMN_OF: Record<string, string> = { inheritedLabels: 'inherited_labels' };
 const MAX_FIELDS = 16;
 
 /**
@@ -49,8 +51,9 @@ function fieldExpr(field: readonly string[], dialect: 'sqlite' | 'postgres') {
   }
   if (path.length === 0 || !JSON_COLUMNS.has(head)) throw new TypeError(`countBy: ${JSON.stringify(field)} is not a column or a field under spec, status or labels`);
   const read = (v: unknown) => (v === null || v === undefined ? null : JSON.parse(String(v)));
-  if (dialect === 'postgres') return { sql: sql`(${sql.ref(head)} #> ${[...path]}::text[])::text`, read };
+  const column = sql.ref(COLUMN_OF[head] ?? head);
+  if (dialect === 'postgres') return { sql: sql`(${column} #> ${[...path]}::text[])::text`, read };
   if (path.some((p) => p.includes('"'))) throw new TypeError(`countBy: field name ${JSON.stringify(path)} contains a quote`);
   // `->` answers JSON text (true stays true, not 1), NULL where the path is missing.
-  return { sql: sql`(${sql.ref(head)} -> ${'$' + path.map((p) => `."${p}"`).join('')})`, read };
+  return { sql: sql`(${column} -> ${'$' + path.map((p) => `."${p}"`).join('')})`, read };
 }

@@ -432,11 +432,18 @@ function toRow(r: Resource, maxBytes = Number.POSITIVE_INFINITY) {
     labels,
     spec,
     status,
+    inherited_labels: inheritedLabelsJson(r.status),
     revision: r.revision,
     generation: r.generation,
     created_at: r.createdAt,
     updated_at: r.updatedAt,
   };
+}
+
+/** The inherited_labels column of a status: its inheritedLabels object, else {}. */
+function inheritedLabelsJson(status: Record<string, unknown>): string {
+  const v = status.inheritedLabels;
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? JSON.stringify(v) : '{}';
 }
 
 function toResource(row: Row, adapter: DialectAdapter): Resource {

@@ -114,6 +114,23 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
       },
     },
     ...telemetryMigrations(dialect),
+    '0012_inherited_labels': {
+      async up(db: Kysely<any>) {
+        // status.inheritedLabels again, in a column of its own (written with every row, see toRow
+        // in kysely-store.ts): `inheritedLabels.k` filters read a small document, as `labels.k`
+        // do, not the whole status. On PostgreSQL both label columns get a GIN index, which
+        // serves equality (compiled to a containment test too, see filter-sql.ts).
+        if (dialect === 'postgres') {
+          await sql`alter table eim_resources add column inherited_labels jsonb not null default '{}'::jsonb`.execute(db);
+          await sql`update eim_resources set inherited_labels = status->'inheritedLabels' where jsonb_typeof(status->'inheritedLabels') = 'object'`.execute(db);
+          await sql`create index eim_resources_labels on eim_resources using gin (labels jsonb_path_ops)`.execute(db);
+          await sql`create index eim_resources_inherited_labels on eim_resources using gin (inherited_labels jsonb_path_ops)`.execute(db);
+        } else {
+          await sql`alter table eim_resources add column inherited_labels text not null default '{}'`.execute(db);
+          await sql`update eim_resources set inherited_labels = json_extract(status, '$.inheritedLabels') where json_type(status, '$.inheritedLabels') = 'object'`.execute(db);
+        }
+      },
+    },
   };
 }
 

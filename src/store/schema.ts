@@ -11,6 +11,8 @@ export interface ResourcesTable {
   labels: JsonColumn;
   spec: JsonColumn;
   status: JsonColumn;
+  /** status.inheritedLabels again ({} when none), for filters and groupings on them. */
+  inherited_labels: JsonColumn;
   revision: number;
   generation: number;
   created_at: string;
