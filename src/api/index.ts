@@ -17,3 +17,4 @@ export * from './json-equal.ts';
 export * from './list-all.ts';
 export * from './json-limits.ts';
 export * from './telemetry-data.ts';
+export * from './host-summary.ts';

@@ -1,4 +1,6 @@
 import { type Kysely, sql } from 'kysely';
+import type { FilterNode } from '../api/filter.ts';
+import { compileFilter } from './filter-sql.ts';
 import type { Database } from './schema.ts';
 
 /** Group a kind's resources by some fields and count each group. */
@@ -11,6 +13,8 @@ export interface CountByQuery {
    * `status`, `labels` or `inheritedLabels` (`['status', 'hostStatus', 'message']`). At most 16.
    */
   fields: readonly (readonly string[])[];
+  /** Only the resources this filter takes (compiled to SQL, values as parameters). */
+  filter?: FilterNode;
 }
 
 export interface CountRow {
@@ -38,7 +42,8 @@ export async function countBy(db: Kysely<Database>, dialect: 'sqlite' | 'postgre
   const selected = sql.join(exprs.map((e, i) => sql`${e.sql} AS ${sql.ref(`f${i}`)}`));
   // By position: PostgreSQL does not see that two expressions with their own bound parameters are equal.
   const positions = sql.join(exprs.map((_, i) => sql.raw(String(i + 1))));
-  const where = q.project === undefined ? sql`kind = ${q.kind}` : sql`kind = ${q.kind} AND project = ${q.project}`;
+  const scope = q.project === undefined ? sql`kind = ${q.kind}` : sql`kind = ${q.kind} AND project = ${q.project}`;
+  const where = q.filter ? sql`${scope} AND ${compileFilter(q.filter, dialect)}` : scope;
   const { rows } = await sql<Record<string, unknown>>`SELECT ${selected}, count(*) AS n FROM eim_resources WHERE ${where} GROUP BY ${positions}`.execute(db);
   return rows.map((r) => ({ values: exprs.map((e, i) => e.read(r[`f${i}`])), count: Number(r.n) }));
 }
