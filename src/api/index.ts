@@ -18,3 +18,4 @@ export * from './list-all.ts';
 export * from './json-limits.ts';
 export * from './telemetry-data.ts';
 export * from './host-summary.ts';
+export * from './host-selector.ts';

@@ -2,6 +2,7 @@ import Type from 'typebox';
 import { closed, Opt, Ref, StatusTriple, Timestamp } from './common.ts';
 import { CurrentPowerState, HostCurrentState, HostDesiredState, InstanceCurrentState, InstanceDesiredState, PowerState } from './enums.ts';
 import { SERIAL_MAX_LENGTH, SERIAL_PATTERN, UUID_PATTERN } from './host-identity.ts';
+import { HostSelectorText } from './host-selector-text.ts';
 
 // Spec and status schemas of every kind (ARCHITECTURE.md §4). Status fields are all optional:
 // managers write them piecemeal with merge patches.
@@ -268,8 +269,8 @@ export const InstanceStatus = Type.Object(
 );
 
 const ScheduleTarget = Type.Object(
-  { regionId: Opt(Ref('region')), siteId: Opt(Ref('site')), hostId: Opt(Ref('host')) },
-  { ...closed, description: 'Exactly one of regionId, siteId, hostId' },
+  { regionId: Opt(Ref('region')), siteId: Opt(Ref('site')), hostId: Opt(Ref('host')), selector: Opt(HostSelectorText) },
+  { ...closed, description: 'Exactly one of regionId, siteId, hostId, selector (the hosts an AIP-160 filter matches, as they change)' },
 );
 
 export const ScheduleSpec = Type.Object(
@@ -316,6 +317,8 @@ export const ScheduleStatus = Type.Object(
     /** When it opens next; absent when it never opens again. */
     nextOpenAt: Opt(Timestamp),
     scheduleStatus: Opt(StatusTriple),
+    /** With target.selector: how many hosts it matches now. */
+    matchedHosts: Opt(Type.Integer({ minimum: 0 })),
   },
   closed,
 );
