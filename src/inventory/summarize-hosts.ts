@@ -1,6 +1,6 @@
 import type { FilterNode } from '../api/filter.ts';
 import {
-  emptyCategoryCounts, HOST_CATEGORY_FIELDS, hostCategory, hostFromCategoryFields, type HostSummary, type HostSummaryGroup, MAX_SUMMARY_GROUPS, type SummaryGroupBy,
+  emptyCategoryCounts, HOST_CATEGORIES, type HostCategory, type HostSummary, type HostSummaryGroup, MAX_SUMMARY_GROUPS, type SummaryGroupBy,
 } from '../api/index.ts';
 import type { Store } from '../store/index.ts';
 
@@ -18,15 +18,15 @@ function groupField(g: SummaryGroupBy): readonly string[] {
 }
 
 /**
- * A project's hosts counted per category (`hostCategory`), over all (or the filter's) and per
- * group, in the store: one GROUP BY over the fields the category reads, plus the group's field,
- * so the answer costs the distinct combinations, not the hosts. Regions are the sites' (looked up
+ * A project's hosts counted per category (`hostCategory`, stored with each host as it is written),
+ * over all (or the filter's) and per group, in the store: one GROUP BY over the category and the
+ * group's field, so the answer is a handful of rows, not the hosts. Regions are the sites' (looked up
  * in a second small aggregate), and sites and regions come with their names.
  * @example await summarizeHosts(store, 'default', parseFilter('labels.env = canary'), { by: 'region' })
  */
 export async function summarizeHosts(store: Store, project: string, filter: FilterNode | undefined, groupBy: SummaryGroupBy | undefined): Promise<HostSummary> {
   const lead = groupBy ? [groupField(groupBy)] : [];
-  const rows = await store.countBy({ kind: 'Host', project, filter, fields: [...lead, ...HOST_CATEGORY_FIELDS] });
+  const rows = await store.countBy({ kind: 'Host', project, filter, fields: [...lead, ['hostCategory']] });
   const summary: HostSummary = { total: 0, counts: emptyCategoryCounts() };
   const groups = new Map<string | null, HostSummaryGroup>();
   let keyOf = (v: unknown): string | null => (v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v));
@@ -42,7 +42,8 @@ export async function summarizeHosts(store: Store, project: string, filter: Filt
     }
   }
   for (const row of rows) {
-    const category = hostCategory(hostFromCategoryFields(row.values.slice(lead.length)));
+    const stored = row.values[lead.length] as HostCategory | null;
+    const category: HostCategory = stored !== null && (HOST_CATEGORIES as readonly string[]).includes(stored) ? stored : 'not-seen';
     summary.total += row.count;
     summary.counts[category] += row.count;
     if (!groupBy) continue;

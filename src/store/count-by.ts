@@ -9,7 +9,8 @@ export interface CountByQuery {
   /** undefined: every project. */
   project?: string;
   /**
-   * Paths: a column (`project`, `name`, `id`, `generation`, `revision`) or a field under `spec`,
+   * Paths: a column (`project`, `name`, `id`, `generation`, `revision`, `hostCategory`: a host's
+   * category as stored with it) or a field under `spec`,
    * `status`, `labels` or `inheritedLabels` (`['status', 'hostStatus', 'message']`). At most 16.
    */
   fields: readonly (readonly string[])[];
@@ -23,7 +24,7 @@ export interface CountRow {
   count: number;
 }
 
-const COLUMNS: Record<string, string> = { project: 'project', name: 'name', id: 'id', generation: 'generation', revision: 'revision' };
+const COLUMNS: Record<string, string> = { project: 'project', name: 'name', id: 'id', generation: 'generation', revision: 'revision', hostCategory: 'host_category' };
 const JSON_COLUMNS = new Set(['spec', 'status', 'labels', 'inheritedLabels']);
 /** `inheritedLabels` is kept in a column of its own (see migration 0012). */
 const COLUMN_OF: Record<string, string> = { inheritedLabels: 'inherited_labels' };

@@ -1,6 +1,6 @@
 import { CompiledQuery, type Kysely, sql, type Transaction } from 'kysely';
 import type { FilterNode } from '../api/filter.ts';
-import { EimError, extractRefs, isEimError, kindById, kindByName, MAX_RESOURCE_BYTES, type Resource, serializedJsonProblem } from '../api/index.ts';
+import { EimError, extractRefs, hostCategory, isEimError, kindById, kindByName, MAX_RESOURCE_BYTES, type Resource, serializedJsonProblem } from '../api/index.ts';
 import { AuthStore } from './auth-store.ts';
 import { TelemetryStore, type TelemetryStoreOptions } from './telemetry-store.ts';
 import type { DialectAdapter } from './dialect-adapter.ts';
@@ -433,6 +433,7 @@ function toRow(r: Resource, maxBytes = Number.POSITIVE_INFINITY) {
     spec,
     status,
     inherited_labels: inheritedLabelsJson(r.status),
+    host_category: r.kind === 'Host' ? hostCategory(r) : null,
     revision: r.revision,
     generation: r.generation,
     created_at: r.createdAt,
