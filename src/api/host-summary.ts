@@ -44,7 +44,7 @@ export const HostSummary = Type.Object(
     groupBy: Type.Optional(Type.String()),
     total: Type.Integer({ minimum: 0, description: 'hosts matching the filter' }),
     counts: HostCategoryCounts,
-    groups: Type.Optional(Type.Array(HostSummaryGroup, { description: `groups in key order (no key last), at most ${MAX_SUMMARY_GROUPS}` })),
+    groups: Type.Optional(Type.Array(HostSummaryGroup, { description: `groups by name (sites, regions) or value (labels), hosts without one last, at most ${MAX_SUMMARY_GROUPS}` })),
     truncated: Type.Optional(Type.Boolean({ description: `more than ${MAX_SUMMARY_GROUPS} groups: the largest are given` })),
   },
   { title: 'HostSummary', description: 'Hosts counted per connection/health category, over the whole (filtered) fleet and per group' },

@@ -59,6 +59,8 @@ export async function summarizeHosts(store: Store, project: string, filter: Filt
     list = list.sort((a, b) => b.total - a.total).slice(0, MAX_SUMMARY_GROUPS);
     summary.truncated = true;
   }
-  list.sort((a, b) => (a.key === b.key ? 0 : a.key === null ? 1 : b.key === null ? -1 : a.key < b.key ? -1 : 1));
+  // Sites and regions by name (then id), labels by value; hosts without one last.
+  const order = (g: HostSummaryGroup) => [g.name ?? g.key ?? '', g.key ?? ''];
+  list.sort((a, b) => (a.key === null ? 1 : b.key === null ? -1 : order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
   return { groupBy: groupBy.by === 'site' || groupBy.by === 'region' ? groupBy.by : `${groupBy.by}.${groupBy.key}`, ...summary, groups: list };
 }
