@@ -20,3 +20,5 @@ export * from './telemetry-data.ts';
 export * from './terminal-error.ts';
 export * from './os-update-plan.ts';
 export * from './os-update-outcome.ts';
+export * from './host-summary.ts';
+export * from './host-selector.ts';

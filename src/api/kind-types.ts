@@ -8,7 +8,7 @@ type None = Record<string, never>;
 /** Spec and status types of every kind, derived from the schemas. */
 export interface KindTypes {
   Region: { spec: Static<typeof K.RegionSpec>; status: None };
-  Site: { spec: Static<typeof K.SiteSpec>; status: None };
+  Site: { spec: Static<typeof K.SiteSpec>; status: Static<typeof K.SiteStatus> };
   Host: { spec: Static<typeof K.HostSpec>; status: Static<typeof K.HostStatus> };
   HostNic: { spec: None; status: Static<typeof K.HostNicStatus> };
   HostStorage: { spec: None; status: Static<typeof K.HostStorageStatus> };

@@ -1,6 +1,7 @@
 import type { TSchema } from 'typebox';
 import * as K from './kinds.ts';
 import { scheduleProblem } from './schedule-check.ts';
+import { selectorProblem } from './host-selector.ts';
 import { HOST_TRANSITIONS, INSTANCE_TRANSITIONS } from './transitions.ts';
 
 /** A field of one kind that holds the id of another resource. */
@@ -73,7 +74,7 @@ const DEFS: readonly KindDef[] = [
     description: 'A geographic or organisational area; regions nest (never in a loop).',
   },
   {
-    kind: 'Site', path: 'sites', idPrefix: 'site', spec: K.SiteSpec, origin: 'user', twoPhaseDelete: false,
+    kind: 'Site', path: 'sites', idPrefix: 'site', spec: K.SiteSpec, status: K.SiteStatus, origin: 'user', twoPhaseDelete: false,
     refs: [ref('spec.regionId', 'Region')],
     description: 'A place where hosts stand, inside a region.',
   },
@@ -103,10 +104,11 @@ const DEFS: readonly KindDef[] = [
     kind: 'Schedule', path: 'schedules', idPrefix: 'sched', spec: K.ScheduleSpec, status: K.ScheduleStatus, origin: 'user', twoPhaseDelete: false,
     refs: [ref('spec.target.regionId', 'Region'), ref('spec.target.siteId', 'Site'), ref('spec.target.hostId', 'Host', true)],
     check: (s) =>
-      exactlyOne(s.target, ['regionId', 'siteId', 'hostId'], 'spec.target') ??
+      exactlyOne(s.target, ['regionId', 'siteId', 'hostId', 'selector'], 'spec.target') ??
+      selectorProblem((s.target as { selector?: unknown } | undefined)?.selector, 'spec.target.selector') ??
       exactlyOne(s, ['single', 'repeated'], 'spec') ??
       scheduleProblem(s),
-    description: 'A maintenance or OS-update window for a region, site or host.',
+    description: 'A maintenance or OS-update window for a region, site, host, or the hosts a selector matches.',
   },
   {
     kind: 'OsUpdatePolicy', path: 'os-update-policies', idPrefix: 'osupdatepolicy', spec: K.OsUpdatePolicySpec, status: K.OsUpdatePolicyStatus, origin: 'user', twoPhaseDelete: false,

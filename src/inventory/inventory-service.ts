@@ -1,7 +1,7 @@
 import {
   ALL_PROJECTS, assertStorableJson, type Caller, type CreateInput, type DeleteOptions, type DeleteResult, EimError, type EventsOptions, type EventsPage,
   type Inventory, type InventoryEvent, type KindDef, kindById, kindByName, type ListOptions, type ListPage, type PatchInput,
-  ProjectName, type RandomHex, type Resource, type ResourceOf, type WatchItem, type WatchOptions, type WriteOptions,
+  type HostSummary, parseSummaryGroupBy, ProjectName, type RandomHex, type Resource, type ResourceOf, type WatchItem, type WatchOptions, type WriteOptions,
 } from '../api/index.ts';
 import { parseFilter, parseOrderBy } from '../api/filter.ts';
 import type { LoggedEvent, RetentionOptions, Store } from '../store/index.ts';
@@ -12,6 +12,7 @@ import { assertNameFree, assertNoCycle, assertRefsExist, assertTransition, inser
 import { decodePageToken, encodePageToken, queryHash } from './page-token.ts';
 import { assertLabels, assertName, assertValid } from './validate.ts';
 import { WatchHub } from './watch-hub.ts';
+import { summarizeHosts } from './summarize-hosts.ts';
 
 export interface InventoryServiceOptions {
   /** Event retention. @default { minAgeMs: 3_600_000, minEvents: 1_000_000 } */
@@ -218,6 +219,18 @@ export class InventoryService {
       page.nextPageToken = encodePageToken({ offset: offset + r.items.length, total: r.totalSize, ...(byName ? { after: [last.name, last.id] as [string, string] } : {}) }, hash);
     }
     return page;
+  }
+
+  /**
+   * The project's hosts (those the filter takes) counted per category, over all and per group
+   * (`groupBy`: site, region, label.<key>, inheritedLabel.<key>), in the store.
+   */
+  async summarizeHosts(caller: Caller, project: string, options: { filter?: string; groupBy?: string } = {}): Promise<HostSummary> {
+    requirePermission(caller, project, 'read', 'list Hosts');
+    if (project === ALL_PROJECTS) throw new EimError('invalid_argument', 'the fleet summary is per project: name one');
+    await this.assertProject(project);
+    const filter = options.filter ? parseFilter(options.filter, kindDef('Host')) : undefined;
+    return summarizeHosts(this.store, project, filter, parseSummaryGroupBy(options.groupBy));
   }
 
   async update(caller: Caller, project: string, kind: string, id: string, patch: PatchInput, options: WriteOptions = {}): Promise<Resource> {

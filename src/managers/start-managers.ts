@@ -12,6 +12,7 @@ import { MaintenanceWindows } from './maintenance/windows.ts';
 import { type CommandResource, CommandTracker } from './shared/command-tracker.ts';
 import { InformerIndex } from './shared/informer-index.ts';
 import type { Host, Instance, ManagerTuning, Region, Site } from './shared/manager-deps.ts';
+import { InheritedLabelsManager, type InheritedLabelsManagerStats } from './labels/inherited-labels-manager.ts';
 import { TelemetryManager, type TelemetryManagerStats } from './telemetry/telemetry-manager.ts';
 
 export interface StartManagersOptions extends ManagerTuning {
@@ -29,6 +30,7 @@ export interface ManagersStats {
   host: ControllerStats;
   instance: ControllerStats;
   telemetry: TelemetryManagerStats;
+  labels: InheritedLabelsManagerStats;
   maintenance: { hosts: ControllerStats; schedules: ControllerStats };
   rollout: ControllerStats;
   cached: { hosts: number; instances: number; commands: number };
@@ -44,7 +46,7 @@ export interface Managers {
 }
 
 /**
- * Starts the managers (host, instance, maintenance windows, OS update rollout, telemetry) on one set
+ * Starts the managers (host, instance, maintenance windows, OS update rollout, telemetry, inherited labels) on one set
  * of shared caches (hosts, instances, commands, regions, sites); each adds its own of the kinds only
  * it reads (schedules, policies, telemetry profiles, …).
  * `inventory` acts as a manager: the in-process Inventory (`svc.as(managerCaller)`) or an
@@ -74,6 +76,7 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   const hostManager = new HostManager({ ...deps, ...tuning, osProfileRetryMs: options.osProfileRetryMs });
   const instanceManager = new InstanceManager({ ...deps, ...tuning });
   const telemetryManager = new TelemetryManager({ ...deps, ...tuning });
+  const labelsManager = new InheritedLabelsManager({ ...deps, ...tuning });
   // The windows every policy manager reads: one cache of schedules, sites and regions, sharing the hosts.
   const windows = new MaintenanceWindows({ inventory, project, hosts, sites, regions, clock: options.clock, onError: onHandlerError });
   const maintenanceManager = new MaintenanceManager({ inventory, project, hosts, windows, ...tuning });
@@ -87,6 +90,7 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   hostManager.start();
   instanceManager.start();
   telemetryManager.start();
+  labelsManager.start();
   maintenanceManager.start();
   rollout.start();
   let stopping: Promise<void> | undefined;
@@ -96,6 +100,7 @@ export async function startManagers(inventory: Inventory, options: StartManagers
       host: hostManager.stats(),
       instance: instanceManager.stats(),
       telemetry: telemetryManager.stats(),
+      labels: labelsManager.stats(),
       maintenance: maintenanceManager.stats(),
       rollout: rollout.stats(),
       cached: { hosts: hosts.size, instances: instances.size, commands: commandInformer.size },
@@ -103,7 +108,7 @@ export async function startManagers(inventory: Inventory, options: StartManagers
     }),
     stop: () =>
       (stopping ??= (async () => {
-        await Promise.all([hostManager.stop(), instanceManager.stop(), telemetryManager.stop(), maintenanceManager.stop(), rollout.stop()]);
+        await Promise.all([hostManager.stop(), instanceManager.stop(), telemetryManager.stop(), labelsManager.stop(), maintenanceManager.stop(), rollout.stop()]);
         await Promise.all([...informers.map((i) => i.stop()), windows.stop()]);
       })()),
   };

@@ -19,6 +19,7 @@ import { ConnectionGuard } from './connection-guard.ts';
 import { compileListenerOptions, type ListenerOptions, nodeServerOptions } from './listener-options.ts';
 import { registerRequestLimits } from './request-limits.ts';
 import { registerTelemetryRoutes } from './routes/telemetry-routes.ts';
+import { registerSummaryRoutes } from './routes/summary-routes.ts';
 import { TelemetryService } from './telemetry/telemetry-service.ts';
 
 export interface AppOptions {
@@ -116,6 +117,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   registerSystemRoutes(app, options.inventory, metrics, { metricsPublic: options.metricsPublic ?? false });
   registerProjectRoutes(app, options.inventory, options.tokens);
+  registerSummaryRoutes(app, options.inventory);
   registerResourceRoutes(app, options.inventory);
   registerWatchRoutes(app, options.inventory, { tokens: options.tokens, bookmarkMs: options.bookmarkMs, maxPerToken: options.maxWatchesPerToken, maxStreams: options.maxWatchStreams });
   registerTokenRoutes(app, options.inventory, options.tokens);

@@ -1,6 +1,6 @@
 import { CompiledQuery, type Kysely, sql, type Transaction } from 'kysely';
 import type { FilterNode } from '../api/filter.ts';
-import { EimError, extractRefs, isEimError, kindById, kindByName, MAX_RESOURCE_BYTES, type Resource, serializedJsonProblem } from '../api/index.ts';
+import { EimError, extractRefs, hostCategory, isEimError, kindById, kindByName, MAX_RESOURCE_BYTES, type Resource, serializedJsonProblem } from '../api/index.ts';
 import { AuthStore } from './auth-store.ts';
 import { TelemetryStore, type TelemetryStoreOptions } from './telemetry-store.ts';
 import { LeaseStore } from './lease-store.ts';
@@ -435,11 +435,19 @@ function toRow(r: Resource, maxBytes = Number.POSITIVE_INFINITY) {
     labels,
     spec,
     status,
+    inherited_labels: inheritedLabelsJson(r.status),
+    host_category: r.kind === 'Host' ? hostCategory(r) : null,
     revision: r.revision,
     generation: r.generation,
     created_at: r.createdAt,
     updated_at: r.updatedAt,
   };
+}
+
+/** The inherited_labels column of a status: its inheritedLabels object, else {}. */
+function inheritedLabelsJson(status: Record<string, unknown>): string {
+  const v = status.inheritedLabels;
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? JSON.stringify(v) : '{}';
 }
 
 function toResource(row: Row, adapter: DialectAdapter): Resource {
