@@ -31,6 +31,12 @@ export interface InventoryServiceOptions {
   eventsPageBytes?: number;
   random?: RandomHex;
   now?: () => Date;
+  /**
+   * @internal For bench:inventory's baseline only: no depth or text checks of labels, spec and
+   * status, and a watch hub without a byte budget, to measure what the bounds cost. Never in a server.
+   * @default false
+   */
+  unbounded?: boolean;
 }
 
 /** Counters the server exports as metrics. */
@@ -55,13 +61,16 @@ export class InventoryService {
   private readonly retention: RetentionOptions;
   private readonly now: () => Date;
   private readonly pageBytes: number;
+  /** assertStorableJson, or nothing for the unbounded benchmark baseline. */
+  private storable: (value: unknown, where: string) => void = (value, where) => assertStorableJson(value, where);
 
   constructor(
     readonly store: Store,
     private readonly options: InventoryServiceOptions = {},
   ) {
     this.pageBytes = options.eventsPageBytes ?? EVENTS_PAGE_BYTES;
-    this.hub = new WatchHub(store, { ringSize: options.ringSize, ringBytes: options.ringBytes, readBytes: this.pageBytes });
+    this.hub = new WatchHub(store, { ringSize: options.ringSize, ringBytes: options.ringBytes, readBytes: this.pageBytes, unbounded: options.unbounded });
+    if (options.unbounded) this.storable = () => {};
     this.retention = options.retention ?? { minAgeMs: 3_600_000, minEvents: 1_000_000 };
     this.now = options.now ?? (() => new Date());
     store.onCommit((events) => (this.stats.events += events.length));
@@ -150,13 +159,13 @@ export class InventoryService {
     assertOnly(input, allowed, def);
     assertName(input.name);
     const labels = input.labels ?? {};
-    assertStorableJson(labels, 'labels');
+    this.storable(labels, 'labels');
     assertLabels(labels);
     let spec: Record<string, unknown> = {};
     let status: Record<string, unknown> = {};
     if (def.spec) {
       if (!isPlainObject(input.spec)) throw new EimError('invalid_argument', `spec is required: a JSON object (${def.kind} spec)`);
-      assertStorableJson(input.spec, 'spec');
+      this.storable(input.spec, 'spec');
       spec = { ...def.specDefaults, ...input.spec };
       assertValid(def.spec, spec, 'spec', def.secrets);
       const problem = def.check?.(spec);
@@ -166,7 +175,7 @@ export class InventoryService {
     if (system && def.status && (input.status !== undefined || !def.spec)) {
       if (!isPlainObject(input.status)) throw new EimError('invalid_argument', `status is required: a JSON object (${def.kind} status)`);
       status = input.status;
-      assertStorableJson(status, 'status');
+      this.storable(status, 'status');
       assertValid(def.status, status, 'status');
     }
     const actor = actorOf(caller);
@@ -243,8 +252,8 @@ export class InventoryService {
     if (patch.labels !== undefined && patch.labels !== null && !isPlainObject(patch.labels)) throw new EimError('invalid_argument', 'labels in a patch must be a JSON object or null');
     if (patch.name !== undefined) assertName(patch.name);
     // Before anything walks them: the merge and the comparison below recurse as deep as these go.
-    if (patch.labels) assertStorableJson(patch.labels, 'labels');
-    if (patch.spec !== undefined) assertStorableJson(patch.spec, 'spec');
+    if (patch.labels) this.storable(patch.labels, 'labels');
+    if (patch.spec !== undefined) this.storable(patch.spec, 'spec');
     const actor = actorOf(caller);
     const out = await this.store.write(async (tx) => {
       const cur = await loadTarget(tx, def, project, id, options.ifMatch);
@@ -255,7 +264,7 @@ export class InventoryService {
         spec: patch.spec === undefined ? cur.spec : (mergePatch(cur.spec, patch.spec) as Record<string, unknown>),
       };
       if (patch.labels === null) next.labels = {};
-      if (patch.spec !== undefined) assertStorableJson(next.spec, 'spec'); // a resource stored before the limits may nest deeper
+      if (patch.spec !== undefined) this.storable(next.spec, 'spec'); // a resource stored before the limits may nest deeper
       if (!userFieldsChanged(cur, next)) return { res: cur, wrote: false };
       assertLabels(next.labels);
       if (def.spec) {
@@ -282,12 +291,12 @@ export class InventoryService {
     assertIdOf(def, id);
     if (!def.status) throw new EimError('invalid_argument', `${def.kind} has no status: it is declarative`);
     if (!isPlainObject(status)) throw new EimError('invalid_argument', 'the status patch must be a JSON object (a merge patch of status)');
-    assertStorableJson(status, 'status');
+    this.storable(status, 'status');
     const actor = actorOf(caller);
     const out = await this.store.write(async (tx) => {
       const cur = await loadTarget(tx, def, project, id, options.ifMatch);
       const nextStatus = mergePatch(cur.status, status) as Record<string, unknown>;
-      assertStorableJson(nextStatus, 'status'); // a resource stored before the limits may nest deeper
+      this.storable(nextStatus, 'status'); // a resource stored before the limits may nest deeper
       if (jsonEqual(nextStatus, cur.status)) return { res: cur, wrote: false };
       assertValid(def.status!, nextStatus, 'status');
       const next: Resource = { ...cur, status: nextStatus };

@@ -101,8 +101,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const tokenHint = options.adminTokenPath ? `; an admin finds the first token in the admin token file in the server's data directory (admin.token)` : '';
   const limiter = new RateLimiter(options.rateLimit);
   app.addHook('onRequest', async (req) => {
-    const metricsUrl = req.url === '/metrics' || req.url.startsWith('/metrics?');
-    if (!req.url.startsWith('/v1/') && req.url !== '/v1' && !(metricsUrl && !options.metricsPublic)) return;
+    // The route the URL matched decides, not the URL as written: `/%761/…` is routed to /v1 too.
+    // An unmatched URL (a 404 to come) is judged by its text, so /v1's unknown routes want a token.
+    const route = req.routeOptions.url;
+    const path = route ?? req.url.split('?')[0];
+    const guarded = path.startsWith('/v1/') || path === '/v1' || (path === '/metrics' && !options.metricsPublic);
+    if (!guarded) return;
     const header = req.headers.authorization;
     const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!m) throw new EimError('unauthenticated', `missing or malformed Authorization header: send "Authorization: Bearer <token>"${tokenHint}`);
