@@ -25,6 +25,8 @@ export interface SouthboundOptions {
   leaseCheckMs?: number;
   /** How often this server writes its agents' heartbeats to the lease table (one statement). @default 2000 */
   leaseFlushMs?: number;
+  /** status.lastSeenAt of a running host is written when it is this much behind its last heartbeat. @default 60000 */
+  lastSeenEveryMs?: number;
   /** Inside a maintenance window a silent host shows "maintenance" this long, then "no connection (in maintenance)". @default 900000 (15 min) */
   maintenanceGraceMs?: number;
   /**
@@ -68,6 +70,7 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
     checkEveryMs: o.leaseCheckMs,
     flushMs: o.leaseFlushMs,
     maintenanceGraceMs: o.maintenanceGraceMs,
+    lastSeenEveryMs: o.lastSeenEveryMs,
     onError: o.onError,
   });
   const hardware = new HardwareSync(system);
