@@ -23,7 +23,10 @@ export interface SouthboundOptions {
   defaultIntervalMs?: number;
   /** How often the judging server checks leases. @default 1000 */
   leaseCheckMs?: number;
-  /** How often this server writes its agents' heartbeats to the lease table (one statement). @default 2000 */
+  /**
+   * How often this server writes its agents' heartbeats to the lease table (one statement).
+   * @default 2000 with leaderUrl (several servers); 10000 without (the only server judges from its own memory, and the table serves restarts and lastSeenAt)
+   */
   leaseFlushMs?: number;
   /** status.lastSeenAt of a running host is written when it is this much behind its last heartbeat. @default 60000 */
   lastSeenEveryMs?: number;
@@ -68,7 +71,7 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
     leases: o.service.store.leases,
     defaultIntervalMs: o.defaultIntervalMs,
     checkEveryMs: o.leaseCheckMs,
-    flushMs: o.leaseFlushMs,
+    flushMs: o.leaseFlushMs ?? (o.leaderUrl ? 2000 : 10_000),
     maintenanceGraceMs: o.maintenanceGraceMs,
     lastSeenEveryMs: o.lastSeenEveryMs,
     onError: o.onError,
