@@ -65,15 +65,17 @@ export class ServerCluster {
 
   /** Stops server i as an operator would (SIGTERM) and starts it again on its port. */
   async restart(i: number): Promise<void> {
-    await this.servers[i]?.kill('SIGTERM');
-    this.servers[i] = undefined;
+    const s = this.servers[i];
+    this.servers[i] = undefined; // not `live` while it stops
+    await s?.kill('SIGTERM');
     this.servers[i] = await spawnServer([...this.args, '--port', String(this.ports[i])], this.startMs);
   }
 
   /** Kills server i without warning (SIGKILL); it stays down. */
   async kill(i: number): Promise<void> {
-    await this.servers[i]?.kill('SIGKILL');
+    const s = this.servers[i];
     this.servers[i] = undefined;
+    await s?.kill('SIGKILL');
   }
 
   /** Every event of these kinds (paths) of the project after `since`, through a live server. */

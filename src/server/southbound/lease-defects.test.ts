@@ -3,17 +3,18 @@ import { after, before, describe, test } from 'node:test';
 import { hostCategory } from '../../api/index.ts';
 import { openTestApp, type TestApp } from '../../testing/test-app.ts';
 
-// Issue 11, defects 2 and 4: a host whose agent stopped heartbeating, for any reason, leaves
+// Issue 11, defects 2, 4 and 5: a host whose agent stopped heartbeating, for any reason, leaves
 // "running" within 3 intervals (plus the flush period); inside a maintenance window, a silence
 // longer than the maintenance grace shows as "no connection (in maintenance)" and counts as a
-// lost connection.
+// lost connection; lastSeenAt follows the heartbeats (here at most every 400 ms; by default
+// once a minute), not only the connection's changes.
 
 describe('connection state of silent hosts', () => {
   let srv: TestApp;
   const manager = { subject: 'test-manager', grants: [{ project: '*', role: 'manager' as const }] };
 
   before(async () => {
-    srv = await openTestApp({ southbound: { leaseCheckMs: 50, leaseFlushMs: 100, maintenanceGraceMs: 600 }, listen: true });
+    srv = await openTestApp({ southbound: { leaseCheckMs: 50, leaseFlushMs: 100, maintenanceGraceMs: 600, lastSeenEveryMs: 400 }, listen: true });
   });
   after(() => srv.close());
 
@@ -57,5 +58,24 @@ describe('connection state of silent hosts', () => {
     assert.equal(hostCategory(lost), 'no-connection');
     assert.equal((await srv.call('POST', '/southbound/v1/heartbeat', agent, { intervalSeconds: 0.1 })).status, 204);
     await waitFor(host.id, 'running', 1000);
+  });
+
+  test('defect 5: lastSeenAt of a running host follows its heartbeats, without a write per heartbeat', async () => {
+    const { host, agent } = await enrol('edge-seen');
+    assert.equal((await srv.call('POST', '/southbound/v1/heartbeat', agent, { intervalSeconds: 0.1 })).status, 204);
+    const { host: first } = await waitFor(host.id, 'running', 1000);
+    const firstSeen = Date.parse(first.status.lastSeenAt);
+    const t0 = Date.now();
+    let beats = 0;
+    while (Date.now() - t0 < 1500) {
+      assert.equal((await srv.call('POST', '/southbound/v1/heartbeat', agent, { intervalSeconds: 0.1 })).status, 204);
+      beats++;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const now = await getHost(host.id);
+    assert.equal(now.status.hostStatus.message, 'running');
+    const seen = Date.parse(now.status.lastSeenAt);
+    assert.ok(seen - firstSeen >= 800, `lastSeenAt moved with the heartbeats (${seen - firstSeen} ms in 1.5 s)`);
+    assert.ok(now.revision - first.revision < beats / 2, `${now.revision - first.revision} writes for ${beats} heartbeats`);
   });
 });

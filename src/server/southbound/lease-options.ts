@@ -16,7 +16,7 @@ export interface LeaseOptions {
   flushMs?: number;
   /** How often the judging server checks leases. @default 1000 */
   checkEveryMs?: number;
-  /** How often the judge reads the whole lease table (hosts without a lease, lastSeenAt, deleted hosts' leases). @default 15000 */
+  /** How often the judge reads the whole lease table (hosts without a lease, lastSeenAt, deleted hosts' leases). @default 15000, or a quarter of lastSeenEveryMs when that is less */
   fullPassMs?: number;
   /** status.lastSeenAt of a running host is written when it is this much behind (at most once per this per host). @default 60000 */
   lastSeenEveryMs?: number;
@@ -43,7 +43,7 @@ export function compileLeaseOptions(o: LeaseOptions): CompiledLeaseOptions {
     defaultIntervalMs: o.defaultIntervalMs ?? 10_000,
     flushMs: o.flushMs ?? 2000,
     checkEveryMs: o.checkEveryMs ?? 1000,
-    fullPassMs: o.fullPassMs ?? 15_000,
+    fullPassMs: o.fullPassMs ?? Math.min(15_000, (o.lastSeenEveryMs ?? 60_000) / 4),
     lastSeenEveryMs: o.lastSeenEveryMs ?? 60_000,
     maintenanceGraceMs: o.maintenanceGraceMs ?? 15 * 60_000,
     maxWritesInFlight: o.maxWritesInFlight ?? 256,

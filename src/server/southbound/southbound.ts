@@ -23,8 +23,13 @@ export interface SouthboundOptions {
   defaultIntervalMs?: number;
   /** How often the judging server checks leases. @default 1000 */
   leaseCheckMs?: number;
-  /** How often this server writes its agents' heartbeats to the lease table (one statement). @default 2000 */
+  /**
+   * How often this server writes its agents' heartbeats to the lease table (one statement).
+   * @default 2000 with leaderUrl (several servers); 10000 without (the only server judges from its own memory, and the table serves restarts and lastSeenAt)
+   */
   leaseFlushMs?: number;
+  /** status.lastSeenAt of a running host is written when it is this much behind its last heartbeat. @default 60000 */
+  lastSeenEveryMs?: number;
   /** Inside a maintenance window a silent host shows "maintenance" this long, then "no connection (in maintenance)". @default 900000 (15 min) */
   maintenanceGraceMs?: number;
   /**
@@ -66,8 +71,9 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
     leases: o.service.store.leases,
     defaultIntervalMs: o.defaultIntervalMs,
     checkEveryMs: o.leaseCheckMs,
-    flushMs: o.leaseFlushMs,
+    flushMs: o.leaseFlushMs ?? (o.leaderUrl ? 2000 : 10_000),
     maintenanceGraceMs: o.maintenanceGraceMs,
+    lastSeenEveryMs: o.lastSeenEveryMs,
     onError: o.onError,
   });
   const hardware = new HardwareSync(system);
