@@ -17,5 +17,8 @@ export * from './json-equal.ts';
 export * from './list-all.ts';
 export * from './json-limits.ts';
 export * from './telemetry-data.ts';
+export * from './terminal-error.ts';
+export * from './os-update-plan.ts';
+export * from './os-update-outcome.ts';
 export * from './host-summary.ts';
 export * from './host-selector.ts';

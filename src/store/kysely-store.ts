@@ -3,6 +3,7 @@ import type { FilterNode } from '../api/filter.ts';
 import { EimError, extractRefs, hostCategory, isEimError, kindById, kindByName, MAX_RESOURCE_BYTES, type Resource, serializedJsonProblem } from '../api/index.ts';
 import { AuthStore } from './auth-store.ts';
 import { TelemetryStore, type TelemetryStoreOptions } from './telemetry-store.ts';
+import { LeaseStore } from './lease-store.ts';
 import type { DialectAdapter } from './dialect-adapter.ts';
 import { type CountByQuery, type CountRow, countBy } from './count-by.ts';
 import { compileFilter, compileOrderBy } from './filter-sql.ts';
@@ -35,6 +36,7 @@ export class KyselyStore implements Store {
   readonly dialect: 'sqlite' | 'postgres';
   readonly auth: AuthStore;
   readonly telemetry: TelemetryStore;
+  readonly leases: LeaseStore;
   private readonly committer: GroupCommit<Mutation<unknown>>;
   private readonly commitListeners: ((events: LoggedEvent[]) => void)[] = [];
   private readonly remoteListeners: ((revision?: number) => void)[] = [];
@@ -52,6 +54,7 @@ export class KyselyStore implements Store {
     this.dialect = adapter.name;
     this.auth = new AuthStore(db);
     this.telemetry = new TelemetryStore(db, adapter.name, options.telemetry);
+    this.leases = new LeaseStore(db, adapter.name);
     this.now = options.now ?? (() => new Date());
     this.maxResourceBytes = options.maxResourceBytes ?? MAX_RESOURCE_BYTES;
     this.committer = new GroupCommit((batch) => this.commitBatch(batch), options.maxBatch ?? 512);

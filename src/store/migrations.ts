@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { SqlDialectName } from './filter-sql.ts';
+import { leaseMigrations } from './lease-migrations.ts';
 import { telemetryMigrations } from './telemetry-migrations.ts';
 import { hostCategory } from '../api/host-category.ts';
 
@@ -115,6 +116,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
       },
     },
     ...telemetryMigrations(dialect),
+    ...leaseMigrations(dialect),
     '0012_inherited_labels': {
       async up(db: Kysely<any>) {
         // status.inheritedLabels again, in a column of its own (written with every row, see toRow
