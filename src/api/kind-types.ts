@@ -20,7 +20,7 @@ export interface KindTypes {
   OsUpdatePolicy: { spec: Static<typeof K.OsUpdatePolicySpec>; status: Static<typeof K.OsUpdatePolicyStatus> };
   OsUpdateRun: { spec: None; status: Static<typeof K.OsUpdateRunStatus> };
   TelemetryGroup: { spec: Static<typeof K.TelemetryGroupSpec>; status: None };
-  TelemetryProfile: { spec: Static<typeof K.TelemetryProfileSpec>; status: None };
+  TelemetryProfile: { spec: Static<typeof K.TelemetryProfileSpec>; status: Static<typeof K.TelemetryProfileStatus> };
   LocalAccount: { spec: Static<typeof K.LocalAccountSpec>; status: None };
   CustomConfig: { spec: Static<typeof K.CustomConfigSpec>; status: None };
   Command: { spec: Static<typeof K.CommandSpec>; status: Static<typeof K.CommandStatus> };

@@ -107,9 +107,9 @@ export const TelemetrySource = Type.Object(
   {
     groupId: Ref('telemetrygroup'),
     profileId: Ref('telemetryprofile'),
-    /** The level the winning profile targets. */
-    level: Type.Enum(['region', 'site', 'instance']),
-    /** The region, site or instance it targets. */
+    /** The level the winning profile targets (selector: the hosts its target.selector matches, between site and instance). */
+    level: Type.Enum(['region', 'site', 'selector', 'instance']),
+    /** The region, site or instance it targets; for a selector, the selector's text. */
     targetId: Type.String(),
     /** The config fields this profile supplied (empty: the most specific profile of the group, its fields inherited or defaulted). */
     fields: Opt(Type.Array(Type.Enum(['metricsIntervalSeconds', 'logLevel']))),
@@ -391,12 +391,21 @@ export const TelemetryGroupSpec = Type.Object(
 export const TelemetryProfileSpec = Type.Object(
   {
     target: Type.Object(
-      { regionId: Opt(Ref('region')), siteId: Opt(Ref('site')), instanceId: Opt(Ref('inst')) },
-      { ...closed, description: 'Exactly one of regionId, siteId, instanceId' },
+      { regionId: Opt(Ref('region')), siteId: Opt(Ref('site')), instanceId: Opt(Ref('inst')), selector: Opt(HostSelectorText) },
+      { ...closed, description: 'Exactly one of regionId, siteId, instanceId, selector (the hosts an AIP-160 filter matches, as they change)' },
     ),
     groupId: Ref('telemetrygroup'),
     metricsIntervalSeconds: Opt(Type.Integer({ minimum: 1, maximum: 86400 })),
     logLevel: Opt(Type.Enum(['error', 'warn', 'info', 'debug'])),
+  },
+  closed,
+);
+
+/** A telemetry profile's reach (written by the telemetry manager). */
+export const TelemetryProfileStatus = Type.Object(
+  {
+    /** With target.selector: how many hosts it matches now. */
+    matchedHosts: Opt(Type.Integer({ minimum: 0 })),
   },
   closed,
 );

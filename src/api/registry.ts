@@ -126,10 +126,12 @@ const DEFS: readonly KindDef[] = [
     refs: [], description: 'A named set of metrics or log sources.',
   },
   {
-    kind: 'TelemetryProfile', path: 'telemetry-profiles', idPrefix: 'telemetryprofile', spec: K.TelemetryProfileSpec, origin: 'user', twoPhaseDelete: false,
+    kind: 'TelemetryProfile', path: 'telemetry-profiles', idPrefix: 'telemetryprofile', spec: K.TelemetryProfileSpec, status: K.TelemetryProfileStatus, origin: 'user', twoPhaseDelete: false,
     refs: [ref('spec.target.regionId', 'Region'), ref('spec.target.siteId', 'Site'), ref('spec.target.instanceId', 'Instance', true), ref('spec.groupId', 'TelemetryGroup')],
-    check: (s) => exactlyOne(s.target, ['regionId', 'siteId', 'instanceId'], 'spec.target'),
-    description: 'Which telemetry group a region, site or instance collects, and how often.',
+    check: (s) =>
+      exactlyOne(s.target, ['regionId', 'siteId', 'instanceId', 'selector'], 'spec.target') ??
+      selectorProblem((s.target as { selector?: unknown } | undefined)?.selector, 'spec.target.selector'),
+    description: 'Which telemetry group a region, site, instance or the hosts a selector matches collect, and how often.',
   },
   {
     kind: 'LocalAccount', path: 'local-accounts', idPrefix: 'localaccount', spec: K.LocalAccountSpec, origin: 'user', twoPhaseDelete: false,

@@ -136,6 +136,9 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
         // groups a small column instead of reading eight fields out of every host's status.
         await sql`alter table eim_resources add column host_category text`.execute(db);
         await db.schema.createIndex('eim_resources_host_category').on('eim_resources').columns(['project', 'kind', 'host_category']).execute();
+        // The summary per site reads this index alone (its expression is HOSTS_BY_SITE_SQL's in host-summary-sql.ts).
+        if (dialect === 'postgres') await sql`create index eim_hosts_site_category on eim_resources (project, (spec->>'siteId'), host_category) where kind = 'Host'`.execute(db);
+        else await sql`create index eim_hosts_site_category on eim_resources (project, json_extract(spec, '$.siteId'), host_category) where kind = 'Host'`.execute(db);
         for (let after = ''; ; ) {
           const rows = (await sql<{ id: string; generation: unknown; status: unknown }>`select id, generation, status from eim_resources where kind = 'Host' and id > ${after} order by id limit 1000`.execute(db)).rows;
           if (rows.length === 0) break;
