@@ -87,7 +87,8 @@ export class SouthboundClient {
   }
 
   async enroll(enrollmentToken: string, identity: EnrollRequest): Promise<EnrollResponse> {
-    const t = new HttpTransport({ server: this.server, token: enrollmentToken, retries: 3, ca: this.ca });
+    // On the shared pool when there is one (the simulator: a fleet enrolling at once reuses its sockets instead of opening one each).
+    const t = new HttpTransport({ server: this.server, token: enrollmentToken, retries: 3, ca: this.ca, agent: this.certificatePool ?? this.pool });
     try {
       return await t.json<EnrollResponse>({ method: 'POST', path: '/southbound/v1/enroll', body: identity, idempotent: true });
     } finally {
