@@ -32,6 +32,12 @@ export class SouthboundClient {
     private readonly pool?: http.Agent,
     /** CA certificates (PEM) trusted besides Node's root certificates, for an https server (--ca-file). */
     private readonly ca?: string,
+    /**
+     * A keep-alive pool for enrolments shared with other clients (the simulator's): apart from
+     * `pool`, so a fleet's enrolment storm never queues the enrolled agents' heartbeats behind it.
+     * Absent: each enrolment has a connection of its own.
+     */
+    private readonly enrollPool?: http.Agent,
   ) {
     this.transport = this.newTransport();
   }
@@ -87,8 +93,7 @@ export class SouthboundClient {
   }
 
   async enroll(enrollmentToken: string, identity: EnrollRequest): Promise<EnrollResponse> {
-    // On the shared pool when there is one (the simulator: a fleet enrolling at once reuses its sockets instead of opening one each).
-    const t = new HttpTransport({ server: this.server, token: enrollmentToken, retries: 3, ca: this.ca, agent: this.certificatePool ?? this.pool });
+    const t = new HttpTransport({ server: this.server, token: enrollmentToken, retries: 3, ca: this.ca, agent: this.enrollPool });
     try {
       return await t.json<EnrollResponse>({ method: 'POST', path: '/southbound/v1/enroll', body: identity, idempotent: true });
     } finally {

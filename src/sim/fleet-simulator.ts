@@ -129,6 +129,7 @@ export class FleetSimulator {
   private readonly nodes: SimNode[] = [];
   private readonly exits: Record<string, number> = {};
   private readonly pool: http.Agent;
+  private readonly enrollPool: http.Agent;
   private readonly memory: SimMemory;
   private readonly timers = new Set<NodeJS.Timeout>();
   private churnTimer?: NodeJS.Timeout;
@@ -144,6 +145,9 @@ export class FleetSimulator {
     this.prefix = options.prefix ?? this.seed;
     this.memory = options.memory ?? new SimMemory(undefined, '');
     this.pool = connectionPool(options.server, { ca: options.ca, maxSockets: 256 });
+    // Enrolments on sockets of their own: a storm of them (answered slowly, or 429 and again)
+    // must not queue the enrolled nodes' heartbeats behind it in the pool above.
+    this.enrollPool = connectionPool(options.server, { ca: options.ca, maxSockets: 64 });
   }
 
   /** Starts the nodes (paced by startRate); resolves once all have been started. Nodes remembered as revoked stay off. */
@@ -215,7 +219,7 @@ export class FleetSimulator {
     const o = this.options;
     const quiet: AgentLog = { info() {}, warn() {}, error() {} };
     const name = node.identity.hostname;
-    const client = new PowerAwareClient(o.server, this.pool, o.ca, (id, result) => this.resultPosted(node, id, result));
+    const client = new PowerAwareClient(o.server, this.pool, this.enrollPool, o.ca, (id, result) => this.resultPosted(node, id, result));
     const agent = new Agent({
       server: o.server,
       enrollmentToken: o.enrollmentToken,
@@ -353,6 +357,7 @@ export class FleetSimulator {
     for (const n of live) n.agent.stop();
     await Promise.allSettled(live.map((n) => n.run));
     this.pool.destroy();
+    this.enrollPool.destroy();
     this.memory.flush();
   }
 
@@ -393,10 +398,11 @@ class PowerAwareClient extends SouthboundClient {
   constructor(
     server: string,
     pool: http.Agent,
+    enrollPool: http.Agent,
     ca: string | undefined,
     private readonly posted: (id: string, result: CommandResult) => void,
   ) {
-    super(server, undefined, pool, ca);
+    super(server, undefined, pool, ca, enrollPool);
   }
 
   override async commandResult(id: string, result: CommandResult): Promise<void> {
