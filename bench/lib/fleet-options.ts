@@ -24,9 +24,8 @@ export interface FleetOptions {
   /** Nodes the simulator starts per second in the provisioning and power runs. @default 1000 */
   startRate: number;
   /**
-   * Nodes started per second in the heartbeat run. @default 50: what the server enrols without
-   * falling behind (at the simulator's own default of 500/s, enrolments time out and are retried,
-   * and a retry that loses the race with its original leaves the agent with a revoked token)
+   * Nodes started per second in the heartbeat run. @default 1000: a site's machines powering on at
+   * once (issue 10's enrolment storm; the server sheds what it cannot take with 429 and Retry-After)
    */
   hbStartRate: number;
   cpuProfDir?: string;
@@ -53,8 +52,8 @@ const USAGE = `usage: npm run bench:fleet -- [options]
   --provision <s>               simulated install time in the provisioning run (default 2)
   --power-provision <s>         simulated command time in the power run; power takes a tenth (default 0.02)
   --start-rate <n>              nodes started per second in those runs (default 1000)
-  --hb-start-rate <n>           nodes started per second in the heartbeat run (default 50; the
-                                simulator's own default is 500)
+  --hb-start-rate <n>           nodes started per second in the heartbeat run (default 1000: an
+                                enrolment storm; the simulator's own default is 500)
   --cpu-prof <dir>              the server and simulator children run with node --cpu-prof into <dir>
   --sql-stats                   time every SQLite statement in the servers; report the heaviest
   --manager-workers <n>         the servers' in-process managers with n workers each (an experiment;
@@ -97,7 +96,7 @@ export function compileFleetOptions(argv: string[]): Readonly<FleetOptions> {
     provisionMs: f.seconds(values.provision, 2, '--provision'),
     powerProvisionMs: f.seconds(values['power-provision'], 0.02, '--power-provision'),
     startRate: f.whole(values['start-rate'], 1000, '--start-rate'),
-    hbStartRate: f.whole(values['hb-start-rate'], 50, '--hb-start-rate'),
+    hbStartRate: f.whole(values['hb-start-rate'], 1000, '--hb-start-rate'),
     cpuProfDir: values['cpu-prof'],
     sqlStats: values['sql-stats'] ?? false,
     managerWorkers: values['manager-workers'] !== undefined ? f.whole(values['manager-workers'], 4, '--manager-workers') : undefined,

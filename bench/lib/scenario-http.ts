@@ -8,9 +8,65 @@ import { freshTarget } from './store-target.ts';
 import { watchLatency } from './watch-latency.ts';
 import { type WriteRun, writeThroughput } from './write-throughput.ts';
 import { httpWriter } from './writer.ts';
+import { closedLoop } from './closed-loop.ts';
+import { cpuWhile } from './proc-stats.ts';
+import { WatcherPool } from './watcher-pool.ts';
 
 const HTTP_TARGET: Record<BenchDialect, number> = { sqlite: 5000, postgres: 2000 };
 const WATCH_P99_TARGET_MS = 20;
+/** Issue 10: 16 clients creating over HTTP while 10 watchers follow every event. */
+const WITH_WATCHERS = { watchers: 10, rate: { sqlite: 8000, postgres: 5000 } as Record<BenchDialect, number>, p99Ms: 15 };
+
+/**
+ * 16 closed-loop HTTP clients creating Hosts while 10 SSE watchers (in child processes) follow every
+ * event; compared with the same run's 16 clients without watchers. Every watcher must receive every
+ * event of the window.
+ */
+async function createsWithWatchers(server: ServerProcess, dialect: BenchDialect, o: Readonly<BenchOptions>, withoutRate: number, tag: string): Promise<ResultRow> {
+  process.stderr.write(`[${dialect}] HTTP creates, 16 clients, with ${WITH_WATCHERS.watchers} watchers\n`);
+  const pool = await WatcherPool.open(server.url, server.token, WITH_WATCHERS.watchers, o.watcherProcs);
+  const client = new HttpClient(server.url, await clientTokens(server.url, server.token, 'editor', 16), 16);
+  try {
+    const writer = httpWriter(client);
+    let last = 0;
+    const run = await cpuWhile([server.pid, process.pid, ...pool.pids], () =>
+      closedLoop({
+        clients: 16,
+        warmupMs: o.warmupMs,
+        durationMs: o.durationMs,
+        op: async (c, seq) => {
+          const r = await writer.create(`${tag}-w-${c}-${seq}`, c);
+          last = Math.max(last, r.revision ?? 0);
+        },
+      }),
+    );
+    // Every watcher catches up with the last write (bounded: a watcher that fell behind shows here).
+    const deadline = Date.now() + 30_000;
+    let lowest = await pool.lowest();
+    while (lowest < last && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      lowest = await pool.lowest();
+    }
+    const r = run.value;
+    const p99 = r.latency.p99;
+    return {
+      metric: `create, HTTP, 16 clients, ${WITH_WATCHERS.watchers} SSE watchers following every event`,
+      dialect,
+      value: r.rate,
+      unit: 'writes/s',
+      baseline: { value: withoutRate, label: 'the same 16 clients without watchers, just before' },
+      target: { op: '>=', value: WITH_WATCHERS.rate[dialect], label: `and p99 ≤ ${WITH_WATCHERS.p99Ms} ms` },
+      ...(p99 > WITH_WATCHERS.p99Ms ? { unmet: `p99 ${fmt(p99)} ms > ${WITH_WATCHERS.p99Ms} ms; ${fmt(r.rate)} writes/s is ${fmt(r.rate / WITH_WATCHERS.rate[dialect])}× the rate target` } : {}),
+      notes: runNotes(r, [
+        lowest >= last ? `every watcher received every event (up to revision ${last})` : `a watcher was still at revision ${lowest} of ${last} 30 s later`,
+        `CPU server ${pct(run.cpu[0])}, loadgen ${pct(run.cpu[1])}, watchers ${pct(run.cpu.slice(2).reduce((a, b) => a + b, 0))}`,
+      ]),
+    };
+  } finally {
+    client.close();
+    pool.close();
+  }
+}
 
 /**
  * Writes over HTTP (closed loop, 16-socket keep-alive agent), then commit → watcher latency, both
@@ -46,6 +102,8 @@ export async function httpScenario(dialect: BenchDialect, o: Readonly<BenchOptio
             notes: runNotes(run.result, [`server CPU ${pct(run.cpu[0])}`, `loadgen CPU ${pct(run.cpu[1])}`]),
           });
         }
+        const without = runs.find((r) => r.op === 'create' && r.clients === 16);
+        if (without) rows.push(await createsWithWatchers(server, dialect, o, without.result.rate, tag));
       }
       if (o.scenarios.includes('watch')) {
         let first: number | undefined;

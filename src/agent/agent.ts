@@ -3,7 +3,7 @@ import path from 'node:path';
 import { decodeJwt } from 'jose';
 import { Value } from 'typebox/value';
 import { AgentCommand, type AgentStatusReport, type AgentTelemetryReport, HardwareReport, isEimError } from '../api/index.ts';
-import { type SseFrame, sseFrames } from '../client/index.ts';
+import { retryAfterDelay, type SseFrame, sseFrames } from '../client/index.ts';
 import { type AgentOptions, type CompiledAgentOptions, compileAgentOptions } from './agent-options.ts';
 import type { AgentState } from './agent-state.ts';
 import { CertificateKeeper } from './certificate-keeper.ts';
@@ -223,7 +223,9 @@ export class Agent {
         if (e.code === 'unauthenticated') return this.refuse(`the server refused the enrollment token (${e.message}): it is expired, revoked or mistyped; get a new one`);
         if (e.code === 'permission_denied') return this.refuse(`the server refused to enroll this host: ${e.message}`);
         if (!RETRY_ENROLL.has(e.code)) return this.refuse(`enrollment failed: ${e.message} (${e.code})`);
-        const delay = backoff.next();
+        // A server shedding an enrolment storm says when to come back (jittered so the agents it
+        // turned away together do not return together); otherwise back off exponentially.
+        const delay = retryAfterDelay(e, o.random) || backoff.next();
         o.log.warn(`enrollment failed: ${e.message}; trying again in ${(delay / 1000).toFixed(1)} s`);
         await sleep(o.clock, delay, this.stopping.signal);
       }

@@ -91,3 +91,18 @@ test('a final result is retried while the server is unavailable, then delivered 
   await w.idle();
   assert.deepEqual(posted.filter((s) => s !== 'running'), ['succeeded']);
 });
+
+test('a command over within the progress interval posts its result alone; a longer one posts running first', async () => {
+  const quick = worker(new CommandJournal(), { progressIntervalMs: 200 });
+  quick.w.enqueue(cmd('q1', 'power', { state: 'off' }));
+  await quick.w.idle();
+  assert.deepEqual(quick.posted.map((p) => p.result.state), ['succeeded'], 'no "running" for a 4 ms command');
+
+  const slow = { name: 'slow', run: async (): Promise<CommandResult> => (await new Promise((r) => setTimeout(r, 300)), { state: 'succeeded' }) };
+  const long = worker(new CommandJournal(), { progressIntervalMs: 50, executor: slow });
+  long.w.enqueue(cmd('s1', 'apply-config', { version: 1, config: {} }));
+  await long.w.idle();
+  const states = long.posted.map((p) => p.result.state);
+  assert.equal(states[0], 'running', states.join(','));
+  assert.equal(states.at(-1), 'succeeded');
+});

@@ -31,8 +31,8 @@ type Task = () => Promise<void>;
 /**
  * Runs the commands of the agent's stream one at a time, each at most once: the journal records
  * a command before it runs, so one delivered again (reconnect, restart) is answered from the
- * journal instead. Posts `running` with progress, then the final result (retried while the
- * server is unreachable).
+ * journal instead. Posts `running` with progress once a command has run for a progress interval,
+ * then the final result (retried while the server is unreachable).
  * @example worker.enqueue(command) // returns at once; the command runs in order
  */
 export class CommandWorker {
@@ -126,8 +126,16 @@ export class CommandWorker {
         }),
       );
     };
-    post(0, `started ${command.type}`);
-    const result = await this.safeRun(command, post);
+    // "running" only once the command has run for a progress interval: a command that is over
+    // sooner (a power change) is answered with its result alone, which spares the server two
+    // writes (the command's status and its owner's progress) on the path to that result.
+    lastAt = this.d.clock.now();
+    const started = this.d.clock.setTimeout(() => {
+      if (lastPercent !== -1) return; // progress went out already
+      lastAt = -Infinity;
+      post(0, `started ${command.type}`);
+    }, this.progressIntervalMs);
+    const result = await this.safeRun(command, post).finally(() => this.d.clock.clearTimeout(started));
     // Stopped mid-command: leave it "started"; after a restart it is reported as interrupted.
     if (this.d.signal.aborted && result.state !== 'succeeded') {
       this.d.log.warn(`stopped while running command ${command.id} (${command.type}); it will not run again`);

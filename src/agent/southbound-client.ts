@@ -41,6 +41,12 @@ export class SouthboundClient {
     private readonly ca?: string,
     /** Hears a move to another server (it could not be reached). */
     private readonly onSwitch?: (from: string, to: string) => void,
+    /**
+     * A keep-alive pool for enrolments shared with other clients (the simulator's): apart from
+     * `pool`, so a fleet's enrolment storm never queues the enrolled agents' heartbeats behind it.
+     * Absent: each enrolment has a connection of its own.
+     */
+    private readonly enrollPool?: http.Agent,
   ) {
     this.servers = (typeof servers === 'string' ? [servers] : [...servers]).map((u) => u.replace(/\/+$/, ''));
     if (this.servers.length === 0) throw new RangeError('southbound client: give at least one server');
@@ -143,7 +149,7 @@ export class SouthboundClient {
 
   async enroll(enrollmentToken: string, identity: EnrollRequest): Promise<EnrollResponse> {
     return this.call(async (_, server) => {
-      const t = new HttpTransport({ server, token: enrollmentToken, retries: 3, ca: this.ca });
+      const t = new HttpTransport({ server, token: enrollmentToken, retries: 3, ca: this.ca, agent: this.enrollPool });
       try {
         return await t.json<EnrollResponse>({ method: 'POST', path: '/southbound/v1/enroll', body: identity, idempotent: true });
       } finally {

@@ -90,9 +90,8 @@ export class HttpTransport {
         const err = e as EimError;
         const retryable = spec.idempotent && (err.code === 'unavailable' || err.code === 'rate_limited');
         if (!retryable || attempt >= this.retries) throw e;
-        const retryAfter = Number((err.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds ?? 0) * 1000;
         const backoff = this.retryBaseMs * 2 ** (attempt - 1);
-        await sleep(Math.max(retryAfter, backoff * (0.5 + Math.random() / 2)));
+        await sleep(Math.max(retryAfterDelay(err), backoff * (0.5 + Math.random() / 2)));
       }
     }
   }
@@ -132,6 +131,16 @@ export class HttpTransport {
   close(): void {
     if (!this.sharedAgent) this.agent.destroy();
   }
+}
+
+/**
+ * How long to wait before trying again after an error that carried `Retry-After`: never sooner,
+ * and up to half as long again at random, so callers turned away together do not come back
+ * together. 0 when the error said nothing.
+ */
+export function retryAfterDelay(err: unknown, random: () => number = Math.random): number {
+  const seconds = Number((err as { details?: { retryAfterSeconds?: number } } | undefined)?.details?.retryAfterSeconds ?? 0);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds * 1000 * (1 + random() / 2)) : 0;
 }
 
 function unreachable(server: string, e: Error): EimError {

@@ -4,7 +4,7 @@ import {
   type HostSummary, parseSummaryGroupBy, ProjectName, type RandomHex, type Resource, type ResourceOf, type WatchItem, type WatchOptions, type WriteOptions,
 } from '../api/index.ts';
 import { parseFilter, parseOrderBy } from '../api/filter.ts';
-import type { LoggedEvent, RetentionOptions, Store } from '../store/index.ts';
+import type { LoggedEvent, RetentionOptions, Store, TokenRecord } from '../store/index.ts';
 import { type Permission, permissionsIn, requirePermission, userFieldsPermission } from './access.ts';
 import { isPlainObject, jsonEqual, mergePatch } from './merge-patch.ts';
 import { assertKindRules, normalizeSpec } from './kind-rules.ts';
@@ -286,6 +286,19 @@ export class InventoryService {
   }
 
   async updateStatus(caller: Caller, project: string, kind: string, id: string, status: Record<string, unknown>, options: WriteOptions = {}): Promise<Resource> {
+    return this.updateStatusWith(caller, project, kind, id, status, options);
+  }
+
+  /**
+   * updateStatus, and in the same write transaction: `admit` sees the current resource first (throw
+   * to refuse: nothing is written), and `tokens` are recorded last. Enrolment uses it so that an
+   * agent token is recorded exactly when the host status naming its enrolment commits: a refused or
+   * failed enrolment leaves no token behind, and there is nothing to revoke afterwards.
+   */
+  async updateStatusWith(
+    caller: Caller, project: string, kind: string, id: string, status: Record<string, unknown>,
+    options: WriteOptions & { admit?: (current: Resource) => void; tokens?: readonly TokenRecord[] } = {},
+  ): Promise<Resource> {
     const def = kindDef(kind);
     requirePermission(caller, project, 'status', `write the status of ${def.kind}s`);
     assertIdOf(def, id);
@@ -295,13 +308,20 @@ export class InventoryService {
     const actor = actorOf(caller);
     const out = await this.store.write(async (tx) => {
       const cur = await loadTarget(tx, def, project, id, options.ifMatch);
+      options.admit?.(cur);
       const nextStatus = mergePatch(cur.status, status) as Record<string, unknown>;
       this.storable(nextStatus, 'status'); // a resource stored before the limits may nest deeper
-      if (jsonEqual(nextStatus, cur.status)) return { res: cur, wrote: false };
-      assertValid(def.status!, nextStatus, 'status');
-      const next: Resource = { ...cur, status: nextStatus };
-      const refsChanged = await assertRefsExist(tx, def, next, cur);
-      return { res: await tx.update(next, actor, refsChanged), wrote: true };
+      let res = cur;
+      let wrote = false;
+      if (!jsonEqual(nextStatus, cur.status)) {
+        assertValid(def.status!, nextStatus, 'status');
+        const next: Resource = { ...cur, status: nextStatus };
+        const refsChanged = await assertRefsExist(tx, def, next, cur);
+        res = await tx.update(next, actor, refsChanged);
+        wrote = true;
+      }
+      for (const t of options.tokens ?? []) await tx.insertToken(t);
+      return { res, wrote };
     });
     if (out.wrote) this.stats.writes++;
     return out.res;

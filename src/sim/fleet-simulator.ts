@@ -129,6 +129,7 @@ export class FleetSimulator {
   private readonly nodes: SimNode[] = [];
   private readonly exits: Record<string, number> = {};
   private readonly pool: http.Agent;
+  private readonly enrollPool: http.Agent;
   private readonly memory: SimMemory;
   private readonly timers = new Set<NodeJS.Timeout>();
   private churnTimer?: NodeJS.Timeout;
@@ -143,7 +144,11 @@ export class FleetSimulator {
     this.seed = options.seed ?? options.prefix ?? 'sim';
     this.prefix = options.prefix ?? this.seed;
     this.memory = options.memory ?? new SimMemory(undefined, '');
-    this.pool = connectionPool(typeof options.server === 'string' ? options.server : options.server[0], { ca: options.ca, maxSockets: 256 });
+    const first = typeof options.server === 'string' ? options.server : options.server[0];
+    this.pool = connectionPool(first, { ca: options.ca, maxSockets: 256 });
+    // Enrolments on sockets of their own: a storm of them (answered slowly, or 429 and again)
+    // must not queue the enrolled nodes' heartbeats behind it in the pool above.
+    this.enrollPool = connectionPool(first, { ca: options.ca, maxSockets: 64 });
   }
 
   /** Starts the nodes (paced by startRate); resolves once all have been started. Nodes remembered as revoked stay off. */
@@ -216,7 +221,7 @@ export class FleetSimulator {
     const quiet: AgentLog = { info() {}, warn() {}, error() {} };
     const name = node.identity.hostname;
     // Node i starts on server i mod n: a fleet spread evenly, as behind a load balancer.
-    const client = new PowerAwareClient(o.server, this.pool, o.ca, (id, result) => this.resultPosted(node, id, result)).startAt(node.identity.index);
+    const client = new PowerAwareClient(o.server, this.pool, this.enrollPool, o.ca, (id, result) => this.resultPosted(node, id, result)).startAt(node.identity.index);
     const agent = new Agent({
       server: o.server,
       enrollmentToken: o.enrollmentToken,
@@ -354,6 +359,7 @@ export class FleetSimulator {
     for (const n of live) n.agent.stop();
     await Promise.allSettled(live.map((n) => n.run));
     this.pool.destroy();
+    this.enrollPool.destroy();
     this.memory.flush();
   }
 
@@ -394,10 +400,11 @@ class PowerAwareClient extends SouthboundClient {
   constructor(
     server: string | readonly string[],
     pool: http.Agent,
+    enrollPool: http.Agent,
     ca: string | undefined,
     private readonly posted: (id: string, result: CommandResult) => void,
   ) {
-    super(server, undefined, pool, ca);
+    super(server, undefined, pool, ca, undefined, enrollPool);
   }
 
   override async commandResult(id: string, result: CommandResult): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.ts';
 
 export interface SigningKeyRecord {
@@ -42,20 +42,7 @@ export class AuthStore {
   }
 
   async insertToken(t: TokenRecord): Promise<void> {
-    await this.db
-      .insertInto('eim_tokens')
-      .values({
-        id: t.id,
-        project: t.project,
-        subject: t.subject,
-        role: t.role,
-        host_id: t.hostId ?? null,
-        auto_register: t.autoRegister ? 1 : 0,
-        created_at: t.createdAt,
-        expires_at: t.expiresAt ?? null,
-        revoked_at: null,
-      })
-      .execute();
+    await insertTokenRow(this.db, t);
   }
 
   async getToken(id: string): Promise<TokenRecord | undefined> {
@@ -94,6 +81,24 @@ export class AuthStore {
       .execute();
     return rows.map((r) => r.id);
   }
+}
+
+/** Records an issued token, in `db` or inside a write transaction (`WriteTx.insertToken`). */
+export async function insertTokenRow(db: Kysely<Database> | Transaction<Database>, t: TokenRecord): Promise<void> {
+  await db
+    .insertInto('eim_tokens')
+    .values({
+      id: t.id,
+      project: t.project,
+      subject: t.subject,
+      role: t.role,
+      host_id: t.hostId ?? null,
+      auto_register: t.autoRegister ? 1 : 0,
+      created_at: t.createdAt,
+      expires_at: t.expiresAt ?? null,
+      revoked_at: null,
+    })
+    .execute();
 }
 
 function toRecord(r: Database['eim_tokens'] extends infer T ? { [K in keyof T]: T[K] } : never): TokenRecord {

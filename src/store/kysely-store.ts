@@ -1,7 +1,7 @@
 import { CompiledQuery, type Kysely, sql, type Transaction } from 'kysely';
 import type { FilterNode } from '../api/filter.ts';
 import { EimError, extractRefs, hostCategory, isEimError, kindById, kindByName, MAX_RESOURCE_BYTES, type Resource, serializedJsonProblem } from '../api/index.ts';
-import { AuthStore } from './auth-store.ts';
+import { AuthStore, insertTokenRow, type TokenRecord } from './auth-store.ts';
 import { TelemetryStore, type TelemetryStoreOptions } from './telemetry-store.ts';
 import { LeaseStore } from './lease-store.ts';
 import type { DialectAdapter } from './dialect-adapter.ts';
@@ -354,6 +354,10 @@ class KyselyWriteTx implements WriteTx {
     await this.trx.deleteFrom('eim_refs').where('from_id', '=', res.id).execute();
     this.log('DELETED', res, actor);
     return res;
+  }
+
+  insertToken(record: TokenRecord): Promise<void> {
+    return insertTokenRow(this.trx, record);
   }
 
   private async writeRefs(res: Resource): Promise<void> {

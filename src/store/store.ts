@@ -1,6 +1,6 @@
 import type { FilterNode, OrderTerm } from '../api/filter.ts';
 import type { EventType, InventoryEvent, Resource } from '../api/index.ts';
-import type { AuthStore } from './auth-store.ts';
+import type { AuthStore, TokenRecord } from './auth-store.ts';
 import type { CountByQuery, CountRow } from './count-by.ts';
 import type { LeaseStore } from './lease-store.ts';
 import type { TelemetryStore } from './telemetry-store.ts';
@@ -37,6 +37,12 @@ export interface WriteTx {
   update(resource: Resource, actor: string, refsChanged: boolean): Promise<Resource>;
   /** Removes a resource and logs its last state. */
   remove(resource: Resource, actor: string): Promise<Resource>;
+  /**
+   * Records an issued token in this transaction, so it exists exactly when the writes beside it
+   * do (enrolment: the agent token and the host status that names the enrolment). Call it last:
+   * it is a write, so nothing may be refused after it.
+   */
+  insertToken(record: TokenRecord): Promise<void>;
 }
 
 /**

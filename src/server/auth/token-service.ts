@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, type JWK, jwtVerify, SignJWT } from 'jose';
 import { ALL_PROJECTS, type Caller, EimError, type Grant, ROLES, type Role } from '../../api/index.ts';
-import type { AuthStore } from '../../store/index.ts';
+import type { AuthStore, TokenRecord } from '../../store/index.ts';
 import { type OidcOptions, OidcVerifier } from './oidc-verifier.ts';
 
 type JoseKey = Awaited<ReturnType<typeof importJWK>>;
@@ -96,6 +96,18 @@ export class TokenService {
 
   /** Signs a token and records it (for revocation). */
   async issue(o: IssueOptions): Promise<IssuedToken> {
+    const { issued, record } = await this.sign(o);
+    await this.options.auth.insertToken(record);
+    return issued;
+  }
+
+  /**
+   * Signs a token and returns the record that must be stored with it, without storing it: the
+   * caller records it in its own write transaction (`WriteTx.insertToken`), so the token is
+   * recorded exactly when the writes that hand it out commit. Hand the token out only after that
+   * commit.
+   */
+  async sign(o: IssueOptions): Promise<{ issued: IssuedToken; record: TokenRecord }> {
     if (o.grants.length === 0) throw new EimError('invalid_argument', 'a token needs at least one grant');
     for (const g of o.grants) {
       if (g.project === ALL_PROJECTS && !ALL_PROJECTS_ROLES.includes(g.role)) {
@@ -115,7 +127,7 @@ export class TokenService {
       expiresAt = new Date(exp * 1000).toISOString();
     }
     const token = await jwt.sign(key.sign);
-    await this.options.auth.insertToken({
+    const record: TokenRecord = {
       id,
       project: o.grants[0].project,
       subject: o.subject,
@@ -124,8 +136,8 @@ export class TokenService {
       autoRegister: o.autoRegister ?? false,
       createdAt: this.now().toISOString(),
       expiresAt,
-    });
-    return { id, token, role: o.grants[0].role, expiresAt };
+    };
+    return { issued: { id, token, role: o.grants[0].role, expiresAt }, record };
   }
 
   /**

@@ -1,6 +1,5 @@
 import {
-  AGENT_ENROLLED, ALL_PROJECTS, type Caller, EimError, EnrollRequest, type EnrollResponse, type Inventory, isEimError, placeholderWarning, type Resource,
-  type UsableIdentity, usableIdentity,
+  AGENT_ENROLLED, ALL_PROJECTS, type Caller, EimError, EnrollRequest, type EnrollResponse, type Inventory, isEimError, placeholderWarning, type Resource, type UsableIdentity, usableIdentity,
 } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
 import { assertValid } from '../../inventory/validate.ts';
@@ -19,9 +18,13 @@ export interface EnrolmentDeps {
  * equality through the store's identity index, never through filter text. One host or none: an
  * identity whose uuid and serial number point at two hosts is refused.
  *
- * Retries are safe: each enrolment mints a new agent token and leaves the host's earlier ones valid
- * (until they expire), and two autoRegister enrolments of one machine racing each other end on one
- * host (the identity is unique per project; the loser finds the winner's host).
+ * Retries are safe and cheap: an enrolment is one write transaction that records the agent token
+ * together with the host status naming the enrolment (and checks, inside it, that the host is still
+ * admitted), grouped with concurrent ones into one commit. Each enrolment's token stays valid
+ * whichever of a machine's racing enrolments the agent ends up keeping (until it expires, or the
+ * host is invalidated or deleted), and a refused or failed enrolment leaves no token to revoke. Two
+ * autoRegister enrolments of one machine racing each other end on one host (the identity is unique
+ * per project; the loser finds the winner's host).
  */
 export async function enroll(deps: EnrolmentDeps, caller: Caller, body: unknown): Promise<EnrollResponse> {
   const { service, tokens } = deps;
@@ -39,31 +42,26 @@ export async function enroll(deps: EnrolmentDeps, caller: Caller, body: unknown)
     throw new EimError('invalid_argument', `this machine cannot be matched to a registered host: ${why}; enrol it with an enrollment token made with autoRegister`);
   }
   const system = service.as({ subject: 'southbound', grants: [{ project, role: 'manager' }] });
-  let host = await findHost(service, project, id);
-  if (host) {
-    assertAdmissible(host);
-  } else if (caller.autoRegister) {
-    host = await autoRegister(service, system, project, req, id);
-  } else {
-    const what = [id.uuid && `uuid ${id.uuid}`, id.serialNumber && `serial number ${id.serialNumber}`].filter(Boolean).join(' or ');
-    throw new EimError('not_found', `no host in project "${project}" is registered with ${what}; register it first (eim create host NAME --set spec.uuid=…) or use an enrollment token made with autoRegister`);
+  let hostId = await findHost(service, project, id);
+  if (!hostId) {
+    if (!caller.autoRegister) {
+      const what = [id.uuid && `uuid ${id.uuid}`, id.serialNumber && `serial number ${id.serialNumber}`].filter(Boolean).join(' or ');
+      throw new EimError('not_found', `no host in project "${project}" is registered with ${what}; register it first (eim create host NAME --set spec.uuid=…) or use an enrollment token made with autoRegister`);
+    }
+    hostId = await autoRegister(service, system, project, req, id);
   }
-  const issued = await tokens.issue({ subject: `agent/${host.id}`, grants: [{ project, role: 'agent' }], hostId: host.id, ttlSeconds: deps.agentTokenTtlSeconds });
+  const { issued, record } = await tokens.sign({ subject: `agent/${hostId}`, grants: [{ project, role: 'agent' }], hostId, ttlSeconds: deps.agentTokenTtlSeconds });
   const warning = placeholderWarning(id.ignored);
   const message = `${AGENT_ENROLLED} from ${req.hostname}${warning ? ` (by ${id.uuid ? 'uuid' : 'serial number'}; ${warning})` : ''}`.slice(0, 1024);
-  let after: Resource;
+  const agent: Caller = { subject: `agent/${hostId}`, grants: [{ project, role: 'manager' }] };
   try {
-    after = await service.as({ subject: `agent/${host.id}`, grants: [{ project, role: 'manager' }] }).updateStatus(project, 'Host', host.id, {
-      registrationStatus: { indicator: 'idle', message, timestamp: new Date().toISOString() },
-    });
-    // Invalidated or deleted since it was found: the revocation by host may have run before the
-    // token existed, so this token goes here.
-    assertAdmissible(after);
+    await service.updateStatusWith(agent, project, 'Host', hostId, { registrationStatus: { indicator: 'idle', message, timestamp: new Date().toISOString() } }, { admit: assertAdmissible, tokens: [record] });
   } catch (e) {
-    await tokens.revoke({ id: issued.id });
+    // Deleted since it was found (a force delete): as if it had never been registered.
+    if (isEimError(e) && e.code === 'not_found') throw new EimError('not_found', `host ${hostId} was deleted while this machine enrolled; register it again (or enrol with an autoRegister token)`);
     throw e;
   }
-  return { hostId: host.id, project, token: issued.token, ...(issued.expiresAt ? { expiresAt: issued.expiresAt } : {}) };
+  return { hostId, project, token: issued.token, ...(issued.expiresAt ? { expiresAt: issued.expiresAt } : {}) };
 }
 
 function assertAdmissible(host: Resource): void {
@@ -72,8 +70,8 @@ function assertAdmissible(host: Resource): void {
   if (desired === 'deleted') throw new EimError('not_found', `host ${host.id} is being deleted; register the machine again after it is gone`);
 }
 
-/** The one host this identity names, or undefined; `conflict` when uuid and serial number name two. */
-async function findHost(service: InventoryService, project: string, id: UsableIdentity): Promise<Resource | undefined> {
+/** The id of the one host this identity names, or undefined; `conflict` when uuid and serial number name two. */
+async function findHost(service: InventoryService, project: string, id: UsableIdentity): Promise<string | undefined> {
   const matches = await service.store.hostsByIdentity(project, { uuid: id.uuid, serialNumber: id.serialNumber }, 3);
   if (matches.length > 1) {
     const names = matches.map((h) => `host ${h.id} ("${h.name}") by ${id.uuid !== undefined && h.uuid === id.uuid ? `uuid ${id.uuid}` : `serial number ${id.serialNumber}`}`);
@@ -81,28 +79,23 @@ async function findHost(service: InventoryService, project: string, id: UsableId
       details: { hostIds: matches.map((h) => h.id) },
     });
   }
-  if (matches.length === 0) return undefined;
-  const host = await service.store.get(matches[0].id);
-  return host && host.project === project ? host : undefined; // deleted in between: as if never found
+  return matches[0]?.id;
 }
 
 /** Registers the machine as a new onboarded host named after its hostname; a racing twin's host wins. */
-async function autoRegister(service: InventoryService, inv: Inventory, project: string, req: EnrollRequest, id: UsableIdentity): Promise<Resource> {
+async function autoRegister(service: InventoryService, inv: Inventory, project: string, req: EnrollRequest, id: UsableIdentity): Promise<string> {
   const base = req.hostname.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').replace(/[^A-Za-z0-9]+$/, '').slice(0, 100) || 'host';
   const spec = { desiredState: 'onboarded', ...(id.uuid ? { uuid: id.uuid } : {}), ...(id.serialNumber ? { serialNumber: id.serialNumber } : {}) };
   for (let i = 0; i < 5; i++) {
     const name = i === 0 ? base : `${base}-${Math.random().toString(16).slice(2, 6)}`;
     try {
-      return await inv.create(project, 'Host', { name, labels: { 'eim.auto-registered': 'true' }, spec });
+      return (await inv.create(project, 'Host', { name, labels: { 'eim.auto-registered': 'true' }, spec })).id;
     } catch (e) {
       if (!(isEimError(e) && e.code === 'conflict')) throw e;
       if (e.details?.field === 'spec.uuid' || e.details?.field === 'spec.serialNumber') {
         // Another enrolment of this machine registered it first: enrol into that host.
         const host = await findHost(service, project, id);
-        if (host) {
-          assertAdmissible(host);
-          return host;
-        }
+        if (host) return host;
       }
     }
   }

@@ -12,8 +12,14 @@ export interface Rate {
  * 429 `rate_limited` with `Retry-After`.
  */
 export interface SouthboundLimitOptions {
-  /** Enrolments per enrollment token (each mints an agent token, and may register a host). @default { perSecond: 100, burst: 1000 } */
+  /** Enrolments per enrollment token (each mints an agent token, and may register a host). @default { perSecond: 1000, burst: 2000 } */
   enroll?: Rate;
+  /**
+   * Enrolments this server runs at once, all tokens together; one more is refused at once (429,
+   * `Retry-After` sized to the backlog) instead of queueing until the agent's request times out.
+   * @default 256
+   */
+  enrollInFlight?: number;
   /** Heartbeats per host. @default { perSecond: 10, burst: 20 } */
   heartbeat?: Rate;
   /** Hardware reports per host. @default { perSecond: 0.2, burst: 5 } */
@@ -36,7 +42,8 @@ export type SouthboundLimits = Readonly<Required<SouthboundLimitOptions>>;
  */
 export function compileSouthboundLimits(o: SouthboundLimitOptions = {}): SouthboundLimits {
   const c = {
-    enroll: o.enroll ?? { perSecond: 100, burst: 1000 },
+    enroll: o.enroll ?? { perSecond: 1000, burst: 2000 },
+    enrollInFlight: o.enrollInFlight ?? 256,
     heartbeat: o.heartbeat ?? { perSecond: 10, burst: 20 },
     hardware: o.hardware ?? { perSecond: 0.2, burst: 5 },
     renew: o.renew ?? { perSecond: 1 / 60, burst: 5 },
@@ -50,6 +57,7 @@ export function compileSouthboundLimits(o: SouthboundLimitOptions = {}): Southbo
       throw new RangeError(`southbound limit ${k}: perSecond must be > 0 and burst ≥ 1 (got ${r.perSecond}/s, burst ${r.burst})`);
     }
   }
+  if (!Number.isInteger(c.enrollInFlight) || c.enrollInFlight < 1) throw new RangeError(`enrollInFlight must be a whole number ≥ 1 (got ${c.enrollInFlight})`);
   if (!Number.isInteger(c.streamsPerHost) || c.streamsPerHost < 1) throw new RangeError(`streamsPerHost must be a whole number ≥ 1 (got ${c.streamsPerHost})`);
   if (!Number.isInteger(c.agentTokenTtlSeconds) || c.agentTokenTtlSeconds < 1) throw new RangeError(`agentTokenTtlSeconds must be a whole number ≥ 1 (got ${c.agentTokenTtlSeconds})`);
   return Object.freeze(c);

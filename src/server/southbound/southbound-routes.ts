@@ -10,6 +10,7 @@ import { assertValid } from '../../inventory/validate.ts';
 import type { TokenService } from '../auth/token-service.ts';
 import { eventStream, NO_CONTENT } from '../openapi.ts';
 import type { AgentCertificates } from './agent-certificates.ts';
+import { AdmissionValve } from './admission-valve.ts';
 import { AgentAuth, type AgentCaller } from './agent-auth.ts';
 import type { AgentStreams } from './agent-streams.ts';
 import { enroll } from './enrolment.ts';
@@ -50,6 +51,7 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     agent: new KeyedBuckets(limits.agent, 'calls from this host'),
   };
 
+  const enrolments = new AdmissionValve(limits.enrollInFlight, 'enrolments at once');
   const auth = new AgentAuth(tokens, certificates);
   const bearer = (req: FastifyRequest) => auth.bearer(req);
 
@@ -60,12 +62,17 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
   app.post('/southbound/v1/enroll', { schema: { tags, operationId: 'enrollAgent', summary: 'Enrol an agent with an enrollment token; returns its host-bound agent token', body: EnrollRequest, response: { 200: EnrollResponse } } }, async (req): Promise<EnrollResponse> => {
     const { caller } = await bearer(req);
     if (caller.grants.some((g) => g.role === 'enrollment')) buckets.enroll.take(caller.tokenId ?? caller.subject);
-    // With mutual TLS the request's csr is checked first (a bad one enrols nothing), signed once the host is known.
-    const csr = certificates && caller.grants.some((g) => g.role === 'enrollment') ? await certificates.checkCsr((req.body as EnrollRequest | undefined)?.csr) : undefined;
-    const enrolled = await enroll({ service, tokens, agentTokenTtlSeconds: limits.agentTokenTtlSeconds }, caller, req.body);
-    if (!certificates || !csr) return enrolled;
-    const issued = await certificates.issue(csr, enrolled.hostId, enrolled.project);
-    return { ...enrolled, certificate: issued.certificate, certificateExpiresAt: issued.expiresAt };
+    const leave = enrolments.enter();
+    try {
+      // With mutual TLS the request's csr is checked first (a bad one enrols nothing), signed once the host is known.
+      const csr = certificates && caller.grants.some((g) => g.role === 'enrollment') ? await certificates.checkCsr((req.body as EnrollRequest | undefined)?.csr) : undefined;
+      const enrolled = await enroll({ service, tokens, agentTokenTtlSeconds: limits.agentTokenTtlSeconds }, caller, req.body);
+      if (!certificates || !csr) return enrolled;
+      const issued = await certificates.issue(csr, enrolled.hostId, enrolled.project);
+      return { ...enrolled, certificate: issued.certificate, certificateExpiresAt: issued.expiresAt };
+    } finally {
+      leave();
+    }
   });
 
   app.post(
