@@ -17,3 +17,6 @@ export * from './json-equal.ts';
 export * from './list-all.ts';
 export * from './json-limits.ts';
 export * from './telemetry-data.ts';
+export * from './alert-template.ts';
+export * from './alert-rules.ts';
+export * from './secret-fields.ts';

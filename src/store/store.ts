@@ -34,8 +34,12 @@ export interface WriteTx {
   insertIfFree(resource: Omit<Resource, 'revision' | 'createdAt' | 'updatedAt'>, actor: string): Promise<{ resource?: Resource; idTaken?: boolean; nameOwner?: string }>;
   /** Replaces a resource's stored state; revision and updatedAt are stamped here. */
   update(resource: Resource, actor: string, refsChanged: boolean): Promise<Resource>;
-  /** Removes a resource and logs its last state. */
+  /** Removes a resource (and its secrets) and logs its last state. */
   remove(resource: Resource, actor: string): Promise<Resource>;
+  /** The write-only values stored for a resource (undefined: none). */
+  getSecrets(id: string): Promise<Record<string, unknown> | undefined>;
+  /** Stores a resource's write-only values (none: removes them). Never logged. */
+  putSecrets(id: string, project: string, secrets: Record<string, unknown> | undefined): Promise<void>;
 }
 
 /**
@@ -109,6 +113,8 @@ export interface Store {
   /** Runs a mutation in a write transaction (grouped with concurrent ones into one commit). */
   write<T>(mutation: Mutation<T>): Promise<T>;
   get(id: string): Promise<Resource | undefined>;
+  /** The write-only values stored for a resource (undefined: none). */
+  getSecrets(id: string): Promise<Record<string, unknown> | undefined>;
   /**
    * Hosts of `project` whose `spec.uuid` (compared in lower case: pass it lower-cased) equals
    * `identity.uuid` or whose `spec.serialNumber` equals `identity.serialNumber`, exactly; at most

@@ -93,6 +93,8 @@ export function registerServerCommand(program: Command): void {
     .addOption(new Option('--logs-retention <duration>', 'keep agents\' log lines this long').env('EIM_LOGS_RETENTION').default(7 * 86_400, '7d').argParser(seconds))
     .addOption(new Option('--logs-budget <size>', 'bytes of log lines kept in the store; past it the oldest go first').env('EIM_LOGS_BUDGET').default(256 * 1024 ** 2, '256MiB').argParser(byteSize))
     .addOption(new Option('--otlp-forward <url>', 'also forward what agents send to this OpenTelemetry Collector (its OTLP/HTTP base URL, e.g. http://otel-collector:4318)').env('EIM_OTLP_FORWARD'))
+    .addOption(new Option('--external-url <url>', 'the address users reach the console at, for links in alert notifications (default: the address this server listens on)').env('EIM_EXTERNAL_URL'))
+    .addOption(new Option('--alert-tick <ms>', 'how often the alert manager looks for due notifications, in milliseconds').env('EIM_ALERT_TICK_MS').argParser(whole).default(1000).hideHelp())
     .addOption(new Option('--managers <where>', 'run the resource managers in this process, or none (run them with eim managers)').env('EIM_MANAGERS').choices(['in-process', 'none']).default('in-process'))
     .addHelpText(
       'after',
@@ -129,6 +131,8 @@ Examples:
           headerTimeoutMs: o.headerTimeout * 1000,
           keepAliveTimeoutMs: o.keepAliveTimeout * 1000,
           managers: o.managers,
+          externalUrl: o.externalUrl,
+          alertTickMs: o.alertTick,
           telemetry: {
             rawRetentionSeconds: o.metricsRetention.raw,
             ...(o.metricsRetention.rollups ? { rollupRetentionSeconds: o.metricsRetention.rollups } : {}),

@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { test, type TestContext } from 'node:test';
+import { ALL_PROJECTS, type Caller, type Inventory } from '../../api/index.ts';
+import { Informer } from '../../client/index.ts';
+import { InventoryService } from '../../inventory/index.ts';
+import { DIALECTS, type Dialect, openTestStore, PG_URL, pgReachable } from '../../testing/test-stores.ts';
+import { until } from '../../testing/until.ts';
+import type { Host, Instance, Region, Site } from '../shared/manager-deps.ts';
+import { AlertManager } from './alert-manager.ts';
+
+const P = 'default';
+const ADMIN: Caller = { subject: 'admin', grants: [{ project: '*', role: 'admin' }] };
+const MANAGER: Caller = { subject: 'managers', grants: [{ project: '*', role: 'manager' }] };
+const SECRET = 's3cret-hmac-key-0001';
+const POLL = { timeoutMs: 15_000, intervalMs: 50 };
+
+interface Hook {
+  url: string;
+  posts: { body: any; raw: string; headers: Record<string, string | string[] | undefined> }[];
+  /** Answer with this status (503: down). */
+  status: number;
+  close(): Promise<void>;
+}
+
+async function webhookServer(): Promise<Hook> {
+  const hook: Hook = { url: '', posts: [], status: 200, close: async () => {} };
+  const server: Server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => (raw += c));
+    req.on('end', () => {
+      if (hook.status === 200) hook.posts.push({ body: JSON.parse(raw), raw, headers: req.headers });
+      res.writeHead(hook.status).end(hook.status === 200 ? '{"ok":true}' : 'down');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  hook.url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+  hook.close = () => new Promise((r) => server.close(() => r()));
+  return hook;
+}
+
+interface World {
+  svc: InventoryService;
+  admin: Inventory;
+  mgr: Inventory;
+  hook: Hook;
+  start(): Promise<AlertManager>;
+}
+
+async function withWorld(t: TestContext, dialect: Dialect, body: (w: World) => Promise<void>): Promise<void> {
+  if (dialect === 'postgres' && !(await pgReachable())) return void t.skip(`PostgreSQL not reachable at ${PG_URL}`);
+  const ts = await openTestStore(dialect);
+  const svc = new InventoryService(ts.store);
+  const hook = await webhookServer();
+  const running: { m: AlertManager; informers: Informer<string, any>[] }[] = [];
+  try {
+    await svc.start();
+    await svc.ensureProject(P);
+    const mgr = svc.as(MANAGER);
+    const start = async () => {
+      const base = { inventory: mgr, project: ALL_PROJECTS };
+      const hosts = new Informer<'Host', Host>({ ...base, kind: 'Host' });
+      const instances = new Informer<'Instance', Instance>({ ...base, kind: 'Instance' });
+      const regions = new Informer<'Region', Region>({ ...base, kind: 'Region' });
+      const sites = new Informer<'Site', Site>({ ...base, kind: 'Site' });
+      const informers = [hosts, instances, regions, sites];
+      for (const i of informers) i.start();
+      const m = new AlertManager({
+        ...base, hosts, instances, regions, sites, tickMs: 50, externalUrl: 'https://eim.example',
+        revealSpec: (p, k, id) => svc.revealSpec(MANAGER, p, k, id), deliveryBackoff: { baseMs: 100, maxMs: 400 },
+      }).start();
+      running.push({ m, informers });
+      await m.synced;
+      return m;
+    };
+    await body({ svc, admin: svc.as(ADMIN), mgr, hook, start });
+  } finally {
+    for (const r of running) {
+      await r.m.stop();
+      await Promise.all(r.informers.map((i) => i.stop()));
+    }
+    await hook.close();
+    await svc.stop();
+    await ts.cleanup();
+  }
+}
+
+const lost = { hostStatus: { indicator: 'error', message: 'no connection', timestamp: new Date().toISOString() } };
+const back = { hostStatus: { indicator: 'idle', message: 'running', timestamp: new Date().toISOString() } };
+
+for (const dialect of DIALECTS) {
+  test(`${dialect}: hosts losing their connection: pending, firing after forSeconds, one grouped signed POST; resolved, one more; nothing twice after a restart`, async (t) => {
+    await withWorld(t, dialect, async ({ admin, mgr, hook, start }) => {
+      const region = await admin.create(P, 'Region', { name: 'eu', spec: {} });
+      const site = await admin.create(P, 'Site', { name: 'berlin-1', spec: { regionId: region.id } });
+      const other = await admin.create(P, 'Site', { name: 'paris-1', spec: { regionId: region.id } });
+      const hosts = [];
+      for (let i = 0; i < 3; i++) hosts.push(await admin.create(P, 'Host', { name: `edge-${i}`, spec: { siteId: i < 2 ? site.id : other.id, serialNumber: `SN${i}` } }));
+      const receiver = await admin.create(P, 'AlertReceiver', {
+        name: 'ops', spec: { webhook: { url: hook.url, hmacSecret: SECRET }, groupWaitSeconds: 1, groupIntervalSeconds: 1, repeatIntervalSeconds: 3600 },
+      });
+      const rule = await admin.create(P, 'AlertRule', {
+        name: 'lost', spec: { kind: 'hosts', filter: 'status.hostStatus.message = "no connection"', forSeconds: 1, severity: 'critical', summary: '{{name}} at {{site.name}} lost', receiverIds: [receiver.id], target: { regionId: region.id } },
+      });
+      let m = await start();
+      for (const h of hosts.slice(0, 2)) await mgr.updateStatus(P, 'Host', h.id, lost);
+      const pending = await until(async () => {
+        const items = (await admin.list(P, 'Alert', { filter: `status.ruleId = ${rule.id}` })).items;
+        return items.length === 2 && items;
+      }, 'two alerts', POLL);
+      assert.ok(pending.every((a: any) => a.status.state === 'pending' || a.status.state === 'firing'));
+      await until(async () => (await admin.list(P, 'Alert', { filter: 'status.state = firing' })).items.length === 2, 'both firing', POLL);
+      await until(() => hook.posts.length === 1, 'one POST', POLL);
+      const post = hook.posts[0];
+      assert.equal(post.body.version, '4');
+      assert.equal(post.body.status, 'firing');
+      assert.equal(post.body.receiver, 'ops');
+      assert.equal(post.body.alerts.length, 2, 'both hosts of berlin-1 in one notification');
+      assert.deepEqual(post.body.groupLabels, { alertname: 'lost', site: 'berlin-1' });
+      assert.equal(post.body.commonLabels.site, 'berlin-1');
+      assert.equal(post.body.commonLabels.severity, 'critical');
+      assert.match(post.body.alerts[0].annotations.summary, /^edge-[01] at berlin-1 lost$/);
+      assert.match(post.body.alerts[0].generatorURL, /^https:\/\/eim\.example\/#\/hosts\/host-/);
+      assert.equal(post.headers['x-eim-signature'], `sha256=${createHmac('sha256', SECRET).update(post.raw).digest('hex')}`);
+      assert.ok(post.headers['idempotency-key']);
+      const firing = (await admin.list(P, 'Alert', { filter: 'status.state = firing' })).items[0] as any;
+      await until(async () => (await admin.get(P, 'Alert', firing.id) as any).status.notified?.[receiver.id]?.state === 'firing', 'acknowledged on the alert', POLL);
+
+      // A restart: the new manager finds everything acknowledged and sends nothing.
+      await m.stop();
+      m = await start();
+      await new Promise((r) => setTimeout(r, 800));
+      assert.equal(hook.posts.length, 1, 'nothing sent twice after a restart');
+
+      // Back: resolved, one notification of the two.
+      for (const h of hosts.slice(0, 2)) await mgr.updateStatus(P, 'Host', h.id, back);
+      await until(() => hook.posts.length === 2, 'the resolve notification', POLL);
+      assert.equal(hook.posts[1].body.status, 'resolved');
+      assert.equal(hook.posts[1].body.alerts.length, 2);
+      assert.ok(hook.posts[1].body.alerts.every((a: any) => a.status === 'resolved' && a.endsAt > a.startsAt));
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(hook.posts.length, 2);
+      void m;
+    });
+  });
+
+  test(`${dialect}: a silence mutes, maintenance suppresses, a receiver down then up gets everything once`, async (t) => {
+    await withWorld(t, dialect, async ({ admin, mgr, hook, start }) => {
+      const region = await admin.create(P, 'Region', { name: 'eu', spec: {} });
+      const site = await admin.create(P, 'Site', { name: 'berlin-1', spec: { regionId: region.id } });
+      const a = await admin.create(P, 'Host', { name: 'a', spec: { siteId: site.id, serialNumber: 'A' } });
+      const b = await admin.create(P, 'Host', { name: 'b', spec: { siteId: site.id, serialNumber: 'B' } });
+      const receiver = await admin.create(P, 'AlertReceiver', { name: 'ops', spec: { webhook: { url: hook.url }, groupWaitSeconds: 0, groupIntervalSeconds: 1, repeatIntervalSeconds: 3600 } });
+      await admin.create(P, 'AlertRule', { name: 'err', spec: { kind: 'hosts', filter: 'status.hostStatus.indicator = error', forSeconds: 0, severity: 'warning', receiverIds: [receiver.id] } });
+      await start();
+      // In maintenance: nothing fires.
+      await mgr.updateStatus(P, 'Host', b.id, { maintenance: { inWindow: true, purposes: ['maintenance'], scheduleIds: [] } });
+      // Silenced: firing, nothing sent.
+      await admin.create(P, 'Silence', { name: 'quiet', spec: { filter: 'labels.resource = a', endsAt: new Date(Date.now() + 3600_000).toISOString(), comment: 'fixing it' } });
+      await mgr.updateStatus(P, 'Host', a.id, lost);
+      await mgr.updateStatus(P, 'Host', b.id, lost);
+      const alert = await until(async () => (await admin.list(P, 'Alert', { filter: 'status.state = firing' })).items[0] as any, 'a fires', POLL);
+      assert.equal(alert.labels.resource, 'a');
+      await until(async () => ((await admin.get(P, 'Alert', alert.id)) as any).status.silencedBy?.length === 1, 'shown silenced', POLL);
+      await new Promise((r) => setTimeout(r, 600));
+      assert.equal((await admin.list(P, 'Alert', { filter: 'labels.resource = b' })).items.length, 0, 'b in maintenance: no alert');
+      assert.equal(hook.posts.length, 0, 'silenced: nothing sent');
+      // The receiver goes down; b leaves maintenance and fires; deliveries fail and are retried.
+      hook.status = 503;
+      await mgr.updateStatus(P, 'Host', b.id, { maintenance: { inWindow: false, purposes: [], scheduleIds: [] } });
+      await until(async () => ((await admin.get(P, 'AlertReceiver', receiver.id)) as any).status.lastDelivery?.attempt >= 2, 'retried', POLL);
+      const failed = (await admin.list(P, 'Alert', { filter: 'labels.resource = b' })).items[0] as any;
+      assert.equal(failed.status.deliveries[0].ok, false);
+      assert.match(failed.status.deliveries[0].error, /HTTP 503/);
+      hook.status = 200;
+      await until(() => hook.posts.length === 1, 'delivered once back up', POLL);
+      assert.deepEqual(hook.posts[0].body.alerts.map((x: any) => x.labels.resource), ['b']);
+      await new Promise((r) => setTimeout(r, 800));
+      assert.equal(hook.posts.length, 1, 'once');
+    });
+  });
+}
