@@ -169,6 +169,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let listenUrl = '';
   const app = await buildApp({
     metrics: { alertNotifications: () => managers?.stats().alerts.notifier.notifications ?? {} },
+    externalUrl: () => o.externalUrl ?? listenUrl,
     inventory,
     tokens,
     telemetry,
