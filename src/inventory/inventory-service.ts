@@ -113,8 +113,12 @@ export class InventoryService {
   async deleteProject(caller: Caller, name: string): Promise<void> {
     requireClusterAdmin(caller, 'delete projects');
     await this.assertProject(name);
-    const n = await this.store.countResources(name);
+    // The default alert rules, as they were seeded (never edited), go with the project; anything else blocks it.
+    const seeded = (await this.store.list({ project: name, kind: 'AlertRule', offset: 0, limit: 100 })).items.filter((r) => r.labels.default === 'true' && r.generation === 1);
+    const n = (await this.store.countResources(name)) - seeded.length;
     if (n > 0) throw new EimError('failed_precondition', `project "${name}" still holds ${n} resource(s); delete them first`);
+    const system: Caller = { subject: 'system', grants: [{ project: name, role: 'editor' }] };
+    for (const r of seeded) await this.delete(system, name, 'AlertRule', r.id).catch(() => undefined);
     await this.store.deleteProject(name);
     this.projects.delete(name);
   }

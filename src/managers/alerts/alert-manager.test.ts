@@ -45,7 +45,7 @@ interface World {
   admin: Inventory;
   mgr: Inventory;
   hook: Hook;
-  start(): Promise<AlertManager>;
+  start(extra?: Partial<ConstructorParameters<typeof AlertManager>[0]>): Promise<AlertManager>;
 }
 
 async function withWorld(t: TestContext, dialect: Dialect, body: (w: World) => Promise<void>): Promise<void> {
@@ -58,7 +58,7 @@ async function withWorld(t: TestContext, dialect: Dialect, body: (w: World) => P
     await svc.start();
     await svc.ensureProject(P);
     const mgr = svc.as(MANAGER);
-    const start = async () => {
+    const start = async (extra: Partial<ConstructorParameters<typeof AlertManager>[0]> = {}) => {
       const base = { inventory: mgr, project: ALL_PROJECTS };
       const hosts = new Informer<'Host', Host>({ ...base, kind: 'Host' });
       const instances = new Informer<'Instance', Instance>({ ...base, kind: 'Instance' });
@@ -68,7 +68,7 @@ async function withWorld(t: TestContext, dialect: Dialect, body: (w: World) => P
       for (const i of informers) i.start();
       const m = new AlertManager({
         ...base, hosts, instances, regions, sites, tickMs: 50, externalUrl: 'https://eim.example',
-        revealSpec: (p, k, id) => svc.revealSpec(MANAGER, p, k, id), deliveryBackoff: { baseMs: 100, maxMs: 400 },
+        revealSpec: (p, k, id) => svc.revealSpec(MANAGER, p, k, id), deliveryBackoff: { baseMs: 100, maxMs: 400 }, ...extra,
       }).start();
       running.push({ m, informers });
       await m.synced;
@@ -181,3 +181,29 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+test('sqlite: a metric condition fires from the latest values after forSeconds and resolves when the value drops; a rule edited re-evaluates, deleted resolves', async (t) => {
+  await withWorld(t, 'sqlite', async ({ admin, start }) => {
+    const full = await admin.create(P, 'Host', { name: 'full', spec: { serialNumber: 'F' } });
+    await admin.create(P, 'Host', { name: 'roomy', spec: { serialNumber: 'R' } });
+    const disk = new Map<string, number>([[full.id, 95]]);
+    await start({ metricValue: async (hostId, name) => (name === 'disk_used_percent' ? (disk.get(hostId) ?? 40) : undefined), metricEveryMs: 100 });
+    const rule = await admin.create(P, 'AlertRule', { name: 'disk', spec: { kind: 'hosts', metric: 'disk_used_percent > 90', forSeconds: 1, severity: 'warning', summary: '{{name}} disk at {{value}} %' } });
+    const fired = await until(async () => (await admin.list(P, 'Alert', { filter: 'status.state = firing' })).items[0] as any, 'the full host fires', POLL);
+    assert.equal(fired.labels.resource, 'full');
+    assert.equal(fired.status.annotations.summary, 'full disk at 95 %');
+    assert.equal((await admin.list(P, 'Alert')).items.length, 1, 'the roomy host does not');
+    disk.set(full.id, 50);
+    await until(async () => ((await admin.get(P, 'Alert', fired.id)) as any).status.state === 'resolved', 'resolved when the disk has room', POLL);
+    disk.set(full.id, 99);
+    await until(async () => ((await admin.get(P, 'Alert', fired.id)) as any).status.state === 'firing', 'the same alert fires again', POLL);
+    // A rule edited to a threshold the host does not reach: resolved; disabled, deleted: nothing fires.
+    await admin.update(P, 'AlertRule', rule.id, { spec: { metric: 'disk_used_percent > 99.5' } });
+    await until(async () => ((await admin.get(P, 'Alert', fired.id)) as any).status.state === 'resolved', 'resolved by the edit', POLL);
+    await until(async () => ((await admin.get(P, 'AlertRule', rule.id)) as any).status.firing === 0, 'the rule counts its alerts', { timeoutMs: 15_000, intervalMs: 200 });
+    await admin.update(P, 'AlertRule', rule.id, { spec: { metric: 'disk_used_percent > 90' } });
+    await until(async () => ((await admin.get(P, 'Alert', fired.id)) as any).status.state === 'firing', 'fires again', POLL);
+    await admin.delete(P, 'AlertRule', rule.id);
+    await until(async () => ((await admin.get(P, 'Alert', fired.id)) as any).status.state === 'resolved', 'a deleted rule resolves its alerts', POLL);
+  });
+});
