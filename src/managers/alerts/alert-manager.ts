@@ -195,6 +195,23 @@ export class AlertManager {
     };
   }
 
+  /**
+   * Which cached resources meet a rule now (target, maintenance, condition), without writing:
+   * the level-based half of an evaluation (benchmarks, diagnostics).
+   */
+  matching(ruleId: string): string[] {
+    const c = this.compiled.get(ruleId);
+    if (!c || !c.rule.spec.enabled) return [];
+    const out: string[] = [];
+    for (const r of this.watched.get(c.kind)?.list() ?? []) {
+      if (r.project !== c.rule.project) continue;
+      const place = this.topology.placeOf(r);
+      const value = c.metric && place.host ? this.metricValues.get(ruleId)?.get(place.host.id) : undefined;
+      if (this.topology.covers(c.rule.spec.target, c.selector, place) && !(c.rule.spec.suppressInMaintenance && place.host?.status.maintenance?.inWindow === true) && meetsCondition(c, r, value)) out.push(r.id);
+    }
+    return out;
+  }
+
   /** The alert as this manager knows it: its own last write when the cache has not caught up. */
   view(a: Alert): Alert {
     const mine = this.overlay.get(a.name);
