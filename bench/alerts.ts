@@ -95,7 +95,7 @@ await runBenchProgram({
     const regions = new Informer<'Region', Region>({ ...base, kind: 'Region' });
     const siteCache = new Informer<'Site', Site>({ ...base, kind: 'Site' });
     for (const i of [hosts, instances, regions, siteCache]) i.start();
-    const manager = new AlertManager({ ...base, hosts, instances, regions, sites: siteCache, workers: 32, tickMs: 200, revealSpec: (p, k, id) => service.revealSpec({ subject: 'bench-managers', grants: [{ project: '*', role: 'manager' }] }, p, k, id) }).start();
+    const manager = new AlertManager({ ...base, hosts, instances, regions, sites: siteCache, workers: 128, tickMs: 200, revealSpec: (p, k, id) => service.revealSpec({ subject: 'bench-managers', grants: [{ project: '*', role: 'manager' }] }, p, k, id) }).start();
     deferCleanup(async () => {
       await manager.stop();
       await Promise.all([hosts, instances, regions, siteCache].map((i) => i.stop()));

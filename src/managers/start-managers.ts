@@ -86,7 +86,7 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   const operatingSystems = new Informer<'OperatingSystem', OperatingSystem>({ inventory, project, kind: 'OperatingSystem', onHandlerError });
   const rollout = new OsUpdateRollout({ ...deps, ...tuning, policies, runs, operatingSystems, windows: options.updateWindows ?? windows, retryDelayMs: options.updateRetryMs });
   const alertManager = new AlertManager({
-    inventory, project, hosts, instances, regions, sites, ...tuning, workers: 32, ...options.alerts,
+    inventory, project, hosts, instances, regions, sites, ...tuning, workers: 128, ...options.alerts,
     shared: { OsUpdatePolicy: policies, OsUpdateRun: runs, OperatingSystem: operatingSystems, Command: commandInformer },
   });
   const informers: { start(): unknown; stop(): Promise<void>; synced: Promise<void> }[] = [hosts, instances, commandInformer, regions, sites, policies, runs, operatingSystems];

@@ -51,6 +51,8 @@ const SILENCES_KEY = 'silences';
 /** Rule status (matched, firing counts) is written at most this often. */
 const RULE_STATUS_MS = 10_000;
 const GC_MS = 60_000;
+/** A pending wait this long or longer is written (a pending Alert, surviving a restart); shorter ones live in memory. */
+const PERSIST_PENDING_MS = 60_000;
 
 /**
  * The alert manager: evaluates each AlertRule against the resources of its kind from the shared
@@ -82,6 +84,8 @@ export class AlertManager {
   /** Writes of one alert, one after the other (the evaluator's and the notifier's). */
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly metricValues = new Map<string, Map<string, number>>();
+  /** Short pending waits: since when each (rule, resource) meets its rule, by alert name. */
+  private readonly pendingSince = new Map<string, number>();
   private workers: Promise<void>[] = [];
   private timers: unknown[] = [];
   private stopped = false;
@@ -204,7 +208,8 @@ export class AlertManager {
     if (!c || !c.rule.spec.enabled) return [];
     const out: string[] = [];
     for (const r of this.watched.get(c.kind)?.list() ?? []) {
-      if (r.project !== c.rule.project) continue;
+      // The filter first: it rejects most resources at the least cost.
+      if (r.project !== c.rule.project || (c.filter && !evaluateFilter(c.filter, r))) continue;
       const place = this.topology.placeOf(r);
       const value = c.metric && place.host ? this.metricValues.get(ruleId)?.get(place.host.id) : undefined;
       if (this.topology.covers(c.rule.spec.target, c.selector, place) && !(c.rule.spec.suppressInMaintenance && place.host?.status.maintenance?.inWindow === true) && meetsCondition(c, r, value)) out.push(r.id);
@@ -344,6 +349,7 @@ export class AlertManager {
       !(rule!.spec.suppressInMaintenance && place.host?.status.maintenance?.inWindow === true) &&
       meetsCondition(c, r, value);
     if (!meets) {
+      this.pendingSince.delete(name);
       if (!cur) return;
       if (cur.status.state === 'pending') return this.remove(cur);
       if (cur.status.state === 'firing') return void (await this.writeStatus(cur, { state: 'resolved', endsAt: nowIso }));
@@ -353,14 +359,20 @@ export class AlertManager {
     const annotations = alertAnnotations(rule!, r!, place!, value);
     const forMs = rule!.spec.forSeconds * 1000;
     const describe = { resourceName: r!.name, severity: rule!.spec.severity, labels, annotations, ...(value !== undefined ? { value } : {}) };
+    // A short wait is kept in memory (after a restart it starts over, at most a minute late); a
+    // long one is a pending Alert, so it survives a restart. Either way it fires at activeSince + for.
+    if ((!cur || cur.status.state === 'resolved') && forMs > 0 && forMs < PERSIST_PENDING_MS) {
+      const since = this.pendingSince.get(name) ?? now;
+      if (!this.pendingSince.has(name)) this.pendingSince.set(name, now);
+      if (now < since + forMs) return void this.queue.addAfter(resourceId, since + forMs - now);
+      this.pendingSince.delete(name);
+      const sinceIso = new Date(since).toISOString();
+      if (!cur) return this.createAlert(r!, ruleId, resourceId, name, labels, describe, 'firing', sinceIso, nowIso);
+      return void (await this.writeStatus(cur, { ...describe, state: 'firing', activeSince: sinceIso, startsAt: nowIso, endsAt: null, lastNotifiedAt: null }, labels));
+    }
     if (!cur) {
       const firing = forMs === 0;
-      const status: AlertStatus = {
-        ruleId, resourceId, ...describe, state: firing ? 'firing' : 'pending', activeSince: nowIso, ...(firing ? { startsAt: nowIso } : {}), fingerprint: fingerprintOf(ruleId, resourceId),
-      };
-      const silencedBy = this.silencedBy({ project: r!.project, labels, status } as unknown as Alert);
-      if (silencedBy.length > 0) status.silencedBy = silencedBy;
-      await this.create(r!.project, name, labels, status);
+      await this.createAlert(r!, ruleId, resourceId, name, labels, describe, firing ? 'firing' : 'pending', nowIso, nowIso);
       if (!firing) this.queue.addAfter(resourceId, forMs);
       return;
     }
@@ -379,6 +391,16 @@ export class AlertManager {
     if (!jsonEqual(cur.status.labels, labels) || !jsonEqual(cur.status.annotations, annotations) || cur.status.severity !== describe.severity || cur.status.resourceName !== describe.resourceName) {
       await this.writeStatus(cur, describe, labels);
     }
+  }
+
+  private async createAlert(
+    r: Resource, ruleId: string, resourceId: string, name: string, labels: Record<string, string>,
+    describe: Pick<AlertStatus, 'resourceName' | 'severity' | 'labels' | 'annotations' | 'value'>, state: 'pending' | 'firing', activeSince: string, nowIso: string,
+  ): Promise<void> {
+    const status: AlertStatus = { ruleId, resourceId, ...describe, state, activeSince, ...(state === 'firing' ? { startsAt: nowIso } : {}), fingerprint: fingerprintOf(ruleId, resourceId) };
+    const silencedBy = this.silencedBy({ project: r.project, labels, status } as unknown as Alert);
+    if (silencedBy.length > 0) status.silencedBy = silencedBy;
+    await this.create(r.project, name, labels, status);
   }
 
   // Writes, one after the other per alert, each remembered until the cache shows it.

@@ -28,12 +28,26 @@ const MAX_DEPTH = 64;
  * @example topology.placeOf(instance).site?.name
  */
 export class AlertTopology {
+  /** A site's region chain, valid while neither cache moved on (sites and regions change rarely). */
+  private readonly chains = new Map<string, { stamp: string; regions: Region[] }>();
+
   constructor(private readonly o: AlertTopologyOptions) {}
 
   placeOf(r: Resource): Place {
     const host = this.hostOf(r);
     const site = r.kind === 'Site' ? (r as Site) : host?.spec.siteId ? this.o.sites.get(host.spec.siteId) : undefined;
-    const start = r.kind === 'Region' ? r.id : site?.spec.regionId;
+    if (r.kind === 'Region') return { host, site, regions: this.chain(r.id) };
+    if (!site) return { host, site, regions: [] };
+    const stamp = `${this.o.sites.revision}/${this.o.regions.revision}`;
+    const hit = this.chains.get(site.id);
+    if (hit?.stamp === stamp) return { host, site, regions: hit.regions };
+    if (this.chains.size > 100_000) this.chains.clear();
+    const regions = this.chain(site.spec.regionId);
+    this.chains.set(site.id, { stamp, regions });
+    return { host, site, regions };
+  }
+
+  private chain(start: string | undefined): Region[] {
     const regions: Region[] = [];
     const seen = new Set<string>();
     for (let id = start; id && !seen.has(id) && regions.length < MAX_DEPTH; ) {
@@ -43,7 +57,7 @@ export class AlertTopology {
       regions.push(region);
       id = region.spec.parentRegionId;
     }
-    return { host, site, regions };
+    return regions;
   }
 
   hostOf(r: Resource): Host | undefined {
