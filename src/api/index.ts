@@ -22,3 +22,6 @@ export * from './os-update-plan.ts';
 export * from './os-update-outcome.ts';
 export * from './host-summary.ts';
 export * from './host-selector.ts';
+export * from './alert-template.ts';
+export * from './alert-rules.ts';
+export * from './secret-fields.ts';

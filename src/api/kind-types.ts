@@ -24,6 +24,10 @@ export interface KindTypes {
   LocalAccount: { spec: Static<typeof K.LocalAccountSpec>; status: None };
   CustomConfig: { spec: Static<typeof K.CustomConfigSpec>; status: None };
   Command: { spec: Static<typeof K.CommandSpec>; status: Static<typeof K.CommandStatus> };
+  AlertRule: { spec: Static<typeof K.AlertRuleSpec>; status: Static<typeof K.AlertRuleStatus> };
+  AlertReceiver: { spec: Static<typeof K.AlertReceiverSpec>; status: Static<typeof K.AlertReceiverStatus> };
+  Alert: { spec: None; status: Static<typeof K.AlertStatus> };
+  Silence: { spec: Static<typeof K.SilenceSpec>; status: None };
 }
 
 /** The resource type of a kind name; the untyped envelope for any other string. */

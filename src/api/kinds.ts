@@ -447,3 +447,161 @@ export const CommandStatus = Type.Object(
   },
   closed,
 );
+
+/** An alert rule's target: exactly one of a region (its sub-regions, sites and hosts), a site, a host, or a selector over hosts. */
+export const AlertTarget = Type.Object(
+  {
+    regionId: Opt(Ref('region')),
+    siteId: Opt(Ref('site')),
+    hostId: Opt(Ref('host')),
+    /** An AIP-160 filter over hosts (`labels.tier = edge`): the resources on the hosts it selects. */
+    selector: Opt(Type.String({ minLength: 1, maxLength: 4096 })),
+  },
+  { ...closed, description: 'Exactly one of regionId, siteId, hostId, selector' },
+);
+
+export const AlertSeverity = Type.Enum(['critical', 'warning', 'info']);
+
+export const AlertRuleSpec = Type.Object(
+  {
+    /** The kind the rule watches, as its REST path (`hosts`, `instances`, `os-update-policies`). */
+    kind: Type.String({ minLength: 1, maxLength: 64 }),
+    /** AIP-160 filter over resources of `kind`: a resource matching it meets the condition. Empty: every resource (with `metric`). */
+    filter: Opt(Type.String({ maxLength: 4096 })),
+    /** A condition on a host's latest collected metric, `disk_used_percent > 90` (hosts only). */
+    metric: Opt(Type.String({ maxLength: 256 })),
+    /** How long the condition must hold before the alert fires; 0: at once. */
+    forSeconds: Type.Integer({ minimum: 0, maximum: 7 * 86400 }),
+    severity: AlertSeverity,
+    /** Templates naming the resource's fields: `{{name}}`, `{{status.hostStatus.message}}`, `{{site.name}}`. */
+    summary: Opt(Type.String({ maxLength: 1024 })),
+    description: Opt(Type.String({ maxLength: 4096 })),
+    target: Opt(AlertTarget),
+    /** A host inside an open maintenance window does not fire. */
+    suppressInMaintenance: Type.Boolean(),
+    receiverIds: Type.Array(Ref('alertreceiver'), { maxItems: 16 }),
+    enabled: Type.Boolean(),
+  },
+  closed,
+);
+
+export const AlertRuleStatus = Type.Object(
+  {
+    /** Resources meeting the condition now (pending or firing). */
+    matchedResources: Opt(Type.Integer({ minimum: 0 })),
+    firing: Opt(Type.Integer({ minimum: 0 })),
+    ruleStatus: Opt(StatusTriple),
+  },
+  closed,
+);
+
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = '^[A-Za-z0-9!#$%&\'*+.^_`|~-]{1,64}$';
+
+export const AlertReceiverSpec = Type.Object(
+  {
+    webhook: Opt(
+      Type.Object(
+        {
+          url: Type.String({ minLength: 1, maxLength: 2048 }),
+          /** Extra request headers; their values are write-only. */
+          headers: Opt(Type.Record(Type.String({ pattern: HEADER_NAME }), Type.String({ maxLength: 4096 }))),
+          /** Signs each body: `X-Eim-Signature: sha256=<hex HMAC>`. Write-only. */
+          hmacSecret: Opt(Type.String({ minLength: 1, maxLength: 1024 })),
+        },
+        closed,
+      ),
+    ),
+    email: Opt(
+      Type.Object(
+        {
+          smtpHost: Type.String({ minLength: 1, maxLength: 253 }),
+          smtpPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+          /** Upgrade the connection with STARTTLS (required when true). */
+          starttls: Type.Boolean(),
+          username: Opt(Type.String({ maxLength: 256 })),
+          /** Write-only. */
+          password: Opt(Type.String({ maxLength: 1024 })),
+          from: Type.String({ minLength: 3, maxLength: 256 }),
+          to: Type.Array(Type.String({ minLength: 3, maxLength: 256 }), { maxItems: 50 }),
+        },
+        closed,
+      ),
+    ),
+    groupWaitSeconds: Type.Integer({ minimum: 0, maximum: 3600 }),
+    groupIntervalSeconds: Type.Integer({ minimum: 1, maximum: 86400 }),
+    repeatIntervalSeconds: Type.Integer({ minimum: 1, maximum: 30 * 86400 }),
+  },
+  closed,
+);
+
+/** One delivery attempt of a notification to a receiver. */
+export const AlertDelivery = Type.Object(
+  {
+    receiverId: Ref('alertreceiver'),
+    at: Timestamp,
+    ok: Type.Boolean(),
+    attempt: Type.Integer({ minimum: 1 }),
+    error: Opt(Type.String({ maxLength: 1024 })),
+  },
+  closed,
+);
+
+export const AlertReceiverStatus = Type.Object(
+  {
+    lastDelivery: Opt(Type.Object({ at: Timestamp, ok: Type.Boolean(), attempt: Type.Integer({ minimum: 1 }), alerts: Type.Integer({ minimum: 0 }), error: Opt(Type.String({ maxLength: 1024 })) }, closed)),
+  },
+  closed,
+);
+
+export const AlertState = Type.Enum(['pending', 'firing', 'resolved']);
+
+export const AlertStatus = Type.Object(
+  {
+    ruleId: Ref('alertrule'),
+    /** The resource the alert is about (any kind). */
+    resourceId: Type.String({ pattern: '^[a-z]+-[0-9a-f]{8}$' }),
+    resourceName: Opt(Type.String({ maxLength: 128 })),
+    state: AlertState,
+    severity: AlertSeverity,
+    /** Since when the condition holds (the start of pending). */
+    activeSince: Timestamp,
+    /** When it started firing, and when it resolved. */
+    startsAt: Opt(Timestamp),
+    endsAt: Opt(Timestamp),
+    /** The alert's identity for receivers (also the resource's labels): alertname, severity, host, site, … */
+    labels: Type.Record(Type.String(), Type.String({ maxLength: 256 })),
+    /** The rendered summary and description. */
+    annotations: Type.Record(Type.String(), Type.String({ maxLength: 4096 })),
+    /** A hash of the labels, stable for the (rule, resource). */
+    fingerprint: Type.String({ maxLength: 64 }),
+    /** The metric value that met a metric condition. */
+    value: Opt(Type.Number()),
+    /** Silences muting it now (it stays firing, nothing is sent). */
+    silencedBy: Opt(Type.Array(Ref('silence'), { maxItems: 16 })),
+    lastNotifiedAt: Opt(Timestamp),
+    /** Per receiver, the alert state it acknowledged last (so nothing acknowledged is sent twice). */
+    notified: Opt(
+      Type.Record(
+        Type.String({ pattern: '^alertreceiver-[0-9a-f]{8}$' }),
+        Type.Object({ state: Type.Enum(['firing', 'resolved']), startsAt: Timestamp, at: Timestamp, key: Opt(Type.String({ maxLength: 64 })) }, closed),
+        { description: 'By receiver id' },
+      ),
+    ),
+    /** The latest delivery attempts (newest last, at most 10). */
+    deliveries: Opt(Type.Array(AlertDelivery, { maxItems: 10 })),
+  },
+  closed,
+);
+
+export const SilenceSpec = Type.Object(
+  {
+    /** AIP-160 filter over alerts: `labels.site = "berlin-1"`, `labels.alertname = host-connection-lost`. */
+    filter: Type.String({ minLength: 1, maxLength: 4096 }),
+    /** @default the time it was created */
+    startsAt: Opt(Timestamp),
+    endsAt: Timestamp,
+    comment: Type.String({ maxLength: 1024 }),
+  },
+  closed,
+);

@@ -1,5 +1,6 @@
 import type { TSchema } from 'typebox';
 import * as K from './kinds.ts';
+import { alertReceiverProblem, alertRuleProblem, silenceProblem } from './alert-rules.ts';
 import { scheduleProblem } from './schedule-check.ts';
 import { selectorProblem } from './host-selector.ts';
 import { HOST_TRANSITIONS, INSTANCE_TRANSITIONS } from './transitions.ts';
@@ -21,6 +22,8 @@ export interface RefDef {
    * ancestor): a write that would close a loop is `failed_precondition`. Only for a reference to its own kind.
    */
   readonly acyclic?: boolean;
+  /** A missing target is the caller's mistake in the body (`invalid_argument`), not a state to wait out (`failed_precondition`, the default). */
+  readonly missingIsInvalid?: boolean;
 }
 
 /** Everything generic code needs to know about one resource kind. */
@@ -46,16 +49,23 @@ export interface KindDef {
   readonly check?: (spec: Record<string, unknown>) => string | undefined;
   /** Spec fields never echoed in logs or error messages. */
   readonly secrets?: readonly string[];
+  /**
+   * Write-only spec fields (dotted paths, `*` for every key of an object): stored apart from the
+   * resource and never returned, in events, logs or errors; the resource shows SECRET_SET instead.
+   */
+  readonly writeOnly?: readonly string[];
   readonly description: string;
 }
 
 export const KIND_NAMES = [
   'Region', 'Site', 'Host', 'HostNic', 'HostStorage', 'HostGpu', 'HostUsb', 'OperatingSystem', 'Instance',
   'Schedule', 'OsUpdatePolicy', 'OsUpdateRun', 'TelemetryGroup', 'TelemetryProfile', 'LocalAccount', 'CustomConfig', 'Command',
+  'AlertRule', 'AlertReceiver', 'Alert', 'Silence',
 ] as const;
 export type KindName = (typeof KIND_NAMES)[number];
 
 const ref = (path: string, target: KindName, owner = false, many = false): RefDef => ({ path: path.split('.'), target, owner, many });
+const invalidIfMissing = (r: RefDef): RefDef => ({ ...r, missingIsInvalid: true });
 
 function exactlyOne(obj: unknown, keys: readonly string[], what: string): string | undefined {
   const set = keys.filter((k) => (obj as Record<string, unknown> | undefined)?.[k] !== undefined);
@@ -145,6 +155,33 @@ const DEFS: readonly KindDef[] = [
     kind: 'Command', path: 'commands', idPrefix: 'cmd', spec: K.CommandSpec, status: K.CommandStatus, origin: 'manager', twoPhaseDelete: false,
     refs: [ref('spec.hostId', 'Host', true)],
     description: "A command for one host's agent (install an OS, power, update), created by a manager; its status is the agent's answer.",
+  },
+  {
+    kind: 'AlertRule', path: 'alert-rules', idPrefix: 'alertrule', spec: K.AlertRuleSpec, status: K.AlertRuleStatus, origin: 'user', twoPhaseDelete: false,
+    refs: [
+      invalidIfMissing(ref('spec.target.regionId', 'Region')), invalidIfMissing(ref('spec.target.siteId', 'Site')), invalidIfMissing(ref('spec.target.hostId', 'Host', true)),
+      invalidIfMissing(ref('spec.receiverIds', 'AlertReceiver', false, true)),
+    ],
+    specDefaults: { forSeconds: 0, severity: 'warning', suppressInMaintenance: true, receiverIds: [], enabled: true },
+    check: alertRuleProblem,
+    description: 'When to alert: a filter over one kind that must hold for forSeconds, its severity, texts and receivers.',
+  },
+  {
+    kind: 'AlertReceiver', path: 'alert-receivers', idPrefix: 'alertreceiver', spec: K.AlertReceiverSpec, status: K.AlertReceiverStatus, origin: 'user', twoPhaseDelete: false,
+    refs: [], specDefaults: { groupWaitSeconds: 30, groupIntervalSeconds: 300, repeatIntervalSeconds: 4 * 3600 },
+    check: alertReceiverProblem,
+    writeOnly: ['webhook.hmacSecret', 'webhook.headers.*', 'email.password'],
+    description: 'Where alerts go: a webhook (Alertmanager format) or email, and how notifications are grouped and repeated.',
+  },
+  {
+    kind: 'Alert', path: 'alerts', idPrefix: 'alert', status: K.AlertStatus, origin: 'manager', twoPhaseDelete: false,
+    refs: [],
+    description: 'One rule met by one resource (pending, firing or resolved), kept by the alert manager; read-only to users.',
+  },
+  {
+    kind: 'Silence', path: 'silences', idPrefix: 'silence', spec: K.SilenceSpec, origin: 'user', twoPhaseDelete: false,
+    refs: [], check: silenceProblem,
+    description: 'Mutes the alerts its filter matches between startsAt and endsAt: they stay firing, nothing is sent.',
   },
 ];
 

@@ -1,3 +1,4 @@
+import { registerAlertReceiverCommand, registerSilenceCommand } from './commands/alert-commands.ts';
 import { Command, Option } from 'commander';
 import { registerAgentCommand } from './commands/agent-command.ts';
 import { registerApplyCommand } from './commands/apply-command.ts';
@@ -71,6 +72,8 @@ Run "eim <command> --help" for a command's flags and examples.`,
   registerLogsCommand(program);
   registerInstanceCommand(program);
   registerUpdateCommand(program);
+  registerAlertReceiverCommand(program);
+  registerSilenceCommand(program);
   registerTokenCommand(program);
   registerProjectCommand(program);
   registerCompletionCommand(program);

@@ -47,6 +47,12 @@ export class InventoryClient implements Inventory {
     return listAll(this, project, kind, options);
   }
 
+  /** A resource's spec with its write-only fields (a manager token only). */
+  async revealSpec(project: string, kind: string, id: string): Promise<Record<string, unknown>> {
+    const r = await this.transport.json<{ spec: Record<string, unknown> }>({ method: 'GET', path: `${collection(project, kind)}/${encodeURIComponent(id)}/secrets`, idempotent: true });
+    return r.spec;
+  }
+
   update<N extends string>(project: string, kind: N, id: string, patch: PatchInput, options: WriteOptions = {}): Promise<ResourceOf<N>> {
     return this.transport.json({
       method: 'PATCH',

@@ -2,6 +2,7 @@ import {
   ALL_PROJECTS, assertStorableJson, type Caller, type CreateInput, type DeleteOptions, type DeleteResult, EimError, type EventsOptions, type EventsPage,
   type Inventory, type InventoryEvent, type KindDef, kindById, kindByName, type ListOptions, type ListPage, type PatchInput,
   type HostSummary, parseSummaryGroupBy, ProjectName, type RandomHex, type Resource, type ResourceOf, type WatchItem, type WatchOptions, type WriteOptions,
+  DEFAULT_ALERT_RULES, revealSecrets, splitSecrets,
 } from '../api/index.ts';
 import { parseFilter, parseOrderBy } from '../api/filter.ts';
 import type { LoggedEvent, RetentionOptions, Store, TokenRecord } from '../store/index.ts';
@@ -106,6 +107,7 @@ export class InventoryService {
     assertValid(ProjectName, name, 'name');
     if (!(await this.store.ensureProject(name))) throw new EimError('conflict', `project "${name}" already exists`);
     this.projects.add(name);
+    await this.seedProject(name);
     return (await this.store.listProjects()).find((p) => p.name === name)!;
   }
 
@@ -121,8 +123,12 @@ export class InventoryService {
   async deleteProject(caller: Caller, name: string): Promise<void> {
     requireClusterAdmin(caller, 'delete projects');
     await this.assertProject(name);
-    const n = await this.store.countResources(name);
+    // The default alert rules, as they were seeded (never edited), go with the project; anything else blocks it.
+    const seeded = (await this.store.list({ project: name, kind: 'AlertRule', offset: 0, limit: 100 })).items.filter((r) => r.labels.default === 'true' && r.generation === 1);
+    const n = (await this.store.countResources(name)) - seeded.length;
     if (n > 0) throw new EimError('failed_precondition', `project "${name}" still holds ${n} resource(s); delete them first`);
+    const system: Caller = { subject: 'system', grants: [{ project: name, role: 'editor' }] };
+    for (const r of seeded) await this.delete(system, name, 'AlertRule', r.id).catch(() => undefined);
     await this.store.deleteProject(name);
     this.projects.delete(name);
   }
@@ -167,11 +173,13 @@ export class InventoryService {
       if (!isPlainObject(input.spec)) throw new EimError('invalid_argument', `spec is required: a JSON object (${def.kind} spec)`);
       this.storable(input.spec, 'spec');
       spec = { ...def.specDefaults, ...input.spec };
-      assertValid(def.spec, spec, 'spec', def.secrets);
+      assertValid(def.spec, spec, 'spec', secretPaths(def));
       const problem = def.check?.(spec);
       if (problem) throw new EimError('invalid_argument', problem);
       spec = normalizeSpec(def.kind, spec);
     }
+    const split = def.writeOnly ? splitSecrets(spec, def.writeOnly) : undefined;
+    if (split) spec = split.stored;
     if (system && def.status && (input.status !== undefined || !def.spec)) {
       if (!isPlainObject(input.status)) throw new EimError('invalid_argument', `status is required: a JSON object (${def.kind} status)`);
       status = input.status;
@@ -184,10 +192,34 @@ export class InventoryService {
       await assertRefsExist(tx, def, draft);
       await assertKindRules(tx, draft);
       assertTransition(def, undefined, draft);
-      return insertFresh(tx, def, draft, actor, this.options.random);
+      const res = await insertFresh(tx, def, draft, actor, this.options.random);
+      if (split) await tx.putSecrets(res.id, project, split.secrets);
+      return res;
     });
     this.stats.writes++;
     return created;
+  }
+
+  /**
+   * A resource's spec with its write-only values, for the manager that uses them (an alert
+   * receiver's secret signs its webhooks); managers only, never for users.
+   */
+  async revealSpec(caller: Caller, project: string, kind: string, id: string): Promise<Record<string, unknown>> {
+    const def = kindDef(kind);
+    requirePermission(caller, project, 'system', `read the write-only fields of ${def.kind}s`);
+    const res = await this.get(caller, project, kind, id);
+    return def.writeOnly ? revealSecrets(res.spec, await this.store.getSecrets(id)) : res.spec;
+  }
+
+  /** Fills a project made just now with what every project starts with: the default alert rules. */
+  async seedProject(project: string): Promise<void> {
+    const system: Caller = { subject: 'system', grants: [{ project, role: 'editor' }] };
+    for (const rule of DEFAULT_ALERT_RULES) {
+      await this.create(system, project, 'AlertRule', { name: rule.name, labels: { default: 'true' }, spec: rule.spec }).catch((e) => {
+        // Another server seeding the same project at once made it already.
+        if (!(e instanceof EimError && e.code === 'conflict')) throw e;
+      });
+    }
   }
 
   async get(caller: Caller, project: string, kind: string, id: string): Promise<Resource> {
@@ -265,10 +297,19 @@ export class InventoryService {
       };
       if (patch.labels === null) next.labels = {};
       if (patch.spec !== undefined) this.storable(next.spec, 'spec'); // a resource stored before the limits may nest deeper
-      if (!userFieldsChanged(cur, next)) return { res: cur, wrote: false };
+      // Write-only fields: the stored spec shows SECRET_SET, and a patch may carry a new value.
+      const before = def.writeOnly ? ((await tx.getSecrets(id)) ?? {}) : undefined;
+      let secrets: Record<string, unknown> | undefined;
+      if (def.writeOnly && def.spec) {
+        const split = splitSecrets(next.spec, def.writeOnly, before);
+        next.spec = split.stored;
+        secrets = split.secrets;
+      }
+      const secretsChanged = secrets !== undefined && !jsonEqual(secrets, before);
+      if (!userFieldsChanged(cur, next) && !secretsChanged) return { res: cur, wrote: false };
       assertLabels(next.labels);
       if (def.spec) {
-        assertValid(def.spec, next.spec, 'spec', def.secrets);
+        assertValid(def.spec, def.writeOnly ? revealSecrets(next.spec, secrets) : next.spec, 'spec', secretPaths(def));
         const problem = def.check?.(next.spec);
         if (problem) throw new EimError('invalid_argument', problem);
         next.spec = normalizeSpec(def.kind, next.spec);
@@ -279,6 +320,7 @@ export class InventoryService {
       const refsChanged = await assertRefsExist(tx, def, next, cur);
       await assertKindRules(tx, next, cur);
       next.generation = cur.generation + 1;
+      if (secretsChanged) await tx.putSecrets(id, project, secrets);
       return { res: await tx.update(next, actor, refsChanged), wrote: true };
     });
     if (out.wrote) this.stats.writes++;
@@ -492,6 +534,9 @@ async function* flatten<T>(batches: AsyncGenerator<T[]>): AsyncGenerator<T> {
 function eventItem(e: LoggedEvent): WatchItem {
   return { type: 'event', revision: e.revision, json: e.json, event: () => JSON.parse(e.json) as InventoryEvent };
 }
+
+/** Spec paths whose values no error message may show. */
+const secretPaths = (def: KindDef): string[] => [...(def.secrets ?? []), ...(def.writeOnly ?? [])];
 
 function kindDef(kind: string): KindDef {
   const def = kindByName(kind);

@@ -45,7 +45,7 @@ export async function assertRefsExist(tx: WriteTx, def: KindDef, res: Resource, 
     if (old.some((o) => o.id === id && o.ref === ref)) continue;
     const target = await tx.get(id);
     if (!target || target.project !== res.project || target.kind !== ref.target) {
-      throw new EimError('failed_precondition', `${ref.path.join('.')}: ${ref.target} ${id} does not exist in project "${res.project}"; create it first or fix the id`);
+      throw new EimError(ref.missingIsInvalid ? 'invalid_argument' : 'failed_precondition', `${ref.path.join('.')}: ${ref.target} ${id} does not exist in project "${res.project}"; create it first or fix the id`);
     }
     if (id === res.id) throw new EimError('invalid_argument', `${ref.path.join('.')} may not refer to the resource itself`);
   }

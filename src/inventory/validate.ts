@@ -1,6 +1,6 @@
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { EimError, Labels, Name } from '../api/index.ts';
+import { EimError, isSecretPointer, Labels, Name } from '../api/index.ts';
 
 const compiled = new WeakMap<TSchema, ReturnType<typeof Compile>>();
 const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$/;
@@ -20,7 +20,7 @@ export function assertValid(schema: TSchema, value: unknown, where: string, secr
     const path = where + e.instancePath.replace(/\//g, '.');
     const extra = (e.params as { additionalProperties?: string[] }).additionalProperties;
     if (extra) return `${path} has unknown field(s) ${extra.map((x) => `"${x}"`).join(', ')}`;
-    const secret = secrets.some((s) => e.instancePath === `/${s}`);
+    const secret = isSecretPointer(e.instancePath, secrets);
     return `${path} ${e.message}${secret ? ' (value not shown)' : ''}`;
   });
   throw new EimError('invalid_argument', `invalid ${where}: ${problems.join('; ')}`, { details: { problems } });

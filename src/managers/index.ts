@@ -7,3 +7,6 @@ export { TelemetryManager, type TelemetryManagerOptions, type TelemetryManagerSt
 export { effectiveTelemetry, configVersion, type TelemetryConfig, type EffectiveTelemetry } from './telemetry/effective-telemetry.ts';
 export { planUpdate, type UpdatePlan, type OsCatalog } from './maintenance/os-update-plan.ts';
 export { runOutcome } from './maintenance/os-update-run-cache.ts';
+export { AlertManager, type AlertManagerOptions, type AlertManagerStats } from './alerts/alert-manager.ts';
+export { type Senders, type SendResult, sendWebhook, sendEmail, emailContent } from './alerts/notification-senders.ts';
+export { buildPayload, type AlertmanagerPayload } from './alerts/alertmanager-payload.ts';

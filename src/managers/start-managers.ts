@@ -14,6 +14,7 @@ import { InformerIndex } from './shared/informer-index.ts';
 import type { Host, Instance, ManagerTuning, Region, Site } from './shared/manager-deps.ts';
 import { InheritedLabelsManager, type InheritedLabelsManagerStats } from './labels/inherited-labels-manager.ts';
 import { TelemetryManager, type TelemetryManagerStats } from './telemetry/telemetry-manager.ts';
+import { AlertManager, type AlertManagerOptions, type AlertManagerStats } from './alerts/alert-manager.ts';
 
 export interface StartManagersOptions extends ManagerTuning {
   /** The project to manage. @default ALL_PROJECTS */
@@ -24,6 +25,8 @@ export interface StartManagersOptions extends ManagerTuning {
   updateWindows?: WindowView;
   /** Wait before an OS update's 2nd attempt after a recoverable failure, doubled for each later one. @default 5000 */
   updateRetryMs?: number;
+  /** The alert manager's links, secrets, metric values, timing and senders. @default see AlertManagerOptions */
+  alerts?: Pick<AlertManagerOptions, 'revealSpec' | 'metricValue' | 'externalUrl' | 'tickMs' | 'metricEveryMs' | 'resolvedRetentionMs' | 'senders' | 'deliveryBackoff'>;
 }
 
 export interface ManagersStats {
@@ -33,6 +36,7 @@ export interface ManagersStats {
   labels: InheritedLabelsManagerStats;
   maintenance: { hosts: ControllerStats; schedules: ControllerStats };
   rollout: ControllerStats;
+  alerts: AlertManagerStats;
   cached: { hosts: number; instances: number; commands: number };
   commands: { created: number; deleted: number };
 }
@@ -84,6 +88,10 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   const runs = new Informer<'OsUpdateRun', OsUpdateRun>({ inventory, project, kind: 'OsUpdateRun', onHandlerError });
   const operatingSystems = new Informer<'OperatingSystem', OperatingSystem>({ inventory, project, kind: 'OperatingSystem', onHandlerError });
   const rollout = new OsUpdateRollout({ ...deps, ...tuning, policies, runs, operatingSystems, windows: options.updateWindows ?? windows, retryDelayMs: options.updateRetryMs });
+  const alertManager = new AlertManager({
+    inventory, project, hosts, instances, regions, sites, ...tuning, workers: 128, ...options.alerts,
+    shared: { OsUpdatePolicy: policies, OsUpdateRun: runs, OperatingSystem: operatingSystems, Command: commandInformer },
+  });
   const informers: { start(): unknown; stop(): Promise<void>; synced: Promise<void> }[] = [hosts, instances, commandInformer, regions, sites, policies, runs, operatingSystems];
   for (const i of informers) i.start();
   windows.start();
@@ -93,9 +101,10 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   labelsManager.start();
   maintenanceManager.start();
   rollout.start();
+  alertManager.start();
   let stopping: Promise<void> | undefined;
   return {
-    synced: Promise.all([...informers.map((i) => i.synced), windows.synced, telemetryManager.topology.synced]).then(() => undefined),
+    synced: Promise.all([...informers.map((i) => i.synced), windows.synced, telemetryManager.topology.synced, alertManager.synced]).then(() => undefined),
     stats: () => ({
       host: hostManager.stats(),
       instance: instanceManager.stats(),
@@ -103,12 +112,13 @@ export async function startManagers(inventory: Inventory, options: StartManagers
       labels: labelsManager.stats(),
       maintenance: maintenanceManager.stats(),
       rollout: rollout.stats(),
+      alerts: alertManager.stats(),
       cached: { hosts: hosts.size, instances: instances.size, commands: commandInformer.size },
       commands: { ...deps.commands.counters },
     }),
     stop: () =>
       (stopping ??= (async () => {
-        await Promise.all([hostManager.stop(), instanceManager.stop(), telemetryManager.stop(), labelsManager.stop(), maintenanceManager.stop(), rollout.stop()]);
+        await Promise.all([hostManager.stop(), instanceManager.stop(), telemetryManager.stop(), labelsManager.stop(), maintenanceManager.stop(), rollout.stop(), alertManager.stop()]);
         await Promise.all([...informers.map((i) => i.stop()), windows.stop()]);
       })()),
   };

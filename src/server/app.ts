@@ -21,6 +21,7 @@ import { registerRequestLimits } from './request-limits.ts';
 import { registerTelemetryRoutes } from './routes/telemetry-routes.ts';
 import { registerSummaryRoutes } from './routes/summary-routes.ts';
 import { TelemetryService } from './telemetry/telemetry-service.ts';
+import { registerAlertRoutes } from './routes/alert-routes.ts';
 
 export interface AppOptions {
   inventory: InventoryService;
@@ -54,6 +55,8 @@ export interface AppOptions {
   listener?: ListenerOptions;
   /** Collected telemetry (retention, budgets, forwarding). @default a TelemetryService with the defaults, on the inventory's store */
   telemetry?: TelemetryService;
+  /** The console's address for links in notifications. @default the request's origin */
+  externalUrl?: () => string;
 }
 
 /**
@@ -126,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerWatchRoutes(app, options.inventory, { tokens: options.tokens, bookmarkMs: options.bookmarkMs, maxPerToken: options.maxWatchesPerToken, maxStreams: options.maxWatchStreams });
   registerTokenRoutes(app, options.inventory, options.tokens);
   registerTelemetryRoutes(app, options.inventory, options.telemetry ?? new TelemetryService(options.inventory.store.telemetry));
+  registerAlertRoutes(app, options.inventory, undefined, options.externalUrl);
   registerConsoleRoutes(app, { dir: options.consoleDir });
   return app;
 }

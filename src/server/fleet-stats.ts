@@ -15,7 +15,12 @@ export interface FleetStats {
   connectedAgents: { project: string; count: number }[];
   instances: { project: string; state: string; count: number }[];
   rollouts: { project: string; state: RolloutState; count: number }[];
+  /** Alerts by state and severity (every combination of every project, zeros included). */
+  alerts: { project: string; state: string; severity: string; count: number }[];
 }
+
+const ALERT_STATES = ['pending', 'firing', 'resolved'] as const;
+const ALERT_SEVERITIES = ['critical', 'warning', 'info'] as const;
 
 export interface FleetStatsReaderOptions {
   /** An answer younger than this is served again (a scrape every few seconds costs one set of queries). @default 5000 */
@@ -56,7 +61,7 @@ export class FleetStatsReader {
   }
 
   private async query(): Promise<FleetStats> {
-    const [projects, hostRows, siteRows, instanceRows, policyRows] = await Promise.all([
+    const [projects, hostRows, siteRows, instanceRows, policyRows, alertRows] = await Promise.all([
       this.store.listProjects(),
       this.store.countBy({ kind: 'Host', fields: [['project'], ['spec', 'siteId'], ...HOST_CATEGORY_FIELDS] }),
       this.store.countBy({ kind: 'Site', fields: [['project'], ['id'], ['name']] }),
@@ -65,7 +70,10 @@ export class FleetStatsReader {
         kind: 'OsUpdatePolicy',
         fields: [['project'], ['status', 'rollout', 'halted'], ['status', 'rollout', 'running'], ['status', 'rollout', 'pending'], ['status', 'rollout', 'total']],
       }),
+      this.store.countBy({ kind: 'Alert', fields: [['project'], ['status', 'state'], ['status', 'severity']] }),
     ]);
+    const alerts = new Counter<[string, string, string]>();
+    for (const { values, count } of alertRows) alerts.add([String(values[0]), String(values[1]), String(values[2])], count);
     const projectSet = new Set([...projects.map((p) => p.name), ...hostRows.map((r) => String(r.values[0]))]);
     const siteName = new Map(siteRows.map((r) => [String(r.values[1]), String(r.values[2])]));
     const hosts = new Counter<[string, HostCategory]>();
@@ -97,6 +105,7 @@ export class FleetStatsReader {
       connectedAgents: projectList.map((project) => ({ project, count: connected.get([project]) })),
       instances: instances.entries().map(([[project, state], count]) => ({ project, state, count })),
       rollouts: projectList.flatMap((project) => ROLLOUT_STATES.map((state) => ({ project, state, count: rollouts.get([project, state]) }))),
+      alerts: projectList.flatMap((project) => ALERT_STATES.flatMap((state) => ALERT_SEVERITIES.map((severity) => ({ project, state, severity, count: alerts.get([project, state, severity]) })))),
     };
   }
 }

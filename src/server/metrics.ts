@@ -5,6 +5,8 @@ import { type FleetStats, FleetStatsReader, type FleetStatsReaderOptions } from 
 export interface ServerMetricsOptions extends FleetStatsReaderOptions {
   /** At most this many `eim_site_hosts` series (site × status); the rest are counted in `eim_site_hosts_dropped_series`. @default 10000 */
   maxSiteSeries?: number;
+  /** Notifications the alert manager in this process sent, by receiver name and result. @default none */
+  alertNotifications?: () => Record<string, { ok: number; failed: number }>;
 }
 
 /**
@@ -79,6 +81,23 @@ export class ServerMetrics {
     });
     fleetGauge('eim_rollouts', 'OS update policies by rollout state: running (updates under way), waiting (for a window or a slot), halted (maxFailures reached), done', ['project', 'state'], (g, s) => {
       for (const r of s.rollouts) g.set({ project: r.project, state: r.state }, r.count);
+    });
+    fleetGauge('eim_alerts', 'Alerts by state (pending, firing, resolved) and severity', ['project', 'state', 'severity'], (g, s) => {
+      for (const a of s.alerts) g.set({ project: a.project, state: a.state, severity: a.severity }, a.count);
+    });
+    const notifications = options.alertNotifications;
+    new Counter({
+      name: 'eim_alert_notifications_total',
+      help: 'Alert notifications sent by the alert manager in this process, by receiver name and result (ok: acknowledged; failed: an attempt that failed and is retried)',
+      labelNames: ['receiver', 'result'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [receiver, n] of Object.entries(notifications?.() ?? {})) {
+          this.inc({ receiver, result: 'ok' }, n.ok);
+          this.inc({ receiver, result: 'failed' }, n.failed);
+        }
+      },
     });
   }
 }

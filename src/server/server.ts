@@ -77,6 +77,10 @@ export interface ServerOptions {
   telemetry?: TelemetryOptions;
   /** Inside a maintenance window a silent host shows "maintenance" this long after its last heartbeat, then "no connection (in maintenance)". @default 900 (15 min) */
   maintenanceGraceSeconds?: number;
+  /** The address users reach the console at, for links in alert notifications. @default the address this server listens on */
+  externalUrl?: string;
+  /** How often the alert manager looks for due notifications (tests shorten it). @default 1000 */
+  alertTickMs?: number;
 }
 
 export interface RunningServer {
@@ -91,7 +95,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-type Defaulted = 'store' | 'oidc' | 'tls' | 'agentCa' | 'maxConnections' | 'maxConnectionsPerAddress' | 'headerTimeoutMs' | 'keepAliveTimeoutMs';
+type Defaulted = 'externalUrl' | 'alertTickMs' | 'store' | 'oidc' | 'tls' | 'agentCa' | 'maxConnections' | 'maxConnectionsPerAddress' | 'headerTimeoutMs' | 'keepAliveTimeoutMs';
 export type CompiledServerOptions = Readonly<Required<Omit<ServerOptions, Defaulted>> & Pick<ServerOptions, Defaulted>>;
 
 /**
@@ -127,6 +131,8 @@ export function compileServerOptions(o: ServerOptions): CompiledServerOptions {
     southbound: o.southbound ?? {},
     telemetry: o.telemetry ?? {},
     maintenanceGraceSeconds: o.maintenanceGraceSeconds ?? 900,
+    externalUrl: o.externalUrl,
+    alertTickMs: o.alertTickMs,
   });
 }
 
@@ -148,6 +154,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Asked of the store first: whether this start made the project (a new data dir on a shared database finds it made).
   const createdDefault = await store.ensureProject('default');
   await inventory.ensureProject('default');
+  if (createdDefault) await inventory.seedProject('default');
   const tokens = await TokenService.open({ auth: store.auth, oidc: o.oidc });
   const adminTokenPath = join(o.dataDir, 'admin.token');
   const firstStart = !existsSync(adminTokenPath);
@@ -164,7 +171,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     log.info(`${why}: ${project} an admin token to ${adminTokenPath} (mode 0600, valid 1 year)`);
   }
   const telemetry = new TelemetryService(store.telemetry, { ...o.telemetry, onError: (m, e) => log.warn(e ? { err: e } : {}, m) });
+  let managers: Managers | undefined;
+  let listenUrl = '';
   const app = await buildApp({
+    metrics: { alertNotifications: () => managers?.stats().alerts.notifier.notifications ?? {} },
+    externalUrl: () => o.externalUrl ?? listenUrl,
     inventory,
     tokens,
     telemetry,
@@ -196,11 +207,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     onError: (e) => log.warn({ err: e }, 'southbound write failed; will retry'),
   });
   // The managers use the Inventory interface only; in this process it is the in-process one.
+  const managerCaller = { subject: 'managers', grants: [{ project: ALL_PROJECTS, role: 'manager' as const }] };
   const startLocal = () =>
-    startManagers(inventory.as({ subject: 'managers', grants: [{ project: ALL_PROJECTS, role: 'manager' }] }), {
+    startManagers(inventory.as(managerCaller), {
       onError: (e) => log.warn({ err: e }, 'manager error'),
+      alerts: {
+        revealSpec: (project, kind, id) => inventory.revealSpec(managerCaller, project, kind, id),
+        metricValue: async (hostId, name) => (await store.telemetry.latestValue(hostId, name))?.value,
+        externalUrl: o.externalUrl ?? (() => listenUrl),
+        tickMs: o.alertTickMs,
+      },
     });
-  let managers: Managers | undefined;
   let lease: AdvisoryLease | undefined;
   if (o.managers === 'in-process' && store.dialect === 'postgres' && o.store) {
     // Several servers on one database: the managers run in one of them at a time (an OS update
@@ -229,6 +246,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   if (o.telemetry.otlpForward) log.info(`telemetry: forwarding what agents send to the OpenTelemetry Collector at ${new URL(o.telemetry.otlpForward).origin}`);
   const address = await app.listen({ host: o.host, port: o.port });
   const url = address.replace('[::1]', 'localhost');
+  listenUrl = url;
   if (tls) logCertificate(log, tls);
   if (agentCa) log.info(`mutual TLS for agents: every southbound call but enrolment needs the agent's client certificate; ${agentCa.summary}`);
   else if (!isLoopbackHost(o.host)) for (const line of plainHttpWarning(o.host, Number(new URL(url).port))) log.warn(line);

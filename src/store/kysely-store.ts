@@ -128,6 +128,10 @@ export class KyselyStore implements Store {
     return hostsByIdentity(this.db, this.adapter, project, identity, limit);
   }
 
+  getSecrets(id: string): Promise<Record<string, unknown> | undefined> {
+    return readSecrets(this.db, id);
+  }
+
   async list(q: ListQuery): Promise<ListResult> {
     return this.adapter.snapshot(this.db, async (trx) => {
       const meta = await trx.selectFrom('eim_meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
@@ -282,6 +286,11 @@ export class KyselyStore implements Store {
   }
 }
 
+async function readSecrets(db: Kysely<Database> | Transaction<Database>, id: string): Promise<Record<string, unknown> | undefined> {
+  const row = await db.selectFrom('eim_secrets').select('data').where('id', '=', id).executeTakeFirst();
+  return row ? (JSON.parse(row.data) as Record<string, unknown>) : undefined;
+}
+
 class KyselyWriteTx implements WriteTx {
   constructor(
     private readonly trx: Transaction<Database>,
@@ -352,12 +361,22 @@ class KyselyWriteTx implements WriteTx {
     const res: Resource = { ...input, revision: this.revisions.take() };
     await this.trx.deleteFrom('eim_resources').where('id', '=', res.id).execute();
     await this.trx.deleteFrom('eim_refs').where('from_id', '=', res.id).execute();
+    await this.trx.deleteFrom('eim_secrets').where('id', '=', res.id).execute();
     this.log('DELETED', res, actor);
     return res;
   }
 
   insertToken(record: TokenRecord): Promise<void> {
     return insertTokenRow(this.trx, record);
+  }
+
+  getSecrets(id: string): Promise<Record<string, unknown> | undefined> {
+    return readSecrets(this.trx, id);
+  }
+
+  async putSecrets(id: string, project: string, secrets: Record<string, unknown> | undefined): Promise<void> {
+    await this.trx.deleteFrom('eim_secrets').where('id', '=', id).execute();
+    if (secrets && Object.keys(secrets).length > 0) await this.trx.insertInto('eim_secrets').values({ id, project, data: JSON.stringify(secrets) }).execute();
   }
 
   private async writeRefs(res: Resource): Promise<void> {

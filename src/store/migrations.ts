@@ -150,6 +150,18 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
         }
       },
     },
+    '0013_secrets': {
+      async up(db: Kysely<any>) {
+        // Write-only spec fields (an alert receiver's HMAC secret, SMTP password, header values):
+        // one row per resource, written in the resource's transaction, never in the event log.
+        await db.schema
+          .createTable('eim_secrets')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('project', 'text', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

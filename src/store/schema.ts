@@ -70,7 +70,15 @@ export interface TokensTable {
   revoked_at: string | null;
 }
 
+/** Write-only spec fields of one resource (JSON in the shape of its spec); never in the event log. */
+export interface SecretsTable {
+  id: string;
+  project: string;
+  data: string;
+}
+
 export interface Database {
+  eim_secrets: SecretsTable;
   eim_signing_keys: SigningKeysTable;
   eim_tokens: TokensTable;
   eim_resources: ResourcesTable;

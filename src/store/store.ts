@@ -35,7 +35,7 @@ export interface WriteTx {
   insertIfFree(resource: Omit<Resource, 'revision' | 'createdAt' | 'updatedAt'>, actor: string): Promise<{ resource?: Resource; idTaken?: boolean; nameOwner?: string }>;
   /** Replaces a resource's stored state; revision and updatedAt are stamped here. */
   update(resource: Resource, actor: string, refsChanged: boolean): Promise<Resource>;
-  /** Removes a resource and logs its last state. */
+  /** Removes a resource (and its secrets) and logs its last state. */
   remove(resource: Resource, actor: string): Promise<Resource>;
   /**
    * Records an issued token in this transaction, so it exists exactly when the writes beside it
@@ -43,6 +43,10 @@ export interface WriteTx {
    * it is a write, so nothing may be refused after it.
    */
   insertToken(record: TokenRecord): Promise<void>;
+  /** The write-only values stored for a resource (undefined: none). */
+  getSecrets(id: string): Promise<Record<string, unknown> | undefined>;
+  /** Stores a resource's write-only values (none: removes them). Never logged. */
+  putSecrets(id: string, project: string, secrets: Record<string, unknown> | undefined): Promise<void>;
 }
 
 /**
@@ -118,6 +122,8 @@ export interface Store {
   /** Runs a mutation in a write transaction (grouped with concurrent ones into one commit). */
   write<T>(mutation: Mutation<T>): Promise<T>;
   get(id: string): Promise<Resource | undefined>;
+  /** The write-only values stored for a resource (undefined: none). */
+  getSecrets(id: string): Promise<Record<string, unknown> | undefined>;
   /**
    * Hosts of `project` whose `spec.uuid` (compared in lower case: pass it lower-cased) equals
    * `identity.uuid` or whose `spec.serialNumber` equals `identity.serialNumber`, exactly; at most

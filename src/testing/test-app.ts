@@ -8,6 +8,8 @@ import { type Dialect, openTestStore, type TestStore } from './test-stores.ts';
 export interface TestAppOptions {
   /** @default 'sqlite' */
   dialect?: Dialect;
+  /** Fill the projects as a new server does (the default alert rules). @default false */
+  seed?: boolean;
   /** The projects to create. @default ['default'] */
   projects?: string[];
   /** For the InventoryService (retention, …). @default {} */
@@ -62,7 +64,10 @@ export async function openTestApp(options: TestAppOptions = {}): Promise<TestApp
     const inventory = new InventoryService(store.store, options.inventory);
     await inventory.start();
     closers.push(() => inventory.stop());
-    for (const project of options.projects ?? ['default']) await inventory.ensureProject(project);
+    for (const project of options.projects ?? ['default']) {
+      await inventory.ensureProject(project);
+      if (options.seed) await inventory.seedProject(project);
+    }
     const tokens = await TokenService.open({ ...options.tokens, auth: store.store.auth });
     closers.push(() => tokens.stop());
     const admin = (await tokens.issue({ subject: 'admin', grants: [{ project: '*', role: 'admin' }] })).token;

@@ -10,12 +10,14 @@ import { LoginView } from './views/login-view.tsx';
 import { OverviewView } from './views/overview-view.tsx';
 import { SchedulesView } from './views/schedules-view.tsx';
 import { UpdatesView } from './views/updates-view.tsx';
+import { AlertsView, FiringCount } from './views/alerts-view.tsx';
 
 const NAV = [
   ['/', 'Overview'],
   ['/locations', 'Regions & sites'],
   ['/schedules', 'Schedules'],
   ['/updates', 'OS & updates'],
+  ['/alerts', 'Alerts'],
 ] as const;
 
 /** The console: sign-in, then the project's views around one live stream. */
@@ -94,6 +96,8 @@ function Console({ api, project, projects, onProject, onSignOut }: { api: ApiCli
     <SchedulesView />
   ) : route === '/updates' ? (
     <UpdatesView />
+  ) : route === '/alerts' ? (
+    <AlertsView />
   ) : (
     <OverviewView />
   );
@@ -112,6 +116,7 @@ function Console({ api, project, projects, onProject, onSignOut }: { api: ApiCli
           ))}
         </nav>
         <span class="spacer" />
+        <FiringCount />
         <span class="inline">
           <label for="project">Project</label>
           <select id="project" value={project} onChange={(e) => onProject((e.target as HTMLSelectElement).value)}>

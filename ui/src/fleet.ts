@@ -16,6 +16,8 @@ export const WATCHED: readonly WatchedKind[] = [
   // Few, and named on the host page (its effective telemetry).
   { path: 'telemetry-groups', kind: 'TelemetryGroup' },
   { path: 'telemetry-profiles', kind: 'TelemetryProfile' },
+  // The header's firing count, the Alerts view and each host's alerts.
+  { path: 'alerts', kind: 'Alert' },
 ];
 
 /**

@@ -33,7 +33,7 @@ export async function runManagers(o: RunManagersOptions): Promise<void> {
   const inventory = new InventoryClient({ server: o.server, token: o.token, ca: o.ca });
   try {
     await inventory.list(ALL_PROJECTS, 'Host', { pageSize: 1 });
-    const managers = await startManagers(inventory, { workers: o.workers });
+    const managers = await startManagers(inventory, { workers: o.workers, alerts: { revealSpec: (project, kind, id) => inventory.revealSpec(project, kind, id) } });
     o.log(`eim managers: reconciling every project at ${o.server} (${o.workers} workers per manager); stats every ${Math.round(o.statsEveryMs / 1000)} s`);
     const timer = setInterval(() => o.log(statsLine(managers.stats())), o.statsEveryMs);
     try {

@@ -95,6 +95,8 @@ export function registerServerCommand(program: Command): void {
     .addOption(new Option('--otlp-forward <url>', 'also forward what agents send to this OpenTelemetry Collector (its OTLP/HTTP base URL, e.g. http://otel-collector:4318)').env('EIM_OTLP_FORWARD'))
     .addOption(new Option('--metrics-public', 'serve /metrics without a token (its fleet gauges name every project and site: only where the network keeps strangers out); otherwise a token is needed, and one for some projects sees their series only').env('EIM_METRICS_PUBLIC'))
     .addOption(new Option('--maintenance-grace <duration>', 'inside a maintenance window, a silent host shows "maintenance" this long after its last heartbeat (a reboot), then "no connection (in maintenance)"').env('EIM_MAINTENANCE_GRACE').default(900, '15m').argParser(seconds))
+    .addOption(new Option('--external-url <url>', 'the address users reach the console at, for links in alert notifications (default: the address this server listens on)').env('EIM_EXTERNAL_URL'))
+    .addOption(new Option('--alert-tick <ms>', 'how often the alert manager looks for due notifications, in milliseconds').env('EIM_ALERT_TICK_MS').argParser(whole).default(1000).hideHelp())
     .addOption(new Option('--managers <where>', 'run the resource managers in this process, or none (run them with eim managers)').env('EIM_MANAGERS').choices(['in-process', 'none']).default('in-process'))
     .addHelpText(
       'after',
@@ -133,6 +135,8 @@ Examples:
           managers: o.managers,
           metricsPublic: o.metricsPublic === true,
           maintenanceGraceSeconds: o.maintenanceGrace,
+          externalUrl: o.externalUrl,
+          alertTickMs: o.alertTick,
           telemetry: {
             rawRetentionSeconds: o.metricsRetention.raw,
             ...(o.metricsRetention.rollups ? { rollupRetentionSeconds: o.metricsRetention.rollups } : {}),

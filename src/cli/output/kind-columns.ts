@@ -144,6 +144,43 @@ const KIND_COLUMNS: Record<string, Column[]> = {
   TelemetryProfile: [oneOfRef('TARGET', 'spec.target'), ref('GROUP', 'spec.groupId'), field('INTERVAL', 'spec.metricsIntervalSeconds'), field('LOG-LEVEL', 'spec.logLevel', true)],
   LocalAccount: [field('USERNAME', 'spec.username')],
   CustomConfig: [field('DESCRIPTION', 'spec.description')],
+  AlertRule: [
+    field('KIND', 'spec.kind'), field('SEVERITY', 'spec.severity'), compute('FOR', (r) => `${valueAt(r, 'spec.forSeconds')}s`), field('FIRING', 'status.firing'),
+    compute('ENABLED', (r) => (valueAt(r, 'spec.enabled') === false ? { text: 'no', style: 'dim' } : 'yes')), ref('RECEIVERS', 'spec.receiverIds', true),
+    { ...field('FILTER', 'spec.filter', true), long: true },
+  ],
+  AlertReceiver: [
+    compute('TYPE', (r) => (valueAt(r, 'spec.webhook') ? 'webhook' : 'email')),
+    compute('TO', (r) => valueAt(r, 'spec.webhook.url') ?? valueAt(r, 'spec.email.to')),
+    compute('LAST', (r) => {
+      const d = valueAt(r, 'status.lastDelivery') as { ok?: boolean; error?: string } | undefined;
+      return d ? (d.ok ? { text: 'ok', style: 'green' } : { text: `failed: ${d.error ?? ''}`, style: 'red' }) : undefined;
+    }),
+  ],
+  Alert: [
+    compute('STATE', (r) => {
+      const s = valueAt(r, 'status.state') as string | undefined;
+      const silenced = (valueAt(r, 'status.silencedBy') as unknown[] | undefined)?.length;
+      return s === 'firing' ? { text: silenced ? 'firing (silenced)' : 'firing', style: silenced ? 'dim' : 'red' } : s === 'pending' ? { text: 'pending', style: 'yellow' } : s;
+    }),
+    compute('SEVERITY', (r) => {
+      const s = valueAt(r, 'status.severity') as string | undefined;
+      return s === 'critical' ? { text: s, style: 'red' } : s;
+    }),
+    field('RESOURCE', 'status.resourceName'),
+    field('SITE', 'status.labels.site'),
+    compute('SINCE', (r, ctx) => (valueAt(r, 'status.activeSince') ? age(valueAt(r, 'status.activeSince') as string, ctx.now) : undefined)),
+    { ...field('SUMMARY', 'status.annotations.summary'), long: true },
+    field('RULE', 'status.labels.alertname', true),
+  ],
+  Silence: [
+    field('FILTER', 'spec.filter'),
+    compute('ENDS', (r, ctx) => {
+      const end = Date.parse(valueAt(r, 'spec.endsAt') as string);
+      return end <= ctx.now ? { text: 'expired', style: 'dim' } : `in ${age(new Date(ctx.now - (end - ctx.now)).toISOString(), ctx.now)}`;
+    }),
+    { ...field('COMMENT', 'spec.comment'), long: true },
+  ],
   Command: [ref('HOST', 'spec.hostId'), field('TYPE', 'spec.type'), field('STATE', 'status.state'), field('PROGRESS', 'status.progress'), { ...field('MESSAGE', 'status.message', true), long: true }, field('OWNER', 'spec.ownerId', true)],
 };
 

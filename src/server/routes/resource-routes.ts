@@ -79,6 +79,19 @@ export function registerResourceRoutes(app: FastifyInstance, inventory: Inventor
       async (req) => inventory.update(callerOf(req), projectParam(req.params), def.kind, (req.params as { id: string }).id, (req.body ?? {}) as never, { ifMatch: ifMatchOf(req.headers['if-match']) }),
     );
 
+    if (def.writeOnly) {
+      app.get(
+        `${one}/secrets`,
+        {
+          schema: {
+            tags, operationId: `reveal${def.kind}Spec`, summary: `A ${def.kind}'s spec with its write-only fields (managers only)`,
+            response: { 200: Type.Object({ spec: def.spec! }), ...errors },
+          },
+        },
+        async (req) => ({ spec: await inventory.revealSpec(callerOf(req), projectParam(req.params), def.kind, (req.params as { id: string }).id) }),
+      );
+    }
+
     if (def.status) {
       app.patch(
         `${one}/status`,

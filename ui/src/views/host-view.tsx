@@ -11,6 +11,7 @@ import { type TelemetrySource, telemetryRows } from '../state/telemetry-rows.ts'
 import { DevicesSection } from './host-devices.tsx';
 import { HostActions } from './host-actions.tsx';
 import { HostHistory } from './host-history.tsx';
+import { AlertTable, sortedAlerts } from './alerts-view.tsx';
 import { HostLogTail, HostMetrics } from './host-telemetry.tsx';
 import { InstanceSection } from './host-instance.tsx';
 
@@ -92,6 +93,7 @@ export function HostView({ id }: { id: string }) {
           ]}
         />
       </div>
+      <HostAlerts hostId={host.id} />
       <HostMetrics key={`m-${host.id}`} hostId={host.id} />
       <HostLogTail key={`l-${host.id}`} hostId={host.id} />
       <Hardware host={host} />
@@ -216,6 +218,18 @@ function Telemetry({ host }: { host: Resource }) {
           {open && <pre>{JSON.stringify(t.config, null, 2)}</pre>}
         </>
       )}
+    </section>
+  );
+}
+
+/** The alerts about this host (and what runs on it), live from the watch stream; resolved ones are left out. */
+function HostAlerts({ hostId }: { hostId: string }) {
+  const { store } = useFleet();
+  const alerts = sortedAlerts([...store.all('Alert').values()].filter((a) => a.status?.labels?.hostId === hostId && a.status?.state !== 'resolved'));
+  return (
+    <section aria-labelledby="al-title" data-testid="host-alerts">
+      <h2 id="al-title">Alerts</h2>
+      <AlertTable alerts={alerts} />
     </section>
   );
 }

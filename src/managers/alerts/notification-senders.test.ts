@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { test } from 'node:test';
+import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { buildPayload } from './alertmanager-payload.ts';
+import type { Alert, AlertReceiver } from './alert-types.ts';
+import { sendEmail, sendWebhook } from './notification-senders.ts';
+
+const now = '2026-12-06T10:00:00.000Z';
+const alert = (i: number, state: 'firing' | 'resolved'): Alert =>
+  ({
+    id: `alert-0000000${i}`, name: `a${i}`, kind: 'Alert', project: 'default', labels: {}, revision: 1, generation: 1, createdAt: now, updatedAt: now, spec: {},
+    status: {
+      ruleId: 'alertrule-00000001', resourceId: `host-0000000${i}`, state, severity: 'critical', activeSince: now, startsAt: now, ...(state === 'resolved' ? { endsAt: '2026-12-06T10:05:00.000Z' } : {}),
+      fingerprint: `f${i}`, labels: { alertname: 'host-connection-lost', severity: 'critical', host: `edge-${i}`, hostId: `host-0000000${i}`, site: 'berlin-1' },
+      annotations: { summary: `Host edge-${i} lost <its> connection` },
+    },
+  }) as Alert;
+const receiver = { name: 'ops', project: 'default', id: 'alertreceiver-00000001' } as AlertReceiver;
+const payload = buildPayload({ receiver, groupKey: 'g', groupLabels: { alertname: 'host-connection-lost', site: 'berlin-1' }, alerts: [alert(1, 'firing'), alert(2, 'firing'), alert(3, 'resolved')], externalUrl: 'https://eim.example' });
+
+test('email: plain text and HTML list the alerts with links to the console; the SMTP login is used and never shown', async () => {
+  const mails: { raw: string; user?: string; pass?: string }[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    allowInsecureAuth: true,
+    onAuth(auth, _session, cb) {
+      mails.push({ raw: '', user: auth.username, pass: auth.password ?? undefined });
+      cb(null, { user: auth.username });
+    },
+    onData(stream, _session, cb) {
+      let raw = '';
+      stream.on('data', (c) => (raw += c));
+      stream.on('end', () => {
+        mails.push({ raw });
+        cb();
+      });
+    },
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.server.address() as { port: number }).port;
+  try {
+    const r = await sendEmail({ smtpHost: '127.0.0.1', smtpPort: port, starttls: false, username: 'eim', password: 'smtp-pass-123', from: 'eim@example.com', to: ['ops@example.com'] }, payload, 'key-1');
+    assert.equal(r.ok, true, r.detail);
+    assert.ok(!r.detail.includes('smtp-pass-123'));
+    assert.deepEqual(mails.filter((m) => m.user).map((m) => [m.user, m.pass]), [['eim', 'smtp-pass-123']]);
+    const mail = await simpleParser(mails.find((m) => m.raw)!.raw);
+    assert.match(mail.subject ?? '', /^\[FIRING:2 resolved:1\] alertname=host-connection-lost site=berlin-1$/);
+    assert.equal((mail.to as { text: string }).text, 'ops@example.com');
+    assert.match(mail.text ?? '', /Host edge-1 lost <its> connection/);
+    assert.match(mail.text ?? '', /https:\/\/eim\.example\/#\/hosts\/host-00000001/);
+    assert.match(mail.text ?? '', /\[resolved\] Host edge-3/);
+    assert.match(String(mail.html), /<a href="https:\/\/eim\.example\/#\/hosts\/host-00000002">Host edge-2 lost &#60;its&#62; connection<\/a>/);
+    assert.equal(mail.headers.get('x-eim-idempotency-key'), 'key-1');
+    // A server that is not there: a failure that says why, without the password.
+    const down = await sendEmail({ smtpHost: '127.0.0.1', smtpPort: 1, starttls: false, username: 'eim', password: 'smtp-pass-123', from: 'eim@example.com', to: ['ops@example.com'] }, payload, 'key-2');
+    assert.equal(down.ok, false);
+    assert.match(down.detail, /ECONNREFUSED|connect/i);
+    assert.ok(!down.detail.includes('smtp-pass-123'));
+    // starttls required, and the server offers none: refused, not sent in the clear.
+    const plain = await sendEmail({ smtpHost: '127.0.0.1', smtpPort: port, starttls: true, from: 'eim@example.com', to: ['ops@example.com'] }, payload, 'key-3');
+    assert.equal(plain.ok, false);
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
+
+test('webhook: a 5xx, a refused connection and a receiver that never answers are failures saying why; no redirect is followed', async () => {
+  let status = 503;
+  let hang = false;
+  const server = createServer((req, res) => {
+    req.resume();
+    if (hang) return;
+    if (status === 302) return void res.writeHead(302, { location: 'http://127.0.0.1:1/' }).end();
+    res.writeHead(status).end('x'.repeat(1000));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+  try {
+    const r503 = await sendWebhook({ url }, payload, 'k');
+    assert.equal(r503.ok, false);
+    assert.match(r503.detail, /^HTTP 503: x+$/);
+    assert.ok(r503.detail.length <= 320, 'the answer is cut short');
+    status = 302;
+    assert.match((await sendWebhook({ url }, payload, 'k')).detail, /^HTTP 302/);
+    hang = true;
+    const slow = await sendWebhook({ url }, payload, 'k', 300);
+    assert.deepEqual(slow, { ok: false, detail: 'no answer within 0.3 s' });
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const closedPort = (closed.address() as { port: number }).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const refused = await sendWebhook({ url: `http://127.0.0.1:${closedPort}/` }, payload, 'k');
+    assert.equal(refused.ok, false);
+    assert.match(refused.detail, /ECONNREFUSED/);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
