@@ -17,3 +17,7 @@ export * from './json-equal.ts';
 export * from './list-all.ts';
 export * from './json-limits.ts';
 export * from './telemetry-data.ts';
+export * from './node-config.ts';
+export * from './node-config-check.ts';
+export * from './ssh-key.ts';
+export * from './cloud-config.ts';
