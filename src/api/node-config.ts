@@ -180,3 +180,29 @@ export interface NodeConfigPayload {
   accounts: NodeAccount[];
   configs: NodeConfigFile[];
 }
+
+/**
+ * The host's node-config status triple from the effective set and the agent's last report:
+ * error for conflicts or failed items (naming them), in_progress while the agent has not applied
+ * the current version, idle otherwise (saying when it was a dry run).
+ * @example nodeConfigApplyStatus({ version: 'a', appliedVersion: 'a', items: [], accounts: [], configs: [] }, new Date())
+ */
+export function nodeConfigApplyStatus(
+  nc: Pick<HostNodeConfig, 'version' | 'appliedVersion' | 'items' | 'conflicts' | 'accounts' | 'configs'>,
+  now: Date,
+): StatusTriple {
+  const at = now.toISOString();
+  const triple = (indicator: StatusTriple['indicator'], message: string): StatusTriple => ({ indicator, message: message.length > 1024 ? `${message.slice(0, 1021)}...` : message, timestamp: at });
+  const more = (n: number) => (n > 1 ? ` (and ${n - 1} more)` : '');
+  if (nc.conflicts?.length) return triple('error', `conflict: ${nc.conflicts[0].message}${more(nc.conflicts.length)}`);
+  if (nc.appliedVersion !== nc.version) return triple('in_progress', `version ${nc.version} is on its way to the agent${nc.appliedVersion ? ` (it applied ${nc.appliedVersion})` : ''}`);
+  const failed = (nc.items ?? []).filter((i) => i.state === 'failed');
+  if (failed.length > 0) {
+    const f = failed[0];
+    return triple('error', `${f.item} failed: ${f.message ?? 'no reason given'}${f.recoverable ? ' (the agent retries)' : ' (not retried until the spec changes)'}${more(failed.length)}`);
+  }
+  const what = `${nc.accounts.length} account${nc.accounts.length === 1 ? '' : 's'}, ${nc.configs.length} config${nc.configs.length === 1 ? '' : 's'}`;
+  const dry = (nc.items ?? []).filter((i) => i.state === 'dry-run').length;
+  if (dry > 0) return triple('idle', `dry run of version ${nc.version} (${what}): the agent runs without --allow-node-config and reported what it would run for ${dry} item${dry === 1 ? '' : 's'}`);
+  return triple('idle', `applied version ${nc.version} (${what})`);
+}

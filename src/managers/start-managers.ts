@@ -12,6 +12,7 @@ import { MaintenanceWindows } from './maintenance/windows.ts';
 import { type CommandResource, CommandTracker } from './shared/command-tracker.ts';
 import { InformerIndex } from './shared/informer-index.ts';
 import type { Host, Instance, ManagerTuning, Region, Site } from './shared/manager-deps.ts';
+import { NodeConfigManager, type NodeConfigManagerStats } from './node-config/node-config-manager.ts';
 import { TelemetryManager, type TelemetryManagerStats } from './telemetry/telemetry-manager.ts';
 
 export interface StartManagersOptions extends ManagerTuning {
@@ -29,6 +30,7 @@ export interface ManagersStats {
   host: ControllerStats;
   instance: ControllerStats;
   telemetry: TelemetryManagerStats;
+  nodeConfig: NodeConfigManagerStats;
   maintenance: { hosts: ControllerStats; schedules: ControllerStats };
   rollout: ControllerStats;
   cached: { hosts: number; instances: number; commands: number };
@@ -44,7 +46,7 @@ export interface Managers {
 }
 
 /**
- * Starts the managers (host, instance, maintenance windows, OS update rollout, telemetry) on one set
+ * Starts the managers (host, instance, maintenance windows, OS update rollout, telemetry, node config) on one set
  * of shared caches (hosts, instances, commands, regions, sites); each adds its own of the kinds only
  * it reads (schedules, policies, telemetry profiles, …).
  * `inventory` acts as a manager: the in-process Inventory (`svc.as(managerCaller)`) or an
@@ -74,6 +76,7 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   const hostManager = new HostManager({ ...deps, ...tuning, osProfileRetryMs: options.osProfileRetryMs });
   const instanceManager = new InstanceManager({ ...deps, ...tuning });
   const telemetryManager = new TelemetryManager({ ...deps, ...tuning });
+  const nodeConfigManager = new NodeConfigManager({ ...deps, ...tuning });
   // The windows every policy manager reads: one cache of schedules, sites and regions, sharing the hosts.
   const windows = new MaintenanceWindows({ inventory, project, hosts, sites, regions, clock: options.clock, onError: onHandlerError });
   const maintenanceManager = new MaintenanceManager({ inventory, project, hosts, windows, ...tuning });
@@ -87,15 +90,17 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   hostManager.start();
   instanceManager.start();
   telemetryManager.start();
+  nodeConfigManager.start();
   maintenanceManager.start();
   rollout.start();
   let stopping: Promise<void> | undefined;
   return {
-    synced: Promise.all([...informers.map((i) => i.synced), windows.synced, telemetryManager.topology.synced]).then(() => undefined),
+    synced: Promise.all([...informers.map((i) => i.synced), windows.synced, telemetryManager.topology.synced, nodeConfigManager.topology.synced]).then(() => undefined),
     stats: () => ({
       host: hostManager.stats(),
       instance: instanceManager.stats(),
       telemetry: telemetryManager.stats(),
+      nodeConfig: nodeConfigManager.stats(),
       maintenance: maintenanceManager.stats(),
       rollout: rollout.stats(),
       cached: { hosts: hosts.size, instances: instances.size, commands: commandInformer.size },
@@ -103,7 +108,7 @@ export async function startManagers(inventory: Inventory, options: StartManagers
     }),
     stop: () =>
       (stopping ??= (async () => {
-        await Promise.all([hostManager.stop(), instanceManager.stop(), telemetryManager.stop(), maintenanceManager.stop(), rollout.stop()]);
+        await Promise.all([hostManager.stop(), instanceManager.stop(), telemetryManager.stop(), nodeConfigManager.stop(), maintenanceManager.stop(), rollout.stop()]);
         await Promise.all([...informers.map((i) => i.stop()), windows.stop()]);
       })()),
   };
