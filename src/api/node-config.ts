@@ -174,12 +174,16 @@ export const NodeConfigReport = Type.Object(
 );
 export type NodeConfigReport = Static<typeof NodeConfigReport>;
 
-/** The `node-config` stream event's data. */
-export interface NodeConfigPayload {
-  version: string;
-  accounts: NodeAccount[];
-  configs: NodeConfigFile[];
-}
+/** The `node-config` stream event's data: the effective set of `status.nodeConfig`. */
+export const NodeConfigPayload = Type.Object(
+  {
+    version: Type.String({ minLength: 1, maxLength: 128 }),
+    accounts: Type.Array(NodeAccount, { maxItems: NODE_CONFIG_LIMITS.accounts }),
+    configs: Type.Array(NodeConfigFile, { maxItems: NODE_CONFIG_LIMITS.configs }),
+  },
+  closed,
+);
+export type NodeConfigPayload = Static<typeof NodeConfigPayload>;
 
 /**
  * The host's node-config status triple from the effective set and the agent's last report:
