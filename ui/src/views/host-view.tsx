@@ -11,6 +11,7 @@ import { type TelemetrySource, telemetryRows } from '../state/telemetry-rows.ts'
 import { DevicesSection } from './host-devices.tsx';
 import { HostActions } from './host-actions.tsx';
 import { HostHistory } from './host-history.tsx';
+import { NodeConfig } from './host-node-config.tsx';
 import { HostLogTail, HostMetrics } from './host-telemetry.tsx';
 import { InstanceSection } from './host-instance.tsx';
 
@@ -101,6 +102,7 @@ export function HostView({ id }: { id: string }) {
         <Maintenance host={host} />
         <Telemetry host={host} />
       </div>
+      <NodeConfig host={host} />
       <HostHistory hostId={host.id} />
     </article>
   );
