@@ -77,14 +77,14 @@ export async function nodeConfigRows(o: NodeConfigRunOptions): Promise<{ rows: R
     sim = await SimProcess.spawn({ server: f.server.url, enrollmentToken: token, nodes: o.hosts, seed: SEED, heartbeatMs: o.heartbeatMs, provisionTimeMs: o.provisionMs, startRate: o.startRate, reportMs: REPORT_MS, label: 'sim-node-config' });
     const s = sim;
     let running = 0;
-    const poll = setInterval(() => void countMatching(admin, 'hosts', 'status.hostStatus.message = "running"').then((c) => (running = c)), 500);
+    const poll = setInterval(() => void countMatching(admin, 'hosts', 'status.hostStatus.message = "running"').then((c) => (running = c), () => {}), 500); // a reset connection under load: the next poll asks again
     const up = await waitUntil(
       () => (s.latest?.streamConnections ?? 0) >= o.hosts && running >= o.hosts,
-      180_000,
+      300_000,
       () => `${s.latest?.enrolled ?? 0} enrolled, ${s.latest?.streamConnections ?? 0} streams, ${running} running`,
     );
     clearInterval(poll);
-    if (!up) throw new Error(`only ${running} of ${n} hosts were running with their streams open within 180 s`);
+    if (!up) throw new Error(`only ${running} of ${n} hosts were running with their streams open within 300 s`);
     await sleep(2000); // enrolment's tail (hardware reports, status) drains
 
     /** Runs one change; resolves when every agent applied it (by the simulator's counter) and every host shows it applied. */
