@@ -1,6 +1,7 @@
 import { chmodSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic-file.ts';
+import type { NodeConfigMemory } from './executor/node-config-apply.ts';
 
 /** What the agent keeps across restarts (`<data-dir>/agent.json`, mode 0600). */
 export interface AgentState {
@@ -18,6 +19,8 @@ export interface AgentState {
   expiredAt?: string;
   configVersion?: string;
   osId?: string;
+  /** The node configuration applied last, and what eim made on the node (to remove exactly that). */
+  nodeConfig?: NodeConfigMemory & { appliedVersion?: string };
 }
 
 /** Loads and saves AgentState: a file for the real agent, memory for the simulator. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { decodeJwt } from 'jose';
 import { Value } from 'typebox/value';
-import { AgentCommand, type AgentStatusReport, type AgentTelemetryReport, HardwareReport, isEimError } from '../api/index.ts';
+import { AgentCommand, type AgentStatusReport, type AgentTelemetryReport, HardwareReport, isEimError, NodeConfigPayload } from '../api/index.ts';
 import { retryAfterDelay, type SseFrame, sseFrames } from '../client/index.ts';
 import { type AgentOptions, type CompiledAgentOptions, compileAgentOptions } from './agent-options.ts';
 import type { AgentState } from './agent-state.ts';
@@ -12,6 +12,7 @@ import { CommandJournal } from './command-journal.ts';
 import { CommandWorker } from './command-worker.ts';
 import { describeIdentity, enrollIdentity } from './discovery/enroll-identity.ts';
 import { changedSections, sameHardwareReport, summarizeReport } from './discovery/hardware-report.ts';
+import { NodeConfigRunner } from './node-config-runner.ts';
 import { ReconnectBackoff } from './reconnect-backoff.ts';
 import { TelemetryBuffer } from './telemetry/telemetry-buffer.ts';
 import { type CollectConfig, TelemetryRunner } from './telemetry/telemetry-runner.ts';
@@ -36,6 +37,9 @@ export interface AgentStats {
   renewals: number;
   /** Client certificates renewed (mutual TLS). */
   certificateRenewals: number;
+  /** `node-config` events received on the stream, and node configs applied (retries included). */
+  nodeConfigEvents: number;
+  nodeConfigsApplied: number;
 }
 
 const RETRY_ENROLL = new Set(['not_found', 'unavailable', 'rate_limited', 'internal']);
@@ -52,7 +56,7 @@ const RETRY_ENROLL = new Set(['not_found', 'unavailable', 'rate_limited', 'inter
  */
 export class Agent {
   readonly options: CompiledAgentOptions;
-  readonly stats: AgentStats = { heartbeats: 0, hardwareReports: 0, statusReports: 0, streamConnections: 0, configEvents: 0, configsApplied: 0, renewals: 0, certificateRenewals: 0 };
+  readonly stats: AgentStats = { heartbeats: 0, hardwareReports: 0, statusReports: 0, streamConnections: 0, configEvents: 0, configsApplied: 0, renewals: 0, certificateRenewals: 0, nodeConfigEvents: 0, nodeConfigsApplied: 0 };
   private readonly stopping = new AbortController();
   private state?: AgentState;
   private exit?: AgentExit;
@@ -60,6 +64,8 @@ export class Agent {
   private statusDirty = true;
   private statusChain: Promise<void> = Promise.resolve();
   private worker?: CommandWorker;
+  /** Applies the node configuration of the stream. */
+  nodeConfig?: NodeConfigRunner;
   /** When to renew the agent token (clock time); undefined: never (no lifetime to renew within). */
   private renewAt?: number;
   /** The command stream's connection now: aborted to reconnect with a renewed token. */
@@ -106,6 +112,22 @@ export class Agent {
         onSucceeded: (c) => this.applied(c),
         context: () => (this.state?.osId ? { osId: this.state.osId } : {}),
       });
+      this.nodeConfig = new NodeConfigRunner({
+        executor: o.executor,
+        report: (r) => o.client.reportNodeConfig(r),
+        load: () => this.state?.nodeConfig,
+        save: (memory, appliedVersion) => {
+          if (!this.state) return;
+          this.state.nodeConfig = { ...memory, appliedVersion };
+          this.stats.nodeConfigsApplied++;
+          o.stateStore.save(this.state);
+        },
+        log: o.log,
+        clock: o.clock,
+        signal: this.stopping.signal,
+        backoff: () => this.backoff(),
+        onUnauthenticated: (e) => this.unauthenticated(e as { message?: string }, 'node config report'),
+      });
       this.startTelemetry(enrolled.hostId);
       o.log.info(
         `agent for host ${enrolled.hostId} (project ${enrolled.project}) on ${o.servers.join(', ')}: heartbeat every ${o.heartbeatMs / 1000} s, rescan every ${o.rescanMs / 1000} s, ${o.executor.name} executor`,
@@ -121,7 +143,7 @@ export class Agent {
       await sleep(o.clock, Infinity, this.stopping.signal);
       // Give in-flight calls (a command's final result above all) a moment, not forever.
       const grace = new AbortController();
-      await Promise.race([Promise.all([loops, this.worker.idle()]), sleep(o.clock, o.stopGraceMs, grace.signal)]);
+      await Promise.race([Promise.all([loops, this.worker.idle(), this.nodeConfig.idle()]), sleep(o.clock, o.stopGraceMs, grace.signal)]);
       grace.abort();
       if (fatal) throw fatal;
       return this.exit ?? { reason: 'stopped' };
@@ -489,7 +511,7 @@ export class Agent {
   private onFrame(frame: SseFrame): void {
     const o = this.options;
     if (frame.event === 'revoked') return this.revoke('the server revoked this agent (revoked event)');
-    if (frame.event !== 'command' && frame.event !== 'config' && frame.event !== 'ERROR') return;
+    if (frame.event !== 'command' && frame.event !== 'config' && frame.event !== 'node-config' && frame.event !== 'ERROR') return;
     let data: unknown;
     try {
       data = JSON.parse(frame.data);
@@ -501,6 +523,11 @@ export class Agent {
       const err = (data as { error?: { code?: string; message?: string; details?: Record<string, unknown> } }).error;
       if (err?.code === 'unauthenticated') return this.unauthenticated(err, 'the command stream');
       o.log.warn(`the command stream reported an error: ${err?.message ?? frame.data}`);
+    } else if (frame.event === 'node-config') {
+      this.stats.nodeConfigEvents++;
+      if (Value.Check(NodeConfigPayload, data)) return this.nodeConfig!.offer(data);
+      const first = [...Value.Errors(NodeConfigPayload, data)][0];
+      o.log.warn(`ignored a node-config event the agent could not read: ${first?.instancePath ?? ''} ${first?.message ?? 'invalid'}`);
     } else if (frame.event === 'command') {
       if (Value.Check(AgentCommand, data)) return this.worker!.enqueue(data);
       const first = [...Value.Errors(AgentCommand, data)][0];

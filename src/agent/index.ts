@@ -24,3 +24,6 @@ export { SimTelemetry } from './telemetry/sim-telemetry.ts';
 export { TelemetryBuffer, type BufferedBatch } from './telemetry/telemetry-buffer.ts';
 export { TelemetryRunner, type CollectConfig, type TelemetryRunnerOptions } from './telemetry/telemetry-runner.ts';
 export { encodeMetrics, encodeLogs, type Sample, type LogEntry } from './telemetry/otlp-batch.ts';
+export { SimNodeConfig, type SimAccount } from './executor/sim-node-config.ts';
+export { type NodeConfigApplyResult, type NodeConfigExecutor, type NodeConfigMemory, EMPTY_NODE_CONFIG_MEMORY } from './executor/node-config-apply.ts';
+export { NodeConfigRunner } from './node-config-runner.ts';

@@ -1,13 +1,13 @@
 import type http from 'node:http';
 import {
-  type AgentCertificateResponse, type AgentCommand, type AgentStatusReport, type CommandResult, EimError, type EnrollRequest, type EnrollResponse, type HardwareReport, type HeartbeatRequest, type RenewResponse,
+  type AgentCertificateResponse, type AgentCommand, type AgentStatusReport, type CommandResult, EimError, type EnrollRequest, type EnrollResponse, type HardwareReport, type HeartbeatRequest, type NodeConfigReport, type RenewResponse,
 } from '../api/index.ts';
 import { HttpTransport } from '../client/http-transport.ts';
 import { isEimError } from '../api/index.ts';
 import { type ClientCertificate, connectionPool, trustedCertificates } from '../client/tls-trust.ts';
 
 export interface StreamMessage {
-  event: 'command' | 'config' | 'revoked' | 'BOOKMARK';
+  event: 'command' | 'config' | 'node-config' | 'revoked' | 'BOOKMARK';
   id?: string;
   data: unknown;
 }
@@ -173,6 +173,11 @@ export class SouthboundClient {
 
   async reportStatus(status: AgentStatusReport): Promise<void> {
     await this.call((t) => t.send({ method: 'POST', path: '/southbound/v1/status', body: status, idempotent: true }));
+  }
+
+  /** What the agent did with a version of its node config (POST /southbound/v1/node-config). */
+  async reportNodeConfig(report: NodeConfigReport): Promise<void> {
+    await this.transport.send({ method: 'POST', path: '/southbound/v1/node-config', body: report, idempotent: true });
   }
 
   async commandResult(id: string, result: CommandResult): Promise<void> {

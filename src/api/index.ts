@@ -25,3 +25,7 @@ export * from './host-selector.ts';
 export * from './alert-template.ts';
 export * from './alert-rules.ts';
 export * from './secret-fields.ts';
+export * from './node-config.ts';
+export * from './node-config-check.ts';
+export * from './ssh-key.ts';
+export * from './cloud-config.ts';

@@ -3,6 +3,7 @@ import { closed, Opt, Ref, StatusTriple, Timestamp } from './common.ts';
 import { CurrentPowerState, HostCurrentState, HostDesiredState, InstanceCurrentState, InstanceDesiredState, PowerState } from './enums.ts';
 import { SERIAL_MAX_LENGTH, SERIAL_PATTERN, UUID_PATTERN } from './host-identity.ts';
 import { HostSelectorText } from './host-selector-text.ts';
+import { HostNodeConfig } from './node-config.ts';
 
 // Spec and status schemas of every kind (ARCHITECTURE.md §4). Status fields are all optional:
 // managers write them piecemeal with merge patches.
@@ -155,6 +156,8 @@ export const HostStatus = Type.Object(
     telemetry: Opt(HostTelemetry),
     inheritedLabels: Opt(InheritedLabels),
     inheritedLabelSources: Opt(InheritedLabelSources),
+    /** The effective accounts and configs (node-config manager) and what the agent applied. */
+    nodeConfig: Opt(HostNodeConfig),
   },
   closed,
 );
@@ -410,18 +413,8 @@ export const TelemetryProfileStatus = Type.Object(
   closed,
 );
 
-export const LocalAccountSpec = Type.Object(
-  {
-    username: Type.String({ pattern: '^[a-z_][a-z0-9_-]{0,31}$' }),
-    sshKey: Type.String({ minLength: 1, maxLength: 16384 }),
-  },
-  closed,
-);
-
-export const CustomConfigSpec = Type.Object(
-  { config: Type.String({ minLength: 1, maxLength: 65536 }), description: Opt(Type.String({ maxLength: 1024 })) },
-  closed,
-);
+// LocalAccountSpec and CustomConfigSpec live in node-config.ts with the node configuration they drive.
+export { CustomConfigSpec, LocalAccountSpec } from './node-config.ts';
 
 /** A command for one host's agent, created by a manager; the southbound layer delivers it. */
 export const CommandSpec = Type.Object(

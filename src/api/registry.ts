@@ -1,6 +1,7 @@
 import type { TSchema } from 'typebox';
 import * as K from './kinds.ts';
 import { alertReceiverProblem, alertRuleProblem, silenceProblem } from './alert-rules.ts';
+import { customConfigProblem, localAccountProblem } from './node-config-check.ts';
 import { scheduleProblem } from './schedule-check.ts';
 import { selectorProblem } from './host-selector.ts';
 import { HOST_TRANSITIONS, INSTANCE_TRANSITIONS } from './transitions.ts';
@@ -145,11 +146,15 @@ const DEFS: readonly KindDef[] = [
   },
   {
     kind: 'LocalAccount', path: 'local-accounts', idPrefix: 'localaccount', spec: K.LocalAccountSpec, origin: 'user', twoPhaseDelete: false,
-    refs: [], secrets: ['sshKey'], description: 'A login account with an SSH key, provisioned on instances.',
+    refs: [ref('spec.target.regionId', 'Region'), ref('spec.target.siteId', 'Site'), ref('spec.target.instanceId', 'Instance', true)],
+    secrets: ['sshKey', 'sshKeys'], specDefaults: { sudo: 'none', state: 'present' }, check: localAccountProblem,
+    description: 'A login account (SSH keys, sudo, groups) for the hosts of a region, a site or an instance, kept on them by the node-config manager and the agent.',
   },
   {
     kind: 'CustomConfig', path: 'custom-configs', idPrefix: 'customconfig', spec: K.CustomConfigSpec, origin: 'user', twoPhaseDelete: false,
-    refs: [], description: 'A cloud-init document applied to instances.',
+    refs: [ref('spec.target.regionId', 'Region'), ref('spec.target.siteId', 'Site'), ref('spec.target.instanceId', 'Instance', true)],
+    specDefaults: { type: 'cloud-init', runPolicy: 'on-change' }, check: customConfigProblem,
+    description: 'A cloud-init document or a file for the hosts of a region, a site or an instance, applied by their agents.',
   },
   {
     kind: 'Command', path: 'commands', idPrefix: 'cmd', spec: K.CommandSpec, status: K.CommandStatus, origin: 'manager', twoPhaseDelete: false,

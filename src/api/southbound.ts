@@ -145,8 +145,9 @@ export type CommandResult = Static<typeof CommandResult>;
 
 /**
  * GET /southbound/v1/stream (agent token): SSE. Events: `command` (data: AgentCommand),
- * `config` (data: { version, config }), `revoked` (the host was invalidated or deleted; stop),
+ * `config` (data: { version, config }), `node-config` (data: NodeConfigPayload: { version, accounts,
+ * configs }), `revoked` (the host was invalidated or deleted; stop),
  * and `BOOKMARK`. On (re)connect the server first sends every command not yet finished, so a
  * command is never lost across reconnects; the agent ignores ids it has already run.
  */
-export const STREAM_EVENTS = ['command', 'config', 'revoked', 'BOOKMARK'] as const;
+export const STREAM_EVENTS = ['command', 'config', 'node-config', 'revoked', 'BOOKMARK'] as const;

@@ -8,6 +8,7 @@ import { parseFilter, parseOrderBy } from '../api/filter.ts';
 import type { LoggedEvent, RetentionOptions, Store, TokenRecord } from '../store/index.ts';
 import { type Permission, permissionsIn, requirePermission, userFieldsPermission } from './access.ts';
 import { isPlainObject, jsonEqual, mergePatch } from './merge-patch.ts';
+import { assertAccountUnique } from './account-uniqueness.ts';
 import { assertKindRules, normalizeSpec } from './kind-rules.ts';
 import { assertNameFree, assertNoCycle, assertRefsExist, assertTransition, insertFresh, loadTarget, removeWithOwned, userFieldsChanged } from './mutations.ts';
 import { decodePageToken, encodePageToken, queryHash } from './page-token.ts';
@@ -177,6 +178,7 @@ export class InventoryService {
       const problem = def.check?.(spec);
       if (problem) throw new EimError('invalid_argument', problem);
       spec = normalizeSpec(def.kind, spec);
+      if (def.kind === 'LocalAccount') await assertAccountUnique(this.store, project, spec, undefined, input.name);
     }
     const split = def.writeOnly ? splitSecrets(spec, def.writeOnly) : undefined;
     if (split) spec = split.stored;
@@ -287,6 +289,13 @@ export class InventoryService {
     if (patch.labels) this.storable(patch.labels, 'labels');
     if (patch.spec !== undefined) this.storable(patch.spec, 'spec');
     const actor = actorOf(caller);
+    if (def.kind === 'LocalAccount' && isPlainObject(patch.spec)) {
+      const before = await this.store.get(id);
+      if (before && before.project === project && before.kind === def.kind) {
+        const spec = mergePatch(before.spec, patch.spec) as Record<string, unknown>;
+        if (spec.username !== before.spec.username || !jsonEqual(spec.target, before.spec.target)) await assertAccountUnique(this.store, project, spec, id, (patch.name as string | undefined) ?? before.name);
+      }
+    }
     const out = await this.store.write(async (tx) => {
       const cur = await loadTarget(tx, def, project, id, options.ifMatch);
       const next: Resource = {

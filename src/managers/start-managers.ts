@@ -13,6 +13,7 @@ import { type CommandResource, CommandTracker } from './shared/command-tracker.t
 import { InformerIndex } from './shared/informer-index.ts';
 import type { Host, Instance, ManagerTuning, Region, Site } from './shared/manager-deps.ts';
 import { InheritedLabelsManager, type InheritedLabelsManagerStats } from './labels/inherited-labels-manager.ts';
+import { NodeConfigManager, type NodeConfigManagerStats } from './node-config/node-config-manager.ts';
 import { TelemetryManager, type TelemetryManagerStats } from './telemetry/telemetry-manager.ts';
 import { AlertManager, type AlertManagerOptions, type AlertManagerStats } from './alerts/alert-manager.ts';
 
@@ -34,6 +35,7 @@ export interface ManagersStats {
   instance: ControllerStats;
   telemetry: TelemetryManagerStats;
   labels: InheritedLabelsManagerStats;
+  nodeConfig: NodeConfigManagerStats;
   maintenance: { hosts: ControllerStats; schedules: ControllerStats };
   rollout: ControllerStats;
   alerts: AlertManagerStats;
@@ -50,7 +52,7 @@ export interface Managers {
 }
 
 /**
- * Starts the managers (host, instance, maintenance windows, OS update rollout, telemetry, inherited labels) on one set
+ * Starts the managers (host, instance, maintenance windows, OS update rollout, telemetry, inherited labels, node config, alerts) on one set
  * of shared caches (hosts, instances, commands, regions, sites); each adds its own of the kinds only
  * it reads (schedules, policies, telemetry profiles, …).
  * `inventory` acts as a manager: the in-process Inventory (`svc.as(managerCaller)`) or an
@@ -81,6 +83,7 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   const instanceManager = new InstanceManager({ ...deps, ...tuning });
   const telemetryManager = new TelemetryManager({ ...deps, ...tuning });
   const labelsManager = new InheritedLabelsManager({ ...deps, ...tuning });
+  const nodeConfigManager = new NodeConfigManager({ ...deps, ...tuning });
   // The windows every policy manager reads: one cache of schedules, sites and regions, sharing the hosts.
   const windows = new MaintenanceWindows({ inventory, project, hosts, sites, regions, clock: options.clock, onError: onHandlerError });
   const maintenanceManager = new MaintenanceManager({ inventory, project, hosts, windows, ...tuning });
@@ -99,17 +102,19 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   instanceManager.start();
   telemetryManager.start();
   labelsManager.start();
+  nodeConfigManager.start();
   maintenanceManager.start();
   rollout.start();
   alertManager.start();
   let stopping: Promise<void> | undefined;
   return {
-    synced: Promise.all([...informers.map((i) => i.synced), windows.synced, telemetryManager.topology.synced, alertManager.synced]).then(() => undefined),
+    synced: Promise.all([...informers.map((i) => i.synced), windows.synced, telemetryManager.topology.synced, alertManager.synced, nodeConfigManager.topology.synced]).then(() => undefined),
     stats: () => ({
       host: hostManager.stats(),
       instance: instanceManager.stats(),
       telemetry: telemetryManager.stats(),
       labels: labelsManager.stats(),
+      nodeConfig: nodeConfigManager.stats(),
       maintenance: maintenanceManager.stats(),
       rollout: rollout.stats(),
       alerts: alertManager.stats(),
@@ -118,7 +123,7 @@ export async function startManagers(inventory: Inventory, options: StartManagers
     }),
     stop: () =>
       (stopping ??= (async () => {
-        await Promise.all([hostManager.stop(), instanceManager.stop(), telemetryManager.stop(), labelsManager.stop(), maintenanceManager.stop(), rollout.stop(), alertManager.stop()]);
+        await Promise.all([hostManager.stop(), instanceManager.stop(), telemetryManager.stop(), labelsManager.stop(), nodeConfigManager.stop(), maintenanceManager.stop(), rollout.stop(), alertManager.stop()]);
         await Promise.all([...informers.map((i) => i.stop()), windows.stop()]);
       })()),
   };

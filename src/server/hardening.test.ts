@@ -5,6 +5,7 @@ import { spawnServer } from '../testing/server-process.ts';
 import { openTestApp, type TestApp } from '../testing/test-app.ts';
 import { tempDir } from '../testing/test-stores.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import { testEd25519Key } from '../testing/ssh-keys.ts';
 
 describe('rate limits', () => {
   let srv: TestApp;
@@ -63,7 +64,7 @@ test('no secret reaches a log line or an error message', async (t) => {
   const server = await spawnServer(['--data-dir', tmp.dir, '--log-level', 'debug']);
   t.after(() => server.kill());
   const base = `${server.url}/v1/projects/default`;
-  const sshKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISECRETSECRETSECRET user@host';
+  const sshKey = testEd25519Key('user@host');
   const made = await call(`${server.url}/v1/projects/default/tokens`, { method: 'POST', token: server.token, body: { role: 'editor' } });
   const editor = made.json.token as string;
   const answers = [
@@ -78,7 +79,7 @@ test('no secret reaches a log line or an error message', async (t) => {
   await call(`${base}/hosts`, { token: editor });
   await new Promise((r) => setTimeout(r, 300));
   const out = server.output();
-  for (const secret of [editor, server.token, 'SECRETSECRET']) {
+  for (const secret of [editor, server.token, sshKey.split(' ')[1]]) {
     assert.ok(!out.includes(secret), `a log line holds a secret: ${secret.slice(0, 12)}…`);
     for (const a of answers.slice(1)) assert.ok(!a.body.includes(secret), `an error message holds a secret: ${a.body.slice(0, 200)}`);
   }

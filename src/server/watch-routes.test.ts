@@ -357,7 +357,7 @@ for (const dialect of DIALECTS) {
       const since = await h.svc.store.currentRevision();
       const s = await h.watch(`${P}/watch?since=${since}`);
       s.res.pause();
-      const config = 'x'.repeat(60_000);
+      const config = `#cloud-config\n# ${'x'.repeat(60_000)}\n`;
       let n = 0;
       const batch = async () => {
         await Promise.all(Array.from({ length: 20 }, (_, j) => h.call('POST', `${P}/custom-configs`, { name: `slow-${n + j}`, spec: { config } })));

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import { Agent, type AgentLog, type AgentStats, MemoryCertificateStore, MemoryStateStore, SimDiscovery, SimExecutor, type SimExecutorOptions, type SimOs, SimTelemetry, SouthboundClient, simHardware, simOsRelease } from '../agent/index.ts';
+import { Agent, type AgentLog, type AgentStats, MemoryCertificateStore, MemoryStateStore, SimDiscovery, SimExecutor, type SimExecutorOptions, type SimOs, SimTelemetry, type SimNodeConfig, SouthboundClient, simHardware, simOsRelease } from '../agent/index.ts';
 import type { CommandResult } from '../api/index.ts';
 import { SimMemory } from './sim-memory.ts';
+
 import { connectionPool } from '../client/index.ts';
 
 export interface FleetSimOptions {
@@ -105,6 +106,9 @@ export interface FleetStats {
   /** Config events the agents received, and configs they applied. */
   configEvents: number;
   configsApplied: number;
+  /** Node-config events the agents received, and node configs they applied. */
+  nodeConfigEvents: number;
+  nodeConfigsApplied: number;
   exited: number;
   exits: Record<string, number>;
 }
@@ -345,6 +349,11 @@ export class FleetSimulator {
     return this.nodes[index]?.agent.hostId;
   }
 
+  /** A node's accounts and files as node configuration left them (in memory). */
+  nodeConfigOf(index: number): SimNodeConfig | undefined {
+    return this.nodes[index]?.executor.node;
+  }
+
   /** The OS a node's hardware reports now. */
   osOf(index: number): { name?: string; version?: string } | undefined {
     return this.nodes[index]?.discovery.os;
@@ -366,7 +375,7 @@ export class FleetSimulator {
   stats(): FleetStats {
     const s: FleetStats = {
       nodes: this.options.nodes, started: 0, enrolled: 0, waiting: 0, off: 0, keptOff: this.keptOff, heartbeats: 0, hardwareReports: 0, streamConnections: 0,
-      configEvents: 0, configsApplied: 0, exited: 0, exits: { ...this.exits },
+      configEvents: 0, configsApplied: 0, nodeConfigEvents: 0, nodeConfigsApplied: 0, exited: 0, exits: { ...this.exits },
     };
     for (const n of this.nodes) {
       if (!n) continue;
@@ -384,6 +393,8 @@ export class FleetSimulator {
       s.streamConnections += p('streamConnections');
       s.configEvents += p('configEvents');
       s.configsApplied += p('configsApplied');
+      s.nodeConfigEvents += p('nodeConfigEvents');
+      s.nodeConfigsApplied += p('nodeConfigsApplied');
     }
     s.exited = Object.values(this.exits).reduce((x, y) => x + y, 0);
     return s;

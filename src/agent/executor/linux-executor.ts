@@ -1,11 +1,13 @@
 import { accessSync, constants } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { AgentCommand, CommandResult } from '../../api/index.ts';
+import type { AgentCommand, CommandResult, NodeConfigPayload } from '../../api/index.ts';
 import { applyConfigParams, InvalidParamsError, type InstallOsParams, installOsParams, powerParams, updateOsParams } from './command-params.ts';
 import { commandLine, type ExecFn, spawnExec } from './exec-command.ts';
 import { type Executor, failed, type Progress, succeeded } from './executor.ts';
 import { downloadImage, ImageDownloadError, type ImageDownloadRequest } from './image-download.ts';
+import type { NodeConfigApplyResult, NodeConfigExecutor, NodeConfigMemory } from './node-config-apply.ts';
+import { LinuxNodeConfig } from './linux-node-config.ts';
 
 export interface LinuxExecutorOptions {
   /** Where config.json and downloaded images go. */
@@ -20,6 +22,10 @@ export interface LinuxExecutorOptions {
   download?: (req: ImageDownloadRequest) => Promise<unknown>;
   /** Whether a program is on the PATH. @default looks through $PATH */
   hasCommand?: (name: string) => boolean;
+  /** Let node configuration run useradd, usermod, userdel, chown, visudo and cloud-init; without it they are reported, not run. @default false */
+  allowNodeConfig?: boolean;
+  /** Node configuration takes every path relative to this directory (and writes files there even without allowNodeConfig). @default / */
+  root?: string;
 }
 
 interface Step {
@@ -41,8 +47,9 @@ const NO_DISK = 'no --target-disk was given, so writing a disk stays a dry run (
  * machine is on); apply-config writes `<dataDir>/config.json`.
  * @example new LinuxExecutor({ dataDir: '/var/lib/eim-agent' }) // dry runs only
  */
-export class LinuxExecutor implements Executor {
+export class LinuxExecutor implements Executor, NodeConfigExecutor {
   readonly name = 'linux';
+  private readonly nodeConfig: LinuxNodeConfig;
   private readonly exec: ExecFn;
   private readonly download: (req: ImageDownloadRequest) => Promise<unknown>;
   private readonly hasCommand: (name: string) => boolean;
@@ -51,6 +58,12 @@ export class LinuxExecutor implements Executor {
     this.exec = options.exec ?? spawnExec;
     this.download = options.download ?? downloadImage;
     this.hasCommand = options.hasCommand ?? onPath;
+    this.nodeConfig = new LinuxNodeConfig({ allow: options.allowNodeConfig === true, root: options.root, exec: this.exec, hasCommand: this.hasCommand });
+  }
+
+  /** Node configuration (LinuxNodeConfig): dry runs without allowNodeConfig, paths under `root`. */
+  applyNodeConfig(desired: NodeConfigPayload, previous: NodeConfigMemory, signal: AbortSignal): Promise<NodeConfigApplyResult> {
+    return this.nodeConfig.apply(desired, previous, signal);
   }
 
   async run(command: AgentCommand, progress: Progress, signal: AbortSignal): Promise<CommandResult> {

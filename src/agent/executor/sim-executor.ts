@@ -1,8 +1,10 @@
-import type { AgentCommand, CommandResult } from '../../api/index.ts';
+import type { AgentCommand, CommandResult, NodeConfigPayload } from '../../api/index.ts';
 import { type Clock, sleep, systemClock } from '../clock.ts';
 import { seededRandom } from '../seeded-random.ts';
 import { applyConfigParams, InvalidParamsError, installOsParams, powerParams, type UpdateOsParams, updateOsParams } from './command-params.ts';
 import { type Executor, failed, type Progress, type RunContext, succeeded } from './executor.ts';
+import type { NodeConfigApplyResult, NodeConfigMemory } from './node-config-apply.ts';
+import { SimNodeConfig } from './sim-node-config.ts';
 
 export interface SimExecutorOptions {
   /** How long each command takes (power and apply-config take a tenth of it). @default 2000 */
@@ -26,6 +28,12 @@ export interface SimExecutorOptions {
   osId?: string;
   /** Hears each power command that succeeded, with its command id: the simulator makes the machine go silent (off) or reboot. @default nothing */
   onPower?: (target: 'on' | 'off' | 'reset' | 'power-cycle', commandId: string) => void;
+  /** How long applying a node configuration takes. @default durationMs / 20 */
+  nodeConfigMs?: number;
+  /** Share of node-config items failing recoverably on each attempt (drawn per seed, version, item and attempt). @default 0 */
+  nodeConfigFailRate?: number;
+  /** Decides failures of node-config items by name (`account:ops`), with the attempt (1, 2, …) of that version. @default none */
+  nodeConfigFail?: (item: string, attempt: number) => 'recoverable' | 'unrecoverable' | undefined;
 }
 
 /** The OS a simulated machine runs, as an install or update left it. */
@@ -46,8 +54,11 @@ const STEPS = 4;
 export class SimExecutor implements Executor {
   readonly name = 'sim';
   private power: 'on' | 'off' = 'on';
-  private readonly o: Required<Omit<SimExecutorOptions, 'seed' | 'updateDurationMs' | 'updateFailRate' | 'onOsChange' | 'onPower' | 'osId'>> &
-    Pick<SimExecutorOptions, 'updateDurationMs' | 'updateFailRate' | 'onOsChange' | 'onPower' | 'osId'> & { seed: number | string };
+  private readonly o: Required<Omit<SimExecutorOptions, 'seed' | 'updateDurationMs' | 'updateFailRate' | 'onOsChange' | 'onPower' | 'osId' | 'nodeConfigMs' | 'nodeConfigFailRate' | 'nodeConfigFail'>> &
+    Pick<SimExecutorOptions, 'updateDurationMs' | 'updateFailRate' | 'onOsChange' | 'onPower' | 'osId' | 'nodeConfigMs' | 'nodeConfigFailRate' | 'nodeConfigFail'> & { seed: number | string };
+  /** The node's accounts and files, as node configuration left them. */
+  readonly node = new SimNodeConfig();
+  private nodeConfigAttempts = { version: '', n: 0 };
   private scripted = 0;
   /** The profile the machine runs, as far as this executor knows: the agent's word (context.osId) wins. */
   private osId?: string;
@@ -60,6 +71,24 @@ export class SimExecutor implements Executor {
     }
     if (this.o.failRate + this.o.unrecoverableRate > 1) throw new RangeError('SimExecutor: failRate + unrecoverableRate must be at most 1');
     this.osId = options.osId;
+  }
+
+  /**
+   * Applies a node configuration to the simulated machine (SimNodeConfig): accounts, keys, sudo,
+   * files and cloud-init runs, in memory, with the same refusals as a real node (a system account
+   * below uid 1000 is not taken over) and injected failures (nodeConfigFailRate, nodeConfigFail).
+   */
+  async applyNodeConfig(desired: NodeConfigPayload, previous: NodeConfigMemory, signal: AbortSignal): Promise<NodeConfigApplyResult> {
+    await sleep(this.o.clock, this.o.nodeConfigMs ?? this.o.durationMs / 20, signal);
+    if (this.nodeConfigAttempts.version !== desired.version) this.nodeConfigAttempts = { version: desired.version, n: 0 };
+    const attempt = ++this.nodeConfigAttempts.n;
+    const inject = (item: string): 'recoverable' | 'unrecoverable' | undefined => {
+      const scripted = this.o.nodeConfigFail?.(item, attempt);
+      if (scripted) return scripted;
+      const rate = this.o.nodeConfigFailRate ?? 0;
+      return rate > 0 && seededRandom(`${this.o.seed}/${desired.version}/${item}/${attempt}`)() < rate ? 'recoverable' : undefined;
+    };
+    return this.node.apply(desired, previous, inject);
   }
 
   powerState(): 'on' | 'off' {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { readFileSync, statSync } from 'node:fs';
 import { byteSize } from './server-command.ts';
 import { splitServers } from '../cli-context.ts';
@@ -28,7 +29,7 @@ expires. A refused certificate (expired while offline, lost, from another CA) ex
 expired token: started again with an enrollment token, the agent enrols again.
 Every flag has an EIM_AGENT_* variable: EIM_AGENT_ENROLLMENT_TOKEN, EIM_AGENT_ENROLLMENT_TOKEN_FILE,
 EIM_AGENT_DATA_DIR, EIM_AGENT_HEARTBEAT, EIM_AGENT_RESCAN, EIM_AGENT_EXECUTOR,
-EIM_AGENT_ALLOW_DISRUPTIVE (1/true/yes), EIM_AGENT_TARGET_DISK.
+EIM_AGENT_ALLOW_DISRUPTIVE (1/true/yes), EIM_AGENT_TARGET_DISK, EIM_AGENT_ROOT.
 
 Executors:
   linux  runs commands on this machine. Power off/reset/power-cycle, install-os, update-os and
@@ -36,6 +37,11 @@ Executors:
          dry run whose result lists the exact commands it would have run. Writing a disk
          (install-os, wipe) also needs --target-disk, the only disk the agent will ever write.
          power on needs no action; apply-config writes <data-dir>/config.json.
+         Node configuration (local accounts, SSH keys, sudo, files, cloud-init) runs useradd,
+         usermod, userdel, groupadd, chown, visudo and cloud-init only with --allow-node-config;
+         without it each item is a dry run reporting those commands. --root DIR takes every path
+         (/etc/passwd, ~/.ssh/authorized_keys, /etc/sudoers.d, files) relative to DIR and writes
+         the files there, so the result can be inspected without touching the machine.
   sim    pretends (2 s per command), for trying the control plane on any machine.
 
 Exit codes: 0 stopped (SIGINT/SIGTERM), 1 error or the agent token expired (a restart enrols
@@ -48,7 +54,8 @@ Examples:
   eim agent --server https://eim.internal:8443 --ca-file /etc/eim-agent/ca.pem --enrollment-token-file /etc/eim-agent/enrollment-token
   eim agent --server http://127.0.0.1:8080 --enrollment-token "$TOKEN" --data-dir ./.eim-agent --executor sim
   eim agent --server https://eim.example.com --allow-disruptive --target-disk /dev/nvme0n1
-  eim agent --server https://eim-1.example.com,https://eim-2.example.com --enrollment-token-file /etc/eim-agent/enrollment-token   # fails over`;
+  eim agent --server https://eim-1.example.com,https://eim-2.example.com --enrollment-token-file /etc/eim-agent/enrollment-token   # fails over
+  eim agent --server https://eim.example.com --allow-node-config`;
 
 /** `eim agent`: the edge node agent on this machine. */
 export function registerAgentCommand(program: Command): void {
@@ -68,18 +75,23 @@ export function registerAgentCommand(program: Command): void {
     .addOption(new Option('--telemetry-buffer <size>', 'bytes of metrics and logs kept on disk while the server is away (the oldest batches go first past it, counted and reported)').env('EIM_AGENT_TELEMETRY_BUFFER').default('64MiB'))
     .addOption(new Option('--allow-disruptive', 'let the linux executor power off, reboot, reinstall, update and wipe (default: dry runs)'))
     .addOption(new Option('--target-disk <device>', 'the one disk install-os and wipe may write, e.g. /dev/nvme0n1').env('EIM_AGENT_TARGET_DISK'))
+    .addOption(new Option('--allow-node-config', 'let the linux executor create, change and remove accounts, sudoers files, files and run cloud-init (default: dry runs that report the commands)'))
+    .addOption(new Option('--root <dir>', 'node configuration takes every path relative to this directory, and writes its files there even without --allow-node-config').env('EIM_AGENT_ROOT'))
     .addHelpText('after', HELP)
     .action(async (o: RawOptions, command: Command) => {
       const options = resolveOptions(o, command);
       const { Agent, LinuxDiscovery, LinuxExecutor, LinuxLogs, LinuxMetrics, nodeSystemAccess, SimExecutor, streamLog } = await import('../../agent/index.ts');
       const log = streamLog();
       const executor =
-        options.executor === 'sim' ? new SimExecutor() : new LinuxExecutor({ dataDir: options.dataDir, allowDisruptive: options.allowDisruptive, targetDisk: options.targetDisk });
+        options.executor === 'sim' ? new SimExecutor() : new LinuxExecutor({ dataDir: options.dataDir, allowDisruptive: options.allowDisruptive, targetDisk: options.targetDisk, allowNodeConfig: options.allowNodeConfig, root: options.root });
       if (options.executor === 'linux') {
         log.info(
           options.allowDisruptive
             ? `linux executor: disruptive commands RUN${options.targetDisk ? `; install-os and wipe write ${options.targetDisk}` : '; writing a disk stays a dry run (no --target-disk)'}`
             : 'linux executor: disruptive commands are dry runs (no --allow-disruptive)',
+        );
+        log.info(
+          `linux executor: node configuration ${options.allowNodeConfig ? 'RUNS' : 'is a dry run (no --allow-node-config): it reports the commands it would run'}${options.root ? `; every path is under ${options.root}` : ''}`,
         );
       }
       const telemetry = { metrics: new LinuxMetrics(nodeSystemAccess), logs: new LinuxLogs(nodeSystemAccess) };
@@ -104,6 +116,8 @@ interface RawOptions {
   executor: 'linux' | 'sim';
   allowDisruptive?: boolean;
   targetDisk?: string;
+  allowNodeConfig?: boolean;
+  root?: string;
 }
 
 export interface AgentCommandOptions {
@@ -119,6 +133,8 @@ export interface AgentCommandOptions {
   executor: 'linux' | 'sim';
   allowDisruptive: boolean;
   targetDisk?: string;
+  allowNodeConfig: boolean;
+  root?: string;
 }
 
 /**
@@ -175,5 +191,7 @@ export function resolveOptions(o: RawOptions, command: Command, env: NodeJS.Proc
     executor: o.executor,
     allowDisruptive,
     ...(o.targetDisk ? { targetDisk: o.targetDisk } : {}),
+    allowNodeConfig: o.allowNodeConfig === true,
+    ...(o.root ? { root: path.resolve(o.root) } : {}),
   };
 }

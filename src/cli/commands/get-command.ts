@@ -79,7 +79,7 @@ async function get(ctx: CliContext, kindText: string, id: string | undefined, o:
     if (!o.watch) {
       if (o.output === 'json' || o.output === 'yaml') return printStructured(ctx.out, r, o.output);
       const names = await namesFor(inv, ctx.project, def, [r], table);
-      printResourceTable(ctx.out, def, [r], { ...table, nameOf: names.nameOf });
+      printResourceTable(ctx.out, def, [r], { ...table, nameOf: names.nameOf, ...(await reachFor(inv, ctx.project, def, table)) });
       return;
     }
     items = [r];
@@ -103,10 +103,11 @@ async function printPages(ctx: CliContext, inv: InventoryClient, project: string
   const names = new ReferenceNames(inv, project);
   let widths: number[] | undefined;
   let shown = 0;
+  const reach = await reachFor(inv, project, def, table);
   for await (const page of listPages(inv, project, def, { ...o, firstPageSize: 200 })) {
     if (page.items.length > 0) {
       await names.load(referencedIds(def, page.items, table));
-      widths = printResourceTable(ctx.out, def, page.items, { ...table, after: widths, nameOf: names.nameOf });
+      widths = printResourceTable(ctx.out, def, page.items, { ...table, after: widths, nameOf: names.nameOf, ...reach });
     }
     shown += page.items.length;
     if (page.more) tellMore(ctx, shown, page.more.total);
@@ -115,6 +116,14 @@ async function printPages(ctx: CliContext, inv: InventoryClient, project: string
     const { kindLabel } = await import('../kind-resolver.ts');
     ctx.err.line(`no ${kindLabel(def)} found${o.allProjects ? '' : ` in project ${ctx.project}`}${o.filter ? ' matching the filter' : ''}`);
   }
+}
+
+/** -o wide of local accounts and custom configs: how many hosts each reached (one list of the hosts). */
+async function reachFor(inv: InventoryClient, project: string, def: KindDef, table: { wide: boolean; allProjects: boolean }) {
+  if (!table.wide || table.allProjects || (def.kind !== 'LocalAccount' && def.kind !== 'CustomConfig')) return {};
+  const { nodeConfigReach } = await import('../node-config-reach.ts');
+  const reach = await nodeConfigReach(inv, project);
+  return { reach: (id: string) => reach.get(id) };
 }
 
 /** Names for the reference columns of these rows (one list per referenced kind). */

@@ -2,6 +2,7 @@ import type { InventoryEvent, Resource } from '../../api/index.ts';
 import { age } from './age.ts';
 import { humanBytes, valueAt } from './kind-columns.ts';
 import { renderTable } from './table.ts';
+import { nodeConfigSection } from './node-config-view.ts';
 import { telemetrySection } from './telemetry-view.ts';
 import type { Style, Terminal } from './terminal.ts';
 
@@ -42,7 +43,7 @@ export interface DescribeSection {
 }
 
 /** Sections a resource's own fields make, by kind-agnostic probes (each answers undefined when it does not apply). */
-const OWN_SECTIONS = [telemetrySection];
+const OWN_SECTIONS = [telemetrySection, nodeConfigSection];
 
 /** How a value is shown: ids with the name of what they name, sizes in bytes readable. */
 export interface ValueText {

@@ -9,6 +9,8 @@ export interface ColumnContext {
   /** The name of a referenced resource, when known (see ReferenceNames). */
   nameOf?: (id: string) => string | undefined;
   wide?: boolean;
+  /** LocalAccount / CustomConfig: the hosts it reached and applied it (-o wide loads them). */
+  reach?: (id: string) => { hosts: number; applied: number; failed: number } | undefined;
 }
 
 /** One table column of one kind. `wide`: only with `-o wide`. `refs`: the ids it shows (so their names can be fetched first). */
@@ -101,6 +103,18 @@ const GENERATION: Column = compute('GEN', (r) => {
 const DEVICE: Column[] = [ref('HOST', 'status.hostId'), field('DEVICE', 'status.deviceName')];
 
 /** The columns between NAME/ID and AGE, per kind. */
+/** -o wide of LocalAccount and CustomConfig: the hosts it reached, how many applied it, how many failed it. */
+const REACHED: Column = {
+  header: 'REACHED',
+  wide: true,
+  value: (r, ctx) => {
+    const n = ctx.reach?.(r.id);
+    if (!n) return ctx.reach ? '0 hosts' : '-';
+    const text = `${n.hosts} host${n.hosts === 1 ? '' : 's'}, ${n.applied} applied${n.failed ? `, ${n.failed} failed` : ''}`;
+    return { text, style: n.failed ? 'red' : n.applied === n.hosts ? 'green' : 'yellow' };
+  },
+};
+
 const KIND_COLUMNS: Record<string, Column[]> = {
   Region: [ref('PARENT', 'spec.parentRegionId')],
   Site: [ref('REGION', 'spec.regionId'), field('ADDRESS', 'spec.address'), field('LAT', 'spec.latitude', true), field('LONG', 'spec.longitude', true)],
@@ -142,8 +156,6 @@ const KIND_COLUMNS: Record<string, Column[]> = {
   ],
   TelemetryGroup: [field('TYPE', 'spec.type'), field('COLLECTOR', 'spec.collector'), field('GROUPS', 'spec.groups')],
   TelemetryProfile: [oneOfRef('TARGET', 'spec.target'), ref('GROUP', 'spec.groupId'), field('INTERVAL', 'spec.metricsIntervalSeconds'), field('LOG-LEVEL', 'spec.logLevel', true)],
-  LocalAccount: [field('USERNAME', 'spec.username')],
-  CustomConfig: [field('DESCRIPTION', 'spec.description')],
   AlertRule: [
     field('KIND', 'spec.kind'), field('SEVERITY', 'spec.severity'), compute('FOR', (r) => `${valueAt(r, 'spec.forSeconds')}s`), field('FIRING', 'status.firing'),
     compute('ENABLED', (r) => (valueAt(r, 'spec.enabled') === false ? { text: 'no', style: 'dim' } : 'yes')), ref('RECEIVERS', 'spec.receiverIds', true),
@@ -181,6 +193,11 @@ const KIND_COLUMNS: Record<string, Column[]> = {
     }),
     { ...field('COMMENT', 'spec.comment'), long: true },
   ],
+  LocalAccount: [
+    field('USERNAME', 'spec.username'), oneOfRef('TARGET', 'spec.target'), field('STATE', 'spec.state'), field('SUDO', 'spec.sudo', true),
+    compute('KEYS', (r) => ((valueAt(r, 'spec.sshKeys') as unknown[] | undefined)?.length ?? (valueAt(r, 'spec.sshKey') ? 1 : 0)), true), REACHED,
+  ],
+  CustomConfig: [field('TYPE', 'spec.type'), oneOfRef('TARGET', 'spec.target'), field('RUN', 'spec.runPolicy', true), field('PATH', 'spec.path', true), REACHED, field('DESCRIPTION', 'spec.description')],
   Command: [ref('HOST', 'spec.hostId'), field('TYPE', 'spec.type'), field('STATE', 'status.state'), field('PROGRESS', 'status.progress'), { ...field('MESSAGE', 'status.message', true), long: true }, field('OWNER', 'spec.ownerId', true)],
 };
 

@@ -12,6 +12,8 @@ export interface ResourceTableOptions {
   after?: readonly number[];
   /** Names of referenced resources (a site's region, an instance's host); ids are shown without. */
   nameOf?: (id: string) => string | undefined;
+  /** LocalAccount / CustomConfig with -o wide: how many hosts each reached (nodeConfigReach). */
+  reach?: (id: string) => { hosts: number; applied: number; failed: number } | undefined;
 }
 
 /**
@@ -32,7 +34,7 @@ export function referencedIds(def: KindDef, items: readonly Resource[], o: { wid
  * @example printResourceTable(out, hostDef, page.items, { wide: false, allProjects: false })
  */
 export function printResourceTable(out: Terminal, def: KindDef, items: readonly Resource[], o: ResourceTableOptions): number[] {
-  const ctx = { now: Date.now(), nameOf: o.nameOf, wide: o.wide };
+  const ctx = { now: Date.now(), nameOf: o.nameOf, wide: o.wide, reach: o.reach };
   const cols = columnsFor(def, o);
   const lead = o.lead ? 1 : 0;
   const headers = [...(o.lead ? [o.lead.header] : []), ...cols.map((c) => c.header)];

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { ALL_PROJECTS, type AgentCommand, type Caller, type InventoryEvent, type Inventory, isEimError, listAll } from '../../api/index.ts';
+import { ALL_PROJECTS, type AgentCommand, type Caller, type HostNodeConfig, type NodeConfigPayload, type InventoryEvent, type Inventory, isEimError, listAll } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
 
 interface Conn {
@@ -12,6 +12,8 @@ interface Conn {
   /** The telemetry config version last sent on this connection, and the host revision it came from. */
   configVersion?: string;
   configRevision: number;
+  /** The node-config version last sent on this connection. */
+  nodeConfigVersion?: string;
 }
 
 interface HostTelemetry {
@@ -51,6 +53,10 @@ export interface AgentStreamsOptions {
  * `event: config` { version, config } on connect and then whenever its version changes: once per
  * version per connection. Host events of other kinds (a heartbeat's connection state, the agent's
  * applied version) do not resend it.
+ *
+ * Node configuration: the host's `status.nodeConfig` (written by the node-config manager) goes out
+ * as `event: node-config` { version, accounts, configs } the same way: on connect, then once per
+ * new version per connection.
  */
 export class AgentStreams {
   private readonly conns = new Map<string, Set<Conn>>();
@@ -203,14 +209,24 @@ export class AgentStreams {
     if (set) for (const c of set) if (c.project === obj.project) this.send(c, ev.revision, obj);
   }
 
-  /** Sends the host's telemetry config if this connection has not had that version (and it is not older than what it had). */
+  /**
+   * Sends the host's telemetry config and node config, each if this connection has not had that
+   * version (and the host revision is not older than what it had).
+   */
   private sendConfig(conn: Conn, revision: number, status: unknown): void {
-    const t = (status as { telemetry?: HostTelemetry } | undefined)?.telemetry;
-    if (!t || revision <= conn.configRevision) return;
+    if (revision <= conn.configRevision) return;
     conn.configRevision = revision;
-    if (t.version === conn.configVersion) return;
-    conn.configVersion = t.version;
-    conn.raw.write(`id: ${revision}\nevent: config\ndata: ${JSON.stringify({ version: t.version, config: t.config })}\n\n`);
+    const t = (status as { telemetry?: HostTelemetry } | undefined)?.telemetry;
+    if (t && t.version !== conn.configVersion) {
+      conn.configVersion = t.version;
+      conn.raw.write(`id: ${revision}\nevent: config\ndata: ${JSON.stringify({ version: t.version, config: t.config })}\n\n`);
+    }
+    const n = (status as { nodeConfig?: HostNodeConfig } | undefined)?.nodeConfig;
+    if (n && n.version !== conn.nodeConfigVersion) {
+      conn.nodeConfigVersion = n.version;
+      const payload: NodeConfigPayload = { version: n.version, accounts: n.accounts, configs: n.configs };
+      conn.raw.write(`id: ${revision}\nevent: node-config\ndata: ${JSON.stringify(payload)}\n\n`);
+    }
   }
 
   private send(conn: Conn, revision: number, cmd: { id: string; spec: unknown; createdAt: string }): void {

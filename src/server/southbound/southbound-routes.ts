@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import {
   AgentCertificateRequest, AgentCertificateResponse, AgentStatusReport, type Caller, CommandResult, EimError, EnrollRequest, EnrollResponse, HARDWARE_REPORT_MAX_BYTES, HardwareReport, HeartbeatRequest,
-  type Inventory, isEimError, RenewResponse, type Resource,
+  type HostNodeConfig, type Inventory, isEimError, jsonEqual, nodeConfigApplyStatus, NodeConfigReport, RenewResponse, type Resource,
 } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
 import { assertValid } from '../../inventory/validate.ts';
@@ -145,6 +145,33 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     if (Object.keys(patch).length > 0) await asAgent(service, a.project, a.hostId).updateStatus(a.project, 'Host', a.hostId, patch);
     return reply.code(204).send();
   });
+
+  app.post(
+    '/southbound/v1/node-config',
+    { schema: { tags, operationId: 'reportNodeConfig', summary: "What the agent did with a version of its host's node configuration (per item: applied, removed, dry-run or failed)", body: NodeConfigReport, response: NO_CONTENT } },
+    async (req, reply) => {
+      const a = await agentOf(req);
+      assertValid(NodeConfigReport, req.body, 'body');
+      const body = req.body as NodeConfigReport;
+      const writer = asAgent(service, a.project, a.hostId);
+      // Conditional on the host's revision: a version the manager writes meanwhile is not overwritten by a status computed from the one before.
+      for (let attempt = 0; ; attempt++) {
+        const host = await system.get(a.project, 'Host', a.hostId);
+        const cur = (host.status as { nodeConfig?: HostNodeConfig }).nodeConfig;
+        if (!cur) throw new EimError('failed_precondition', `host ${a.hostId} has no node configuration to report on (no account or config applies to it)`);
+        const next = { ...cur, appliedVersion: body.version, items: body.items };
+        const applyStatus = nodeConfigApplyStatus(next, new Date());
+        const same = cur.appliedVersion === body.version && jsonEqual(cur.items ?? [], body.items) && cur.applyStatus?.indicator === applyStatus.indicator && cur.applyStatus?.message === applyStatus.message;
+        if (same) return reply.code(204).send();
+        try {
+          await writer.updateStatus(a.project, 'Host', a.hostId, { nodeConfig: { appliedVersion: body.version, appliedAt: new Date().toISOString(), items: body.items, applyStatus } }, { ifMatch: host.revision });
+          return reply.code(204).send();
+        } catch (e) {
+          if (!(isEimError(e) && e.code === 'conflict') || attempt >= 4) throw e;
+        }
+      }
+    },
+  );
 
   app.post('/southbound/v1/commands/:id/result', { schema: { tags, operationId: 'reportCommandResult', summary: "A command's progress or result", body: CommandResult, response: NO_CONTENT } }, async (req, reply) => {
     const a = await agentOf(req);

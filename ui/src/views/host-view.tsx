@@ -12,6 +12,7 @@ import { DevicesSection } from './host-devices.tsx';
 import { HostActions } from './host-actions.tsx';
 import { HostHistory } from './host-history.tsx';
 import { AlertTable, sortedAlerts } from './alerts-view.tsx';
+import { NodeConfig } from './host-node-config.tsx';
 import { HostLogTail, HostMetrics } from './host-telemetry.tsx';
 import { InstanceSection } from './host-instance.tsx';
 
@@ -103,6 +104,7 @@ export function HostView({ id }: { id: string }) {
         <Maintenance host={host} />
         <Telemetry host={host} />
       </div>
+      <NodeConfig host={host} />
       <HostHistory hostId={host.id} />
     </article>
   );
