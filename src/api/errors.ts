@@ -15,6 +15,9 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/** The longest error message a client is sent: what it says past this only echoes the request back. */
+export const MAX_ERROR_MESSAGE = 1024;
+
 /**
  * The one error type of eim. Thrown where the problem is known; the HTTP edge turns it into
  * `{ error: { code, message, details? } }` with the status of its code.
@@ -36,8 +39,10 @@ export class EimError extends Error {
     return ERROR_STATUS[this.code];
   }
 
+  /** The wire form. A message quoting the request (a filter, field names) is cut at MAX_ERROR_MESSAGE characters. */
   toJSON(): { error: { code: ErrorCode; message: string; details?: Record<string, unknown> } } {
-    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+    const message = this.message.length > MAX_ERROR_MESSAGE ? `${this.message.slice(0, MAX_ERROR_MESSAGE - 1)}…` : this.message;
+    return { error: { code: this.code, message, ...(this.details ? { details: this.details } : {}) } };
   }
 }
 

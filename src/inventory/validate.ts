@@ -16,13 +16,24 @@ export function assertValid(schema: TSchema, value: unknown, where: string, secr
     compiled.set(schema, check);
   }
   if (check.Check(value)) return;
-  const problems = [...check.Errors(value)].filter((e) => e.keyword !== 'boolean').slice(0, 5).map((e) => {
+  const errors = [...check.Errors(value)];
+  const fields = (names: string[]) => `${names.slice(0, 10).map((x) => `"${x.slice(0, 64)}"`).join(', ')}${names.length > 10 ? `, … (${names.length} in all)` : ''}`;
+  const problems = errors.filter((e) => e.keyword !== 'boolean').slice(0, 5).map((e) => {
     const path = where + e.instancePath.replace(/\//g, '.');
     const extra = (e.params as { additionalProperties?: string[] }).additionalProperties;
-    if (extra) return `${path} has unknown field(s) ${extra.map((x) => `"${x}"`).join(', ')}`;
+    if (extra) return `${path} has unknown field(s) ${fields(extra)}`;
     const secret = isSecretPointer(e.instancePath, secrets);
     return `${path} ${e.message}${secret ? ' (value not shown)' : ''}`;
   });
+  // TypeBox stops at 8 errors, and an unknown field is first one "schema is false" error each: with
+  // 8 or more, the summary naming them never comes. Name them from those errors instead.
+  if (problems.length === 0) {
+    const unknown = errors.filter((e) => e.keyword === 'boolean' && e.schemaPath.endsWith('additionalProperties'));
+    const parent = (e: (typeof errors)[number]) => e.instancePath.slice(0, e.instancePath.lastIndexOf('/'));
+    const at = unknown.length ? parent(unknown[0]) : '';
+    const names = unknown.filter((e) => parent(e) === at).map((e) => e.instancePath.slice(at.length + 1));
+    problems.push(names.length ? `${where}${at.replace(/\//g, '.')} has unknown field(s) ${fields(names)}${names.length === 8 ? ' and perhaps more' : ''}` : `${where} does not match its schema`);
+  }
   throw new EimError('invalid_argument', `invalid ${where}: ${problems.join('; ')}`, { details: { problems } });
 }
 
