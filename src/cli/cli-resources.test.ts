@@ -84,6 +84,28 @@ describe('eim CLI: the resource verbs', () => {
     assert.match(w.output(), /^EVENT\s+NAME\s+ID\s+PARENT\s+AGE$/m);
   });
 
+  test('get hosts --summary [--group-by]: the counts of the server as a table or JSON; bad input exits', async () => {
+    const site = JSON.parse((await h.eim(['create', 'site', 'sum-site', '--set', `spec.regionId=${JSON.parse((await h.eim(['create', 'region', 'sum-region', '-o', 'json'])).stdout).id}`, '-o', 'json'])).stdout);
+    for (const [name, extra] of [['sum-a', ['--set', `spec.siteId=${site.id}`]], ['sum-b', ['--label', 'ring=canary']]] as const) {
+      const r = await h.eim(['create', 'host', name, ...extra]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const table = await h.eim(['get', 'hosts', '--summary', '--group-by', 'site']);
+    assert.equal(table.code, 0, table.stderr);
+    const lines = table.stdout.trimEnd().split('\n');
+    assert.deepEqual(lines[0].split(/\s{2,}/), ['SITE', 'RUNNING', 'NO CONNECTION', 'ERROR', 'IN PROGRESS', 'MAINTENANCE', 'NOT SEEN YET', 'TOTAL']);
+    assert.match(table.stdout, new RegExp(`^sum-site \\(${site.id}\\)\\s+0\\s+0\\s+0\\s+0\\s+0\\s+1\\s+1$`, 'm'));
+    assert.match(lines.at(-1)!, /^TOTAL\s+/);
+    const json = await h.eim(['get', 'hosts', '--summary', '--filter', 'labels.ring = canary', '-o', 'json']);
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal(JSON.parse(json.stdout).total, 1);
+    const bad = await h.eim(['get', 'hosts', '--summary', '--group-by', 'colour']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /groupBy is site, region, label.<key> or inheritedLabel.<key>/);
+    const notHosts = await h.eim(['get', 'sites', '--summary']);
+    assert.equal(notHosts.code, 2);
+  });
+
   test('usage errors exit 2: unknown kind, command, flag value, --set, missing target', async () => {
     const runs = await Promise.all([
       h.eim(['get', 'nonsense']),
