@@ -55,8 +55,16 @@ async function threeServers(o: ScaleOutOptions): Promise<{ rows: ResultRow[]; de
     say(`${SERVERS} servers on ${cluster.urls.join(', ')}; starting ${o.nodes} nodes at ${o.startRate}/s`);
     const t0 = monoMs();
     sim = await SimProcess.spawn({ server: cluster.urls, enrollmentToken: enrollment, nodes: o.nodes, seed: 'scale', heartbeatMs: o.heartbeatMs, startRate: o.startRate, label: 'scale-out-sim' });
-    while ((await count('status.hostStatus.message = "running"')) < o.nodes) {
-      if (monoMs() - t0 > 600_000) throw new Error('the nodes did not all show running within 10 min');
+    const simRef = sim;
+    let lastSay = monoMs();
+    for (;;) {
+      const running = await count('status.hostStatus.message = "running"');
+      if (running >= o.nodes) break;
+      if (monoMs() - lastSay > 15_000) {
+        lastSay = monoMs();
+        say(`${running} running after ${((monoMs() - t0) / 1000).toFixed(0)} s; simulator: ${JSON.stringify({ started: simRef.latest?.started, enrolled: simRef.latest?.enrolled, heartbeats: simRef.latest?.heartbeats, warnings: simRef.latest?.firstWarnings })}`);
+      }
+      if (monoMs() - t0 > 900_000) throw new Error(`the nodes did not all show running within 15 min (${running} did)`);
       await sleep(2000);
     }
     const upS = (monoMs() - t0) / 1000;

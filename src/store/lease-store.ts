@@ -14,8 +14,11 @@ export interface LeaseRow {
   expiresAt: number;
 }
 
-/** Rows per statement when a batch is very large (PostgreSQL arrays, SQLite one JSON text). */
-const CHUNK = 5000;
+/**
+ * Rows per statement: PostgreSQL takes 5,000 in one round trip (arrays); SQLite runs on the
+ * server's event loop, so it takes 500 at a time (a few ms) and lets requests in between.
+ */
+const CHUNK = { postgres: 5000, sqlite: 500 } as const;
 
 /**
  * The agents' leases (table eim_leases), shared by every server on the database. Servers renew
@@ -30,12 +33,14 @@ export class LeaseStore {
     private readonly dialect: SqlDialectName,
   ) {}
 
-  /** Upserts the leases in one statement (per 5,000 rows), keeping the newer heartbeat of each host. */
+  /** Upserts the leases in one statement (per 5,000 rows on PostgreSQL, 500 on SQLite), keeping the newer heartbeat of each host. */
   async renew(serverId: string, rows: readonly Omit<LeaseRow, 'serverId'>[]): Promise<void> {
     // One lock order for every server: two flushes touching the same hosts never deadlock.
     const sorted = [...rows].sort((a, b) => (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0));
-    for (let i = 0; i < sorted.length; i += CHUNK) {
-      const chunk = sorted.slice(i, i + CHUNK);
+    const size = CHUNK[this.dialect];
+    for (let i = 0; i < sorted.length; i += size) {
+      if (i > 0 && this.dialect === 'sqlite') await new Promise((r) => setImmediate(r));
+      const chunk = sorted.slice(i, i + size);
       const source =
         this.dialect === 'postgres'
           ? sql`select h, p, ${serverId}, l, n, e from unnest(${chunk.map((r) => r.hostId)}::text[], ${chunk.map((r) => r.project)}::text[], ${chunk.map((r) => Math.round(r.lastSeen))}::bigint[], ${chunk.map((r) => Math.round(r.intervalMs))}::bigint[], ${chunk.map((r) => Math.round(r.expiresAt))}::bigint[]) as t(h, p, l, n, e)`
