@@ -203,6 +203,21 @@ test('enrollment: a host not registered yet (404) is retried; a refused enrollme
   await sb.close();
 });
 
+test('enrollment shed with 429 waits Retry-After, plus up to half again at random, between attempts', async () => {
+  const sb = await startSouthbound();
+  sb.enrollStatus = 429;
+  const { agent } = agentFor(sb);
+  const run = agent.run();
+  await sb.waitFor('four attempts', () => sb.enrolls.length >= 4);
+  sb.enrollStatus = 200;
+  await sb.waitFor('enrolled and beating', () => sb.heartbeats.length > 0);
+  agent.stop();
+  assert.equal((await run).reason, 'stopped');
+  const gaps = sb.enrollTimes.slice(1, 4).map((t, i) => t - sb.enrollTimes[i]);
+  for (const g of gaps) assert.ok(g >= 990 && g <= 1500 + 400, `gaps ${gaps.map(Math.round).join(', ')} ms: Retry-After 1 s, jittered up to 1.5 s`);
+  await sb.close();
+});
+
 test('hardware is reported again only when a rescan finds a change', async () => {
   const sb = await startSouthbound();
   const sim = new SimDiscovery({ seed: 'churny' });

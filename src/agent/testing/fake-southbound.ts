@@ -33,8 +33,10 @@ export class FakeSouthbound {
   readonly results: RecordedResult[] = [];
   readonly invalid: string[] = [];
   readonly streams: FakeStream[] = [];
-  /** Answer for enroll, e.g. 404 until the host is "registered". */
+  /** Answer for enroll, e.g. 404 until the host is "registered", 429 (Retry-After: 1) while "busy". */
   enrollStatus = 200;
+  /** When each enroll request arrived (performance.now()). */
+  readonly enrollTimes: number[] = [];
   /** Answer enroll only after this long (the agent stopped while enrolling). */
   enrollDelayMs = 0;
   /** Answer for the next stream connections, e.g. 503 while "the server is restarting". */
@@ -113,8 +115,13 @@ export class FakeSouthbound {
       if (!this.enrollmentTokens.has(auth)) return error(401, 'unauthenticated', 'enrollment token expired or revoked');
       if (!check(EnrollRequest, 'enroll')) return;
       this.enrolls.push(body as EnrollRequest);
+      this.enrollTimes.push(performance.now());
       if (this.enrollDelayMs) await new Promise((r) => setTimeout(r, this.enrollDelayMs));
       if (this.enrollStatus === 404) return error(404, 'not_found', 'no registered host matches this machine: register the host first');
+      if (this.enrollStatus === 429) {
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' }).end(JSON.stringify({ error: { code: 'rate_limited', message: 'the server is busy; retry after 1 s' } }));
+        return;
+      }
       this.agentToken = `agent-token-${this.tokenSeq++}`;
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ hostId: 'host-0a1b2c3d', project: 'default', token: this.agentToken }));
       return;
