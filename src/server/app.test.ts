@@ -631,7 +631,7 @@ test('OpenAPI, health, readiness and metrics', async (t) => {
   assert.equal(ready.body.status, 'ready');
   assert.equal(ready.body.revision, await h.svc.store.currentRevision());
 
-  assert.equal((await h.call('GET', '/metrics', { token: null })).status, 401, '/metrics wants a token (unless --metrics-public)');
+  assert.equal((await h.call('GET', '/metrics', { token: null })).status, 200, '/metrics is open by default, as Prometheus scrapes it (--metrics-auth closes it)');
   const m = await h.call('GET', '/metrics');
   assert.equal(m.status, 200);
   assert.match(String(m.headers['content-type']), /^text\/plain/);

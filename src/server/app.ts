@@ -45,10 +45,11 @@ export interface AppOptions {
   /** The fleet gauges of /metrics (cache time, series limit). @default {} */
   metrics?: ServerMetricsOptions;
   /**
-   * Serve /metrics without a token (`--metrics-public`): its fleet gauges name every project and
-   * site, so only where the network keeps strangers out. Otherwise it needs a token of a /v1 role
-   * and shows only the fleet series of the token's projects (every project's for `*`).
-   * @default false
+   * Serve /metrics without a token, as Prometheus scrapes it by default (the API contract lists it
+   * beside /healthz). Its fleet gauges name every project and site: `false` (`--metrics-auth`)
+   * needs a token of a /v1 role and shows only the fleet series of the token's projects (every
+   * project's for `*`).
+   * @default true
    */
   metricsPublic?: boolean;
   /** TLS, connection caps and timeouts of the listening socket. @default plain HTTP, the ListenerOptions defaults */
@@ -108,7 +109,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // An unmatched URL (a 404 to come) is judged by its text, so /v1's unknown routes want a token.
     const route = req.routeOptions.url;
     const path = route ?? req.url.split('?')[0];
-    const guarded = path.startsWith('/v1/') || path === '/v1' || (path === '/metrics' && !options.metricsPublic);
+    const guarded = path.startsWith('/v1/') || path === '/v1' || (path === '/metrics' && options.metricsPublic === false);
     if (!guarded) return;
     const header = req.headers.authorization;
     const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
@@ -122,7 +123,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   registerRequestLimits(app);
 
-  registerSystemRoutes(app, options.inventory, metrics, { metricsPublic: options.metricsPublic ?? false });
+  registerSystemRoutes(app, options.inventory, metrics, { metricsPublic: options.metricsPublic ?? true });
   registerProjectRoutes(app, options.inventory, options.tokens);
   registerSummaryRoutes(app, options.inventory);
   registerResourceRoutes(app, options.inventory);

@@ -69,7 +69,7 @@ export interface ServerOptions {
   keepAliveTimeoutMs?: number;
   /** Run the resource managers in this process, or not (they run with `eim managers`). @default 'in-process' */
   managers?: 'in-process' | 'none';
-  /** Serve /metrics without a token (see AppOptions.metricsPublic). @default false */
+  /** Serve /metrics without a token (see AppOptions.metricsPublic). @default true */
   metricsPublic?: boolean;
   /** The southbound's rates, stream cap and agent token lifetime. @default see SouthboundLimitOptions (agent tokens live 24 h) */
   southbound?: SouthboundLimitOptions;
@@ -127,7 +127,7 @@ export function compileServerOptions(o: ServerOptions): CompiledServerOptions {
     headerTimeoutMs: o.headerTimeoutMs,
     keepAliveTimeoutMs: o.keepAliveTimeoutMs,
     managers: o.managers ?? 'in-process',
-    metricsPublic: o.metricsPublic ?? false,
+    metricsPublic: o.metricsPublic ?? true,
     southbound: o.southbound ?? {},
     telemetry: o.telemetry ?? {},
     maintenanceGraceSeconds: o.maintenanceGraceSeconds ?? 900,

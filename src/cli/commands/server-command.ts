@@ -93,7 +93,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(new Option('--logs-retention <duration>', 'keep agents\' log lines this long').env('EIM_LOGS_RETENTION').default(7 * 86_400, '7d').argParser(seconds))
     .addOption(new Option('--logs-budget <size>', 'bytes of log lines kept in the store; past it the oldest go first').env('EIM_LOGS_BUDGET').default(256 * 1024 ** 2, '256MiB').argParser(byteSize))
     .addOption(new Option('--otlp-forward <url>', 'also forward what agents send to this OpenTelemetry Collector (its OTLP/HTTP base URL, e.g. http://otel-collector:4318)').env('EIM_OTLP_FORWARD'))
-    .addOption(new Option('--metrics-public', 'serve /metrics without a token (its fleet gauges name every project and site: only where the network keeps strangers out); otherwise a token is needed, and one for some projects sees their series only').env('EIM_METRICS_PUBLIC'))
+    .addOption(new Option('--metrics-auth', '/metrics needs a token of a /v1 role, and a project\'s token sees only its projects\' fleet series (without it, /metrics is open, as Prometheus scrapes by default: its fleet gauges name every project and site)').env('EIM_METRICS_AUTH'))
     .addOption(new Option('--maintenance-grace <duration>', 'inside a maintenance window, a silent host shows "maintenance" this long after its last heartbeat (a reboot), then "no connection (in maintenance)"').env('EIM_MAINTENANCE_GRACE').default(900, '15m').argParser(seconds))
     .addOption(new Option('--external-url <url>', 'the address users reach the console at, for links in alert notifications (default: the address this server listens on)').env('EIM_EXTERNAL_URL'))
     .addOption(new Option('--alert-tick <ms>', 'how often the alert manager looks for due notifications, in milliseconds').env('EIM_ALERT_TICK_MS').argParser(whole).default(1000).hideHelp())
@@ -133,7 +133,7 @@ Examples:
           headerTimeoutMs: o.headerTimeout * 1000,
           keepAliveTimeoutMs: o.keepAliveTimeout * 1000,
           managers: o.managers,
-          metricsPublic: o.metricsPublic === true,
+          metricsPublic: o.metricsAuth !== true,
           maintenanceGraceSeconds: o.maintenanceGrace,
           externalUrl: o.externalUrl,
           alertTickMs: o.alertTick,
