@@ -128,6 +128,9 @@ describe('alerts end to end: eim sim goes dark and comes back; the server dies m
     assert.equal(firing.body.alerts.length, NODES);
     assert.equal(firing.body.commonLabels.alertname, 'host-connection-lost');
     assert.match(firing.signature ?? '', /^sha256=[0-9a-f]{64}$/);
+    const metrics = (await call(`${server.url}/metrics`)).body;
+    assert.match(metrics, new RegExp(`^eim_alerts\\{project="default",state="firing",severity="critical"\\} ${NODES}$`, 'm'));
+    assert.match(metrics, /^eim_alert_notifications_total\{receiver="ops",result="ok"\} [1-9]/m);
     const got = await eim(['get', 'alerts', '--filter', 'status.state = firing']);
     assert.equal(got.code, 0, got.out);
     assert.equal((got.out.match(/firing/g) ?? []).length, NODES, got.out);

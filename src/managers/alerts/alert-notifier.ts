@@ -197,8 +197,9 @@ export class AlertNotifier {
       if (changes > 0) {
         if (v.open && v.lastSent !== undefined) at = v.lastSent + spec.groupIntervalSeconds * 1000;
         else {
+          // A new group waits groupWait; never sooner than groupInterval after the group's last notification.
           const first = Math.min(...[...v.newFiring, ...v.newResolved].map((a) => Date.parse(a.status.startsAt ?? a.status.activeSince)));
-          at = first + spec.groupWaitSeconds * 1000;
+          at = Math.max(first + spec.groupWaitSeconds * 1000, (v.lastSent ?? 0) + spec.groupIntervalSeconds * 1000);
         }
       } else if (inRule && v.firing.length > 0 && v.lastSent !== undefined) at = v.lastSent + spec.repeatIntervalSeconds * 1000;
       if (at === undefined) {
@@ -242,10 +243,11 @@ export class AlertNotifier {
       // Acknowledged: recorded on each alert, so nobody sends this state to this receiver again.
       await Promise.all(
         alerts.map((a) =>
-          this.o.write(a, {
+          this.o.write(a, (cur) => ({
             notified: { [rid]: { state: a.status.state === 'firing' ? 'firing' : 'resolved', startsAt: a.status.startsAt ?? a.status.activeSince, at, key: idem } },
             lastNotifiedAt: at,
-          }).then(() => this.o.write(a, (cur) => ({ deliveries: withDelivery(cur, { receiverId: rid, at, ok: true, attempt }) }))),
+            deliveries: withDelivery(cur, { receiverId: rid, at, ok: true, attempt }),
+          })),
         ),
       );
     } else {
