@@ -96,7 +96,11 @@ test('a command over within the progress interval posts its result alone; a long
   const quick = worker(new CommandJournal(), { progressIntervalMs: 200 });
   quick.w.enqueue(cmd('q1', 'power', { state: 'off' }));
   await quick.w.idle();
-  assert.deepEqual(quick.posted.map((p) => p.result.state), ['succeeded'], 'no "running" for a 4 ms command');
+  assert.deepEqual(quick.posted.map((p) => p.result.state), ['succeeded'], 'no "running" for a 4 ms power change');
+  const update = worker(new CommandJournal(), { progressIntervalMs: 200 });
+  update.w.enqueue(cmd('u1', 'apply-config', { version: 1, config: {} }));
+  await update.w.idle();
+  assert.deepEqual(update.posted.map((p) => p.result.state), ['running', 'succeeded'], 'any other command says running at once: its phases are what the operator follows');
 
   const slow = { name: 'slow', run: async (): Promise<CommandResult> => (await new Promise((r) => setTimeout(r, 300)), { state: 'succeeded' }) };
   const long = worker(new CommandJournal(), { progressIntervalMs: 50, executor: slow });

@@ -126,16 +126,22 @@ export class CommandWorker {
         }),
       );
     };
-    // "running" only once the command has run for a progress interval: a command that is over
-    // sooner (a power change) is answered with its result alone, which spares the server two
-    // writes (the command's status and its owner's progress) on the path to that result.
-    lastAt = this.d.clock.now();
-    const started = this.d.clock.setTimeout(() => {
-      if (lastPercent !== -1) return; // progress went out already
-      lastAt = -Infinity;
+    // A power change says "running" only once it has run for a progress interval: one that is
+    // over sooner is answered with its result alone, which spares the server two writes (the
+    // command's status and its host's progress) on the path to that result. Installs and updates
+    // say it at once: their phases (downloading, installing) are what the operator follows.
+    let started: ReturnType<typeof this.d.clock.setTimeout> | undefined;
+    if (command.type === 'power') {
+      lastAt = this.d.clock.now();
+      started = this.d.clock.setTimeout(() => {
+        if (lastPercent !== -1) return; // progress went out already
+        lastAt = -Infinity;
+        post(0, `started ${command.type}`);
+      }, this.progressIntervalMs);
+    } else {
       post(0, `started ${command.type}`);
-    }, this.progressIntervalMs);
-    const result = await this.safeRun(command, post).finally(() => this.d.clock.clearTimeout(started));
+    }
+    const result = await this.safeRun(command, post).finally(() => started !== undefined && this.d.clock.clearTimeout(started));
     // Stopped mid-command: leave it "started"; after a restart it is reported as interrupted.
     if (this.d.signal.aborted && result.state !== 'succeeded') {
       this.d.log.warn(`stopped while running command ${command.id} (${command.type}); it will not run again`);

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import pino from 'pino';
 import { ERROR_STATUS, kindByPath } from '../api/index.ts';
 import { fromSchema, type HostileEnv, hostileString, type JsonSchema, percentEncode } from '../testing/hostile-values.ts';
+import { testEd25519Key } from '../testing/ssh-keys.ts';
 import { openTestApp, type TestApp } from '../testing/test-app.ts';
 import { DIALECTS, PG_URL, pgReachable } from '../testing/test-stores.ts';
 
@@ -103,7 +104,7 @@ for (const dialect of DIALECTS) {
         const site = await made(project, 'sites', { name: 'berlin', spec: { regionId: region } });
         await made(project, 'hosts', { name: 'edge-1', spec: { siteId: site, serialNumber: `SN-${project}`, desiredState: 'onboarded' } });
         const os = await made(project, 'operating-systems', { name: 'ubuntu', spec: { imageUrl: 'https://x/os.img', sha256: 'ab'.repeat(32), profileName: 'u', profileVersion: '1', osType: 'mutable', architecture: 'x86_64' } });
-        await made(project, 'local-accounts', { name: 'ops', spec: { username: 'ops', sshKey: 'ssh-ed25519 AAAA' } });
+        await made(project, 'local-accounts', { name: 'ops', spec: { username: 'ops', sshKey: testEd25519Key('ops@fuzz') } });
         await made(project, 'custom-configs', { name: 'cc', spec: { config: '#cloud-config\n' } });
         await made(project, 'instances', { name: 'inst', spec: { hostId: env.ids.host.at(-1), osId: os, desiredState: 'running' } });
         await made(project, 'regions', { name: 'us', spec: {} });

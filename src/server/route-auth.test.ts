@@ -9,7 +9,7 @@ import { openTestApp } from '../testing/test-app.ts';
 // the route the URL matched.
 
 test('a /v1 route reached through a percent-encoded path is checked like any other', async () => {
-  const srv = await openTestApp({ app: { rateLimit: { rps: 1, burst: 2 } } });
+  const srv = await openTestApp({ app: { rateLimit: { rps: 1, burst: 2 }, metricsPublic: false } });
   try {
     const enrollment = (await srv.tokens.issue({ subject: 'e', grants: [{ project: 'default', role: 'enrollment' }] })).token;
     const viewer = (await srv.tokens.issue({ subject: 'v', grants: [{ project: 'default', role: 'viewer' }] })).token;
@@ -23,7 +23,7 @@ test('a /v1 route reached through a percent-encoded path is checked like any oth
     for (let i = 0; i < 6; i++) statuses.push((await srv.inject('GET', '/%761/projects/default/hosts', viewer)).statusCode);
     assert.ok(statuses.includes(429), `the token's rate limit holds on the encoded path too: ${statuses}`);
     assert.equal((await srv.inject('GET', '/v1/projects/default/spaceships')).statusCode, 401, 'an unknown /v1 route still wants a token');
-    assert.equal((await srv.inject('GET', '/%6detrics')).statusCode, 401, '/metrics, encoded, wants a token');
+    assert.equal((await srv.inject('GET', '/%6detrics')).statusCode, 401, '/metrics, encoded, wants a token (with --metrics-auth)');
     assert.equal((await srv.inject('GET', '/healthz')).statusCode, 200);
   } finally {
     await srv.close();
