@@ -7,6 +7,7 @@ import { compileFleetOptions } from './lib/fleet-options.ts';
 import { powerRows } from './lib/fleet-power.ts';
 import { provisionRows } from './lib/fleet-provision.ts';
 import { runScenarioProgram } from './lib/scenario-program.ts';
+import { scaleOutRows } from './fleet-scale-out.ts';
 
 const o = compileFleetOptions(process.argv.slice(2));
 
@@ -32,6 +33,10 @@ await runScenarioProgram(o, {
     power: {
       run: () => powerRows({ hosts: o.hosts, provisionMs: o.powerProvisionMs, startRate: o.startRate, heartbeatMs: o.heartbeatMs, cpuProfDir: o.cpuProfDir, sqlStats: o.sqlStats, managerWorkers: o.managerWorkers }),
       how: `**Desired state → status**: ${o.hosts.toLocaleString('en-US')} Hosts registered (onboarded, desiredPowerState on), their nodes started with ${o.powerProvisionMs} ms simulated commands (power takes a tenth); once every Host is onboarded, running and currentPowerState on, and Host events have been quiet for 2 s, 16 clients (an editor token each) PATCH \`spec.desiredPowerState\` to off on every host as fast as the server answers. Per host: from the PATCH's 200 to the first Host event with \`status.currentPowerState\` off on the bench's SSE watch (hosts and commands). The baseline is the same watch's delivery of the PATCH's own event, the floor for anything that follows a write.`,
+    },
+    'scale-out': {
+      run: () => scaleOutRows({ nodes: o.scaleNodes, heartbeatMs: o.heartbeatMs, startRate: 100, costHosts: 10_000 }),
+      how: `**Scale-out** (bench/fleet-scale-out.ts): three \`eim server --store postgres://…\` processes on one fresh database, the simulator (one child) given the three URLs (node i starts on server i mod 3, moves on when its server cannot be reached), ${o.scaleNodes.toLocaleString('en-US')} nodes auto-registered at 100/s. Once all show running, each server is restarted in turn (SIGTERM, the same command again), then one is killed with SIGKILL; 20 desired power changes are PATCHed during each restart and after the kill. False "no connection": hosts with any Host event whose hostStatus is not running since the first restart (every node keeps heartbeating). Reconnect: from the kill until every node's lease row was renewed by a surviving server (PostgreSQL, polled every 250 ms; rows are flushed every 2 s). Commands: power commands created in that time whose status reached succeeded (from the Command events). The lease and lastSeenAt costs are in-process on a fresh store of each kind with 10,000 Hosts: one flush of 2,000 heartbeats (10,000 hosts at 10 s, 2 s of them) as LeaseStore.renew does it, and a minute's lastSeenAt writes (each host once, 256 in flight through the Inventory, as the lease judge sends them).`,
     },
   },
 });

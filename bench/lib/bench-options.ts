@@ -3,7 +3,7 @@ import { parseBenchArgs } from './bench-args.ts';
 export const DIALECTS = ['sqlite', 'postgres'] as const;
 export type BenchDialect = (typeof DIALECTS)[number];
 
-export const SCENARIOS = ['baseline', 'inprocess', 'http', 'watch', 'restart'] as const;
+export const SCENARIOS = ['baseline', 'inprocess', 'http', 'watch', 'restart', 'bounds'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {

@@ -1,4 +1,5 @@
 import type { BenchDialect, BenchOptions } from './bench-options.ts';
+import { boundsScenario } from './bounds-cost.ts';
 import type { ResultRow } from './result-row.ts';
 import { runTag } from './sample-host.ts';
 import { httpScenario } from './scenario-http.ts';
@@ -31,6 +32,7 @@ export async function runDialect(dialect: BenchDialect, o: Readonly<BenchOptions
     inProcess = r.inProcess;
   }
   if (on('http') || on('watch')) rows.push(...(await httpScenario(dialect, o, CLIENTS, inProcess, tag)));
+  if (on('bounds')) rows.push(...(await boundsScenario(dialect, o, tag)));
   if (on('restart')) {
     const r = await restartScenario(dialect, o, raw.get(1), tag);
     rows.push(...r.rows);

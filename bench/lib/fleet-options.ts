@@ -1,6 +1,6 @@
 import { parseBenchArgs } from './bench-args.ts';
 
-export const FLEET_SCENARIOS = ['heartbeats', 'provision', 'power'] as const;
+export const FLEET_SCENARIOS = ['heartbeats', 'provision', 'power', 'scale-out'] as const;
 export type FleetScenario = (typeof FLEET_SCENARIOS)[number];
 
 export interface FleetOptions {
@@ -34,6 +34,8 @@ export interface FleetOptions {
   sqlStats: boolean;
   /** Workers per resource manager in the server children (an experiment); startServer's default when absent. */
   managerWorkers?: number;
+  /** Nodes of the scale-out run (bench/fleet-scale-out.ts). @default 3000 */
+  scaleNodes: number;
   writeMarkdown: boolean;
   command: string;
 }
@@ -57,6 +59,7 @@ const USAGE = `usage: npm run bench:fleet -- [options]
   --sql-stats                   time every SQLite statement in the servers; report the heaviest
   --manager-workers <n>         the servers' in-process managers with n workers each (an experiment;
                                 default: as startServer runs them)
+  --scale-nodes <n>             nodes of the scale-out run, spread across 3 servers on PostgreSQL (default 3000)
   --md / --no-md                write BENCHMARKS.md (default: only for a full run)`;
 
 /**
@@ -79,6 +82,7 @@ export function compileFleetOptions(argv: string[]): Readonly<FleetOptions> {
     'cpu-prof': { type: 'string' },
     'sql-stats': { type: 'boolean' },
     'manager-workers': { type: 'string' },
+    'scale-nodes': { type: 'string' },
   });
   const { values, flags: f } = a;
   const q = values.quick;
@@ -98,6 +102,7 @@ export function compileFleetOptions(argv: string[]): Readonly<FleetOptions> {
     sqlStats: values['sql-stats'] ?? false,
     managerWorkers: values['manager-workers'] !== undefined ? f.whole(values['manager-workers'], 4, '--manager-workers') : undefined,
     // Anything but --cpu-prof, --sql-stats and --md changes what is measured: such a run leaves BENCHMARKS.md alone unless --md.
+    scaleNodes: f.whole(values['scale-nodes'], 3000, '--scale-nodes'),
     writeMarkdown: a.writeMarkdown(a.anyGivenExcept('cpu-prof', 'sql-stats')),
     command: a.command,
   });

@@ -10,8 +10,8 @@ import type { LogSource } from './telemetry/linux-logs.ts';
 import type { MetricSource } from './telemetry/linux-metrics.ts';
 
 export interface AgentOptions {
-  /** The eim server, e.g. https://eim.example.com */
-  server: string;
+  /** The eim server, e.g. https://eim.example.com; or several (servers on one database, no load balancer): the agent uses one and moves to the next when it cannot reach it. */
+  server: string | readonly string[];
   /** Needed only until the agent has enrolled (agent.json holds its own token afterwards). */
   enrollmentToken?: string;
   /** agent.json, the command journal, config.json, images. @default none: state in memory only (the simulator) */
@@ -57,7 +57,12 @@ export interface AgentOptions {
 }
 
 export type CompiledAgentOptions = Readonly<
-  Required<Omit<AgentOptions, 'enrollmentToken' | 'dataDir' | 'bootId' | 'ca' | 'telemetry'>> & Pick<AgentOptions, 'enrollmentToken' | 'dataDir' | 'bootId' | 'ca' | 'telemetry'>
+  Required<Omit<AgentOptions, 'server' | 'enrollmentToken' | 'dataDir' | 'bootId' | 'ca' | 'telemetry'>> &
+    Pick<AgentOptions, 'enrollmentToken' | 'dataDir' | 'bootId' | 'ca' | 'telemetry'> & {
+      /** The first server (what the agent's state records). */
+      server: string;
+      servers: readonly string[];
+    }
 >;
 
 /**
@@ -65,12 +70,15 @@ export type CompiledAgentOptions = Readonly<
  * @example compileAgentOptions({ server, discovery, executor }).heartbeatMs // 10000
  */
 export function compileAgentOptions(o: AgentOptions): CompiledAgentOptions {
-  const server = o.server.replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]/.test(server)) throw new RangeError(`agent: the server must be an http(s) URL (got "${o.server}")`);
+  const servers = (typeof o.server === 'string' ? [o.server] : [...o.server]).map((u) => u.replace(/\/+$/, ''));
+  if (servers.length === 0) throw new RangeError('agent: give at least one server');
+  for (const u of servers) if (!/^https?:\/\/[^/]/.test(u)) throw new RangeError(`agent: the server must be an http(s) URL (got "${u}")`);
+  const server = servers[0];
   const log = o.log ?? streamLog();
   const c = {
     ...o,
     server,
+    servers,
     heartbeatMs: o.heartbeatMs ?? 10_000,
     rescanMs: o.rescanMs ?? 60_000,
     backoffMinMs: o.backoffMinMs ?? 1000,
@@ -86,7 +94,7 @@ export function compileAgentOptions(o: AgentOptions): CompiledAgentOptions {
     bootId: o.bootId ?? readBootId(),
     stateStore: o.stateStore ?? (o.dataDir ? new FileStateStore(o.dataDir, (m) => log.warn(m)) : new MemoryStateStore()),
     certificateStore: o.certificateStore ?? (o.dataDir ? new FileCertificateStore(o.dataDir, (m) => log.warn(m)) : new MemoryCertificateStore()),
-    client: o.client ?? new SouthboundClient(server, undefined, undefined, o.ca),
+    client: o.client ?? new SouthboundClient(servers, undefined, undefined, o.ca, (from, to) => log.warn(`cannot reach ${from}: using ${to}`)),
   };
   for (const k of ['heartbeatMs', 'rescanMs', 'backoffMinMs', 'backoffMaxMs', 'streamIdleTimeoutMs'] as const) {
     if (!(Number.isFinite(c[k]) && c[k] > 0)) throw new RangeError(`agent: ${k} must be a positive number of milliseconds (got ${c[k]})`);

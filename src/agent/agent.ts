@@ -130,7 +130,7 @@ export class Agent {
       });
       this.startTelemetry(enrolled.hostId);
       o.log.info(
-        `agent for host ${enrolled.hostId} (project ${enrolled.project}) on ${o.server}: heartbeat every ${o.heartbeatMs / 1000} s, rescan every ${o.rescanMs / 1000} s, ${o.executor.name} executor`,
+        `agent for host ${enrolled.hostId} (project ${enrolled.project}) on ${o.servers.join(', ')}: heartbeat every ${o.heartbeatMs / 1000} s, rescan every ${o.rescanMs / 1000} s, ${o.executor.name} executor`,
       );
       let fatal: unknown;
       // The loops handle the errors they expect; anything else (a full disk under agent.json) ends the agent.
@@ -210,7 +210,7 @@ export class Agent {
   private async enroll(): Promise<AgentState | undefined> {
     const o = this.options;
     let state = o.stateStore.load();
-    if (state && state.server !== o.server) {
+    if (state && !o.servers.includes(state.server)) {
       o.log.warn(`${o.stateStore.location} belongs to ${state.server}, not ${o.server}: enrolling with ${o.server}`);
       state = undefined;
     }
@@ -470,9 +470,12 @@ export class Agent {
       this.stopping.signal.addEventListener('abort', onStop, { once: true });
       this.streamConnection = connection;
       const token = o.client.currentToken;
+      let streamUrl: string | undefined;
       try {
         this.stats.streamConnections++;
-        for await (const frame of sseFrames({ ...o.client.streamRequest(lastEventId), signal: connection.signal, idleTimeoutMs: o.streamIdleTimeoutMs })) {
+        const request = o.client.streamRequest(lastEventId);
+        streamUrl = request.url;
+        for await (const frame of sseFrames({ ...request, signal: connection.signal, idleTimeoutMs: o.streamIdleTimeoutMs })) {
           if (!received) backoff.reset();
           received = true;
           if (frame.id) lastEventId = frame.id;
@@ -485,6 +488,8 @@ export class Agent {
       } catch (e) {
         if (this.stopped) return;
         if (!connection.signal.aborted) {
+          // A server that cannot be reached: the next of several is tried at the reconnect.
+          if (!received && streamUrl && isEimError(e) && e.code === 'unavailable') o.client.streamFailed(streamUrl);
           const message = this.failedCall(e, 'command stream');
           if (message === undefined || this.stopped) return;
           o.log.warn(`command stream lost: ${message}`);

@@ -3,6 +3,7 @@ import {
   type AgentCertificateResponse, type AgentCommand, type AgentStatusReport, type CommandResult, EimError, type EnrollRequest, type EnrollResponse, type HardwareReport, type HeartbeatRequest, type NodeConfigReport, type RenewResponse,
 } from '../api/index.ts';
 import { HttpTransport } from '../client/http-transport.ts';
+import { isEimError } from '../api/index.ts';
 import { type ClientCertificate, connectionPool, trustedCertificates } from '../client/tls-trust.ts';
 
 export interface StreamMessage {
@@ -14,7 +15,9 @@ export interface StreamMessage {
 /**
  * The agent's side of the southbound protocol (src/api/southbound.ts), shared by the real agent
  * and the fleet simulator. All calls are initiated by the agent.
- * @example const sb = new SouthboundClient(server); const { token } = await sb.enroll(enrollmentToken, identity)
+ * Several servers (behind no load balancer) are used in turn: a call that cannot reach one goes to
+ * the next, and later calls stay there.
+ * @example const sb = new SouthboundClient([server1, server2]); const { token } = await sb.enroll(enrollmentToken, identity)
  */
 export class SouthboundClient {
   private transport: HttpTransport;
@@ -25,15 +28,67 @@ export class SouthboundClient {
   private certificatePool?: http.Agent;
   private readonly retiredPools = new Set<http.Agent>();
 
+  /** The servers to use, in order; calls go to one of them and move to the next when it cannot be reached. */
+  readonly servers: readonly string[];
+  private index = 0;
+
   constructor(
-    readonly server: string,
+    servers: string | readonly string[],
     private token?: string,
     /** A keep-alive pool shared with other clients (the simulator's many agents); it carries its own trust (connectionPool). */
     private readonly pool?: http.Agent,
     /** CA certificates (PEM) trusted besides Node's root certificates, for an https server (--ca-file). */
     private readonly ca?: string,
+    /** Hears a move to another server (it could not be reached). */
+    private readonly onSwitch?: (from: string, to: string) => void,
   ) {
+    this.servers = (typeof servers === 'string' ? [servers] : [...servers]).map((u) => u.replace(/\/+$/, ''));
+    if (this.servers.length === 0) throw new RangeError('southbound client: give at least one server');
     this.transport = this.newTransport();
+  }
+
+  /** The server calls go to now. */
+  get server(): string {
+    return this.servers[this.index];
+  }
+
+  /** Starts at another of the servers (the simulator spreads its nodes across them). */
+  startAt(index: number): this {
+    const i = ((index % this.servers.length) + this.servers.length) % this.servers.length;
+    if (i !== this.index) {
+      this.index = i;
+      this.replaceTransport();
+    }
+    return this;
+  }
+
+  /**
+   * The command stream opened with `url` failed to connect: when that was the current server, the
+   * next one is used from now on (the agent reconnects there after its backoff).
+   */
+  streamFailed(url: string): void {
+    const at = this.servers.findIndex((s) => url.startsWith(`${s}/`));
+    if (at === this.index) this.failover(at);
+  }
+
+  private failover(from: number): void {
+    if (this.servers.length < 2 || from !== this.index) return; // a single server, or another call moved on already
+    this.index = (this.index + 1) % this.servers.length;
+    this.replaceTransport();
+    this.onSwitch?.(this.servers[from], this.server);
+  }
+
+  /** Runs a call on the current server; one that cannot be reached sends it to the next (each server tried once). */
+  private async call<T>(fn: (t: HttpTransport, server: string) => Promise<T>): Promise<T> {
+    for (let tried = 1; ; tried++) {
+      const at = this.index;
+      try {
+        return await fn(this.transport, this.server);
+      } catch (e) {
+        if (!(isEimError(e) && e.code === 'unavailable' && e.cause !== undefined) || tried >= this.servers.length) throw e;
+        this.failover(at);
+      }
+    }
   }
 
   /** The agent token the calls use now. */
@@ -60,7 +115,7 @@ export class SouthboundClient {
 
   /** A new client certificate for a new key (POST /southbound/v1/certificate); the current one stays valid until it expires. */
   async renewCertificate(csr: string): Promise<AgentCertificateResponse> {
-    return this.transport.json<AgentCertificateResponse>({ method: 'POST', path: '/southbound/v1/certificate', body: { csr }, idempotent: true });
+    return this.call((t) => t.json<AgentCertificateResponse>({ method: 'POST', path: '/southbound/v1/certificate', body: { csr }, idempotent: true }));
   }
 
   private newTransport(): HttpTransport {
@@ -83,33 +138,35 @@ export class SouthboundClient {
 
   /** A fresh agent token for this host (the current one stays valid until it expires). */
   async renew(): Promise<RenewResponse> {
-    return this.transport.json<RenewResponse>({ method: 'POST', path: '/southbound/v1/renew', idempotent: true });
+    return this.call((t) => t.json<RenewResponse>({ method: 'POST', path: '/southbound/v1/renew', idempotent: true }));
   }
 
   async enroll(enrollmentToken: string, identity: EnrollRequest): Promise<EnrollResponse> {
-    const t = new HttpTransport({ server: this.server, token: enrollmentToken, retries: 3, ca: this.ca });
-    try {
-      return await t.json<EnrollResponse>({ method: 'POST', path: '/southbound/v1/enroll', body: identity, idempotent: true });
-    } finally {
-      t.close();
-    }
+    return this.call(async (_, server) => {
+      const t = new HttpTransport({ server, token: enrollmentToken, retries: 3, ca: this.ca });
+      try {
+        return await t.json<EnrollResponse>({ method: 'POST', path: '/southbound/v1/enroll', body: identity, idempotent: true });
+      } finally {
+        t.close();
+      }
+    });
   }
 
   async heartbeat(seq: number): Promise<void> {
-    await this.transport.send({ method: 'POST', path: '/southbound/v1/heartbeat', body: { seq }, idempotent: true });
+    await this.call((t) => t.send({ method: 'POST', path: '/southbound/v1/heartbeat', body: { seq }, idempotent: true }));
   }
 
   /** A heartbeat with everything the protocol carries: seq, the kernel boot id, and the interval (the server's lease is 3 of them). */
   async sendHeartbeat(request: HeartbeatRequest): Promise<void> {
-    await this.transport.send({ method: 'POST', path: '/southbound/v1/heartbeat', body: request, idempotent: true });
+    await this.call((t) => t.send({ method: 'POST', path: '/southbound/v1/heartbeat', body: request, idempotent: true }));
   }
 
   async reportHardware(report: HardwareReport): Promise<void> {
-    await this.transport.send({ method: 'POST', path: '/southbound/v1/hardware', body: report, idempotent: true });
+    await this.call((t) => t.send({ method: 'POST', path: '/southbound/v1/hardware', body: report, idempotent: true }));
   }
 
   async reportStatus(status: AgentStatusReport): Promise<void> {
-    await this.transport.send({ method: 'POST', path: '/southbound/v1/status', body: status, idempotent: true });
+    await this.call((t) => t.send({ method: 'POST', path: '/southbound/v1/status', body: status, idempotent: true }));
   }
 
   /** What the agent did with a version of its node config (POST /southbound/v1/node-config). */
@@ -118,7 +175,7 @@ export class SouthboundClient {
   }
 
   async commandResult(id: string, result: CommandResult): Promise<void> {
-    await this.transport.send({ method: 'POST', path: `/southbound/v1/commands/${encodeURIComponent(id)}/result`, body: result, idempotent: true });
+    await this.call((t) => t.send({ method: 'POST', path: `/southbound/v1/commands/${encodeURIComponent(id)}/result`, body: result, idempotent: true }));
   }
 
   /**
@@ -126,7 +183,7 @@ export class SouthboundClient {
    * `<stream>.<seq>` so a repeat after a lost answer is stored once.
    */
   async exportTelemetry(signal: 'metrics' | 'logs', body: string, batch: string): Promise<void> {
-    await this.transport.send({ method: 'POST', path: `/southbound/v1/otlp/v1/${signal}`, body: JSON.parse(body), headers: { 'x-eim-batch': batch } });
+    await this.call((t) => t.send({ method: 'POST', path: `/southbound/v1/otlp/v1/${signal}`, body: JSON.parse(body), headers: { 'x-eim-batch': batch } }));
   }
 
   /** The URL, headers, trusted CAs and client certificate of the agent's SSE stream (the caller runs the connection). */

@@ -93,7 +93,7 @@ test('field errors name the field and the allowed ones', () => {
   rejects(() => parseFilter('name = a spec.siteId.x = y', HOST), /unknown field "spec.siteId.x" at 10 \(Host spec.siteId has no subfields\)/);
   rejects(() => parseFilter('status.hardware.cpu = 1', HOST), /Host status.hardware fields: hostname, cpuModel/);
   rejects(() => parseFilter('spec.deviceName = x', kindByName('HostNic')), /unknown field "spec.deviceName" at 1 \(HostNic has no spec\)/);
-  rejects(() => parseFilter('owner = x'), /unknown field "owner" at 1 \(fields are name, id, kind, revision, generation, createdAt, updatedAt, labels.<key>, spec.<path>, status.<path>\)/);
+  rejects(() => parseFilter('owner = x'), /unknown field "owner" at 1 \(fields are name, id, kind, revision, generation, createdAt, updatedAt, labels.<key>, inheritedLabels.<key>, spec.<path>, status.<path>\)/);
   rejects(() => parseFilter('labels.a.b = x'), /unknown field "labels.a.b" at 1 \(use labels.<key>; quote a key with dots/);
   rejects(() => parseFilter('name.first = x'), /name has no subfields/);
   rejects(() => parseFilter('spec = x'), /use spec.<path>/);
@@ -159,4 +159,15 @@ test('property: parsing arbitrary text throws nothing but EimError', () => {
     }),
     { numRuns: 2000 },
   );
+});
+
+test('inheritedLabels.<key>: status.inheritedLabels, on kinds that have them only', () => {
+  const site = { labels: { env: 'prod' }, status: { inheritedLabels: { env: 'prod', region: 'eu' } } };
+  assert.deepEqual(parseFilter('inheritedLabels.region = eu', HOST), cmp('inheritedLabels.region', '=', str('eu')));
+  assert.equal(evaluateFilter(parseFilter('inheritedLabels.region = eu', kindByName('Site'))!, site), true);
+  assert.equal(evaluateFilter(parseFilter('inheritedLabels.region = us')!, site), false);
+  assert.equal(evaluateFilter(parseFilter('inheritedLabels.region:*')!, { labels: { region: 'eu' }, status: {} }), false, 'own labels are not inherited ones until the manager writes them');
+  assert.ok(parseFilter('inheritedLabels."example.com/ring" = canary', kindByName('Instance')));
+  rejects(() => parseFilter('inheritedLabels.a = x', kindByName('Schedule')), /Schedules have no inherited labels/);
+  rejects(() => parseFilter('inheritedLabels.a.b = x', HOST), /use inheritedLabels.<key>/);
 });

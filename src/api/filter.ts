@@ -20,7 +20,12 @@ const MAX_LENGTH = 4096;
 const MAX_DEPTH = 32;
 const MAX_ORDER_TERMS = 8;
 const TOP_FIELDS = ['name', 'id', 'kind', 'revision', 'generation', 'createdAt', 'updatedAt'];
-const FIELDS_HINT = `fields are ${TOP_FIELDS.join(', ')}, labels.<key>, spec.<path>, status.<path>`;
+const FIELDS_HINT = `fields are ${TOP_FIELDS.join(', ')}, labels.<key>, inheritedLabels.<key>, spec.<path>, status.<path>`;
+/**
+ * `inheritedLabels.<key>` reads `status.inheritedLabels.<key>` (sites, hosts, instances). The stores
+ * keep those labels in a column of their own, so a filter on them costs what one on `labels` does.
+ */
+export const INHERITED_LABELS = 'inheritedLabels';
 const COMPARATORS: readonly Comparator[] = ['<=', '>=', '!=', '=', '<', '>']; // longest first
 const NUMBER = /^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const BARE_SEGMENT = /[A-Za-z0-9_/-]/;
@@ -78,6 +83,7 @@ export function evaluateFilter(node: FilterNode, resource: object): boolean {
 /** The value at `field`, undefined when missing. Never indexes into arrays (neither does the SQL). */
 function lookup(resource: object, field: string[]): unknown {
   let v: unknown = resource;
+  if (field[0] === INHERITED_LABELS) field = ['status', ...field];
   for (const seg of field) {
     if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, seg)) return undefined;
     v = (v as Record<string, unknown>)[seg];
@@ -296,8 +302,10 @@ class Parser {
       if (segs.length > 1) unknown(`${head} has no subfields`);
       return;
     }
-    if (head === 'labels') {
-      if (segs.length !== 2) unknown('use labels.<key>; quote a key with dots: labels."example.com/tier"');
+    if (head === 'labels' || head === INHERITED_LABELS) {
+      if (segs.length !== 2) unknown(`use ${head}.<key>; quote a key with dots: ${head}."example.com/tier"`);
+      const props = (this.def?.status as SchemaNode | undefined)?.properties;
+      if (head === INHERITED_LABELS && this.def && !props?.[INHERITED_LABELS]) unknown(`${this.def.kind}s have no inherited labels (sites, hosts and instances do)`);
       return;
     }
     if (head !== 'spec' && head !== 'status') unknown(/^(and|or|not)$/i.test(head) ? 'AND, OR and NOT are uppercase' : FIELDS_HINT);

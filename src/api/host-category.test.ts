@@ -6,7 +6,7 @@ import { HOST_CATEGORIES, HOST_CATEGORY_FIELDS, hostCategory, hostFromCategoryFi
 const triple = fc.option(
   fc.record({
     indicator: fc.constantFrom('unspecified', 'idle', 'in_progress', 'error'),
-    message: fc.constantFrom('running', 'no connection', 'maintenance', 'agent enrolled from x', 'retrying (attempt 1): x', ''),
+    message: fc.constantFrom('running', 'no connection', 'no connection (in maintenance)', 'maintenance', 'agent enrolled from x', 'retrying (attempt 1): x', ''),
     timestamp: fc.constantFrom('2026-11-26T10:00:00.000Z', '2026-11-26T11:00:00.000Z'),
   }),
   { nil: undefined },
@@ -45,15 +45,22 @@ test('hostCategory reads nothing but HOST_CATEGORY_FIELDS: a host rebuilt from t
   );
 });
 
-test('every category is reachable, and the precedence is maintenance, no connection, error, in progress, running', () => {
+test('every category is reachable, and the precedence is no connection, maintenance, error, in progress, running', () => {
   const seen = new Set<string>();
   fc.assert(fc.property(host, (h) => void seen.add(hostCategory(h))), { numRuns: 2000 });
   assert.deepEqual([...seen].sort(), [...HOST_CATEGORIES].sort());
   const t = (indicator: string, message = '') => ({ indicator, message });
-  assert.equal(hostCategory({ generation: 1, status: { maintenance: { inWindow: true }, hostStatus: t('error', 'no connection') } }), 'maintenance');
+  assert.equal(hostCategory({ generation: 1, status: { maintenance: { inWindow: true }, hostStatus: t('idle', 'maintenance') } }), 'maintenance', 'silent within the grace of a window');
+  assert.equal(hostCategory({ generation: 1, status: { maintenance: { inWindow: true }, hostStatus: t('idle', 'running'), onboardingStatus: t('error') } }), 'maintenance');
   assert.equal(hostCategory({ generation: 1, status: { hostStatus: t('error', 'no connection'), powerStatus: t('in_progress') } }), 'no-connection');
   assert.equal(hostCategory({ generation: 1, status: { hostStatus: t('idle', 'running'), onboardingStatus: t('error'), powerStatus: t('in_progress') } }), 'error');
   assert.equal(hostCategory({ generation: 2, status: { hostStatus: t('idle', 'running'), observedGeneration: 1 } }), 'in-progress');
   assert.equal(hostCategory({ generation: 2, status: { hostStatus: t('idle', 'running'), observedGeneration: 2 } }), 'running');
   assert.equal(hostCategory({ generation: 1, status: {} }), 'not-seen');
+});
+
+test('issue 11 defect 4: a lost connection inside a maintenance window counts as no connection, not maintenance', () => {
+  const t = (indicator: string, message = '') => ({ indicator, message });
+  assert.equal(hostCategory({ generation: 1, status: { maintenance: { inWindow: true }, hostStatus: t('error', 'no connection (in maintenance)') } }), 'no-connection');
+  assert.equal(hostCategory({ generation: 1, status: { maintenance: { inWindow: true }, hostStatus: t('error', 'no connection') } }), 'no-connection');
 });

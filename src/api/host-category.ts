@@ -1,4 +1,4 @@
-import { HOST_NO_CONNECTION, HOST_RUNNING } from './host-conditions.ts';
+import { HOST_NO_CONNECTION, HOST_NO_CONNECTION_IN_MAINTENANCE, HOST_RUNNING } from './host-conditions.ts';
 import type { Resource } from './resource.ts';
 
 // Where a host stands, in one word: the console's tiles and status column, the server's
@@ -18,7 +18,7 @@ export const HOST_CATEGORY_LABELS: Record<HostCategory, string> = {
   'not-seen': 'Not seen yet',
 };
 
-/** The hostStatus message the southbound layer writes for a silent agent inside a maintenance window. */
+/** The hostStatus message the southbound layer writes for a silent agent inside a maintenance window, during the maintenance grace. */
 export const HOST_MAINTENANCE = 'maintenance';
 
 const TRIPLES = ['hostStatus', 'onboardingStatus', 'registrationStatus', 'powerStatus'] as const;
@@ -41,8 +41,9 @@ interface Triple {
 }
 
 /**
- * Where a host stands: a host in a maintenance window is in maintenance; else a lost connection,
- * then any error triple, then work under way (a triple in progress, or a spec the manager has not
+ * Where a host stands: a lost connection first (also inside a maintenance window: "no connection
+ * (in maintenance)" once the grace for a reboot has passed), then a host in a maintenance window
+ * is in maintenance, then any error triple, then work under way (a triple in progress, or a spec the manager has not
  * reconciled yet), then a heartbeating host is running. A host whose agent never reported is
  * "not seen yet".
  * @example hostCategory({ generation: 1, status: { hostStatus: { indicator: 'idle', message: 'running' } } }) // 'running'
@@ -51,8 +52,8 @@ export function hostCategory(host: Pick<Resource, 'generation'> & { status?: Rec
   const s = host.status ?? {};
   const triple = (t: (typeof TRIPLES)[number]) => (s[t] ?? undefined) as Triple | undefined;
   const hs = triple('hostStatus');
+  if (hs?.message === HOST_NO_CONNECTION || hs?.message === HOST_NO_CONNECTION_IN_MAINTENANCE) return 'no-connection';
   if ((s.maintenance as { inWindow?: unknown } | undefined)?.inWindow === true || hs?.message === HOST_MAINTENANCE) return 'maintenance';
-  if (hs?.message === HOST_NO_CONNECTION) return 'no-connection';
   if (TRIPLES.some((t) => triple(t)?.indicator === 'error')) return 'error';
   if (TRIPLES.some((t) => triple(t)?.indicator === 'in_progress')) return 'in-progress';
   if (typeof s.observedGeneration === 'number' && s.observedGeneration < host.generation) return 'in-progress';

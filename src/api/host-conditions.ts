@@ -7,6 +7,11 @@ import type { Resource } from './resource.ts';
 export const HOST_RUNNING = 'running';
 /** hostStatus message after 3 missed heartbeat intervals (indicator error). */
 export const HOST_NO_CONNECTION = 'no connection';
+/**
+ * hostStatus message of a host inside a maintenance window whose agent has been silent for longer
+ * than the maintenance grace (indicator error): the window forgives a reboot, not a lost machine.
+ */
+export const HOST_NO_CONNECTION_IN_MAINTENANCE = 'no connection (in maintenance)';
 
 /** registrationStatus message prefix written when an agent enrolls (indicator idle). */
 export const AGENT_ENROLLED = 'agent enrolled';

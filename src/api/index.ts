@@ -21,3 +21,8 @@ export * from './node-config.ts';
 export * from './node-config-check.ts';
 export * from './ssh-key.ts';
 export * from './cloud-config.ts';
+export * from './terminal-error.ts';
+export * from './os-update-plan.ts';
+export * from './os-update-outcome.ts';
+export * from './host-summary.ts';
+export * from './host-selector.ts';

@@ -8,7 +8,7 @@ type None = Record<string, never>;
 /** Spec and status types of every kind, derived from the schemas. */
 export interface KindTypes {
   Region: { spec: Static<typeof K.RegionSpec>; status: None };
-  Site: { spec: Static<typeof K.SiteSpec>; status: None };
+  Site: { spec: Static<typeof K.SiteSpec>; status: Static<typeof K.SiteStatus> };
   Host: { spec: Static<typeof K.HostSpec>; status: Static<typeof K.HostStatus> };
   HostNic: { spec: None; status: Static<typeof K.HostNicStatus> };
   HostStorage: { spec: None; status: Static<typeof K.HostStorageStatus> };
@@ -20,7 +20,7 @@ export interface KindTypes {
   OsUpdatePolicy: { spec: Static<typeof K.OsUpdatePolicySpec>; status: Static<typeof K.OsUpdatePolicyStatus> };
   OsUpdateRun: { spec: None; status: Static<typeof K.OsUpdateRunStatus> };
   TelemetryGroup: { spec: Static<typeof K.TelemetryGroupSpec>; status: None };
-  TelemetryProfile: { spec: Static<typeof K.TelemetryProfileSpec>; status: None };
+  TelemetryProfile: { spec: Static<typeof K.TelemetryProfileSpec>; status: Static<typeof K.TelemetryProfileStatus> };
   LocalAccount: { spec: Static<typeof K.LocalAccountSpec>; status: None };
   CustomConfig: { spec: Static<typeof K.CustomConfigSpec>; status: None };
   Command: { spec: Static<typeof K.CommandSpec>; status: Static<typeof K.CommandStatus> };

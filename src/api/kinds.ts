@@ -3,6 +3,7 @@ import { closed, Opt, Ref, StatusTriple, Timestamp } from './common.ts';
 import { CurrentPowerState, HostCurrentState, HostDesiredState, InstanceCurrentState, InstanceDesiredState, PowerState } from './enums.ts';
 import { SERIAL_MAX_LENGTH, SERIAL_PATTERN, UUID_PATTERN } from './host-identity.ts';
 import { HostNodeConfig } from './node-config.ts';
+import { HostSelectorText } from './host-selector-text.ts';
 
 // Spec and status schemas of every kind (ARCHITECTURE.md §4). Status fields are all optional:
 // managers write them piecemeal with merge patches.
@@ -30,6 +31,23 @@ export const SiteSpec = Type.Object(
   },
   closed,
 );
+
+/**
+ * The labels a site, host or instance carries from above (written by the inherited-labels manager):
+ * its region chain's (root first), then its site's, its host's, then its own; the most specific
+ * level wins a key. Filters read them as `inheritedLabels.<key>`.
+ */
+export const InheritedLabels = Type.Record(Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$' }), Type.String({ maxLength: 256 }), {
+  description: 'Labels from the region chain (root first), the site, the host and the resource itself; the most specific wins a key. Filter on them as inheritedLabels.<key>',
+});
+
+/** For each key of inheritedLabels, the id of the region, site, host or instance its value came from. */
+export const InheritedLabelSources = Type.Record(Type.String({ maxLength: 63 }), Type.String({ pattern: '^[a-z]+-[0-9a-f]{8}$' }), {
+  description: 'Where each inherited label came from: the id of the region, site, host or instance that set it',
+});
+
+/** The status of a site: its inherited labels (sites are declarative otherwise). */
+export const SiteStatus = Type.Object({ inheritedLabels: Opt(InheritedLabels), inheritedLabelSources: Opt(InheritedLabelSources) }, closed);
 
 export const HostSpec = Type.Object(
   {
@@ -90,9 +108,9 @@ export const TelemetrySource = Type.Object(
   {
     groupId: Ref('telemetrygroup'),
     profileId: Ref('telemetryprofile'),
-    /** The level the winning profile targets. */
-    level: Type.Enum(['region', 'site', 'instance']),
-    /** The region, site or instance it targets. */
+    /** The level the winning profile targets (selector: the hosts its target.selector matches, between site and instance). */
+    level: Type.Enum(['region', 'site', 'selector', 'instance']),
+    /** The region, site or instance it targets; for a selector, the selector's text. */
     targetId: Type.String(),
     /** The config fields this profile supplied (empty: the most specific profile of the group, its fields inherited or defaulted). */
     fields: Opt(Type.Array(Type.Enum(['metricsIntervalSeconds', 'logLevel']))),
@@ -138,6 +156,8 @@ export const HostStatus = Type.Object(
     telemetry: Opt(HostTelemetry),
     /** The effective accounts and configs (node-config manager) and what the agent applied. */
     nodeConfig: Opt(HostNodeConfig),
+    inheritedLabels: Opt(InheritedLabels),
+    inheritedLabelSources: Opt(InheritedLabelSources),
   },
   closed,
 );
@@ -245,13 +265,15 @@ export const InstanceStatus = Type.Object(
     provisioningStatus: Opt(StatusTriple),
     updateStatus: Opt(StatusTriple),
     observedGeneration: Opt(Type.Integer({ minimum: 0 })),
+    inheritedLabels: Opt(InheritedLabels),
+    inheritedLabelSources: Opt(InheritedLabelSources),
   },
   closed,
 );
 
 const ScheduleTarget = Type.Object(
-  { regionId: Opt(Ref('region')), siteId: Opt(Ref('site')), hostId: Opt(Ref('host')) },
-  { ...closed, description: 'Exactly one of regionId, siteId, hostId' },
+  { regionId: Opt(Ref('region')), siteId: Opt(Ref('site')), hostId: Opt(Ref('host')), selector: Opt(HostSelectorText) },
+  { ...closed, description: 'Exactly one of regionId, siteId, hostId, selector (the hosts an AIP-160 filter matches, as they change)' },
 );
 
 export const ScheduleSpec = Type.Object(
@@ -298,6 +320,8 @@ export const ScheduleStatus = Type.Object(
     /** When it opens next; absent when it never opens again. */
     nextOpenAt: Opt(Timestamp),
     scheduleStatus: Opt(StatusTriple),
+    /** With target.selector: how many hosts it matches now. */
+    matchedHosts: Opt(Type.Integer({ minimum: 0 })),
   },
   closed,
 );
@@ -370,12 +394,21 @@ export const TelemetryGroupSpec = Type.Object(
 export const TelemetryProfileSpec = Type.Object(
   {
     target: Type.Object(
-      { regionId: Opt(Ref('region')), siteId: Opt(Ref('site')), instanceId: Opt(Ref('inst')) },
-      { ...closed, description: 'Exactly one of regionId, siteId, instanceId' },
+      { regionId: Opt(Ref('region')), siteId: Opt(Ref('site')), instanceId: Opt(Ref('inst')), selector: Opt(HostSelectorText) },
+      { ...closed, description: 'Exactly one of regionId, siteId, instanceId, selector (the hosts an AIP-160 filter matches, as they change)' },
     ),
     groupId: Ref('telemetrygroup'),
     metricsIntervalSeconds: Opt(Type.Integer({ minimum: 1, maximum: 86400 })),
     logLevel: Opt(Type.Enum(['error', 'warn', 'info', 'debug'])),
+  },
+  closed,
+);
+
+/** A telemetry profile's reach (written by the telemetry manager). */
+export const TelemetryProfileStatus = Type.Object(
+  {
+    /** With target.selector: how many hosts it matches now. */
+    matchedHosts: Opt(Type.Integer({ minimum: 0 })),
   },
   closed,
 );

@@ -2,6 +2,7 @@ import type { TSchema } from 'typebox';
 import * as K from './kinds.ts';
 import { customConfigProblem, localAccountProblem } from './node-config-check.ts';
 import { scheduleProblem } from './schedule-check.ts';
+import { selectorProblem } from './host-selector.ts';
 import { HOST_TRANSITIONS, INSTANCE_TRANSITIONS } from './transitions.ts';
 
 /** A field of one kind that holds the id of another resource. */
@@ -74,7 +75,7 @@ const DEFS: readonly KindDef[] = [
     description: 'A geographic or organisational area; regions nest (never in a loop).',
   },
   {
-    kind: 'Site', path: 'sites', idPrefix: 'site', spec: K.SiteSpec, origin: 'user', twoPhaseDelete: false,
+    kind: 'Site', path: 'sites', idPrefix: 'site', spec: K.SiteSpec, status: K.SiteStatus, origin: 'user', twoPhaseDelete: false,
     refs: [ref('spec.regionId', 'Region')],
     description: 'A place where hosts stand, inside a region.',
   },
@@ -104,10 +105,11 @@ const DEFS: readonly KindDef[] = [
     kind: 'Schedule', path: 'schedules', idPrefix: 'sched', spec: K.ScheduleSpec, status: K.ScheduleStatus, origin: 'user', twoPhaseDelete: false,
     refs: [ref('spec.target.regionId', 'Region'), ref('spec.target.siteId', 'Site'), ref('spec.target.hostId', 'Host', true)],
     check: (s) =>
-      exactlyOne(s.target, ['regionId', 'siteId', 'hostId'], 'spec.target') ??
+      exactlyOne(s.target, ['regionId', 'siteId', 'hostId', 'selector'], 'spec.target') ??
+      selectorProblem((s.target as { selector?: unknown } | undefined)?.selector, 'spec.target.selector') ??
       exactlyOne(s, ['single', 'repeated'], 'spec') ??
       scheduleProblem(s),
-    description: 'A maintenance or OS-update window for a region, site or host.',
+    description: 'A maintenance or OS-update window for a region, site, host, or the hosts a selector matches.',
   },
   {
     kind: 'OsUpdatePolicy', path: 'os-update-policies', idPrefix: 'osupdatepolicy', spec: K.OsUpdatePolicySpec, status: K.OsUpdatePolicyStatus, origin: 'user', twoPhaseDelete: false,
@@ -125,10 +127,12 @@ const DEFS: readonly KindDef[] = [
     refs: [], description: 'A named set of metrics or log sources.',
   },
   {
-    kind: 'TelemetryProfile', path: 'telemetry-profiles', idPrefix: 'telemetryprofile', spec: K.TelemetryProfileSpec, origin: 'user', twoPhaseDelete: false,
+    kind: 'TelemetryProfile', path: 'telemetry-profiles', idPrefix: 'telemetryprofile', spec: K.TelemetryProfileSpec, status: K.TelemetryProfileStatus, origin: 'user', twoPhaseDelete: false,
     refs: [ref('spec.target.regionId', 'Region'), ref('spec.target.siteId', 'Site'), ref('spec.target.instanceId', 'Instance', true), ref('spec.groupId', 'TelemetryGroup')],
-    check: (s) => exactlyOne(s.target, ['regionId', 'siteId', 'instanceId'], 'spec.target'),
-    description: 'Which telemetry group a region, site or instance collects, and how often.',
+    check: (s) =>
+      exactlyOne(s.target, ['regionId', 'siteId', 'instanceId', 'selector'], 'spec.target') ??
+      selectorProblem((s.target as { selector?: unknown } | undefined)?.selector, 'spec.target.selector'),
+    description: 'Which telemetry group a region, site, instance or the hosts a selector matches collect, and how often.',
   },
   {
     kind: 'LocalAccount', path: 'local-accounts', idPrefix: 'localaccount', spec: K.LocalAccountSpec, origin: 'user', twoPhaseDelete: false,

@@ -1,5 +1,5 @@
 import type { Resource, ResourceOf } from '../api/index.ts';
-import { type OsCatalog, planUpdate, runOutcome } from '../managers/index.ts';
+import { type OsCatalog, planUpdate, runOutcome } from '../api/index.ts';
 
 type OsUpdatePolicy = ResourceOf<'OsUpdatePolicy'> & Resource;
 type OsUpdateRun = ResourceOf<'OsUpdateRun'> & Resource;

@@ -51,6 +51,17 @@ describe('eim CLI: login, projects and tokens', () => {
     assert.match(revoked.stderr, /^error: .+ \(unauthenticated\)$/m);
   });
 
+  test('an agent token made by hand expires too, and says when (it printed "expires undefined")', async () => {
+    const host = await h.eim(['create', 'host', 'edge-by-hand', '-o', 'json']);
+    assert.equal(host.code, 0, host.stderr);
+    const made = await h.eim(['token', 'create', '--role', 'agent', '--host-id', JSON.parse(host.stdout).id]);
+    assert.equal(made.code, 0, made.stderr);
+    const expires = /^token \S+: agent in project default, expires (\S+)$/m.exec(made.stderr);
+    assert.ok(expires, made.stderr);
+    const days = (Date.parse(expires[1]) - Date.now()) / 86_400_000;
+    assert.ok(days > 29 && days <= 30, `the default lifetime of 30 days (${days})`);
+  });
+
   test('flags and EIM_* variables override the config; a bad token is the server\'s error', async () => {
     const [other, badToken, noConfig] = await Promise.all([
       h.eim(['get', 'hosts', '-o', 'json'], { env: { EIM_PROJECT: 'nowhere' } }),

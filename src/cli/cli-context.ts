@@ -7,7 +7,10 @@ import { UsageError } from './usage-error.ts';
 
 /** Where and as whom commands talk: flags, then EIM_* variables, then the config file. */
 export interface Connection {
+  /** The (first) server. */
   server?: string;
+  /** Every server given (--server repeated or comma-separated): agents and the simulator fail over between them. */
+  servers?: string[];
   token?: string;
   /** @default the config's project, else 'default' */
   project: string;
@@ -52,8 +55,10 @@ export class CliContext {
       if (!o.tolerateBrokenConfig) throw e;
       config = {};
     }
+    const servers = splitServers(g.server ?? config.server);
     return new CliContext({
-      server: g.server ?? config.server,
+      server: servers[0],
+      servers,
       token: g.token ?? config.token,
       project: g.project ?? config.project ?? 'default',
       caFile: g.caFile ?? config.caFile,
@@ -110,4 +115,12 @@ export class CliContext {
     const client = await this.clientPromise?.catch(() => undefined);
     client?.close();
   }
+}
+
+/**
+ * The servers of a `--server` value: several given repeated or comma-separated.
+ * @example splitServers('http://a:8080,http://b:8080') // ['http://a:8080', 'http://b:8080']
+ */
+export function splitServers(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
 }

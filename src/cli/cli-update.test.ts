@@ -138,6 +138,24 @@ describe('eim CLI: update start, status, abort', () => {
     assert.match(mixed.stderr, /not both/);
   });
 
+  test('start --selector: the instances on the hosts a filter over hosts matches, inherited labels included; --dry-run lists exactly those', async () => {
+    const node = (i: number) => sim.identities()[i].hostname;
+    const hostId = async (i: number) => (await api(`/hosts?filter=${encodeURIComponent(`name = "${node(i)}"`)}`)).json.items[0].id as string;
+    // canary: the south region (so munich-1's hosts 4-6, inherited) and host 3 on its own label.
+    assert.equal((await api(`/regions/${ids.south}`, { method: 'PATCH', body: { labels: { env: 'canary' } } })).status, 200);
+    assert.equal((await api(`/hosts/${await hostId(3)}`, { method: 'PATCH', body: { labels: { env: 'canary' } } })).status, 200);
+    const canary = `filter=${encodeURIComponent('inheritedLabels.env = "canary"')}`;
+    await until(async () => (await api(`/hosts?${canary}`)).json.totalSize === 4, 'inherited labels written', POLL);
+    const dry = await h.eim(['update', 'start', '--policy', 'pkgs', '--selector', 'inheritedLabels.env = "canary"', '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    const hosts = [...dry.stdout.matchAll(/^instance\/\S+ \(inst-[0-9a-f]{8}\): .*; host (\S+): /gm)].map((m) => m[1]).sort();
+    assert.deepEqual(hosts, [3, 4, 5, 6].map(node), dry.stdout);
+    assert.match(dry.stdout, /\(dry run: nothing was written\)$/m);
+    const bad = await h.eim(['update', 'start', '--policy', 'pkgs', '--selector', 'inheritedLabels.env =', '--dry-run']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /filter: expected a value after "="/);
+  });
+
   test('instance retry and host retry try again exactly what a manager gave up on; describe shows the trace', async () => {
     const node = (i: number) => sim.identities()[i].hostname;
     const dry = await h.eim(['instance', 'retry', '--dry-run']);

@@ -35,7 +35,11 @@ export function buildProgram(): Command {
     .configureHelp({ showGlobalOptions: true })
     // Before any .command(): subcommands inherit it. Help and --version exit 0, usage errors 2.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage))
-    .addOption(new Option('--server <url>', 'eim server URL (default: from eim login)').env('EIM_SERVER'))
+    .addOption(
+      new Option('--server <url>', 'eim server URL (default: from eim login); eim agent and eim sim take several (repeated or comma-separated) and fail over between them')
+        .env('EIM_SERVER')
+        .argParser((v: string, previous?: string) => (previous ? `${previous},${v}` : v)),
+    )
     .addOption(new Option('--token <token>', 'bearer token (default: from eim login)').env('EIM_TOKEN'))
     .addOption(new Option('-p, --project <name>', 'project to work in (default: from eim login, else "default")').env('EIM_PROJECT'))
     .addOption(new Option('--ca-file <file>', "trust this CA (PEM) for an https server, besides Node's root certificates (default: from eim login)").env('EIM_CA_FILE'))

@@ -1,6 +1,6 @@
 import { isEimError, type Resource } from '../api/index.ts';
 import type { InventoryClient } from '../client/index.ts';
-import { TERMINAL_SUFFIX } from '../reconcile/index.ts';
+import { TERMINAL_SUFFIX } from '../api/index.ts';
 
 /**
  * The label a retry writes, with the time it was asked for. Why a label: a manager parks a

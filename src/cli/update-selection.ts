@@ -10,6 +10,8 @@ export interface InstanceSelector {
   ids: string[];
   /** AIP-160 filter on instances. */
   filter?: string;
+  /** Instances on the hosts this host selector (an AIP-160 filter over hosts, inheritedLabels.<key> included) matches, as the server evaluates it. */
+  selector?: string;
   /** Instances on the hosts of this site / region (through its sites and nested regions' sites) / host. */
   site?: string;
   region?: string;
@@ -17,25 +19,32 @@ export interface InstanceSelector {
 }
 
 /**
- * The instances a selector names, in name order, with their hosts. Site, region and host select
- * hosts first (`--region` covers its sites), then the instances on them; `--filter` narrows the
- * instances.
+ * The instances a selector names, in name order, with their hosts. A host selector, site, region
+ * and host select hosts first (`--region` covers its sites), then the instances on them;
+ * `--filter` narrows the instances.
  * @example await selectInstances(inv, 'default', { ids: [], site: 'berlin-1' })
  */
 export async function selectInstances(inv: InventoryClient, project: string, s: InstanceSelector): Promise<{ instances: Resource[]; hosts: Map<string, Resource> }> {
   const instDef = resolveKind('Instance');
   const hosts = new Map<string, Resource>();
   if (s.ids.length > 0) {
-    if (s.filter !== undefined || s.site || s.region || s.host) throw new UsageError('give instance IDs or --filter/--site/--region/--host, not both');
+    if (s.filter !== undefined || s.selector !== undefined || s.site || s.region || s.host) throw new UsageError('give instance IDs or --filter/--selector/--site/--region/--host, not both');
     const instances = await Promise.all(s.ids.map((id) => findResource(inv, project, instDef, id)));
     for (const i of instances) hosts.set(i.spec.hostId as string, await inv.get(project, 'Host', i.spec.hostId as string));
     return { instances, hosts };
   }
-  if (s.filter === undefined && !s.site && !s.region && !s.host) throw new UsageError('name the instances: give IDs, --filter, --site, --region or --host');
+  if (s.filter === undefined && s.selector === undefined && !s.site && !s.region && !s.host) throw new UsageError('name the instances: give IDs, --filter, --selector, --site, --region or --host');
   let hostIds: Set<string> | undefined;
-  if (s.site || s.region || s.host) {
+  if (s.selector !== undefined && !s.selector.trim()) throw new UsageError('--selector is empty: give an AIP-160 filter over hosts, e.g. \'inheritedLabels.env = "canary"\'');
+  if (s.site || s.region || s.host || s.selector !== undefined) {
     const hostDef = resolveKind('Host');
-    let selected = s.host ? [await findResource(inv, project, hostDef, s.host)] : (await listMatching(inv, project, hostDef, {})).items;
+    // The selector is the server's filter over hosts: exactly the hosts a selector target would match.
+    let selected = s.host ? [await findResource(inv, project, hostDef, s.host)] : (await listMatching(inv, project, hostDef, { filter: s.selector?.trim() || undefined })).items;
+    if (s.host && s.selector !== undefined) {
+      const { parseFilter, evaluateFilter } = await import('../api/filter.ts');
+      const node = parseFilter(s.selector, hostDef);
+      selected = selected.filter((h) => !node || evaluateFilter(node, h));
+    }
     if (s.site) {
       const site = (await findResource(inv, project, resolveKind('Site'), s.site)).id;
       selected = selected.filter((h) => h.spec.siteId === site);

@@ -1,6 +1,6 @@
 import {
   ALL_PROJECTS, type CreateInput, type DeleteOptions, type DeleteResult, EimError, type EventsOptions, type EventsPage, type Inventory,
-  type KindDef, kindByName, listAll, type ListOptions, type ListPage, type PatchInput, type Resource, type ResourceOf, type WatchItem,
+  type HostSummary, type KindDef, kindByName, listAll, type ListOptions, type ListPage, type PatchInput, type Resource, type ResourceOf, type WatchItem,
   type WatchOptions, type WriteOptions,
 } from '../api/index.ts';
 import { HttpTransport, type TransportOptions } from './http-transport.ts';
@@ -35,6 +35,11 @@ export class InventoryClient implements Inventory {
       query: { filter: options.filter, orderBy: options.orderBy, pageSize: options.pageSize, pageToken: options.pageToken },
       idempotent: true,
     });
+  }
+
+  /** The fleet summary: hosts per category, over all and per group (`site`, `region`, `label.<key>`, `inheritedLabel.<key>`). */
+  summarizeHosts(project: string, options: { filter?: string; groupBy?: string } = {}): Promise<HostSummary> {
+    return this.transport.json({ method: 'GET', path: `/v1/projects/${encodeURIComponent(project)}/hosts:summary`, query: { filter: options.filter, groupBy: options.groupBy }, idempotent: true });
   }
 
   /** Every item of a list, following page tokens. */

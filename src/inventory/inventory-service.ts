@@ -1,7 +1,7 @@
 import {
   ALL_PROJECTS, assertStorableJson, type Caller, type CreateInput, type DeleteOptions, type DeleteResult, EimError, type EventsOptions, type EventsPage,
   type Inventory, type InventoryEvent, type KindDef, kindById, kindByName, type ListOptions, type ListPage, type PatchInput,
-  ProjectName, type RandomHex, type Resource, type ResourceOf, type WatchItem, type WatchOptions, type WriteOptions,
+  type HostSummary, parseSummaryGroupBy, ProjectName, type RandomHex, type Resource, type ResourceOf, type WatchItem, type WatchOptions, type WriteOptions,
 } from '../api/index.ts';
 import { parseFilter, parseOrderBy } from '../api/filter.ts';
 import type { LoggedEvent, RetentionOptions, Store } from '../store/index.ts';
@@ -13,6 +13,7 @@ import { assertNameFree, assertNoCycle, assertRefsExist, assertTransition, inser
 import { decodePageToken, encodePageToken, queryHash } from './page-token.ts';
 import { assertLabels, assertName, assertValid } from './validate.ts';
 import { WatchHub } from './watch-hub.ts';
+import { summarizeHosts } from './summarize-hosts.ts';
 
 export interface InventoryServiceOptions {
   /** Event retention. @default { minAgeMs: 3_600_000, minEvents: 1_000_000 } */
@@ -31,6 +32,12 @@ export interface InventoryServiceOptions {
   eventsPageBytes?: number;
   random?: RandomHex;
   now?: () => Date;
+  /**
+   * @internal For bench:inventory's baseline only: no depth or text checks of labels, spec and
+   * status, and a watch hub without a byte budget, to measure what the bounds cost. Never in a server.
+   * @default false
+   */
+  unbounded?: boolean;
 }
 
 /** Counters the server exports as metrics. */
@@ -55,13 +62,16 @@ export class InventoryService {
   private readonly retention: RetentionOptions;
   private readonly now: () => Date;
   private readonly pageBytes: number;
+  /** assertStorableJson, or nothing for the unbounded benchmark baseline. */
+  private storable: (value: unknown, where: string) => void = (value, where) => assertStorableJson(value, where);
 
   constructor(
     readonly store: Store,
     private readonly options: InventoryServiceOptions = {},
   ) {
     this.pageBytes = options.eventsPageBytes ?? EVENTS_PAGE_BYTES;
-    this.hub = new WatchHub(store, { ringSize: options.ringSize, ringBytes: options.ringBytes, readBytes: this.pageBytes });
+    this.hub = new WatchHub(store, { ringSize: options.ringSize, ringBytes: options.ringBytes, readBytes: this.pageBytes, unbounded: options.unbounded });
+    if (options.unbounded) this.storable = () => {};
     this.retention = options.retention ?? { minAgeMs: 3_600_000, minEvents: 1_000_000 };
     this.now = options.now ?? (() => new Date());
     store.onCommit((events) => (this.stats.events += events.length));
@@ -150,13 +160,13 @@ export class InventoryService {
     assertOnly(input, allowed, def);
     assertName(input.name);
     const labels = input.labels ?? {};
-    assertStorableJson(labels, 'labels');
+    this.storable(labels, 'labels');
     assertLabels(labels);
     let spec: Record<string, unknown> = {};
     let status: Record<string, unknown> = {};
     if (def.spec) {
       if (!isPlainObject(input.spec)) throw new EimError('invalid_argument', `spec is required: a JSON object (${def.kind} spec)`);
-      assertStorableJson(input.spec, 'spec');
+      this.storable(input.spec, 'spec');
       spec = { ...def.specDefaults, ...input.spec };
       assertValid(def.spec, spec, 'spec', def.secrets);
       const problem = def.check?.(spec);
@@ -167,7 +177,7 @@ export class InventoryService {
     if (system && def.status && (input.status !== undefined || !def.spec)) {
       if (!isPlainObject(input.status)) throw new EimError('invalid_argument', `status is required: a JSON object (${def.kind} status)`);
       status = input.status;
-      assertStorableJson(status, 'status');
+      this.storable(status, 'status');
       assertValid(def.status, status, 'status');
     }
     const actor = actorOf(caller);
@@ -222,6 +232,18 @@ export class InventoryService {
     return page;
   }
 
+  /**
+   * The project's hosts (those the filter takes) counted per category, over all and per group
+   * (`groupBy`: site, region, label.<key>, inheritedLabel.<key>), in the store.
+   */
+  async summarizeHosts(caller: Caller, project: string, options: { filter?: string; groupBy?: string } = {}): Promise<HostSummary> {
+    requirePermission(caller, project, 'read', 'list Hosts');
+    if (project === ALL_PROJECTS) throw new EimError('invalid_argument', 'the fleet summary is per project: name one');
+    await this.assertProject(project);
+    const filter = options.filter ? parseFilter(options.filter, kindDef('Host')) : undefined;
+    return summarizeHosts(this.store, project, filter, parseSummaryGroupBy(options.groupBy));
+  }
+
   async update(caller: Caller, project: string, kind: string, id: string, patch: PatchInput, options: WriteOptions = {}): Promise<Resource> {
     const def = kindDef(kind);
     requirePermission(caller, project, userFieldsPermission(def), `change ${def.kind}s`);
@@ -232,8 +254,8 @@ export class InventoryService {
     if (patch.labels !== undefined && patch.labels !== null && !isPlainObject(patch.labels)) throw new EimError('invalid_argument', 'labels in a patch must be a JSON object or null');
     if (patch.name !== undefined) assertName(patch.name);
     // Before anything walks them: the merge and the comparison below recurse as deep as these go.
-    if (patch.labels) assertStorableJson(patch.labels, 'labels');
-    if (patch.spec !== undefined) assertStorableJson(patch.spec, 'spec');
+    if (patch.labels) this.storable(patch.labels, 'labels');
+    if (patch.spec !== undefined) this.storable(patch.spec, 'spec');
     const actor = actorOf(caller);
     if (def.kind === 'LocalAccount' && isPlainObject(patch.spec)) {
       const before = await this.store.get(id);
@@ -251,7 +273,7 @@ export class InventoryService {
         spec: patch.spec === undefined ? cur.spec : (mergePatch(cur.spec, patch.spec) as Record<string, unknown>),
       };
       if (patch.labels === null) next.labels = {};
-      if (patch.spec !== undefined) assertStorableJson(next.spec, 'spec'); // a resource stored before the limits may nest deeper
+      if (patch.spec !== undefined) this.storable(next.spec, 'spec'); // a resource stored before the limits may nest deeper
       if (!userFieldsChanged(cur, next)) return { res: cur, wrote: false };
       assertLabels(next.labels);
       if (def.spec) {
@@ -278,12 +300,12 @@ export class InventoryService {
     assertIdOf(def, id);
     if (!def.status) throw new EimError('invalid_argument', `${def.kind} has no status: it is declarative`);
     if (!isPlainObject(status)) throw new EimError('invalid_argument', 'the status patch must be a JSON object (a merge patch of status)');
-    assertStorableJson(status, 'status');
+    this.storable(status, 'status');
     const actor = actorOf(caller);
     const out = await this.store.write(async (tx) => {
       const cur = await loadTarget(tx, def, project, id, options.ifMatch);
       const nextStatus = mergePatch(cur.status, status) as Record<string, unknown>;
-      assertStorableJson(nextStatus, 'status'); // a resource stored before the limits may nest deeper
+      this.storable(nextStatus, 'status'); // a resource stored before the limits may nest deeper
       if (jsonEqual(nextStatus, cur.status)) return { res: cur, wrote: false };
       assertValid(def.status!, nextStatus, 'status');
       const next: Resource = { ...cur, status: nextStatus };

@@ -11,6 +11,8 @@ export interface WatchHubOptions {
   ringBytes?: number;
   /** Bytes of event JSON one catch-up read takes from the log. @default 4194304 (4 MiB) */
   readBytes?: number;
+  /** @internal For bench:inventory's baseline only: no byte budget (and no byte counting). @default false */
+  unbounded?: boolean;
 }
 
 /** The defaults of WatchHubOptions. */
@@ -34,6 +36,7 @@ export class WatchHub {
   private readonly ringSize: number;
   private readonly ringBytes: number;
   private readonly readBytes: number;
+  private readonly countBytes: boolean;
   private closed = false;
 
   constructor(
@@ -43,6 +46,7 @@ export class WatchHub {
     this.ringSize = options.ringSize ?? WATCH_HUB_DEFAULTS.ringSize;
     this.ringBytes = options.ringBytes ?? WATCH_HUB_DEFAULTS.ringBytes;
     this.readBytes = options.readBytes ?? WATCH_HUB_DEFAULTS.readBytes;
+    this.countBytes = !options.unbounded;
   }
 
   async start(): Promise<void> {
@@ -173,11 +177,11 @@ export class WatchHub {
     for (const e of events) {
       if (e.revision !== this.lastRevision + 1) continue;
       this.ring.push(e);
-      this.heldBytes += e.json.length;
+      if (this.countBytes) this.heldBytes += e.json.length;
       this.lastRevision = e.revision;
     }
     while (this.head < this.ring.length && (this.ring.length - this.head > this.ringSize || this.heldBytes > this.ringBytes)) {
-      this.heldBytes -= this.ring[this.head].json.length;
+      if (this.countBytes) this.heldBytes -= this.ring[this.head].json.length;
       this.ring[this.head++] = undefined as unknown as LoggedEvent; // let it be collected now
     }
     if (this.head > 1024 && this.head * 2 > this.ring.length) {

@@ -13,6 +13,7 @@ import { type CommandResource, CommandTracker } from './shared/command-tracker.t
 import { InformerIndex } from './shared/informer-index.ts';
 import type { Host, Instance, ManagerTuning, Region, Site } from './shared/manager-deps.ts';
 import { NodeConfigManager, type NodeConfigManagerStats } from './node-config/node-config-manager.ts';
+import { InheritedLabelsManager, type InheritedLabelsManagerStats } from './labels/inherited-labels-manager.ts';
 import { TelemetryManager, type TelemetryManagerStats } from './telemetry/telemetry-manager.ts';
 
 export interface StartManagersOptions extends ManagerTuning {
@@ -31,6 +32,7 @@ export interface ManagersStats {
   instance: ControllerStats;
   telemetry: TelemetryManagerStats;
   nodeConfig: NodeConfigManagerStats;
+  labels: InheritedLabelsManagerStats;
   maintenance: { hosts: ControllerStats; schedules: ControllerStats };
   rollout: ControllerStats;
   cached: { hosts: number; instances: number; commands: number };
@@ -46,7 +48,7 @@ export interface Managers {
 }
 
 /**
- * Starts the managers (host, instance, maintenance windows, OS update rollout, telemetry, node config) on one set
+ * Starts the managers (host, instance, maintenance windows, OS update rollout, telemetry, inherited labels, node config) on one set
  * of shared caches (hosts, instances, commands, regions, sites); each adds its own of the kinds only
  * it reads (schedules, policies, telemetry profiles, …).
  * `inventory` acts as a manager: the in-process Inventory (`svc.as(managerCaller)`) or an
@@ -77,6 +79,7 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   const instanceManager = new InstanceManager({ ...deps, ...tuning });
   const telemetryManager = new TelemetryManager({ ...deps, ...tuning });
   const nodeConfigManager = new NodeConfigManager({ ...deps, ...tuning });
+  const labelsManager = new InheritedLabelsManager({ ...deps, ...tuning });
   // The windows every policy manager reads: one cache of schedules, sites and regions, sharing the hosts.
   const windows = new MaintenanceWindows({ inventory, project, hosts, sites, regions, clock: options.clock, onError: onHandlerError });
   const maintenanceManager = new MaintenanceManager({ inventory, project, hosts, windows, ...tuning });
@@ -91,6 +94,7 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   instanceManager.start();
   telemetryManager.start();
   nodeConfigManager.start();
+  labelsManager.start();
   maintenanceManager.start();
   rollout.start();
   let stopping: Promise<void> | undefined;
@@ -101,6 +105,7 @@ export async function startManagers(inventory: Inventory, options: StartManagers
       instance: instanceManager.stats(),
       telemetry: telemetryManager.stats(),
       nodeConfig: nodeConfigManager.stats(),
+      labels: labelsManager.stats(),
       maintenance: maintenanceManager.stats(),
       rollout: rollout.stats(),
       cached: { hosts: hosts.size, instances: instances.size, commands: commandInformer.size },
@@ -108,7 +113,7 @@ export async function startManagers(inventory: Inventory, options: StartManagers
     }),
     stop: () =>
       (stopping ??= (async () => {
-        await Promise.all([hostManager.stop(), instanceManager.stop(), telemetryManager.stop(), nodeConfigManager.stop(), maintenanceManager.stop(), rollout.stop()]);
+        await Promise.all([hostManager.stop(), instanceManager.stop(), telemetryManager.stop(), labelsManager.stop(), nodeConfigManager.stop(), maintenanceManager.stop(), rollout.stop()]);
         await Promise.all([...informers.map((i) => i.stop()), windows.stop()]);
       })()),
   };

@@ -1,12 +1,8 @@
-import type { Inventory, Resource, StatusTriple } from '../api/index.ts';
+import { type Inventory, type Resource, type StatusTriple, TERMINAL_SUFFIX } from '../api/index.ts';
+
+export { TERMINAL_SUFFIX };
 import type { Clock } from './clock.ts';
 
-/**
- * Ends every terminal message, and marks it: a resource whose owned triple says `error`, ends with
- * this and has `observedGeneration === generation` is left alone. Being in the stored status, the
- * mark survives restarts; the status schemas are closed, so the message is the only place for it.
- */
-export const TERMINAL_SUFFIX = ' (not retried until the spec changes)';
 
 /** The longest message a status triple holds (api/common.ts). */
 const MAX_MESSAGE = 1024;

@@ -631,7 +631,8 @@ test('OpenAPI, health, readiness and metrics', async (t) => {
   assert.equal(ready.body.status, 'ready');
   assert.equal(ready.body.revision, await h.svc.store.currentRevision());
 
-  const m = await h.call('GET', '/metrics', { token: null });
+  assert.equal((await h.call('GET', '/metrics', { token: null })).status, 401, '/metrics wants a token (unless --metrics-public)');
+  const m = await h.call('GET', '/metrics');
   assert.equal(m.status, 200);
   assert.match(String(m.headers['content-type']), /^text\/plain/);
   for (const name of ['eim_http_request_duration_seconds', 'eim_writes_total', 'eim_events_total', 'eim_open_watches']) {

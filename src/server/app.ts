@@ -3,7 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyHttpOptions, type FastifyI
 import type http from 'node:http';
 import { EimError } from '../api/index.ts';
 import type { InventoryService } from '../inventory/index.ts';
-import { errorHandler } from './error-handler.ts';
+import { clientErrorHandler, errorHandler } from './error-handler.ts';
 import { ServerMetrics, type ServerMetricsOptions } from './metrics.ts';
 import { declareErrorResponses, ErrorBody, openApiOptions } from './openapi.ts';
 import packageJson from '../../package.json' with { type: 'json' };
@@ -19,6 +19,7 @@ import { ConnectionGuard } from './connection-guard.ts';
 import { compileListenerOptions, type ListenerOptions, nodeServerOptions } from './listener-options.ts';
 import { registerRequestLimits } from './request-limits.ts';
 import { registerTelemetryRoutes } from './routes/telemetry-routes.ts';
+import { registerSummaryRoutes } from './routes/summary-routes.ts';
 import { TelemetryService } from './telemetry/telemetry-service.ts';
 
 export interface AppOptions {
@@ -42,6 +43,13 @@ export interface AppOptions {
   consoleDir?: string;
   /** The fleet gauges of /metrics (cache time, series limit). @default {} */
   metrics?: ServerMetricsOptions;
+  /**
+   * Serve /metrics without a token (`--metrics-public`): its fleet gauges name every project and
+   * site, so only where the network keeps strangers out. Otherwise it needs a token of a /v1 role
+   * and shows only the fleet series of the token's projects (every project's for `*`).
+   * @default false
+   */
+  metricsPublic?: boolean;
   /** TLS, connection caps and timeouts of the listening socket. @default plain HTTP, the ListenerOptions defaults */
   listener?: ListenerOptions;
   /** Collected telemetry (retention, budgets, forwarding). @default a TelemetryService with the defaults, on the inventory's store */
@@ -68,6 +76,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
     // A bad URL (FST_ERR_BAD_URL) is answered before routing; give it the contract's error body too.
     frameworkErrors: errorHandler,
+    clientErrorHandler,
     ...(listener.tls ? { https: node } : { http: node }),
   } as FastifyHttpOptions<http.Server>);
   const guard = new ConnectionGuard({ ...listener, tls: listener.tls !== undefined, log: (m) => app.log.warn(m) }).attach(app.server);
@@ -92,7 +101,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const tokenHint = options.adminTokenPath ? `; an admin finds the first token in the admin token file in the server's data directory (admin.token)` : '';
   const limiter = new RateLimiter(options.rateLimit);
   app.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/v1/') && req.url !== '/v1') return;
+    // The route the URL matched decides, not the URL as written: `/%761/…` is routed to /v1 too.
+    // An unmatched URL (a 404 to come) is judged by its text, so /v1's unknown routes want a token.
+    const route = req.routeOptions.url;
+    const path = route ?? req.url.split('?')[0];
+    const guarded = path.startsWith('/v1/') || path === '/v1' || (path === '/metrics' && !options.metricsPublic);
+    if (!guarded) return;
     const header = req.headers.authorization;
     const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!m) throw new EimError('unauthenticated', `missing or malformed Authorization header: send "Authorization: Bearer <token>"${tokenHint}`);
@@ -105,8 +119,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   registerRequestLimits(app);
 
-  registerSystemRoutes(app, options.inventory, metrics);
+  registerSystemRoutes(app, options.inventory, metrics, { metricsPublic: options.metricsPublic ?? false });
   registerProjectRoutes(app, options.inventory, options.tokens);
+  registerSummaryRoutes(app, options.inventory);
   registerResourceRoutes(app, options.inventory);
   registerWatchRoutes(app, options.inventory, { tokens: options.tokens, bookmarkMs: options.bookmarkMs, maxPerToken: options.maxWatchesPerToken, maxStreams: options.maxWatchStreams });
   registerTokenRoutes(app, options.inventory, options.tokens);

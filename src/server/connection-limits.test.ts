@@ -20,7 +20,8 @@ after(async () => {
 
 async function start(options: ServerOptions): Promise<{ srv: RunningServer; port: number }> {
   const tmp = tempDir();
-  const srv = await startServer({ dataDir: tmp.dir, port: 0, logLevel: 'silent', managers: 'none', ...options });
+  // /metrics without a token, as with --metrics-public: these raw connections send none.
+  const srv = await startServer({ dataDir: tmp.dir, port: 0, logLevel: 'silent', managers: 'none', metricsPublic: true, ...options });
   closers.push(async () => {
     await srv.close();
     tmp.remove();

@@ -88,7 +88,7 @@ describe('/metrics: fleet gauges counted in the store', () => {
       const srv = await openTestApp({ dialect: dialect as Dialect, projects: ['default', 'other', 'empty'] });
       try {
         const { s1, s2 } = await seed(srv.inventory.as(ADMIN), srv.inventory.as(MANAGER));
-        const r = await srv.inject('GET', '/metrics');
+        const r = await srv.inject('GET', '/metrics', srv.admin);
         assert.equal(r.statusCode, 200);
         const all = samples(r.body);
         assert.equal(all.get('eim_fleet_gauges_up'), 1);
@@ -135,7 +135,7 @@ describe('/metrics: fleet gauges counted in the store', () => {
     const srv = await openTestApp({ app: { metrics: { cacheMs: 5000, now: () => now } } });
     try {
       const admin = srv.inventory.as(ADMIN);
-      const count = async () => metric(samples((await srv.inject('GET', '/metrics')).body), 'eim_hosts').get('project=default,status=not-seen');
+      const count = async () => metric(samples((await srv.inject('GET', '/metrics', srv.admin)).body), 'eim_hosts').get('project=default,status=not-seen');
       assert.equal(await count(), 0);
       await admin.create('default', 'Host', { name: 'a', spec: { desiredState: 'registered' } });
       now += 4000;
@@ -153,14 +153,14 @@ describe('/metrics: fleet gauges counted in the store', () => {
       const store = srv.inventory.store as { countBy: unknown };
       const real = store.countBy;
       store.countBy = () => Promise.reject(new Error('connection refused'));
-      const r = await srv.inject('GET', '/metrics');
+      const r = await srv.inject('GET', '/metrics', srv.admin);
       assert.equal(r.statusCode, 200);
       const all = samples(r.body);
       assert.equal(all.get('eim_fleet_gauges_up'), 0);
       assert.equal(metric(all, 'eim_hosts').size, 0);
       assert.ok(all.has('eim_store_revision'), 'the process gauges are still there');
       store.countBy = real;
-      assert.equal(samples((await srv.inject('GET', '/metrics')).body).get('eim_fleet_gauges_up'), 1, 'and back once the store answers');
+      assert.equal(samples((await srv.inject('GET', '/metrics', srv.admin)).body).get('eim_fleet_gauges_up'), 1, 'and back once the store answers');
     } finally {
       await srv.close();
     }
@@ -170,12 +170,41 @@ describe('/metrics: fleet gauges counted in the store', () => {
     const srv = await openTestApp({ projects: ['default', 'other'], app: { metrics: { maxSiteSeries: 2 } } });
     try {
       await seed(srv.inventory.as(ADMIN), srv.inventory.as(MANAGER));
-      const all = samples((await srv.inject('GET', '/metrics')).body);
+      const all = samples((await srv.inject('GET', '/metrics', srv.admin)).body);
       assert.equal(metric(all, 'eim_site_hosts').size, 2);
       assert.equal(all.get('eim_site_hosts_dropped_series'), 8 - 2); // 7 combinations in default, 1 in other
       // The largest group is kept.
       assert.ok([...metric(all, 'eim_site_hosts').values()].includes(2));
     } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('/metrics: who may read it (issue 9)', () => {
+  test("a token is needed; a project's token sees that project's fleet series only; agent and enrollment tokens none; --metrics-public opens it", async () => {
+    const srv = await openTestApp({ projects: ['default', 'other'] });
+    const open = await openTestApp({ projects: ['default'], app: { metricsPublic: true } });
+    try {
+      await seed(srv.inventory.as(ADMIN), srv.inventory.as(MANAGER));
+      const none = await srv.inject('GET', '/metrics');
+      assert.equal(none.statusCode, 401);
+      assert.equal(none.json().error.code, 'unauthenticated');
+      assert.equal((await srv.inject('GET', '/metrics?x=1')).statusCode, 401, 'a query string does not get past');
+      const projectsOf = (text: string) => new Set([...samples(text).keys()].flatMap((k) => /project="([^"]*)"/.exec(k)?.[1] ?? []));
+      assert.deepEqual(projectsOf((await srv.inject('GET', '/metrics', srv.admin)).body), new Set(['default', 'other']), 'a token for every project sees all');
+      const viewerOther = (await srv.tokens.issue({ subject: 'v', grants: [{ project: 'other', role: 'viewer' }] })).token;
+      const scoped = (await srv.inject('GET', '/metrics', viewerOther)).body;
+      assert.deepEqual(projectsOf(scoped), new Set(['other']), "a viewer of other sees none of default's hosts, sites or rollouts");
+      assert.match(scoped, /^eim_writes_total \d+/m, "and this server's own counters");
+      const host = (await listAll(srv.inventory.as(ADMIN), 'default', 'Host')).items[0];
+      for (const grant of [{ project: 'default', role: 'agent' as const }, { project: 'default', role: 'enrollment' as const }]) {
+        const token = (await srv.tokens.issue({ subject: grant.role, grants: [grant], ...(grant.role === 'agent' ? { hostId: host.id } : {}) })).token;
+        assert.equal((await srv.inject('GET', '/metrics', token)).statusCode, 403, grant.role);
+      }
+      assert.equal((await open.inject('GET', '/metrics')).statusCode, 200, 'metricsPublic: no token needed');
+    } finally {
+      await open.close();
       await srv.close();
     }
   });
@@ -205,7 +234,7 @@ describe('/metrics with two server processes on one PostgreSQL database', () => 
       return r.json;
     };
     const manager = (await api(a.url, '/v1/projects/*/tokens', { role: 'manager' })).token;
-    const scrape = async (base: string) => metric(samples((await call(`${base}/metrics`)).body), 'eim_hosts');
+    const scrape = async (base: string) => metric(samples((await call(`${base}/metrics`, { token: a.token })).body), 'eim_hosts');
     // B reads once before the writes, so a later answer cannot be a cache of the same read.
     assert.equal((await scrape(b.url)).get('project=default,status=running'), 0);
     for (let i = 0; i < 3; i++) {

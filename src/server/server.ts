@@ -69,10 +69,14 @@ export interface ServerOptions {
   keepAliveTimeoutMs?: number;
   /** Run the resource managers in this process, or not (they run with `eim managers`). @default 'in-process' */
   managers?: 'in-process' | 'none';
+  /** Serve /metrics without a token (see AppOptions.metricsPublic). @default false */
+  metricsPublic?: boolean;
   /** The southbound's rates, stream cap and agent token lifetime. @default see SouthboundLimitOptions (agent tokens live 24 h) */
   southbound?: SouthboundLimitOptions;
   /** Collected metrics and logs: retention, byte budgets, forwarding to an OpenTelemetry Collector. @default see TelemetryOptions */
   telemetry?: TelemetryOptions;
+  /** Inside a maintenance window a silent host shows "maintenance" this long after its last heartbeat, then "no connection (in maintenance)". @default 900 (15 min) */
+  maintenanceGraceSeconds?: number;
 }
 
 export interface RunningServer {
@@ -119,8 +123,10 @@ export function compileServerOptions(o: ServerOptions): CompiledServerOptions {
     headerTimeoutMs: o.headerTimeoutMs,
     keepAliveTimeoutMs: o.keepAliveTimeoutMs,
     managers: o.managers ?? 'in-process',
+    metricsPublic: o.metricsPublic ?? false,
     southbound: o.southbound ?? {},
     telemetry: o.telemetry ?? {},
+    maintenanceGraceSeconds: o.maintenanceGraceSeconds ?? 900,
   });
 }
 
@@ -168,6 +174,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     rateLimit: { rps: o.rateLimitRps },
     maxWatchesPerToken: o.maxWatchesPerToken,
     maxWatchStreams: o.maxWatchStreams,
+    metricsPublic: o.metricsPublic,
     listener: {
       tls,
       agentCa: agentCa?.certPem,
@@ -177,7 +184,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       keepAliveTimeoutMs: o.keepAliveTimeoutMs,
     },
   });
-  const southbound = await startSouthbound(app, { service: inventory, tokens, telemetry, limits: o.southbound, agentCa, onError: (e) => log.warn({ err: e }, 'southbound write failed; will retry') });
+  const southbound = await startSouthbound(app, {
+    service: inventory,
+    tokens,
+    telemetry,
+    limits: o.southbound,
+    agentCa,
+    maintenanceGraceMs: o.maintenanceGraceSeconds * 1000,
+    // Several servers on one database: one of them at a time judges the agents' leases.
+    ...(store.dialect === 'postgres' && o.store ? { leaderUrl: o.store } : {}),
+    onError: (e) => log.warn({ err: e }, 'southbound write failed; will retry'),
+  });
   // The managers use the Inventory interface only; in this process it is the in-process one.
   const startLocal = () =>
     startManagers(inventory.as({ subject: 'managers', grants: [{ project: ALL_PROJECTS, role: 'manager' }] }), {

@@ -7,8 +7,8 @@ import { SimMemory } from './sim-memory.ts';
 import { connectionPool } from '../client/index.ts';
 
 export interface FleetSimOptions {
-  /** The eim server. */
-  server: string;
+  /** The eim server; or several (servers on one database): the nodes are spread across them and each moves to the next when its server cannot be reached. */
+  server: string | readonly string[];
   /** An enrollment token of the project (with autoRegister, unknown nodes register themselves). */
   enrollmentToken: string;
   nodes: number;
@@ -147,7 +147,7 @@ export class FleetSimulator {
     this.seed = options.seed ?? options.prefix ?? 'sim';
     this.prefix = options.prefix ?? this.seed;
     this.memory = options.memory ?? new SimMemory(undefined, '');
-    this.pool = connectionPool(options.server, { ca: options.ca, maxSockets: 256 });
+    this.pool = connectionPool(typeof options.server === 'string' ? options.server : options.server[0], { ca: options.ca, maxSockets: 256 });
   }
 
   /** Starts the nodes (paced by startRate); resolves once all have been started. Nodes remembered as revoked stay off. */
@@ -219,7 +219,8 @@ export class FleetSimulator {
     const o = this.options;
     const quiet: AgentLog = { info() {}, warn() {}, error() {} };
     const name = node.identity.hostname;
-    const client = new PowerAwareClient(o.server, this.pool, o.ca, (id, result) => this.resultPosted(node, id, result));
+    // Node i starts on server i mod n: a fleet spread evenly, as behind a load balancer.
+    const client = new PowerAwareClient(o.server, this.pool, o.ca, (id, result) => this.resultPosted(node, id, result)).startAt(node.identity.index);
     const agent = new Agent({
       server: o.server,
       enrollmentToken: o.enrollmentToken,
@@ -402,7 +403,7 @@ export class FleetSimulator {
 /** The southbound client of one simulated machine: tells the simulator when a command's final result was posted. */
 class PowerAwareClient extends SouthboundClient {
   constructor(
-    server: string,
+    server: string | readonly string[],
     pool: http.Agent,
     ca: string | undefined,
     private readonly posted: (id: string, result: CommandResult) => void,

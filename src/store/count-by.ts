@@ -1,4 +1,6 @@
 import { type Kysely, sql } from 'kysely';
+import type { FilterNode } from '../api/filter.ts';
+import { compileFilter } from './filter-sql.ts';
 import type { Database } from './schema.ts';
 
 /** Group a kind's resources by some fields and count each group. */
@@ -7,10 +9,13 @@ export interface CountByQuery {
   /** undefined: every project. */
   project?: string;
   /**
-   * Paths: a column (`project`, `name`, `id`, `generation`, `revision`) or a field under `spec`,
-   * `status` or `labels` (`['status', 'hostStatus', 'message']`). At most 16.
+   * Paths: a column (`project`, `name`, `id`, `generation`, `revision`, `hostCategory`: a host's
+   * category as stored with it) or a field under `spec`,
+   * `status`, `labels` or `inheritedLabels` (`['status', 'hostStatus', 'message']`). At most 16.
    */
   fields: readonly (readonly string[])[];
+  /** Only the resources this filter takes (compiled to SQL, values as parameters). */
+  filter?: FilterNode;
 }
 
 export interface CountRow {
@@ -19,8 +24,10 @@ export interface CountRow {
   count: number;
 }
 
-const COLUMNS: Record<string, string> = { project: 'project', name: 'name', id: 'id', generation: 'generation', revision: 'revision' };
-const JSON_COLUMNS = new Set(['spec', 'status', 'labels']);
+const COLUMNS: Record<string, string> = { project: 'project', name: 'name', id: 'id', generation: 'generation', revision: 'revision', hostCategory: 'host_category' };
+const JSON_COLUMNS = new Set(['spec', 'status', 'labels', 'inheritedLabels']);
+/** `inheritedLabels` is kept in a column of its own (see migration 0012). */
+const COLUMN_OF: Record<string, string> = { inheritedLabels: 'inherited_labels' };
 const MAX_FIELDS = 16;
 
 /**
@@ -36,7 +43,8 @@ export async function countBy(db: Kysely<Database>, dialect: 'sqlite' | 'postgre
   const selected = sql.join(exprs.map((e, i) => sql`${e.sql} AS ${sql.ref(`f${i}`)}`));
   // By position: PostgreSQL does not see that two expressions with their own bound parameters are equal.
   const positions = sql.join(exprs.map((_, i) => sql.raw(String(i + 1))));
-  const where = q.project === undefined ? sql`kind = ${q.kind}` : sql`kind = ${q.kind} AND project = ${q.project}`;
+  const scope = q.project === undefined ? sql`kind = ${q.kind}` : sql`kind = ${q.kind} AND project = ${q.project}`;
+  const where = q.filter ? sql`${scope} AND ${compileFilter(q.filter, dialect)}` : scope;
   const { rows } = await sql<Record<string, unknown>>`SELECT ${selected}, count(*) AS n FROM eim_resources WHERE ${where} GROUP BY ${positions}`.execute(db);
   return rows.map((r) => ({ values: exprs.map((e, i) => e.read(r[`f${i}`])), count: Number(r.n) }));
 }
@@ -49,8 +57,9 @@ function fieldExpr(field: readonly string[], dialect: 'sqlite' | 'postgres') {
   }
   if (path.length === 0 || !JSON_COLUMNS.has(head)) throw new TypeError(`countBy: ${JSON.stringify(field)} is not a column or a field under spec, status or labels`);
   const read = (v: unknown) => (v === null || v === undefined ? null : JSON.parse(String(v)));
-  if (dialect === 'postgres') return { sql: sql`(${sql.ref(head)} #> ${[...path]}::text[])::text`, read };
+  const column = sql.ref(COLUMN_OF[head] ?? head);
+  if (dialect === 'postgres') return { sql: sql`(${column} #> ${[...path]}::text[])::text`, read };
   if (path.some((p) => p.includes('"'))) throw new TypeError(`countBy: field name ${JSON.stringify(path)} contains a quote`);
   // `->` answers JSON text (true stays true, not 1), NULL where the path is missing.
-  return { sql: sql`(${sql.ref(head)} -> ${'$' + path.map((p) => `."${p}"`).join('')})`, read };
+  return { sql: sql`(${column} -> ${'$' + path.map((p) => `."${p}"`).join('')})`, read };
 }

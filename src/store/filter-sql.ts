@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { Comparator, FilterNode, FilterValue, OrderTerm } from '../api/filter.ts';
+import { type Comparator, type FilterNode, type FilterValue, INHERITED_LABELS, type OrderTerm } from '../api/filter.ts';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
 
@@ -16,6 +16,8 @@ interface Slot {
   bool(b: boolean): Sql;
   /** ORDER BY keys: missing/null, false, true, numbers, strings, then objects and arrays. */
   order(dir: Sql): Sql[];
+  /** A condition an index can serve, true whenever the field equals the string (where there is one). */
+  contains?(value: string): Sql;
 }
 
 const COLUMNS: Record<string, { column: string; type: 'text' | 'number' }> = {
@@ -28,6 +30,8 @@ const COLUMNS: Record<string, { column: string; type: 'text' | 'number' }> = {
   generation: { column: 'generation', type: 'number' },
 };
 const JSON_COLUMNS = ['labels', 'spec', 'status'];
+/** Fields read from another column than their name: `inheritedLabels.k` (status.inheritedLabels.k) from inherited_labels. */
+const RENAMED_JSON: Record<string, string> = { [INHERITED_LABELS]: 'inherited_labels' };
 const OPS: Record<Comparator, Sql> = { '=': sql`=`, '!=': sql`<>`, '<': sql`<`, '<=': sql`<=`, '>': sql`>`, '>=': sql`>=` };
 
 /**
@@ -85,7 +89,11 @@ function equals(s: Slot, v: FilterValue, d: SqlDialectName): Bool {
     case 'number': return either(s.number('=', v.value), s.text((t) => sql`${t} = ${v.raw}`));
     case 'bool': return either(s.bool(v.value), s.text((t) => sql`${t} = ${String(v.value)}`));
     case 'string':
-      if (!v.value.includes('*')) return known(s.text((t) => sql`${t} = ${v.value}`));
+      if (!v.value.includes('*')) {
+        const eq = known(s.text((t) => sql`${t} = ${v.value}`));
+        // The same test as containment, which the label columns' GIN indexes serve (PostgreSQL).
+        return s.contains ? sql`(${s.contains(v.value)} AND ${eq})` : eq;
+      }
       // SQLite's LIKE ignores case, so GLOB there; escape everything but `*` in both dialects.
       if (d === 'sqlite') return known(s.text((t) => sql`${t} GLOB ${v.value.replace(/[[?]/g, '[$&]')}`));
       return known(s.text((t) => sql`${t} LIKE ${v.value.replace(/[\\%_]/g, '\\$&').replaceAll('*', '%')}`));
@@ -95,8 +103,9 @@ function equals(s: Slot, v: FilterValue, d: SqlDialectName): Bool {
 function slot(field: string[], d: SqlDialectName): Slot {
   const [head, ...path] = field;
   if (path.length === 0 && Object.hasOwn(COLUMNS, head)) return columnSlot(COLUMNS[head].column, COLUMNS[head].type, d);
-  if (path.length > 0 && JSON_COLUMNS.includes(head)) return d === 'sqlite' ? sqliteJsonSlot(head, path) : postgresJsonSlot(head, path);
-  throw new TypeError(`compileFilter: field ${JSON.stringify(field)} is not a column, labels.<key>, spec.<path> or status.<path>`);
+  const column = Object.hasOwn(RENAMED_JSON, head) ? RENAMED_JSON[head] : JSON_COLUMNS.includes(head) ? head : undefined;
+  if (path.length > 0 && column) return d === 'sqlite' ? sqliteJsonSlot(column, path) : postgresJsonSlot(column, path);
+  throw new TypeError(`compileFilter: field ${JSON.stringify(field)} is not a column, labels.<key>, inheritedLabels.<key>, spec.<path> or status.<path>`);
 }
 
 function columnSlot(column: string, type: 'text' | 'number', d: SqlDialectName): Slot {
@@ -143,6 +152,7 @@ function postgresJsonSlot(column: string, path: string[]): Slot {
     text: (pred) => sql`${type} = 'string' AND ${pred(text)}`,
     number: (cmp, n) => sql`${type} = 'number' AND ${json} ${OPS[cmp]} to_jsonb(CAST(${n} AS numeric))`,
     bool: (b) => sql`${json} = to_jsonb(CAST(${b} AS boolean))`,
+    ...(path.length === 1 && (column === 'labels' || column === 'inherited_labels') ? { contains: (v: string) => sql`${c} @> jsonb_build_object(CAST(${path[0]} AS text), CAST(${v} AS text))` } : {}),
     order: (dir) => [
       sql`CASE ${type} WHEN 'boolean' THEN CASE WHEN ${json} = 'true'::jsonb THEN 2 ELSE 1 END WHEN 'number' THEN 3 WHEN 'string' THEN 4 WHEN 'object' THEN 5 WHEN 'array' THEN 5 ELSE 0 END ${dir}`,
       sql`CASE WHEN ${type} = 'number' THEN ${json} END ${dir}`,

@@ -10,3 +10,4 @@ export { TelemetryStore, type TelemetryStoreOptions, type IngestBatch, type Inge
 export { maintainTelemetry, telemetryUsage, forgetDeletedHosts, ROLLUP_MS, type TelemetryRetention, type MaintenanceReport } from './telemetry-maintenance.ts';
 export { Buckets, bucketize, type BucketInput, type BucketPoint, type SeriesType } from './metric-buckets.ts';
 export { unpackRollup, type RollupCell } from './telemetry-codec.ts';
+export { LeaseStore, type LeaseRow } from './lease-store.ts';

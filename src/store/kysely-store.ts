@@ -1,11 +1,13 @@
 import { CompiledQuery, type Kysely, sql, type Transaction } from 'kysely';
 import type { FilterNode } from '../api/filter.ts';
-import { EimError, extractRefs, isEimError, kindById, kindByName, MAX_RESOURCE_BYTES, type Resource, serializedJsonProblem } from '../api/index.ts';
+import { EimError, extractRefs, hostCategory, isEimError, kindById, kindByName, MAX_RESOURCE_BYTES, type Resource, serializedJsonProblem } from '../api/index.ts';
 import { AuthStore } from './auth-store.ts';
 import { TelemetryStore, type TelemetryStoreOptions } from './telemetry-store.ts';
+import { LeaseStore } from './lease-store.ts';
 import type { DialectAdapter } from './dialect-adapter.ts';
 import { type CountByQuery, type CountRow, countBy } from './count-by.ts';
 import { compileFilter, compileOrderBy } from './filter-sql.ts';
+import { hostsBySite } from './hosts-by-site.ts';
 import { GroupCommit, type Pending } from './group-commit.ts';
 import type { Database } from './schema.ts';
 import { eventJson, type EventQuery, type HostIdentity, type HostIdentityMatch, type ListQuery, type ListResult, type LoggedEvent, type Mutation, type RetentionOptions, type Store, type WriteTx } from './store.ts';
@@ -20,6 +22,12 @@ export interface KyselyStoreOptions {
    * Larger is `payload_too_large`. @default MAX_RESOURCE_BYTES (256 KiB)
    */
   maxResourceBytes?: number;
+  /**
+   * @internal For bench:inventory's baseline only: store without the checks of `toRow` (text a
+   * store cannot hold, the byte limit), to measure what they cost. Never in a server.
+   * @default false
+   */
+  unbounded?: boolean;
   now?: () => Date;
   /** Collected samples and logs (series cap per host, …). @default {} */
   telemetry?: TelemetryStoreOptions;
@@ -34,12 +42,14 @@ export class KyselyStore implements Store {
   readonly dialect: 'sqlite' | 'postgres';
   readonly auth: AuthStore;
   readonly telemetry: TelemetryStore;
+  readonly leases: LeaseStore;
   private readonly committer: GroupCommit<Mutation<unknown>>;
   private readonly commitListeners: ((events: LoggedEvent[]) => void)[] = [];
   private readonly remoteListeners: ((revision?: number) => void)[] = [];
   private unlisten?: () => Promise<void>;
   private readonly now: () => Date;
   private readonly maxResourceBytes: number;
+  private readonly unbounded: boolean;
   /** The revision of this process's last commit (undefined until its first). */
   private committed?: number;
 
@@ -51,8 +61,10 @@ export class KyselyStore implements Store {
     this.dialect = adapter.name;
     this.auth = new AuthStore(db);
     this.telemetry = new TelemetryStore(db, adapter.name, options.telemetry);
+    this.leases = new LeaseStore(db, adapter.name);
     this.now = options.now ?? (() => new Date());
     this.maxResourceBytes = options.maxResourceBytes ?? MAX_RESOURCE_BYTES;
+    this.unbounded = options.unbounded ?? false;
     this.committer = new GroupCommit((batch) => this.commitBatch(batch), options.maxBatch ?? 512);
   }
 
@@ -76,7 +88,7 @@ export class KyselyStore implements Store {
         const at = this.now().toISOString();
         for (const item of batch) {
           const mark = revision;
-          const tx = new KyselyWriteTx(trx, this.adapter, at, { peek: () => revision + 1, take: () => ++revision }, events, this.maxResourceBytes);
+          const tx = new KyselyWriteTx(trx, this.adapter, at, { peek: () => revision + 1, take: () => ++revision }, events, this.maxResourceBytes, this.unbounded);
           try {
             results.push({ ok: true, value: await item.run(tx) });
           } catch (e) {
@@ -255,7 +267,12 @@ export class KyselyStore implements Store {
     return Number(r.n);
   }
 
-  countBy(query: CountByQuery): Promise<CountRow[]> {
+  async countBy(query: CountByQuery): Promise<CountRow[]> {
+    // The fleet summary per site (the console's tiles): a query an index answers alone.
+    const f = query.fields.map((x) => x.join('.'));
+    if (query.kind === 'Host' && query.project !== undefined && !query.filter && f.length === 2 && f[0] === 'spec.siteId' && f[1] === 'hostCategory') {
+      return (await hostsBySite(this.db, this.dialect, query.project)).map((r) => ({ values: [r.site, r.category], count: r.count }));
+    }
     return countBy(this.db, this.dialect, query);
   }
 
@@ -273,6 +290,7 @@ class KyselyWriteTx implements WriteTx {
     private readonly revisions: { peek: () => number; take: () => number },
     private readonly events: LoggedEvent[],
     private readonly maxResourceBytes: number,
+    private readonly unbounded = false,
   ) {}
 
   async get(id: string): Promise<Resource | undefined> {
@@ -308,7 +326,7 @@ class KyselyWriteTx implements WriteTx {
 
   async insertIfFree(input: Omit<Resource, 'revision' | 'createdAt' | 'updatedAt'>, actor: string): Promise<{ resource?: Resource; idTaken?: boolean; nameOwner?: string }> {
     const res: Resource = { ...input, revision: this.revisions.peek(), createdAt: this.at, updatedAt: this.at };
-    const r = await this.trx.insertInto('eim_resources').values(toRow(res, this.maxResourceBytes)).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+    const r = await this.trx.insertInto('eim_resources').values(toRow(res, this.maxResourceBytes, this.unbounded)).onConflict((oc) => oc.doNothing()).executeTakeFirst();
     if (Number(r.numInsertedOrUpdatedRows ?? 0) !== 1) return this.clashes(res.id, res.project, res.kind, res.name);
     this.revisions.take();
     await this.writeRefs(res);
@@ -319,7 +337,7 @@ class KyselyWriteTx implements WriteTx {
   async update(input: Resource, actor: string, refsChanged: boolean): Promise<Resource> {
     // Checked before the revision is taken: a refusal here leaves the batch's other writes alone.
     const res: Resource = { ...input, revision: this.revisions.peek(), updatedAt: this.at };
-    const { id: _id, created_at: _c, ...row } = toRow(res, this.maxResourceBytes);
+    const { id: _id, created_at: _c, ...row } = toRow(res, this.maxResourceBytes, this.unbounded);
     this.revisions.take();
     await this.trx.updateTable('eim_resources').set(row).where('id', '=', res.id).execute();
     if (refsChanged) {
@@ -405,10 +423,11 @@ function refEqualities(kind: string, node: FilterNode): string[] {
  * The row of a resource. Refuses what no store may hold, the same on SQLite and PostgreSQL: text
  * PostgreSQL cannot store (NUL, unpaired surrogates) and a resource over `maxBytes`.
  */
-function toRow(r: Resource, maxBytes = Number.POSITIVE_INFINITY) {
+function toRow(r: Resource, maxBytes = Number.POSITIVE_INFINITY, unchecked = false) {
   const labels = JSON.stringify(r.labels);
   const spec = JSON.stringify(r.spec);
   const status = JSON.stringify(r.status);
+  if (unchecked) return rowOf(r, labels, spec, status);
   const parts = { labels, spec, status };
   for (const [field, json] of Object.entries(parts)) {
     const problem = serializedJsonProblem(json);
@@ -424,19 +443,29 @@ function toRow(r: Resource, maxBytes = Number.POSITIVE_INFINITY) {
       });
     }
   }
-  return {
-    id: r.id,
-    project: r.project,
-    kind: r.kind,
-    name: r.name,
-    labels,
-    spec,
-    status,
-    revision: r.revision,
-    generation: r.generation,
-    created_at: r.createdAt,
-    updated_at: r.updatedAt,
-  };
+  return rowOf(r, labels, spec, status);
+}
+
+const rowOf = (r: Resource, labels: string, spec: string, status: string) => ({
+  id: r.id,
+  project: r.project,
+  kind: r.kind,
+  name: r.name,
+  labels,
+  spec,
+  status,
+  inherited_labels: inheritedLabelsJson(r.status),
+  host_category: r.kind === 'Host' ? hostCategory(r) : null,
+  revision: r.revision,
+  generation: r.generation,
+  created_at: r.createdAt,
+  updated_at: r.updatedAt,
+});
+
+/** The inherited_labels column of a status: its inheritedLabels object, else {}. */
+function inheritedLabelsJson(status: Record<string, unknown>): string {
+  const v = status.inheritedLabels;
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? JSON.stringify(v) : '{}';
 }
 
 function toResource(row: Row, adapter: DialectAdapter): Resource {

@@ -1,6 +1,8 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { SqlDialectName } from './filter-sql.ts';
+import { leaseMigrations } from './lease-migrations.ts';
 import { telemetryMigrations } from './telemetry-migrations.ts';
+import { hostCategory } from '../api/host-category.ts';
 
 /**
  * The one migration set of both stores. Column types differ only where the databases do: JSON is
@@ -114,6 +116,40 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
       },
     },
     ...telemetryMigrations(dialect),
+    ...leaseMigrations(dialect),
+    '0012_inherited_labels': {
+      async up(db: Kysely<any>) {
+        // status.inheritedLabels again, in a column of its own (written with every row, see toRow
+        // in kysely-store.ts): `inheritedLabels.k` filters read a small document, as `labels.k`
+        // do, not the whole status. On PostgreSQL both label columns get a GIN index, which
+        // serves equality (compiled to a containment test too, see filter-sql.ts).
+        if (dialect === 'postgres') {
+          await sql`alter table eim_resources add column inherited_labels jsonb not null default '{}'::jsonb`.execute(db);
+          await sql`update eim_resources set inherited_labels = status->'inheritedLabels' where jsonb_typeof(status->'inheritedLabels') = 'object'`.execute(db);
+          await sql`create index eim_resources_labels on eim_resources using gin (labels jsonb_path_ops)`.execute(db);
+          await sql`create index eim_resources_inherited_labels on eim_resources using gin (inherited_labels jsonb_path_ops)`.execute(db);
+        } else {
+          await sql`alter table eim_resources add column inherited_labels text not null default '{}'`.execute(db);
+          await sql`update eim_resources set inherited_labels = json_extract(status, '$.inheritedLabels') where json_type(status, '$.inheritedLabels') = 'object'`.execute(db);
+        }
+        // A host's category (api/host-category.ts) as of its last write, so the fleet summary
+        // groups a small column instead of reading eight fields out of every host's status.
+        await sql`alter table eim_resources add column host_category text`.execute(db);
+        await db.schema.createIndex('eim_resources_host_category').on('eim_resources').columns(['project', 'kind', 'host_category']).execute();
+        // The summary per site reads this index alone (its expression is HOSTS_BY_SITE_SQL's in host-summary-sql.ts).
+        if (dialect === 'postgres') await sql`create index eim_hosts_site_category on eim_resources (project, (spec->>'siteId'), host_category) where kind = 'Host'`.execute(db);
+        else await sql`create index eim_hosts_site_category on eim_resources (project, json_extract(spec, '$.siteId'), host_category) where kind = 'Host'`.execute(db);
+        for (let after = ''; ; ) {
+          const rows = (await sql<{ id: string; generation: unknown; status: unknown }>`select id, generation, status from eim_resources where kind = 'Host' and id > ${after} order by id limit 1000`.execute(db)).rows;
+          if (rows.length === 0) break;
+          for (const r of rows) {
+            const status = (typeof r.status === 'string' ? JSON.parse(r.status) : r.status) as Record<string, unknown>;
+            await sql`update eim_resources set host_category = ${hostCategory({ generation: Number(r.generation), status })} where id = ${r.id}`.execute(db);
+          }
+          after = rows[rows.length - 1].id;
+        }
+      },
+    },
   };
 }
 

@@ -11,6 +11,10 @@ export interface ResourcesTable {
   labels: JsonColumn;
   spec: JsonColumn;
   status: JsonColumn;
+  /** status.inheritedLabels again ({} when none), for filters and groupings on them. */
+  inherited_labels: JsonColumn;
+  /** Hosts: their category (hostCategory of the row as written); null for other kinds. */
+  host_category: string | null;
   revision: number;
   generation: number;
   created_at: string;

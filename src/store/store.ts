@@ -2,6 +2,7 @@ import type { FilterNode, OrderTerm } from '../api/filter.ts';
 import type { EventType, InventoryEvent, Resource } from '../api/index.ts';
 import type { AuthStore } from './auth-store.ts';
 import type { CountByQuery, CountRow } from './count-by.ts';
+import type { LeaseStore } from './lease-store.ts';
 import type { TelemetryStore } from './telemetry-store.ts';
 
 /** An event with its wire form, serialised once at commit. */
@@ -106,6 +107,8 @@ export interface Store {
   readonly auth: AuthStore;
   /** Collected samples and log lines (not resources: never in the event log). */
   readonly telemetry: TelemetryStore;
+  /** Agents' connection leases, shared by the servers on the database (not resources: never in the event log). */
+  readonly leases: LeaseStore;
   /** Runs a mutation in a write transaction (grouped with concurrent ones into one commit). */
   write<T>(mutation: Mutation<T>): Promise<T>;
   get(id: string): Promise<Resource | undefined>;

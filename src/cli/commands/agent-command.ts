@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { readFileSync, statSync } from 'node:fs';
 import { byteSize } from './server-command.ts';
+import { splitServers } from '../cli-context.ts';
 import { type Command, Option } from 'commander';
 import { readCaFile } from '../../client/tls-trust.ts';
 import { parseDuration } from '../duration.ts';
@@ -53,7 +54,9 @@ Examples:
   eim agent --server https://eim.internal:8443 --ca-file /etc/eim-agent/ca.pem --enrollment-token-file /etc/eim-agent/enrollment-token
   eim agent --server http://127.0.0.1:8080 --enrollment-token "$TOKEN" --data-dir ./.eim-agent --executor sim
   eim agent --server https://eim.example.com --allow-disruptive --target-disk /dev/nvme0n1
-  eim agent --server https://eim.example.com --allow-node-config`;
+  eim agent --server https://eim.example.com --allow-node-config
+
+  eim agent --server https://eim-1.example.com,https://eim-2.example.com --enrollment-token-file /etc/eim-agent/enrollment-token   # fails over`;
 
 /** `eim agent`: the edge node agent on this machine. */
 export function registerAgentCommand(program: Command): void {
@@ -61,7 +64,7 @@ export function registerAgentCommand(program: Command): void {
     .command('agent')
     .description('run the edge node agent: enroll, heartbeat, report hardware, run commands from the server');
   // The program's global --server is parsed by the program, wherever it stands; declare our own only without one.
-  if (!program.options.some((o) => o.long === '--server')) cmd.addOption(new Option('--server <url>', 'eim server URL').env('EIM_AGENT_SERVER'));
+  if (!program.options.some((o) => o.long === '--server')) cmd.addOption(new Option('--server <url>', 'eim server URL (several: repeated or comma-separated)').env('EIM_AGENT_SERVER').argParser((v: string, previous?: string) => (previous ? `${previous},${v}` : v)));
   if (!program.options.some((o) => o.long === '--ca-file')) cmd.addOption(new Option('--ca-file <file>', "trust this CA (PEM) for an https server, besides Node's root certificates").env('EIM_AGENT_CA_FILE'));
   cmd
     .addOption(new Option('--enrollment-token <token>', 'enrollment token (needed until the agent has enrolled)').env('EIM_AGENT_ENROLLMENT_TOKEN'))
@@ -119,7 +122,8 @@ interface RawOptions {
 }
 
 export interface AgentCommandOptions {
-  server: string;
+  /** One server, or several to fail over between. */
+  server: string | readonly string[];
   /** The --ca-file's PEM text. */
   ca?: string;
   enrollmentToken?: string;
@@ -151,8 +155,9 @@ export function resolveOptions(o: RawOptions, command: Command, env: NodeJS.Proc
       throw new UsageError(`--ca-file: ${(e as Error).message}`);
     }
   }
-  if (!server) throw new UsageError('no server: pass --server URL (or set EIM_AGENT_SERVER)');
-  if (!/^https?:\/\/[^/]/.test(server)) throw new UsageError(`--server must be an http(s) URL (got "${server}")`);
+  const servers = splitServers(server);
+  if (servers.length === 0) throw new UsageError('no server: pass --server URL (or set EIM_AGENT_SERVER)');
+  for (const u of servers) if (!/^https?:\/\/[^/]/.test(u)) throw new UsageError(`--server must be an http(s) URL (got "${u}")`);
   if (o.enrollmentToken && o.enrollmentTokenFile) throw new UsageError('give --enrollment-token or --enrollment-token-file, not both');
   let enrollmentToken = o.enrollmentToken;
   if (o.enrollmentTokenFile) {
@@ -177,7 +182,7 @@ export function resolveOptions(o: RawOptions, command: Command, env: NodeJS.Proc
   }
   const dataDir = o.dataDir ?? env.STATE_DIRECTORY?.split(':')[0] ?? (process.getuid?.() === 0 ? '/var/lib/eim-agent' : '.eim-agent');
   return {
-    server,
+    server: servers.length === 1 ? servers[0] : servers,
     ...(ca ? { ca } : {}),
     ...(enrollmentToken ? { enrollmentToken } : {}),
     dataDir,

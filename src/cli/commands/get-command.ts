@@ -15,6 +15,8 @@ interface GetOptions {
   limit?: number;
   allProjects?: boolean;
   watch?: boolean;
+  summary?: boolean;
+  groupBy?: string;
   output: OutputFormat;
 }
 
@@ -30,6 +32,8 @@ export function registerGetCommand(program: Command): void {
     .option('--limit <n>', 'show at most n resources', positiveInt)
     .option('-A, --all-projects', 'list across every project (cluster admins and managers)')
     .option('-w, --watch', 'after the list, stream changes as they happen (Ctrl-C ends)')
+    .option('--summary', 'hosts only: count them per category (running, no connection, …) instead of listing them, counted by the server')
+    .option('--group-by <group>', 'with --summary: a row per site, region, label.<key> or inheritedLabel.<key>')
     .addOption(new Option('-o, --output <format>', 'table, wide (more columns and labels), json or yaml').choices(OUTPUT_FORMATS).default('table'))
     .addHelpText(
       'after',
@@ -40,7 +44,9 @@ Examples:
   eim get hosts --filter 'spec.siteId = site-0a1b2c3d AND status.hostStatus.indicator = error' -o wide
   eim get sites --order-by 'name desc' --limit 10
   eim get hosts -A -o json
-  eim get hosts --watch`,
+  eim get hosts --watch
+  eim get hosts --summary --group-by site
+  eim get hosts --summary --group-by inheritedLabel.env --filter 'inheritedLabels.region = "eu"'`,
     )
     .action((kind: string, id: string | undefined, o: GetOptions, cmd: Command) => CliContext.run(cmd, (ctx) => get(ctx, kind, id, o)));
 }
@@ -48,6 +54,15 @@ Examples:
 async function get(ctx: CliContext, kindText: string, id: string | undefined, o: GetOptions): Promise<void> {
   const def = await ctx.kind(kindText);
   if (id !== undefined && (o.filter || o.orderBy || o.limit)) throw new UsageError('give an ID or --filter/--order-by/--limit, not both');
+  if (o.groupBy !== undefined && !o.summary) throw new UsageError('--group-by goes with --summary');
+  if (o.summary) {
+    if (def.kind !== 'Host') throw new UsageError('--summary counts hosts: eim get hosts --summary');
+    if (id !== undefined || o.orderBy || o.limit || o.watch || o.allProjects) throw new UsageError('--summary takes --filter and --group-by only');
+    const summary = await (await ctx.client()).summarizeHosts(ctx.project, { filter: o.filter, groupBy: o.groupBy });
+    if (o.output === 'json' || o.output === 'yaml') return printStructured(ctx.out, summary, o.output);
+    const { printSummaryTable } = await import('../output/summary-table.ts');
+    return printSummaryTable(ctx.out, summary);
+  }
   const inv = await ctx.client();
   const { findResource, listMatching } = await import('../resource-lookup.ts');
   const { ALL_PROJECTS } = await import('../../api/index.ts');

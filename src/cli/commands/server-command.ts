@@ -59,7 +59,7 @@ export function registerServerCommand(program: Command): void {
   program
     .command('server')
     .description('run the control plane (inventory and API) in this process')
-    .addOption(new Option('--data-dir <dir>', 'SQLite file, signing key and admin token').env('EIM_DATA_DIR').default('.eim'))
+    .addOption(new Option('--data-dir <dir>', 'the admin token, and the embedded SQLite store (which also holds the signing keys) unless --store').env('EIM_DATA_DIR').default('.eim'))
     .addOption(new Option('--host <host>', 'address to listen on').env('EIM_HOST').default('127.0.0.1'))
     .addOption(new Option('--port <port>', 'port to listen on (0: any free port)').env('EIM_PORT').default(8080).argParser(port))
     .addOption(new Option('--store <url>', 'postgres://user@host:5432/db for PostgreSQL; embedded SQLite in the data dir when absent').env('EIM_STORE'))
@@ -93,6 +93,8 @@ export function registerServerCommand(program: Command): void {
     .addOption(new Option('--logs-retention <duration>', 'keep agents\' log lines this long').env('EIM_LOGS_RETENTION').default(7 * 86_400, '7d').argParser(seconds))
     .addOption(new Option('--logs-budget <size>', 'bytes of log lines kept in the store; past it the oldest go first').env('EIM_LOGS_BUDGET').default(256 * 1024 ** 2, '256MiB').argParser(byteSize))
     .addOption(new Option('--otlp-forward <url>', 'also forward what agents send to this OpenTelemetry Collector (its OTLP/HTTP base URL, e.g. http://otel-collector:4318)').env('EIM_OTLP_FORWARD'))
+    .addOption(new Option('--metrics-public', 'serve /metrics without a token (its fleet gauges name every project and site: only where the network keeps strangers out); otherwise a token is needed, and one for some projects sees their series only').env('EIM_METRICS_PUBLIC'))
+    .addOption(new Option('--maintenance-grace <duration>', 'inside a maintenance window, a silent host shows "maintenance" this long after its last heartbeat (a reboot), then "no connection (in maintenance)"').env('EIM_MAINTENANCE_GRACE').default(900, '15m').argParser(seconds))
     .addOption(new Option('--managers <where>', 'run the resource managers in this process, or none (run them with eim managers)').env('EIM_MANAGERS').choices(['in-process', 'none']).default('in-process'))
     .addHelpText(
       'after',
@@ -129,6 +131,8 @@ Examples:
           headerTimeoutMs: o.headerTimeout * 1000,
           keepAliveTimeoutMs: o.keepAliveTimeout * 1000,
           managers: o.managers,
+          metricsPublic: o.metricsPublic === true,
+          maintenanceGraceSeconds: o.maintenanceGrace,
           telemetry: {
             rawRetentionSeconds: o.metricsRetention.raw,
             ...(o.metricsRetention.rollups ? { rollupRetentionSeconds: o.metricsRetention.rollups } : {}),

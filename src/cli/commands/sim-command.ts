@@ -106,7 +106,8 @@ Warnings are summed up per interval ("30 nodes waiting to enrol"); --verbose sho
 Examples:
   eim sim --nodes 1000 --auto-register --fail-rate 0.05 --unrecoverable-rate 0.01
   eim sim --server http://127.0.0.1:8080 --enrollment-token "$(cat enroll.token)" --nodes 50 --hardware-churn 0.1
-  eim sim --server https://127.0.0.1:8443 --ca-file ca.pem --nodes 100 --auto-register`,
+  eim sim --server https://127.0.0.1:8443 --ca-file ca.pem --nodes 100 --auto-register
+  eim sim --server http://10.0.0.1:8080,http://10.0.0.2:8080 --nodes 300 --auto-register   # spread across two servers; each node fails over`,
     )
     .action((o: SimOptions, cmd: Command) => CliContext.run(cmd, (ctx) => simulate(ctx, o)));
 }
@@ -132,8 +133,9 @@ async function simulate(ctx: CliContext, o: SimOptions): Promise<void> {
       if (n > 0) ctx.err.line(`forgot ${plural(n, 'revoked node')}: they start as new machines`);
     }
     const log = new SimLog((l) => ctx.err.line(l), !!o.verbose);
+    const servers = ctx.connection.servers?.length ? ctx.connection.servers : [server];
     const sim = new FleetSimulator({
-      server,
+      server: servers,
       ...(ca ? { ca } : {}),
       enrollmentToken,
       nodes: o.nodes,
@@ -152,7 +154,7 @@ async function simulate(ctx: CliContext, o: SimOptions): Promise<void> {
     });
     const nodes = sim.identities();
     const last = nodes[nodes.length - 1].hostname;
-    ctx.err.line(`eim sim: ${plural(o.nodes, 'node')} ${nodes[0].hostname}${nodes.length > 1 ? ` … ${last}` : ''} in project ${ctx.project} on ${server} (the same nodes again: eim sim --prefix ${prefix}${seed !== prefix ? ` --seed ${seed}` : ''})`);
+    ctx.err.line(`eim sim: ${plural(o.nodes, 'node')} ${nodes[0].hostname}${nodes.length > 1 ? ` … ${last}` : ''} in project ${ctx.project} on ${servers.join(', ')} (the same nodes again: eim sim --prefix ${prefix}${seed !== prefix ? ` --seed ${seed}` : ''})`);
     const keptOff = sim.revokedEarlier();
     if (keptOff.length > 0) {
       const names = keptOff.slice(0, 5).map((k) => k.hostname).join(', ') + (keptOff.length > 5 ? ', …' : '');

@@ -56,13 +56,13 @@ Examples:
           ...(o.autoRegister ? { autoRegister: true } : {}),
         };
         const inv = await ctx.client();
-        const made = await inv.transport.json<{ id: string; token: string; role: string; expiresAt: string }>({
+        const made = await inv.transport.json<{ id: string; token: string; role: string; expiresAt?: string }>({
           method: 'POST',
           path: `/v1/projects/${encodeURIComponent(ctx.project)}/tokens`,
           body,
         });
         ctx.out.line(made.token);
-        ctx.err.line(`token ${made.id}: ${made.role} in project ${ctx.project}, expires ${made.expiresAt}`);
+        ctx.err.line(`token ${made.id}: ${made.role} in project ${ctx.project}, ${made.expiresAt ? `expires ${made.expiresAt}` : 'never expires'}`);
       }),
     );
   token

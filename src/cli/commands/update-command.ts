@@ -14,6 +14,7 @@ const CONCURRENCY = 8;
 interface SelectOptions {
   policy?: string;
   filter?: string;
+  selector?: string;
   site?: string;
   region?: string;
   host?: string;
@@ -22,7 +23,8 @@ interface SelectOptions {
 }
 
 const SELECTION_HELP = `
-Instances are named by id or name, or selected with --filter (on instances), --site, --region
+Instances are named by id or name, or selected with --filter (on instances), --selector (on their
+hosts, e.g. 'inheritedLabels.env = "canary"': inherited labels included), --site, --region
 (its sites and those of the regions nested in it) and --host; together, all must hold. Selected
 instances are listed and, unless --yes, confirmed on a terminal; without a terminal the command
 refuses (exit 2). Each write is conditional on the revision read (If-Match).`;
@@ -40,6 +42,7 @@ rollout.maxConcurrent at once per policy; the rollout halts once rollout.maxFail
 
 Examples:
   eim update start --policy to-24-04 --site berlin-1 --dry-run
+  eim update start --policy to-24-04 --selector 'inheritedLabels.env = "canary"' --dry-run
   eim update status --policy to-24-04 --watch
   eim update abort --policy to-24-04 --region eu --yes`,
     );
@@ -50,6 +53,7 @@ Examples:
       .argument('[instances...]', 'instances by id or name')
       .requiredOption('--policy <policy>', 'the OsUpdatePolicy (id or name)')
       .option('--filter <expr>', 'instances matching this AIP-160 filter')
+      .option('--selector <expr>', 'instances on the hosts this AIP-160 filter over hosts matches (labels.<key>, inheritedLabels.<key>, spec.…, status.…)')
       .option('--site <site>', 'instances on the hosts of this site (id or name)')
       .option('--region <region>', 'instances on the hosts of this region, nested regions included (id or name)')
       .option('--host <host>', 'the instances of this host (id or name)')
@@ -84,7 +88,7 @@ async function select(ctx: Ctx, ids: string[], o: SelectOptions) {
   const inv = await ctx.client();
   const { selectInstances } = await import('../update-selection.ts');
   const policy = await policyOf(inv, ctx.project, o.policy!);
-  const selector: InstanceSelector = { ids, filter: o.filter, site: o.site, region: o.region, host: o.host };
+  const selector: InstanceSelector = { ids, filter: o.filter, selector: o.selector, site: o.site, region: o.region, host: o.host };
   const { instances, hosts } = await selectInstances(inv, ctx.project, selector);
   return { inv, policy, instances, hosts, bySelector: ids.length === 0 };
 }

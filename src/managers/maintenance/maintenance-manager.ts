@@ -46,6 +46,8 @@ export class MaintenanceManager {
       }
       for (const s of schedules) this.scheduleController.queue.add(s);
     });
+    // A selector schedule's matchedHosts follows its membership (a host that left no longer names it).
+    o.windows.selectors.onChange(({ ownerId }) => this.scheduleController.queue.add(ownerId));
   }
 
   start(): this {
@@ -81,10 +83,12 @@ export class MaintenanceManager {
     if (!w) return done();
     const want = scheduleStatus(w);
     const have = s.status;
-    const same = (['open', 'openedAt', 'closesAt', 'nextOpenAt'] as const).every((k) => have[k] === (want[k] ?? undefined));
+    const matchedHosts = s.spec.target.selector !== undefined ? this.o.windows.selectors.matched(s.id).size : null;
+    const same = (['open', 'openedAt', 'closesAt', 'nextOpenAt'] as const).every((k) => have[k] === (want[k] ?? undefined)) && (have.matchedHosts ?? null) === matchedHosts;
     if (same && have.scheduleStatus?.message === describe(w)) return done();
     await this.o.inventory.updateStatus(s.project, 'Schedule', s.id, {
       ...want,
+      matchedHosts,
       scheduleStatus: { indicator: 'idle', message: describe(w), timestamp: new Date(this.clock.now()).toISOString() },
     });
     return done();

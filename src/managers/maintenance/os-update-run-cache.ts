@@ -1,22 +1,11 @@
 import type { Resource, ResourceOf } from '../../api/index.ts';
+import { runOutcome } from '../../api/os-update-outcome.ts';
 import type { Informer } from '../../client/index.ts';
 import { InformerIndex } from '../shared/informer-index.ts';
 
 export type OsUpdateRun = ResourceOf<'OsUpdateRun'> & Resource;
 
-/** Where a run stands. */
-export type RunOutcome = 'running' | 'succeeded' | 'failed' | 'aborted';
-
-/**
- * A run's outcome from its status: running until endedAt is set; then phase `done` is success,
- * `failed` or `rolled-back` a failure, anything else (`aborted`) neither.
- */
-export function runOutcome(run: OsUpdateRun): RunOutcome {
-  const s = run.status;
-  if (!s.endedAt) return 'running';
-  if (s.phase === 'done') return 'succeeded';
-  return s.phase === 'failed' || s.phase === 'rolled-back' ? 'failed' : 'aborted';
-}
+export { type RunOutcome, runOutcome } from '../../api/os-update-outcome.ts';
 
 /**
  * The OsUpdateRuns of each policy: the shared informer's cache, corrected for the rollout's own

@@ -2,6 +2,7 @@ import { type Inventory, type Resource, type ResourceOf } from '../../api/index.
 import { Informer } from '../../client/index.ts';
 import { type Clock, systemClock } from '../../reconcile/index.ts';
 import type { Host, Region, Site } from '../shared/manager-deps.ts';
+import { SelectorMembership } from '../shared/selector-membership.ts';
 import { type ScheduleWindow, scheduleWindow } from './schedule-window.ts';
 import type { HostWindows, WindowPurpose, WindowView } from './window-view.ts';
 
@@ -29,8 +30,8 @@ const MAX_TIMER_MS = 24 * 3600 * 1000;
 
 /**
  * The effective maintenance and os-update windows of every host, kept in memory: a schedule
- * targets a region (and so every site and host under it, through nested regions), a site, or one
- * host. Each schedule's window is computed once and again only when it opens or closes (one timer
+ * targets a region (and so every site and host under it, through nested regions), a site, one
+ * host, or the hosts a selector matches (as they change). Each schedule's window is computed once and again only when it opens or closes (one timer
  * for the soonest change) or the schedule changes, so asking about a host costs a walk up its
  * site and regions. Listeners hear which hosts a change may affect.
  * @example const w = new MaintenanceWindows({ inventory, project: ALL_PROJECTS }).start(); await w.synced; w.isOpen(hostId, ['os-update', 'maintenance'])
@@ -43,6 +44,8 @@ export class MaintenanceWindows implements WindowView {
   private readonly sites: Informer<'Site', Site>;
   private readonly regions: Informer<'Region', Region>;
   private readonly hosts: Informer<'Host', Host>;
+  /** The hosts each selector-targeted schedule matches, as hosts change. */
+  readonly selectors: SelectorMembership;
   /** The informers it made itself (and so starts and stops). */
   private readonly own: Informer<string, Resource>[] = [];
   /** Schedule ids by the id they target. */
@@ -63,6 +66,9 @@ export class MaintenanceWindows implements WindowView {
     this.regions = o.regions ?? mine(new Informer<'Region', Region>({ ...common, kind: 'Region' }));
     this.hosts = o.hosts ?? mine(new Informer<'Host', Host>({ ...common, kind: 'Host' }));
     this.synced = Promise.all([this.schedules.synced, this.sites.synced, this.regions.synced, this.hosts.synced]).then(() => this.arm());
+    this.selectors = new SelectorMembership(this.hosts);
+    // A host that starts or stops matching a selector gains or loses that schedule's windows.
+    this.selectors.onChange(({ hostIds }) => hostIds.length > 0 && this.emit(new Set(hostIds)));
 
     this.schedules.on({
       add: (s) => this.scheduleChanged(undefined, s),
@@ -106,11 +112,9 @@ export class MaintenanceWindows implements WindowView {
 
   isOpen(hostId: string, purposes?: readonly WindowPurpose[]): boolean {
     const now = this.clock.now();
-    for (const target of this.chain(hostId)) {
-      for (const id of this.byTarget.get(target) ?? []) {
-        const s = this.schedules.get(id);
-        if (s && (!purposes || purposes.includes(s.spec.purpose)) && this.windowOf(s, now).open) return true;
-      }
+    for (const id of this.schedulesOfHost(hostId)) {
+      const s = this.schedules.get(id);
+      if (s && (!purposes || purposes.includes(s.spec.purpose)) && this.windowOf(s, now).open) return true;
     }
     return false;
   }
@@ -123,19 +127,17 @@ export class MaintenanceWindows implements WindowView {
     let endsAt = -Infinity;
     let openEnded = false;
     let nextAt = Infinity;
-    for (const target of this.chain(hostId)) {
-      for (const id of this.byTarget.get(target) ?? []) {
-        const s = this.schedules.get(id);
-        if (!s) continue;
-        const w = this.windowOf(s, now);
-        if (w.open) {
-          purposes.add(s.spec.purpose);
-          scheduleIds.push(id);
-          if (w.closesAt === undefined) openEnded = true;
-          else endsAt = Math.max(endsAt, w.closesAt);
-        }
-        if (w.nextOpenAt !== undefined) nextAt = Math.min(nextAt, w.nextOpenAt);
+    for (const id of this.schedulesOfHost(hostId)) {
+      const s = this.schedules.get(id);
+      if (!s) continue;
+      const w = this.windowOf(s, now);
+      if (w.open) {
+        purposes.add(s.spec.purpose);
+        scheduleIds.push(id);
+        if (w.closesAt === undefined) openEnded = true;
+        else endsAt = Math.max(endsAt, w.closesAt);
       }
+      if (w.nextOpenAt !== undefined) nextAt = Math.min(nextAt, w.nextOpenAt);
     }
     const out: HostWindows = { inWindow: scheduleIds.length > 0, purposes: [...purposes].sort(), scheduleIds: scheduleIds.sort() };
     if (scheduleIds.length > 0 && !openEnded) out.windowEndsAt = new Date(endsAt).toISOString();
@@ -152,7 +154,8 @@ export class MaintenanceWindows implements WindowView {
   /** The hosts a schedule covers now. */
   hostsCoveredBy(scheduleId: string): string[] {
     const s = this.schedules.get(scheduleId);
-    return s ? this.hostsUnder(targetOf(s)) : [];
+    if (!s) return [];
+    return s.spec.target.selector !== undefined ? [...this.selectors.matched(s.id)] : this.hostsUnder(targetOf(s));
   }
 
   /** The cached schedules (read-only). */
@@ -160,9 +163,9 @@ export class MaintenanceWindows implements WindowView {
     return this.schedules.list();
   }
 
-  /** The schedule ids that cover a host, from the host up to its outermost region. */
+  /** The schedule ids that cover a host, from the host up to its outermost region, then those whose selectors match it. */
   schedulesOfHost(hostId: string): string[] {
-    return this.chain(hostId).flatMap((t) => [...(this.byTarget.get(t) ?? [])]);
+    return [...this.chain(hostId).flatMap((t) => [...(this.byTarget.get(t) ?? [])]), ...this.selectors.ownersOf(hostId)];
   }
 
   /** The host, its site, and its regions from the innermost out. */
@@ -205,8 +208,13 @@ export class MaintenanceWindows implements WindowView {
   }
 
   private scheduleChanged(before: Schedule | undefined, after: Schedule | undefined): void {
+    // Hosts a selector schedule covered before and after the change (its membership is redone here).
+    const selected = new Set(before ? this.selectors.matched(before.id) : []);
+    const id = (before ?? after)!.id;
+    this.selectors.set(id, (after ?? before)!.project, after?.spec.target.selector);
+    for (const h of this.selectors.matched(id)) selected.add(h);
     if (before) this.byTarget.get(targetOf(before))?.delete(before.id);
-    if (after) {
+    if (after && after.spec.target.selector === undefined) {
       const t = targetOf(after);
       let set = this.byTarget.get(t);
       if (!set) this.byTarget.set(t, (set = new Set()));
@@ -214,7 +222,8 @@ export class MaintenanceWindows implements WindowView {
     } else if (before) {
       this.windows.delete(before.id);
     }
-    const affected = this.coverage(new Set([before, after].filter((x) => x !== undefined).map(targetOf)));
+    const affected = this.coverage(new Set([before, after].filter((x) => x !== undefined && x.spec.target.selector === undefined).map((x) => targetOf(x!))));
+    for (const h of selected) affected.add(h);
     this.arm();
     if (affected.size > 0) this.emit(affected);
   }
@@ -245,14 +254,17 @@ export class MaintenanceWindows implements WindowView {
     if (this.stopped) return;
     const now = this.clock.now();
     const changed = new Set<string>();
+    const selected = new Set<string>();
     for (const s of this.schedules.list()) {
       const cached = this.windows.get(s.id);
       if (cached && cached.revision === s.revision && cached.w.changesAt !== undefined && cached.w.changesAt <= now) {
         this.windows.delete(s.id);
-        changed.add(targetOf(s));
+        if (s.spec.target.selector !== undefined) for (const h of this.selectors.matched(s.id)) selected.add(h);
+        else changed.add(targetOf(s));
       }
     }
     const affected = this.coverage(changed);
+    for (const h of selected) affected.add(h);
     this.arm();
     if (affected.size > 0) this.emit(affected);
   }
@@ -268,5 +280,5 @@ export class MaintenanceWindows implements WindowView {
   }
 }
 
-/** The id a schedule targets. */
+/** The id a schedule targets ('' for a selector: its hosts are in `selectors`). */
 export const targetOf = (s: Schedule): string => s.spec.target.hostId ?? s.spec.target.siteId ?? s.spec.target.regionId ?? '';

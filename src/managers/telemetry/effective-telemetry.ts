@@ -3,7 +3,7 @@ import type { Resource, ResourceOf } from '../../api/index.ts';
 
 export type TelemetryProfile = ResourceOf<'TelemetryProfile'> & Resource;
 export type TelemetryGroup = ResourceOf<'TelemetryGroup'> & Resource;
-export type TelemetryLevelName = 'region' | 'site' | 'instance';
+export type TelemetryLevelName = 'region' | 'site' | 'selector' | 'instance';
 
 /** The profiles that target one region, site or instance. */
 export interface TelemetryLevel {
@@ -64,7 +64,7 @@ export const DEFAULT_LOG_LEVEL = 'info';
 /**
  * The effective telemetry config of one host from the profiles of its levels, given from least to
  * most specific: the region chain from the root region down to the host's site's region, then the
- * site, then the host's instance(s).
+ * site, then the profiles whose target.selector matches the host, then the host's instance(s).
  *
  * The merge rule:
  * 1. Profiles apply per group: a group is in the config when any level has a profile for it.

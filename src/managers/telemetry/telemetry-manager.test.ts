@@ -117,3 +117,33 @@ test('telemetry manager: profiles reach exactly the hosts under their target; mo
     await h.close();
   }
 });
+
+test('telemetry manager: a selector profile reaches the hosts it matches, follows label changes, and counts them in matchedHosts', async () => {
+  const h = await openHarness();
+  try {
+    const eu = await create(h, 'Region', 'eu', {});
+    await h.user.update(P, 'Region', eu.id, { labels: { env: 'canary' } });
+    const site = await create(h, 'Site', 's1', { regionId: eu.id });
+    const other = await create(h, 'Region', 'us', {});
+    const site2 = await create(h, 'Site', 's2', { regionId: other.id });
+    const h1 = await h.host('h1', { siteId: site.id }); // canary through its region
+    const h2 = await h.host('h2', { siteId: site2.id });
+    const cpu = await create(h, 'TelemetryGroup', 'cpu', { type: 'metrics', collector: 'host', groups: ['cpu'] });
+    const p = await create(h, 'TelemetryProfile', 'canary-cpu', { target: { selector: 'inheritedLabels.env = canary' }, groupId: cpu.id, metricsIntervalSeconds: 10 });
+    await settle(h, { [h1.id]: { [cpu.id]: 10 }, [h2.id]: undefined }, 'the canary host collects');
+    assert.deepEqual((await telemetryOf(h, h1.id))!.sources, [{ groupId: cpu.id, profileId: p.id, level: 'selector', targetId: 'inheritedLabels.env = canary', fields: ['metricsIntervalSeconds'] }]);
+    await until(async () => (await h.user.get(P, 'TelemetryProfile', p.id)).status.matchedHosts === 1, 'matchedHosts 1');
+
+    await h.user.update(P, 'Host', h2.id, { labels: { env: 'canary' } });
+    await settle(h, { [h1.id]: { [cpu.id]: 10 }, [h2.id]: { [cpu.id]: 10 } }, 'h2 joins');
+    await until(async () => (await h.user.get(P, 'TelemetryProfile', p.id)).status.matchedHosts === 2, 'matchedHosts 2');
+    await h.user.update(P, 'Region', eu.id, { labels: { env: null } });
+    await settle(h, { [h1.id]: {}, [h2.id]: { [cpu.id]: 10 } }, 'h1 leaves: told to stop collecting');
+    await until(async () => (await h.user.get(P, 'TelemetryProfile', p.id)).status.matchedHosts === 1, 'matchedHosts 1 again');
+    const bad = await h.user.create(P, 'TelemetryProfile', { name: 'bad', spec: { target: { selector: 'labels.env = (' }, groupId: cpu.id } }).catch((e) => e);
+    assert.equal(bad.code, 'invalid_argument');
+    assert.match(bad.message, /^spec\.target\.selector: filter: /);
+  } finally {
+    await h.close();
+  }
+});

@@ -1,6 +1,6 @@
 import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, type Result, systemClock } from '../../reconcile/index.ts';
 import { controllerBase, type Host, type ManagerDeps, type ManagerTuning } from '../shared/manager-deps.ts';
-import { canonicalJson, effectiveTelemetry } from './effective-telemetry.ts';
+import { canonicalJson, effectiveTelemetry, type TelemetryProfile } from './effective-telemetry.ts';
 import { TelemetryTopology } from './telemetry-topology.ts';
 
 export type TelemetryManagerOptions = Pick<ManagerDeps, 'inventory' | 'project' | 'hosts' | 'instances' | 'instancesByHost' | 'regions' | 'sites'> & ManagerTuning;
@@ -22,6 +22,8 @@ export interface TelemetryManagerStats extends ControllerStats {
  */
 export class TelemetryManager {
   readonly controller: Controller<'Host', Host>;
+  /** Writes a selector profile's status.matchedHosts. */
+  readonly profileController: Controller<'TelemetryProfile', TelemetryProfile>;
   readonly topology: TelemetryTopology;
   private readonly clock: Clock;
   /** What this manager wrote last per host, until the cache shows that write (or a later one). */
@@ -41,22 +43,40 @@ export class TelemetryManager {
       reconcile: (ctx) => this.reconcile(ctx),
     });
     this.topology.onAffected((hostId) => this.controller.queue.add(hostId));
+    this.profileController = new Controller({
+      name: 'telemetry-profiles',
+      ...controllerBase(o, this.clock),
+      kind: 'TelemetryProfile',
+      informer: this.topology.profiles,
+      waitFor: Promise.all([o.hosts.synced, this.topology.synced]),
+      reconcile: (ctx) => this.reconcileProfile(ctx),
+    });
+    this.topology.selectors.onChange(({ ownerId }) => this.profileController.queue.add(ownerId));
     o.hosts.on({ delete: (h) => this.written.delete(h.id) });
   }
 
   start(): this {
     this.topology.start();
     this.controller.start();
+    this.profileController.start();
     return this;
   }
 
   async stop(): Promise<void> {
-    await this.controller.stop();
+    await Promise.all([this.controller.stop(), this.profileController.stop()]);
     await this.topology.stop();
   }
 
   stats(): TelemetryManagerStats {
     return { ...this.controller.stats(), writes: this.writes };
+  }
+
+  private async reconcileProfile({ object: p }: ReconcileContext<TelemetryProfile>): Promise<Result> {
+    if (!p) return done();
+    const want = p.spec.target.selector !== undefined ? this.topology.selectors.matched(p.id).size : undefined;
+    if (p.status.matchedHosts === want) return done();
+    await this.o.inventory.updateStatus(p.project, 'TelemetryProfile', p.id, { matchedHosts: want ?? null });
+    return done();
   }
 
   private async reconcile({ object: host }: ReconcileContext<Host>): Promise<Result> {

@@ -1,6 +1,7 @@
 import type { Inventory, Resource, ResourceOf } from '../../api/index.ts';
 import { Informer } from '../../client/index.ts';
 import { InformerIndex } from '../shared/informer-index.ts';
+import { SelectorMembership } from '../shared/selector-membership.ts';
 import type { Host, Instance, Region, Site } from '../shared/manager-deps.ts';
 import type { TelemetryGroup, TelemetryLevel, TelemetryProfile } from './effective-telemetry.ts';
 
@@ -39,6 +40,8 @@ export class TelemetryTopology {
   private readonly profilesByTarget: InformerIndex<TelemetryProfile>;
   private readonly profilesByGroup: InformerIndex<TelemetryProfile>;
   private readonly listeners: ((hostId: string) => void)[] = [];
+  /** The hosts each selector-targeted profile matches, as hosts change. */
+  readonly selectors: SelectorMembership;
 
   constructor(private readonly o: TelemetryTopologyOptions) {
     const base = { inventory: o.inventory, project: o.project, onHandlerError: o.onHandlerError };
@@ -51,6 +54,23 @@ export class TelemetryTopology {
     this.hostsBySite = new InformerIndex(o.hosts, (h) => h.spec.siteId);
     this.profilesByTarget = new InformerIndex(this.profiles, targetOf);
     this.profilesByGroup = new InformerIndex(this.profiles, (p) => p.spec.groupId);
+    this.selectors = new SelectorMembership(o.hosts);
+    // Membership first, so hostsOfProfile answers with the new set.
+    this.profiles.on({
+      add: (p) => this.selectors.set(p.id, p.project, p.spec.target.selector),
+      update: (a, b) => {
+        const before = this.hostsOfProfile(a);
+        this.selectors.set(b.id, b.project, b.spec.target.selector);
+        if (a.spec.target.selector !== undefined) this.emit(before);
+      },
+      delete: (p) => {
+        const before = this.hostsOfProfile(p);
+        this.selectors.set(p.id, p.project, undefined);
+        this.emit(before);
+      },
+    });
+    // A host that starts or stops matching gains or loses that profile's config.
+    this.selectors.onChange(({ hostIds }) => this.emit(hostIds));
 
     // Handlers registered after the indexes' own, so the indexes are current when these run.
     this.regions.on({
@@ -115,6 +135,10 @@ export class TelemetryTopology {
       for (const id of chain) levels.push({ level: 'region', targetId: id, profiles: this.profilesByTarget.get(id) });
       levels.push({ level: 'site', targetId: site.id, profiles: this.profilesByTarget.get(site.id) });
     }
+    const selected = [...this.selectors.ownersOf(host.id)].map((id) => this.profiles.get(id)).filter((p): p is TelemetryProfile => p !== undefined);
+    for (const p of selected.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1))) {
+      levels.push({ level: 'selector', targetId: p.spec.target.selector!, profiles: [p] });
+    }
     for (const inst of [...this.o.instancesByHost.get(host.id)].sort((a, b) => (a.id < b.id ? -1 : 1))) {
       levels.push({ level: 'instance', targetId: inst.id, profiles: this.profilesByTarget.get(inst.id) });
     }
@@ -142,6 +166,7 @@ export class TelemetryTopology {
 
   private hostsOfProfile(p: TelemetryProfile): string[] {
     const t = p.spec.target;
+    if (t.selector !== undefined) return [...this.selectors.matched(p.id)];
     if (t.regionId) return this.hostsUnderRegion(t.regionId);
     if (t.siteId) return this.hostsBySite.idsOf(t.siteId);
     const hostId = t.instanceId ? this.o.instances.get(t.instanceId)?.spec.hostId : undefined;

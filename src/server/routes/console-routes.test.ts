@@ -70,7 +70,7 @@ describe('console routes', () => {
   test('the API, health, metrics and OpenAPI answer as before', async () => {
     assert.equal((await app.inject({ url: '/healthz' })).json().status, 'ok');
     assert.equal((await app.inject({ url: '/readyz' })).statusCode, 200);
-    assert.equal((await app.inject({ url: '/metrics' })).statusCode, 200);
+    assert.equal((await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${srv.admin}` } })).statusCode, 200);
     const doc = (await app.inject({ url: '/openapi.json' })).json();
     assert.equal(doc.openapi, '3.1.0');
     assert.ok(!Object.keys(doc.paths).some((p) => p === '/' || p.startsWith('/assets')), 'the console is not part of the API document');

@@ -75,7 +75,9 @@ export function registerTokenRoutes(app: FastifyInstance, inventory: InventorySe
       const issued = await tokens.issue({
         subject: (body.subject as string | undefined) ?? `${role}-token`,
         grants: [{ project, role }],
-        ttlSeconds: (ttl as number | undefined) ?? (role === 'agent' ? undefined : DEFAULT_TTL),
+        // Every token of this route expires, an agent token too (one an admin mints by hand never
+        // renews itself; an enrolled agent's comes from enrolment and is renewed by the agent).
+        ttlSeconds: (ttl as number | undefined) ?? DEFAULT_TTL,
         hostId: hostId as string | undefined,
         autoRegister: body.autoRegister as boolean | undefined,
       });

@@ -27,8 +27,8 @@ export interface AgentStreamsOptions {
   caller: Caller;
   /** Called when a host becomes untrusted or is deleted: revoke its credentials. */
   onHostRevoked: (hostId: string) => Promise<void> | void;
-  /** Hears every Host event (the lease tracker follows maintenance windows through it). */
-  onHost?: (host: InventoryEvent['object']) => void;
+  /** Hears every Host event (the lease tracker follows the hosts' stored state through it); `deleted` for DELETED. */
+  onHost?: (host: InventoryEvent['object'], deleted: boolean) => void;
   /** Keep-alive bookmark on idle streams. @default 15000 */
   keepAliveMs?: number;
   /**
@@ -179,7 +179,7 @@ export class AgentStreams {
   private async route(ev: InventoryEvent): Promise<void> {
     const obj = ev.object;
     if (ev.kind === 'Host') {
-      if (ev.type !== 'DELETED') this.options.onHost?.(obj);
+      this.options.onHost?.(obj, ev.type === 'DELETED');
       const desired = (obj.spec as { desiredState?: string }).desiredState;
       if (ev.type === 'DELETED' || desired === 'untrusted' || desired === 'deleted') {
         if (!this.revokedHosts.has(obj.id)) {

@@ -1,154 +1,214 @@
-import { ALL_PROJECTS, HOST_NO_CONNECTION, HOST_RUNNING, type Inventory, isEimError, listAll } from '../../api/index.ts';
+import { HOST_RUNNING, isEimError, type Resource } from '../../api/index.ts';
+import { HostView } from './host-view.ts';
+import { LeaseJudge, type LocalLease } from './lease-judge.ts';
+import { type CompiledLeaseOptions, compileLeaseOptions, type LeaseOptions } from './lease-options.ts';
 
-interface Lease {
-  project: string;
-  expiresAt: number;
-  intervalMs: number;
-  /** What the store should say. */
-  want: 'running' | 'lost';
-  /** What we last wrote (undefined: nothing yet, or a write is pending). */
-  written?: 'running' | 'lost';
-  /** Whether the last "lost" we wrote said maintenance rather than no connection. */
-  writtenMaintenance?: boolean;
-  writing: boolean;
-}
-
-export interface LeaseTrackerOptions {
-  inventory: Inventory;
-  /** Missed intervals before "no connection". @default 3 */
-  missedIntervals?: number;
-  /** Interval assumed when an agent does not say. @default 10000 */
-  defaultIntervalMs?: number;
-  /** How often leases are checked. @default 250 */
-  checkEveryMs?: number;
-  now?: () => number;
-  onError?: (e: unknown) => void;
-}
+export type LeaseTrackerOptions = LeaseOptions;
 
 /**
- * Heartbeat leases, in memory: a heartbeat costs a map update. The store is written only when a
- * host's connection state changes (running ↔ no connection), so 10,000 agents heartbeating every
- * 10 s write nothing while nothing changes.
+ * Agents' heartbeats, for any number of servers on one database (Kubernetes node leases). A
+ * heartbeat costs a map update; every `flushMs` this server writes its agents' last heartbeats to
+ * the lease table in one statement. One server at a time judges expiry from that table (the
+ * LeaseJudge: `lead()` while this process holds the leadership). A host whose store state is not
+ * "running" turns running at its first heartbeat here, at once: its lease is written first, so the
+ * judge, wherever it runs, sees it fresh. Between transitions the store is written only for
+ * status.lastSeenAt, at most once a minute per host, batched.
  */
 export class LeaseTracker {
-  private readonly leases = new Map<string, Lease>();
-  /** Hosts whose status.maintenance says they are in a window (the maintenance manager writes it). */
-  private readonly inWindow = new Set<string>();
-  private timer?: NodeJS.Timeout;
-  private readonly now: () => number;
-  private readonly missed: number;
-  private readonly defaultIntervalMs: number;
+  readonly options: CompiledLeaseOptions;
+  /** This process's agents: their latest heartbeat. */
+  private readonly local = new Map<string, LocalLease>();
+  /** Heard since the last flush. */
+  private readonly dirty = new Set<string>();
+  /** Hosts to turn running once their lease is written. */
+  private readonly urgent = new Set<string>();
+  /** Forgotten hosts whose last heartbeat is still to be written. */
+  private readonly gone = new Set<string>();
+  private readonly view = new HostView();
+  private readonly judge: LeaseJudge;
+  private judging = false;
+  private flushTimer?: NodeJS.Timeout;
+  private soon?: NodeJS.Timeout;
+  private flushing?: Promise<void>;
+  private readonly writing = new Set<string>();
+  private readonly queued = new Map<string, () => { project: string; patch: Record<string, unknown> } | undefined>();
+  private inFlight = 0;
 
-  constructor(private readonly options: LeaseTrackerOptions) {
-    this.now = options.now ?? (() => Date.now());
-    this.missed = options.missedIntervals ?? 3;
-    this.defaultIntervalMs = options.defaultIntervalMs ?? 10_000;
+  constructor(options: LeaseTrackerOptions) {
+    this.options = compileLeaseOptions(options);
+    this.judge = new LeaseJudge({ options: this.options, view: this.view, local: this.local, write: (id, project, patch) => this.write(id, () => ({ project, patch })) });
   }
 
-  /**
-   * Starts checking; hosts the store shows running get one lease term to heartbeat here (after a
-   * restart they are still connected as far as anyone knows).
-   */
+  /** Loads the hosts' stored state and starts flushing. Judging starts with `lead()`. */
   async start(): Promise<void> {
-    const running = await listAll(this.options.inventory, ALL_PROJECTS, 'Host', { filter: `status.hostStatus.message = "${HOST_RUNNING}"` });
-    for (const h of running.items) {
-      if (this.leases.has(h.id)) continue;
-      this.leases.set(h.id, { project: h.project, expiresAt: this.now() + this.missed * this.defaultIntervalMs, intervalMs: this.defaultIntervalMs, want: 'running', written: 'running', writing: false });
-    }
-    for (const h of (await listAll(this.options.inventory, ALL_PROJECTS, 'Host', { filter: 'status.maintenance.inWindow = true' })).items) this.inWindow.add(h.id);
-    this.timer = setInterval(() => this.check(), this.options.checkEveryMs ?? 250);
-    this.timer.unref();
+    await this.view.load(this.options.inventory);
+    this.flushTimer = setInterval(() => void this.flush(), this.options.flushMs);
+    this.flushTimer.unref();
   }
 
-  stop(): void {
-    clearInterval(this.timer);
+  /** This process judges expiry now (it holds the leadership, or it is the only server). */
+  lead(): void {
+    if (this.judging) return;
+    this.judging = true;
+    this.judge.start();
+  }
+
+  /** Another process judges now. */
+  async follow(): Promise<void> {
+    if (!this.judging) return;
+    this.judging = false;
+    await this.judge.stop();
+  }
+
+  get leading(): boolean {
+    return this.judging;
+  }
+
+  /** Stops judging and writes what this server heard last (a restart loses no heartbeat). */
+  async stop(): Promise<void> {
+    clearInterval(this.flushTimer);
+    clearTimeout(this.soon);
+    await this.follow();
+    await this.flush();
   }
 
   /** Records a heartbeat. */
-  beat(project: string, hostId: string, intervalMs = this.defaultIntervalMs): void {
-    const expiresAt = this.now() + this.missed * intervalMs;
-    const lease = this.leases.get(hostId);
-    if (lease) {
-      lease.expiresAt = expiresAt;
-      lease.intervalMs = intervalMs;
-      lease.project = project;
-      if (lease.want !== 'running') {
-        lease.want = 'running';
-        this.sync(hostId, lease);
-      }
-      return;
+  beat(project: string, hostId: string, intervalMs = this.options.defaultIntervalMs): void {
+    const l = this.local.get(hostId);
+    const now = this.options.now();
+    if (l) {
+      l.project = project;
+      l.lastSeen = now;
+      l.intervalMs = intervalMs;
+    } else {
+      this.local.set(hostId, { project, lastSeen: now, intervalMs });
     }
-    const fresh: Lease = { project, expiresAt, intervalMs, want: 'running', writing: false };
-    this.leases.set(hostId, fresh);
-    this.sync(hostId, fresh);
+    this.dirty.add(hostId);
+    this.gone.delete(hostId);
+    if (this.view.get(hostId)?.message !== HOST_RUNNING) this.comeBack(hostId);
   }
 
-  /** Forgets a host (deleted or invalidated). */
+  /** Forgets a host's heartbeats here (invalidated or deleted: its agent is refused from now on). Its lease expires where it is judged. */
   forget(hostId: string): void {
-    this.leases.delete(hostId);
-    this.inWindow.delete(hostId);
+    this.urgent.delete(hostId);
+    if (this.dirty.has(hostId)) this.gone.add(hostId);
+    else this.local.delete(hostId);
+  }
+
+  /** Hears a host's latest stored state (every Host event; `deleted` for DELETED). */
+  observeHost(host: Pick<Resource, 'id' | 'project' | 'revision' | 'status'>, deleted = false): void {
+    if (deleted) {
+      this.view.delete(host.id);
+      this.local.delete(host.id);
+      this.dirty.delete(host.id);
+      this.urgent.delete(host.id);
+      return;
+    }
+    if (this.view.apply(host) === undefined) return;
+    // Marked lost (a judge racing a reconnect) while it heartbeats here: running again.
+    const l = this.local.get(host.id);
+    if (l && this.view.get(host.id)?.message !== HOST_RUNNING && l.lastSeen + this.options.missedIntervals * l.intervalMs > this.options.now()) this.comeBack(host.id);
+  }
+
+  /** Whether this server heard the host within its lease. */
+  connected(hostId: string): boolean {
+    const l = this.local.get(hostId);
+    return !!l && l.lastSeen + this.options.missedIntervals * l.intervalMs > this.options.now();
+  }
+
+  /** Agents heartbeating to this server. */
+  get size(): number {
+    return this.local.size;
+  }
+
+  /** One judge check now (tests). */
+  checkNow(): Promise<void> {
+    return this.judge.check();
+  }
+
+  /** Writes the heartbeats heard since the last flush, in one statement; forgets agents long gone from here. */
+  async flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    this.flushing = this.flushOnce().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async flushOnce(): Promise<void> {
+    const o = this.options;
+    const now = o.now();
+    const ids = [...this.dirty];
+    const urgent = [...this.urgent];
+    this.dirty.clear();
+    this.urgent.clear();
+    const rows = [];
+    for (const id of ids) {
+      const l = this.local.get(id);
+      if (l) rows.push({ hostId: id, project: l.project, lastSeen: l.lastSeen, intervalMs: l.intervalMs, expiresAt: l.lastSeen + o.missedIntervals * l.intervalMs + o.flushMs });
+    }
+    try {
+      if (rows.length) await o.leases.renew(o.serverId, rows);
+    } catch (e) {
+      for (const id of ids) this.dirty.add(id);
+      for (const id of urgent) this.urgent.add(id);
+      o.onError?.(e);
+      return;
+    }
+    for (const id of urgent) this.markRunning(id);
+    for (const id of ids) if (this.gone.delete(id)) this.local.delete(id);
+    // An agent that moved to another server (or stopped) long ago: its memory here goes.
+    for (const [id, l] of this.local) if (l.lastSeen + o.missedIntervals * l.intervalMs + 60_000 < now && !this.dirty.has(id)) this.local.delete(id);
+  }
+
+  /** A host heard here that the store does not show running: lease first, then the status. */
+  private comeBack(hostId: string): void {
+    if (this.judging) return this.markRunning(hostId); // the judge is here: its memory has the heartbeat
+    this.urgent.add(hostId);
+    this.soon ??= setTimeout(() => {
+      this.soon = undefined;
+      void this.flush();
+    }, 10);
+  }
+
+  private markRunning(hostId: string): void {
+    this.write(hostId, () => {
+      const l = this.local.get(hostId);
+      if (!l || this.view.get(hostId)?.message === HOST_RUNNING) return undefined;
+      const at = new Date(l.lastSeen).toISOString();
+      return { project: l.project, patch: { hostStatus: { indicator: 'idle', message: HOST_RUNNING, timestamp: at }, lastSeenAt: at } };
+    });
   }
 
   /**
-   * Hears a host's latest state: a host without heartbeats whose maintenance window opens turns
-   * from "no connection" to "maintenance", and back when the window closes.
+   * One status write per host at a time (a host already being written is skipped: whoever asked
+   * asks again on its next heartbeat or check), at most maxWritesInFlight in all; the others wait
+   * in a queue and decide what to write when their turn comes.
    */
-  observeHost(host: { id: string; status: unknown }): void {
-    const now = (host.status as { maintenance?: { inWindow?: boolean } }).maintenance?.inWindow === true;
-    if (now === this.inWindow.has(host.id)) return;
-    if (now) this.inWindow.add(host.id);
-    else this.inWindow.delete(host.id);
-    const lease = this.leases.get(host.id);
-    if (lease) this.sync(host.id, lease);
-  }
-
-  /** Whether the host's lease is current. */
-  connected(hostId: string): boolean {
-    const l = this.leases.get(hostId);
-    return !!l && l.want === 'running';
-  }
-
-  get size(): number {
-    return this.leases.size;
-  }
-
-  private check(): void {
-    const now = this.now();
-    for (const [id, lease] of this.leases) {
-      if (lease.want === 'running' && lease.expiresAt <= now) lease.want = 'lost';
-      if (this.stale(id, lease) && !lease.writing) this.sync(id, lease);
+  private write(hostId: string, what: () => { project: string; patch: Record<string, unknown> } | undefined): void {
+    if (this.writing.has(hostId)) return;
+    if (this.inFlight >= this.options.maxWritesInFlight) {
+      this.queued.set(hostId, what);
+      return;
     }
-  }
-
-  /** Whether the store says something else than it should. */
-  private stale(hostId: string, lease: Lease): boolean {
-    if (lease.want !== lease.written) return true;
-    return lease.want === 'lost' && lease.writtenMaintenance !== this.inWindow.has(hostId);
-  }
-
-  private sync(hostId: string, lease: Lease): void {
-    if (lease.writing || !this.stale(hostId, lease)) return;
-    lease.writing = true;
-    const want = lease.want;
-    const at = new Date(this.now()).toISOString();
-    const maintenance = want === 'lost' && this.inWindow.has(hostId);
-    const hostStatus =
-      want === 'running'
-        ? { indicator: 'idle', message: HOST_RUNNING, timestamp: at }
-        : { indicator: maintenance ? 'idle' : 'error', message: maintenance ? 'maintenance' : HOST_NO_CONNECTION, timestamp: at };
-    const patch: Record<string, unknown> = { hostStatus };
-    if (want === 'running') patch.lastSeenAt = at;
-    this.options.inventory.updateStatus(lease.project, 'Host', hostId, patch).then(
-      () => {
-        lease.writing = false;
-        lease.written = want;
-        lease.writtenMaintenance = maintenance;
-      },
+    const w = what();
+    if (!w) return;
+    this.writing.add(hostId);
+    this.inFlight++;
+    this.options.inventory.updateStatus(w.project, 'Host', hostId, w.patch).then(
+      (host) => this.view.apply(host),
       (e) => {
-        lease.writing = false;
-        if (isEimError(e) && e.code === 'not_found') this.leases.delete(hostId);
-        else this.options.onError?.(e); // written stays behind want: the next check tries again
+        if (isEimError(e) && e.code === 'not_found') {
+          this.view.delete(hostId);
+          this.forget(hostId);
+        } else this.options.onError?.(e); // the store still says otherwise: a later check or heartbeat writes again
       },
-    );
+    ).finally(() => {
+      this.writing.delete(hostId);
+      this.inFlight--;
+      for (const [id, next] of this.queued) {
+        if (this.inFlight >= this.options.maxWritesInFlight) break;
+        this.queued.delete(id);
+        this.write(id, next);
+      }
+    });
   }
 }

@@ -115,6 +115,9 @@ describe('southbound limits', () => {
       assert.match(tooMany.json.error.message, /nics/);
       const huge = await srv.call('POST', '/southbound/v1/hardware', a.token, { ...report([]), hardware: { cpuModel: 'x'.repeat(600_000) } });
       assert.equal(huge.status, 413);
+      assert.equal(huge.json.error.code, 'payload_too_large');
+      assert.match(huge.json.error.message, /larger than this route accepts \(512 KiB\)/, 'the message names this route\'s limit, not the server-wide 1 MiB');
+      assert.deepEqual(huge.json.error.details, { limitBytes: 512 * 1024 });
       assert.equal(commits, 0, 'refused reports write nothing');
 
       const first = await srv.call('POST', '/southbound/v1/hardware', a.token, report(nics('a', 64)));

@@ -7,18 +7,36 @@ import { AgentCertificates } from './agent-certificates.ts';
 import { AgentStreams } from './agent-streams.ts';
 import { HardwareSync } from './hardware-sync.ts';
 import { LeaseTracker } from './lease-tracker.ts';
+import { AdvisoryLease } from '../../store/index.ts';
 import { registerSouthboundRoutes } from './southbound-routes.ts';
 import { compileSouthboundLimits, type SouthboundLimitOptions } from './southbound-limits.ts';
 import { registerTelemetryIngestRoutes } from './telemetry-ingest-routes.ts';
 import { TelemetryService } from '../telemetry/telemetry-service.ts';
+
+/** The advisory lock the servers sharing one PostgreSQL database take to judge agents' leases ('eim', 2). */
+const LEASE_JUDGE_LOCK = [0x65696d, 2] as const;
 
 export interface SouthboundOptions {
   service: InventoryService;
   tokens: TokenService;
   /** Heartbeat interval assumed when an agent does not say. @default 10000 */
   defaultIntervalMs?: number;
-  /** How often leases are checked. @default 250 */
+  /** How often the judging server checks leases. @default 1000 */
   leaseCheckMs?: number;
+  /**
+   * How often this server writes its agents' heartbeats to the lease table (one statement).
+   * @default 2000 with leaderUrl (several servers); 10000 without (the only server judges from its own memory, and the table serves restarts and lastSeenAt)
+   */
+  leaseFlushMs?: number;
+  /** status.lastSeenAt of a running host is written when it is this much behind its last heartbeat. @default 60000 */
+  lastSeenEveryMs?: number;
+  /** Inside a maintenance window a silent host shows "maintenance" this long, then "no connection (in maintenance)". @default 900000 (15 min) */
+  maintenanceGraceMs?: number;
+  /**
+   * The PostgreSQL database several servers share: they elect the one that judges lease expiry
+   * through an advisory lock, and a standby takes over when it goes. @default none: this process judges (one server)
+   */
+  leaderUrl?: string;
   /** Rates, caps and the agent token lifetime (see SouthboundLimitOptions for the defaults). */
   limits?: SouthboundLimitOptions;
   /** How often open command streams check their token again (revoked or expired: closed). @default 1000 */
@@ -48,13 +66,22 @@ export interface Southbound {
 export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions): Promise<Southbound> {
   const limits = compileSouthboundLimits(o.limits);
   const system = o.service.as({ subject: 'southbound', grants: [{ project: '*', role: 'manager' }] });
-  const leases = new LeaseTracker({ inventory: system, defaultIntervalMs: o.defaultIntervalMs, checkEveryMs: o.leaseCheckMs, onError: o.onError });
+  const leases = new LeaseTracker({
+    inventory: system,
+    leases: o.service.store.leases,
+    defaultIntervalMs: o.defaultIntervalMs,
+    checkEveryMs: o.leaseCheckMs,
+    flushMs: o.leaseFlushMs ?? (o.leaderUrl ? 2000 : 10_000),
+    maintenanceGraceMs: o.maintenanceGraceMs,
+    lastSeenEveryMs: o.lastSeenEveryMs,
+    onError: o.onError,
+  });
   const hardware = new HardwareSync(system);
   const certificates = o.agentCa ? new AgentCertificates({ ca: o.agentCa, host: (id) => o.service.store.get(id) }) : undefined;
   const streams = new AgentStreams({
     service: o.service,
     caller: { subject: 'southbound', grants: [{ project: '*', role: 'manager' }] },
-    onHost: (host) => leases.observeHost(host),
+    onHost: (host, deleted) => leases.observeHost(host, deleted),
     verify: (token) => o.tokens.verify(token),
     recheckMs: o.streamRecheckMs,
     maxPerHost: limits.streamsPerHost,
@@ -66,15 +93,24 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
   });
   registerSouthboundRoutes(app, { service: o.service, tokens: o.tokens, leases, hardware, streams, limits, certificates });
   registerTelemetryIngestRoutes(app, { service: o.service, auth: new AgentAuth(o.tokens, certificates), telemetry: o.telemetry ?? new TelemetryService(o.service.store.telemetry) });
-  await leases.start();
+  // The watch first, then the hosts' stored state: the view keeps whichever is newer, so nothing is missed.
   await streams.start();
+  await leases.start();
+  let leader: AdvisoryLease | undefined;
+  if (o.leaderUrl) {
+    leader = new AdvisoryLease({ url: o.leaderUrl, keys: LEASE_JUDGE_LOCK, acquired: () => leases.lead(), lost: () => leases.follow(), onError: o.onError });
+    await leader.start();
+  } else {
+    leases.lead();
+  }
   return {
     leases,
     streams,
     hardware,
     certificates,
     async stop() {
-      leases.stop();
+      await leader?.stop();
+      await leases.stop();
       await streams.stop();
     },
   };

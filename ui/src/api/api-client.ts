@@ -1,4 +1,5 @@
 import { ApiError, apiErrorOf } from './api-error.ts';
+import type { HostSummary } from '../../../src/api/host-summary.ts';
 import type { InventoryEvent, ListPage, Resource } from './resource.ts';
 
 type Fetch = typeof fetch;
@@ -54,6 +55,12 @@ export class ApiClient {
       pageToken = page.nextPageToken || undefined;
     } while (pageToken);
     return { items, revision };
+  }
+
+  /** The fleet summary, counted by the server: hosts per category, per site, region or label when `groupBy` says. */
+  summarizeHosts(project: string, groupBy?: string, signal?: AbortSignal): Promise<HostSummary> {
+    const q = new URLSearchParams(groupBy ? { groupBy } : {});
+    return this.request<HostSummary>('GET', `/v1/projects/${encodeURIComponent(project)}/hosts:summary?${q}`, undefined, signal);
   }
 
   /** The events of one resource, oldest first (the audit trail). */

@@ -4,6 +4,7 @@ import { useFleet } from '../fleet.ts';
 import { plural } from '../format.ts';
 import { useStoreVersion } from '../hooks.ts';
 import { locationHref } from '../state/location-filter.ts';
+import { useHostSummary } from '../state/use-host-summary.ts';
 
 interface RegionNode {
   region: Resource;
@@ -16,13 +17,23 @@ interface RegionNode {
 export function LocationsView() {
   const { store } = useFleet();
   const version = useStoreVersion(store, 500);
+  // Hosts per site as the server counts them; a region adds up its sites and sub-regions.
+  const bySite = useHostSummary('site');
   const { roots, perSite, unallocated } = useMemo(() => {
     const perSite = new Map<string, number>();
     let unallocated = 0;
-    for (const h of store.all('Host').values()) {
-      const s = h.spec.siteId as string | undefined;
-      if (s) perSite.set(s, (perSite.get(s) ?? 0) + 1);
-      else unallocated++;
+    if (bySite) {
+      for (const g of bySite.groups ?? []) {
+        if (g.key === null) unallocated = g.total;
+        else perSite.set(g.key, g.total);
+      }
+    } else {
+      // Until the server's first answer: the console's own copy.
+      for (const h of store.all('Host').values()) {
+        const s = h.spec.siteId as string | undefined;
+        if (s) perSite.set(s, (perSite.get(s) ?? 0) + 1);
+        else unallocated++;
+      }
     }
     const nodes = new Map<string, RegionNode>();
     for (const r of store.all('Region').values()) nodes.set(r.id, { region: r, children: [], sites: [], hosts: 0 });
@@ -43,7 +54,7 @@ export function LocationsView() {
     roots.sort((a, b) => a.region.name.localeCompare(b.region.name));
     for (const r of roots) total(r);
     return { roots, perSite, unallocated };
-  }, [version]);
+  }, [version, bySite]);
   return (
     <>
       <h1>Regions and sites</h1>

@@ -5,6 +5,7 @@ import { useHashRoute, useStoreVersion } from '../hooks.ts';
 import { CATEGORY_LABELS, HOST_CATEGORIES, type HostCategory } from '../state/host-category.ts';
 import { locationName, locationOf, sitesOf } from '../state/location-filter.ts';
 import { type CompiledQuery, compileHostQuery, type HostQuery, runHostQuery, type SortKey } from '../state/host-query.ts';
+import { useHostSummary } from '../state/use-host-summary.ts';
 import { HostTable } from './host-table.tsx';
 import { BusiestHosts } from './host-telemetry.tsx';
 
@@ -24,6 +25,15 @@ export function OverviewView() {
     if (routeCategory) setQuery((q) => ({ ...q, category: routeCategory }));
   }, [routeCategory]);
   const sites = useMemo(() => (location ? sitesOf(store, location) : undefined), [location && JSON.stringify(location), version]);
+  // The tiles count what the server counts (by site, so hosts without one are the unallocated);
+  // the store's own counts stand in until the first answer.
+  const summary = useHostSummary('site');
+  const count = (k: HostCategory | 'unallocated' | 'total'): number => {
+    if (!summary) return store.hostCounts.get(k);
+    if (k === 'total') return summary.total;
+    if (k === 'unallocated') return summary.groups?.find((g) => g.key === null)?.total ?? 0;
+    return summary.counts[k];
+  };
   const [filterText, setFilterText] = useState('');
   const [labelText, setLabelText] = useState('');
 
@@ -65,12 +75,12 @@ export function OverviewView() {
       )}
       <section aria-label="Hosts by status" class="tiles">
         <button type="button" class="tile" aria-pressed={query.category === undefined} onClick={() => setQuery({ ...query, category: undefined })} data-count="total">
-          <span class="count">{store.hostCounts.get('total')}</span>
+          <span class="count">{count('total')}</span>
           <span>All hosts</span>
         </button>
         {TILES.map((c) => (
           <button key={c} type="button" class={`tile tile-${c}`} aria-pressed={query.category === c} onClick={() => tile(c)} data-count={c}>
-            <span class="count">{store.hostCounts.get(c)}</span>
+            <span class="count">{count(c)}</span>
             <span>{CATEGORY_LABELS[c]}</span>
           </button>
         ))}

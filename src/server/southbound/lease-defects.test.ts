@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { hostCategory } from '../../api/index.ts';
+import { openTestApp, type TestApp } from '../../testing/test-app.ts';
+
+// Issue 11, defects 2, 4 and 5: a host whose agent stopped heartbeating, for any reason, leaves
+// "running" within 3 intervals (plus the flush period); inside a maintenance window, a silence
+// longer than the maintenance grace shows as "no connection (in maintenance)" and counts as a
+// lost connection; lastSeenAt follows the heartbeats (here at most every 400 ms; by default
+// once a minute), not only the connection's changes.
+
+describe('connection state of silent hosts', () => {
+  let srv: TestApp;
+  const manager = { subject: 'test-manager', grants: [{ project: '*', role: 'manager' as const }] };
+
+  before(async () => {
+    srv = await openTestApp({ southbound: { leaseCheckMs: 50, leaseFlushMs: 100, maintenanceGraceMs: 600, lastSeenEveryMs: 400 }, listen: true });
+  });
+  after(() => srv.close());
+
+  const enrol = async (name: string) => {
+    const host = (await srv.call('POST', '/v1/projects/default/hosts', srv.admin, { name, spec: { serialNumber: `SN-${name}`, desiredState: 'onboarded' } })).json;
+    const et = (await srv.call('POST', '/v1/projects/default/tokens', srv.admin, { role: 'enrollment' })).json.token as string;
+    const agent = (await srv.call('POST', '/southbound/v1/enroll', et, { serialNumber: `SN-${name}`, hostname: name })).json.token as string;
+    return { host, agent };
+  };
+  const getHost = async (id: string) => (await srv.call('GET', `/v1/projects/default/hosts/${id}`, srv.admin)).json;
+  const waitFor = async (id: string, message: string, withinMs: number) => {
+    const t0 = Date.now();
+    for (;;) {
+      const h = await getHost(id);
+      if (h.status.hostStatus?.message === message) return { host: h, ms: Date.now() - t0 };
+      assert.ok(Date.now() - t0 < withinMs, `hostStatus "${message}" within ${withinMs} ms (it says "${h.status.hostStatus?.message}")`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  test('defect 2: an invalidated host (agent revoked, silent) leaves running within 3 intervals', async () => {
+    const { host, agent } = await enrol('edge-invalidated');
+    for (let i = 0; i < 3; i++) assert.equal((await srv.call('POST', '/southbound/v1/heartbeat', agent, { seq: i, intervalSeconds: 0.2 })).status, 204);
+    await waitFor(host.id, 'running', 1000);
+    assert.equal((await srv.call('PATCH', `/v1/projects/default/hosts/${host.id}`, srv.admin, { spec: { desiredState: 'untrusted' } })).status, 200);
+    assert.equal((await srv.call('POST', '/southbound/v1/heartbeat', agent, { intervalSeconds: 0.2 })).status, 401, 'the agent is revoked');
+    // 3 intervals (0.6 s) + flush (0.1 s) + a check, with room for a loaded machine.
+    const { host: lost } = await waitFor(host.id, 'no connection', 3000);
+    assert.equal(hostCategory(lost), 'no-connection');
+  });
+
+  test('defect 4: inside an always-open window a silent host is "maintenance" for the grace, then "no connection (in maintenance)", counted as no connection', async () => {
+    const { host, agent } = await enrol('edge-window');
+    await srv.inventory.as(manager).updateStatus('default', 'Host', host.id, { maintenance: { inWindow: true, purposes: ['maintenance'], scheduleIds: [] } });
+    assert.equal((await srv.call('POST', '/southbound/v1/heartbeat', agent, { intervalSeconds: 0.1 })).status, 204);
+    await waitFor(host.id, 'running', 1000);
+    const { host: forgiven } = await waitFor(host.id, 'maintenance', 2000);
+    assert.equal(hostCategory(forgiven), 'maintenance', 'a reboot-sized gap inside the window is forgiven');
+    const { host: lost } = await waitFor(host.id, 'no connection (in maintenance)', 3000);
+    assert.equal(lost.status.hostStatus.indicator, 'error');
+    assert.equal(hostCategory(lost), 'no-connection');
+    assert.equal((await srv.call('POST', '/southbound/v1/heartbeat', agent, { intervalSeconds: 0.1 })).status, 204);
+    await waitFor(host.id, 'running', 1000);
+  });
+
+  test('defect 5: lastSeenAt of a running host follows its heartbeats, without a write per heartbeat', async () => {
+    const { host, agent } = await enrol('edge-seen');
+    assert.equal((await srv.call('POST', '/southbound/v1/heartbeat', agent, { intervalSeconds: 0.1 })).status, 204);
+    const { host: first } = await waitFor(host.id, 'running', 1000);
+    const firstSeen = Date.parse(first.status.lastSeenAt);
+    const t0 = Date.now();
+    let beats = 0;
+    while (Date.now() - t0 < 1500) {
+      assert.equal((await srv.call('POST', '/southbound/v1/heartbeat', agent, { intervalSeconds: 0.1 })).status, 204);
+      beats++;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const now = await getHost(host.id);
+    assert.equal(now.status.hostStatus.message, 'running');
+    const seen = Date.parse(now.status.lastSeenAt);
+    assert.ok(seen - firstSeen >= 800, `lastSeenAt moved with the heartbeats (${seen - firstSeen} ms in 1.5 s)`);
+    assert.ok(now.revision - first.revision < beats / 2, `${now.revision - first.revision} writes for ${beats} heartbeats`);
+  });
+});

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { ALL_PROJECTS, type Inventory } from '../../api/index.ts';
+import { InventoryService } from '../../inventory/index.ts';
+import { DIALECTS, type Dialect, openTestStore, PG_URL, pgReachable } from '../../testing/test-stores.ts';
+import { LeaseTracker } from './lease-tracker.ts';
+
+// Two servers' lease trackers on one store, on a fake clock: a host heartbeating to the server that
+// does not judge stays running; a host that moves from the judge to the other stays running; a host
+// that stops, wherever it was, turns "no connection" after 3 intervals (+ the flush allowance when
+// another server held it); the judging moves to the other server and nothing changes; running
+// hosts get lastSeenAt at most once a minute.
+
+const INTERVAL = 1000;
+const FLUSH = 500;
+
+async function withTwoServers(t: TestContext, dialect: Dialect, body: (x: { a: LeaseTracker; b: LeaseTracker; clock: { now: number }; inv: Inventory; ids: string[] }) => Promise<void>) {
+  if (dialect === 'postgres' && !(await pgReachable())) return void t.skip(`PostgreSQL not reachable at ${PG_URL}`);
+  const ts = await openTestStore(dialect);
+  const service = new InventoryService(ts.store);
+  await service.start();
+  await ts.store.ensureProject('default');
+  await service.ensureProject('default');
+  const inv = service.as({ subject: 'southbound', grants: [{ project: ALL_PROJECTS, role: 'manager' }] });
+  const admin = service.as({ subject: 'admin', grants: [{ project: ALL_PROJECTS, role: 'admin' }] });
+  const ids = await Promise.all(['h1', 'h2', 'h3'].map(async (name) => (await admin.create('default', 'Host', { name, spec: { desiredState: 'onboarded' } })).id));
+  const clock = { now: Date.parse('2026-12-01T10:00:00Z') };
+  // Real timers far apart: the test flushes and checks by hand, on its clock.
+  const make = (serverId: string) => new LeaseTracker({ inventory: inv, leases: ts.store.leases, serverId, flushMs: FLUSH, checkEveryMs: 3_600_000, fullPassMs: 5000, now: () => clock.now });
+  const a = make('a');
+  const b = make('b');
+  const abort = new AbortController();
+  const watch = await service.openWatch({ subject: 'w', grants: [{ project: ALL_PROJECTS, role: 'manager' }] }, { project: ALL_PROJECTS, kinds: ['Host'], signal: abort.signal });
+  const feeding = (async () => {
+    for await (const item of watch) {
+      if (item.type !== 'event') continue;
+      const e = item.event();
+      for (const tr of [a, b]) tr.observeHost(e.object, e.type === 'DELETED');
+    }
+  })().catch(() => {});
+  try {
+    await a.start();
+    await b.start();
+    await body({ a, b, clock, inv, ids });
+  } finally {
+    await a.stop();
+    await b.stop();
+    abort.abort();
+    await feeding;
+    await service.stop();
+    await ts.cleanup();
+  }
+}
+
+for (const dialect of DIALECTS) {
+  test(`${dialect}: two servers, one judge: heartbeats anywhere keep hosts running, a silent host is lost, the judge moves`, (t) =>
+    withTwoServers(t, dialect, async ({ a, b, clock, inv, ids: [h1, h2, h3] }) => {
+      const status = async (id: string) => ((await inv.get('default', 'Host', id)).status as { hostStatus?: { message?: string }; lastSeenAt?: string });
+      const settle = async (id: string, message: string) => {
+        for (let i = 0; i < 200 && (await status(id)).hostStatus?.message !== message; i++) await new Promise((r) => setTimeout(r, 10));
+        assert.equal((await status(id)).hostStatus?.message, message, `${id} ${message}`);
+      };
+      a.lead();
+      // h1 heartbeats to b (not the judge), h2 to a (the judge), h3 to b and then stops.
+      const step = async (beats: [LeaseTracker, string][]) => {
+        clock.now += 250;
+        for (const [tr, id] of beats) tr.beat('default', id, INTERVAL);
+        await a.flush();
+        await b.flush();
+        await (a.leading ? a : b).checkNow();
+        await new Promise((r) => setTimeout(r, 5));
+      };
+      await step([[b, h1], [a, h2], [b, h3]]);
+      for (const id of [h1, h2, h3]) await settle(id, 'running');
+      for (let i = 0; i < 20; i++) await step([[b, h1], [a, h2]]); // 5 s: h3 silent since 5 s
+      await settle(h3, 'no connection');
+      assert.equal((await status(h1)).hostStatus?.message, 'running');
+      assert.equal((await status(h2)).hostStatus?.message, 'running');
+      // h2 moves to b (a still remembers its older heartbeat); the judge reads b's lease.
+      for (let i = 0; i < 20; i++) await step([[b, h1], [b, h2]]);
+      assert.equal((await status(h2)).hostStatus?.message, 'running', 'a host that moved to another server stays running');
+      // The judge moves to b; a stops hearing anything (it died); nothing changes.
+      await a.follow();
+      b.lead();
+      for (let i = 0; i < 20; i++) await step([[b, h1], [b, h2]]);
+      assert.deepEqual([(await status(h1)).hostStatus?.message, (await status(h2)).hostStatus?.message], ['running', 'running']);
+      // h2 stops: lost within 3 intervals (+ the flush allowance and a check).
+      const stoppedAt = clock.now;
+      for (let i = 0; i < 12 && (await status(h2)).hostStatus?.message === 'running'; i++) await step([[b, h1]]);
+      await settle(h2, 'no connection');
+      assert.ok(clock.now - stoppedAt <= 3 * INTERVAL + FLUSH + 250, `lost after ${clock.now - stoppedAt} ms`);
+      // lastSeenAt of a running host is caught up by the judge's full pass, at most once a minute.
+      const before = Date.parse((await status(h1)).lastSeenAt!);
+      for (let i = 0; i < 280; i++) await step([[b, h1]]); // 70 s
+      const after = Date.parse((await status(h1)).lastSeenAt!);
+      assert.ok(after - before >= 45_000 && clock.now - after <= 60_000 + 5000, `lastSeenAt moved ${after - before} ms, ${clock.now - after} ms behind`);
+      // h3 comes back through a: running again at once.
+      a.beat('default', h3, INTERVAL);
+      await settle(h3, 'running');
+    }));
+}
