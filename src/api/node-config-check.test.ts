@@ -33,7 +33,7 @@ test('local accounts: reserved names, keys checked and named by index, sshKey or
   assert.match(localAccountProblem({ username: 'ops', sshKeys: [key, key] })!, /spec\.sshKeys\[1\]: the same key is listed twice/);
   assert.match(localAccountProblem({ username: 'ops', sshKey: key, sshKeys: [key] })!, /set one of them, not both/);
   assert.match(localAccountProblem({ username: 'ops', groups: ['docker', 'shadow'] })!, /spec\.groups\[1\]/);
-  assert.match(localAccountProblem({ username: 'ops', target: { ...site, regionId: 'region-0a1b2c3d' } })!, /exactly one of regionId, siteId, instanceId \(it sets regionId, siteId\)/);
+  assert.match(localAccountProblem({ username: 'ops', target: { ...site, regionId: 'region-0a1b2c3d' } })!, /exactly one of regionId, siteId, instanceId, selector \(it sets regionId, siteId\)/);
   assert.match(localAccountProblem({ username: 'ops', target: {} })!, /sets none/);
   assert.match(localAccountProblem({ username: 'ops', shell: '/bin/../tmp/sh' })!, /spec\.shell/);
 });

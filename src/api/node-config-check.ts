@@ -1,4 +1,5 @@
 import { cloudConfigProblem } from './cloud-config.ts';
+import { selectorProblem } from './host-selector.ts';
 import { NODE_CONFIG_TARGET_KEYS } from './node-config.ts';
 import { parseSshKey, SshKeyError } from './ssh-key.ts';
 
@@ -18,7 +19,8 @@ const FORBIDDEN_GROUPS = new Set(['root', 'shadow', 'disk', 'kmem']);
 function exactlyOneTarget(target: unknown): string | undefined {
   if (target === undefined) return undefined;
   const set = NODE_CONFIG_TARGET_KEYS.filter((k) => (target as Record<string, unknown>)[k] !== undefined);
-  return set.length === 1 ? undefined : `spec.target must set exactly one of ${NODE_CONFIG_TARGET_KEYS.join(', ')} (it sets ${set.length === 0 ? 'none' : set.join(', ')})`;
+  if (set.length !== 1) return `spec.target must set exactly one of ${NODE_CONFIG_TARGET_KEYS.join(', ')} (it sets ${set.length === 0 ? 'none' : set.join(', ')})`;
+  return selectorProblem((target as { selector?: unknown }).selector, 'spec.target.selector');
 }
 
 /** The keys of an account spec, `sshKey` as a one-key list. */

@@ -1,21 +1,22 @@
 import Type, { type Static } from 'typebox';
 import { closed, Opt, Ref, StatusTriple, Timestamp } from './common.ts';
+import { HostSelectorText } from './host-selector-text.ts';
 import { SSH_KEY_MAX_LENGTH } from './ssh-key.ts';
 
 // Node configuration (issue 14): local accounts and custom configs, declared for a region, a site
 // or an instance, delivered to every host under it, applied by the agent and reported back.
 
-/**
- * The keys of a node-config target, exactly one set. A future alternative (a `selector` over
- * hosts, an AIP-160 filter) is one more key here and one more property in NodeConfigTarget: the
- * checks, the manager's index and the CLI read this list.
- */
-export const NODE_CONFIG_TARGET_KEYS = ['regionId', 'siteId', 'instanceId'] as const;
+/** The keys of a node-config target, exactly one set: the checks, the manager's index and the CLI read this list. */
+export const NODE_CONFIG_TARGET_KEYS = ['regionId', 'siteId', 'instanceId', 'selector'] as const;
 
-/** Where a local account or custom config applies: exactly one of regionId, siteId, instanceId. A region covers its sub-regions' sites. */
+/**
+ * Where a local account or custom config applies: exactly one of regionId, siteId, instanceId, or
+ * selector (an AIP-160 filter over the project's hosts, as schedules and telemetry profiles take).
+ * A region covers its sub-regions' sites.
+ */
 export const NodeConfigTarget = Type.Object(
-  { regionId: Opt(Ref('region')), siteId: Opt(Ref('site')), instanceId: Opt(Ref('inst')) },
-  { ...closed, description: 'Exactly one of regionId, siteId, instanceId (a region covers its sub-regions)' },
+  { regionId: Opt(Ref('region')), siteId: Opt(Ref('site')), instanceId: Opt(Ref('inst')), selector: Opt(HostSelectorText) },
+  { ...closed, description: 'Exactly one of regionId, siteId, instanceId, selector (a region covers its sub-regions)' },
 );
 export type NodeConfigTarget = Static<typeof NodeConfigTarget>;
 
@@ -107,9 +108,10 @@ export const NodeConfigSource = Type.Object(
     /** `account:<username>` or `config:<customconfig id>`. */
     item: Type.String({ maxLength: 160 }),
     resourceId: Type.String({ maxLength: 64 }),
-    level: Type.Enum(['region', 'site', 'instance']),
-    /** The region, site or instance it targets. */
-    targetId: Type.String({ maxLength: 64 }),
+    /** selector: a level between the site and the instances (a newer selector's resource is the more specific). */
+    level: Type.Enum(['region', 'site', 'selector', 'instance']),
+    /** The region, site or instance it targets, or the selector's text. */
+    targetId: Type.String({ maxLength: 4096 }),
     /** target: its spec.target; instance: an instance's localAccountId or customConfigIds. */
     via: Type.Enum(['target', 'instance']),
     /** Less specific resources of the same item it overrides (the same username or file path). */

@@ -5,7 +5,7 @@ import { canonicalJson, configVersion } from '../telemetry/effective-telemetry.t
 
 export type LocalAccount = ResourceOf<'LocalAccount'> & Resource;
 export type CustomConfig = ResourceOf<'CustomConfig'> & Resource;
-export type NodeConfigLevelName = 'region' | 'site' | 'instance';
+export type NodeConfigLevelName = 'region' | 'site' | 'selector' | 'instance';
 
 /** What one region, site or instance brings to a host. */
 export interface NodeConfigLevel {

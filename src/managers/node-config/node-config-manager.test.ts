@@ -73,3 +73,30 @@ test('node-config manager: an account for a region reaches exactly the hosts und
     await h.close();
   }
 });
+
+test('node-config manager: a selector target reaches the hosts it matches, follows hosts that start or stop matching, and overrides the site', async () => {
+  const h = await openHarness();
+  try {
+    const create = (kind: string, name: string, spec: Record<string, unknown>): Promise<Resource> => h.user.create(P, kind, { name, spec });
+    const region = await create('Region', 'r', {});
+    const site = await create('Site', 's', { regionId: region.id });
+    const a = await h.host('a', { siteId: site.id });
+    const b = await h.host('b', { siteId: site.id });
+    await h.user.update(P, 'Host', a.id, { labels: { env: 'canary' } });
+    const nc = async (id: string) => (await h.get('Host', id)).status.nodeConfig;
+    const k1 = testEd25519Key('site');
+    const k2 = testEd25519Key('canary');
+    await create('LocalAccount', 'ops-site', { username: 'ops', sshKeys: [k1], target: { siteId: site.id } });
+    const canary = await create('LocalAccount', 'ops-canary', { username: 'ops', sshKeys: [k2], target: { selector: 'labels.env = "canary"' } });
+    await until(async () => (await nc(a.id))?.accounts[0]?.sshKeys[0] === k2 && (await nc(b.id))?.accounts[0]?.sshKeys[0] === k1, 'the canary host has the selector account, the other the site one');
+    const src = (await nc(a.id))!.sources[0];
+    assert.deepEqual([src.level, src.targetId, src.resourceId], ['selector', 'labels.env = "canary"', canary.id]);
+    // b starts matching; a stops.
+    await h.user.update(P, 'Host', b.id, { labels: { env: 'canary' } });
+    await h.user.update(P, 'Host', a.id, { labels: { env: 'prod' } });
+    await until(async () => (await nc(a.id))?.accounts[0]?.sshKeys[0] === k1 && (await nc(b.id))?.accounts[0]?.sshKeys[0] === k2, 'membership followed');
+    await assert.rejects(create('LocalAccount', 'bad', { username: 'x', target: { selector: 'labels.env = ' } }), (e: unknown) => isEimError(e) && e.code === 'invalid_argument' && /spec\.target\.selector/.test(e.message));
+  } finally {
+    await h.close();
+  }
+});

@@ -1,6 +1,7 @@
 import { NODE_CONFIG_TARGET_KEYS } from '../../api/index.ts';
 import { Informer } from '../../client/index.ts';
 import { InformerIndex } from '../shared/informer-index.ts';
+import { SelectorMembership } from '../shared/selector-membership.ts';
 import type { Host, Instance, ManagerDeps } from '../shared/manager-deps.ts';
 import type { CustomConfig, LocalAccount, NodeConfigLevel } from './effective-node-config.ts';
 
@@ -13,7 +14,8 @@ type Targeted = LocalAccount | CustomConfig;
 /** The one id a resource's target names (NODE_CONFIG_TARGET_KEYS), or undefined. */
 const targetOf = (r: Targeted): string | undefined => {
   const t = r.spec.target as Record<string, string | undefined> | undefined;
-  return t ? NODE_CONFIG_TARGET_KEYS.map((k) => t[k]).find((v) => v !== undefined) : undefined;
+  // Selector-targeted resources are found through SelectorMembership, not by id.
+  return t && t.selector === undefined ? NODE_CONFIG_TARGET_KEYS.map((k) => t[k]).find((v) => v !== undefined) : undefined;
 };
 
 /**
@@ -34,6 +36,8 @@ export class NodeConfigTopology {
   private readonly configsByTarget: InformerIndex<CustomConfig>;
   private readonly instancesByAccount: InformerIndex<Instance>;
   private readonly listeners: ((hostId: string) => void)[] = [];
+  /** The hosts each selector-targeted account and config matches, as hosts change. */
+  readonly selectors: SelectorMembership;
 
   constructor(private readonly o: NodeConfigTopologyOptions) {
     const base = { inventory: o.inventory, project: o.project, onHandlerError: o.onHandlerError };
@@ -45,6 +49,25 @@ export class NodeConfigTopology {
     this.accountsByTarget = new InformerIndex(this.accounts, targetOf);
     this.configsByTarget = new InformerIndex(this.configs, targetOf);
     this.instancesByAccount = new InformerIndex(o.instances, (i) => i.spec.localAccountId);
+    this.selectors = new SelectorMembership(o.hosts);
+    // Membership first, so hostsOf answers with the new set; a host that starts or stops matching gains or loses the resource.
+    const follow = <R extends Targeted>(informer: Informer<string, R>) =>
+      informer.on({
+        add: (r) => this.selectors.set(r.id, r.project, r.spec.target?.selector),
+        update: (a, b) => {
+          const before = this.hostsOf(a);
+          this.selectors.set(b.id, b.project, b.spec.target?.selector);
+          if (a.spec.target?.selector !== undefined) this.emit(before);
+        },
+        delete: (r) => {
+          const before = this.hostsOf(r);
+          this.selectors.set(r.id, r.project, undefined);
+          this.emit(before);
+        },
+      });
+    follow(this.accounts);
+    follow(this.configs);
+    this.selectors.onChange(({ hostIds }) => this.emit(hostIds));
 
     // Registered after the indexes' own handlers, so the indexes are current when these run.
     o.regions.on({
@@ -107,6 +130,12 @@ export class NodeConfigTopology {
       for (const id of chain) levels.push({ level: 'region', targetId: id, ...targeted(id) });
       levels.push({ level: 'site', targetId: site.id, ...targeted(site.id) });
     }
+    // Each selector-targeted resource is a level of its own between the site and the instances; the newer is the more specific.
+    const selected = [...this.selectors.ownersOf(host.id)].map((id) => this.accounts.get(id) ?? this.configs.get(id)).filter((r): r is Targeted => r !== undefined);
+    for (const r of selected.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1))) {
+      const one = [{ resource: r, via: 'target' as const }];
+      levels.push(r.kind === 'LocalAccount' ? { level: 'selector', targetId: r.spec.target!.selector!, accounts: one as NodeConfigLevel['accounts'], configs: [] } : { level: 'selector', targetId: r.spec.target!.selector!, accounts: [], configs: one as NodeConfigLevel['configs'] });
+    }
     for (const inst of [...this.o.instancesByHost.get(host.id)].sort((a, b) => (a.id < b.id ? -1 : 1))) {
       if (inst.spec.desiredState === 'deleted') continue;
       const own = targeted(inst.id);
@@ -139,7 +168,8 @@ export class NodeConfigTopology {
   /** The hosts a resource reaches: through its target, and through the instances that name it. */
   private hostsOf(r: Targeted): string[] {
     const out: string[] = [];
-    const t = (r.spec.target ?? {}) as { regionId?: string; siteId?: string; instanceId?: string };
+    const t = (r.spec.target ?? {}) as { regionId?: string; siteId?: string; instanceId?: string; selector?: string };
+    if (t.selector !== undefined) out.push(...this.selectors.matched(r.id));
     if (t.regionId) out.push(...this.hostsUnderRegion(t.regionId));
     if (t.siteId) out.push(...this.hostsBySite.idsOf(t.siteId));
     if (t.instanceId) {

@@ -71,7 +71,7 @@ export function NodeConfig({ host }: { host: Resource }) {
                     </span>
                   </td>
                   <td title={s?.resourceId}>
-                    {s ? `${s.level} ${name(LEVEL_KIND[s.level], s.targetId)}${s.via === 'instance' ? ' (named by the instance)' : ''}${s.overrides?.length ? `, overrides ${s.overrides.length}` : ''}` : '—'}
+                    {s ? `${s.level} ${s.level === 'selector' ? s.targetId : name(LEVEL_KIND[s.level], s.targetId)}${s.via === 'instance' ? ' (named by the instance)' : ''}${s.overrides?.length ? `, overrides ${s.overrides.length}` : ''}` : '—'}
                   </td>
                 </tr>
               );
