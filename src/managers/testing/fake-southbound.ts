@@ -49,6 +49,8 @@ export class FakeSouthbound {
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;
   private readonly answerMs: number;
+  /** Each command's answers in flight, in order. */
+  private readonly writing = new Map<string, Promise<void>>();
   private readonly project: string;
 
   constructor(
@@ -128,12 +130,23 @@ export class FakeSouthbound {
     this.timers.add(t);
   }
 
-  private async write(c: Command, status: Record<string, unknown>): Promise<void> {
-    try {
-      await this.inventory.updateStatus(c.project, 'Command', c.id, status);
-    } catch (e) {
-      // The manager removed it (superseded, or its owner went): nobody waits for the answer.
-      if (!(isEimError(e) && e.code === 'not_found')) throw e;
-    }
+  /**
+   * Writes one answer of a command after the ones before it, as a real agent posts them (one
+   * chain per command): two timers' writes racing would let a late `running` land on top of the
+   * final answer and leave the command running for good.
+   */
+  private write(c: Command, status: Record<string, unknown>): Promise<void> {
+    const next = (this.writing.get(c.id) ?? Promise.resolve()).then(async () => {
+      try {
+        await this.inventory.updateStatus(c.project, 'Command', c.id, status);
+      } catch (e) {
+        // The manager removed it (superseded, or its owner went): nobody waits for the answer.
+        if (!(isEimError(e) && e.code === 'not_found')) throw e;
+      }
+    });
+    const settled = next.catch(() => {});
+    this.writing.set(c.id, settled);
+    void settled.then(() => this.writing.get(c.id) === settled && this.writing.delete(c.id));
+    return next;
   }
 }
