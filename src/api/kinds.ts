@@ -305,6 +305,11 @@ export const OsUpdatePolicySpec = Type.Object(
       { maxConcurrent: Type.Integer({ minimum: 1, maximum: 100000 }), maxFailures: Type.Integer({ minimum: 0 }) },
       closed,
     ),
+    /**
+     * Attach by selector: the instances on the hosts it matches follow this policy, as they come
+     * and go (an instance naming a policy in spec.osUpdatePolicyId follows that one instead).
+     */
+    target: Opt(Type.Object({ selector: HostSelectorText }, { ...closed, description: 'The hosts whose instances this policy updates' })),
   },
   closed,
 );
@@ -330,6 +335,8 @@ export const ScheduleStatus = Type.Object(
 export const OsUpdatePolicyStatus = Type.Object(
   {
     rolloutStatus: Opt(StatusTriple),
+    /** With target.selector: how many hosts it matches now. */
+    matchedHosts: Opt(Type.Integer({ minimum: 0 })),
     rollout: Opt(
       Type.Object(
         {

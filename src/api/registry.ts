@@ -124,8 +124,10 @@ const DEFS: readonly KindDef[] = [
   {
     kind: 'OsUpdatePolicy', path: 'os-update-policies', idPrefix: 'osupdatepolicy', spec: K.OsUpdatePolicySpec, status: K.OsUpdatePolicyStatus, origin: 'user', twoPhaseDelete: false,
     refs: [ref('spec.targetOsId', 'OperatingSystem')],
-    check: (s) => (s.policy === 'target' && s.targetOsId === undefined ? 'spec.targetOsId is required when spec.policy is "target"' : undefined),
-    description: 'What to update instances to, and how fast to roll it out.',
+    check: (s) =>
+      (s.policy === 'target' && s.targetOsId === undefined ? 'spec.targetOsId is required when spec.policy is "target"' : undefined) ??
+      selectorProblem((s.target as { selector?: unknown } | undefined)?.selector, 'spec.target.selector'),
+    description: 'What to update instances to, and how fast to roll it out: to the instances that name it, and to those on the hosts its target.selector matches.',
   },
   {
     kind: 'OsUpdateRun', path: 'os-update-runs', idPrefix: 'osupdaterun', status: K.OsUpdateRunStatus, origin: 'manager', twoPhaseDelete: false,

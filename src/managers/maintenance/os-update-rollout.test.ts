@@ -213,3 +213,40 @@ test('bad policies are refused with clear errors', async () => {
     await h.close();
   }
 });
+
+test('a policy with target.selector updates the instances on the hosts it matches, follows a label change, counts matchedHosts; an instance naming another policy keeps it', async () => {
+  const windows = new TestWindows();
+  const h = await openHarness({ updateWindows: windows, southbound: { answerMs: 40 } });
+  try {
+    const a = await h.os('ubuntu');
+    const b = await h.user.create('default', 'OperatingSystem', { name: 'ubuntu-24', spec: { ...a.spec, profileVersion: '24.04', imageUrl: 'https://images.example.com/u24.img' } });
+    const insts = await fleet(h, 4, a.id);
+    await h.user.update('default', 'Host', insts[0].spec.hostId, { labels: { ring: 'canary' } });
+    await h.user.update('default', 'Host', insts[1].spec.hostId, { labels: { ring: 'canary' } });
+    // inst-1 names a policy of its own (that never opens a slot): the selector does not take it.
+    const other = await h.user.create('default', 'OsUpdatePolicy', { name: 'own', spec: { policy: 'target', targetOsId: a.id, rollout: { maxConcurrent: 1, maxFailures: 0 } } });
+    await attach(h, [insts[1]], other.id);
+    await assert.rejects(
+      h.user.create('default', 'OsUpdatePolicy', { name: 'bad', spec: { policy: 'latest', rollout: { maxConcurrent: 1, maxFailures: 0 }, target: { selector: 'labels.ring = ' } } }),
+      (e) => isEimError(e) && e.code === 'invalid_argument' && /spec\.target\.selector/.test(e.message),
+    );
+    const policy = await h.user.create('default', 'OsUpdatePolicy', { name: 'canary', spec: { policy: 'target', targetOsId: b.id, rollout: { maxConcurrent: 4, maxFailures: 1 }, target: { selector: 'labels.ring = "canary"' } } });
+    windows.open(insts.map((i) => i.spec.hostId));
+    await until(async () => (await policyOf(h, policy.id)).status.rollout?.upToDate === 1, 'the canary updated');
+    let p = await policyOf(h, policy.id);
+    assert.deepEqual([p.status.matchedHosts, p.status.rollout?.total], [2, 1], 'two hosts match; one of their instances follows its own policy');
+    assert.deepEqual((await runs(h)).filter((r) => r.status.policyId === policy.id).map((r) => r.status.instanceId), [insts[0].id]);
+
+    // A host that starts matching gains the update.
+    await h.user.update('default', 'Host', insts[2].spec.hostId, { labels: { ring: 'canary' } });
+    await until(async () => (await policyOf(h, policy.id)).status.rollout?.upToDate === 2, 'the new canary updated too');
+    p = await policyOf(h, policy.id);
+    assert.equal(p.status.matchedHosts, 3);
+    const updated = (await runs(h)).filter((r) => r.status.policyId === policy.id).map((r) => r.status.instanceId).sort();
+    assert.deepEqual(updated, [insts[0].id, insts[2].id].sort(), 'never inst-3 (no label) nor inst-1 (its own policy)');
+    assert.equal((await h.get('Instance', insts[3].id)).status.currentOsId, a.id);
+    assert.deepEqual(h.errors, []);
+  } finally {
+    await h.close();
+  }
+});

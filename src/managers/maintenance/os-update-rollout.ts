@@ -3,6 +3,7 @@ import type { Informer } from '../../client/index.ts';
 import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, requeueAfter, type Result, systemClock, terminal } from '../../reconcile/index.ts';
 import { instanceOwner } from '../shared/command-tracker.ts';
 import { hostNotReady } from '../shared/host-readiness.ts';
+import { SelectorMembership } from '../shared/selector-membership.ts';
 import { controllerBase, type Instance, type ManagerDeps, type ManagerTuning } from '../shared/manager-deps.ts';
 import { type OperatingSystem, type OsCatalog, type OsUpdatePolicy, planUpdate, rolloutKey, type UpdatePlan } from './os-update-plan.ts';
 import { type OsUpdateRun, RunCache, runOutcome } from './os-update-run-cache.ts';
@@ -24,7 +25,8 @@ export const UPDATE_PURPOSES = ['os-update', 'maintenance'] as const;
 type Rollout = NonNullable<OsUpdatePolicy['status']['rollout']>;
 
 /**
- * Rolls OS update policies out to the instances attached to them (spec.osUpdatePolicyId).
+ * Rolls OS update policies out to the instances attached to them (spec.osUpdatePolicyId), and to
+ * those without a policy of their own on the hosts a policy's spec.target.selector matches.
  *
  * One reconcile per policy (the controller's key is the policy id, never two at once) decides every
  * start of that policy, from the runs it knows including those it just created, so the number of
@@ -49,6 +51,8 @@ export class OsUpdateRollout {
   private readonly catalog: OsCatalog;
   private readonly clock: Clock;
   private readonly instancesByPolicy = new Map<string, Set<string>>();
+  /** The hosts each policy's target.selector matches: their instances without a policy of their own follow it. */
+  private readonly selectors: SelectorMembership;
   private readonly unlisten: () => void;
 
   constructor(private readonly o: OsUpdateRolloutOptions) {
@@ -66,22 +70,34 @@ export class OsUpdateRollout {
       reconcile: (ctx) => this.reconcile(ctx),
     });
     const wake = (policyId: string | undefined) => policyId && this.controller.queue.add(policyId);
+    this.selectors = new SelectorMembership(o.hosts);
+    const select = (p: OsUpdatePolicy) => this.selectors.set(p.id, p.project, p.spec.target?.selector);
+    o.policies.on({ add: select, update: (_old, p) => select(p), delete: (p) => this.selectors.set(p.id, p.project, undefined) });
+    for (const p of o.policies.list()) select(p);
+    this.selectors.onChange(({ ownerId }) => wake(ownerId));
+    // An instance without a policy of its own follows the policies selecting its host.
+    const wakeSelecting = (i: Instance) => {
+      if (!i.spec.osUpdatePolicyId) for (const p of this.selectors.ownersOf(i.spec.hostId)) wake(p);
+    };
     const wakeHost = (hostId: string) => {
       for (const i of o.instancesByHost.get(hostId)) wake(i.spec.osUpdatePolicyId);
+      for (const p of this.selectors.ownersOf(hostId)) wake(p);
     };
     const wakeAll = () => {
       for (const p of o.policies.list()) wake(p.id);
     };
     o.instances.on({
-      add: (i) => (this.index(i), wake(i.spec.osUpdatePolicyId)),
+      add: (i) => (this.index(i), wake(i.spec.osUpdatePolicyId), wakeSelecting(i)),
       update: (old, i) => {
         this.index(i, old);
         if (relevant(old) !== relevant(i)) {
           wake(old.spec.osUpdatePolicyId);
           wake(i.spec.osUpdatePolicyId);
+          wakeSelecting(old);
+          wakeSelecting(i);
         }
       },
-      delete: (i) => (this.unindex(i), wake(i.spec.osUpdatePolicyId)),
+      delete: (i) => (this.unindex(i), wake(i.spec.osUpdatePolicyId), wakeSelecting(i)),
     });
     for (const i of o.instances.list()) this.index(i);
     o.hosts.on({ update: (old, h) => hostNotReady(old) !== hostNotReady(h) && wakeHost(h.id) });
@@ -128,7 +144,7 @@ export class OsUpdateRollout {
     if (policy.spec.policy === 'target' && !policy.spec.targetOsId) return terminal(new Error('spec.targetOsId is required when spec.policy is "target": set it, or use policy "latest"'));
 
     const rk = rolloutKey(policy, this.catalog);
-    const attached = [...(this.instancesByPolicy.get(key) ?? [])].map((id) => this.o.instances.get(id)).filter((i): i is Instance => !!i);
+    const attached = this.attached(key);
     attached.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const runs = this.runs.ofPolicy(key);
     const currentKeys = new Set<string>();
@@ -189,8 +205,21 @@ export class OsUpdateRollout {
       peakRunning: Math.max(nowRunning, prev?.updateKey === rk ? prev.peakRunning : 0),
       halted,
     };
-    await this.writeStatus(policy, rollout, this.message(policy, rollout, failedRuns, unplannable, blocked));
+    await this.writeStatus(policy, rollout, this.message(policy, rollout, failedRuns, unplannable, blocked), this.selectors.has(key) ? this.selectors.matched(key).size : undefined);
     return result();
+  }
+
+  /** A policy's instances: those naming it, and those without a policy of their own on the hosts its selector matches. */
+  private attached(policyId: string): Instance[] {
+    const out = new Map<string, Instance>();
+    for (const id of this.instancesByPolicy.get(policyId) ?? []) {
+      const i = this.o.instances.get(id);
+      if (i) out.set(i.id, i);
+    }
+    for (const hostId of this.selectors.matched(policyId)) {
+      for (const i of this.o.instancesByHost.get(hostId)) if (!i.spec.osUpdatePolicyId) out.set(i.id, i);
+    }
+    return [...out.values()];
   }
 
   /** The instance runs, its host is ready, and an os-update or maintenance window covers it now. */
@@ -221,14 +250,17 @@ export class OsUpdateRollout {
     return ['idle', r.total === 0 ? 'no instance attached' : `nothing more to start: ${counts}${blocked ? ` (${blocked} failed for good with this update)` : ''}`];
   }
 
-  private async writeStatus(policy: OsUpdatePolicy, rollout: Rollout, [indicator, message]: ['idle' | 'in_progress' | 'error', string]): Promise<void> {
+  private async writeStatus(policy: OsUpdatePolicy, rollout: Rollout, [indicator, message]: ['idle' | 'in_progress' | 'error', string], matchedHosts: number | undefined): Promise<void> {
     const s = policy.status;
-    const same = JSON.stringify(s.rollout) === JSON.stringify(rollout) && s.rolloutStatus?.indicator === indicator && s.rolloutStatus.message === message;
+    const sameMatch = s.matchedHosts === matchedHosts;
+    const same = sameMatch && JSON.stringify(s.rollout) === JSON.stringify(rollout) && s.rolloutStatus?.indicator === indicator && s.rolloutStatus.message === message;
     if (same) return;
     await this.o.inventory
       .updateStatus(policy.project, 'OsUpdatePolicy', policy.id, {
         rollout,
         ...(s.rolloutStatus?.indicator === indicator && s.rolloutStatus.message === message ? {} : { rolloutStatus: { indicator, message: message.slice(0, 1024), timestamp: new Date(this.clock.now()).toISOString() } }),
+        // A selector's count; null removes it when the selector goes.
+        ...(sameMatch ? {} : { matchedHosts: matchedHosts ?? null }),
       })
       .catch((e: unknown) => {
         if ((e as { code?: string }).code !== 'not_found') throw e;
