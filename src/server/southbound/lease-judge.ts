@@ -39,11 +39,19 @@ export class LeaseJudge {
   private lastCheck?: number;
   private lastFull = -Infinity;
   private stopped = false;
+  /**
+   * When this process began judging. No lease expires before one whole term has passed since
+   * (Kubernetes' node lifecycle controller does the same when it starts): a judge that takes over
+   * after a restart, or from a dead server, gives the agents it could not hear meanwhile the time
+   * to reconnect and heartbeat before it calls them lost.
+   */
+  private startedAt = -Infinity;
 
   constructor(private readonly d: LeaseJudgeDeps) {}
 
   start(): void {
     this.stopped = false;
+    this.startedAt = this.d.options.now();
     this.lastCheck = undefined;
     this.lastFull = -Infinity;
     const tick = () => {
@@ -125,6 +133,9 @@ export class LeaseJudge {
       expiresAt = Math.max(expiresAt, row.expiresAt);
       lastSeen = Math.max(lastSeen, row.lastSeen);
     }
+    // One term from this judge's start, plus the 2 s in which servers sharing a database flush what
+    // they heard (a lone server, flushing every 10 s, hears its agents directly: no need to wait for it).
+    expiresAt = Math.max(expiresAt, this.startedAt + o.missedIntervals * (l?.intervalMs ?? row?.intervalMs ?? o.defaultIntervalMs) + Math.min(o.flushMs, 2000));
     return { expiresAt, lastSeen };
   }
 }
