@@ -1,7 +1,7 @@
 import { isEimError, jsonEqual, type Resource } from '../../api/index.ts';
 import type { Informer } from '../../client/index.ts';
 import { type Clock, Controller, type ControllerStats, done, type ReconcileContext, type Result, systemClock } from '../../reconcile/index.ts';
-import { InformerIndex } from '../shared/informer-index.ts';
+import { RegionTree } from '../shared/region-tree.ts';
 import { controllerBase, type Host, type Instance, type ManagerDeps, type ManagerTuning, type Region, type Site } from '../shared/manager-deps.ts';
 import { inheritLabels, type InheritedLabelSet, type LabelLevel, replacePatch } from './inherit-labels.ts';
 
@@ -38,9 +38,7 @@ export class InheritedLabelsManager {
   readonly sites: Controller<'Site', Site>;
   readonly hosts: Controller<'Host', Host>;
   readonly instances: Controller<'Instance', Instance>;
-  private readonly regionsByParent: InformerIndex<Region>;
-  private readonly sitesByRegion: InformerIndex<Site>;
-  private readonly hostsBySite: InformerIndex<Host>;
+  private readonly tree: RegionTree;
   private readonly clock: Clock;
   /** What this manager wrote last per resource, until the cache shows that write (or a later one). */
   private readonly written = new Map<string, { revision: number; set: InheritedLabelSet }>();
@@ -48,9 +46,7 @@ export class InheritedLabelsManager {
 
   constructor(private readonly o: InheritedLabelsManagerOptions) {
     this.clock = o.clock ?? systemClock;
-    this.regionsByParent = new InformerIndex(o.regions, (r) => r.spec.parentRegionId);
-    this.sitesByRegion = new InformerIndex(o.sites, (s) => s.spec.regionId);
-    this.hostsBySite = new InformerIndex(o.hosts, (h) => h.spec.siteId);
+    this.tree = new RegionTree(o.regions, o.sites, o.hosts);
     const waitFor = Promise.all([o.regions.synced, o.sites.synced, o.hosts.synced, o.instances.synced]);
     const base = { ...controllerBase(o, this.clock), workers: o.labelWorkers ?? 256, waitFor };
     this.sites = new Controller({ ...base, name: 'inherited-labels-sites', kind: 'Site', informer: o.sites, reconcile: (ctx) => this.reconcile(ctx, (s) => this.siteLevels(s)) });
@@ -114,22 +110,14 @@ export class InheritedLabelsManager {
   }
 
   private belowRegion(regionId: string): void {
-    const seen = new Set<string>();
-    const todo = [regionId];
-    while (todo.length > 0) {
-      const r = todo.pop()!;
-      if (seen.has(r)) continue;
-      seen.add(r);
-      for (const site of this.sitesByRegion.idsOf(r)) {
-        this.sites.queue.add(site);
-        this.belowSite(site);
-      }
-      todo.push(...this.regionsByParent.idsOf(r));
+    for (const site of this.tree.sitesUnderRegion(regionId)) {
+      this.sites.queue.add(site);
+      this.belowSite(site);
     }
   }
 
   private belowSite(siteId: string): void {
-    for (const host of this.hostsBySite.idsOf(siteId)) {
+    for (const host of this.tree.hostsOfSite(siteId)) {
       this.hosts.queue.add(host);
       this.belowHost(host);
     }

@@ -1,6 +1,7 @@
 import { NODE_CONFIG_TARGET_KEYS } from '../../api/index.ts';
 import { Informer } from '../../client/index.ts';
 import { InformerIndex } from '../shared/informer-index.ts';
+import { RegionTree } from '../shared/region-tree.ts';
 import { SelectorMembership } from '../shared/selector-membership.ts';
 import type { Host, Instance, ManagerDeps } from '../shared/manager-deps.ts';
 import type { CustomConfig, LocalAccount, NodeConfigLevel } from './effective-node-config.ts';
@@ -29,9 +30,7 @@ const targetOf = (r: Targeted): string | undefined => {
 export class NodeConfigTopology {
   readonly accounts: Informer<'LocalAccount', LocalAccount>;
   readonly configs: Informer<'CustomConfig', CustomConfig>;
-  private readonly regionsByParent: InformerIndex<ManagerDeps['regions'] extends Informer<string, infer R> ? R : never>;
-  private readonly sitesByRegion: InformerIndex<ManagerDeps['sites'] extends Informer<string, infer R> ? R : never>;
-  private readonly hostsBySite: InformerIndex<Host>;
+  private readonly tree: RegionTree;
   private readonly accountsByTarget: InformerIndex<LocalAccount>;
   private readonly configsByTarget: InformerIndex<CustomConfig>;
   private readonly instancesByAccount: InformerIndex<Instance>;
@@ -43,9 +42,7 @@ export class NodeConfigTopology {
     const base = { inventory: o.inventory, project: o.project, onHandlerError: o.onHandlerError };
     this.accounts = new Informer({ ...base, kind: 'LocalAccount' });
     this.configs = new Informer({ ...base, kind: 'CustomConfig' });
-    this.regionsByParent = new InformerIndex(o.regions, (r) => r.spec.parentRegionId);
-    this.sitesByRegion = new InformerIndex(o.sites, (s) => s.spec.regionId);
-    this.hostsBySite = new InformerIndex(o.hosts, (h) => h.spec.siteId);
+    this.tree = new RegionTree(o.regions, o.sites, o.hosts);
     this.accountsByTarget = new InformerIndex(this.accounts, targetOf);
     this.configsByTarget = new InformerIndex(this.configs, targetOf);
     this.instancesByAccount = new InformerIndex(o.instances, (i) => i.spec.localAccountId);
@@ -76,9 +73,9 @@ export class NodeConfigTopology {
       delete: (r) => this.emit(this.hostsUnderRegion(r.id)),
     });
     o.sites.on({
-      add: (s) => this.emit(this.hostsBySite.idsOf(s.id)),
-      update: (a, b) => a.spec.regionId !== b.spec.regionId && this.emit(this.hostsBySite.idsOf(b.id)),
-      delete: (s) => this.emit(this.hostsBySite.idsOf(s.id)),
+      add: (s) => this.emit(this.tree.hostsOfSite(s.id)),
+      update: (a, b) => a.spec.regionId !== b.spec.regionId && this.emit(this.tree.hostsOfSite(b.id)),
+      delete: (s) => this.emit(this.tree.hostsOfSite(s.id)),
     });
     const onResource = <R extends Targeted>(informer: Informer<string, R>) =>
       informer.on({
@@ -152,17 +149,7 @@ export class NodeConfigTopology {
 
   /** Hosts whose sites lie in the region or any region nested in it. */
   hostsUnderRegion(regionId: string): string[] {
-    const out: string[] = [];
-    const seen = new Set<string>();
-    const todo = [regionId];
-    while (todo.length > 0) {
-      const r = todo.pop()!;
-      if (seen.has(r)) continue;
-      seen.add(r);
-      for (const site of this.sitesByRegion.idsOf(r)) out.push(...this.hostsBySite.idsOf(site));
-      todo.push(...this.regionsByParent.idsOf(r));
-    }
-    return out;
+    return this.tree.hostsUnderRegion(regionId);
   }
 
   /** The hosts a resource reaches: through its target, and through the instances that name it. */
@@ -171,7 +158,7 @@ export class NodeConfigTopology {
     const t = (r.spec.target ?? {}) as { regionId?: string; siteId?: string; instanceId?: string; selector?: string };
     if (t.selector !== undefined) out.push(...this.selectors.matched(r.id));
     if (t.regionId) out.push(...this.hostsUnderRegion(t.regionId));
-    if (t.siteId) out.push(...this.hostsBySite.idsOf(t.siteId));
+    if (t.siteId) out.push(...this.tree.hostsOfSite(t.siteId));
     if (t.instanceId) {
       const hostId = this.o.instances.get(t.instanceId)?.spec.hostId;
       if (hostId) out.push(hostId);

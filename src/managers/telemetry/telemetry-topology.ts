@@ -1,6 +1,7 @@
 import type { Inventory, Resource, ResourceOf } from '../../api/index.ts';
 import { Informer } from '../../client/index.ts';
 import { InformerIndex } from '../shared/informer-index.ts';
+import { RegionTree } from '../shared/region-tree.ts';
 import { SelectorMembership } from '../shared/selector-membership.ts';
 import type { Host, Instance, Region, Site } from '../shared/manager-deps.ts';
 import type { TelemetryGroup, TelemetryLevel, TelemetryProfile } from './effective-telemetry.ts';
@@ -34,9 +35,7 @@ export class TelemetryTopology {
   readonly sites: Informer<'Site', Site>;
   readonly profiles: Informer<'TelemetryProfile', TelemetryProfile>;
   readonly groups: Informer<'TelemetryGroup', TelemetryGroup>;
-  private readonly regionsByParent: InformerIndex<Region>;
-  private readonly sitesByRegion: InformerIndex<Site>;
-  private readonly hostsBySite: InformerIndex<Host>;
+  private readonly tree: RegionTree;
   private readonly profilesByTarget: InformerIndex<TelemetryProfile>;
   private readonly profilesByGroup: InformerIndex<TelemetryProfile>;
   private readonly listeners: ((hostId: string) => void)[] = [];
@@ -49,9 +48,7 @@ export class TelemetryTopology {
     this.sites = o.sites;
     this.profiles = new Informer({ ...base, kind: 'TelemetryProfile' });
     this.groups = new Informer({ ...base, kind: 'TelemetryGroup' });
-    this.regionsByParent = new InformerIndex(this.regions, (r) => r.spec.parentRegionId);
-    this.sitesByRegion = new InformerIndex(this.sites, (s) => s.spec.regionId);
-    this.hostsBySite = new InformerIndex(o.hosts, (h) => h.spec.siteId);
+    this.tree = new RegionTree(this.regions, this.sites, o.hosts);
     this.profilesByTarget = new InformerIndex(this.profiles, targetOf);
     this.profilesByGroup = new InformerIndex(this.profiles, (p) => p.spec.groupId);
     this.selectors = new SelectorMembership(o.hosts);
@@ -79,9 +76,9 @@ export class TelemetryTopology {
       delete: (r) => this.emit(this.hostsUnderRegion(r.id)),
     });
     this.sites.on({
-      add: (s) => this.emit(this.hostsBySite.idsOf(s.id)),
-      update: (a, b) => a.spec.regionId !== b.spec.regionId && this.emit(this.hostsBySite.idsOf(b.id)),
-      delete: (s) => this.emit(this.hostsBySite.idsOf(s.id)),
+      add: (s) => this.emit(this.tree.hostsOfSite(s.id)),
+      update: (a, b) => a.spec.regionId !== b.spec.regionId && this.emit(this.tree.hostsOfSite(b.id)),
+      delete: (s) => this.emit(this.tree.hostsOfSite(s.id)),
     });
     this.profiles.on({
       add: (p) => this.emit(this.hostsOfProfile(p)),
@@ -151,24 +148,14 @@ export class TelemetryTopology {
 
   /** Hosts whose sites lie in the region or any region nested in it. */
   hostsUnderRegion(regionId: string): string[] {
-    const out: string[] = [];
-    const seen = new Set<string>();
-    const todo = [regionId];
-    while (todo.length > 0) {
-      const r = todo.pop()!;
-      if (seen.has(r)) continue;
-      seen.add(r);
-      for (const site of this.sitesByRegion.idsOf(r)) out.push(...this.hostsBySite.idsOf(site));
-      todo.push(...this.regionsByParent.idsOf(r));
-    }
-    return out;
+    return this.tree.hostsUnderRegion(regionId);
   }
 
   private hostsOfProfile(p: TelemetryProfile): string[] {
     const t = p.spec.target;
     if (t.selector !== undefined) return [...this.selectors.matched(p.id)];
     if (t.regionId) return this.hostsUnderRegion(t.regionId);
-    if (t.siteId) return this.hostsBySite.idsOf(t.siteId);
+    if (t.siteId) return this.tree.hostsOfSite(t.siteId);
     const hostId = t.instanceId ? this.o.instances.get(t.instanceId)?.spec.hostId : undefined;
     return hostId ? [hostId] : [];
   }
