@@ -133,9 +133,11 @@ export class LeaseJudge {
       expiresAt = Math.max(expiresAt, row.expiresAt);
       lastSeen = Math.max(lastSeen, row.lastSeen);
     }
-    // One term from this judge's start, plus the 2 s in which servers sharing a database flush what
-    // they heard (a lone server, flushing every 10 s, hears its agents directly: no need to wait for it).
-    expiresAt = Math.max(expiresAt, this.startedAt + o.missedIntervals * (l?.intervalMs ?? row?.intervalMs ?? o.defaultIntervalMs) + Math.min(o.flushMs, 2000));
+    // An agent this process has not heard since it began judging gets one term from that start,
+    // plus the 2 s in which servers sharing a database flush what they heard, to reconnect (a lone
+    // server, flushing every 10 s, hears its agents directly: no need to wait for its flush). An
+    // agent it has heard is judged by what it heard.
+    if (!l) expiresAt = Math.max(expiresAt, this.startedAt + o.missedIntervals * (row?.intervalMs ?? o.defaultIntervalMs) + Math.min(o.flushMs, 2000));
     return { expiresAt, lastSeen };
   }
 }
