@@ -38,9 +38,10 @@ describe('web console: metrics and logs', { skip }, () => {
     await api('/telemetry-profiles', { name: 'm', spec: { target: { regionId: region.id }, groupId: metrics.id, metricsIntervalSeconds: 1 } });
     await api('/telemetry-profiles', { name: 'l', spec: { target: { regionId: region.id }, groupId: logs.id, logLevel: 'debug' } });
     await until('samples stored', async () => {
-      const r = await call(`${base}/hosts/${hostId}/metrics?from=1m&step=10`, { token: server.token });
+      // The host page asks for the hour in 30 s steps: a line needs samples in two of them.
+      const r = await call(`${base}/hosts/${hostId}/metrics?from=1h&step=30`, { token: server.token });
       return (r.json.series?.[0]?.points?.length ?? 0) >= 2 && (await call(`${base}/hosts/${hostId}/logs`, { token: server.token })).json.items.length > 0;
-    });
+    }, 60_000);
     browser = await launchBrowser();
   });
   after(async () => {
