@@ -13,7 +13,8 @@ const o = compileFleetOptions(process.argv.slice(2));
 
 await runScenarioProgram(o, {
   file: 'bench/fleet.ts',
-  section: 'Fleet (issue 4)',
+  // A heartbeat run of another size (issue 10's 20,000 nodes) keeps its own section beside the default one.
+  section: o.nodes === 10_000 ? 'Fleet (issue 4)' : `Fleet (issue 4): ${o.nodes.toLocaleString('en-US')} nodes`,
   setup: [
     o.managerWorkers
       ? `Server: \`startServer({ dataDir, port: 0, logLevel: 'warn', managers: 'none' })\` in a child process (\`bench/lib/server-child.ts\`), with \`startManagers(…, { workers: ${o.managerWorkers} })\` in the same process (an experiment: startServer runs them with its default worker count); SQLite (synchronous=FULL); a fresh store per scenario`
