@@ -212,3 +212,16 @@ export function nodeConfigApplyStatus(
   if (dry > 0) return triple('idle', `dry run of version ${nc.version} (${what}): the agent runs without --allow-node-config and reported what it would run for ${dry} item${dry === 1 ? '' : 's'}`);
   return triple('idle', `applied version ${nc.version} (${what})`);
 }
+
+/**
+ * "1 conflict, 2 items failed": what is wrong with a host's node configuration, counted (the
+ * details are listed one by one next to it), or undefined when nothing is.
+ * @example nodeConfigProblems(0, 1) // '1 item failed'
+ */
+export function nodeConfigProblems(conflicts: number, failed: number): string | undefined {
+  const parts = [
+    conflicts > 0 ? `${conflicts} conflict${conflicts === 1 ? '' : 's'}` : '',
+    failed > 0 ? `${failed} item${failed === 1 ? '' : 's'} failed` : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join(', ') : undefined;
+}

@@ -61,6 +61,8 @@ describe('eim and node configuration', () => {
     const bad = await h.eim(['describe', 'host', 'edge-02']);
     assert.match(bad.stdout, /account\s+ops\s+2 keys, sudo nopasswd\s+failed/);
     assert.match(bad.stdout, /account:ops failed: ops is a system account on this node \(uid 999\)/);
+    assert.equal(bad.stdout.match(/is a system account/g)?.length, 1, `the failure is said once:\n${bad.stdout}`);
+    assert.match(bad.stdout, /^\s*1 item failed \(below\)$/m);
     assert.ok(accountId);
   });
 });

@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { FleetSimulator } from '../../src/sim/fleet-simulator.ts';
 import { call } from '../../src/testing/http-client.ts';
 import { type ServerProcess, spawnServer } from '../../src/testing/server-process.ts';
+import { testEd25519Key } from '../../src/testing/ssh-keys.ts';
 import { tempDir } from '../../src/testing/test-stores.ts';
 import { browserUnavailable, launchBrowser, screenshot, signIn, tileCount, until } from './browser-harness.ts';
 
@@ -399,6 +400,26 @@ describe('web console: host actions and the other views', { skip }, () => {
       await p.locator(what).first().waitFor();
       assert.deepEqual(await unlabelled(), [], link);
     }
+    await p.close();
+  });
+  test("a host's node configuration: each account with what its agent did and where it came from; a failed item says why", async () => {
+    await create('/local-accounts', { name: 'deploy', spec: { username: 'deploy', sshKeys: [testEd25519Key('ops@laptop')], sudo: 'nopasswd', target: { siteId: ids['plant-1'] } } });
+    // Not a name eim reserves, but a system account on the simulated node: its agent refuses it.
+    await create('/local-accounts', { name: 'db', spec: { username: 'postgres', target: { siteId: ids['plant-1'] } } });
+    const p = await signIn(browser, base, server.token);
+    await openHost(p, sim.identities()[2].hostname);
+    const section = p.getByTestId('node-config');
+    const row = (username: string) => section.getByTestId('node-config-items').locator('tr', { has: p.getByRole('cell', { name: username, exact: true }) });
+    await until('both accounts reported by the agent', async () => /applied/.test((await row('deploy').textContent().catch(() => '')) ?? '') && /failed/.test((await row('postgres').textContent().catch(() => '')) ?? ''));
+    assert.match(await section.textContent() ?? '', /applied by the agent/);
+    const deploy = await row('deploy').locator('td').allInnerTexts();
+    assert.deepEqual(deploy, ['account', 'deploy', '1 SSH key, sudo nopasswd', 'applied', 'site plant-1']);
+    assert.match(await p.getByTestId('node-config-errors').innerText(), /account:postgres failed: postgres is a system account on this node \(uid \d+\)/);
+    assert.equal((await p.getByTestId('node-config-status').innerText()).trim(), '1 item failed', 'counted beside the version, told once below');
+    await screenshot(p, 'host-node-config');
+    // A host outside plant-1 gets none of it.
+    await openHost(p, sim.identities()[5].hostname);
+    await p.getByText('No local account or custom config applies to this host.').waitFor();
     await p.close();
   });
 });

@@ -1,4 +1,4 @@
-import type { HostNodeConfig } from '../../api/index.ts';
+import { type HostNodeConfig, nodeConfigProblems } from '../../api/index.ts';
 import { age } from './age.ts';
 import type { DescribeSection } from './describe-view.ts';
 import { renderTable } from './table.ts';
@@ -47,7 +47,10 @@ export function nodeConfigSection(out: Terminal, r: { status?: unknown }, now: n
   const lines: string[] = [];
   if (nc.applyStatus) {
     const style = nc.applyStatus.indicator === 'error' ? 'red' : nc.applyStatus.indicator === 'in_progress' ? 'yellow' : 'green';
-    lines.push(out.paint(style, nc.applyStatus.message));
+    // An error's message names the first conflict or failed item, which the lines below the table
+    // list each once: count them here instead of saying the first twice.
+    const problems = nodeConfigProblems(nc.conflicts?.length ?? 0, [...results.values()].filter((i) => i.state === 'failed').length);
+    lines.push(out.paint(style, nc.applyStatus.indicator === 'error' && problems ? `${problems} (below)` : nc.applyStatus.message));
   }
   const inner = { ...out, width: out.width === undefined ? undefined : out.width - 2 };
   if (rows.length === 0) lines.push('no account or config applies: the agent removes what eim made');

@@ -1,4 +1,4 @@
-import type { HostNodeConfig } from '../../../src/api/node-config.ts';
+import { type HostNodeConfig, nodeConfigProblems } from '../../../src/api/node-config.ts';
 import { nameIn, useFleet } from '../fleet.ts';
 import type { Resource } from '../api/resource.ts';
 
@@ -38,7 +38,13 @@ export function NodeConfig({ host }: { host: Resource }) {
       <p>
         Version {nc.version.slice(0, 12)} ·{' '}
         {current ? <span class="badge ind-idle">applied by the agent</span> : <span class="badge ind-in_progress">not applied yet</span>}
-        {nc.applyStatus && <span class={`badge ind-${nc.applyStatus.indicator}`} data-testid="node-config-status"> {nc.applyStatus.message}</span>}
+        {nc.applyStatus && (
+          <span class={`badge ind-${nc.applyStatus.indicator}`} data-testid="node-config-status">
+            {' '}
+            {/* An error names the first conflict or failed item, which the list below shows: count them here. */}
+            {(nc.applyStatus.indicator === 'error' && nodeConfigProblems(nc.conflicts?.length ?? 0, failed.length)) || nc.applyStatus.message}
+          </span>
+        )}
       </p>
       {rows.length === 0 ? (
         <p class="muted">Nothing applies any more: the agent removes what eim made.</p>
