@@ -88,7 +88,8 @@ export class CliContext {
       if (!server) throw new UsageError('no server: run `eim login --server URL --token TOKEN`, set EIM_SERVER or pass --server');
       if (!token) throw new UsageError('no token: run `eim login --server URL --token TOKEN`, set EIM_TOKEN or pass --token');
       const { InventoryClient } = await import('../client/index.ts');
-      return new InventoryClient({ server, token, retries: o.retries ?? 3, ca: await this.ca() });
+      // Several servers (--server a,b): a request goes to the next when one cannot be reached.
+      return new InventoryClient({ server, fallbacks: this.connection.servers?.slice(1), token, retries: o.retries ?? 3, ca: await this.ca() });
     })();
     return this.clientPromise;
   }

@@ -6,6 +6,12 @@ import { connectionPool, trustedCertificates, untrustedCertificateHint } from '.
 export interface TransportOptions {
   /** Server base URL, e.g. http://127.0.0.1:8080 */
   server: string;
+  /**
+   * More servers of the same control plane (several `eim server` processes on one database): a
+   * request that cannot connect to the current one (refused, unreachable: nothing was sent) goes to
+   * the next at once, which then stays current.
+   */
+  fallbacks?: readonly string[];
   token?: string;
   /** Attempts for idempotent calls on `unavailable` or `rate_limited`. @default 5 */
   retries?: number;
@@ -43,7 +49,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * `rate_limited` (honouring Retry-After).
  */
 export class HttpTransport {
-  readonly server: string;
+  private readonly servers: string[];
+  private current = 0;
   private readonly token?: string;
   private readonly agent: http.Agent;
   private readonly sharedAgent: boolean;
@@ -54,7 +61,7 @@ export class HttpTransport {
   readonly ca?: string[];
 
   constructor(options: TransportOptions) {
-    this.server = options.server.replace(/\/+$/, '');
+    this.servers = [options.server, ...(options.fallbacks ?? [])].map((s) => s.replace(/\/+$/, '')).filter((s, i, all) => all.indexOf(s) === i);
     this.token = options.token;
     this.ca = trustedCertificates(options.ca);
     this.sharedAgent = options.agent !== undefined;
@@ -62,6 +69,11 @@ export class HttpTransport {
     this.retries = options.retries ?? 5;
     this.retryBaseMs = options.retryBaseMs ?? 100;
     this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  /** The server requests go to now (the first, or the one the last failover moved to). */
+  get server(): string {
+    return this.servers[this.current];
   }
 
   url(path: string, query?: RequestSpec['query']): string {
@@ -81,6 +93,7 @@ export class HttpTransport {
   }
 
   async send(spec: RequestSpec): Promise<RawResponse> {
+    let moves = 0;
     for (let attempt = 1; ; attempt++) {
       try {
         const res = await this.once(spec);
@@ -88,6 +101,13 @@ export class HttpTransport {
         return res;
       } catch (e) {
         const err = e as EimError;
+        // Nothing reached a server that is down: the next one gets the request, whatever it is.
+        if (this.servers.length > 1 && moves < this.servers.length - 1 && notConnected(err)) {
+          moves++;
+          attempt--;
+          this.current = (this.current + 1) % this.servers.length;
+          continue;
+        }
         const retryable = spec.idempotent && (err.code === 'unavailable' || err.code === 'rate_limited');
         if (!retryable || attempt >= this.retries) throw e;
         const backoff = this.retryBaseMs * 2 ** (attempt - 1);
@@ -141,6 +161,14 @@ export class HttpTransport {
 export function retryAfterDelay(err: unknown, random: () => number = Math.random): number {
   const seconds = Number((err as { details?: { retryAfterSeconds?: number } } | undefined)?.details?.retryAfterSeconds ?? 0);
   return Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds * 1000 * (1 + random() / 2)) : 0;
+}
+
+/** Connection errors before anything was sent: the request is safe to send elsewhere. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+function notConnected(err: unknown): boolean {
+  const cause = (err as { cause?: NodeJS.ErrnoException } | undefined)?.cause;
+  return err instanceof EimError && err.code === 'unavailable' && NOT_CONNECTED.has(cause?.code ?? '');
 }
 
 function unreachable(server: string, e: Error): EimError {

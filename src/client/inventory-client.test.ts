@@ -322,6 +322,27 @@ describe('retries', () => {
     }
   });
 
+  test('several servers: a request that cannot connect goes to the next at once (a create too: nothing was sent), which stays current', async () => {
+    const probe = await fakeServer(() => {});
+    const deadPort = Number(new URL(probe.url).port);
+    await probe.close();
+    const live = await fakeServer((req, _n, res) => sendJson(res, req.method === 'POST' ? 201 : 200, REGION));
+    const client = new InventoryClient({ server: `http://127.0.0.1:${deadPort}`, fallbacks: [live.url], token: 't', retries: 1, retryBaseMs: BASE });
+    try {
+      assert.deepEqual(await client.create(P, 'Region', { name: REGION.name, spec: {} }), REGION, 'the create reached the live server, without a retry');
+      assert.deepEqual(await client.get(P, 'Region', REGION.id), REGION);
+      assert.equal(live.attempts.get(`POST /v1/projects/${P}/regions`)!.length, 1);
+      assert.equal(live.attempts.get(`GET /v1/projects/${P}/regions/${REGION.id}`)!.length, 1);
+    } finally {
+      client.close();
+      await live.close();
+    }
+    // Every server down: the error names the last one tried, after one round.
+    const alone = new InventoryClient({ server: `http://127.0.0.1:${deadPort}`, fallbacks: [`http://127.0.0.1:${deadPort}`], retries: 1 });
+    assert.match((await errorOf(alone.get(P, 'Region', REGION.id))).message, /ECONNREFUSED/);
+    alone.close();
+  });
+
   test('a watch ends at once when aborted, also while it waits to reconnect', async () => {
     const probe = await fakeServer(() => {});
     const port = Number(new URL(probe.url).port);

@@ -56,10 +56,13 @@ test('two servers on PostgreSQL: one sends, the standby takes over after a kill 
   const api = (path: string, o: { method?: string; body?: unknown } = {}) => call(`${cluster.live.url}/v1/projects/default${path}`, { token, ...o });
 
   let sim: ChildProcess | undefined;
+  let simOut = '';
   const startSim = () => {
     sim = spawn(process.execPath, [EIM_BIN, 'sim', '--server', cluster.urls.join(','), '--token', token, '--nodes', String(NODES), '--prefix', 'two', '--heartbeat', '1s', '--auto-register', '--state-dir', `${tmp.dir}/sim`], {
-      stdio: ['ignore', 'ignore', 'ignore'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    sim.stdout!.on('data', (b: Buffer) => (simOut += b.toString()));
+    sim.stderr!.on('data', (b: Buffer) => (simOut += b.toString()));
   };
   const killSim = async () => {
     const s = sim!;
@@ -107,7 +110,12 @@ test('two servers on PostgreSQL: one sends, the standby takes over after a kill 
 
   // Back: the agents find the surviving server; each alert resolves, delivered once.
   startSim();
-  await until(() => posts.flatMap((p) => p.body.alerts.filter((a: any) => a.status === 'resolved')).length >= NODES, 'every host resolved, delivered', POLL);
+  try {
+    await until(() => posts.flatMap((p) => p.body.alerts.filter((a: any) => a.status === 'resolved')).length >= NODES, 'every host resolved, delivered', POLL);
+  } catch (e) {
+    const state = { hosts: (await hosts()).map((h) => `${h.name} ${h.status.hostStatus?.message}`), alerts: (await alertsNow('')).map((a) => `${a.name} ${a.status.state} ${JSON.stringify(a.status.notified)}`), posts: posts.map((p) => `${p.body.status} ${p.body.alerts.length}`) };
+    throw new Error(`${(e as Error).message}\n${JSON.stringify(state, null, 1)}\n--- sim ---\n${simOut.slice(-3000)}\n${cluster.output()}`);
+  }
   await until(async () => (await alertsNow('status.state = resolved')).filter((a) => a.status.notified?.[receiver.id]?.state === 'resolved').length === NODES, 'the resolved states acknowledged', POLL);
   // Longer than a groupInterval: anything either server would send twice has had its chance.
   await new Promise((r) => setTimeout(r, 4000));

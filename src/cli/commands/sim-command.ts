@@ -121,7 +121,8 @@ async function simulate(ctx: CliContext, o: SimOptions): Promise<void> {
   const seed = o.seed ?? prefix;
   const stateDir = join(o.stateDir ?? defaultSimStateDir(), prefix);
   const { InventoryClient } = await import('../../client/index.ts');
-  const inv = userToken ? new InventoryClient({ server, token: userToken, retries: 3, ca }) : undefined;
+  // Several servers: the enrollment token, the manifest and the out-of-band power control go to whichever answers.
+  const inv = userToken ? new InventoryClient({ server, fallbacks: ctx.connection.servers?.slice(1), token: userToken, retries: 3, ca }) : undefined;
   try {
     const enrollmentToken = o.enrollmentToken ?? (await makeEnrollmentToken(inv!, ctx.project, !!o.autoRegister));
     const { FleetSimulator } = await import('../../sim/fleet-simulator.ts');
