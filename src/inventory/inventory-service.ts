@@ -331,7 +331,7 @@ export class InventoryService {
       next.generation = cur.generation + 1;
       if (secretsChanged) await tx.putSecrets(id, project, secrets);
       return { res: await tx.update(next, actor, refsChanged), wrote: true };
-    });
+    }, { reads: [id] });
     if (out.wrote) this.stats.writes++;
     return out.res;
   }
@@ -373,7 +373,7 @@ export class InventoryService {
       }
       for (const t of options.tokens ?? []) await tx.insertToken(t);
       return { res, wrote };
-    });
+    }, { reads: [id] });
     if (out.wrote) this.stats.writes++;
     return out.res;
   }

@@ -278,6 +278,35 @@ for (const dialect of DIALECTS) {
       assert.ok(new Set(events.map((e) => e.at)).size < events.length, 'several writes shared one commit');
     }));
 
+  test(`${dialect}: the writes of one commit see each other: status patches on one resource add up, a rename is seen by a create, a delete by a read`, (t) =>
+    withInventory(t, dialect, async ({ store, admin, mgr }) => {
+      const host = await admin.create(P, 'Host', { name: 'h', spec: { desiredState: 'onboarded' } });
+      const a = await admin.create(P, 'Region', { name: 'a', spec: {} });
+      const doomed = await admin.create(P, 'Region', { name: 'doomed', spec: {} });
+      const mark = await store.currentRevision();
+      // All submitted in one turn of the event loop: they share commits (up to 512 writes each).
+      const patches = range(0, 99).map((i) => mgr.updateStatus(P, 'Host', host.id, { inheritedLabels: { [`k${i}`]: String(i) } }));
+      const rename = admin.update(P, 'Region', a.id, { name: 'x' });
+      const clash = admin.create(P, 'Region', { name: 'x', spec: {} });
+      const gone = admin.delete(P, 'Region', doomed.id);
+      const afterDelete = admin.update(P, 'Region', doomed.id, { labels: { late: 'yes' } });
+      const [patched, renamed] = await Promise.all([Promise.all(patches), rename]);
+      await rejectsWith(clash, 'conflict', /name/);
+      await gone;
+      await rejectsWith(afterDelete, 'not_found');
+      const labelsOf = (h: { status: Record<string, unknown> }) => (h.status.inheritedLabels ?? {}) as Record<string, string>;
+      assert.deepEqual(patched.map((h) => Object.keys(labelsOf(h)).length), range(1, 100), 'each patch saw every one before it');
+      const stored = await admin.get(P, 'Host', host.id);
+      assert.equal(stored.revision, patched[99].revision);
+      for (let i = 0; i < 100; i++) assert.equal(labelsOf(stored)[`k${i}`], String(i));
+      assert.equal((await admin.get(P, 'Region', a.id)).name, renamed.name);
+      const events = await eventsAfter(store, mark);
+      assert.deepEqual(events.map((e) => e.revision), range(mark + 1, mark + 102), '100 patches, a rename, a delete');
+      const hostEvents = events.filter((e) => e.id === host.id);
+      assert.deepEqual(hostEvents.map((e) => Object.keys(labelsOf(e.object)).length), range(1, 100), 'each event carries the state its write made');
+      assert.ok(new Set(events.map((e) => (e as unknown as { at: string }).at)).size < events.length, 'several writes shared one commit');
+    }));
+
   test(`${dialect}: the event log has the contract shape, filters, and compacts`, (t) =>
     withInventory(
       t,

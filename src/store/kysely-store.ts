@@ -8,6 +8,7 @@ import type { DialectAdapter } from './dialect-adapter.ts';
 import { type CountByQuery, type CountRow, countBy } from './count-by.ts';
 import { compileFilter, compileOrderBy } from './filter-sql.ts';
 import { hostsBySite } from './hosts-by-site.ts';
+import { BatchRows, resourceOfStored } from './batch-rows.ts';
 import { GroupCommit, type Pending } from './group-commit.ts';
 import type { Database } from './schema.ts';
 import { eventJson, type EventQuery, type HostIdentity, type HostIdentityMatch, type ListQuery, type ListResult, type LoggedEvent, type Mutation, type RetentionOptions, type Store, type WriteTx } from './store.ts';
@@ -43,7 +44,7 @@ export class KyselyStore implements Store {
   readonly auth: AuthStore;
   readonly telemetry: TelemetryStore;
   readonly leases: LeaseStore;
-  private readonly committer: GroupCommit<Mutation<unknown>>;
+  private readonly committer: GroupCommit<{ run: Mutation<unknown>; reads?: readonly string[] }>;
   private readonly commitListeners: ((events: LoggedEvent[]) => void)[] = [];
   private readonly remoteListeners: ((revision?: number) => void)[] = [];
   private unlisten?: () => Promise<void>;
@@ -75,22 +76,25 @@ export class KyselyStore implements Store {
     });
   }
 
-  write<T>(mutation: Mutation<T>): Promise<T> {
-    return this.committer.submit(mutation as Mutation<unknown>) as Promise<T>;
+  write<T>(mutation: Mutation<T>, options: { reads?: readonly string[] } = {}): Promise<T> {
+    return this.committer.submit({ run: mutation as Mutation<unknown>, reads: options.reads }) as Promise<T>;
   }
 
-  private async commitBatch(batch: Pending<Mutation<unknown>>[]): Promise<void> {
+  private async commitBatch(batch: Pending<{ run: Mutation<unknown>; reads?: readonly string[] }>[]): Promise<void> {
     const results: { ok: boolean; value: unknown }[] = [];
     const events: LoggedEvent[] = [];
     try {
       await this.db.transaction().execute(async (trx) => {
         let revision = await this.adapter.lockRevision(trx, this.committed);
         const at = this.now().toISOString();
+        // Under the lock: what the batch's writes will read, in one statement.
+        const rows = new BatchRows(trx);
+        if (batch.length > 1) await rows.prefetch(batch.flatMap((item) => item.run.reads ?? []));
         for (const item of batch) {
           const mark = revision;
-          const tx = new KyselyWriteTx(trx, this.adapter, at, { peek: () => revision + 1, take: () => ++revision }, events, this.maxResourceBytes, this.unbounded);
+          const tx = new KyselyWriteTx(trx, this.adapter, at, { peek: () => revision + 1, take: () => ++revision }, events, this.maxResourceBytes, this.unbounded, rows);
           try {
-            results.push({ ok: true, value: await item.run(tx) });
+            results.push({ ok: true, value: await item.run.run(tx) });
           } catch (e) {
             // Mutations check everything before they write, so a refusal leaves nothing behind and
             // its neighbours commit. Anything else (a refusal after a write, a database error)
@@ -99,9 +103,10 @@ export class KyselyStore implements Store {
             results.push({ ok: false, value: e });
           }
         }
+        await rows.flush();
         if (events.length > 0) {
-          const rows = events.map((e) => ({ revision: e.revision, project: e.project, kind: e.kind, id: e.id, type: e.type, at, data: e.json }));
-          await this.adapter.finishBatch(trx, rows, revision);
+          const logged = events.map((e) => ({ revision: e.revision, project: e.project, kind: e.kind, id: e.id, type: e.type, at, data: e.json }));
+          await this.adapter.finishBatch(trx, logged, revision);
         }
       });
     } catch (e) {
@@ -299,15 +304,21 @@ class KyselyWriteTx implements WriteTx {
     private readonly revisions: { peek: () => number; take: () => number },
     private readonly events: LoggedEvent[],
     private readonly maxResourceBytes: number,
-    private readonly unbounded = false,
+    private readonly unbounded: boolean,
+    /** The batch's rows read ahead and plain updates not written yet: flushed before any other statement. */
+    private readonly rows: BatchRows,
   ) {}
 
   async get(id: string): Promise<Resource | undefined> {
+    const known = this.rows.take(id);
+    if (known && 'written' in known) return known.written ? resourceOfStored(known.written) : undefined;
+    if (known) return known.row ? toResource(known.row as Row, this.adapter) : undefined;
     const row = await this.trx.selectFrom('eim_resources').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toResource(row, this.adapter) : undefined;
   }
 
   async clashes(id: string, project: string, kind: string, name: string): Promise<{ idTaken: boolean; nameOwner?: string }> {
+    await this.rows.flush();
     const rows = await this.trx
       .selectFrom('eim_resources')
       .select(['id', 'project', 'kind', 'name'])
@@ -320,23 +331,29 @@ class KyselyWriteTx implements WriteTx {
   }
 
   async getByName(project: string, kind: string, name: string): Promise<Resource | undefined> {
+    await this.rows.flush();
     const row = await this.trx.selectFrom('eim_resources').selectAll().where('project', '=', project).where('kind', '=', kind).where('name', '=', name).executeTakeFirst();
     return row ? toResource(row, this.adapter) : undefined;
   }
 
-  hostsByIdentity(project: string, identity: HostIdentity, limit: number): Promise<HostIdentityMatch[]> {
+  async hostsByIdentity(project: string, identity: HostIdentity, limit: number): Promise<HostIdentityMatch[]> {
+    await this.rows.flush();
     return hostsByIdentity(this.trx, this.adapter, project, identity, limit);
   }
 
   async referrers(id: string, limit: number): Promise<{ id: string; owner: boolean }[]> {
+    await this.rows.flush();
     const rows = await this.trx.selectFrom('eim_refs').select(['from_id', 'owner']).where('to_id', '=', id).limit(limit).execute();
     return rows.map((r) => ({ id: r.from_id, owner: Number(r.owner) === 1 }));
   }
 
   async insertIfFree(input: Omit<Resource, 'revision' | 'createdAt' | 'updatedAt'>, actor: string): Promise<{ resource?: Resource; idTaken?: boolean; nameOwner?: string }> {
     const res: Resource = { ...input, revision: this.revisions.peek(), createdAt: this.at, updatedAt: this.at };
-    const r = await this.trx.insertInto('eim_resources').values(toRow(res, this.maxResourceBytes, this.unbounded)).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+    const row = toRow(res, this.maxResourceBytes, this.unbounded);
+    await this.rows.flush();
+    const r = await this.trx.insertInto('eim_resources').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
     if (Number(r.numInsertedOrUpdatedRows ?? 0) !== 1) return this.clashes(res.id, res.project, res.kind, res.name);
+    this.rows.wrote(res.id, row);
     this.revisions.take();
     await this.writeRefs(res);
     this.log('CREATED', res, actor);
@@ -346,12 +363,18 @@ class KyselyWriteTx implements WriteTx {
   async update(input: Resource, actor: string, refsChanged: boolean): Promise<Resource> {
     // Checked before the revision is taken: a refusal here leaves the batch's other writes alone.
     const res: Resource = { ...input, revision: this.revisions.peek(), updatedAt: this.at };
-    const { id: _id, created_at: _c, ...row } = toRow(res, this.maxResourceBytes, this.unbounded);
+    const full = toRow(res, this.maxResourceBytes, this.unbounded);
     this.revisions.take();
-    await this.trx.updateTable('eim_resources').set(row).where('id', '=', res.id).execute();
     if (refsChanged) {
+      await this.rows.flush();
+      const { id: _id, created_at: _c, ...row } = full;
+      await this.trx.updateTable('eim_resources').set(row).where('id', '=', res.id).execute();
+      this.rows.wrote(res.id, full);
       await this.trx.deleteFrom('eim_refs').where('from_id', '=', res.id).execute();
       await this.writeRefs(res);
+    } else {
+      // Written with the batch's other plain updates, before its next statement or its commit.
+      this.rows.defer(full);
     }
     this.log('UPDATED', res, actor);
     return res;
@@ -359,22 +382,27 @@ class KyselyWriteTx implements WriteTx {
 
   async remove(input: Resource, actor: string): Promise<Resource> {
     const res: Resource = { ...input, revision: this.revisions.take() };
+    await this.rows.flush();
     await this.trx.deleteFrom('eim_resources').where('id', '=', res.id).execute();
+    this.rows.wrote(res.id, null);
     await this.trx.deleteFrom('eim_refs').where('from_id', '=', res.id).execute();
     await this.trx.deleteFrom('eim_secrets').where('id', '=', res.id).execute();
     this.log('DELETED', res, actor);
     return res;
   }
 
-  insertToken(record: TokenRecord): Promise<void> {
+  async insertToken(record: TokenRecord): Promise<void> {
+    await this.rows.flush();
     return insertTokenRow(this.trx, record);
   }
 
-  getSecrets(id: string): Promise<Record<string, unknown> | undefined> {
+  async getSecrets(id: string): Promise<Record<string, unknown> | undefined> {
+    await this.rows.flush();
     return readSecrets(this.trx, id);
   }
 
   async putSecrets(id: string, project: string, secrets: Record<string, unknown> | undefined): Promise<void> {
+    await this.rows.flush();
     await this.trx.deleteFrom('eim_secrets').where('id', '=', id).execute();
     if (secrets && Object.keys(secrets).length > 0) await this.trx.insertInto('eim_secrets').values({ id, project, data: JSON.stringify(secrets) }).execute();
   }

@@ -119,8 +119,12 @@ export interface Store {
   readonly telemetry: TelemetryStore;
   /** Agents' connection leases, shared by the servers on the database (not resources: never in the event log). */
   readonly leases: LeaseStore;
-  /** Runs a mutation in a write transaction (grouped with concurrent ones into one commit). */
-  write<T>(mutation: Mutation<T>): Promise<T>;
+  /**
+   * Runs a mutation in a write transaction (grouped with concurrent ones into one commit).
+   * `reads`: the resources it will get by id, which the store may read together with those of
+   * the other writes of its commit.
+   */
+  write<T>(mutation: Mutation<T>, options?: { reads?: readonly string[] }): Promise<T>;
   get(id: string): Promise<Resource | undefined>;
   /** The write-only values stored for a resource (undefined: none). */
   getSecrets(id: string): Promise<Record<string, unknown> | undefined>;
