@@ -329,8 +329,10 @@ export class InventoryService {
       const refsChanged = await assertRefsExist(tx, def, next, cur);
       await assertKindRules(tx, next, cur);
       next.generation = cur.generation + 1;
+      // The update first: it may still refuse (too large), and a refusal must leave the secrets as they were.
+      const res = await tx.update(next, actor, refsChanged);
       if (secretsChanged) await tx.putSecrets(id, project, secrets);
-      return { res: await tx.update(next, actor, refsChanged), wrote: true };
+      return { res, wrote: true };
     }, { reads: [id] });
     if (out.wrote) this.stats.writes++;
     return out.res;

@@ -39,6 +39,10 @@ export class BatchRows {
   /** Rows written in this batch (null: removed), newest state. */
   private readonly written = new Map<string, StoredRow | null>();
   private readonly pending = new Set<string>();
+  /** Rows known to exist now, under the lock: read by this batch (and not removed since) or written by it. */
+  private readonly present = new Set<string>();
+  /** A flush that failed: the batch must not commit, whoever saw the error. */
+  private failure?: unknown;
 
   constructor(private readonly trx: Transaction<Database>) {}
 
@@ -63,26 +67,56 @@ export class BatchRows {
     if (!this.prefetched.has(id)) return undefined;
     const row = this.prefetched.get(id)!;
     this.prefetched.delete(id);
+    if (row) this.present.add(id);
     return { row };
   }
 
-  /** A plain update, written at the next flush. */
-  defer(row: StoredRow): void {
-    this.written.set(row.id, row);
-    this.pending.add(row.id);
+  /** The database had this row when this batch read it (under the lock). */
+  seen(id: string): void {
+    this.present.add(id);
   }
 
-  /** A row written (or removed) by a statement of its own. */
+  /**
+   * Keeps a plain update for the next flush, when the row is known to exist (the upsert must never
+   * bring back a row that is gone): false when it is not, and the caller updates it at once.
+   */
+  defer(row: StoredRow): boolean {
+    if (!this.present.has(row.id)) return false;
+    this.written.set(row.id, row);
+    this.pending.add(row.id);
+    return true;
+  }
+
+  /** A row written (or removed: null) by a statement of its own. */
   wrote(id: string, row: StoredRow | null): void {
     this.written.set(id, row);
     this.pending.delete(id);
+    if (row) this.present.add(id);
+    else this.present.delete(id);
+  }
+
+  /**
+   * Throws the error of a flush that failed, even when the write that met it turned it into a
+   * refusal of its own: the batch then fails as a whole and its writes are retried one by one.
+   */
+  assertFlushed(): void {
+    if (this.failure !== undefined) throw this.failure;
   }
 
   /** Writes the deferred updates: one upsert per 500 rows (the rows exist: it updates them). */
   async flush(): Promise<void> {
+    this.assertFlushed();
     if (this.pending.size === 0) return;
-    const rows = [...this.pending].map((id) => this.written.get(id)!);
+    try {
+      await this.upsert([...this.pending].map((id) => this.written.get(id)!));
+    } catch (e) {
+      this.failure = e;
+      throw e;
+    }
     this.pending.clear();
+  }
+
+  private async upsert(rows: StoredRow[]): Promise<void> {
     for (let i = 0; i < rows.length; i += CHUNK) {
       await this.trx
         .insertInto('eim_resources')

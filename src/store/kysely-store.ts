@@ -104,6 +104,7 @@ export class KyselyStore implements Store {
           }
         }
         await rows.flush();
+        rows.assertFlushed();
         if (events.length > 0) {
           const logged = events.map((e) => ({ revision: e.revision, project: e.project, kind: e.kind, id: e.id, type: e.type, at, data: e.json }));
           await this.adapter.finishBatch(trx, logged, revision);
@@ -314,6 +315,7 @@ class KyselyWriteTx implements WriteTx {
     if (known && 'written' in known) return known.written ? resourceOfStored(known.written) : undefined;
     if (known) return known.row ? toResource(known.row as Row, this.adapter) : undefined;
     const row = await this.trx.selectFrom('eim_resources').selectAll().where('id', '=', id).executeTakeFirst();
+    if (row) this.rows.seen(id);
     return row ? toResource(row, this.adapter) : undefined;
   }
 
@@ -372,9 +374,13 @@ class KyselyWriteTx implements WriteTx {
       this.rows.wrote(res.id, full);
       await this.trx.deleteFrom('eim_refs').where('from_id', '=', res.id).execute();
       await this.writeRefs(res);
-    } else {
-      // Written with the batch's other plain updates, before its next statement or its commit.
-      this.rows.defer(full);
+    } else if (!this.rows.defer(full)) {
+      // Not read in this batch (or removed since): updated now, as a statement of its own, which
+      // changes nothing when the row is gone.
+      await this.rows.flush();
+      const { id: _id, created_at: _c, ...row } = full;
+      const r = await this.trx.updateTable('eim_resources').set(row).where('id', '=', res.id).executeTakeFirst();
+      this.rows.wrote(res.id, Number(r.numUpdatedRows) === 1 ? full : null);
     }
     this.log('UPDATED', res, actor);
     return res;

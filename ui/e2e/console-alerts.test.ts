@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { FleetSimulator } from '../../src/sim/fleet-simulator.ts';
@@ -72,5 +73,46 @@ describe('alerts in the web console', { skip }, () => {
     await page.getByRole('link', { name: first, exact: true }).first().click();
     await until("the host page's alerts", async () => /lost its connection/.test((await page.getByTestId('host-alerts').textContent()) ?? ''));
     await screenshot(page, 'host-alerts');
+  });
+  test('the Alerts view lists the receivers; Send test delivers one test notification and says what the receiver answered', async () => {
+    const received: string[] = [];
+    const hook = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c) => (raw += c));
+      req.on('end', () => {
+        received.push(JSON.parse(raw).alerts[0].labels.alertname);
+        res.writeHead(200).end('thanks');
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    try {
+      const port = (hook.address() as { port: number }).port;
+      // A port nothing listens on: free a moment ago.
+      const closed = createServer();
+      await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+      const deadPort = (closed.address() as { port: number }).port;
+      await new Promise((r) => closed.close(r));
+      for (const [name, url] of [['ops', `http://127.0.0.1:${port}/hook`], ['nobody-home', `http://127.0.0.1:${deadPort}/hook`]]) {
+        const r = await api('/alert-receivers', { method: 'POST', body: { name, spec: { webhook: { url, hmacSecret: 'console-secret-5c1e' } } } });
+        assert.equal(r.status, 201, r.body);
+      }
+      const p = await signIn(browser, server.url, server.token);
+      await p.goto(`${server.url}/#/alerts`);
+      const row = (name: string) => p.locator(`[data-testid=receivers] tr[data-receiver="${name}"]`);
+      await row('ops').waitFor();
+      assert.match((await row('ops').textContent()) ?? '', new RegExp(`webhook 127\\.0\\.0\\.1:${port}/hook`));
+      await p.getByRole('button', { name: 'Send a test notification to ops' }).click();
+      await until('the answer of ops', async () => /Delivered: HTTP 200: thanks/.test((await row('ops').getByRole('status').textContent().catch(() => '')) ?? ''));
+      assert.deepEqual(received, ['eim-test']);
+      await p.getByRole('button', { name: 'Send a test notification to nobody-home' }).click();
+      const answer = async () => (await row('nobody-home').getByRole('status').textContent().catch(() => '')) ?? '';
+      await until('the failure of nobody-home', async () => /^Not delivered: /.test(await answer()));
+      assert.match(await answer(), /^Not delivered: .*ECONNREFUSED/);
+      assert.ok(!((await p.content()).includes('console-secret-5c1e')), 'the secret is not in the page');
+      await screenshot(p, 'alert-receivers');
+      await p.close();
+    } finally {
+      await new Promise((r) => hook.close(r));
+    }
   });
 });

@@ -18,6 +18,8 @@ export const WATCHED: readonly WatchedKind[] = [
   { path: 'telemetry-profiles', kind: 'TelemetryProfile' },
   // The header's firing count, the Alerts view and each host's alerts.
   { path: 'alerts', kind: 'Alert' },
+  // Few: the Alerts view lists them, each with a button that sends a test notification.
+  { path: 'alert-receivers', kind: 'AlertReceiver' },
 ];
 
 /**

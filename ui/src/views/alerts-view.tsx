@@ -125,6 +125,78 @@ export function AlertsView() {
       </p>
       {result && <p role="status">{result}</p>}
       <AlertTable alerts={shown} onSilence={silence} />
+      <Receivers />
     </>
+  );
+}
+
+/** Where a receiver sends: a webhook's host and path (never its credentials), or an email's recipients. */
+export function receiverTarget(spec: Record<string, any>): string {
+  if (spec?.webhook?.url) {
+    try {
+      const u = new URL(spec.webhook.url);
+      return `webhook ${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+    } catch {
+      return 'webhook';
+    }
+  }
+  if (spec?.email) return `email to ${(spec.email.to ?? []).join(', ')}`;
+  return '—';
+}
+
+/** The project's alert receivers, each with a button that sends one test notification now and says what it answered. */
+function Receivers() {
+  const { store, api, project } = useFleet();
+  const [answers, setAnswers] = useState<Record<string, { ok: boolean; text: string }>>({});
+  const receivers = [...store.all('AlertReceiver').values()].sort((a, b) => a.name.localeCompare(b.name));
+  const test = async (r: Resource) => {
+    setAnswers((a) => ({ ...a, [r.id]: { ok: true, text: 'sending…' } }));
+    try {
+      const res = await api.request<{ ok: boolean; detail: string }>('POST', `/v1/projects/${encodeURIComponent(project)}/alert-receivers/${r.id}:test`);
+      setAnswers((a) => ({ ...a, [r.id]: { ok: res.ok, text: `${res.ok ? 'Delivered' : 'Not delivered'}: ${res.detail}` } }));
+    } catch (e) {
+      setAnswers((a) => ({ ...a, [r.id]: { ok: false, text: `Could not test: ${(e as Error).message}` } }));
+    }
+  };
+  return (
+    <section aria-labelledby="receivers-title">
+      <h2 id="receivers-title">Receivers</h2>
+      {receivers.length === 0 ? (
+        <p class="muted">No receivers: alerts show here and in the CLI, and nothing is sent.</p>
+      ) : (
+        <table class="grid" data-testid="receivers">
+          <caption class="sr-only">Alert receivers</caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Sends to</th>
+              <th scope="col">Grouping</th>
+              <th scope="col">Test</th>
+            </tr>
+          </thead>
+          <tbody>
+            {receivers.map((r) => (
+              <tr key={r.id} data-receiver={r.name}>
+                <td>{r.name}</td>
+                <td>{receiverTarget(r.spec)}</td>
+                <td>
+                  wait {r.spec.groupWaitSeconds ?? 30} s, every {r.spec.groupIntervalSeconds ?? 300} s
+                </td>
+                <td>
+                  <button type="button" class="secondary" onClick={() => void test(r)} aria-label={`Send a test notification to ${r.name}`}>
+                    Send test
+                  </button>{' '}
+                  {answers[r.id] && (
+                    <span role="status" class={answers[r.id].ok ? '' : 'error'}>
+                      {answers[r.id].text}
+                    </span>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
   );
 }
