@@ -21,6 +21,12 @@ export interface DialectAdapter {
   parseJson(value: unknown): unknown;
   /** Runs reads against one consistent snapshot. */
   snapshot<T>(db: Kysely<Database>, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /**
+   * Refreshes the planner's statistics of the resource table (PostgreSQL), which the store asks for
+   * itself as the table grows: with stale statistics (autovacuum off, or behind a fast fill) the
+   * planner may read a host identity lookup from the wrong index, one scan of the project per create.
+   */
+  analyze?(db: Kysely<Database>): Promise<void>;
   /** Subscribes to other processes' commits; returns the unsubscribe. */
   listen(onWake: (revision?: number) => void): Promise<() => Promise<void>>;
 }

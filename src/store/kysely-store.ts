@@ -53,6 +53,11 @@ export class KyselyStore implements Store {
   private readonly unbounded: boolean;
   /** The revision of this process's last commit (undefined until its first). */
   private committed?: number;
+  /** Resources this process created since the table's statistics were last refreshed (adapter.analyze). */
+  private createdSinceAnalyze = 0;
+  /** Resources this process had created by that refresh (it asks again after 20 % more, at least 1,000). */
+  private createdAtAnalyze = 0;
+  private analyzing?: Promise<void>;
 
   constructor(
     readonly db: Kysely<Database>,
@@ -122,7 +127,25 @@ export class KyselyStore implements Store {
     }
     if (events.length > 0) this.committed = events[events.length - 1].revision;
     batch.forEach((item, i) => (results[i].ok ? item.resolve(results[i].value) : item.reject(results[i].value)));
+    for (const e of events) if (e.type === 'CREATED') this.createdSinceAnalyze++;
+    this.analyzeWhenGrown();
     if (events.length > 0) for (const l of this.commitListeners) l(events);
+  }
+
+  /** Refreshes the planner's statistics in the background once this process has created enough since the last time. */
+  private analyzeWhenGrown(): void {
+    const analyze = this.adapter.analyze;
+    if (!analyze || this.analyzing || this.createdSinceAnalyze < Math.max(1000, this.createdAtAnalyze * 0.2)) return;
+    const n = this.createdSinceAnalyze;
+    this.analyzing = analyze(this.db).then(
+      () => {
+        this.createdAtAnalyze += n;
+        this.createdSinceAnalyze -= n;
+        this.analyzing = undefined;
+      },
+      // Tried again after the next commit that creates something.
+      () => void (this.analyzing = undefined),
+    );
   }
 
   async get(id: string): Promise<Resource | undefined> {
@@ -288,6 +311,7 @@ export class KyselyStore implements Store {
 
   async close(): Promise<void> {
     await this.unlisten?.();
+    await this.analyzing;
     await this.db.destroy();
   }
 }

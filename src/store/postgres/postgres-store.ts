@@ -39,6 +39,9 @@ function postgresAdapter(url: string): DialectAdapter {
       }
     },
     parseJson: (v) => v,
+    async analyze(db) {
+      await sql`analyze eim_resources`.execute(db);
+    },
     snapshot: (db, fn) => db.transaction().setIsolationLevel('repeatable read').execute(fn),
     async listen(onWake) {
       let client: pg.Client | undefined;
