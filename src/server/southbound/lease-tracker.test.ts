@@ -99,3 +99,42 @@ for (const dialect of DIALECTS) {
       await settle(h3, 'running');
     }));
 }
+
+test('sqlite: a server listens before it has read every host: heartbeats meanwhile mark their hosts running once the hosts are loaded, and judging waits for them', async () => {
+  const ts = await openTestStore('sqlite');
+  const service = new InventoryService(ts.store);
+  await service.start();
+  await service.ensureProject('default');
+  const inv = service.as({ subject: 'southbound', grants: [{ project: ALL_PROJECTS, role: 'manager' }] });
+  const admin = service.as({ subject: 'admin', grants: [{ project: ALL_PROJECTS, role: 'admin' }] });
+  const lost = (await admin.create('default', 'Host', { name: 'lost', spec: { desiredState: 'onboarded' } })).id;
+  await inv.updateStatus('default', 'Host', lost, { hostStatus: { indicator: 'error', message: 'no connection', timestamp: new Date().toISOString() } });
+  const silent = (await admin.create('default', 'Host', { name: 'silent', spec: { desiredState: 'onboarded' } })).id;
+  await inv.updateStatus('default', 'Host', silent, { hostStatus: { indicator: 'idle', message: 'running', timestamp: new Date().toISOString() } });
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  // The first read of every host waits for the gate: a store with many hosts.
+  const slow = new Proxy(inv, { get: (o, k) => (k === 'list' ? async (...a: Parameters<Inventory['list']>) => (await gate, o.list(...a)) : Reflect.get(o, k)) });
+  const clock = { now: Date.now() };
+  const tracker = new LeaseTracker({ inventory: slow, leases: ts.store.leases, serverId: 'c', flushMs: 500, checkEveryMs: 50, fullPassMs: 5000, now: () => clock.now });
+  const message = async (id: string) => ((await inv.get('default', 'Host', id)).status as { hostStatus?: { message?: string } }).hostStatus?.message;
+  try {
+    const started = tracker.start();
+    tracker.lead();
+    tracker.beat('default', lost, 1000);
+    clock.now += 60_000; // long past every lease: a judge would call "silent" lost at once
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await message(lost), 'no connection', 'nothing written before the hosts are loaded');
+    assert.equal(await message(silent), 'running', 'nothing judged before the hosts are loaded');
+    tracker.beat('default', lost, 1000);
+    open();
+    await started;
+    for (let i = 0; i < 200 && (await message(lost)) !== 'running'; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(await message(lost), 'running', 'its heartbeat counted once the hosts were loaded');
+  } finally {
+    open();
+    await tracker.stop();
+    await service.stop();
+    await ts.cleanup();
+  }
+});

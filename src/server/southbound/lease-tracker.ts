@@ -27,6 +27,9 @@ export class LeaseTracker {
   private readonly view = new HostView();
   private readonly judge: LeaseJudge;
   private judging = false;
+  /** The hosts' stored state is in the view (start() loaded it). */
+  private loaded = false;
+  private stopping = false;
   private flushTimer?: NodeJS.Timeout;
   private soon?: NodeJS.Timeout;
   private flushing?: Promise<void>;
@@ -39,18 +42,36 @@ export class LeaseTracker {
     this.judge = new LeaseJudge({ options: this.options, view: this.view, local: this.local, write: (id, project, patch) => this.write(id, () => ({ project, patch })) });
   }
 
-  /** Loads the hosts' stored state and starts flushing. Judging starts with `lead()`. */
+  /**
+   * Starts flushing, and loads the hosts' stored state (resolves once loaded; a failed load is
+   * reported and tried again every second). Heartbeats are taken meanwhile: what they need of the
+   * stored state (a host to mark running again) is done once it is loaded, and judging starts then.
+   * So a server with many hosts listens at once instead of after reading every host.
+   */
   async start(): Promise<void> {
-    await this.view.load(this.options.inventory);
     this.flushTimer = setInterval(() => void this.flush(), this.options.flushMs);
     this.flushTimer.unref();
+    for (;;) {
+      try {
+        await this.view.load(this.options.inventory);
+        break;
+      } catch (e) {
+        if (this.stopping) return;
+        this.options.onError?.(e);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    if (this.stopping) return;
+    this.loaded = true;
+    for (const id of this.local.keys()) if (this.view.get(id)?.message !== HOST_RUNNING) this.comeBack(id);
+    if (this.judging) this.judge.start();
   }
 
-  /** This process judges expiry now (it holds the leadership, or it is the only server). */
+  /** This process judges expiry now (it holds the leadership, or it is the only server): from when the hosts are loaded. */
   lead(): void {
     if (this.judging) return;
     this.judging = true;
-    this.judge.start();
+    if (this.loaded) this.judge.start();
   }
 
   /** Another process judges now. */
@@ -66,6 +87,7 @@ export class LeaseTracker {
 
   /** Stops judging and writes what this server heard last (a restart loses no heartbeat). */
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.flushTimer);
     clearTimeout(this.soon);
     await this.follow();
@@ -85,7 +107,7 @@ export class LeaseTracker {
     }
     this.dirty.add(hostId);
     this.gone.delete(hostId);
-    if (this.view.get(hostId)?.message !== HOST_RUNNING) this.comeBack(hostId);
+    if (this.loaded && this.view.get(hostId)?.message !== HOST_RUNNING) this.comeBack(hostId);
   }
 
   /** Forgets a host's heartbeats here (invalidated or deleted: its agent is refused from now on). Its lease expires where it is judged. */
@@ -107,7 +129,7 @@ export class LeaseTracker {
     if (this.view.apply(host) === undefined) return;
     // Marked lost (a judge racing a reconnect) while it heartbeats here: running again.
     const l = this.local.get(host.id);
-    if (l && this.view.get(host.id)?.message !== HOST_RUNNING && l.lastSeen + this.options.missedIntervals * l.intervalMs > this.options.now()) this.comeBack(host.id);
+    if (l && this.loaded && this.view.get(host.id)?.message !== HOST_RUNNING && l.lastSeen + this.options.missedIntervals * l.intervalMs > this.options.now()) this.comeBack(host.id);
   }
 
   /** Whether this server heard the host within its lease. */

@@ -95,7 +95,8 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
   registerTelemetryIngestRoutes(app, { service: o.service, auth: new AgentAuth(o.tokens, certificates), telemetry: o.telemetry ?? new TelemetryService(o.service.store.telemetry) });
   // The watch first, then the hosts' stored state: the view keeps whichever is newer, so nothing is missed.
   await streams.start();
-  await leases.start();
+  // Not awaited: the server listens while it reads every host's stored state (see LeaseTracker.start).
+  const loading = leases.start();
   let leader: AdvisoryLease | undefined;
   if (o.leaderUrl) {
     leader = new AdvisoryLease({ url: o.leaderUrl, keys: LEASE_JUDGE_LOCK, acquired: () => leases.lead(), lost: () => leases.follow(), onError: o.onError });
@@ -111,6 +112,7 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
     async stop() {
       await leader?.stop();
       await leases.stop();
+      await loading;
       await streams.stop();
     },
   };
