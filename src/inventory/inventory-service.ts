@@ -2,7 +2,7 @@ import {
   ALL_PROJECTS, assertStorableJson, type Caller, type CreateInput, type DeleteOptions, type DeleteResult, EimError, type EventsOptions, type EventsPage,
   type Inventory, type InventoryEvent, type KindDef, kindById, kindByName, type ListOptions, type ListPage, type PatchInput,
   type HostSummary, parseSummaryGroupBy, ProjectName, type RandomHex, type Resource, type ResourceOf, type WatchItem, type WatchOptions, type WriteOptions,
-  DEFAULT_ALERT_RULES, revealSecrets, splitSecrets,
+  DEFAULT_ALERT_RULES, revealSecrets, splitSecrets, usableIdentity,
 } from '../api/index.ts';
 import { parseFilter, parseOrderBy } from '../api/filter.ts';
 import type { LoggedEvent, RetentionOptions, Store, TokenRecord } from '../store/index.ts';
@@ -197,7 +197,7 @@ export class InventoryService {
       const res = await insertFresh(tx, def, draft, actor, this.options.random);
       if (split) await tx.putSecrets(res.id, project, split.secrets);
       return res;
-    });
+    }, { identities: identityLookups(def.kind, project, spec) });
     this.stats.writes++;
     return created;
   }
@@ -333,7 +333,7 @@ export class InventoryService {
       const res = await tx.update(next, actor, refsChanged);
       if (secretsChanged) await tx.putSecrets(id, project, secrets);
       return { res, wrote: true };
-    }, { reads: [id] });
+    }, { reads: [id], identities: identityLookups(def.kind, project, isPlainObject(patch.spec) ? patch.spec : {}) });
     if (out.wrote) this.stats.writes++;
     return out.res;
   }
@@ -584,4 +584,11 @@ function requireClusterAdmin(caller: Caller, what: string): void {
 function actorOf(caller: Caller): string {
   const roles = [...new Set(caller.grants.map((g) => g.role))].join(',');
   return `${caller.subject} (${roles})`;
+}
+
+/** The identity a Host write checks for uniqueness (assertKindRules), for the store to read ahead; none for other kinds. */
+function identityLookups(kind: string, project: string, spec: Record<string, unknown>): { project: string; uuid?: string; serialNumber?: string }[] {
+  if (kind !== 'Host') return [];
+  const { uuid, serialNumber } = usableIdentity(spec as { uuid?: string; serialNumber?: string });
+  return uuid === undefined && serialNumber === undefined ? [] : [{ project, ...(uuid !== undefined ? { uuid } : {}), ...(serialNumber !== undefined ? { serialNumber } : {}) }];
 }

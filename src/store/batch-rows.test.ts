@@ -145,3 +145,40 @@ for (const dialect of DIALECTS) {
     }
   });
 }
+
+for (const dialect of DIALECTS) {
+  test(`${dialect}: host identities read ahead for a commit judge each create as if alone: taken before, taken earlier in the commit, freed by a delete in it`, async (t) => {
+    if (dialect === 'postgres' && !(await pgReachable())) return void t.skip(`no PG at ${PG_URL}`);
+    const ts = await openTestStore(dialect);
+    const svc = new InventoryService(ts.store);
+    try {
+      await svc.start();
+      await svc.ensureProject(P);
+      const admin = svc.as(ADMIN);
+      const u = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+      await admin.create(P, 'Host', { name: 'a', spec: { uuid: u(1), serialNumber: 'SN-A' } });
+      const b = await admin.create(P, 'Host', { name: 'b', spec: { uuid: u(2) } });
+      const mark = await ts.store.currentRevision();
+      // Submitted in one turn: one commit, in this order.
+      const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e) => (isEimError(e) ? e.code : String(e)));
+      const results = await Promise.all([
+        outcome(admin.create(P, 'Host', { name: 'x', spec: { uuid: u(1).toUpperCase() } })),
+        outcome(admin.create(P, 'Host', { name: 'y', spec: { uuid: u(3) } })),
+        outcome(admin.create(P, 'Host', { name: 'z', spec: { uuid: u(3) } })),
+        outcome(admin.delete(P, 'Host', b.id, { force: true })),
+        outcome(admin.create(P, 'Host', { name: 'w', spec: { uuid: u(2) } })),
+        outcome(admin.create(P, 'Host', { name: 'v', spec: { uuid: u(4), serialNumber: 'SN-A' } })),
+        outcome(admin.create(P, 'Host', { name: 'o', spec: { uuid: '00000000-0000-0000-0000-000000000000', serialNumber: 'To Be Filled By O.E.M.' } })),
+        outcome(admin.create(P, 'Host', { name: 'o2', spec: { uuid: '00000000-0000-0000-0000-000000000000', serialNumber: 'To Be Filled By O.E.M.' } })),
+      ]);
+      assert.deepEqual(results, ['conflict', 'ok', 'conflict', 'ok', 'ok', 'conflict', 'ok', 'ok']);
+      const events = await ts.store.readEvents({ after: mark, limit: 100 });
+      assert.ok(new Set(events.map((e) => e.revision)).size === events.length && events.length === 5, 'four creates and a delete');
+      const hosts = (await admin.list(P, 'Host', { pageSize: 100 })).items.map((h) => `${h.name} ${h.spec.uuid}`).sort();
+      assert.deepEqual(hosts, [`a ${u(1)}`, 'o 00000000-0000-0000-0000-000000000000', 'o2 00000000-0000-0000-0000-000000000000', `w ${u(2)}`, `y ${u(3)}`]);
+    } finally {
+      await svc.stop();
+      await ts.cleanup();
+    }
+  });
+}

@@ -1,6 +1,15 @@
 import type { Transaction } from 'kysely';
 import type { Resource } from '../api/index.ts';
 import type { Database } from './schema.ts';
+import type { HostIdentity, HostIdentityMatch } from './store.ts';
+
+/** A host identity a write will look up (a Host create or identity change), in its project. */
+export type IdentityLookup = HostIdentity & { project: string };
+
+/** The hosts holding any of these uuids (lower case) or serial numbers in a project, as stored. */
+export type IdentityQuery = (project: string, uuids: string[], serials: string[]) => Promise<{ id: string; name: string; uuid: string | null; serial: string | null }[]>;
+
+const identityKey = (project: string, field: 'u' | 's', value: string) => `${project}\u0000${field}\u0000${value}`;
 
 /** A resource row as the store writes it (JSON columns as text). */
 export interface StoredRow {
@@ -43,6 +52,9 @@ export class BatchRows {
   private readonly present = new Set<string>();
   /** A flush that failed: the batch must not commit, whoever saw the error. */
   private failure?: unknown;
+  /** Host identities read ahead (identityKey), and the hosts that held any of them then. */
+  private readonly identitiesRead = new Set<string>();
+  private readonly identityHosts = new Map<string, HostIdentityMatch & { project: string }>();
 
   constructor(private readonly trx: Transaction<Database>) {}
 
@@ -55,6 +67,56 @@ export class BatchRows {
       for (const id of part) this.prefetched.set(id, null);
       for (const r of rows) this.prefetched.set(r.id as string, r);
     }
+  }
+
+  /**
+   * Reads the hosts holding any of these identities, per project in one statement (under the lock),
+   * so the batch's Host creates check their uuid and serial number without a round trip each.
+   */
+  async prefetchIdentities(lookups: readonly IdentityLookup[], query: IdentityQuery): Promise<void> {
+    const byProject = new Map<string, { uuids: Set<string>; serials: Set<string> }>();
+    for (const l of lookups) {
+      const p = byProject.get(l.project) ?? { uuids: new Set<string>(), serials: new Set<string>() };
+      if (l.uuid !== undefined && !this.identitiesRead.has(identityKey(l.project, 'u', l.uuid))) p.uuids.add(l.uuid);
+      if (l.serialNumber !== undefined && !this.identitiesRead.has(identityKey(l.project, 's', l.serialNumber))) p.serials.add(l.serialNumber);
+      byProject.set(l.project, p);
+    }
+    for (const [project, { uuids, serials }] of byProject) {
+      const u = [...uuids];
+      const s = [...serials];
+      for (let i = 0; i < Math.max(u.length, s.length); i += CHUNK) {
+        const part = { u: u.slice(i, i + CHUNK), s: s.slice(i, i + CHUNK) };
+        for (const r of await query(project, part.u, part.s)) {
+          this.identityHosts.set(r.id, { project, id: r.id, name: r.name, ...(r.uuid !== null ? { uuid: r.uuid } : {}), ...(r.serial !== null ? { serialNumber: r.serial } : {}) });
+        }
+        for (const x of part.u) this.identitiesRead.add(identityKey(project, 'u', x));
+        for (const x of part.s) this.identitiesRead.add(identityKey(project, 's', x));
+      }
+    }
+  }
+
+  /**
+   * Hosts of the project holding (part of) this identity now, from what the batch read ahead and
+   * what it wrote since (its own Host writes win over what was read); undefined when the identity
+   * was not read ahead (ask the database).
+   */
+  hostsByIdentity(project: string, identity: HostIdentity, limit: number): HostIdentityMatch[] | undefined {
+    if (identity.uuid === undefined && identity.serialNumber === undefined) return [];
+    if (identity.uuid !== undefined && !this.identitiesRead.has(identityKey(project, 'u', identity.uuid))) return undefined;
+    if (identity.serialNumber !== undefined && !this.identitiesRead.has(identityKey(project, 's', identity.serialNumber))) return undefined;
+    const holds = (uuid?: string, serial?: string) => (identity.uuid !== undefined && uuid === identity.uuid) || (identity.serialNumber !== undefined && serial === identity.serialNumber);
+    const out = new Map<string, HostIdentityMatch>();
+    for (const h of this.identityHosts.values()) {
+      if (h.project === project && !this.written.has(h.id) && holds(h.uuid, h.serialNumber)) out.set(h.id, { id: h.id, name: h.name, ...(h.uuid !== undefined ? { uuid: h.uuid } : {}), ...(h.serialNumber !== undefined ? { serialNumber: h.serialNumber } : {}) });
+    }
+    for (const [id, row] of this.written) {
+      if (!row || row.kind !== 'Host' || row.project !== project) continue;
+      const spec = JSON.parse(row.spec) as { uuid?: unknown; serialNumber?: unknown };
+      const uuid = typeof spec.uuid === 'string' ? spec.uuid.toLowerCase() : undefined;
+      const serial = typeof spec.serialNumber === 'string' ? spec.serialNumber : undefined;
+      if (holds(uuid, serial)) out.set(id, { id, name: row.name, ...(uuid !== undefined ? { uuid } : {}), ...(serial !== undefined ? { serialNumber: serial } : {}) });
+    }
+    return [...out.values()].slice(0, limit);
   }
 
   /**

@@ -8,7 +8,7 @@ import type { DialectAdapter } from './dialect-adapter.ts';
 import { type CountByQuery, type CountRow, countBy } from './count-by.ts';
 import { compileFilter, compileOrderBy } from './filter-sql.ts';
 import { hostsBySite } from './hosts-by-site.ts';
-import { BatchRows, resourceOfStored } from './batch-rows.ts';
+import { BatchRows, type IdentityLookup, resourceOfStored } from './batch-rows.ts';
 import { GroupCommit, type Pending } from './group-commit.ts';
 import type { Database } from './schema.ts';
 import { eventJson, type EventQuery, type HostIdentity, type HostIdentityMatch, type ListQuery, type ListResult, type LoggedEvent, type Mutation, type RetentionOptions, type Store, type WriteTx } from './store.ts';
@@ -44,7 +44,7 @@ export class KyselyStore implements Store {
   readonly auth: AuthStore;
   readonly telemetry: TelemetryStore;
   readonly leases: LeaseStore;
-  private readonly committer: GroupCommit<{ run: Mutation<unknown>; reads?: readonly string[] }>;
+  private readonly committer: GroupCommit<{ run: Mutation<unknown>; reads?: readonly string[]; identities?: readonly IdentityLookup[] }>;
   private readonly commitListeners: ((events: LoggedEvent[]) => void)[] = [];
   private readonly remoteListeners: ((revision?: number) => void)[] = [];
   private unlisten?: () => Promise<void>;
@@ -81,11 +81,11 @@ export class KyselyStore implements Store {
     });
   }
 
-  write<T>(mutation: Mutation<T>, options: { reads?: readonly string[] } = {}): Promise<T> {
-    return this.committer.submit({ run: mutation as Mutation<unknown>, reads: options.reads }) as Promise<T>;
+  write<T>(mutation: Mutation<T>, options: { reads?: readonly string[]; identities?: readonly IdentityLookup[] } = {}): Promise<T> {
+    return this.committer.submit({ run: mutation as Mutation<unknown>, reads: options.reads, identities: options.identities }) as Promise<T>;
   }
 
-  private async commitBatch(batch: Pending<{ run: Mutation<unknown>; reads?: readonly string[] }>[]): Promise<void> {
+  private async commitBatch(batch: Pending<{ run: Mutation<unknown>; reads?: readonly string[]; identities?: readonly IdentityLookup[] }>[]): Promise<void> {
     const results: { ok: boolean; value: unknown }[] = [];
     const events: LoggedEvent[] = [];
     try {
@@ -94,7 +94,10 @@ export class KyselyStore implements Store {
         const at = this.now().toISOString();
         // Under the lock: what the batch's writes will read, in one statement.
         const rows = new BatchRows(trx);
-        if (batch.length > 1) await rows.prefetch(batch.flatMap((item) => item.run.reads ?? []));
+        if (batch.length > 1) {
+          await rows.prefetch(batch.flatMap((item) => item.run.reads ?? []));
+          await rows.prefetchIdentities(batch.flatMap((item) => item.run.identities ?? []), (project, uuids, serials) => hostsHoldingAny(trx, this.adapter, project, uuids, serials));
+        }
         for (const item of batch) {
           const mark = revision;
           const tx = new KyselyWriteTx(trx, this.adapter, at, { peek: () => revision + 1, take: () => ++revision }, events, this.maxResourceBytes, this.unbounded, rows);
@@ -363,6 +366,8 @@ class KyselyWriteTx implements WriteTx {
   }
 
   async hostsByIdentity(project: string, identity: HostIdentity, limit: number): Promise<HostIdentityMatch[]> {
+    const known = this.rows.hostsByIdentity(project, identity, limit);
+    if (known) return known;
     await this.rows.flush();
     return hostsByIdentity(this.trx, this.adapter, project, identity, limit);
   }
@@ -484,6 +489,22 @@ async function hostsByIdentity(db: Kysely<Database> | Transaction<Database>, ada
   const out = new Map<string, HostIdentityMatch>();
   for (const r of rows) out.set(r.id, { id: r.id, name: r.name, ...(r.uuid !== null ? { uuid: r.uuid } : {}), ...(r.serial !== null ? { serialNumber: r.serial } : {}) });
   return [...out.values()].slice(0, limit);
+}
+
+/**
+ * The hosts of a project holding any of these uuids (lower case) or serial numbers: one branch per
+ * identity index, the values as parameters (never query text).
+ */
+async function hostsHoldingAny(trx: Transaction<Database>, adapter: DialectAdapter, project: string, uuids: string[], serials: string[]): Promise<{ id: string; name: string; uuid: string | null; serial: string | null }[]> {
+  const pg = adapter.name === 'postgres';
+  const uuidOf = pg ? sql`lower(spec->>'uuid')` : sql`lower(json_extract(spec, '$.uuid'))`;
+  const serialOf = pg ? sql`(spec->>'serialNumber')` : sql`json_extract(spec, '$.serialNumber')`;
+  const branch = (expr: typeof uuidOf, values: string[]) =>
+    sql`select id, name, ${uuidOf} as uuid, ${serialOf} as serial from eim_resources where kind = 'Host' and project = ${project} and ${expr} in (${sql.join(values)})`;
+  const parts = [...(uuids.length > 0 ? [branch(uuidOf, uuids)] : []), ...(serials.length > 0 ? [branch(serialOf, serials)] : [])];
+  if (parts.length === 0) return [];
+  const r = await sql<{ id: string; name: string; uuid: string | null; serial: string | null }>`${sql.join(parts, sql` union all `)}`.execute(trx);
+  return r.rows;
 }
 
 /** Ids that a filter requires reference fields to equal (top-level AND terms only). */

@@ -122,9 +122,10 @@ export interface Store {
   /**
    * Runs a mutation in a write transaction (grouped with concurrent ones into one commit).
    * `reads`: the resources it will get by id, which the store may read together with those of
-   * the other writes of its commit.
+   * the other writes of its commit. `identities`: the host identities it will look up
+   * (`WriteTx.hostsByIdentity`), read ahead the same way.
    */
-  write<T>(mutation: Mutation<T>, options?: { reads?: readonly string[] }): Promise<T>;
+  write<T>(mutation: Mutation<T>, options?: { reads?: readonly string[]; identities?: readonly (HostIdentity & { project: string })[] }): Promise<T>;
   get(id: string): Promise<Resource | undefined>;
   /** The write-only values stored for a resource (undefined: none). */
   getSecrets(id: string): Promise<Record<string, unknown> | undefined>;
