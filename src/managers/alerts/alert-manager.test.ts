@@ -208,3 +208,28 @@ test('sqlite: a metric condition fires from the latest values after forSeconds a
     await until(async () => ((await admin.get(P, 'Alert', fired.id)) as any).status.state === 'resolved', 'a deleted rule resolves its alerts', POLL);
   });
 });
+
+test('sqlite: an alert the receiver was told fires, that resolves, fires again and resolves between two notifications, is sent resolved', async (t) => {
+  await withWorld(t, 'sqlite', async ({ admin, mgr, hook, start }) => {
+    const host = await admin.create(P, 'Host', { name: 'flappy', spec: { serialNumber: 'SN-FLAP' } });
+    const receiver = await admin.create(P, 'AlertReceiver', { name: 'ops', spec: { webhook: { url: hook.url }, groupWaitSeconds: 0, groupIntervalSeconds: 4, repeatIntervalSeconds: 3600 } });
+    const rule = await admin.create(P, 'AlertRule', { name: 'lost', spec: { kind: 'hosts', filter: 'status.hostStatus.message = "no connection"', forSeconds: 0, severity: 'critical', summary: '{{name}} lost', receiverIds: [receiver.id] } });
+    await start();
+    const alert = async () => (await admin.list(P, 'Alert', { filter: `status.ruleId = ${rule.id}` })).items[0] as any;
+    await mgr.updateStatus(P, 'Host', host.id, lost);
+    await until(() => hook.posts.length === 1, 'the firing notification', POLL);
+    const first = hook.posts[0].body.alerts[0];
+    assert.equal(first.status, 'firing');
+    await until(async () => (await alert())?.status.notified?.[receiver.id]?.state === 'firing', 'acknowledged', POLL);
+    // Within the group's interval: back, dark again (a new startsAt), back again.
+    await mgr.updateStatus(P, 'Host', host.id, back);
+    await until(async () => (await alert()).status.state === 'resolved', 'resolved', POLL);
+    await mgr.updateStatus(P, 'Host', host.id, lost);
+    await until(async () => (await alert()).status.state === 'firing' && (await alert()).status.startsAt !== first.startsAt, 'firing again, from a new start', POLL);
+    await mgr.updateStatus(P, 'Host', host.id, back);
+    await until(async () => (await alert()).status.state === 'resolved', 'resolved again', POLL);
+    assert.equal(hook.posts.length, 1, 'all of it inside one group interval');
+    await until(() => hook.posts.some((p) => p.body.alerts.some((a: any) => a.fingerprint === first.fingerprint && a.status === 'resolved')), 'the receiver told it resolved', POLL);
+    await until(async () => (await alert()).status.notified?.[receiver.id]?.state === 'resolved', 'acknowledged resolved', POLL);
+  });
+});

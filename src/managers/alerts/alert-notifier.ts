@@ -158,13 +158,16 @@ export class AlertNotifier {
     for (const a of members) {
       const ack = a.status.notified?.[rid];
       const ackedFiring = ack?.state === 'firing' && ack.startsAt === a.status.startsAt;
+      // Told it fires, whichever time it started: the receiver holds it firing until told otherwise
+      // (it may have resolved, fired again and resolved again between two notifications).
+      const toldFiring = ack?.state === 'firing';
       if (ack) v.lastSent = Math.max(v.lastSent ?? 0, Date.parse(ack.at));
-      if (ackedFiring) v.open = true;
+      if (toldFiring) v.open = true;
       if (a.status.state === 'firing') {
         if (this.o.silencedBy(a).length > 0) continue;
         v.firing.push(a);
         if (!ackedFiring) v.newFiring.push(a);
-      } else if (a.status.state === 'resolved' && ackedFiring) v.newResolved.push(a);
+      } else if (a.status.state === 'resolved' && toldFiring) v.newResolved.push(a);
     }
     return v;
   }
