@@ -36,12 +36,13 @@ export function registerResourceRoutes(app: FastifyInstance, inventory: Inventor
     };
     const list = async (req: { params: unknown; query: unknown; caller?: Caller }) => {
       const q = req.query as Record<string, string | undefined>;
-      return inventory.list(callerOf(req), projectParam(req.params), def.kind, {
+      const page = await inventory.list(callerOf(req), projectParam(req.params), def.kind, {
         filter: stringParam(q.filter, 'filter'),
         orderBy: stringParam(q.orderBy, 'orderBy'),
         pageSize: intParam(q.pageSize, 'pageSize', 1),
         pageToken: stringParam(q.pageToken, 'pageToken'),
       });
+      return def.kind === 'Host' ? { ...page, items: await withLastSeen(inventory, page.items) } : page;
     };
     app.get(base, { schema: listSchema }, list);
     app.get(`/v1/${def.path}`, { schema: { ...listSchema, operationId: op.listAllProjects, summary: `List ${def.kind}s of every project (managers, cluster admins)` } }, list);
@@ -60,9 +61,10 @@ export function registerResourceRoutes(app: FastifyInstance, inventory: Inventor
     }
 
     const one = `${base}/:id`;
-    app.get(one, { schema: { tags, operationId: op.get, summary: `Get a ${def.kind}`, response: { 200: resource, ...errors } } }, async (req) =>
-      inventory.get(callerOf(req), projectParam(req.params), def.kind, (req.params as { id: string }).id),
-    );
+    app.get(one, { schema: { tags, operationId: op.get, summary: `Get a ${def.kind}`, response: { 200: resource, ...errors } } }, async (req) => {
+      const r = await inventory.get(callerOf(req), projectParam(req.params), def.kind, (req.params as { id: string }).id);
+      return def.kind === 'Host' ? (await withLastSeen(inventory, [r]))[0] : r;
+    });
 
     app.patch(
       one,
@@ -127,3 +129,21 @@ export function registerResourceRoutes(app: FastifyInstance, inventory: Inventor
   }
 }
 
+/**
+ * Hosts as a read answers them: `status.lastSeenAt` from the lease table when that is later than
+ * the stored one. Servers flush what their agents' heartbeats told them there every 2 s, while the
+ * stored field is written at most once a minute (a heartbeat is no store write): so a read is true
+ * to within the flush period, whichever server the agent talks to. Filters and the event stream
+ * see the stored value.
+ */
+async function withLastSeen<T extends { id: string; status: Record<string, unknown> }>(inventory: InventoryService, hosts: T[]): Promise<T[]> {
+  if (hosts.length === 0) return hosts;
+  const seen = new Map<string, number>();
+  for (const l of await inventory.store.leases.get(hosts.map((h) => h.id))) seen.set(l.hostId, Math.max(seen.get(l.hostId) ?? 0, l.lastSeen));
+  return hosts.map((h) => {
+    const lease = seen.get(h.id);
+    const stored = typeof h.status.lastSeenAt === 'string' ? Date.parse(h.status.lastSeenAt) : Number.NaN;
+    if (lease === undefined || (Number.isFinite(stored) && stored >= lease)) return h;
+    return { ...h, status: { ...h.status, lastSeenAt: new Date(lease).toISOString() } };
+  });
+}

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { openSse, type SseFrame } from '../../testing/http-client.ts';
 import { openTestApp, type TestApp } from '../../testing/test-app.ts';
+import { until } from '../../testing/until.ts';
 
 const UUID = '11111111-2222-3333-4444-555555555555';
 const report = (nics: { deviceName: string; macAddress: string }[]) => ({ hardware: { cpuModel: 'Test CPU', memoryBytes: 1 << 30 }, nics, storages: [], gpus: [], usbs: [] });
@@ -172,5 +173,30 @@ describe('southbound', () => {
     assert.equal((await call('POST', `/southbound/v1/commands/${cmd.id}/result`, agent, { state: 'succeeded' })).status, 404);
     const enrollDefault = await call('POST', '/southbound/v1/enroll', await enrollmentToken('other'), { serialNumber: 'SN-HB', hostname: 'edge-hb' });
     assert.equal(enrollDefault.status, 404, "an enrollment token of 'other' does not match 'default' hosts");
+  });
+});
+
+describe('southbound: lastSeenAt on reads', () => {
+  let srv: TestApp;
+  before(async () => {
+    srv = await openTestApp({ projects: ['default'], southbound: { leaseCheckMs: 50, leaseFlushMs: 100 }, listen: true });
+  });
+  after(() => srv.close());
+
+  test('a REST read of a host shows the last heartbeat the servers flushed, while the stored lastSeenAt is written at most once a minute', async () => {
+    const host = (await srv.call('POST', '/v1/projects/default/hosts', srv.admin, { name: 'edge-seen', spec: { serialNumber: 'SN-SEEN', desiredState: 'onboarded' } })).json;
+    const et = (await srv.call('POST', '/v1/projects/default/tokens', srv.admin, { role: 'enrollment' })).json.token;
+    const agent = (await srv.call('POST', '/southbound/v1/enroll', et, { serialNumber: 'SN-SEEN', hostname: 'edge-seen' })).json.token;
+    assert.equal((await srv.call('POST', '/southbound/v1/heartbeat', agent, { intervalSeconds: 1 })).status, 204);
+    const stored = async () => (await srv.inventory.as({ subject: 't', grants: [{ project: '*', role: 'admin' }] }).get('default', 'Host', host.id)).status.lastSeenAt as string;
+    const first = await until(stored, 'running, with a lastSeenAt', { timeoutMs: 5000, intervalMs: 20 });
+    await new Promise((r) => setTimeout(r, 1200));
+    const t = Date.now();
+    assert.equal((await srv.call('POST', '/southbound/v1/heartbeat', agent, { intervalSeconds: 1 })).status, 204);
+    const read = async () => (await srv.call('GET', `/v1/projects/default/hosts/${host.id}`, srv.admin)).json.status.lastSeenAt as string;
+    await until(async () => Date.parse(await read()) >= t - 50, 'the read shows the new heartbeat', { timeoutMs: 3000, intervalMs: 20 });
+    const listed = (await srv.call('GET', `/v1/projects/default/hosts?filter=${encodeURIComponent('name = "edge-seen"')}`, srv.admin)).json.items[0];
+    assert.ok(Date.parse(listed.status.lastSeenAt) >= t - 50, 'a list shows it too');
+    assert.equal(await stored(), first, 'the stored value did not move: no store write per heartbeat');
   });
 });
