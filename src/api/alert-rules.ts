@@ -85,6 +85,7 @@ export function alertReceiverProblem(s: Record<string, unknown>): string | undef
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return `spec.webhook.url must be http:// or https:// (it is ${url.protocol.slice(0, 20)})`;
     if (url.username || url.password) return 'spec.webhook.url may not hold a user or password: put credentials in spec.webhook.headers (write-only)';
+    if (url.port !== '' && FETCH_BAD_PORTS.has(Number(url.port))) return `spec.webhook.url: port ${url.port} is one HTTP clients refuse to use (the Fetch standard's bad ports: mail, ssh, DNS, …); use another port`;
   }
   const email = s.email as { to: string[]; from: string } | undefined;
   if (email) {
@@ -160,3 +161,13 @@ export const DEFAULT_ALERT_RULES: readonly DefaultAlertRule[] = [
     },
   },
 ];
+
+/**
+ * Ports the Fetch standard blocks (https://fetch.spec.whatwg.org/#port-blocking), which Node's
+ * fetch refuses with "bad port": a webhook on one would fail for good at every delivery.
+ */
+const FETCH_BAD_PORTS = new Set([
+  0, 1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137,
+  139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049,
+  3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);

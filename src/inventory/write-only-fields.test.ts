@@ -47,11 +47,13 @@ for (const dialect of DIALECTS) {
         { webhook: { url: 'https://h.example', headers: { X: 12 } } },
         { webhook: { url: 'ftp://h.example', hmacSecret: SECRET } },
         { webhook: { url: 'https://h.example', hmacSecret: SECRET_SET } },
+        { webhook: { url: 'http://h.example:25/hook', hmacSecret: SECRET } },
       ]) {
         await assert.rejects(ed.create(P, 'AlertReceiver', { name: 'bad', spec }), (e) => (isEimError(e) && e.code === 'invalid_argument' && errors.push(JSON.stringify((e as any).toJSON())) > 0));
       }
       assert.match(errors[2], /http/);
       assert.match(errors[3], /write-only/);
+      assert.match(errors[4], /port 25 is one HTTP clients refuse/, 'a port fetch would refuse at every delivery');
       // A stored secret: every event and every response of the resource is free of it.
       const events = await ed.events({ project: P, limit: 1000 });
       const all = JSON.stringify([events, await ed.list(P, 'AlertReceiver'), errors]);
