@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { type CliHarness, startCliHarness } from './cli-harness.ts';
@@ -77,4 +78,19 @@ describe('eim CLI: login, projects and tokens', () => {
     assert.match(noConfig.stderr, /^error: no server: run `eim login/m);
   });
 
+
+  test('login with several servers saves them all; a command goes to the next when one is down', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const dead = `http://127.0.0.1:${(closed.address() as { port: number }).port}`;
+    await new Promise((r) => closed.close(r));
+    const ok = await h.eim(['login', '--server', `${dead},${h.server.url}`, '--token', h.server.token]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, new RegExp(`^logged in to ${h.server.url.replace(/[.:/]/g, '\\$&')} \\(one of 2 servers, all saved\\)`, 'm'));
+    assert.equal(JSON.parse(readFileSync(h.configPath, 'utf8')).server, `${dead},${h.server.url}`);
+    const got = await h.eim(['project', 'list']);
+    assert.equal(got.code, 0, got.stderr);
+    assert.match(got.stdout, /default/);
+    assert.equal((await h.eim(['login', '--server', h.server.url, '--token', h.server.token])).code, 0);
+  });
 });
