@@ -98,7 +98,7 @@ export class KyselyStore implements Store {
           await rows.prefetch(batch.flatMap((item) => item.run.reads ?? []));
           // PostgreSQL only: it saves a round trip per Host create there, while SQLite answers each
           // lookup from its index in microseconds (and plans an IN list over it badly).
-          if (this.dialect === 'postgres') await rows.prefetchIdentities(batch.flatMap((item) => item.run.identities ?? []), (project, uuids, serials) => hostsHoldingAny(trx, this.adapter, project, uuids, serials));
+          if (this.dialect === 'postgres') await rows.prefetchIdentities(batch.flatMap((item) => item.run.identities ?? []), (project, uuids, serials) => hostsHoldingAny(trx, project, uuids, serials));
         }
         for (const item of batch) {
           const mark = revision;
@@ -494,18 +494,16 @@ async function hostsByIdentity(db: Kysely<Database> | Transaction<Database>, ada
 }
 
 /**
- * The hosts of a project holding any of these uuids (lower case) or serial numbers: one branch per
- * identity index, the values as parameters (never query text).
+ * PostgreSQL: the hosts of a project holding any of these uuids (lower case) or serial numbers, one
+ * branch per identity index (`= any` of an array parameter: the values are never query text).
  */
-async function hostsHoldingAny(trx: Transaction<Database>, adapter: DialectAdapter, project: string, uuids: string[], serials: string[]): Promise<{ id: string; name: string; uuid: string | null; serial: string | null }[]> {
-  const pg = adapter.name === 'postgres';
-  const uuidOf = pg ? sql`lower(spec->>'uuid')` : sql`lower(json_extract(spec, '$.uuid'))`;
-  const serialOf = pg ? sql`(spec->>'serialNumber')` : sql`json_extract(spec, '$.serialNumber')`;
-  const branch = (expr: typeof uuidOf, values: string[]) =>
-    sql`select id, name, ${uuidOf} as uuid, ${serialOf} as serial from eim_resources where kind = 'Host' and project = ${project} and ${expr} in (${sql.join(values)})`;
-  const parts = [...(uuids.length > 0 ? [branch(uuidOf, uuids)] : []), ...(serials.length > 0 ? [branch(serialOf, serials)] : [])];
-  if (parts.length === 0) return [];
-  const r = await sql<{ id: string; name: string; uuid: string | null; serial: string | null }>`${sql.join(parts, sql` union all `)}`.execute(trx);
+async function hostsHoldingAny(trx: Transaction<Database>, project: string, uuids: string[], serials: string[]): Promise<{ id: string; name: string; uuid: string | null; serial: string | null }[]> {
+  const r = await sql<{ id: string; name: string; uuid: string | null; serial: string | null }>`
+    select id, name, lower(spec->>'uuid') as uuid, (spec->>'serialNumber') as serial from eim_resources
+      where kind = 'Host' and project = ${project} and lower(spec->>'uuid') = any(${uuids}::text[])
+    union all
+    select id, name, lower(spec->>'uuid') as uuid, (spec->>'serialNumber') as serial from eim_resources
+      where kind = 'Host' and project = ${project} and (spec->>'serialNumber') = any(${serials}::text[])`.execute(trx);
   return r.rows;
 }
 
