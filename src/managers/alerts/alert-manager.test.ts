@@ -233,3 +233,26 @@ test('sqlite: an alert the receiver was told fires, that resolves, fires again a
     await until(async () => (await alert()).status.notified?.[receiver.id]?.state === 'resolved', 'acknowledged resolved', POLL);
   });
 });
+
+test('sqlite: a manager taking over (a restart, the standby) does not resolve firing metric alerts before it has read the metrics, nor when a read fails', async (t) => {
+  await withWorld(t, 'sqlite', async ({ admin, start }) => {
+    const full = await admin.create(P, 'Host', { name: 'full', spec: { serialNumber: 'F2' } });
+    let m = await start({ metricValue: async () => 95, metricEveryMs: 100 });
+    await admin.create(P, 'AlertRule', { name: 'disk', spec: { kind: 'hosts', metric: 'disk_used_percent > 90', forSeconds: 0, severity: 'warning', summary: '{{name}} disk' } });
+    const fired = await until(async () => (await admin.list(P, 'Alert', { filter: 'status.state = firing' })).items[0] as any, 'the full host fires', POLL);
+    assert.equal(fired.labels.resource, full.name);
+    await m.stop();
+    // The new manager's first read of the metrics takes a while, then every read fails.
+    let open!: () => void;
+    const slow = new Promise<void>((r) => (open = r));
+    m = await start({ metricValue: async () => (await slow, Promise.reject(new Error('telemetry store unavailable'))), metricEveryMs: 100 });
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(((await admin.get(P, 'Alert', fired.id)) as any).status.state, 'firing', 'not judged before its first read');
+    open();
+    await new Promise((r) => setTimeout(r, 800));
+    const after = (await admin.get(P, 'Alert', fired.id)) as any;
+    assert.equal(after.status.state, 'firing', 'a failed read is no value below the threshold');
+    assert.equal(after.status.startsAt, fired.status.startsAt, 'the same firing, not a resolve and a new one');
+    void m;
+  });
+});

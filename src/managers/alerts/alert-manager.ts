@@ -84,6 +84,8 @@ export class AlertManager {
   /** Writes of one alert, one after the other (the evaluator's and the notifier's). */
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly metricValues = new Map<string, Map<string, number>>();
+  /** Per metric rule, the hosts whose read failed with no earlier value: their alerts are left as they are. */
+  private readonly metricUnknown = new Map<string, Set<string>>();
   /** Short pending waits: since when each (rule, resource) meets its rule, by alert name. */
   private readonly pendingSince = new Map<string, number>();
   private workers: Promise<void>[] = [];
@@ -342,6 +344,9 @@ export class AlertManager {
     const nowIso = new Date(now).toISOString();
     const place = r ? this.topology.placeOf(r) : undefined;
     const rule = c?.rule;
+    // A metric rule is judged from its last read only: until this process has read it once (it
+    // has just started, or taken over from another server), its alerts stay as they are.
+    if (rule && c?.metric && (!this.metricValues.has(rule.id) || (place?.host && this.metricUnknown.get(rule.id)?.has(place.host.id)))) return;
     const value = rule && c?.metric && place?.host ? this.metricValues.get(rule.id)?.get(place.host.id) : undefined;
     const meets =
       !!c && !!r && !!place && rule!.spec.enabled && r.project === rule!.project &&
@@ -559,14 +564,26 @@ export class AlertManager {
   private async readMetrics(): Promise<void> {
     const read = this.o.metricValue;
     if (!read) return;
+    for (const m of [this.metricValues, this.metricUnknown]) for (const id of m.keys()) if (!this.compiled.get(id)?.metric) m.delete(id);
     for (const c of this.compiled.values()) {
       if (!c.metric) continue;
       const values = new Map<string, number>();
+      const unknown = new Set<string>();
+      const before = this.metricValues.get(c.rule.id);
       for (const h of this.o.hosts.list()) {
         if (h.project !== c.rule.project || !this.topology.covers(c.rule.spec.target, c.selector, this.topology.placeOf(h))) continue;
-        const v = await read(h.id, c.metric.name).catch(() => undefined);
+        // A read that fails keeps the last value, or leaves the host unknown (its alert as it is):
+        // no answer is not a value below the threshold.
+        let v: number | undefined;
+        try {
+          v = await read(h.id, c.metric.name);
+        } catch {
+          v = before?.get(h.id);
+          if (v === undefined) unknown.add(h.id);
+        }
         if (v !== undefined) values.set(h.id, v);
       }
+      this.metricUnknown.set(c.rule.id, unknown);
       this.metricValues.set(c.rule.id, values);
       this.queue.add(RULE_KEY + c.rule.id);
     }
