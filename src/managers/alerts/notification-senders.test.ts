@@ -100,3 +100,37 @@ test('webhook: a 5xx, a refused connection and a receiver that never answers are
     await new Promise<void>((r) => server.close(() => r()));
   }
 });
+
+test('webhook: of an endless answer only its start is read and kept', async () => {
+  let written = 0;
+  let ended = false;
+  let cut = false;
+  const server = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    const chunk = 'x'.repeat(64 * 1024);
+    // Keeps writing until the client goes away (or 64 MiB, a bound for the test itself).
+    const more = () => {
+      while (written < 64 * 2 ** 20) {
+        written += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', more);
+      }
+      ended = true;
+      res.end();
+    };
+    res.on('close', () => (cut = !ended));
+    more();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const r = await sendWebhook({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook` }, payload, 'k', 5000);
+    assert.equal(r.ok, true);
+    assert.match(r.detail, /^HTTP 200: x+$/);
+    assert.ok(r.detail.length <= 'HTTP 200: '.length + 300, `kept ${r.detail.length} characters`);
+    await new Promise((res) => setTimeout(res, 200));
+    assert.ok(cut, `the connection was let go before the answer ended (${written} bytes written)`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((res) => server.close(res));
+  }
+});

@@ -45,11 +45,32 @@ export async function sendWebhook(t: WebhookTarget, payload: AlertmanagerPayload
   if (t.hmacSecret) headers['x-eim-signature'] = `sha256=${createHmac('sha256', t.hmacSecret).update(body).digest('hex')}`;
   try {
     const res = await fetch(t.url, { method: 'POST', body, headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-    const text = (await res.text().catch(() => '')).slice(0, ANSWER_CHARS).replace(/\s+/g, ' ');
+    const text = (await answerStart(res)).slice(0, ANSWER_CHARS).replace(/\s+/g, ' ');
     return { ok: res.status >= 200 && res.status < 300, detail: `HTTP ${res.status}${text ? `: ${text}` : ''}` };
   } catch (e) {
     return { ok: false, detail: describeFetchError(e, timeoutMs) };
   }
+}
+
+/** The start of a receiver's answer: reads only what is kept (a receiver may answer with anything, of any size), then lets the rest go. */
+async function answerStart(res: Response): Promise<string> {
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  try {
+    while (bytes < ANSWER_CHARS * 4) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      bytes += value.byteLength;
+    }
+  } catch {
+    // what arrived is enough
+  } finally {
+    void reader.cancel().catch(() => {});
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function describeFetchError(e: unknown, timeoutMs: number): string {
