@@ -16,6 +16,8 @@ import { BENCH_ADMIN } from './lib/in-process-inventory.ts';
 import { distribution } from './lib/percentiles.ts';
 import type { ResultRow } from './lib/result-row.ts';
 import { freshTarget } from './lib/store-target.ts';
+import { inParallel } from './lib/in-parallel.ts';
+import { until } from '../src/testing/until.ts';
 
 const USAGE = `usage: npm run bench:alerts -- [options]
   --hosts <n>      hosts in the fleet (default 10000)
@@ -123,7 +125,7 @@ await runBenchProgram({
     const lateness = allFiringAt ? (allFiringAt - (lastDeadline + FOR_SECONDS * 1000)) / 1000 : Infinity;
     const latenessFirst = allFiringAt ? (allFiringAt - (deadline + FOR_SECONDS * 1000)) / 1000 : Infinity;
     // The notifications: one per site (group), after groupWait; wait for them, and one interval more.
-    await waitFor(() => new Set(posts.map((p) => p.group)).size >= SITES, 60_000);
+    await until(() => new Set(posts.map((p) => p.group)).size >= SITES, 'a notification for every group', { timeoutMs: 60_000, intervalMs: 100 });
     await sleep(GROUP_INTERVAL * 1000 + 2000);
     const darkPosts = posts.splice(0);
     const perWindow = maxPerWindow(darkPosts, GROUP_INTERVAL * 1000);
@@ -148,7 +150,7 @@ await runBenchProgram({
 
     // Everyone back, then 10 % flapping: dark for half of each cycle.
     await inParallel(HOSTS, 256, (i) => mgr.updateStatus('default', 'Host', hostIds[i], running));
-    await waitFor(() => firingCount() === 0, 60_000);
+    await until(() => firingCount() === 0, 'every alert resolved', { timeoutMs: 60_000, intervalMs: 100 });
     await sleep(GROUP_INTERVAL * 1000 + 2000);
     posts.splice(0);
     const flappers = hostIds.filter((_, i) => i % Math.round(1 / FLAP_SHARE) === 0);
@@ -245,20 +247,3 @@ function cpuSeconds(since: NodeJS.CpuUsage): number {
   return (d.user + d.system) / 1e6;
 }
 
-async function waitFor(check: () => boolean, ms: number): Promise<void> {
-  for (const stop = Date.now() + ms; Date.now() < stop; await sleep(100)) if (check()) return;
-}
-
-async function inParallel<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) {
-        const i = next++;
-        out[i] = await fn(i);
-      }
-    }),
-  );
-  return out;
-}

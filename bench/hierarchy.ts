@@ -18,6 +18,8 @@ import { BENCH_ADMIN } from './lib/in-process-inventory.ts';
 import { distribution } from './lib/percentiles.ts';
 import type { ResultRow } from './lib/result-row.ts';
 import { freshTarget } from './lib/store-target.ts';
+import { inParallel } from './lib/in-parallel.ts';
+import { until } from '../src/testing/until.ts';
 
 const USAGE = `usage: npm run bench:hierarchy -- [options]
   --hosts <n>          hosts in the fleet (default 10000)
@@ -121,17 +123,17 @@ async function runDialect(dialect: BenchDialect): Promise<{ rows: ResultRow[]; s
   for (const i of informers) i.start();
   manager.start();
   const everyone = HOSTS + SITES;
-  await until(() => manager!.stats().writes >= everyone, 'first inheritance', 300_000);
+  await until(() => manager!.stats().writes >= everyone, 'first inheritance', { timeoutMs: 300_000, intervalMs: 2 });
   const firstS = (monoMs() - tFirst) / 1000;
-  await until(() => idle(manager!), 'idle', 60_000);
+  await until(() => idle(manager!), 'idle', { timeoutMs: 60_000, intervalMs: 2 });
 
   // A label change on the top region, timed until every site's and host's inheritedLabels has it.
   const before = manager.stats().writes;
   const tChange = monoMs();
   await inv.update('default', 'Region', top.id, { labels: { tier: 'gold' } });
-  await until(() => manager!.stats().writes - before >= everyone, 'the change reached every host', 300_000);
+  await until(() => manager!.stats().writes - before >= everyone, 'the change reached every host', { timeoutMs: 300_000, intervalMs: 2 });
   const changeMs = monoMs() - tChange;
-  await until(() => idle(manager!), 'idle', 60_000);
+  await until(() => idle(manager!), 'idle', { timeoutMs: 60_000, intervalMs: 2 });
   const gold = (await inv.list('default', 'Host', { filter: 'inheritedLabels.tier = gold', pageSize: 1 })).totalSize;
   if (gold !== HOSTS) throw new Error(`expected ${HOSTS} hosts with inheritedLabels.tier = gold, found ${gold}`);
 
@@ -187,19 +189,3 @@ function idle(m: InheritedLabelsManager): boolean {
   return [s.sites, s.hosts, s.instances].every((c) => c.queueLength + c.inFlight + c.queueDelayed === 0);
 }
 
-async function until(cond: () => boolean, what: string, ms: number): Promise<void> {
-  const end = monoMs() + ms;
-  while (!cond()) {
-    if (monoMs() > end) throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
-async function inParallel(n: number, concurrency: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) await fn(next++);
-    }),
-  );
-}

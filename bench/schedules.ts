@@ -14,6 +14,7 @@ import { BENCH_ADMIN } from './lib/in-process-inventory.ts';
 import { distribution } from './lib/percentiles.ts';
 import type { ResultRow } from './lib/result-row.ts';
 import { freshTarget } from './lib/store-target.ts';
+import { inParallel } from './lib/in-parallel.ts';
 
 const USAGE = `usage: npm run bench:schedules -- [options]
   --hosts <n>      hosts in the fleet (default 10000)
@@ -144,17 +145,3 @@ await runBenchProgram({
     };
   },
 });
-
-async function inParallel<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) {
-        const i = next++;
-        out[i] = await fn(i);
-      }
-    }),
-  );
-  return out;
-}

@@ -1,5 +1,7 @@
 /** Frames kept, newest last; a watcher further behind builds its own (the cache never grows past this). */
 const DEFAULT_MAX = 8192;
+/** And at most this many bytes of them (resources may be 256 KiB each). */
+const DEFAULT_MAX_BYTES = 32 * 2 ** 20;
 
 /**
  * SSE frames of events (`id`, `event`, `data` lines), encoded to bytes once per event and shared by
@@ -9,22 +11,36 @@ const DEFAULT_MAX = 8192;
  */
 export class EventFrames {
   private readonly frames = new Map<number, Buffer>();
+  private held = 0;
 
-  constructor(private readonly max = DEFAULT_MAX) {}
+  constructor(
+    private readonly max = DEFAULT_MAX,
+    private readonly maxBytes = DEFAULT_MAX_BYTES,
+  ) {}
 
   /** The frame of an event. */
   of(item: { revision: number; json: string }): Buffer {
     let frame = this.frames.get(item.revision);
     if (frame) return frame;
     frame = Buffer.from(`id: ${item.revision}\nevent: ${eventType(item.json)}\ndata: ${item.json}\n\n`);
-    if (this.frames.size >= this.max) this.frames.delete(this.frames.keys().next().value as number);
+    while (this.frames.size > 0 && (this.frames.size >= this.max || this.held + frame.length > this.maxBytes)) {
+      const oldest = this.frames.keys().next().value as number;
+      this.held -= this.frames.get(oldest)!.length;
+      this.frames.delete(oldest);
+    }
     this.frames.set(item.revision, frame);
+    this.held += frame.length;
     return frame;
   }
 
   /** Frames held now. */
   get size(): number {
     return this.frames.size;
+  }
+
+  /** Their bytes. */
+  get bytes(): number {
+    return this.held;
   }
 }
 

@@ -39,12 +39,6 @@ export class HostView {
     return before ?? { project: host.project, revision: 0, inWindow: false };
   }
 
-  /** What this process just wrote, ahead of its event (which then confirms it). */
-  wrote(hostId: string, change: Partial<Pick<HostState, 'message' | 'lastSeenAt'>>): void {
-    const h = this.hosts.get(hostId);
-    if (h) Object.assign(h, change);
-  }
-
   delete(hostId: string): void {
     this.hosts.delete(hostId);
   }

@@ -1,7 +1,7 @@
 import { HOST_MAINTENANCE, HOST_NO_CONNECTION, HOST_NO_CONNECTION_IN_MAINTENANCE, HOST_RUNNING } from '../../api/index.ts';
 import type { LeaseRow } from '../../store/index.ts';
 import type { HostView } from './host-view.ts';
-import type { CompiledLeaseOptions } from './lease-options.ts';
+import { type CompiledLeaseOptions, SHARED_FLUSH_MS } from './lease-options.ts';
 
 /** A heartbeat this process heard (the recorder's memory). */
 export interface LocalLease {
@@ -137,7 +137,7 @@ export class LeaseJudge {
     // plus the 2 s in which servers sharing a database flush what they heard, to reconnect (a lone
     // server, flushing every 10 s, hears its agents directly: no need to wait for its flush). An
     // agent it has heard is judged by what it heard.
-    if (!l) expiresAt = Math.max(expiresAt, this.startedAt + o.missedIntervals * (row?.intervalMs ?? o.defaultIntervalMs) + Math.min(o.flushMs, 2000));
+    if (!l) expiresAt = Math.max(expiresAt, this.startedAt + o.missedIntervals * (row?.intervalMs ?? o.defaultIntervalMs) + Math.min(o.flushMs, SHARED_FLUSH_MS));
     return { expiresAt, lastSeen };
   }
 }

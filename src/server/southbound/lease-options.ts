@@ -1,6 +1,11 @@
 import type { Inventory } from '../../api/index.ts';
 import type { LeaseStore } from '../../store/index.ts';
 
+/** How often servers sharing a database flush their agents' heartbeats to the lease table (the default). */
+export const SHARED_FLUSH_MS = 2000;
+/** A server alone on its database flushes this rarely: it judges from its own memory, the table serves restarts and lastSeenAt. */
+export const ALONE_FLUSH_MS = 10_000;
+
 export interface LeaseOptions {
   /** The southbound's identity (a manager grant on every project). */
   inventory: Inventory;
@@ -41,7 +46,7 @@ export function compileLeaseOptions(o: LeaseOptions): CompiledLeaseOptions {
     serverId: o.serverId ?? `srv-${process.pid}-${Math.random().toString(16).slice(2, 10)}`,
     missedIntervals: o.missedIntervals ?? 3,
     defaultIntervalMs: o.defaultIntervalMs ?? 10_000,
-    flushMs: o.flushMs ?? 2000,
+    flushMs: o.flushMs ?? SHARED_FLUSH_MS,
     checkEveryMs: o.checkEveryMs ?? 1000,
     fullPassMs: o.fullPassMs ?? Math.min(15_000, (o.lastSeenEveryMs ?? 60_000) / 4),
     lastSeenEveryMs: o.lastSeenEveryMs ?? 60_000,

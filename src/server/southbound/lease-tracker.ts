@@ -132,12 +132,6 @@ export class LeaseTracker {
     if (l && this.loaded && this.view.get(host.id)?.message !== HOST_RUNNING && l.lastSeen + this.options.missedIntervals * l.intervalMs > this.options.now()) this.comeBack(host.id);
   }
 
-  /** Whether this server heard the host within its lease. */
-  connected(hostId: string): boolean {
-    const l = this.local.get(hostId);
-    return !!l && l.lastSeen + this.options.missedIntervals * l.intervalMs > this.options.now();
-  }
-
   /** Agents heartbeating to this server. */
   get size(): number {
     return this.local.size;

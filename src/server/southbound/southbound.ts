@@ -10,6 +10,7 @@ import { LeaseTracker } from './lease-tracker.ts';
 import { AdvisoryLease } from '../../store/index.ts';
 import { registerSouthboundRoutes } from './southbound-routes.ts';
 import { compileSouthboundLimits, type SouthboundLimitOptions } from './southbound-limits.ts';
+import { ALONE_FLUSH_MS, SHARED_FLUSH_MS } from './lease-options.ts';
 import { registerTelemetryIngestRoutes } from './telemetry-ingest-routes.ts';
 import { TelemetryService } from '../telemetry/telemetry-service.ts';
 
@@ -71,7 +72,7 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
     leases: o.service.store.leases,
     defaultIntervalMs: o.defaultIntervalMs,
     checkEveryMs: o.leaseCheckMs,
-    flushMs: o.leaseFlushMs ?? (o.leaderUrl ? 2000 : 10_000),
+    flushMs: o.leaseFlushMs ?? (o.leaderUrl ? SHARED_FLUSH_MS : ALONE_FLUSH_MS),
     maintenanceGraceMs: o.maintenanceGraceMs,
     lastSeenEveryMs: o.lastSeenEveryMs,
     onError: o.onError,
