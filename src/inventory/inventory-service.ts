@@ -2,7 +2,7 @@ import {
   ALL_PROJECTS, assertStorableJson, type Caller, type CreateInput, type DeleteOptions, type DeleteResult, EimError, type EventsOptions, type EventsPage,
   type Inventory, type InventoryEvent, type KindDef, kindById, kindByName, type ListOptions, type ListPage, type PatchInput,
   type HostSummary, parseSummaryGroupBy, ProjectName, type RandomHex, type Resource, type ResourceOf, type WatchItem, type WatchOptions, type WriteOptions,
-  DEFAULT_ALERT_RULES, revealSecrets, splitSecrets, usableIdentity,
+  DEFAULT_ALERT_RULES, revealSecrets, splitSecrets, usableIdentity, isEimError,
 } from '../api/index.ts';
 import { parseFilter, parseOrderBy } from '../api/filter.ts';
 import type { LoggedEvent, RetentionOptions, Store, TokenRecord } from '../store/index.ts';
@@ -129,7 +129,8 @@ export class InventoryService {
     const n = (await this.store.countResources(name)) - seeded.length;
     if (n > 0) throw new EimError('failed_precondition', `project "${name}" still holds ${n} resource(s); delete them first`);
     const system: Caller = { subject: 'system', grants: [{ project: name, role: 'editor' }] };
-    for (const r of seeded) await this.delete(system, name, 'AlertRule', r.id).catch(() => undefined);
+    // Gone already (another caller deleted it meanwhile) is fine; any other failure stops here, before the project goes.
+    for (const r of seeded) await this.delete(system, name, 'AlertRule', r.id).catch((e) => (isEimError(e) && e.code === 'not_found' ? undefined : Promise.reject(e)));
     await this.store.deleteProject(name);
     this.projects.delete(name);
   }
@@ -210,7 +211,7 @@ export class InventoryService {
     const def = kindDef(kind);
     requirePermission(caller, project, 'system', `read the write-only fields of ${def.kind}s`);
     const res = await this.get(caller, project, kind, id);
-    return def.writeOnly ? revealSecrets(res.spec, await this.store.getSecrets(id)) : res.spec;
+    return def.writeOnly ? revealSecrets(res.spec, await this.store.getSecrets(project, id)) : res.spec;
   }
 
   /** Fills a project made just now with what every project starts with: the default alert rules. */
@@ -307,7 +308,7 @@ export class InventoryService {
       if (patch.labels === null) next.labels = {};
       if (patch.spec !== undefined) this.storable(next.spec, 'spec'); // a resource stored before the limits may nest deeper
       // Write-only fields: the stored spec shows SECRET_SET, and a patch may carry a new value.
-      const before = def.writeOnly ? ((await tx.getSecrets(id)) ?? {}) : undefined;
+      const before = def.writeOnly ? ((await tx.getSecrets(project, id)) ?? {}) : undefined;
       let secrets: Record<string, unknown> | undefined;
       if (def.writeOnly && def.spec) {
         const split = splitSecrets(next.spec, def.writeOnly, before);

@@ -63,8 +63,10 @@ for (const dialect of DIALECTS) {
       revealed = (await svc.revealSpec(MANAGER, P, 'AlertReceiver', r.id)) as any;
       assert.equal(revealed.webhook.hmacSecret, undefined);
       await ed.update(P, 'AlertReceiver', r.id, { spec: { webhook: { hmacSecret: SECRET } } });
+      assert.ok(await ts.store.getSecrets(P, r.id), 'stored for its project');
+      assert.equal(await ts.store.getSecrets('other-project', r.id), undefined, 'and read only with it');
       await ed.delete(P, 'AlertReceiver', r.id);
-      assert.equal(await ts.store.getSecrets(r.id), undefined);
+      assert.equal(await ts.store.getSecrets(P, r.id), undefined);
     } finally {
       await svc.stop();
       await ts.cleanup();

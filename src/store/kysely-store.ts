@@ -162,8 +162,8 @@ export class KyselyStore implements Store {
     return hostsByIdentity(this.db, this.adapter, project, identity, limit);
   }
 
-  getSecrets(id: string): Promise<Record<string, unknown> | undefined> {
-    return readSecrets(this.db, id);
+  getSecrets(project: string, id: string): Promise<Record<string, unknown> | undefined> {
+    return readSecrets(this.db, project, id);
   }
 
   async list(q: ListQuery): Promise<ListResult> {
@@ -321,8 +321,8 @@ export class KyselyStore implements Store {
   }
 }
 
-async function readSecrets(db: Kysely<Database> | Transaction<Database>, id: string): Promise<Record<string, unknown> | undefined> {
-  const row = await db.selectFrom('eim_secrets').select('data').where('id', '=', id).executeTakeFirst();
+async function readSecrets(db: Kysely<Database> | Transaction<Database>, project: string, id: string): Promise<Record<string, unknown> | undefined> {
+  const row = await db.selectFrom('eim_secrets').select('data').where('id', '=', id).where('project', '=', project).executeTakeFirst();
   return row ? (JSON.parse(row.data) as Record<string, unknown>) : undefined;
 }
 
@@ -433,9 +433,9 @@ class KyselyWriteTx implements WriteTx {
     return insertTokenRow(this.trx, record);
   }
 
-  async getSecrets(id: string): Promise<Record<string, unknown> | undefined> {
+  async getSecrets(project: string, id: string): Promise<Record<string, unknown> | undefined> {
     await this.rows.flush();
-    return readSecrets(this.trx, id);
+    return readSecrets(this.trx, project, id);
   }
 
   async putSecrets(id: string, project: string, secrets: Record<string, unknown> | undefined): Promise<void> {

@@ -43,8 +43,8 @@ export interface WriteTx {
    * it is a write, so nothing may be refused after it.
    */
   insertToken(record: TokenRecord): Promise<void>;
-  /** The write-only values stored for a resource (undefined: none). */
-  getSecrets(id: string): Promise<Record<string, unknown> | undefined>;
+  /** The write-only values stored for a resource of this project (undefined: none, or not of this project). */
+  getSecrets(project: string, id: string): Promise<Record<string, unknown> | undefined>;
   /** Stores a resource's write-only values (none: removes them). Never logged. */
   putSecrets(id: string, project: string, secrets: Record<string, unknown> | undefined): Promise<void>;
 }
@@ -127,8 +127,8 @@ export interface Store {
    */
   write<T>(mutation: Mutation<T>, options?: { reads?: readonly string[]; identities?: readonly (HostIdentity & { project: string })[] }): Promise<T>;
   get(id: string): Promise<Resource | undefined>;
-  /** The write-only values stored for a resource (undefined: none). */
-  getSecrets(id: string): Promise<Record<string, unknown> | undefined>;
+  /** The write-only values stored for a resource of this project (undefined: none, or not of this project). */
+  getSecrets(project: string, id: string): Promise<Record<string, unknown> | undefined>;
   /**
    * Hosts of `project` whose `spec.uuid` (compared in lower case: pass it lower-cased) equals
    * `identity.uuid` or whose `spec.serialNumber` equals `identity.serialNumber`, exactly; at most
