@@ -161,7 +161,7 @@ export class AgentStreams {
     });
     raw.write(': connected\n\n');
     // Everything not yet finished, then live ones (those arriving meanwhile are deduplicated by id).
-    for (const c of (await listAll(this.inventory, project, 'Command', { filter: `spec.hostId = "${hostId}"`, orderBy: 'createdAt' })).items) {
+    for (const c of (await listAll(this.inventory, project, 'Command', { filter: `spec.hostId = ${JSON.stringify(hostId)}`, orderBy: 'createdAt' })).items) {
       const state = (c.status as { state?: string }).state ?? 'pending';
       if (state === 'pending' || state === 'running') this.send(conn, c.revision, c);
     }

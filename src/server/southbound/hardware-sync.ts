@@ -45,7 +45,7 @@ export class HardwareSync {
     const inv = this.inventory;
     const [host, ...children] = await Promise.all([
       inv.get(project, 'Host', hostId),
-      ...DEVICE_KINDS.map(({ kind }) => listAll(inv, project, kind, { filter: `status.hostId = "${hostId}"` })),
+      ...DEVICE_KINDS.map(({ kind }) => listAll(inv, project, kind, { filter: `status.hostId = ${JSON.stringify(hostId)}` })),
     ]);
     // Removals first: a device renamed onto another's resource name frees it before the create.
     const removals: (() => Promise<unknown>)[] = [];
