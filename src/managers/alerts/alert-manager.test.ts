@@ -256,3 +256,20 @@ test('sqlite: a manager taking over (a restart, the standby) does not resolve fi
     void m;
   });
 });
+
+test('sqlite: a notification carries at most 1,000 alerts (truncatedAlerts says how many wait); the rest go in the group\'s next one, each once', async (t) => {
+  await withWorld(t, 'sqlite', async ({ admin, mgr, hook, start }) => {
+    const N = 1005;
+    const ids: string[] = [];
+    for (let i = 0; i < N; i += 100) ids.push(...(await Promise.all(Array.from({ length: Math.min(100, N - i) }, async (_, k) => (await admin.create(P, 'Host', { name: `many-${i + k}`, spec: { serialNumber: `M${i + k}` } })).id))));
+    const receiver = await admin.create(P, 'AlertReceiver', { name: 'ops', spec: { webhook: { url: hook.url }, groupWaitSeconds: 4, groupIntervalSeconds: 1, repeatIntervalSeconds: 3600 } });
+    await admin.create(P, 'AlertRule', { name: 'lost', spec: { kind: 'hosts', filter: 'status.hostStatus.message = "no connection"', forSeconds: 0, severity: 'critical', summary: '{{name}} lost', receiverIds: [receiver.id] } });
+    await start();
+    // All of them dark within the group's wait: its first notification would hold all 1,005.
+    for (let i = 0; i < N; i += 100) await Promise.all(ids.slice(i, i + 100).map((id) => mgr.updateStatus(P, 'Host', id, lost)));
+    await until(() => new Set(hook.posts.flatMap((p) => p.body.alerts.map((a: any) => a.fingerprint))).size === N, 'every alert delivered', { timeoutMs: 30_000, intervalMs: 50 });
+    assert.deepEqual(hook.posts.map((p) => [p.body.alerts.length, p.body.truncatedAlerts]), [[1000, 5], [5, 0]]);
+    const sent = hook.posts.flatMap((p) => p.body.alerts.map((a: any) => a.fingerprint));
+    assert.equal(sent.length, N, 'each once');
+  });
+});

@@ -3,6 +3,9 @@ import type { Informer } from '../../client/index.ts';
 import { Backoff, type Clock } from '../../reconcile/index.ts';
 import { type AlertmanagerPayload, buildPayload, idempotencyKey } from './alertmanager-payload.ts';
 import type { Alert, AlertReceiver, AlertRule } from './alert-types.ts';
+
+/** Alerts one notification carries at most (as Alertmanager's max_alerts; truncatedAlerts says how many waited); the others go in the group's next one. */
+export const MAX_ALERTS_PER_NOTIFICATION = 1000;
 import { defaultSenders, type EmailTarget, type SendResult, type Senders, type WebhookTarget } from './notification-senders.ts';
 
 export type { Senders } from './notification-senders.ts';
@@ -226,14 +229,18 @@ export class AlertNotifier {
     const v = this.look(rid, members);
     const inRule = rule?.spec.receiverIds.includes(rid) ?? false;
     const changed = [...(inRule ? v.newFiring : []), ...v.newResolved];
-    const alerts = changed.length > 0 ? changed : inRule ? v.firing : [];
+    const all = changed.length > 0 ? changed : inRule ? v.firing : [];
     this.due.delete(key);
-    if (alerts.length === 0) return;
+    if (all.length === 0) return;
+    // A notification carries at most MAX_ALERTS_PER_NOTIFICATION (its body stays bounded); the rest,
+    // not acknowledged, are still new to the receiver and go in the group's next notification.
+    const alerts = all.slice(0, MAX_ALERTS_PER_NOTIFICATION);
+    const truncatedAlerts = all.length - alerts.length;
     const first = alerts[0];
     const groupLabels: Record<string, string> = { alertname: first.status.labels.alertname ?? rule?.name ?? ruleId };
     if (siteId) groupLabels.site = first.status.labels.site ?? siteId;
     const groupKey = `{}:{alertname="${groupLabels.alertname}",rule="${ruleId}"${siteId ? `,site="${siteId}"` : ''}}`;
-    const payload = buildPayload({ receiver, groupKey, groupLabels, alerts, externalUrl: this.o.externalUrl() });
+    const payload = buildPayload({ receiver, groupKey, groupLabels, alerts, externalUrl: this.o.externalUrl(), truncatedAlerts });
     const idem = idempotencyKey(rid, groupKey, alerts);
     const attempt = this.backoff.attempts(key) + 1;
     const result = await this.send(receiver, payload, idem).catch((e): SendResult => ({ ok: false, detail: safeMessage(e) }));

@@ -47,7 +47,7 @@ const common = (maps: Record<string, string>[]): Record<string, string> => {
  * The webhook body for a group's notification.
  * @example buildPayload({ receiver, groupLabels: { alertname: 'host-connection-lost' }, alerts, externalUrl })
  */
-export function buildPayload(o: { receiver: AlertReceiver; groupKey: string; groupLabels: Record<string, string>; alerts: Alert[]; externalUrl: string }): AlertmanagerPayload {
+export function buildPayload(o: { receiver: AlertReceiver; groupKey: string; groupLabels: Record<string, string>; alerts: Alert[]; externalUrl: string; truncatedAlerts?: number }): AlertmanagerPayload {
   const alerts: PayloadAlert[] = o.alerts.map((a) => ({
     status: a.status.state === 'firing' ? 'firing' : 'resolved',
     labels: a.status.labels,
@@ -60,7 +60,7 @@ export function buildPayload(o: { receiver: AlertReceiver; groupKey: string; gro
   return {
     version: '4',
     groupKey: o.groupKey,
-    truncatedAlerts: 0,
+    truncatedAlerts: o.truncatedAlerts ?? 0,
     status: alerts.some((a) => a.status === 'firing') ? 'firing' : 'resolved',
     receiver: o.receiver.name,
     groupLabels: o.groupLabels,
