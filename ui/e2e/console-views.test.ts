@@ -281,6 +281,8 @@ describe('web console: host actions and the other views', { skip }, () => {
     await page.getByRole('status').getByText('Update policy changed.').waitFor();
     const inst = await until('the instance attached', async () => (await filtered('/instances', `spec.hostId = "${hosts[0].id}"`)).find((i) => i.spec.osUpdatePolicyId === ids.policy));
     assert.equal(inst.spec.osUpdatePolicyId, ids.policy);
+    // The page shows it once the instance's event reaches its live copy (the API may answer first).
+    await until('the select shows the policy', async () => (await select.inputValue()) === ids.policy);
     assert.equal(await select.inputValue(), ids.policy);
     for (const h of hosts.slice(1)) {
       const [i] = await filtered('/instances', `spec.hostId = "${h.id}"`);
