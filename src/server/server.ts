@@ -249,7 +249,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   listenUrl = url;
   if (tls) logCertificate(log, tls);
   if (agentCa) log.info(`mutual TLS for agents: every southbound call but enrolment needs the agent's client certificate; ${agentCa.summary}`);
-  else if (!isLoopbackHost(o.host)) for (const line of plainHttpWarning(o.host, Number(new URL(url).port))) log.warn(line);
+  if (!tls && !isLoopbackHost(o.host)) for (const line of plainHttpWarning(o.host, Number(new URL(url).port))) log.warn(line);
   if (o.managers === 'none') log.info('managers: none in this process (run eim managers --inventory URL --token T)');
   log.info(`eim listening on ${url} (store: ${store.dialect === 'sqlite' ? join(o.dataDir, 'eim.db') : 'postgres'}, revision ${inventory.hub.last})`);
   let closed = false;

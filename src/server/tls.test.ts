@@ -104,6 +104,19 @@ describe('eim server over TLS', () => {
     assert.match(plain, /^refused/, 'no plain HTTP on the TLS port');
   });
 
+  test('beyond loopback: a TLS server says nothing of plain HTTP, a plain one warns loudly', async () => {
+    const secure = await spawnServer(['--data-dir', join(dir, 'wide-tls'), '--host', '0.0.0.0', '--tls-cert', files['tls.crt'], '--tls-key', files['tls.key'], '--managers', 'none']);
+    cleanups.push(() => secure.kill('SIGKILL'));
+    assert.match(secure.url, /^https:/);
+    await secure.kill();
+    assert.match(secure.output(), /TLS: .*CN=first/);
+    assert.doesNotMatch(secure.output(), /WITHOUT TLS/, 'a server with a certificate listens with TLS');
+    const plain = await spawnServer(['--data-dir', join(dir, 'wide-plain'), '--host', '0.0.0.0', '--managers', 'none']);
+    cleanups.push(() => plain.kill('SIGKILL'));
+    await plain.kill();
+    assert.match(plain.output(), /0\.0\.0\.0:\d+ WITHOUT TLS/);
+  });
+
   test('the CLI refuses an untrusted server and works with --ca-file, EIM_CA_FILE, or the CA saved by eim login', async () => {
     const base = ['--server', server.url, '--token', server.token];
     const refused = await eim(['get', 'regions', ...base]);
