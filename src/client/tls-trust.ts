@@ -4,13 +4,52 @@ import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 
+/** Where Linux distributions (and macOS) keep the system's CA bundle, first found wins. */
+const SYSTEM_BUNDLES = [
+  '/etc/ssl/certs/ca-certificates.crt', // Debian, Ubuntu, Alpine, Arch
+  '/etc/pki/tls/certs/ca-bundle.crt', // Fedora, RHEL, CentOS
+  '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem', // RHEL 7+
+  '/etc/ssl/ca-bundle.pem', // openSUSE
+  '/etc/ssl/cert.pem', // macOS, Alpine
+];
+
+let system: { key: string; pem: string | undefined } | undefined;
+
 /**
- * The certificates a client trusts: Node's root certificates plus `extra` (PEM, one or more CA
- * certificates), or undefined for Node's roots alone (Node's default).
+ * The system's CA bundle (PEM): the file `SSL_CERT_FILE` names, else the first of the usual places
+ * that exists; undefined when there is none. Read once per process (per SSL_CERT_FILE value), so a
+ * CA an operator installed with update-ca-certificates is trusted without --ca-file.
+ * @example systemCertificates() // '-----BEGIN CERTIFICATE-----…' on Debian
+ */
+export function systemCertificates(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const key = env.SSL_CERT_FILE ?? '';
+  if (system?.key === key) return system.pem;
+  let pem: string | undefined;
+  for (const path of key ? [key] : SYSTEM_BUNDLES) {
+    try {
+      const text = readFileSync(path, 'utf8');
+      if (text.includes('-----BEGIN CERTIFICATE-----')) {
+        pem = text;
+        break;
+      }
+    } catch {
+      // not there: the next place
+    }
+  }
+  system = { key, pem };
+  return pem;
+}
+
+/**
+ * The certificates a client trusts: Node's root certificates, the system's CA bundle
+ * (systemCertificates) and `extra` (PEM, one or more CA certificates, from --ca-file); undefined
+ * (Node's default, its roots alone) when there is neither a system bundle nor `extra`.
  * @example new https.Agent({ ca: trustedCertificates(readCaFile('ca.pem')) })
  */
 export function trustedCertificates(extra?: string): string[] | undefined {
-  return extra ? [...tls.rootCertificates, extra] : undefined;
+  const sys = systemCertificates();
+  if (!extra && !sys) return undefined;
+  return [...tls.rootCertificates, ...(sys ? [sys] : []), ...(extra ? [extra] : [])];
 }
 
 /**
@@ -36,15 +75,15 @@ export function readCaFile(path: string): string {
 }
 
 /**
- * A keep-alive connection pool for `server`: HTTPS (trusting Node's roots plus `ca`; presenting
+ * A keep-alive connection pool for `server`: HTTPS (trusting trustedCertificates(`ca`); presenting
  * `clientCertificate` when the server asks for one) or HTTP.
  * @example const pool = connectionPool('https://eim.example.com', { ca, maxSockets: 256 })
  */
 export function connectionPool(server: string, o: { ca?: string; maxSockets?: number; clientCertificate?: ClientCertificate } = {}): http.Agent {
   const options = { keepAlive: true, maxSockets: o.maxSockets ?? 64 };
-  return server.startsWith('https:')
-    ? new https.Agent({ ...options, ...(o.ca ? { ca: trustedCertificates(o.ca) } : {}), ...(o.clientCertificate ? { cert: o.clientCertificate.cert, key: o.clientCertificate.key } : {}) })
-    : new http.Agent(options);
+  if (!server.startsWith('https:')) return new http.Agent(options);
+  const ca = trustedCertificates(o.ca);
+  return new https.Agent({ ...options, ...(ca ? { ca } : {}), ...(o.clientCertificate ? { cert: o.clientCertificate.cert, key: o.clientCertificate.key } : {}) });
 }
 
 /** A client certificate and its private key (PEM), presented when the server asks (mutual TLS). */

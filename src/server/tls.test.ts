@@ -128,6 +128,11 @@ describe('eim server over TLS', () => {
     assert.equal(ok.code, 0, ok.stderr);
     const byEnv = await eim(['get', 'regions', ...base], { EIM_CA_FILE: files['ca.pem'] });
     assert.equal(byEnv.code, 0, byEnv.stderr);
+    // The system's CA bundle is trusted too (a CA installed with update-ca-certificates); SSL_CERT_FILE names another bundle.
+    const bySystem = await eim(['get', 'regions', ...base], { SSL_CERT_FILE: files['ca.pem'] });
+    assert.equal(bySystem.code, 0, bySystem.stderr);
+    const otherSystem = await eim(['get', 'regions', ...base], { SSL_CERT_FILE: files['other-ca.pem'] });
+    assert.equal(otherSystem.code, 1, 'a system bundle without the CA does not do');
     const notPem = await eim(['get', 'regions', ...base, '--ca-file', files['tls.key']]);
     assert.equal(notPem.code, 2, 'a file that is no certificate is a usage error');
     assert.match(notPem.stderr, /not a PEM certificate/);
