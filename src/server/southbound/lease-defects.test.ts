@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { hostCategory } from '../../api/index.ts';
+import { openSse } from '../../testing/http-client.ts';
 import { openTestApp, type TestApp } from '../../testing/test-app.ts';
 
 // Issue 11, defects 2, 4 and 5: a host whose agent stopped heartbeating, for any reason, leaves
@@ -77,5 +78,39 @@ describe('connection state of silent hosts', () => {
     const seen = Date.parse(now.status.lastSeenAt);
     assert.ok(seen - firstSeen >= 800, `lastSeenAt moved with the heartbeats (${seen - firstSeen} ms in 1.5 s)`);
     assert.ok(now.revision - first.revision < beats / 2, `${now.revision - first.revision} writes for ${beats} heartbeats`);
+  });
+});
+
+describe('an invalidated host on a server that flushes seldom (a lone server flushes every 10 s)', () => {
+  let srv: TestApp;
+  before(async () => {
+    srv = await openTestApp({ southbound: { leaseCheckMs: 50, leaseFlushMs: 3000 }, listen: true });
+  });
+  after(() => srv.close());
+
+  test('defect 2: it leaves running within 3 intervals of its last heartbeat, not 3 intervals plus the flush period', async () => {
+    const host = (await srv.call('POST', '/v1/projects/default/hosts', srv.admin, { name: 'edge-lone', spec: { serialNumber: 'SN-lone', desiredState: 'onboarded' } })).json;
+    const et = (await srv.call('POST', '/v1/projects/default/tokens', srv.admin, { role: 'enrollment' })).json.token as string;
+    const agent = (await srv.call('POST', '/southbound/v1/enroll', et, { serialNumber: 'SN-lone', hostname: 'edge-lone' })).json.token as string;
+    const status = async () => (await srv.call('GET', `/v1/projects/default/hosts/${host.id}`, srv.admin)).json.status.hostStatus?.message as string | undefined;
+    assert.equal((await srv.call('POST', '/southbound/v1/heartbeat', agent, { intervalSeconds: 1 })).status, 204);
+    for (let t0 = Date.now(); (await status()) !== 'running'; ) {
+      assert.ok(Date.now() - t0 < 2000, 'running after its first heartbeat');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // Its command stream is open, as a real agent's is: revoking the host ends it.
+    const stream = await openSse(`${srv.url}/southbound/v1/stream`, { token: agent }, () => {});
+    assert.equal((await srv.call('POST', '/southbound/v1/heartbeat', agent, { intervalSeconds: 1 })).status, 204);
+    const lastBeat = Date.now();
+    assert.equal((await srv.call('PATCH', `/v1/projects/default/hosts/${host.id}`, srv.admin, { spec: { desiredState: 'untrusted' } })).status, 200);
+    for (;;) {
+      const s = await status();
+      if (s === 'no connection') break;
+      // 3 intervals (3 s) and a check, with room for a loaded machine; the flush period (3 s, which
+      // comes round before the 3 intervals are over) must not count.
+      assert.ok(Date.now() - lastBeat < 4800, `no connection within 3 intervals of the last heartbeat (it says "${s}" after ${Date.now() - lastBeat} ms)`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    stream.close();
   });
 });

@@ -8,6 +8,8 @@ export interface LocalLease {
   project: string;
   lastSeen: number;
   intervalMs: number;
+  /** Its agent was refused (host invalidated): no heartbeat will come, the memory stays to judge it by. */
+  revoked?: boolean;
 }
 
 export interface LeaseJudgeDeps {

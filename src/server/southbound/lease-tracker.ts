@@ -23,7 +23,6 @@ export class LeaseTracker {
   /** Hosts to turn running once their lease is written. */
   private readonly urgent = new Set<string>();
   /** Forgotten hosts whose last heartbeat is still to be written. */
-  private readonly gone = new Set<string>();
   private readonly view = new HostView();
   private readonly judge: LeaseJudge;
   private judging = false;
@@ -63,7 +62,7 @@ export class LeaseTracker {
     }
     if (this.stopping) return;
     this.loaded = true;
-    for (const id of this.local.keys()) if (this.view.get(id)?.message !== HOST_RUNNING) this.comeBack(id);
+    for (const [id, l] of this.local) if (!l.revoked && this.view.get(id)?.message !== HOST_RUNNING) this.comeBack(id);
     if (this.judging) this.judge.start();
   }
 
@@ -102,19 +101,23 @@ export class LeaseTracker {
       l.project = project;
       l.lastSeen = now;
       l.intervalMs = intervalMs;
+      l.revoked = false;
     } else {
       this.local.set(hostId, { project, lastSeen: now, intervalMs });
     }
     this.dirty.add(hostId);
-    this.gone.delete(hostId);
     if (this.loaded && this.view.get(hostId)?.message !== HOST_RUNNING) this.comeBack(hostId);
   }
 
-  /** Forgets a host's heartbeats here (invalidated or deleted: its agent is refused from now on). Its lease expires where it is judged. */
+  /**
+   * Its agent is refused from now on (host invalidated or deleted). What this process heard stays, so
+   * that the host is judged lost 3 intervals after its last heartbeat here, not after the lease
+   * row's later expiry (which adds the flush period); the memory goes with the other silent agents'.
+   */
   forget(hostId: string): void {
     this.urgent.delete(hostId);
-    if (this.dirty.has(hostId)) this.gone.add(hostId);
-    else this.local.delete(hostId);
+    const l = this.local.get(hostId);
+    if (l) l.revoked = true;
   }
 
   /** Hears a host's latest stored state (every Host event; `deleted` for DELETED). */
@@ -129,7 +132,7 @@ export class LeaseTracker {
     if (this.view.apply(host) === undefined) return;
     // Marked lost (a judge racing a reconnect) while it heartbeats here: running again.
     const l = this.local.get(host.id);
-    if (l && this.loaded && this.view.get(host.id)?.message !== HOST_RUNNING && l.lastSeen + this.options.missedIntervals * l.intervalMs > this.options.now()) this.comeBack(host.id);
+    if (l && !l.revoked && this.loaded && this.view.get(host.id)?.message !== HOST_RUNNING && l.lastSeen + this.options.missedIntervals * l.intervalMs > this.options.now()) this.comeBack(host.id);
   }
 
   /** Agents heartbeating to this server. */
@@ -170,7 +173,6 @@ export class LeaseTracker {
       return;
     }
     for (const id of urgent) this.markRunning(id);
-    for (const id of ids) if (this.gone.delete(id)) this.local.delete(id);
     // An agent that moved to another server (or stopped) long ago: its memory here goes.
     for (const [id, l] of this.local) if (l.lastSeen + o.missedIntervals * l.intervalMs + 60_000 < now && !this.dirty.has(id)) this.local.delete(id);
   }
