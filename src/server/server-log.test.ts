@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { spawnServer } from '../testing/server-process.ts';
 import { tempDir } from '../testing/test-stores.ts';
@@ -64,6 +66,20 @@ describe('eim server logs (a real process)', () => {
       first.output(),
     );
     assert.ok(lines.some((l) => / INFO: eim listening on http:\/\/127\.0\.0\.1:\d+ \(store: .*eim\.db, revision \d+\)$/.test(l)), first.output());
+    // The README's Quick start shows these lines: each is what a brand-new data dir prints (times, paths and the port aside).
+    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+    const block = /You see the server's first log lines[^`]*```\n([\s\S]*?)```/.exec(readme)?.[1].split('\n').filter(Boolean) ?? [];
+    assert.ok(block.length >= 3, 'the README shows the first log lines');
+    for (const shown of block) {
+      const pattern = new RegExp(
+        `^${shown
+          .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+          .replace(/\\\[\d\d:\d\d:\d\d\\\.\d{3}\\\]/, '\\[\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\]')
+          .replaceAll('/…/\\.eim/', `${tmp.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/`)
+          .replaceAll(':8080', ':\\d+')}$`,
+      );
+      assert.ok(lines.some((l) => pattern.test(l)), `the README's line "${shown}" is what the server prints:\n${first.output()}`);
+    }
 
     // Started again (stdout is a pipe here, so JSON by default): no first start, every line JSON.
     const again = await spawnServer(['--data-dir', tmp.dir]);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { openTestApp, type TestApp } from '../../testing/test-app.ts';
 import { enrollIdentity } from './enroll-identity.ts';
 import { fixtureSystem, type FixtureSystemSpec } from './fixture-system.ts';
@@ -44,6 +46,9 @@ describe('an agent on a machine without DMI (README: "The agent on a real machin
     assert.equal(r.status, 400);
     assert.equal(r.json.error.code, 'invalid_argument');
     assert.match(r.json.error.message, /neither a uuid nor a serial number.*autoRegister/);
+    // The README quotes the refusal as it is.
+    const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8').replace(/\s+/g, ' ');
+    assert.ok(readme.includes(`the server refuses it with \`${r.json.error.message}\``), `the README quotes: ${r.json.error.message}`);
   });
 
   test('with an autoRegister enrollment token it registers itself, onboarded, named after its hostname', async () => {
