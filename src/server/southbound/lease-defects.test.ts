@@ -78,6 +78,11 @@ describe('connection state of silent hosts', () => {
     const seen = Date.parse(now.status.lastSeenAt);
     assert.ok(seen - firstSeen >= 800, `lastSeenAt moved with the heartbeats (${seen - firstSeen} ms in 1.5 s)`);
     assert.ok(now.revision - first.revision < beats / 2, `${now.revision - first.revision} writes for ${beats} heartbeats`);
+    // The stored value moves at most once per lastSeenEveryMs (400 ms here), never sooner.
+    const { events } = (await srv.call('GET', `/v1/projects/default/events?id=${host.id}&since=${first.revision - 1}&limit=1000`, srv.admin)).json;
+    const stored = [...new Set((events as { object: { status: { lastSeenAt?: string } } }[]).map((e) => e.object.status.lastSeenAt).filter((v): v is string => !!v))].map(Date.parse);
+    assert.ok(stored.length >= 2, `lastSeenAt was stored more than once (${stored.length})`);
+    for (let i = 1; i < stored.length; i++) assert.ok(stored[i] - stored[i - 1] >= 400, `stored lastSeenAt ${stored[i] - stored[i - 1]} ms after the one before`);
   });
 });
 

@@ -113,7 +113,7 @@ export class LeaseJudge {
         continue;
       }
       const { expiresAt, lastSeen } = this.lease(id, row);
-      if (expiresAt > now && lastSeen - (host.lastSeenAt ?? 0) >= o.lastSeenEveryMs - o.fullPassMs) this.d.write(id, host.project, { lastSeenAt: new Date(lastSeen).toISOString() });
+      if (expiresAt > now && lastSeen - (host.lastSeenAt ?? 0) >= o.lastSeenEveryMs) this.d.write(id, host.project, { lastSeenAt: new Date(lastSeen).toISOString() });
     }
     if (missing.length) await o.leases.addMissing(o.serverId, missing);
     const gone = [...rows.values()].filter((r) => !this.d.view.get(r.hostId) && r.expiresAt <= now).map((r) => r.hostId);
