@@ -118,3 +118,48 @@ describe('eim CLI: an operator\'s first hour', () => {
     assert.ok(fish('eim get -o ').includes('wide'));
   });
 });
+
+describe('eim describe and eim watch leave out the once-a-minute lastSeenAt writes', () => {
+  let h: CliHarness;
+  before(async () => {
+    h = await startCliHarness();
+    h.login();
+  });
+  after(() => h.close());
+
+  test('describe counts them instead of filling its Events with them; the next change is named alone', async () => {
+    const api = (path: string, o: { method?: string; body?: unknown; token?: string } = {}) => call(`${h.server.url}/v1/projects/default${path}`, { token: h.server.token, ...o });
+    const host = (await api('/hosts', { method: 'POST', body: { name: 'edge-seen', spec: { desiredState: 'onboarded', desiredPowerState: 'on' } } })).json as { id: string };
+    const manager = (await api('/tokens', { method: 'POST', body: { role: 'manager' } })).json.token as string;
+    const status = (body: unknown) => api(`/hosts/${host.id}/status`, { method: 'PATCH', body, token: manager });
+    assert.equal((await status({ hostStatus: { indicator: 'idle', message: 'running', timestamp: new Date().toISOString() }, lastSeenAt: '2026-12-06T10:00:00.000Z' })).status, 200);
+    for (const at of ['2026-12-06T10:01:00.000Z', '2026-12-06T10:02:00.000Z', '2026-12-06T10:03:00.000Z']) assert.equal((await status({ lastSeenAt: at })).status, 200);
+    assert.equal((await api(`/hosts/${host.id}`, { method: 'PATCH', body: { spec: { desiredPowerState: 'off' } } })).status, 200);
+    const r = await h.eim(['describe', 'host', 'edge-seen']);
+    assert.equal(r.code, 0, r.stderr);
+    const events = r.stdout.slice(r.stdout.indexOf('Events'));
+    assert.match(events, /^Events \(3 lastSeenAt updates not shown\):/);
+    assert.doesNotMatch(events, /status\.lastSeenAt/, events);
+    assert.match(events, /UPDATED .* spec\.desiredPowerState\s*$/m, events);
+  });
+
+  test('watch prints a real change and skips the lastSeenAt-only update', async () => {
+    const api = (path: string, o: { method?: string; body?: unknown; token?: string } = {}) => call(`${h.server.url}/v1/projects/default${path}`, { token: h.server.token, ...o });
+    const host = (await api('/hosts', { method: 'POST', body: { name: 'edge-watched', spec: { desiredState: 'onboarded' } } })).json as { id: string; revision: number };
+    const manager = (await api('/tokens', { method: 'POST', body: { role: 'manager' } })).json.token as string;
+    const status = (body: unknown) => api(`/hosts/${host.id}/status`, { method: 'PATCH', body, token: manager });
+    await status({ lastSeenAt: '2026-12-06T10:00:00.000Z' });
+    await status({ lastSeenAt: '2026-12-06T10:01:00.000Z' });
+    await api(`/hosts/${host.id}`, { method: 'PATCH', body: { labels: { line: 'a' } } });
+    const w = h.spawnEim(['watch', 'hosts', '--since', String(host.revision - 1)]);
+    for (const t0 = Date.now(); !/labels\.line/.test(w.output()); ) {
+      assert.ok(Date.now() - t0 < 10_000, `the label change is printed:\n${w.output()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await w.stop();
+    const out = w.output();
+    const lines = out.split('\n').filter((l) => l.includes('edge-watched'));
+    assert.equal(lines.length, 2, `CREATED and the label change, not the two lastSeenAt updates:\n${out}`);
+    assert.doesNotMatch(out, /lastSeenAt/);
+  });
+});

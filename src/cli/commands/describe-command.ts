@@ -33,17 +33,27 @@ Examples:
         const inv = await ctx.client();
         const { findResource, listMatching } = await import('../resource-lookup.ts');
         const { StatusHistory } = await import('../output/status-history.ts');
+        const { heartbeatOnly } = await import('../output/event-line.ts');
         const resource = await findResource(inv, ctx.project, def, id);
         // The events page runs oldest first: read the id's history, keep the tail and the triples' changes.
         const history = new StatusHistory();
         let recent: InventoryEvent[] = [];
+        let previous: InventoryEvent | undefined;
+        let heartbeats = 0;
         let count = 0;
         let since = 0;
         for (let page = 0; page < MAX_PAGES; page++) {
           const { events, revision } = await inv.events({ project: ctx.project, id: resource.id, since, limit: EVENTS_PAGE });
           count += events.length;
           for (const ev of events) history.add(ev);
-          recent = [...recent, ...events].slice(-o.events - 1);
+          // A running host's once-a-minute lastSeenAt write is not news: left out, counted.
+          const telling = events.filter((ev) => {
+            const quiet = ev.type === 'UPDATED' && heartbeatOnly(previous?.object, ev.object);
+            previous = ev;
+            if (quiet) heartbeats++;
+            return !quiet;
+          });
+          recent = [...recent, ...telling].slice(-o.events - 1);
           // A page may stop short of the limit at its byte budget: more follow while it ends at its last event.
           if (events.length === 0 || revision !== events[events.length - 1].revision) break;
           since = revision;
@@ -76,7 +86,8 @@ Examples:
           events: recent.slice(-o.events),
           // One more than shown was kept, so the oldest shown event's change can be named.
           previous: recent.length > o.events ? recent[0] : undefined,
-          eventCount: count,
+          eventCount: count - heartbeats,
+          heartbeatEvents: heartbeats,
           sections,
           nameOf: names.nameOf,
         });

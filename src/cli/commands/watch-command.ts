@@ -22,7 +22,8 @@ export function registerWatchCommand(program: Command): void {
       `
 An UPDATED line says what changed: each status triple as its message and indicator, states as
 from → to, larger parts (hardware) by name. The first update of a resource the watch has not
-seen before shows its states now instead.
+seen before shows its states now instead. A running host's once-a-minute status.lastSeenAt update
+is left out (it is in -o json).
 
 The stream resumes by itself after a lost connection or a server restart, without losing or
 repeating an event. If the server no longer holds the asked-for history (revision_compacted),
@@ -39,7 +40,7 @@ Examples:
         const inv = await ctx.client();
         const { ALL_PROJECTS, kindByName } = await import('../../api/index.ts');
         const { kindLabel } = await import('../kind-resolver.ts');
-        const { eventLine, LastSeen } = await import('../output/event-line.ts');
+        const { eventLine, heartbeatOnly, LastSeen } = await import('../output/event-line.ts');
         const seen = new LastSeen();
         const watch = inv.watch({ project: o.allProjects ? ALL_PROJECTS : ctx.project, kinds: defs.length ? defs.map((d) => d.kind) : undefined, since: o.since });
         for await (const item of watch) {
@@ -50,7 +51,9 @@ Examples:
           }
           const ev = item.event();
           const def = kindByName(ev.kind);
-          ctx.out.line(eventLine(ctx.out, ev, def ? kindLabel(def) : ev.kind, seen.swap(ev)));
+          const before = seen.swap(ev);
+          if (ev.type === 'UPDATED' && heartbeatOnly(before, ev.object)) continue;
+          ctx.out.line(eventLine(ctx.out, ev, def ? kindLabel(def) : ev.kind, before));
         }
       }),
     );

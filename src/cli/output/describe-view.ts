@@ -27,6 +27,8 @@ export interface DescribeInput {
   previous?: InventoryEvent;
   /** How many events exist in all (more than shown when the window is cut). */
   eventCount: number;
+  /** Updates left out because they only moved `status.lastSeenAt` (a running host's minute). */
+  heartbeatEvents?: number;
   /** Sections the caller fetched (a host's maintenance windows), shown after the resource's own. */
   sections?: DescribeSection[];
   /** Names of the resources it refers to: ids show as `os-0a1b2c3d (ubuntu-22.04)`. */
@@ -88,7 +90,9 @@ export function printDescribe(out: Terminal, d: DescribeInput, now: number = Dat
   }
 
   out.line();
-  const shown = d.events.length < d.eventCount ? ` (last ${d.events.length} of ${d.eventCount})` : '';
+  const cut = d.events.length < d.eventCount ? `last ${d.events.length} of ${d.eventCount}` : '';
+  const quiet = d.heartbeatEvents ? `${d.heartbeatEvents} lastSeenAt ${d.heartbeatEvents === 1 ? 'update' : 'updates'} not shown` : '';
+  const shown = cut || quiet ? ` (${[cut, quiet].filter(Boolean).join('; ')})` : '';
   out.line(out.paint('bold', `Events${shown}:`));
   if (d.events.length === 0) return out.line('  (none in the retained history)');
   const headers = ['TYPE', 'REV', 'ACTOR', 'AGE', 'CHANGED'];
@@ -176,7 +180,9 @@ function changedText(ev: InventoryEvent, before: InventoryEvent | undefined): st
   const a = leaves(before.object);
   const b = leaves(ev.object);
   const paths = new Set([...a.keys(), ...b.keys()]);
-  const changed = [...paths].filter((p) => a.get(p) !== b.get(p));
+  let changed = [...paths].filter((p) => a.get(p) !== b.get(p));
+  // lastSeenAt moves every minute of a running host's life: named only when nothing else changed.
+  if (changed.length > 1) changed = changed.filter((p) => p !== 'status.lastSeenAt');
   return changed.join(', ') || '-';
 }
 

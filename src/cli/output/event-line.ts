@@ -26,6 +26,27 @@ export function eventLine(out: Terminal, ev: InventoryEvent, kindLabel: string, 
   return what ? `${head}: ${what}` : head;
 }
 
+/** Bookkeeping of the connection: written about once a minute per running host, news to nobody. */
+const HEARTBEAT = 'status.lastSeenAt';
+
+/**
+ * Whether the only change from `a` to `b` is `status.lastSeenAt` (the lease judge's once-a-minute
+ * write for a running host): `eim watch` and `eim describe` leave such updates out.
+ * @example heartbeatOnly(before, ev.object) // true for the minute's lastSeenAt write
+ */
+export function heartbeatOnly(a: Resource | undefined, b: Resource | undefined): boolean {
+  if (!a || !b) return false;
+  const before = leaves(a);
+  const after = leaves(b);
+  let moved = false;
+  for (const p of new Set([...before.keys(), ...after.keys()])) {
+    if (QUIET.has(p) || same(before.get(p), after.get(p))) continue;
+    if (p !== HEARTBEAT) return false;
+    moved = true;
+  }
+  return moved;
+}
+
 /** The changes from one version of a resource to the next, most telling first. */
 export function changes(out: Terminal, a: Resource, b: Resource): string {
   const before = leaves(a);
