@@ -34,7 +34,10 @@ test('eim watch: an update says what changed, a first update the states now, in 
   );
   // Never seen before: the states now.
   const other = { ...inst(5, { hostStatus: triple('error', 'no connection'), currentState: 'onboarded' }), id: 'inst-ffffffff', name: 'edge-02' } as Resource;
-  assert.equal(line(ev('UPDATED', other)), '5 UPDATED instance edge-02 (inst-ffffffff) by instance-manager: now hostStatus "no connection" (error); currentState onboarded');
+  assert.equal(line(ev('UPDATED', other)), '5 UPDATED instance edge-02 (inst-ffffffff) by instance-manager: now desiredState running; hostStatus "no connection" (error); currentState onboarded');
+  // An edit of a resource never seen before names what is now asked for.
+  const powered = { ...inst(6, { hostStatus: triple('idle', 'running') }, { desiredState: 'onboarded', desiredPowerState: 'off' }), id: 'host-0a0a0a0a', name: 'edge-03' } as Resource;
+  assert.equal(line(ev('UPDATED', powered, 'admin (admin)')), '6 UPDATED instance edge-03 (host-0a0a0a0a) by admin (admin): now desiredState onboarded; desiredPowerState off; hostStatus "running" (idle)');
   const third = { ...other, id: 'inst-eeeeeeee' } as Resource;
   seen.swap(ev('CREATED', third));
   assert.equal(seen.size, 2, 'the oldest is forgotten past the bound');

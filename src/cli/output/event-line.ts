@@ -62,9 +62,11 @@ export function changes(out: Terminal, a: Resource, b: Resource): string {
   return parts.join('; ');
 }
 
-/** The resource's states and status messages as they are (no earlier version to compare with). */
+/** The resource's desired states, states and status messages as they are (no earlier version to compare with). */
 function now(out: Terminal, r: Resource): string {
   const parts: string[] = [];
+  // What was asked for first (an edit is what most often makes a first update), then what is.
+  for (const [k, v] of Object.entries((r.spec ?? {}) as Record<string, unknown>)) if (/^desired/.test(k) && typeof v === 'string') parts.push(`${k} ${v}`);
   for (const [k, v] of Object.entries(r.status ?? {})) {
     if (isTriple(v)) parts.push(`${k} ${tripleText(out, v)}`);
     else if (/State$/.test(k) && typeof v === 'string') parts.push(`${k} ${v}`);
