@@ -80,6 +80,13 @@ describe('eim CLI: an operator\'s first hour', () => {
     assert.match(list.stdout, new RegExp(`^${id}\\s+viewer\\s+viewer-token\\s+-\\s+\\d+s ago\\s+in 59m\\S*\\s+revoked`, 'm'));
     const json = await h.eim(['token', 'list', '-o', 'json']);
     assert.ok(JSON.parse(json.stdout).items.some((t: { id: string }) => t.id === id));
+    // An agent token is bound to its host: the table names the host.
+    const host = (await api('/hosts', { method: 'POST', body: { name: 'edge-tokened', spec: { serialNumber: 'SN-TOKENED', desiredState: 'onboarded' } } })).json as { id: string };
+    const enrol = (await api('/tokens', { method: 'POST', body: { role: 'enrollment' } })).json.token as string;
+    const agent = await call(`${h.server.url}/southbound/v1/enroll`, { method: 'POST', token: enrol, body: { serialNumber: 'SN-TOKENED', hostname: 'edge-tokened' } });
+    assert.equal(agent.status, 200);
+    const withAgent = await h.eim(['token', 'list'], { env: { COLUMNS: '200' } });
+    assert.match(withAgent.stdout, new RegExp(`^\\S+\\s+agent\\s+agent/${host.id}\\s+edge-tokened\\s`, 'm'), withAgent.stdout);
     for (const out of [list.stdout, json.stdout]) assert.ok(!out.includes(secret), 'the token itself is never listed');
     const viewer = await h.eim(['token', 'list'], { env: { EIM_TOKEN: secret } });
     assert.equal(viewer.code, 1, 'a revoked token may not list');

@@ -76,13 +76,17 @@ Examples:
         const { items } = await inv.transport.json<{ items: TokenRecord[] }>({ method: 'GET', path: `/v1/projects/${encodeURIComponent(ctx.project)}/tokens`, idempotent: true });
         if (o.output !== 'table') return printStructured(ctx.out, { items }, o.output);
         if (items.length === 0) return ctx.err.line(`no token in project ${ctx.project}`);
+        // Hosts by name, as every other table shows them (the id where the host is gone).
+        const { ReferenceNames } = await import('../reference-names.ts');
+        const names = new ReferenceNames(inv, ctx.project);
+        await names.load(new Set(items.flatMap((t) => (t.hostId ? [t.hostId] : []))));
         const now = Date.now();
         const nowIso = new Date(now).toISOString();
         const rows = items.map((t) => {
           const expired = t.expiresAt !== undefined && Date.parse(t.expiresAt) <= now;
           const state = t.revokedAt ? { text: `revoked ${age(t.revokedAt, now)} ago`, style: 'red' as const } : expired ? { text: 'expired', style: 'dim' as const } : { text: 'active', style: 'green' as const };
           const expires = !t.expiresAt ? 'never' : expired ? `${age(t.expiresAt, now)} ago` : `in ${age(nowIso, Date.parse(t.expiresAt))}`;
-          return [t.id, `${t.role}${t.autoRegister ? ' (auto-register)' : ''}`, t.subject, t.hostId ?? '-', `${age(t.createdAt, now)} ago`, expires, state];
+          return [t.id, `${t.role}${t.autoRegister ? ' (auto-register)' : ''}`, t.subject, t.hostId ? (names.nameOf(t.hostId) ?? t.hostId) : '-', `${age(t.createdAt, now)} ago`, expires, state];
         });
         for (const l of renderTable(['ID', 'ROLE', 'SUBJECT', 'HOST', 'CREATED', 'EXPIRES', 'STATE'], rows, ctx.out, { keep: [0] }).lines) ctx.out.line(l);
       }),
