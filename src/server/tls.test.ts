@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Resource } from '../api/index.ts';
 import { InventoryClient, type SseFrame, SseParser } from '../client/index.ts';
 import { EIM_BIN, type ServerProcess, spawnServer } from '../testing/server-process.ts';
 import { type CertPair, makeTestCa, type TestCa, writeCerts } from '../testing/test-certs.ts';
@@ -196,6 +197,43 @@ describe('eim server over TLS', () => {
     await sleep(1500);
     assert.doesNotMatch(trusted.output(), /command stream lost|reconnecting the command stream|not trusted/, trusted.output());
     trusted.p.kill('SIGTERM');
+  });
+
+  test('eim managers and eim sim trust the CA given with --ca-file, and refuse the server without it', async () => {
+    const config = tempDir();
+    cleanups.push(() => config.remove());
+    const run = (args: string[]) => {
+      const p = spawn(process.execPath, [EIM_BIN, ...args], { env: { ...process.env, NO_COLOR: '1', EIM_CONFIG: join(config.dir, 'config.json'), EIM_SERVER: '', EIM_TOKEN: '', EIM_CA_FILE: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      p.stdout!.on('data', (b: Buffer) => (out += b));
+      p.stderr!.on('data', (b: Buffer) => (out += b));
+      cleanups.push(() => p.kill('SIGKILL'));
+      return { p, output: () => out, exited: new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code))) };
+    };
+    // As the README runs them: a manager token for every project.
+    const managerToken = (
+      await new InventoryClient({ server: server.url, token: server.token, ca: ca.cert }).transport.json<{ token: string }>({ method: 'POST', path: '/v1/projects/*/tokens', body: { role: 'manager', ttlSeconds: 600 } })
+    ).token;
+    const untrusted = run(['managers', '--inventory', server.url, '--token', managerToken]);
+    assert.notEqual(await untrusted.exited, 0, untrusted.output());
+    assert.match(untrusted.output(), /TLS certificate is not trusted/);
+
+    const managers = run(['managers', '--inventory', server.url, '--token', managerToken, '--ca-file', files['ca.pem']]);
+    const sim = run(['sim', '--server', server.url, '--token', server.token, '--ca-file', files['ca.pem'], '--nodes', '2', '--auto-register', '--prefix', 'tlssim', '--heartbeat', '1s', '--state-dir', join(dir, 'sim-state')]);
+    // The simulated agents enrol and heartbeat over TLS; the managers (this server runs none) onboard their hosts.
+    const simHosts = async () => (JSON.parse((await get(`${server.url}/v1/projects/default/hosts?pageSize=100`, ca.cert, server.token)).body).items as Resource[]).filter((h) => h.name.startsWith('tlssim-'));
+    await until(
+      async () => {
+        const hs = await simHosts();
+        return hs.length === 2 && hs.every((h) => (h.status as { currentState?: string }).currentState === 'onboarded' && (h.status as { hostStatus?: { message?: string } }).hostStatus?.message === 'running');
+      },
+      'two simulated hosts onboarded by eim managers and running',
+      { timeoutMs: 30_000, intervalMs: 200 },
+    ).catch((e: Error) => assert.fail(`${e.message}\nmanagers: ${managers.output()}\nsim: ${sim.output()}`));
+    assert.doesNotMatch(managers.output() + sim.output(), /not trusted/);
+    sim.p.kill('SIGTERM');
+    managers.p.kill('SIGTERM');
+    await Promise.all([sim.exited, managers.exited]);
   });
 
   test('SIGHUP re-reads the certificate: an open watch goes on, new connections get the new certificate; a broken one is refused and the current kept', async () => {
