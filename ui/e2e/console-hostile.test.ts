@@ -7,8 +7,8 @@ import { tempDir } from '../../src/testing/test-stores.ts';
 import { until as untilShared } from '../../src/testing/until.ts';
 import { browserUnavailable, launchBrowser, screenshot, signIn, until } from './browser-harness.ts';
 
-// Issue 9: the console renders what tenants and agents wrote as text. Labels, status messages,
-// hardware fields, NIC names, a command's result and log lines hold markup that would run script
+// Issue 9: the console renders what tenants and agents wrote as text. Labels, a site's address,
+// status messages (the enrolment hostname in the registration message), hardware fields, NIC names, a command's result and log lines hold markup that would run script
 // if it were parsed; the test sees them on screen literally, no script ran (a window counter and
 // a dialog listener), none of the markup became elements, and the console's document still
 // carries its Content-Security-Policy.
@@ -44,7 +44,8 @@ describe('web console: hostile strings are text', { skip }, () => {
     assert.equal(host.status, 201, host.body);
     hostId = host.json.id;
     const enrollment = (await api(`${P}/tokens`, { body: { role: 'enrollment' } })).json.token;
-    const enrolled = await api('/southbound/v1/enroll', { token: enrollment, body: { serialNumber: 'SN-HOSTILE', hostname: 'edge-1' } });
+    // The hostname the agent reports goes into the host's registration status message.
+    const enrolled = await api('/southbound/v1/enroll', { token: enrollment, body: { serialNumber: 'SN-HOSTILE', hostname: `edge-1${PAYLOADS.entity}${PAYLOADS.img}` } });
     assert.equal(enrolled.status, 200, enrolled.body);
     agent = enrolled.json.token;
     const heartbeat = () => api('/southbound/v1/heartbeat', { token: agent, body: {} }).catch(() => undefined);
@@ -119,11 +120,13 @@ describe('web console: hostile strings are text', { skip }, () => {
     await until('the NIC name and MAC as text', async () => (await shown(PAYLOADS.img)) && (await shown(PAYLOADS.dialog)));
     await until("the command's failure on the Power row, as text", () => shown(`${PAYLOADS.link} ${PAYLOADS.script}`));
     await until('the log line as text', () => shown(`boot ${PAYLOADS.img} ${PAYLOADS.dialog} ${PAYLOADS.entity}`));
+    await until('the enrolment hostname in the Registration row, as text', () => shown(`from edge-1${PAYLOADS.entity}${PAYLOADS.img}`));
     await assertInert(signed, 'host page');
     await screenshot(signed, 'hostile-strings');
 
     await signed.goto(`${server.url}/#/locations`);
     await until('the region tree', () => shown('plant-1'));
+    await until("the site's address as text", () => shown(PAYLOADS.img));
     await assertInert(signed, 'regions and sites');
 
     const policy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
