@@ -76,7 +76,7 @@ describe('telemetry routes', () => {
 
   test('an agent pushes metrics with its own token; the host is the token’s, whatever the payload says; a repeated batch is stored once', async () => {
     for (let i = 0; i < 6; i++) {
-      const r = await push('edge-a', 'metrics', encodeMetrics(host1Samples(now - (6 - i) * 10_000, 0.75), { 'host.id': hosts['edge-b'].id }), { 'x-eim-batch': `s1.${i}` });
+      const r = await push('edge-a', 'metrics', encodeMetrics(host1Samples(now - (6 - i) * 10_000, 0.75), { 'host.id': hosts['edge-b'].id, 'host.name': 'edge-b', 'eim.project': 'other', 'service.name': 'eim-agent' }), { 'x-eim-batch': `s1.${i}` });
       assert.equal(r.statusCode, 200, r.body);
       assert.deepEqual(JSON.parse(r.body), {});
     }
@@ -192,6 +192,12 @@ describe('telemetry routes', () => {
     assert.ok(m, 'metrics forwarded');
     const attrs = m.body.resourceMetrics[0].resource.attributes as { key: string; value: { stringValue: string } }[];
     assert.equal(attrs.find((a) => a.key === 'eim.host.id')?.value.stringValue, hosts['edge-a'].id);
+    // The first batches said host.id = edge-b's id, host.name = edge-b, eim.project = other.
+    const resources = forwarded.filter((f) => f.path === '/v1/metrics').map((f) => Object.fromEntries(f.body.resourceMetrics[0].resource.attributes.map((a: { key: string; value: { stringValue: string } }) => [a.key, a.value.stringValue])));
+    assert.ok(resources.length >= 6);
+    for (const r of resources.slice(0, 6)) {
+      assert.deepEqual(r, { 'service.name': 'eim-agent', 'eim.project': 'default', 'eim.host.id': hosts['edge-a'].id, 'host.id': hosts['edge-a'].id }, 'the host is the token’s; the payload’s host.* and eim.* are dropped, other attributes kept');
+    }
     assert.ok(forwarded.some((f) => f.path === '/v1/logs'));
     assert.equal(telemetry.forwarder!.stats.dropped, 0);
   });
