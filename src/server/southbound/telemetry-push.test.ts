@@ -142,4 +142,23 @@ describe('southbound telemetry push', () => {
     assert.equal(t2.collectionStatus?.indicator, 'idle');
     assert.equal(t2.unknownGroups, undefined);
   });
+
+  test("the batches the agent's buffer dropped reach the host's status.telemetry.droppedBatches", async () => {
+    const { host, agent } = await enrolled('edge-t4');
+    const mgr = srv.inventory.as(manager);
+    await mgr.updateStatus('default', 'Host', host.id, telemetry('ffffffffffffffff', 60));
+    // Room for three 100-byte batches (64 bytes of overhead each): five in, the two oldest out.
+    const buffer = new TelemetryBuffer({ maxBytes: 3 * (100 + 64) });
+    for (let i = 0; i < 5; i++) buffer.add('metrics', String(i).repeat(100));
+    const report = runnerReport({ metrics: [{ groups: ['cpu'], intervalSeconds: 60 }], logs: [] }, buffer);
+    assert.equal(report.droppedBatches, 2);
+    assert.equal((await call('POST', '/southbound/v1/status', agent, { telemetry: report })).status, 204);
+    const first = await mgr.get('default', 'Host', host.id);
+    assert.equal((first.status.telemetry as { droppedBatches?: number }).droppedBatches, 2);
+    assert.equal((first.status.telemetry as { collectionStatus?: { indicator: string } }).collectionStatus?.indicator, 'idle', 'drops are counted, not an error');
+
+    buffer.add('metrics', '5'.repeat(100));
+    assert.equal((await call('POST', '/southbound/v1/status', agent, { telemetry: runnerReport({ metrics: [{ groups: ['cpu'], intervalSeconds: 60 }], logs: [] }, buffer) })).status, 204);
+    assert.equal(((await mgr.get('default', 'Host', host.id)).status.telemetry as { droppedBatches?: number }).droppedBatches, 3);
+  });
 });
