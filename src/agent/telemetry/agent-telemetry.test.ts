@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { systemClock } from '../../api/index.ts';
 import { MemoryLog } from '../agent-log.ts';
 import { fixtureSystem } from '../discovery/fixture-system.ts';
 import { nodeSystemAccess } from '../discovery/system-access.ts';
 import { tempDir } from '../../testing/test-stores.ts';
-import { type JournalRunner, LinuxLogs } from './linux-logs.ts';
+import { type JournalRunner, LinuxLogs, type LogFiles, nodeLogFiles } from './linux-logs.ts';
 import { LinuxMetrics } from './linux-metrics.ts';
 import type { Sample } from './otlp-batch.ts';
 import { TelemetryBuffer } from './telemetry-buffer.ts';
@@ -144,6 +145,59 @@ test('journald (fixture): starts at the end, follows the cursor in bounded reads
     buffer.ack(2);
     buffer = new TelemetryBuffer({ dir, maxBytes: 1 << 20 });
     assert.equal(buffer.cursor('syslog'), a.cursor);
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('no journald: /var/log/syslog (a fixture file) from its end, by inode and offset, across rotation and truncation; level filtered; stamped with the line’s time', async () => {
+  const tmp = tempDir();
+  try {
+    // The real file functions, with /var/log/… under the temp dir.
+    const files: LogFiles = { stat: (p) => nodeLogFiles.stat(path.join(tmp.dir, p)), read: (p, o, n) => nodeLogFiles.read(path.join(tmp.dir, p), o, n) };
+    const syslog = path.join(tmp.dir, 'var/log/syslog');
+    mkdirSync(path.dirname(syslog), { recursive: true });
+    writeFileSync(syslog, 'Dec  6 10:00:00 edge-01 kernel: history, not shipped\n');
+    const now = new Date(2026, 11, 6, 12, 0, 0).getTime();
+    const logs = new LinuxLogs(fixtureSystem({ files: {} }), files, async () => undefined, () => now);
+    assert.equal(await logs.problem('syslog'), undefined);
+    assert.match((await logs.problem('auth'))!, /no journald and no \/var\/log\/auth\.log/);
+
+    const start = await logs.read('syslog', 'warn', undefined, 10);
+    assert.deepEqual(start.entries, [], 'the first read starts at the end');
+    appendFileSync(syslog, [
+      'Dec  6 11:00:01 edge-01 nginx[10]: started',
+      'Dec  6 11:00:02 edge-01 kernel: I/O error on sda',
+      '2026-12-06T11:00:03.250+00:00 edge-01 smartd[3]: warning: temperature 61',
+      'no stamp: disk failure',
+      'Dec  6 11:00:05 edge-01 cron[4]: ran',
+      'Dec  6 11:00:06 edge-01 kernel: half a line, err',
+    ].join('\n'));
+    const a = await logs.read('syslog', 'warn', start.cursor, 2);
+    assert.deepEqual(a.entries.map((e) => [e.t, e.severity, e.body]), [
+      [new Date(2026, 11, 6, 11, 0, 2).getTime(), 17, 'Dec  6 11:00:02 edge-01 kernel: I/O error on sda'],
+      [Date.UTC(2026, 11, 6, 11, 0, 3, 250), 13, '2026-12-06T11:00:03.250+00:00 edge-01 smartd[3]: warning: temperature 61'],
+    ], 'warn and above, two at a time, each at the time its line says');
+    assert.equal(a.entries[0].attrs['log.source'], '/var/log/syslog');
+    const b = await logs.read('syslog', 'warn', a.cursor, 10);
+    assert.deepEqual(b.entries.map((e) => [e.t, e.body]), [[now, 'no stamp: disk failure']], 'no stamp: the time of reading; a line without its newline waits');
+    appendFileSync(syslog, '\n');
+    const c = await logs.read('syslog', 'warn', b.cursor, 10);
+    assert.deepEqual(c.entries.map((e) => e.body), ['Dec  6 11:00:06 edge-01 kernel: half a line, err']);
+    assert.deepEqual((await logs.read('syslog', 'warn', c.cursor, 10)).entries, [], 'nothing twice');
+    const info = await logs.read('syslog', 'info', start.cursor, 10);
+    assert.equal(info.entries.length, 6, 'at info every line, from the same cursor again');
+
+    // logrotate: the file is renamed and a new one (another inode) begins; it is read from its start.
+    renameSync(syslog, `${syslog}.1`);
+    writeFileSync(syslog, 'Dec  6 11:30:00 edge-01 kernel: error after rotation\n');
+    const d = await logs.read('syslog', 'warn', c.cursor, 10);
+    assert.deepEqual(d.entries.map((e) => e.body), ['Dec  6 11:30:00 edge-01 kernel: error after rotation']);
+    assert.notEqual(JSON.parse(d.cursor!).ino, JSON.parse(c.cursor!).ino);
+    // copytruncate: the same inode, shorter than the offset: from its start.
+    truncateSync(syslog, 0);
+    appendFileSync(syslog, 'Dec  6 11:40:00 edge-01 x: failed\n');
+    assert.deepEqual((await logs.read('syslog', 'warn', d.cursor, 10)).entries.map((e) => e.body), ['Dec  6 11:40:00 edge-01 x: failed']);
   } finally {
     tmp.remove();
   }
