@@ -150,6 +150,76 @@ test('journald (fixture): starts at the end, follows the cursor in bounded reads
   }
 });
 
+test('fixture: diskio from /proc/diskstats, whole disks only (those in /sys/block; partitions, loop, ram and zram left out)', async () => {
+  const sys = fixtureSystem({
+    files: {
+      // Kernel 4.18+ (17 fields after the name) and an older one (11): the first seven counters are the same.
+      '/proc/diskstats': [
+        '   7       0 loop0 120 0 960 4 0 0 0 0 0 8 4 0 0 0 0 0 0',
+        '   8       0 sda 1000 20 80000 300 400 10 16000 900 0 700 1200 5 0 40 2 30 1',
+        '   8       1 sda1 900 20 70000 280 390 10 15000 890 0 690 1170 0 0 0 0 0 0',
+        ' 259       0 nvme0n1 10 0 2048 1 20 0 4096 2 0 3 3',
+        ' 253       0 dm-0 5 0 40 1 6 0 48 1 0 2 2 0 0 0 0 0 0',
+        ' 253       1 zram0 3 0 24 0 3 0 24 0 0 0 0 0 0 0 0 0 0',
+        '   1       0 ram0 0 0 0 0 0 0 0 0 0 0 0',
+        '   8      16 sdb 7',
+        '',
+      ].join('\n'),
+      ...Object.fromEntries(['loop0', 'sda', 'nvme0n1', 'dm-0', 'zram0', 'ram0', 'sdb'].map((d) => [`/sys/block/${d}/size`, '0\n'])),
+    },
+  });
+  const io = await new LinuxMetrics(sys).collect('diskio', 42);
+  assert.ok(io.every((s) => s.type === 'counter' && s.t === 42));
+  const table = io.map((s) => [s.attrs['system.device'], s.name, s.attrs['disk.io.direction'], s.value, s.unit]);
+  assert.deepEqual(table, [
+    ['sda', 'system.disk.io', 'read', 80000 * 512, 'By'],
+    ['sda', 'system.disk.io', 'write', 16000 * 512, 'By'],
+    ['sda', 'system.disk.operations', 'read', 1000, '{operation}'],
+    ['sda', 'system.disk.operations', 'write', 400, '{operation}'],
+    ['nvme0n1', 'system.disk.io', 'read', 2048 * 512, 'By'],
+    ['nvme0n1', 'system.disk.io', 'write', 4096 * 512, 'By'],
+    ['nvme0n1', 'system.disk.operations', 'read', 10, '{operation}'],
+    ['nvme0n1', 'system.disk.operations', 'write', 20, '{operation}'],
+    ['dm-0', 'system.disk.io', 'read', 40 * 512, 'By'],
+    ['dm-0', 'system.disk.io', 'write', 48 * 512, 'By'],
+    ['dm-0', 'system.disk.operations', 'read', 5, '{operation}'],
+    ['dm-0', 'system.disk.operations', 'write', 6, '{operation}'],
+  ], 'a line too short to hold the counters (sdb) is skipped, not NaN');
+});
+
+test('this machine: diskio agrees with /proc/diskstats read around it', async (ctx) => {
+  let before: string;
+  try {
+    before = readFileSync('/proc/diskstats', 'utf8');
+  } catch {
+    ctx.skip('no /proc/diskstats here');
+    return;
+  }
+  const io = await new LinuxMetrics(nodeSystemAccess).collect('diskio', Date.now());
+  const after = readFileSync('/proc/diskstats', 'utf8');
+  const fields = (text: string) => new Map(text.split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/)).map((f) => [f[2], f.slice(3).map(Number)]));
+  const [b, a] = [fields(before), fields(after)];
+  const devices = [...new Set(io.map((s) => s.attrs['system.device']))];
+  if (devices.length === 0) {
+    ctx.skip('no whole disk with I/O counters here');
+    return;
+  }
+  for (const d of devices) {
+    assert.ok(b.has(d) && !/^(loop|ram|zram)\d/.test(d), `${d} is a disk of /proc/diskstats`);
+    const get = (name: string, dir: string) => value(io, name, { 'system.device': d, 'disk.io.direction': dir })!;
+    // Counters only grow: between the reads before and after. Index 0 reads, 2 sectors read, 4 writes, 6 sectors written.
+    for (const [name, dir, i, scale] of [['system.disk.operations', 'read', 0, 1], ['system.disk.io', 'read', 2, 512], ['system.disk.operations', 'write', 4, 1], ['system.disk.io', 'write', 6, 512]] as const) {
+      const v = get(name, dir);
+      assert.ok(v >= b.get(d)![i] * scale && v <= a.get(d)![i] * scale, `${d} ${name} ${dir}: ${v} within [${b.get(d)![i] * scale}, ${a.get(d)![i] * scale}]`);
+    }
+    // Each completed request moves at least one 512-byte sector.
+    assert.ok(get('system.disk.io', 'read') >= get('system.disk.operations', 'read') * 512, `${d}: read bytes ≥ 512 × reads`);
+    assert.ok(get('system.disk.io', 'write') >= get('system.disk.operations', 'write') * 512, `${d}: written bytes ≥ 512 × writes`);
+  }
+  const partitions = devices.filter((d) => /^(sd[a-z]+|vd[a-z]+|xvd[a-z]+)\d+$|^(nvme\d+n\d+|mmcblk\d+)p\d+$/.test(d));
+  assert.deepEqual(partitions, [], 'whole disks only');
+});
+
 test('no journald: /var/log/syslog (a fixture file) from its end, by inode and offset, across rotation and truncation; level filtered; stamped with the line’s time', async () => {
   const tmp = tempDir();
   try {
