@@ -177,6 +177,17 @@ for (const dialect of DIALECTS) {
       const page2 = await tel.logs({ project: 'p', limit: 2, before: { t: page1[1].t, seq: page1[1].seq } });
       assert.deepEqual([...page1, ...page2].map((l) => l.body), [...bodies].reverse().slice(0, 4));
       assert.deepEqual((await tel.logs({ project: 'p', hostIds: ['host-000000d1'], limit: 10 })).length, 0, 'a host of another project is not in p');
+
+      // In the order stored after a position: a late line (older time) comes after the ones stored before it.
+      const position = await tel.logsPosition({ project: 'p', hostIds: ['host-000000d0'] });
+      assert.equal(position, Math.max(...all.map((l) => l.seq)));
+      assert.equal(await tel.logsPosition({ project: 'p', hostIds: ['host-000000ff'] }), 0, 'no line: 0');
+      await tel.ingest({ project: 'p', hostId: 'host-000000d0', points: [], logs: [{ t: T0 + 60_000, severity: 9, body: 'new' }] });
+      await tel.ingest({ project: 'q', hostId: 'host-000000d1', points: [], logs: [{ t: T0 + 60_000, severity: 9, body: 'other project, later' }] });
+      await tel.ingest({ project: 'p', hostId: 'host-000000d0', points: [], logs: [{ t: T0 - 3_600_000, severity: 17, body: 'late' }] });
+      const after = await tel.logs({ project: 'p', hostIds: ['host-000000d0'], afterSeq: position, limit: 10 });
+      assert.deepEqual(after.map((l) => l.body), ['new', 'late']);
+      assert.deepEqual((await tel.logs({ project: 'p', afterSeq: after[0].seq, limit: 10 })).map((l) => l.body), ['late']);
     }));
 }
 

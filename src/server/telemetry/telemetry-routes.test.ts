@@ -123,6 +123,25 @@ describe('telemetry routes', () => {
     assert.deepEqual(topOther.json.items, [], 'the other project sees none of it');
   });
 
+  test('logs after a cursor: only lines stored later, in the order stored, also one with an older time', async () => {
+    const logsOf = (q: string) => srv.call('GET', `/v1/projects/default/hosts/${hosts['edge-b'].id}/logs?${q}`, srv.admin);
+    const end = await logsOf('afterId=end');
+    assert.equal(end.status, 200, JSON.stringify(end.json));
+    assert.deepEqual(end.json.items, []);
+    assert.match(end.json.cursor, /^\d+$/);
+    await push('edge-b', 'logs', encodeLogs([{ t: now - 1000, severity: 13, body: 'fresh', attrs: {} }], {}));
+    await push('edge-b', 'logs', encodeLogs([{ t: now - 3_600_000, severity: 9, body: 'late from the buffer', attrs: {} }, { t: now - 3_500_000, severity: 17, body: 'late error', attrs: {} }], {}));
+    await push('edge-a', 'logs', encodeLogs([{ t: now, severity: 9, body: 'another host', attrs: {} }], {}));
+    const after = await logsOf(`afterId=${end.json.cursor}&limit=2`);
+    assert.deepEqual(after.json.items.map((l: any) => l.body), ['fresh', 'late from the buffer']);
+    assert.equal(after.json.cursor, after.json.items[1].id);
+    const rest = await logsOf(`afterId=${after.json.cursor}`);
+    assert.deepEqual(rest.json.items.map((l: any) => l.body), ['late error']);
+    const none = await logsOf(`afterId=${rest.json.cursor}`);
+    assert.deepEqual([none.json.items, none.json.cursor], [[], rest.json.cursor], 'nothing new: the cursor stays');
+    assert.deepEqual((await logsOf(`afterId=${end.json.cursor}&level=warn`)).json.items.map((l: any) => l.body), ['fresh', 'late error'], 'filters apply');
+  });
+
   test('cross-project and cross-host access is refused; garbage answers 4xx', async () => {
     const viewerOther = (await srv.call('POST', '/v1/projects/other/tokens', srv.admin, { role: 'viewer' })).json.token;
     for (const path of [`/v1/projects/other/hosts/${hosts['edge-a'].id}/metrics`, `/v1/projects/other/hosts/${hosts['edge-a'].id}/logs`]) {
@@ -136,7 +155,7 @@ describe('telemetry routes', () => {
       const r = await srv.call('GET', `/v1/projects/default/hosts/${hosts['edge-a'].id}/metrics?${bad}`, srv.admin);
       assert.equal(r.status, 400, `${bad}: ${JSON.stringify(r.json)}`);
     }
-    for (const bad of ['level=loud', 'limit=0', 'limit=5000', 'pageToken=x', 'since=nope']) {
+    for (const bad of ['level=loud', 'limit=0', 'limit=5000', 'pageToken=x', 'since=nope', 'afterId=-1', 'afterId=start', 'afterId=3&pageToken=1.2']) {
       assert.equal((await srv.call('GET', `/v1/projects/default/hosts/${hosts['edge-a'].id}/logs?${bad}`, srv.admin)).status, 400, bad);
     }
     assert.equal((await srv.call('GET', '/v1/projects/default/hosts:top?sort=gpu', srv.admin)).status, 400);
