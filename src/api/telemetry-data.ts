@@ -116,7 +116,15 @@ export const LogLine = Type.Object(
 );
 export type LogLine = Static<typeof LogLine>;
 
-export const LogsAnswer = Type.Object({ items: Type.Array(LogLine), nextPageToken: Opt(Type.String()) }, closed);
+export const LogsAnswer = Type.Object(
+  {
+    items: Type.Array(LogLine),
+    nextPageToken: Opt(Type.String()),
+    /** With `afterId`: the id to give as `afterId` next (the last line's, or the newest stored with `afterId=end`). */
+    cursor: Opt(Type.String()),
+  },
+  closed,
+);
 export type LogsAnswer = Static<typeof LogsAnswer>;
 
 /** One host in a fleet view: its headline metrics as last sampled. */

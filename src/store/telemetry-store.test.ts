@@ -120,6 +120,47 @@ for (const dialect of DIALECTS) {
       assert.equal(Math.min(...times), T0 + (30 - times.size) * 60_000, 'the newest minutes are the ones kept');
     }));
 
+  test(`${dialect}: log lines past their retention go, then past the logs byte budget the oldest minutes go first; samples are not touched`, (t) =>
+    withStore(t, dialect, async (store, clock) => {
+      const tel = store.telemetry;
+      const host = 'host-000000c1';
+      for (let i = 0; i < 30; i++) {
+        const logs = Array.from({ length: 10 }, (_, k) => ({ t: T0 + i * 60_000 + k * 1000, severity: 9, body: `minute ${i} line ${k} ${'x'.repeat(100)}` }));
+        await tel.ingest({ project: 'p', hostId: host, points: [cpu(T0 + i * 60_000, i)], logs });
+      }
+      clock.now = T0 + 30 * 60_000;
+      const minutes = async () => {
+        const lines = await tel.logs({ project: 'p', hostIds: [host], limit: 1000 });
+        return { count: lines.length, oldest: Math.min(...lines.map((l) => l.t)), distinct: new Set(lines.map((l) => Math.floor((l.t - T0) / 60_000))).size };
+      };
+      const samples = async () => {
+        let n = 0;
+        await tel.readSamples(host, 0, Infinity, () => n++);
+        return n;
+      };
+      assert.equal((await minutes()).count, 300);
+      const before = await telemetryUsage(tel);
+      assert.ok(before.logs > 300 * 100, `the ledger counts the lines' bytes (${before.logs})`);
+      const big = { rawMs: 86_400_000, rollupMs: 86_400_000, metricsBytes: 1e9 };
+
+      // Retention 20 minutes at 10:30: the lines of 10:00–10:09 go.
+      const aged = await maintainTelemetry(tel, { ...big, logsMs: 20 * 60_000, logsBytes: 1e9 });
+      assert.equal(aged.deletedLogs, 100);
+      assert.deepEqual(await minutes(), { count: 200, oldest: T0 + 10 * 60_000, distinct: 20 });
+      const afterRetention = await telemetryUsage(tel);
+      assert.ok(Math.abs(afterRetention.logs - (before.logs * 2) / 3) <= before.logs / 30, `the ledger forgot the deleted lines (${afterRetention.logs} of ${before.logs})`);
+      assert.equal(aged.logsBytes, afterRetention.logs);
+
+      // Budget: room for about 5.5 of the 20 minutes left: the 5 newest stay.
+      const budget = Math.floor((afterRetention.logs / 20) * 5.5);
+      const cut = await maintainTelemetry(tel, { ...big, logsMs: 20 * 60_000, logsBytes: budget });
+      assert.ok(cut.logsBytes <= budget, `${cut.logsBytes} ≤ ${budget}`);
+      assert.equal(cut.deletedLogs, 150);
+      assert.deepEqual(await minutes(), { count: 50, oldest: T0 + 25 * 60_000, distinct: 5 }, 'the newest minutes are the ones kept');
+      assert.equal(await samples(), 30, 'the logs budget and retention leave samples alone');
+      assert.equal((await maintainTelemetry(tel, { ...big, logsMs: 20 * 60_000, logsBytes: budget })).deletedLogs, 0, 'within the budget: nothing more goes');
+    }));
+
   test(`${dialect}: logs come newest first, paged, by level, and q matches literally (%, _ and quotes are plain characters)`, (t) =>
     withStore(t, dialect, async (store) => {
       const tel = store.telemetry;
@@ -136,6 +177,17 @@ for (const dialect of DIALECTS) {
       const page2 = await tel.logs({ project: 'p', limit: 2, before: { t: page1[1].t, seq: page1[1].seq } });
       assert.deepEqual([...page1, ...page2].map((l) => l.body), [...bodies].reverse().slice(0, 4));
       assert.deepEqual((await tel.logs({ project: 'p', hostIds: ['host-000000d1'], limit: 10 })).length, 0, 'a host of another project is not in p');
+
+      // In the order stored after a position: a late line (older time) comes after the ones stored before it.
+      const position = await tel.logsPosition({ project: 'p', hostIds: ['host-000000d0'] });
+      assert.equal(position, Math.max(...all.map((l) => l.seq)));
+      assert.equal(await tel.logsPosition({ project: 'p', hostIds: ['host-000000ff'] }), 0, 'no line: 0');
+      await tel.ingest({ project: 'p', hostId: 'host-000000d0', points: [], logs: [{ t: T0 + 60_000, severity: 9, body: 'new' }] });
+      await tel.ingest({ project: 'q', hostId: 'host-000000d1', points: [], logs: [{ t: T0 + 60_000, severity: 9, body: 'other project, later' }] });
+      await tel.ingest({ project: 'p', hostId: 'host-000000d0', points: [], logs: [{ t: T0 - 3_600_000, severity: 17, body: 'late' }] });
+      const after = await tel.logs({ project: 'p', hostIds: ['host-000000d0'], afterSeq: position, limit: 10 });
+      assert.deepEqual(after.map((l) => l.body), ['new', 'late']);
+      assert.deepEqual((await tel.logs({ project: 'p', afterSeq: after[0].seq, limit: 10 })).map((l) => l.body), ['late']);
     }));
 }
 

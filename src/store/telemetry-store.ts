@@ -387,7 +387,9 @@ export class TelemetryStore {
   /**
    * Log lines, newest first: of some hosts (or the whole project), at `minSeverity` or above, at or
    * after `since`, before the `before` position (paging), whose body contains `q` literally
-   * (case-sensitive; a parameter, never pattern text).
+   * (case-sensitive; a parameter, never pattern text). With `afterSeq`: the lines stored after
+   * that position instead, in the order they were stored (what `eim logs --follow` asks for:
+   * a late line from an agent's buffer is stored after, whatever its time says).
    */
   async logs(q: {
     project: string;
@@ -396,16 +398,35 @@ export class TelemetryStore {
     minSeverity?: number;
     text?: string;
     before?: { t: number; seq: number };
+    afterSeq?: number;
     limit: number;
   }): Promise<{ seq: number; hostId: string; t: number; severity: number; body: string; attrs?: Record<string, string> }[]> {
-    const where = [sql`project = ${q.project}`];
-    if (q.hostIds) where.push(q.hostIds.length === 0 ? sql`1 = 0` : sql`host_id in (${sql.join([...q.hostIds])})`);
-    if (q.since !== undefined) where.push(sql`t >= ${q.since}`);
+    const where = this.logsWhere(q);
+    if (q.afterSeq !== undefined) where.push(sql`seq > ${q.afterSeq}`);
     if (q.minSeverity !== undefined) where.push(sql`severity >= ${q.minSeverity}`);
     if (q.text) where.push(this.pg ? sql`strpos(body, ${q.text}) > 0` : sql`instr(body, ${q.text}) > 0`);
     if (q.before) where.push(sql`(t < ${q.before.t} or (t = ${q.before.t} and seq < ${q.before.seq}))`);
-    const { rows } = await sql<{ seq: number; host_id: string; t: number; severity: number; body: string; attrs: string | null }>`select seq, host_id, t, severity, body, attrs from eim_tm_logs where ${sql.join(where, sql` and `)} order by t desc, seq desc limit ${q.limit}`.execute(this.db);
+    const order = q.afterSeq !== undefined ? sql`seq asc` : sql`t desc, seq desc`;
+    const { rows } = await sql<{ seq: number; host_id: string; t: number; severity: number; body: string; attrs: string | null }>`select seq, host_id, t, severity, body, attrs from eim_tm_logs where ${sql.join(where, sql` and `)} order by ${order} limit ${q.limit}`.execute(this.db);
     return rows.map((r) => ({ seq: Number(r.seq), hostId: r.host_id, t: Number(r.t), severity: Number(r.severity), body: r.body, ...(r.attrs ? { attrs: JSON.parse(r.attrs) } : {}) }));
+  }
+
+  /**
+   * The position of the last line stored of some hosts (or the whole project), 0 when none: `logs`
+   * with it as `afterSeq` answers only lines stored later. Per host, not of the whole table: on
+   * PostgreSQL another host's line can take a higher position and commit before one of these
+   * hosts' (one agent sends one batch at a time, so its own lines commit in order).
+   */
+  async logsPosition(q: { project: string; hostIds?: readonly string[] }): Promise<number> {
+    const { rows } = await sql<{ seq: number | null }>`select max(seq) as seq from eim_tm_logs where ${sql.join(this.logsWhere(q), sql` and `)}`.execute(this.db);
+    return Number(rows[0]?.seq ?? 0);
+  }
+
+  private logsWhere(q: { project: string; hostIds?: readonly string[]; since?: number }) {
+    const where = [sql`project = ${q.project}`];
+    if (q.hostIds) where.push(q.hostIds.length === 0 ? sql`1 = 0` : sql`host_id in (${sql.join([...q.hostIds])})`);
+    if (q.since !== undefined) where.push(sql`t >= ${q.since}`);
+    return where;
   }
 
   /** Forgets cached series of hosts (their rows were removed). */

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { systemClock } from '../../api/index.ts';
 import { MemoryLog } from '../agent-log.ts';
 import { fixtureSystem } from '../discovery/fixture-system.ts';
 import { nodeSystemAccess } from '../discovery/system-access.ts';
 import { tempDir } from '../../testing/test-stores.ts';
-import { type JournalRunner, LinuxLogs } from './linux-logs.ts';
+import { type JournalRunner, LinuxLogs, type LogFiles, nodeLogFiles } from './linux-logs.ts';
 import { LinuxMetrics } from './linux-metrics.ts';
 import type { Sample } from './otlp-batch.ts';
 import { TelemetryBuffer } from './telemetry-buffer.ts';
@@ -144,6 +145,129 @@ test('journald (fixture): starts at the end, follows the cursor in bounded reads
     buffer.ack(2);
     buffer = new TelemetryBuffer({ dir, maxBytes: 1 << 20 });
     assert.equal(buffer.cursor('syslog'), a.cursor);
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('fixture: diskio from /proc/diskstats, whole disks only (those in /sys/block; partitions, loop, ram and zram left out)', async () => {
+  const sys = fixtureSystem({
+    files: {
+      // Kernel 4.18+ (17 fields after the name) and an older one (11): the first seven counters are the same.
+      '/proc/diskstats': [
+        '   7       0 loop0 120 0 960 4 0 0 0 0 0 8 4 0 0 0 0 0 0',
+        '   8       0 sda 1000 20 80000 300 400 10 16000 900 0 700 1200 5 0 40 2 30 1',
+        '   8       1 sda1 900 20 70000 280 390 10 15000 890 0 690 1170 0 0 0 0 0 0',
+        ' 259       0 nvme0n1 10 0 2048 1 20 0 4096 2 0 3 3',
+        ' 253       0 dm-0 5 0 40 1 6 0 48 1 0 2 2 0 0 0 0 0 0',
+        ' 253       1 zram0 3 0 24 0 3 0 24 0 0 0 0 0 0 0 0 0 0',
+        '   1       0 ram0 0 0 0 0 0 0 0 0 0 0 0',
+        '   8      16 sdb 7',
+        '',
+      ].join('\n'),
+      ...Object.fromEntries(['loop0', 'sda', 'nvme0n1', 'dm-0', 'zram0', 'ram0', 'sdb'].map((d) => [`/sys/block/${d}/size`, '0\n'])),
+    },
+  });
+  const io = await new LinuxMetrics(sys).collect('diskio', 42);
+  assert.ok(io.every((s) => s.type === 'counter' && s.t === 42));
+  const table = io.map((s) => [s.attrs['system.device'], s.name, s.attrs['disk.io.direction'], s.value, s.unit]);
+  assert.deepEqual(table, [
+    ['sda', 'system.disk.io', 'read', 80000 * 512, 'By'],
+    ['sda', 'system.disk.io', 'write', 16000 * 512, 'By'],
+    ['sda', 'system.disk.operations', 'read', 1000, '{operation}'],
+    ['sda', 'system.disk.operations', 'write', 400, '{operation}'],
+    ['nvme0n1', 'system.disk.io', 'read', 2048 * 512, 'By'],
+    ['nvme0n1', 'system.disk.io', 'write', 4096 * 512, 'By'],
+    ['nvme0n1', 'system.disk.operations', 'read', 10, '{operation}'],
+    ['nvme0n1', 'system.disk.operations', 'write', 20, '{operation}'],
+    ['dm-0', 'system.disk.io', 'read', 40 * 512, 'By'],
+    ['dm-0', 'system.disk.io', 'write', 48 * 512, 'By'],
+    ['dm-0', 'system.disk.operations', 'read', 5, '{operation}'],
+    ['dm-0', 'system.disk.operations', 'write', 6, '{operation}'],
+  ], 'a line too short to hold the counters (sdb) is skipped, not NaN');
+});
+
+test('this machine: diskio agrees with /proc/diskstats read around it', async (ctx) => {
+  let before: string;
+  try {
+    before = readFileSync('/proc/diskstats', 'utf8');
+  } catch {
+    ctx.skip('no /proc/diskstats here');
+    return;
+  }
+  const io = await new LinuxMetrics(nodeSystemAccess).collect('diskio', Date.now());
+  const after = readFileSync('/proc/diskstats', 'utf8');
+  const fields = (text: string) => new Map(text.split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/)).map((f) => [f[2], f.slice(3).map(Number)]));
+  const [b, a] = [fields(before), fields(after)];
+  const devices = [...new Set(io.map((s) => s.attrs['system.device']))];
+  if (devices.length === 0) {
+    ctx.skip('no whole disk with I/O counters here');
+    return;
+  }
+  for (const d of devices) {
+    assert.ok(b.has(d) && !/^(loop|ram|zram)\d/.test(d), `${d} is a disk of /proc/diskstats`);
+    const get = (name: string, dir: string) => value(io, name, { 'system.device': d, 'disk.io.direction': dir })!;
+    // Counters only grow: between the reads before and after. Index 0 reads, 2 sectors read, 4 writes, 6 sectors written.
+    for (const [name, dir, i, scale] of [['system.disk.operations', 'read', 0, 1], ['system.disk.io', 'read', 2, 512], ['system.disk.operations', 'write', 4, 1], ['system.disk.io', 'write', 6, 512]] as const) {
+      const v = get(name, dir);
+      assert.ok(v >= b.get(d)![i] * scale && v <= a.get(d)![i] * scale, `${d} ${name} ${dir}: ${v} within [${b.get(d)![i] * scale}, ${a.get(d)![i] * scale}]`);
+    }
+    // Each completed request moves at least one 512-byte sector.
+    assert.ok(get('system.disk.io', 'read') >= get('system.disk.operations', 'read') * 512, `${d}: read bytes ≥ 512 × reads`);
+    assert.ok(get('system.disk.io', 'write') >= get('system.disk.operations', 'write') * 512, `${d}: written bytes ≥ 512 × writes`);
+  }
+  const partitions = devices.filter((d) => /^(sd[a-z]+|vd[a-z]+|xvd[a-z]+)\d+$|^(nvme\d+n\d+|mmcblk\d+)p\d+$/.test(d));
+  assert.deepEqual(partitions, [], 'whole disks only');
+});
+
+test('no journald: /var/log/syslog (a fixture file) from its end, by inode and offset, across rotation and truncation; level filtered; stamped with the line’s time', async () => {
+  const tmp = tempDir();
+  try {
+    // The real file functions, with /var/log/… under the temp dir.
+    const files: LogFiles = { stat: (p) => nodeLogFiles.stat(path.join(tmp.dir, p)), read: (p, o, n) => nodeLogFiles.read(path.join(tmp.dir, p), o, n) };
+    const syslog = path.join(tmp.dir, 'var/log/syslog');
+    mkdirSync(path.dirname(syslog), { recursive: true });
+    writeFileSync(syslog, 'Dec  6 10:00:00 edge-01 kernel: history, not shipped\n');
+    const now = new Date(2026, 11, 6, 12, 0, 0).getTime();
+    const logs = new LinuxLogs(fixtureSystem({ files: {} }), files, async () => undefined, () => now);
+    assert.equal(await logs.problem('syslog'), undefined);
+    assert.match((await logs.problem('auth'))!, /no journald and no \/var\/log\/auth\.log/);
+
+    const start = await logs.read('syslog', 'warn', undefined, 10);
+    assert.deepEqual(start.entries, [], 'the first read starts at the end');
+    appendFileSync(syslog, [
+      'Dec  6 11:00:01 edge-01 nginx[10]: started',
+      'Dec  6 11:00:02 edge-01 kernel: I/O error on sda',
+      '2026-12-06T11:00:03.250+00:00 edge-01 smartd[3]: warning: temperature 61',
+      'no stamp: disk failure',
+      'Dec  6 11:00:05 edge-01 cron[4]: ran',
+      'Dec  6 11:00:06 edge-01 kernel: half a line, err',
+    ].join('\n'));
+    const a = await logs.read('syslog', 'warn', start.cursor, 2);
+    assert.deepEqual(a.entries.map((e) => [e.t, e.severity, e.body]), [
+      [new Date(2026, 11, 6, 11, 0, 2).getTime(), 17, 'Dec  6 11:00:02 edge-01 kernel: I/O error on sda'],
+      [Date.UTC(2026, 11, 6, 11, 0, 3, 250), 13, '2026-12-06T11:00:03.250+00:00 edge-01 smartd[3]: warning: temperature 61'],
+    ], 'warn and above, two at a time, each at the time its line says');
+    assert.equal(a.entries[0].attrs['log.source'], '/var/log/syslog');
+    const b = await logs.read('syslog', 'warn', a.cursor, 10);
+    assert.deepEqual(b.entries.map((e) => [e.t, e.body]), [[now, 'no stamp: disk failure']], 'no stamp: the time of reading; a line without its newline waits');
+    appendFileSync(syslog, '\n');
+    const c = await logs.read('syslog', 'warn', b.cursor, 10);
+    assert.deepEqual(c.entries.map((e) => e.body), ['Dec  6 11:00:06 edge-01 kernel: half a line, err']);
+    assert.deepEqual((await logs.read('syslog', 'warn', c.cursor, 10)).entries, [], 'nothing twice');
+    const info = await logs.read('syslog', 'info', start.cursor, 10);
+    assert.equal(info.entries.length, 6, 'at info every line, from the same cursor again');
+
+    // logrotate: the file is renamed and a new one (another inode) begins; it is read from its start.
+    renameSync(syslog, `${syslog}.1`);
+    writeFileSync(syslog, 'Dec  6 11:30:00 edge-01 kernel: error after rotation\n');
+    const d = await logs.read('syslog', 'warn', c.cursor, 10);
+    assert.deepEqual(d.entries.map((e) => e.body), ['Dec  6 11:30:00 edge-01 kernel: error after rotation']);
+    assert.notEqual(JSON.parse(d.cursor!).ino, JSON.parse(c.cursor!).ino);
+    // copytruncate: the same inode, shorter than the offset: from its start.
+    truncateSync(syslog, 0);
+    appendFileSync(syslog, 'Dec  6 11:40:00 edge-01 x: failed\n');
+    assert.deepEqual((await logs.read('syslog', 'warn', d.cursor, 10)).entries.map((e) => e.body), ['Dec  6 11:40:00 edge-01 x: failed']);
   } finally {
     tmp.remove();
   }

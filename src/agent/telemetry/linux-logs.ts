@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { type LogGroup, type LogLevel, SEVERITY_NUMBER } from '../../api/index.ts';
 import type { SystemAccess } from '../discovery/system-access.ts';
 import type { LogEntry } from './otlp-batch.ts';
+import { syslogTime } from './syslog-time.ts';
 
 export interface LogSource {
   /** Undefined when the group can be read on this machine; else why not (reported on the host's telemetry status). */
@@ -82,7 +83,8 @@ export const spawnJournal: JournalRunner = (args, maxLines) =>
  * Logs from journald (`journalctl --output=json`, following its cursor) where the machine runs it,
  * else from the classic files (/var/log/syslog, kern.log, auth.log, following inode and offset).
  * Plain-file lines carry no priority: a line saying error/fail/crit counts as error, warn as warn,
- * the rest as info.
+ * the rest as info; their time is the one the line starts with (RFC 3164 or RFC 3339), or the
+ * time of reading when it has none.
  */
 export class LinuxLogs implements LogSource {
   private journald?: Promise<boolean>;
@@ -91,6 +93,7 @@ export class LinuxLogs implements LogSource {
     private readonly sys: SystemAccess,
     private readonly files: LogFiles = nodeLogFiles,
     private readonly journal: JournalRunner = spawnJournal,
+    private readonly now: () => number = Date.now,
   ) {}
 
   private hasJournal(): Promise<boolean> {
@@ -137,7 +140,7 @@ export class LinuxLogs implements LogSource {
       const us = Number(e.__REALTIME_TIMESTAMP);
       const attrs: Record<string, string> = { 'log.source': 'journald' };
       for (const [k, a] of [['_SYSTEMD_UNIT', 'unit'], ['SYSLOG_IDENTIFIER', 'identifier'], ['_PID', 'pid']] as const) if (typeof e[k] === 'string') attrs[a] = e[k] as string;
-      entries.push({ t: Number.isFinite(us) ? Math.floor(us / 1000) : Date.now(), severity: severityOfPriority(Number(e.PRIORITY ?? 6)), body: messageText(e.MESSAGE), attrs });
+      entries.push({ t: Number.isFinite(us) ? Math.floor(us / 1000) : this.now(), severity: severityOfPriority(Number(e.PRIORITY ?? 6)), body: messageText(e.MESSAGE), attrs });
     }
     return { entries, cursor: next };
   }
@@ -152,6 +155,7 @@ export class LinuxLogs implements LogSource {
     const end = chunk.lastIndexOf(0x0a);
     if (end < 0) return { entries: [], cursor: JSON.stringify(pos) };
     const entries: LogEntry[] = [];
+    const now = this.now();
     let used = 0;
     for (const raw of chunk.subarray(0, end + 1).toString('utf8').split('\n')) {
       if (entries.length >= max) break;
@@ -159,7 +163,7 @@ export class LinuxLogs implements LogSource {
       if (!raw.trim()) continue;
       const severity = /\b(err(or)?|fail(ed|ure)?|crit(ical)?|emerg|alert|panic)\b/i.test(raw) ? 17 : /\bwarn(ing)?\b/i.test(raw) ? 13 : 9;
       if (severity < SEVERITY_NUMBER[level]) continue;
-      entries.push({ t: Date.now(), severity, body: raw, attrs: { 'log.source': file } });
+      entries.push({ t: syslogTime(raw, now) ?? now, severity, body: raw, attrs: { 'log.source': file } });
     }
     return { entries, cursor: JSON.stringify({ ino: pos.ino, offset: pos.offset + Math.min(used, end + 1) }) };
   }

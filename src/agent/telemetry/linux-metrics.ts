@@ -139,6 +139,7 @@ export class LinuxMetrics implements MetricSource {
       const f = l.trim().split(/\s+/);
       const name = f[2];
       if (!name || (disks.size > 0 && !disks.has(name)) || /^(loop|ram|zram)\d/.test(name)) continue;
+      if (f.length < 10 || !f.slice(3, 10).every((x) => /^\d+$/.test(x))) continue; // a line without the counters would make NaN samples
       const c = (n: string, dir: string, value: number, unit: string): Sample => ({ name: n, attrs: { 'system.device': name, 'disk.io.direction': dir }, type: 'counter', unit, value, t });
       out.push(
         c('system.disk.io', 'read', Number(f[5]) * 512, 'By'),

@@ -58,7 +58,7 @@ export function registerLogsCommand(program: Command): void {
     .option('--since <when>', 'RFC 3339 time or a duration before now (15m, 2h)', '1h')
     .option('--grep <text>', 'only lines containing this text (literal, case-sensitive)')
     .option('-n, --limit <n>', 'at most this many lines (the newest)', positive, 100)
-    .option('-f, --follow', 'keep printing new lines (asks every 2 s; Ctrl-C ends)')
+    .option('-f, --follow', 'keep printing lines as they are stored, also late ones with older times (asks every 2 s; Ctrl-C ends)')
     .addOption(new Option('-o, --output <format>', 'line or json').choices(['line', 'json']).default('line'))
     .addHelpText(
       'after',
@@ -75,11 +75,11 @@ Examples:
         const { kindByName } = await import('../../api/index.ts');
         const host = await findResource(inv, ctx.project, kindByName('Host')!, name);
         type Line = { id: string; t: string; level: string; body: string; attributes?: Record<string, string> };
-        const page = (since: string, limit: number) =>
-          inv.transport.json<{ items: Line[] }>({
+        const page = (q: { since?: string; afterId?: string; limit: number }) =>
+          inv.transport.json<{ items: Line[]; cursor?: string }>({
             method: 'GET',
             path: `/v1/projects/${encodeURIComponent(ctx.project)}/hosts/${host.id}/logs`,
-            query: { since, limit, ...(o.level ? { level: o.level } : {}), ...(o.grep ? { q: o.grep } : {}) },
+            query: { ...q, ...(o.level ? { level: o.level } : {}), ...(o.grep ? { q: o.grep } : {}) },
             idempotent: true,
           });
         const print = (l: Line) => {
@@ -87,20 +87,24 @@ Examples:
           const unit = l.attributes?.unit ?? l.attributes?.identifier;
           ctx.out.line(`${l.t} ${l.level.toUpperCase().padEnd(5)} ${unit ? `${unit}: ` : ''}${l.body}`);
         };
-        const first = (await page(o.since, o.limit)).items.reverse();
+        // Following goes by the order lines were stored, not by their time: a line an agent's buffer
+        // delivers late carries an older time than the lines already printed. The cursor is taken
+        // before the first page, so a line stored meanwhile is not missed (it may be in both: printed once).
+        let cursor = o.follow ? (await page({ afterId: 'end', limit: 1 })).cursor : undefined;
+        const first = (await page({ since: o.since, limit: o.limit })).items.reverse();
         first.forEach(print);
         if (!o.follow) return;
-        const seen = new Set(first.map((l) => l.id));
-        let since = first.length > 0 ? first[first.length - 1].t : new Date().toISOString();
+        if (cursor === undefined) throw new Error('this server gives no log cursor (afterId): upgrade it to follow logs');
+        let printed = new Set(first.map((l) => l.id));
         for (;;) {
           await new Promise((r) => setTimeout(r, 2000));
-          const fresh = (await page(since, 1000)).items.reverse().filter((l) => !seen.has(l.id));
-          for (const l of fresh) {
-            seen.add(l.id);
-            print(l);
-            since = l.t;
+          for (;;) {
+            const fresh = await page({ afterId: cursor, limit: 1000 });
+            for (const l of fresh.items) if (!printed.has(l.id)) print(l);
+            cursor = fresh.cursor ?? cursor;
+            if (fresh.items.length < 1000) break;
           }
-          if (seen.size > 100_000) seen.clear();
+          printed = new Set(); // the cursor is past every line of the first page now
         }
       }),
     );

@@ -42,6 +42,14 @@ function pageTokenParam(v: string | undefined): { t: number; seq: number } | und
   return { t: Number(m[1]), seq: Number(m[2]) };
 }
 
+/** `afterId`: a line id (lines stored after it), or `end` (none: just the cursor of the newest line stored). */
+function afterIdParam(v: string | undefined): number | 'end' | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (v === 'end') return 'end';
+  if (!/^\d{1,15}$/.test(v)) throw new EimError('invalid_argument', 'afterId is a line id or end');
+  return Number(v);
+}
+
 /**
  * The northbound routes of collected telemetry, project-scoped like everything else: a host's
  * series and logs, the same across a filter of hosts (top-N, logs), and a Prometheus exposition.
@@ -71,7 +79,17 @@ export function registerTelemetryRoutes(app: FastifyInstance, inventory: Invento
     const level = levelParam(q.level);
     const text = q.q;
     if (text !== undefined && text.length > 256) throw new EimError('invalid_argument', 'q is at most 256 characters');
-    return { limit, since: timeParam(q.since, 'since', now), ...(level ? { minSeverity: SEVERITY_NUMBER[level] } : {}), ...(text ? { text } : {}), before: pageTokenParam(q.pageToken) };
+    const afterId = afterIdParam(q.afterId);
+    if (afterId !== undefined && q.pageToken) throw new EimError('invalid_argument', 'afterId and pageToken do not go together (afterId pages by the answer’s cursor)');
+    return { limit, since: timeParam(q.since, 'since', now), ...(level ? { minSeverity: SEVERITY_NUMBER[level] } : {}), ...(text ? { text } : {}), before: pageTokenParam(q.pageToken), afterId };
+  };
+  /** A logs answer: newest first and paged, or with afterId the lines stored after it, in the order stored, and the cursor to ask after next. */
+  const answerLogs = async (where: { project: string; hostIds?: string[] }, q: ReturnType<typeof logsQuery>): Promise<LogsAnswer> => {
+    const { afterId, ...lq } = q;
+    if (afterId === 'end') return { items: [], cursor: String(await store.logsPosition(where)) };
+    if (afterId === undefined) return logsAnswer(await store.logs({ ...where, ...lq, limit: lq.limit + 1 }), lq.limit);
+    const { items } = logsAnswer(await store.logs({ ...where, ...lq, afterSeq: afterId, limit: lq.limit }), lq.limit);
+    return { items, cursor: items.length > 0 ? items[items.length - 1].id : String(afterId) };
   };
   const logsAnswer = (rows: Awaited<ReturnType<typeof store.logs>>, limit: number): LogsAnswer => {
     const page = rows.slice(0, limit);
@@ -92,6 +110,7 @@ export function registerTelemetryRoutes(app: FastifyInstance, inventory: Invento
     q: Type.Optional(Type.String({ description: 'Literal, case-sensitive substring of the line (no wildcards)' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LOG_PAGE, default: 100 })),
     pageToken: Type.Optional(Type.String()),
+    afterId: Type.Optional(Type.String({ description: 'Only lines stored after this line id, in the order stored (also late lines with older times), and `cursor` to ask after next; `end`: no lines, the cursor of the newest stored. What `eim logs --follow` uses.' })),
   });
 
   app.get(`${base}/hosts/:id/metrics`, { schema: { tags, operationId: 'getHostMetrics', summary: "A host's series, aggregated per step (gauges: mean, min, max; counters: rate per second)", querystring: metricsQuerystring, response: { 200: HostMetricsAnswer, ...errors } } }, async (req) => {
@@ -101,8 +120,7 @@ export function registerTelemetryRoutes(app: FastifyInstance, inventory: Invento
 
   app.get(`${base}/hosts/:id/logs`, { schema: { tags, operationId: 'getHostLogs', summary: "A host's log lines, newest first, paged", querystring: logsQuerystring, response: { 200: LogsAnswer, ...errors } } }, async (req) => {
     const host = await hostOf(req);
-    const lq = logsQuery(query(req), store.now());
-    return logsAnswer(await store.logs({ project: host.project, hostIds: [host.id], ...lq, limit: lq.limit + 1 }), lq.limit);
+    return answerLogs({ project: host.project, hostIds: [host.id] }, logsQuery(query(req), store.now()));
   });
 
   app.get(
@@ -111,8 +129,7 @@ export function registerTelemetryRoutes(app: FastifyInstance, inventory: Invento
     async (req) => {
       const q = query(req);
       const hosts = await hostsOf(req, q.filter);
-      const lq = logsQuery(q, store.now());
-      return logsAnswer(await store.logs({ project: project(req), ...(hosts ? { hostIds: hosts.map((h) => h.id) } : {}), ...lq, limit: lq.limit + 1 }), lq.limit);
+      return answerLogs({ project: project(req), ...(hosts ? { hostIds: hosts.map((h) => h.id) } : {}) }, logsQuery(q, store.now()));
     },
   );
 

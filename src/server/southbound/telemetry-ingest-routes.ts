@@ -79,7 +79,7 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
     telemetry.stats.points += r.stored;
     telemetry.stats.rejected += decoded.rejected + r.rejected;
     if (r.duplicate) telemetry.stats.duplicates++;
-    else telemetry.forwarder?.forward('metrics', req.body, { 'eim.project': a.project, 'eim.host.id': a.hostId });
+    else telemetry.forwarder?.forward('metrics', req.body, { project: a.project, hostId: a.hostId });
     await noteSample(a.project, a.hostId, r);
     const rejected = decoded.rejected + r.rejected;
     const reasons = [...decoded.reasons, ...(r.rejected > 0 ? [`the host has reached its cap of series; ${r.rejected} point(s) of new series were not kept`] : [])];
@@ -95,7 +95,7 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
     telemetry.stats.logs += r.logs;
     telemetry.stats.rejected += decoded.rejected;
     if (r.duplicate) telemetry.stats.duplicates++;
-    else telemetry.forwarder?.forward('logs', req.body, { 'eim.project': a.project, 'eim.host.id': a.hostId });
+    else telemetry.forwarder?.forward('logs', req.body, { project: a.project, hostId: a.hostId });
     return decoded.rejected > 0 ? { partialSuccess: { rejectedLogRecords: decoded.rejected, errorMessage: decoded.reasons.join('; ') } } : {};
   });
 }

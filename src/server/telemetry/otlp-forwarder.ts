@@ -20,11 +20,13 @@ interface Item {
 
 /**
  * Forwards what agents send to an OpenTelemetry Collector (`eim server --otlp-forward URL`), so
- * Prometheus/Mimir, Loki or any OTLP backend becomes the long-term store. Each batch gets the
- * host's identity as resource attributes (`eim.project`, `eim.host.id`, from the agent's token,
- * replacing whatever the payload said). Sent one at a time, in order, from a queue bounded by
+ * Prometheus/Mimir, Loki or any OTLP backend becomes the long-term store. Each batch's resource
+ * names the host from the agent's token: `eim.project`, `eim.host.id` and `host.id` (the eim host
+ * id, which is what an agent sends), and every `host.*` and `eim.*` attribute of the payload is
+ * dropped, so an agent cannot pass as another host downstream (`host.name` is not set: it would
+ * cost an inventory read per batch). Sent one at a time, in order, from a queue bounded by
  * bytes; a batch the collector keeps refusing, or one pushed out of a full queue, is dropped and counted.
- * @example const f = new OtlpForwarder({ url: 'http://127.0.0.1:4318' }); f.forward('metrics', body, { 'eim.project': 'default', 'eim.host.id': hostId })
+ * @example const f = new OtlpForwarder({ url: 'http://127.0.0.1:4318' }); f.forward('metrics', body, { project: 'default', hostId })
  */
 export class OtlpForwarder {
   readonly stats = { forwarded: 0, dropped: 0, queuedBytes: 0 };
@@ -40,9 +42,10 @@ export class OtlpForwarder {
     this.maxBytes = options.maxQueueBytes ?? 64 * 1024 * 1024;
   }
 
-  forward(signal: 'metrics' | 'logs', payload: unknown, resource: Record<string, string>): void {
+  /** Queues a batch an agent sent, its resource naming `host` (the agent token's). */
+  forward(signal: 'metrics' | 'logs', payload: unknown, host: { project: string; hostId: string }): void {
     if (this.closed) return;
-    const body = JSON.stringify(withResource(payload, signal, resource));
+    const body = JSON.stringify(withResource(payload, signal, { 'eim.project': host.project, 'eim.host.id': host.hostId, 'host.id': host.hostId }));
     this.queue.push({ signal, body });
     this.stats.queuedBytes += body.length;
     while (this.stats.queuedBytes > this.maxBytes && this.queue.length > 1) {
@@ -117,8 +120,13 @@ function withResource(payload: unknown, signal: 'metrics' | 'logs', resource: Re
   return {
     [key]: list.map((r) => {
       const res = (r?.resource ?? {}) as { attributes?: { key: string }[] };
-      const kept = (Array.isArray(res.attributes) ? res.attributes : []).filter((a) => !(a?.key in resource));
+      const kept = (Array.isArray(res.attributes) ? res.attributes : []).filter((a) => !isHostIdentity(a?.key));
       return { ...r, resource: { ...res, attributes: [...kept, ...Object.entries(resource).map(([k, v]) => ({ key: k, value: { stringValue: v } }))] } };
     }),
   };
+}
+
+/** What a payload may not say about itself: the host (`host.*`, as the semantic conventions name it) and eim's own keys. */
+function isHostIdentity(key: unknown): boolean {
+  return typeof key !== 'string' || key.startsWith('host.') || key.startsWith('eim.');
 }

@@ -37,6 +37,23 @@ export function metricName(s: Pick<SeriesMeta, 'name' | 'type' | 'unit'>): { nam
   return { name, scale: 1 };
 }
 
+/**
+ * Label pairs from attributes, one per label name: values of keys that `nameOf` maps to the same
+ * name are joined with `;`, in the sorted order of the original keys (the OpenTelemetry
+ * Prometheus compatibility rule), so the result does not depend on the attributes' order.
+ * @example mergeLabels([['a_b', '2'], ['a.b', '1']], (k) => promName(k)) // [['a_b', '1;2']]
+ */
+export function mergeLabels(entries: [string, string][], nameOf: (key: string) => string): [string, string][] {
+  const merged = new Map<string, string[]>();
+  for (const [k, v] of [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const name = nameOf(k);
+    const values = merged.get(name);
+    if (values) values.push(v);
+    else merged.set(name, [v]);
+  }
+  return [...merged].map(([name, values]) => [name, values.join(';')]);
+}
+
 function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
@@ -48,8 +65,10 @@ function labelText(labels: [string, string][]): string {
 /**
  * Text exposition (format 0.0.4) of some hosts' latest samples: each series with the labels
  * `project`, `host`, `host_id`, `site`, `region`, `label_<key>` for each host label, and its own
- * attributes (sanitised; one that would clash gets the prefix `attr_`). Each sample carries its
- * time. Grouped by metric (one HELP and TYPE per metric, as promtool wants), so the caller gives
+ * attributes (sanitised; one that would clash with the labels above gets the prefix `attr_`).
+ * Keys that sanitise to the same name (`a.b` and `a_b`) make one label whose values are joined
+ * with `;` in the sorted order of the original keys, as the OpenTelemetry Prometheus exporter
+ * does, so no label name appears twice. Each sample carries its time. Grouped by metric (one HELP and TYPE per metric, as promtool wants), so the caller gives
  * every host of one answer at once; samples older than `staleBefore` are left out.
  * @example for (const chunk of prometheusExposition(hosts, latest, series, Date.now() - 600_000)) reply.raw.write(chunk)
  */
@@ -64,9 +83,7 @@ export function* prometheusExposition(hosts: ReadonlyMap<string, ExposedHost>, l
       ['host_id', host.id],
       ['site', host.site],
       ['region', host.region],
-      ...Object.entries(host.labels)
-        .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([k, v]): [string, string] => [`label_${promName(k)}`, v]),
+      ...mergeLabels(Object.entries(host.labels), (k) => `label_${promName(k)}`),
     ];
     const taken = new Set(base.map(([k]) => k));
     for (const [id, [t, value]] of row.latest) {
@@ -74,12 +91,13 @@ export function* prometheusExposition(hosts: ReadonlyMap<string, ExposedHost>, l
       const s = series.get(id);
       if (!s || s.hostId !== row.hostId) continue;
       const { name, scale } = metricName(s);
-      const labels = [...base];
-      for (const [k, v] of Object.entries(s.attrs).sort(([a], [b]) => (a < b ? -1 : 1))) {
-        let key = promName(k);
-        if (RESERVED.has(key) || taken.has(key) || key.startsWith('__')) key = `attr_${key}`;
-        labels.push([key, v]);
-      }
+      const labels = [
+        ...base,
+        ...mergeLabels(Object.entries(s.attrs), (k) => {
+          const key = promName(k);
+          return RESERVED.has(key) || taken.has(key) || key.startsWith('__') ? `attr_${key}` : key;
+        }),
+      ];
       let g = groups.get(name);
       if (!g) groups.set(name, (g = { type: s.type, help: `${s.name}${s.unit ? ` (${s.unit})` : ''}, the latest sample of each host (eim)`, lines: [] }));
       g.lines.push(`${name}{${labelText(labels)}} ${formatValue(value * scale)} ${Math.round(t)}`);

@@ -76,7 +76,7 @@ describe('telemetry routes', () => {
 
   test('an agent pushes metrics with its own token; the host is the token’s, whatever the payload says; a repeated batch is stored once', async () => {
     for (let i = 0; i < 6; i++) {
-      const r = await push('edge-a', 'metrics', encodeMetrics(host1Samples(now - (6 - i) * 10_000, 0.75), { 'host.id': hosts['edge-b'].id }), { 'x-eim-batch': `s1.${i}` });
+      const r = await push('edge-a', 'metrics', encodeMetrics(host1Samples(now - (6 - i) * 10_000, 0.75), { 'host.id': hosts['edge-b'].id, 'host.name': 'edge-b', 'eim.project': 'other', 'service.name': 'eim-agent' }), { 'x-eim-batch': `s1.${i}` });
       assert.equal(r.statusCode, 200, r.body);
       assert.deepEqual(JSON.parse(r.body), {});
     }
@@ -123,6 +123,25 @@ describe('telemetry routes', () => {
     assert.deepEqual(topOther.json.items, [], 'the other project sees none of it');
   });
 
+  test('logs after a cursor: only lines stored later, in the order stored, also one with an older time', async () => {
+    const logsOf = (q: string) => srv.call('GET', `/v1/projects/default/hosts/${hosts['edge-b'].id}/logs?${q}`, srv.admin);
+    const end = await logsOf('afterId=end');
+    assert.equal(end.status, 200, JSON.stringify(end.json));
+    assert.deepEqual(end.json.items, []);
+    assert.match(end.json.cursor, /^\d+$/);
+    await push('edge-b', 'logs', encodeLogs([{ t: now - 1000, severity: 13, body: 'fresh', attrs: {} }], {}));
+    await push('edge-b', 'logs', encodeLogs([{ t: now - 3_600_000, severity: 9, body: 'late from the buffer', attrs: {} }, { t: now - 3_500_000, severity: 17, body: 'late error', attrs: {} }], {}));
+    await push('edge-a', 'logs', encodeLogs([{ t: now, severity: 9, body: 'another host', attrs: {} }], {}));
+    const after = await logsOf(`afterId=${end.json.cursor}&limit=2`);
+    assert.deepEqual(after.json.items.map((l: any) => l.body), ['fresh', 'late from the buffer']);
+    assert.equal(after.json.cursor, after.json.items[1].id);
+    const rest = await logsOf(`afterId=${after.json.cursor}`);
+    assert.deepEqual(rest.json.items.map((l: any) => l.body), ['late error']);
+    const none = await logsOf(`afterId=${rest.json.cursor}`);
+    assert.deepEqual([none.json.items, none.json.cursor], [[], rest.json.cursor], 'nothing new: the cursor stays');
+    assert.deepEqual((await logsOf(`afterId=${end.json.cursor}&level=warn`)).json.items.map((l: any) => l.body), ['fresh', 'late error'], 'filters apply');
+  });
+
   test('cross-project and cross-host access is refused; garbage answers 4xx', async () => {
     const viewerOther = (await srv.call('POST', '/v1/projects/other/tokens', srv.admin, { role: 'viewer' })).json.token;
     for (const path of [`/v1/projects/other/hosts/${hosts['edge-a'].id}/metrics`, `/v1/projects/other/hosts/${hosts['edge-a'].id}/logs`]) {
@@ -136,7 +155,7 @@ describe('telemetry routes', () => {
       const r = await srv.call('GET', `/v1/projects/default/hosts/${hosts['edge-a'].id}/metrics?${bad}`, srv.admin);
       assert.equal(r.status, 400, `${bad}: ${JSON.stringify(r.json)}`);
     }
-    for (const bad of ['level=loud', 'limit=0', 'limit=5000', 'pageToken=x', 'since=nope']) {
+    for (const bad of ['level=loud', 'limit=0', 'limit=5000', 'pageToken=x', 'since=nope', 'afterId=-1', 'afterId=start', 'afterId=3&pageToken=1.2']) {
       assert.equal((await srv.call('GET', `/v1/projects/default/hosts/${hosts['edge-a'].id}/logs?${bad}`, srv.admin)).status, 400, bad);
     }
     assert.equal((await srv.call('GET', '/v1/projects/default/hosts:top?sort=gpu', srv.admin)).status, 400);
@@ -192,6 +211,12 @@ describe('telemetry routes', () => {
     assert.ok(m, 'metrics forwarded');
     const attrs = m.body.resourceMetrics[0].resource.attributes as { key: string; value: { stringValue: string } }[];
     assert.equal(attrs.find((a) => a.key === 'eim.host.id')?.value.stringValue, hosts['edge-a'].id);
+    // The first batches said host.id = edge-b's id, host.name = edge-b, eim.project = other.
+    const resources = forwarded.filter((f) => f.path === '/v1/metrics').map((f) => Object.fromEntries(f.body.resourceMetrics[0].resource.attributes.map((a: { key: string; value: { stringValue: string } }) => [a.key, a.value.stringValue])));
+    assert.ok(resources.length >= 6);
+    for (const r of resources.slice(0, 6)) {
+      assert.deepEqual(r, { 'service.name': 'eim-agent', 'eim.project': 'default', 'eim.host.id': hosts['edge-a'].id, 'host.id': hosts['edge-a'].id }, 'the host is the token’s; the payload’s host.* and eim.* are dropped, other attributes kept');
+    }
     assert.ok(forwarded.some((f) => f.path === '/v1/logs'));
     assert.equal(telemetry.forwarder!.stats.dropped, 0);
   });
