@@ -96,7 +96,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addSchema(ErrorBody);
   app.addHook('onRoute', declareErrorResponses);
 
-  const metrics = new ServerMetrics(options.inventory, options.metrics);
+  const telemetry = options.telemetry ?? new TelemetryService(options.inventory.store.telemetry);
+  const metrics = new ServerMetrics(options.inventory, { ...options.metrics, telemetry: () => telemetry.stats });
   guard.register(metrics.registry);
   app.addHook('onResponse', async (req, reply) => {
     metrics.requestDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
@@ -129,7 +130,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerResourceRoutes(app, options.inventory);
   registerWatchRoutes(app, options.inventory, { tokens: options.tokens, bookmarkMs: options.bookmarkMs, maxPerToken: options.maxWatchesPerToken, maxStreams: options.maxWatchStreams });
   registerTokenRoutes(app, options.inventory, options.tokens);
-  registerTelemetryRoutes(app, options.inventory, options.telemetry ?? new TelemetryService(options.inventory.store.telemetry));
+  registerTelemetryRoutes(app, options.inventory, telemetry);
   registerAlertRoutes(app, options.inventory, undefined, options.externalUrl);
   registerConsoleRoutes(app, { dir: options.consoleDir });
   return app;

@@ -7,6 +7,17 @@ export interface ServerMetricsOptions extends FleetStatsReaderOptions {
   maxSiteSeries?: number;
   /** Notifications the alert manager in this process sent, by receiver name and result. @default none */
   alertNotifications?: () => Record<string, { ok: number; failed: number }>;
+  /** What agents' telemetry batches this server took, since it started. @default none */
+  telemetry?: () => TelemetryCounts;
+}
+
+/** What agents' telemetry batches a server took since it started (TelemetryService.stats). */
+export interface TelemetryCounts {
+  batches: number;
+  points: number;
+  logs: number;
+  rejected: number;
+  duplicates: number;
 }
 
 /**
@@ -31,6 +42,16 @@ export class ServerMetrics {
     new Counter({ name: 'eim_events_total', help: 'Events appended to the log (this server)', registers, collect() { this.reset(); this.inc(stats.events); } });
     new Gauge({ name: 'eim_open_watches', help: 'Open watch streams (this server)', registers, collect() { this.set(stats.openWatches); } });
     new Gauge({ name: 'eim_store_revision', help: 'Newest revision seen by this server', registers, collect() { this.set(inventory.hub.last); } });
+    const telemetry = options.telemetry;
+    if (telemetry) {
+      const counter = (name: string, help: string, pick: (t: TelemetryCounts) => number) =>
+        new Counter({ name, help, registers, collect() { this.reset(); this.inc(pick(telemetry())); } });
+      counter('eim_telemetry_batches_total', "Agents' OTLP batches taken (this server), repeats included", (t) => t.batches);
+      counter('eim_telemetry_points_total', 'Metric points stored (this server), the derived headline points included', (t) => t.points);
+      counter('eim_telemetry_log_records_total', 'Log records stored (this server)', (t) => t.logs);
+      counter('eim_telemetry_rejected_total', 'Points and log records refused (outside the time window, over a host\'s series cap, malformed)', (t) => t.rejected);
+      counter('eim_telemetry_duplicate_batches_total', 'Batches that repeated one already stored (an agent retrying after a lost answer), not stored again', (t) => t.duplicates);
+    }
 
     const reader = new FleetStatsReader(inventory.store, options);
     const maxSiteSeries = options.maxSiteSeries ?? 10_000;

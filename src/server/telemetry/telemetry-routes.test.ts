@@ -96,6 +96,12 @@ describe('telemetry routes', () => {
     const rev = host.revision;
     await push('edge-a', 'metrics', encodeMetrics(host1Samples(now, 0.5), {}), { 'x-eim-batch': 's1.6' });
     assert.equal((await srv.call('GET', `/v1/projects/default/hosts/${hosts['edge-a'].id}`, srv.admin)).json.revision, rev, 'not rewritten within the minute');
+    // /metrics counts what was taken: 8 batches, one a repeat, the stored points.
+    const text = (await srv.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    assert.equal(value('eim_telemetry_batches_total'), 8, text);
+    assert.equal(value('eim_telemetry_duplicate_batches_total'), 1);
+    assert.ok(value('eim_telemetry_points_total') >= 7 * host1Samples(now, 0.5).length, `points ${value('eim_telemetry_points_total')}`);
   });
 
   test('logs: newest first, by level, q literal; fleet logs and top-N across a filter', async () => {
