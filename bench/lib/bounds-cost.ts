@@ -12,7 +12,7 @@ import { sampleHost } from './sample-host.ts';
 import { freshTarget, type StoreTarget } from './store-target.ts';
 
 const CLIENTS = 16;
-const ROUNDS = 6;
+const ROUNDS = 10;
 type Mode = 'bounded' | 'unbounded';
 
 /** Creates then label patches, `CLIENTS` closed loops, on the target's store with or without the bounds; writes/s of both together. */
