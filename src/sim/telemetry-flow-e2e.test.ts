@@ -8,8 +8,9 @@ import { FleetSimulator } from './fleet-simulator.ts';
 
 // Issue 15 end to end: a real server process (the telemetry manager in it) and a simulated fleet
 // (the real agent code) pushing seeded series over OTLP. Nodes 0–3 sit under `europe`, nodes 4–5
-// elsewhere. A profile's interval sets the cadence of samples for exactly the hosts under it,
-// removing it stops collection, and an agent that lost the server delivers its buffer in order.
+// under `americas`, each region with a profile of its own. A profile's interval sets the cadence of
+// samples for exactly the hosts under it (the others keep theirs), removing it stops their
+// collection only, and an agent that lost the server delivers its buffer in order.
 
 const NODES = 6;
 const INSIDE = 4;
@@ -56,6 +57,7 @@ describe('telemetry flows end to end', () => {
     const logs = await create('/telemetry-groups', { name: 'node-logs', spec: { type: 'logs', collector: 'host', groups: ['syslog'] } });
     profileId = (await create('/telemetry-profiles', { name: 'europe', spec: { target: { regionId: europe.id }, groupId: group.id, metricsIntervalSeconds: 1 } })).id;
     await create('/telemetry-profiles', { name: 'europe-logs', spec: { target: { regionId: europe.id }, groupId: logs.id, logLevel: 'warn' } });
+    await create('/telemetry-profiles', { name: 'americas', spec: { target: { regionId: americas.id }, groupId: group.id, metricsIntervalSeconds: 2 } });
   });
   after(async () => {
     await sim?.stop();
@@ -63,27 +65,28 @@ describe('telemetry flows end to end', () => {
     tmp.remove();
   });
 
-  test('every second under europe, nothing elsewhere; then every 3 s after the profile changes', async () => {
-    await until(async () => (await sampleTimes(INSIDE - 1, 5)).length >= 3, 'samples every second', POLL);
+  test('every second under europe, every 2 s under americas; then every 3 s under europe only, after its profile changes', async () => {
+    await until(async () => (await sampleTimes(INSIDE - 1, 5)).length >= 3 && (await sampleTimes(NODES - 1, 5)).length >= 2, 'samples every second and every 2 s', POLL);
     await new Promise((r) => setTimeout(r, 3000));
     for (let i = 0; i < NODES; i++) {
       const n = (await sampleTimes(i, 6)).length;
       if (i < INSIDE) assert.ok(n >= 4 && n <= 7, `node ${i}: ${n} samples in 6 s at 1 s`);
-      else assert.equal(n, 0, `node ${i} is outside europe`);
+      else assert.ok(n >= 2 && n <= 4, `node ${i} (americas): ${n} samples in 6 s at 2 s`);
     }
     const host = (await api(`/hosts/${hostIds[0]}`)).json;
     assert.ok(Date.parse(host.status.telemetry.lastSampleAt) > Date.now() - 30_000, 'lastSampleAt');
     assert.equal(host.status.telemetry.collectionStatus?.indicator, 'idle', JSON.stringify(host.status.telemetry.collectionStatus));
     const top = (await api('/hosts:top?sort=disk&limit=10')).json;
-    assert.deepEqual(top.items.map((h: { hostId: string }) => h.hostId).sort(), hostIds.slice(0, INSIDE).sort());
+    assert.deepEqual(top.items.map((h: { hostId: string }) => h.hostId).sort(), [...hostIds].sort());
 
     assert.equal((await api(`/telemetry-profiles/${profileId}`, { method: 'PATCH', body: { spec: { metricsIntervalSeconds: 3 } } })).status, 200);
     await new Promise((r) => setTimeout(r, 2000)); // the new config reaches the agents
     const start = Date.now();
     await new Promise((r) => setTimeout(r, 9000));
-    for (let i = 0; i < INSIDE; i++) {
+    for (let i = 0; i < NODES; i++) {
       const times = (await sampleTimes(i, 9)).filter((t) => t >= start);
-      assert.ok(times.length >= 2 && times.length <= 4, `node ${i}: ${times.length} samples in 9 s at 3 s`);
+      if (i < INSIDE) assert.ok(times.length >= 2 && times.length <= 4, `node ${i}: ${times.length} samples in 9 s at 3 s`);
+      else assert.ok(times.length >= 4 && times.length <= 6, `node ${i} (americas, unchanged): ${times.length} samples in 9 s at 2 s`);
     }
     const logs = (await api(`/hosts/${hostIds[0]}/logs?limit=50`)).json.items as { level: string }[];
     assert.ok(logs.every((l) => l.level === 'warn' || l.level === 'error'), 'only warn and above at logLevel warn');
@@ -102,12 +105,14 @@ describe('telemetry flows end to end', () => {
     assert.ok(gaps.every((g) => g > 0 && g <= 3500), `no sample lost while the server was away: gaps ${gaps}`);
   });
 
-  test('removing the profile stops collection', async () => {
+  test("removing the profile stops its hosts' collection, not the others'", async () => {
     assert.equal((await api(`/telemetry-profiles/${profileId}`, { method: 'DELETE' })).status, 200);
     await until(async () => (await api(`/hosts/${hostIds[0]}`)).json.status.telemetry?.config?.metrics?.length === 0, 'the metrics group left the config', POLL);
     await new Promise((r) => setTimeout(r, 1500));
     const before = sim.telemetryStats(0)!.collections;
+    const elsewhere = sim.telemetryStats(NODES - 1)!.collections;
     await new Promise((r) => setTimeout(r, 4000));
     assert.equal(sim.telemetryStats(0)!.collections, before, 'no more collections');
+    assert.ok(sim.telemetryStats(NODES - 1)!.collections > elsewhere, 'a host under americas goes on collecting');
   });
 });
