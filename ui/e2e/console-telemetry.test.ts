@@ -51,7 +51,7 @@ describe('web console: metrics and logs', { skip }, () => {
     tmp.remove();
   });
 
-  test('the host page shows CPU, memory, disk and network sparklines and the log tail; the overview the busiest and fullest hosts', async () => {
+  test('the host page shows CPU, memory, disk and network sparklines and the log tail, live, over the hour and the day; the overview the busiest and fullest hosts', async () => {
     const page = await signIn(browser, server.url, server.token);
     const busiest = page.getByTestId('busiest-hosts');
     await until('the busiest hosts', async () => (await busiest.locator('li').count()) === 3);
@@ -64,11 +64,38 @@ describe('web console: metrics and logs', { skip }, () => {
     assert.match(await page.getByTestId('spark-cpu').innerText(), /CPU \d+\.\d %/);
     assert.match(await page.getByTestId('spark-network').innerText(), /Network [\d.]+ [kMG]?B\/s/);
     await until('log lines', async () => (await page.locator('.log-tail div').count()) > 0);
+    // Live, without a reload: the agents go on pushing, the hour's lines move.
+    const cpuLine = await page.getByTestId('spark-cpu').locator('polyline').getAttribute('points');
+    await until('the CPU sparkline redrawn with newer samples', async () => (await page.getByTestId('spark-cpu').locator('polyline').getAttribute('points')) !== cpuLine, 40_000);
+    // The last day: the same charts from the rollups and recent samples, 10-minute steps.
+    await page.getByLabel('Range').selectOption('24h');
+    await until('the day charts', async () => (await page.getByTestId('spark-cpu').locator('svg').getAttribute('aria-label')) === 'CPU over the last day');
+    await until('the day has a CPU figure', async () => /CPU \d+\.\d %/.test(await page.getByTestId('spark-cpu').innerText()));
+    await page.getByLabel('Range').selectOption('1h');
     await page.getByLabel('Level').selectOption('error');
     await until('only errors', async () => {
       const lines = await page.locator('.log-tail div').allInnerTexts();
       return lines.every((l) => / ERROR /.test(l)) || (await page.getByText('No log lines at this level').count()) > 0;
     });
     await screenshot(page, 'host-telemetry');
+  });
+
+  test("a host's log tail shows a line its agent pushes while the page is open, without a reload", async () => {
+    // An agent of our own (the simulated ones log at random), pushing OTLP logs with its own token.
+    const base = `${server.url}/v1/projects/default`;
+    const host = (await call(`${base}/hosts`, { token: server.token, method: 'POST', body: { name: 'pusher', spec: { serialNumber: 'SN-PUSHER', desiredState: 'onboarded' } } })).json;
+    const enrollment = (await call(`${base}/tokens`, { token: server.token, method: 'POST', body: { role: 'enrollment' } })).json.token;
+    const agent = (await call(`${server.url}/southbound/v1/enroll`, { token: enrollment, method: 'POST', body: { serialNumber: 'SN-PUSHER', hostname: 'pusher' } })).json.token;
+    const push = async (seq: number, text: string) => {
+      const body = { resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: `${Date.now()}000000`, severityNumber: 13, severityText: 'WARN', body: { stringValue: text } }] }] }] };
+      const r = await call(`${server.url}/southbound/v1/otlp/v1/logs`, { token: agent, method: 'POST', body, headers: { 'x-eim-batch': `live.${seq}` } });
+      assert.equal(r.status, 200, r.body);
+    };
+    await push(1, 'first line');
+    const page = await signIn(browser, server.url, server.token);
+    await page.goto(`${server.url}/#/hosts/${host.id}`);
+    await until('the first line', async () => (await page.locator('.log-tail div').allInnerTexts()).some((l) => l.includes('first line')));
+    await push(2, 'pushed while the page is open');
+    await until('the new line on the open page', async () => (await page.locator('.log-tail div').allInnerTexts()).some((l) => l.includes('pushed while the page is open')), 15_000);
   });
 });

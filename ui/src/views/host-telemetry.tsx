@@ -5,7 +5,7 @@ import { rateText, type SeriesPoints, sparklinePoints, sumSeries } from '../stat
 
 // Collected telemetry on the console. Samples are not resources: they never travel on the watch
 // stream (that would put every sample of every host through the event log and every console). So
-// these panels poll their routes while they are on screen, and only then: the metrics every 30 s
+// these panels poll their routes while they are on screen, and only then: the metrics every 15 s
 // (the hour) or 5 minutes (the day), the log tail every 5 s. A poll is one indexed range read,
 // served the same by any server, which a stream fanned out across servers would not be.
 
@@ -53,7 +53,7 @@ export function HostMetrics({ hostId }: { hostId: string }) {
   const names = CHARTS.flatMap((c) => c.names).join(',');
   const { data, error } = usePoll(
     (api, signal) => api.request<MetricsAnswer>('GET', `/v1/projects/${encodeURIComponent(project)}/hosts/${hostId}/metrics?names=${names}&from=${range}&step=${range === '1h' ? 30 : 600}`, undefined, signal),
-    range === '1h' ? 30_000 : 300_000,
+    range === '1h' ? 15_000 : 300_000,
     `${hostId}/${range}`,
   );
   const from = data ? Date.parse(data.from) : 0;
