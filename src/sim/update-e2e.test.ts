@@ -144,7 +144,9 @@ describe('OS update rollouts end to end', () => {
     assert.ok(halted.status.rollout.failed >= 2 && halted.status.rollout.failed <= 3, `${halted.status.rollout.failed} failed`);
     assert.equal(halted.status.rolloutStatus.indicator, 'error');
     assert.match(halted.status.rolloutStatus.message, /^halted: [23] failed updates reached maxFailures 2; no new update starts/);
-    assert.match(halted.status.rolloutStatus.message, /rolled back to os-/);
+    // The failures name the profile rolled back to, not its id (issue 11: names where ids were shown).
+    assert.match(halted.status.rolloutStatus.message, /rolled back to ubuntu 22\.04/);
+    assert.doesNotMatch(halted.status.rolloutStatus.message, /rolled back to os-/);
     await new Promise((r) => setTimeout(r, 1500));
     const runs = await runsOf(p.id);
     assert.equal(runs.length, halted.status.rollout.failed, 'nothing started after the halt');
@@ -158,6 +160,7 @@ describe('OS update rollouts end to end', () => {
       assert.equal(inst.status.currentOsId, ids.osA, 'currentOsId unchanged');
       assert.equal(inst.status.updateStatus.indicator, 'error');
       assert.match(inst.status.updateStatus.message, /^update failed: simulated update failure while \w+: .*; rolled back to ubuntu 22\.04$/);
+      assert.match(r.status.runStatus.message, /^update to ubuntu 24\.04 failed: simulated update failure while \w+: .*; rolled back to ubuntu 22\.04$/);
     }
     assert.equal(halted.status.rollout.pending, 6 - runs.length);
   });

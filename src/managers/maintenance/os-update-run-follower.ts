@@ -96,17 +96,17 @@ export class RunFollower {
       const why = s.message || 'the agent gave no reason';
       const attempt = run.status.attempt ?? 1;
       if (s.recoverable && !rolledBack && attempt < MAX_ATTEMPTS) return this.retry(run, inst, cmd, target, why, attempt + 1);
+      // The agent's message may name the rollback already (by id, or vaguely): say it once, by profile.
+      const reason = rolledBack ? why.replace(/;? *rolled back to [^;]*$/, '') : why;
+      const where = rolledBack ? `; rolled back to ${back ? this.label(back) : 'the previous system'}` : '';
       await this.write(run, {
-        runStatus: ['error', `update to ${target} failed: ${why}`],
+        runStatus: ['error', `update to ${target} failed: ${reason}${where}`],
         phase: rolledBack ? 'rolled-back' : 'failed',
         endedAt: this.now(),
         details: detailsOf(cmd),
         ...(rolledBack && back ? { rolledBackToOsId: back } : {}),
       });
       if (inst) {
-        // The agent's message may name the rollback already (by id, or vaguely): say it once, by profile.
-        const reason = rolledBack ? why.replace(/;? *rolled back to [^;]*$/, '') : why;
-        const where = rolledBack ? `; rolled back to ${back ? this.label(back) : 'the previous system'}` : '';
         await new StatusPatch(inst, this.d.clock).triple('updateStatus', 'error', `update failed: ${reason}${where}`).write(this.d.inventory);
       }
       await this.d.commands.remove(cmd);
