@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { updateKey } from '../api/index.ts';
 import { call } from '../testing/http-client.ts';
 import { EIM_BIN } from '../testing/server-process.ts';
 import { type CliHarness, startCliHarness } from './cli-harness.ts';
@@ -168,5 +169,43 @@ describe('eim describe and eim watch leave out the once-a-minute lastSeenAt writ
     const lines = out.split('\n').filter((l) => l.includes('edge-watched'));
     assert.equal(lines.length, 2, `CREATED and the label change, not the two lastSeenAt updates:\n${out}`);
     assert.doesNotMatch(out, /lastSeenAt/);
+  });
+});
+
+describe('eim update status --watch ends on the rollout asked for, not the one before', () => {
+  let h: CliHarness;
+  before(async () => {
+    h = await startCliHarness(); // no managers: the test writes the policy's status as its manager would
+    h.login();
+  });
+  after(() => h.close());
+
+  test('a settled-looking status of another key, or that counts fewer instances than are attached, does not end the watch', async () => {
+    const api = (path: string, o: { method?: string; body?: unknown; token?: string } = {}) => call(`${h.server.url}/v1/projects/default${path}`, { token: h.server.token, ...o });
+    const made = async (path: string, body: unknown) => {
+      const r = await api(path, { method: 'POST', body });
+      assert.equal(r.status, 201, r.body);
+      return r.json;
+    };
+    const os = await made('/operating-systems', { name: 'u24', spec: { imageUrl: 'https://images.example/u24.img', sha256: SHA, profileName: 'ubuntu', profileVersion: '24.04', osType: 'mutable', architecture: 'x86_64' } });
+    const policy = await made('/os-update-policies', { name: 'to-24', spec: { policy: 'target', targetOsId: os.id, rollout: { maxConcurrent: 5, maxFailures: 3 } } });
+    const host = await made('/hosts', { name: 'edge-upd', spec: { desiredState: 'onboarded' } });
+    await made('/instances', { name: 'edge-upd', spec: { hostId: host.id, osId: os.id, desiredState: 'running', osUpdatePolicyId: policy.id } });
+    const manager = (await api('/tokens', { method: 'POST', body: { role: 'manager' } })).json.token as string;
+    const rollout = (updateKey: string, total: number) =>
+      api(`/os-update-policies/${policy.id}/status`, { method: 'PATCH', token: manager, body: { rollout: { updateKey, total, upToDate: total, pending: 0, running: 0, succeeded: total, failed: 0, peakRunning: 0, halted: false } } });
+    // What the policy showed before the instance was attached: done, over none.
+    assert.equal((await rollout(updateKey(os.id, undefined, undefined), 0)).status, 200);
+    const w = h.spawnEim(['update', 'status', '--policy', 'to-24', '--watch', '--interval', '0.2']);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(w.proc.exitCode, null, `it waits for the rollout of the instance attached now:\n${w.output()}`);
+    // Another update's rollout (an older key), counting the instance: still not it.
+    assert.equal((await rollout('0000000000000000', 1)).status, 200);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(w.proc.exitCode, null, `another key is another rollout:\n${w.output()}`);
+    assert.equal((await rollout(updateKey(os.id, undefined, undefined), 1)).status, 200);
+    const code = await new Promise<number | null>((resolve) => (w.proc.exitCode !== null ? resolve(w.proc.exitCode) : w.proc.once('exit', (c) => resolve(c))));
+    assert.equal(code, 0, w.output());
+    assert.match(w.output(), /to-24 .* 1\/1 +up to date 1/);
   });
 });

@@ -220,7 +220,10 @@ async function status(ctx: Ctx, o: { policy?: string; watch?: boolean; interval:
     const text = policies.flatMap(renderRollout).join('\n');
     if (text !== last) print(ctx.out, text, !!o.watch && last !== '');
     last = text;
-    if (!o.watch || policies.every(settled)) return;
+    if (!o.watch) return;
+    // Settled by its counts, and those counts are of the rollout asked for now: a watch started
+    // right after `update start` or a policy change may first read the rollout from before it.
+    if (policies.every(settled) && (await current(inv, ctx.project, policies))) return;
     await new Promise((r) => setTimeout(r, every * 1000));
   }
 }
@@ -229,6 +232,25 @@ async function status(ctx: Ctx, o: { policy?: string; watch?: boolean; interval:
 function settled(p: Resource): boolean {
   const r = (p.status as { rollout?: RolloutView }).rollout;
   return !!r && r.running === 0 && (r.halted || r.upToDate + r.failed >= r.total);
+}
+
+/**
+ * Whether each policy's status.rollout is of what the policy asks now (its updateKey is the
+ * policy's rollout key over today's OS profiles) and counts every instance attached to it now.
+ */
+async function current(inv: InventoryClient, project: string, policies: Resource[]): Promise<boolean> {
+  const { listMatching } = await import('../resource-lookup.ts');
+  const { resolveKind } = await import('../kind-resolver.ts');
+  const { rolloutKey } = await import('../../api/index.ts');
+  const oses = (await listMatching(inv, project, resolveKind('OperatingSystem'), {})).items as ResourceOf<'OperatingSystem'>[];
+  const catalog = { get: (id: string) => oses.find((x) => x.id === id), list: () => oses };
+  for (const p of policies) {
+    const r = (p.status as { rollout?: RolloutView }).rollout!;
+    if (r.updateKey !== rolloutKey(p as ResourceOf<'OsUpdatePolicy'>, catalog)) return false;
+    const attached = await listMatching(inv, project, resolveKind('Instance'), { filter: `spec.osUpdatePolicyId = ${JSON.stringify(p.id)}` });
+    if (attached.items.length !== r.total) return false;
+  }
+  return true;
 }
 
 function print(out: Terminal, text: string, again: boolean): void {
