@@ -10,6 +10,7 @@ import { runCleanup } from './lib/cleanup.ts';
 import { monoMs } from './lib/clock.ts';
 import { runDialect } from './lib/dialect-run.ts';
 import { machineInfo } from './lib/machine-info.ts';
+import { sourceLine, sourceState } from './lib/bench-program.ts';
 import { reportMarkdown } from './lib/report.ts';
 import { passed, type ResultRow } from './lib/result-row.ts';
 import { textTable } from './lib/result-table.ts';
@@ -20,6 +21,7 @@ const options = compileBenchOptions(process.argv.slice(2));
 // The Inventory alone, or the whole control plane: never one overwriting the other's numbers.
 const section = options.managers === 'none' ? 'Inventory (issue 2)' : 'Inventory (issue 2), managers in-process';
 const startedAt = new Date();
+const sourceAtStart = sourceState();
 const t0 = monoMs();
 const rows: ResultRow[] = [];
 const details: string[] = [];
@@ -40,7 +42,7 @@ try {
   const misses = rows.filter((r) => passed(r) === false);
   process.stdout.write(`${rows.filter((r) => r.target).length - misses.length} targets met, ${misses.length} missed; run took ${seconds.toFixed(0)} s; load average ${machine.loadAvg.toFixed(1)} → ${loadavg()[0].toFixed(1)}\n`);
   if (options.writeMarkdown) {
-    writeSection(BENCHMARKS_MD, section, reportMarkdown({ options, machine, rows, details, startedAt, seconds, loadAvgAtEnd: loadavg()[0] }));
+    writeSection(BENCHMARKS_MD, section, reportMarkdown({ options, machine, rows, details, startedAt, seconds, loadAvgAtEnd: loadavg()[0], source: sourceLine(sourceAtStart, sourceState()) }));
     process.stdout.write(`wrote the "${section}" section of ${BENCHMARKS_MD}\n`);
   } else {
     process.stdout.write('BENCHMARKS.md left alone (a subset run; pass --md to write it)\n');

@@ -84,7 +84,7 @@ export async function runBenchProgram(p: BenchProgram): Promise<never> {
 }
 
 /** HEAD and the uncommitted changes under src/ (others edit it while benchmarks run). */
-function sourceState(): { head: string; changed: string[] } | undefined {
+export function sourceState(): { head: string; changed: string[] } | undefined {
   try {
     const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trim();
     return { head: git('rev-parse', '--short', 'HEAD'), changed: git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean) };
@@ -94,7 +94,7 @@ function sourceState(): { head: string; changed: string[] } | undefined {
 }
 
 /** What was measured: the commit and src/ changes at the start, and whether they moved by the end. */
-function sourceLine(start: ReturnType<typeof sourceState>, end: ReturnType<typeof sourceState>): string {
+export function sourceLine(start: ReturnType<typeof sourceState>, end: ReturnType<typeof sourceState>): string {
   if (!start || !end) return 'unknown (no git)';
   const describe = (s: NonNullable<typeof start>) => `commit ${s.head}${s.changed.length > 0 ? ` with ${s.changed.length} uncommitted change(s) under src/` : ''}`;
   const same = start.head === end.head && start.changed.join() === end.changed.join();

@@ -11,6 +11,8 @@ export interface Report {
   startedAt: Date;
   seconds: number;
   loadAvgAtEnd: number;
+  /** The source measured (sourceLine of bench-program.ts). */
+  source?: string;
 }
 
 /**
@@ -33,6 +35,7 @@ export function reportMarkdown(r: Report): string {
 - Date: ${r.startedAt.toISOString()} (run took ${Math.round(r.seconds)} s)
 - Command: \`${o.command}\`
 - Machine: ${machineLine(m, r.loadAvgAtEnd)}
+- Source: ${r.source ?? 'not recorded'}
 - PostgreSQL: ${m.postgres ?? 'not measured'}${m.postgresDurability ? ` (${m.postgresDurability}), on the same machine` : ''}
 - Server: \`startServer({ dataDir, port: 0, store, logLevel: 'warn'${o.managers === 'none' ? ", managers: 'none'" : ''}, rateLimitRps: 0 })\` in a child process for the HTTP and watch runs (the per-token request limit off: one client alone outruns its 1,000/s; its cost is in the "Access and tools" section) (${o.managers === 'none' ? 'the Inventory alone: no resource managers reconciling the Hosts the benchmark writes' : "with the resource managers in-process, the server's default"}); every load-generating client has a token of its own, since the server limits requests and watches per token
 - Runs: ${o.durationMs / 1000} s measured after ${o.warmupMs / 1000} s warm-up; dialects: ${o.dialects.join(', ')}; scenarios: ${o.scenarios.join(', ')}
