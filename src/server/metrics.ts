@@ -18,6 +18,8 @@ export interface TelemetryCounts {
   logs: number;
   rejected: number;
   duplicates: number;
+  /** Batches answered 429 because too many waited for the store. */
+  shed: number;
 }
 
 /**
@@ -50,6 +52,7 @@ export class ServerMetrics {
       counter('eim_telemetry_points_total', 'Metric points stored (this server), the derived headline points included', (t) => t.points);
       counter('eim_telemetry_log_records_total', 'Log records stored (this server)', (t) => t.logs);
       counter('eim_telemetry_rejected_total', 'Points and log records refused (outside the time window, over a host\'s series cap, malformed)', (t) => t.rejected);
+      counter('eim_telemetry_shed_batches_total', 'Batches answered 429 because this server had too many waiting for its store (the agent sends them again)', (t) => t.shed);
       counter('eim_telemetry_duplicate_batches_total', 'Batches that repeated one already stored (an agent retrying after a lost answer), not stored again', (t) => t.duplicates);
     }
 

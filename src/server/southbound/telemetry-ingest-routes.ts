@@ -42,7 +42,15 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
   const bucket = new KeyedBuckets(o.rate, 'telemetry batches from this host');
   const tags = ['Southbound'];
 
-  const agentOf = (req: FastifyRequest) => auth.agent(req, bucket);
+  /** The agent's token and its host's bucket; then the server's own bound on batches waiting for the store. */
+  const agentOf = async (req: FastifyRequest) => {
+    const a = await auth.agent(req, bucket);
+    if (telemetry.store.queued >= o.maxQueuedBatches) {
+      telemetry.stats.shed++;
+      throw new EimError('rate_limited', `this server has ${telemetry.store.queued} telemetry batches waiting for its store; retry after 1 s`, { details: { retryAfterSeconds: 1 } });
+    }
+    return a;
+  };
 
   const batchOf = (req: FastifyRequest): { stream: string; seq: number } | undefined => {
     const h = req.headers['x-eim-batch'];

@@ -26,6 +26,8 @@ export interface TelemetryOptions {
   limits?: Partial<OtlpLimits>;
   /** Telemetry batches per host (metrics and logs together). @default { perSecond: 2, burst: 60 } (an agent back online sends its buffer in a burst) */
   rate?: Rate;
+  /** Batches this server lets wait for the store at once, all hosts together; past it a batch gets 429 with Retry-After (the agent keeps it buffered and sends it again). @default 2048 */
+  maxQueuedBatches?: number;
   onError?: (message: string, error?: unknown) => void;
 }
 
@@ -45,12 +47,14 @@ export function compileTelemetryOptions(o: TelemetryOptions = {}): CompiledTelem
     otlpForward: o.otlpForward,
     limits: Object.freeze({ ...DEFAULT_OTLP_LIMITS, ...o.limits }),
     rate: o.rate ?? { perSecond: 2, burst: 60 },
+    maxQueuedBatches: o.maxQueuedBatches ?? 2048,
     onError: o.onError ?? (() => {}),
   };
   for (const k of ['rawRetentionSeconds', 'rollupRetentionSeconds', 'logsRetentionSeconds', 'metricsBytes', 'logsBytes', 'maintainEveryMs'] as const) {
     if (!(Number.isFinite(c[k]) && c[k] > 0)) throw new RangeError(`telemetry: ${k} must be a positive number (got ${c[k]})`);
   }
   if (!(c.rate.perSecond > 0 && c.rate.burst >= 1)) throw new RangeError('telemetry: the rate needs perSecond > 0 and burst ≥ 1');
+  if (!(Number.isInteger(c.maxQueuedBatches) && c.maxQueuedBatches >= 1)) throw new RangeError(`telemetry: maxQueuedBatches must be a whole number ≥ 1 (got ${c.maxQueuedBatches})`);
   return Object.freeze(c);
 }
 
@@ -62,7 +66,7 @@ export function compileTelemetryOptions(o: TelemetryOptions = {}): CompiledTelem
 export class TelemetryService {
   readonly options: CompiledTelemetryOptions;
   readonly forwarder?: OtlpForwarder;
-  readonly stats = { batches: 0, points: 0, logs: 0, rejected: 0, duplicates: 0 };
+  readonly stats = { batches: 0, points: 0, logs: 0, rejected: 0, duplicates: 0, shed: 0 };
   lastMaintenance?: MaintenanceReport;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { encodeMetrics } from '../../agent/telemetry/otlp-batch.ts';
+import { openTestApp, type TestApp } from '../../testing/test-app.ts';
+import { TelemetryService } from './telemetry-service.ts';
+
+// A server bounds the agents' batches waiting for its store (maxQueuedBatches, all hosts together):
+// past it a batch is answered 429 with Retry-After, which the agent's buffer retries, instead of
+// growing an unbounded queue in memory. Here the bound is 1, so concurrent batches must be shed.
+
+let srv: TestApp;
+let telemetry: TelemetryService;
+const agents: string[] = [];
+
+before(async () => {
+  srv = await openTestApp({});
+  telemetry = new TelemetryService(srv.store.store.telemetry, { maxQueuedBatches: 1 });
+  await srv.app.close();
+  const { buildApp } = await import('../app.ts');
+  const { startSouthbound } = await import('../southbound/southbound.ts');
+  const app = await buildApp({ inventory: srv.inventory, tokens: srv.tokens, telemetry });
+  await startSouthbound(app, { service: srv.inventory, tokens: srv.tokens, telemetry });
+  (srv as { app: typeof app }).app = app;
+  for (let i = 0; i < 3; i++) {
+    const admin = { authorization: `Bearer ${srv.admin}` };
+    const host = await app.inject({ method: 'POST', url: '/v1/projects/default/hosts', headers: admin, payload: { name: `edge-${i}`, spec: { serialNumber: `SN-SHED-${i}`, desiredState: 'onboarded' } } });
+    assert.equal(host.statusCode, 201, host.body);
+    const et = JSON.parse((await app.inject({ method: 'POST', url: '/v1/projects/default/tokens', headers: admin, payload: { role: 'enrollment' } })).body).token;
+    const enrolled = await app.inject({ method: 'POST', url: '/southbound/v1/enroll', headers: { authorization: `Bearer ${et}` }, payload: { serialNumber: `SN-SHED-${i}`, hostname: `edge-${i}` } });
+    agents.push(JSON.parse(enrolled.body).token);
+  }
+});
+after(async () => {
+  await telemetry.stop();
+  await srv.close();
+});
+
+const push = (agent: string, seq: number) =>
+  srv.app.inject({
+    method: 'POST',
+    url: '/southbound/v1/otlp/v1/metrics',
+    headers: { authorization: `Bearer ${agent}`, 'content-type': 'application/json', 'x-eim-batch': `shed.${seq}` },
+    payload: Buffer.from(encodeMetrics([{ name: 'system.cpu.load_average.1m', attrs: {}, type: 'gauge', unit: '{thread}', value: seq, t: Date.now() - seq * 1000 }], {})),
+  });
+
+test('past maxQueuedBatches waiting for the store, a batch is answered 429 with Retry-After; later ones are taken again', async () => {
+  const answers = await Promise.all(Array.from({ length: 30 }, (_, k) => push(agents[k % 3], k + 1)));
+  const shed = answers.filter((r) => r.statusCode === 429);
+  const taken = answers.filter((r) => r.statusCode === 200);
+  assert.equal(shed.length + taken.length, 30, answers.map((r) => `${r.statusCode} ${r.body}`).join('\n'));
+  assert.ok(taken.length >= 1, 'the first batch is taken');
+  assert.ok(shed.length >= 1, `batches past the bound are shed (${taken.length} taken)`);
+  for (const r of shed) {
+    assert.equal(r.headers['retry-after'], '1');
+    assert.equal(JSON.parse(r.body).error.code, 'rate_limited');
+  }
+  // One at a time nothing waits: taken.
+  assert.equal((await push(agents[0], 100)).statusCode, 200);
+  const text = (await srv.app.inject({ method: 'GET', url: '/metrics' })).body;
+  assert.equal(Number(/^eim_telemetry_shed_batches_total (\S+)$/m.exec(text)?.[1]), shed.length, 'counted in /metrics');
+});
