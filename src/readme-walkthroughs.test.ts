@@ -163,7 +163,7 @@ interface Background {
   stop(): Promise<void>;
 }
 
-describe("the README's walkthroughs, run as printed", { timeout: 120_000 }, () => {
+describe("the README's walkthroughs, run as printed", { timeout: 300_000 }, () => {
   const root = mkdtempSync(join(tmpdir(), 'eim-readme-'));
   const work = join(root, 'clone');
   const bin = join(root, 'bin');

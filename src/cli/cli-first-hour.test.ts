@@ -197,7 +197,12 @@ describe('eim update status --watch ends on the rollout asked for, not the one b
     // What the policy showed before the instance was attached: done, over none.
     assert.equal((await rollout(updateKey(os.id, undefined, undefined), 0)).status, 200);
     const w = h.spawnEim(['update', 'status', '--policy', 'to-24', '--watch', '--interval', '0.2']);
-    await new Promise((r) => setTimeout(r, 1500));
+    // It has read the policy (its first lines are out), then had time for a few more looks.
+    for (const t0 = Date.now(); !/to-24 /.test(w.output()); ) {
+      assert.ok(Date.now() - t0 < 20_000 && w.proc.exitCode === null, `the first status lines:\n${w.output()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
     assert.equal(w.proc.exitCode, null, `it waits for the rollout of the instance attached now:\n${w.output()}`);
     // Another update's rollout (an older key), counting the instance: still not it.
     assert.equal((await rollout('0000000000000000', 1)).status, 200);
@@ -207,5 +212,19 @@ describe('eim update status --watch ends on the rollout asked for, not the one b
     const code = await new Promise<number | null>((resolve) => (w.proc.exitCode !== null ? resolve(w.proc.exitCode) : w.proc.once('exit', (c) => resolve(c))));
     assert.equal(code, 0, w.output());
     assert.match(w.output(), /to-24 .* 1\/1 +up to date 1/);
+
+    // A policy with a selector: its total holds the matched hosts' instances, which only the
+    // manager counts; the current key is enough.
+    const bySelector = await made('/os-update-policies', { name: 'by-line', spec: { policy: 'target', targetOsId: os.id, target: { selector: 'labels.line = "3"' }, rollout: { maxConcurrent: 5, maxFailures: 3 } } });
+    const done = { updateKey: updateKey(os.id, undefined, undefined), total: 7, upToDate: 7, pending: 0, running: 0, succeeded: 7, failed: 0, peakRunning: 2, halted: false };
+    assert.equal((await api(`/os-update-policies/${bySelector.id}/status`, { method: 'PATCH', token: manager, body: { rollout: done } })).status, 200);
+    const s = h.spawnEim(['update', 'status', '--policy', 'by-line', '--watch', '--interval', '0.2']);
+    const ended = await Promise.race([
+      new Promise<number | null>((resolve) => (s.proc.exitCode !== null ? resolve(s.proc.exitCode) : s.proc.once('exit', (c) => resolve(c)))),
+      new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 20_000)),
+    ]);
+    if (ended === 'still running') await s.stop();
+    assert.equal(ended, 0, `a settled selector policy ends the watch:\n${s.output()}`);
+    assert.match(s.output(), /by-line .* 7\/7 +up to date 7/);
   });
 });

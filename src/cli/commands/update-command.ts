@@ -236,7 +236,8 @@ function settled(p: Resource): boolean {
 
 /**
  * Whether each policy's status.rollout is of what the policy asks now (its updateKey is the
- * policy's rollout key over today's OS profiles) and counts every instance attached to it now.
+ * policy's rollout key over today's OS profiles) and, for a policy without a selector, counts every
+ * instance that names it now.
  */
 async function current(inv: InventoryClient, project: string, policies: Resource[]): Promise<boolean> {
   const { listMatching } = await import('../resource-lookup.ts');
@@ -247,6 +248,9 @@ async function current(inv: InventoryClient, project: string, policies: Resource
   for (const p of policies) {
     const r = (p.status as { rollout?: RolloutView }).rollout!;
     if (r.updateKey !== rolloutKey(p as ResourceOf<'OsUpdatePolicy'>, catalog)) return false;
+    // A policy with a selector also has the matched hosts' instances, which the manager alone
+    // counts: its total is taken as it is. Without one, the total is the instances naming it.
+    if ((p.spec as { target?: unknown }).target) continue;
     const attached = await listMatching(inv, project, resolveKind('Instance'), { filter: `spec.osUpdatePolicyId = ${JSON.stringify(p.id)}` });
     if (attached.items.length !== r.total) return false;
   }

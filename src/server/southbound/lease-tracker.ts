@@ -22,7 +22,6 @@ export class LeaseTracker {
   private readonly dirty = new Set<string>();
   /** Hosts to turn running once their lease is written. */
   private readonly urgent = new Set<string>();
-  /** Forgotten hosts whose last heartbeat is still to be written. */
   private readonly view = new HostView();
   private readonly judge: LeaseJudge;
   private judging = false;
@@ -190,7 +189,8 @@ export class LeaseTracker {
   private markRunning(hostId: string): void {
     this.write(hostId, () => {
       const l = this.local.get(hostId);
-      if (!l || this.view.get(hostId)?.message === HOST_RUNNING) return undefined;
+      // A revoked agent (forget) is never running again, whatever was queued before it.
+      if (!l || l.revoked || this.view.get(hostId)?.message === HOST_RUNNING) return undefined;
       const at = new Date(l.lastSeen).toISOString();
       return { project: l.project, patch: { hostStatus: { indicator: 'idle', message: HOST_RUNNING, timestamp: at }, lastSeenAt: at } };
     });
