@@ -146,11 +146,6 @@ export class TelemetryStore {
     return this.pg ? 'postgres' : 'sqlite';
   }
 
-  /** Batches waiting for the committer (the southbound sheds load above a bound). */
-  get queued(): number {
-    return this.committer.depth;
-  }
-
   /** The database handle, for maintenance (telemetry-maintenance.ts) and queries. */
   get kysely(): Kysely<any> {
     return this.db;

@@ -23,7 +23,8 @@ export function registerWatchCommand(program: Command): void {
 An UPDATED line says what changed: each status triple as its message and indicator, states as
 from → to, larger parts (hardware) by name. The first update of a resource the watch has not
 seen before shows its states now instead. A running host's once-a-minute status.lastSeenAt update
-is left out (it is in -o json).
+is left out once the watch has seen the host (it remembers the last 10,000 resources; every update
+is in -o json).
 
 The stream resumes by itself after a lost connection or a server restart, without losing or
 repeating an event. If the server no longer holds the asked-for history (revision_compacted),

@@ -42,14 +42,23 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
   const bucket = new KeyedBuckets(o.rate, 'telemetry batches from this host');
   const tags = ['Southbound'];
 
-  /** The agent's token and its host's bucket; then the server's own bound on batches waiting for the store. */
-  const agentOf = async (req: FastifyRequest) => {
-    const a = await auth.agent(req, bucket);
-    if (telemetry.store.queued >= o.maxQueuedBatches) {
+  const agentOf = (req: FastifyRequest) => auth.agent(req, bucket);
+
+  // The server's own bound, all hosts together: batches from their first byte to their answer
+  // (parsed, decoded, waiting for or in a commit). Checked before the body is read, so a shed
+  // batch costs neither parsing nor a host's rate token.
+  let inFlight = 0;
+  const counted = new WeakSet<FastifyRequest>();
+  const admit = async (req: FastifyRequest) => {
+    if (inFlight >= o.maxQueuedBatches) {
       telemetry.stats.shed++;
-      throw new EimError('rate_limited', `this server has ${telemetry.store.queued} telemetry batches waiting for its store; retry after 1 s`, { details: { retryAfterSeconds: 1 } });
+      throw new EimError('rate_limited', `this server has ${inFlight} telemetry batches in progress; retry after 1 s`, { details: { retryAfterSeconds: 1 } });
     }
-    return a;
+    inFlight++;
+    counted.add(req);
+  };
+  const release = async (req: FastifyRequest) => {
+    if (counted.delete(req)) inFlight--;
   };
 
   const batchOf = (req: FastifyRequest): { stream: string; seq: number } | undefined => {
@@ -74,6 +83,9 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
 
   const opts = (operationId: string, summary: string) => ({
     bodyLimit: o.limits.bodyBytes,
+    onRequest: admit,
+    onResponse: release,
+    onRequestAbort: release,
     schema: { tags, operationId, summary, body: OtlpBody, headers: Type.Object({ 'x-eim-batch': Type.Optional(Type.String({ description: '<stream>.<seq>: a repeat of a stored batch is not stored again' })) }), response: { 200: PartialSuccess } },
   });
 

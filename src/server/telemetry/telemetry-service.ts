@@ -26,7 +26,7 @@ export interface TelemetryOptions {
   limits?: Partial<OtlpLimits>;
   /** Telemetry batches per host (metrics and logs together). @default { perSecond: 2, burst: 60 } (an agent back online sends its buffer in a burst) */
   rate?: Rate;
-  /** Batches this server lets wait for the store at once, all hosts together; past it a batch gets 429 with Retry-After (the agent keeps it buffered and sends it again). @default 2048 */
+  /** Batches this server has in progress at once (received and not yet answered: parsed, decoded, waiting for or in a commit), all hosts together; past it a batch gets 429 with Retry-After before its body is read (the agent keeps it buffered and sends it again). @default 2048 */
   maxQueuedBatches?: number;
   onError?: (message: string, error?: unknown) => void;
 }

@@ -4,12 +4,14 @@ import { encodeMetrics } from '../../agent/telemetry/otlp-batch.ts';
 import { openTestApp, type TestApp } from '../../testing/test-app.ts';
 import { TelemetryService } from './telemetry-service.ts';
 
-// A server bounds the agents' batches waiting for its store (maxQueuedBatches, all hosts together):
-// past it a batch is answered 429 with Retry-After, which the agent's buffer retries, instead of
-// growing an unbounded queue in memory. Here the bound is 1, so concurrent batches must be shed.
+// A server bounds the agents' batches in progress (maxQueuedBatches, all hosts together, from the
+// first byte to the answer): past it a batch is answered 429 with Retry-After before its body is
+// read, which the agent's buffer retries, instead of an unbounded queue in memory. Here the bound
+// is 1, so concurrent batches must be shed.
 
 let srv: TestApp;
 let telemetry: TelemetryService;
+let southbound: { stop(): Promise<void> } | undefined;
 const agents: string[] = [];
 
 before(async () => {
@@ -19,7 +21,7 @@ before(async () => {
   const { buildApp } = await import('../app.ts');
   const { startSouthbound } = await import('../southbound/southbound.ts');
   const app = await buildApp({ inventory: srv.inventory, tokens: srv.tokens, telemetry });
-  await startSouthbound(app, { service: srv.inventory, tokens: srv.tokens, telemetry });
+  southbound = await startSouthbound(app, { service: srv.inventory, tokens: srv.tokens, telemetry });
   (srv as { app: typeof app }).app = app;
   for (let i = 0; i < 3; i++) {
     const admin = { authorization: `Bearer ${srv.admin}` };
@@ -31,6 +33,7 @@ before(async () => {
   }
 });
 after(async () => {
+  await southbound?.stop();
   await telemetry.stop();
   await srv.close();
 });
@@ -43,7 +46,7 @@ const push = (agent: string, seq: number) =>
     payload: Buffer.from(encodeMetrics([{ name: 'system.cpu.load_average.1m', attrs: {}, type: 'gauge', unit: '{thread}', value: seq, t: Date.now() - seq * 1000 }], {})),
   });
 
-test('past maxQueuedBatches waiting for the store, a batch is answered 429 with Retry-After; later ones are taken again', async () => {
+test('past maxQueuedBatches in progress, a batch is answered 429 with Retry-After; later ones are taken again', async () => {
   const answers = await Promise.all(Array.from({ length: 30 }, (_, k) => push(agents[k % 3], k + 1)));
   const shed = answers.filter((r) => r.statusCode === 429);
   const taken = answers.filter((r) => r.statusCode === 200);
