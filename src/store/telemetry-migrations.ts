@@ -47,5 +47,12 @@ export function telemetryMigrations(dialect: SqlDialectName): Record<string, Mig
         await sql`create table eim_tm_usage (kind text not null, minute ${int64} not null, writer text not null, bytes ${int64} not null, primary key (kind, minute, writer))`.execute(db);
       },
     },
+    '0014_log_order': {
+      // What `logs?afterId=` reads: a host's (or a project's) lines in the order they were stored.
+      async up(db: Kysely<any>) {
+        await sql`create index eim_tm_logs_host_seq on eim_tm_logs (host_id, seq)`.execute(db);
+        await sql`create index eim_tm_logs_project_seq on eim_tm_logs (project, seq)`.execute(db);
+      },
+    },
   };
 }

@@ -399,10 +399,13 @@ export class TelemetryStore {
     text?: string;
     before?: { t: number; seq: number };
     afterSeq?: number;
+    /** With afterSeq: no line stored after this position (logsPosition read before). */
+    upToSeq?: number;
     limit: number;
   }): Promise<{ seq: number; hostId: string; t: number; severity: number; body: string; attrs?: Record<string, string> }[]> {
     const where = this.logsWhere(q);
     if (q.afterSeq !== undefined) where.push(sql`seq > ${q.afterSeq}`);
+    if (q.upToSeq !== undefined) where.push(sql`seq <= ${q.upToSeq}`);
     if (q.minSeverity !== undefined) where.push(sql`severity >= ${q.minSeverity}`);
     if (q.text) where.push(this.pg ? sql`strpos(body, ${q.text}) > 0` : sql`instr(body, ${q.text}) > 0`);
     if (q.before) where.push(sql`(t < ${q.before.t} or (t = ${q.before.t} and seq < ${q.before.seq}))`);

@@ -88,8 +88,11 @@ export function registerTelemetryRoutes(app: FastifyInstance, inventory: Invento
     const { afterId, ...lq } = q;
     if (afterId === 'end') return { items: [], cursor: String(await store.logsPosition(where)) };
     if (afterId === undefined) return logsAnswer(await store.logs({ ...where, ...lq, limit: lq.limit + 1 }), lq.limit);
-    const { items } = logsAnswer(await store.logs({ ...where, ...lq, afterSeq: afterId, limit: lq.limit }), lq.limit);
-    return { items, cursor: items.length > 0 ? items[items.length - 1].id : String(afterId) };
+    // Up to the newest line stored when asked: lines the level or q filter leaves out still move
+    // the cursor, so the next question does not read them again.
+    const end = await store.logsPosition(where);
+    const { items } = logsAnswer(await store.logs({ ...where, ...lq, afterSeq: afterId, upToSeq: end, limit: lq.limit }), lq.limit);
+    return { items, cursor: items.length === lq.limit ? items[items.length - 1].id : String(Math.max(end, afterId)) };
   };
   const logsAnswer = (rows: Awaited<ReturnType<typeof store.logs>>, limit: number): LogsAnswer => {
     const page = rows.slice(0, limit);

@@ -146,6 +146,12 @@ describe('telemetry routes', () => {
     const none = await logsOf(`afterId=${rest.json.cursor}`);
     assert.deepEqual([none.json.items, none.json.cursor], [[], rest.json.cursor], 'nothing new: the cursor stays');
     assert.deepEqual((await logsOf(`afterId=${end.json.cursor}&level=warn`)).json.items.map((l: any) => l.body), ['fresh', 'late error'], 'filters apply');
+    // Lines a filter leaves out still move the cursor: the next question does not read them again.
+    await push('edge-b', 'logs', encodeLogs([{ t: now, severity: 9, body: 'only info', attrs: {} }], {}));
+    const filtered = await logsOf(`afterId=${rest.json.cursor}&level=error`);
+    assert.deepEqual(filtered.json.items, []);
+    assert.ok(Number(filtered.json.cursor) > Number(rest.json.cursor), `the cursor moved past the info line (${rest.json.cursor} → ${filtered.json.cursor})`);
+    assert.deepEqual((await logsOf(`afterId=${filtered.json.cursor}`)).json.items, [], 'and nothing is read again');
   });
 
   test('cross-project and cross-host access is refused; garbage answers 4xx', async () => {
