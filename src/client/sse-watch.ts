@@ -3,7 +3,7 @@ import https from 'node:https';
 import { EimError, type InventoryEvent, isEimError, type WatchItem } from '../api/index.ts';
 import { errorFrom, type HttpTransport } from './http-transport.ts';
 import { type SseFrame, SseParser } from './sse-parser.ts';
-import { untrustedCertificateHint } from './tls-trust.ts';
+import { secureContextFor, trustedCertificates, untrustedCertificateHint } from './tls-trust.ts';
 
 export interface SseWatchOptions {
   path: string;
@@ -76,7 +76,7 @@ export interface SseRequest {
   signal?: AbortSignal;
   /** Give up on a connection that sent nothing (not even a bookmark) for this long. @default 30000 */
   idleTimeoutMs?: number;
-  /** For an https URL: the certificates to trust (trustedCertificates). @default Node's root certificates */
+  /** For an https URL: the certificates to trust (trustedCertificates' list, or one PEM added to it). @default Node's root certificates */
   ca?: string | string[];
   /** For an https URL: the client certificate and key (PEM) presented when the server asks (mutual TLS). */
   cert?: string;
@@ -103,7 +103,11 @@ export async function* sseFrames(options: SseRequest): AsyncGenerator<SseFrame> 
   // a frame: servers send keep-alive comments, which are not frames).
   const idleMs = options.idleTimeoutMs ?? 30_000;
   const idle = setTimeout(() => req.destroy(), idleMs);
-  const tls = { ...(options.ca ? { ca: options.ca } : {}), ...(options.cert && options.key ? { cert: options.cert, key: options.key } : {}) };
+  const ca = typeof options.ca === 'string' ? trustedCertificates(options.ca) : options.ca;
+  const secureContext = secureContextFor(ca, options.cert && options.key ? { cert: options.cert, key: options.key } : undefined);
+  // A connection of its own: a pooled one keyed without the context could be one opened with an
+  // earlier client certificate (renewed since); a stream holds its connection for its life anyway.
+  const tls = secureContext ? { secureContext, agent: false as const } : {};
   const req = mod.get(url, { headers: options.headers, ...tls }, (r) => {
     res = r;
     if (r.statusCode !== 200) {

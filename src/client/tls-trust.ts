@@ -40,16 +40,65 @@ export function systemCertificates(env: NodeJS.ProcessEnv = process.env): string
   return pem;
 }
 
+/** The file NODE_EXTRA_CA_CERTS names (Node adds it to its roots only when no `ca` is given), read once. */
+let extraFromEnv: { path: string; pem: string | undefined } | undefined;
+function nodeExtraCertificates(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const path = env.NODE_EXTRA_CA_CERTS ?? '';
+  if (extraFromEnv?.path !== path) {
+    let pem: string | undefined;
+    try {
+      pem = path ? readFileSync(path, 'utf8') : undefined;
+    } catch {
+      pem = undefined; // Node warns about an unreadable file itself
+    }
+    extraFromEnv = { path, pem };
+  }
+  return extraFromEnv.pem;
+}
+
+/** One list per `extra` (a handful per process): the same array each time, so its TLS context is built once. */
+const trusted = new Map<string, string[] | undefined>();
+
 /**
  * The certificates a client trusts: Node's root certificates, the system's CA bundle
- * (systemCertificates) and `extra` (PEM, one or more CA certificates, from --ca-file); undefined
- * (Node's default, its roots alone) when there is neither a system bundle nor `extra`.
- * @example new https.Agent({ ca: trustedCertificates(readCaFile('ca.pem')) })
+ * (systemCertificates), the file NODE_EXTRA_CA_CERTS names, and `extra` (PEM, one or more CA
+ * certificates, from --ca-file); undefined (Node's default) when there is none of the last three
+ * but Node's own. The same array for the same inputs.
+ * @example new https.Agent({ secureContext: secureContextFor(trustedCertificates(readCaFile('ca.pem'))) })
  */
 export function trustedCertificates(extra?: string): string[] | undefined {
   const sys = systemCertificates();
-  if (!extra && !sys) return undefined;
-  return [...tls.rootCertificates, ...(sys ? [sys] : []), ...(extra ? [extra] : [])];
+  const env = nodeExtraCertificates();
+  const key = `${process.env.SSL_CERT_FILE ?? ''}\0${process.env.NODE_EXTRA_CA_CERTS ?? ''}\0${extra ?? ''}`;
+  if (!trusted.has(key)) {
+    if (trusted.size >= 64) trusted.clear();
+    trusted.set(key, !extra && !sys && !env ? undefined : [...tls.rootCertificates, ...(sys ? [sys] : []), ...(env ? [env] : []), ...(extra ? [extra] : [])]);
+  }
+  return trusted.get(key);
+}
+
+/** TLS contexts by CA list (its identity) and client certificate: parsing ~300 CA certificates takes tens of ms, once per list, not per connection. */
+const contexts = new WeakMap<string[], Map<string, tls.SecureContext>>();
+const defaultContexts = new Map<string, tls.SecureContext>();
+
+/**
+ * A TLS context trusting `ca` (trustedCertificates; undefined: Node's roots) and presenting
+ * `client` when the server asks: built once per pair and reused by every connection (an explicit
+ * `ca` on each connection would parse the whole list again each time).
+ * @example https.get(url, { secureContext: secureContextFor(trustedCertificates(ca)) })
+ */
+export function secureContextFor(ca: string[] | undefined, client?: ClientCertificate): tls.SecureContext | undefined {
+  if (!ca && !client) return undefined;
+  const byClient = ca ? (contexts.get(ca) ?? new Map<string, tls.SecureContext>()) : defaultContexts;
+  if (ca && !contexts.has(ca)) contexts.set(ca, byClient);
+  const key = client ? `${client.cert}\0${client.key}` : '';
+  let ctx = byClient.get(key);
+  if (!ctx) {
+    if (byClient.size >= 64) byClient.clear();
+    ctx = tls.createSecureContext({ ...(ca ? { ca } : {}), ...(client ? { cert: client.cert, key: client.key } : {}) });
+    byClient.set(key, ctx);
+  }
+  return ctx;
 }
 
 /**
@@ -82,8 +131,8 @@ export function readCaFile(path: string): string {
 export function connectionPool(server: string, o: { ca?: string; maxSockets?: number; clientCertificate?: ClientCertificate } = {}): http.Agent {
   const options = { keepAlive: true, maxSockets: o.maxSockets ?? 64 };
   if (!server.startsWith('https:')) return new http.Agent(options);
-  const ca = trustedCertificates(o.ca);
-  return new https.Agent({ ...options, ...(ca ? { ca } : {}), ...(o.clientCertificate ? { cert: o.clientCertificate.cert, key: o.clientCertificate.key } : {}) });
+  const secureContext = secureContextFor(trustedCertificates(o.ca), o.clientCertificate);
+  return new https.Agent({ ...options, ...(secureContext ? { secureContext } : {}) });
 }
 
 /** A client certificate and its private key (PEM), presented when the server asks (mutual TLS). */
