@@ -30,7 +30,7 @@ const USAGE = `usage: npm run bench:telemetry-ingest -- [options]
   --fast-hosts <n>     fleet B: hosts × 20 series every 10 s (default 1000)
   --minutes <n>        minutes of samples for A and B (default 10)
   --pg                 the store path on PostgreSQL (EIM_TEST_PG_URL) instead of SQLite
-  --http-hosts <n>     agents pushing over HTTP at the real rate, every 10 s (default 1000; 0: skip)
+  --http-hosts <n>     agents pushing over HTTP at the real rate, every 10 s (default 1000)
   --http-seconds <n>   how long they push (default 75: lastSampleAt is written once a minute)
   --md / --no-md       write BENCHMARKS.md (default: only for a run with the defaults)`;
 const args = parseBenchArgs('bench:telemetry-ingest', USAGE, process.argv.slice(2), {
@@ -45,7 +45,7 @@ const values = args.values;
 const HOSTS = args.flags.whole(values.hosts, 10_000, '--hosts');
 const FAST = args.flags.whole(values['fast-hosts'], 1000, '--fast-hosts');
 const MINUTES = args.flags.whole(values.minutes, 10, '--minutes');
-const HTTP_HOSTS = Number(values['http-hosts'] ?? 1000);
+const HTTP_HOSTS = args.flags.whole(values['http-hosts'], 1000, '--http-hosts');
 const HTTP_SECONDS = args.flags.whole(values['http-seconds'], 75, '--http-seconds');
 const DAY = 86_400_000;
 
@@ -160,12 +160,13 @@ async function measure(): Promise<ResultRow[]> {
     rows.push(
       { metric: `over HTTP: ${h.hosts.toLocaleString('en-US')} agents × 20 series / 10 s for ${Math.round(h.seconds)} s: server CPU per 1,000 points`, dialect: 'sqlite', value: h.cpuPer1000Points, unit: 'ms', baseline: { value: h.baselineCpuPer1000Writes, label: 'per 1,000 status writes over HTTP' }, notes: `${h.batches.toLocaleString('en-US')} batches (${h.failed} failed), ${h.stored.toLocaleString('en-US')} points stored; ${h.cpuPer1000Batches.toFixed(0)} ms per 1,000 batches; server at ${h.cpuPercent.toFixed(0)} % of a core; batch answered p50 ${h.p50.toFixed(1)} / p99 ${h.p99.toFixed(1)} ms; baseline ${Math.round(h.baselineWritesPerSecond).toLocaleString('en-US')} writes/s` },
       {
-      metric: 'over HTTP: lastSampleAt writes per host per minute (a batch every 10 s)',
+      metric: 'over HTTP: hosts whose lastSampleAt was written twice within a minute (a batch every 10 s)',
       dialect: 'sqlite',
-      value: h.lastSample.writes / h.hosts / (h.seconds / 60),
-      unit: '',
-      target: { op: '<=', value: 1, label: 'at most once a minute, not per batch' },
-      notes: `${h.lastSample.writes.toLocaleString('en-US')} writes from ${h.hosts.toLocaleString('en-US')} hosts in ${Math.round(h.seconds)} s; ${h.lastSample.hostsWithTwo.toLocaleString('en-US')} hosts written twice, their two writes committed at least ${((h.lastSample.minGapMs ?? NaN) / 1000).toFixed(2)} s apart (the server takes the slot when ≥ 60 s of its clock have passed; the commit follows by the write's latency)`,
+      value: h.lastSample.tooSoon,
+      unit: 'hosts',
+      target: { op: '<=', value: 0, label: 'at most once a minute, not per batch' },
+      ...(h.lastSample.hostsWithTwo === 0 ? { unmet: 'no host was written twice: run longer than 60 s' } : {}),
+      notes: `${h.lastSample.writes.toLocaleString('en-US')} writes from ${h.hosts.toLocaleString('en-US')} hosts in ${Math.round(h.seconds)} s (${(h.lastSample.writes / h.hosts / (h.seconds / 60)).toFixed(2)} per host-minute, each host's first included); ${h.lastSample.hostsWithTwo.toLocaleString('en-US')} hosts written twice, their writes committed at least ${((h.lastSample.minGapMs ?? NaN) / 1000).toFixed(3)} s apart. "Within a minute" is < 59 s between commits: the server takes a host's slot when 60 s of its clock have passed, and the commit follows by the write's latency (p99 above)`,
     },
     );
   }

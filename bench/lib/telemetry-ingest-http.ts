@@ -48,8 +48,8 @@ export interface HttpIngestResult {
   baselineWritesPerSecond: number;
   /** Server CPU in % of one core while pushing. */
   cpuPercent: number;
-  /** status.telemetry.lastSampleAt: writes seen, hosts with two or more, and the shortest gap between two writes of one host. */
-  lastSample: { writes: number; hostsWithTwo: number; minGapMs: number | undefined };
+  /** status.telemetry.lastSampleAt: writes seen, hosts with two or more, the shortest gap between two writes of one host, and the hosts with two writes less than 59 s apart. */
+  lastSample: { writes: number; hostsWithTwo: number; minGapMs: number | undefined; tooSoon: number };
   /** Batch answer times (ms). */
   p50: number;
   p99: number;
@@ -211,12 +211,18 @@ async function lastSampleWrites(admin: HttpClient, since: number): Promise<HttpI
   let writes = 0;
   let hostsWithTwo = 0;
   let minGapMs: number | undefined;
+  let tooSoon = 0;
   for (const { at } of seen.values()) {
     writes += at.length;
     if (at.length >= 2) hostsWithTwo++;
-    for (let i = 1; i < at.length; i++) minGapMs = Math.min(minGapMs ?? Infinity, at[i] - at[i - 1]);
+    let soon = false;
+    for (let i = 1; i < at.length; i++) {
+      minGapMs = Math.min(minGapMs ?? Infinity, at[i] - at[i - 1]);
+      if (at[i] - at[i - 1] < 59_000) soon = true;
+    }
+    if (soon) tooSoon++;
   }
-  return { writes, hostsWithTwo, minGapMs };
+  return { writes, hostsWithTwo, minGapMs, tooSoon };
 }
 
 function post(agent: http.Agent, url: URL, path: string, token: string, body: string, headers: Record<string, string>): Promise<number> {
