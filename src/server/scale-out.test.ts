@@ -65,12 +65,20 @@ test('three servers on PostgreSQL: restarts and a kill -9 show no false "no conn
   }
   await cluster.kill(1);
   phase('server 1 killed');
-  // Long enough for every lease of a host that would not come back to expire (3 × 2 s + 2 s flush), and a judge to take over.
-  await new Promise((r) => setTimeout(r, 10_000));
+  // Every lease of a host that would not come back expires (3 × 2 s + 2 s flush), once a judge has
+  // taken over from the killed one (a judge gives every host it has not heard one term from its
+  // start): the powered-off hosts turn lost, and the others have had that long to be shown lost
+  // by mistake. Then 4 s more (two heartbeats) for any false loss to show.
+  const offIds = new Set(off.map((h) => h.id));
+  await until(async () => (await hosts()).filter((h) => offIds.has(h.id) && h.status.hostStatus?.message === 'no connection').length === off.length, 'the powered-off hosts seen lost', {
+    timeoutMs: 40_000,
+    intervalMs: 250,
+  }).catch((e: Error) => assert.fail(`${e.message}\n${cluster.output()}`));
+  phase('the powered-off hosts are lost');
+  await new Promise((r) => setTimeout(r, 4000));
 
   const events = await cluster.events(since);
   const commandEvents = await cluster.events(since, 'commands');
-  const offIds = new Set(off.map((h) => h.id));
   const lost = (e: (typeof events)[number]) => (e.object.status.hostStatus?.message ?? 'running') !== 'running';
   const falseLosses = events.filter((e) => !offIds.has(e.id) && lost(e)).map((e) => `${e.object.name} ${e.object.status.hostStatus?.message} at ${e.at}`);
   assert.deepEqual(falseLosses, [], `hosts heartbeating to a live server shown lost:\n${falseLosses.join('\n')}\n${cluster.output()}`);
