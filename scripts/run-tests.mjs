@@ -5,16 +5,11 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const SLOW = /e2e|walkthrough|scale-out|two-servers|tls\.test|multi-process/;
-
 const files = ['src', 'ui']
   .flatMap((dir) => readdirSync(dir, { recursive: true, withFileTypes: true }))
   .filter((e) => e.isFile() && e.name.endsWith('.test.ts'))
   .map((e) => join(e.parentPath ?? e.path, e.name))
-  .sort()
-  // The long ones (real processes, browsers, walkthroughs) first: with two at a time, one of them
-  // started last would run alone at the end.
-  .sort((a, b) => Number(SLOW.test(b)) - Number(SLOW.test(a)));
+  .sort();
 const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...process.argv.slice(2), ...files];
 const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
 process.exit(r.status ?? 1);

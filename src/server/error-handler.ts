@@ -90,6 +90,11 @@ const CLIENT_ERRORS: Record<string, { message: string; reason: string }> = {
  */
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  // A connection that never sent a byte gets no answer, only closed (whichever timer saw it first).
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && (socket as { bytesRead?: number }).bytesRead === 0) {
+    socket.destroy();
+    return;
+  }
   const known = CLIENT_ERRORS[err.code ?? ''] ?? { reason: 'malformed', message: 'the request is not valid HTTP/1.1; check the request line, headers and Content-Length' };
   const body = JSON.stringify(new EimError('invalid_argument', known.message, { details: { reason: known.reason } }).toJSON());
   if (socket.writable) socket.write(`HTTP/1.1 400 Bad Request\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
