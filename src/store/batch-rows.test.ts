@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { type Caller, EimError, isEimError, type Resource } from '../api/index.ts';
 import { InventoryService } from '../inventory/index.ts';
-import { DIALECTS, openTestStore, PG_URL, pgReachable } from '../testing/test-stores.ts';
+import { DIALECTS, openTestStore, PG_URL, pgReachable, type TestStore } from '../testing/test-stores.ts';
 
 // The writes of one commit (BatchRows: rows read together, plain updates written together): mixed
 // writes sharing commits leave every row equal to its last event; a refusal leaves nothing behind;
@@ -12,6 +12,21 @@ const ADMIN: Caller = { subject: 'admin', grants: [{ project: '*', role: 'admin'
 const MANAGER: Caller = { subject: 'hostmgr', grants: [{ project: '*', role: 'manager' }] };
 const P = 'default';
 
+/** An Inventory on a fresh store of `dialect` with project P, for `fn`; skipped without PostgreSQL; closed after. */
+async function withService(dialect: (typeof DIALECTS)[number], t: TestContext, fn: (svc: InventoryService, ts: TestStore) => Promise<void>, options?: Parameters<typeof openTestStore>[1]): Promise<void> {
+  if (dialect === 'postgres' && !(await pgReachable())) return void t.skip(`no PG at ${PG_URL}`);
+  const ts = await openTestStore(dialect, options);
+  const svc = new InventoryService(ts.store);
+  try {
+    await svc.start();
+    await svc.ensureProject(P);
+    await fn(svc, ts);
+  } finally {
+    await svc.stop();
+    await ts.cleanup();
+  }
+}
+
 let seed = 12345;
 const rnd = (n: number) => {
   seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -20,12 +35,7 @@ const rnd = (n: number) => {
 
 for (const dialect of DIALECTS) {
   test(`${dialect}: fuzz: mixed writes sharing commits leave the DB equal to the event log`, async (t) => {
-    if (dialect === 'postgres' && !(await pgReachable())) return void t.skip(`no PG at ${PG_URL}`);
-    const ts = await openTestStore(dialect);
-    const svc = new InventoryService(ts.store);
-    try {
-      await svc.start();
-      await svc.ensureProject(P);
+    await withService(dialect, t, async (svc, ts) => {
       const admin = svc.as(ADMIN);
       const mgr = svc.as(MANAGER);
       const regions: string[] = [];
@@ -75,19 +85,11 @@ for (const dialect of DIALECTS) {
         if (ev.type === 'DELETED') assert.equal(row, undefined, `${id} deleted but present (resurrected?)`);
         else assert.deepEqual(row, ev.object, `${id} differs from its last event`);
       }
-    } finally {
-      await svc.stop();
-      await ts.cleanup();
-    }
+    });
   });
 
   test(`${dialect}: a refused patch (payload_too_large) leaves the write-only secret as it was`, async (t) => {
-    if (dialect === 'postgres' && !(await pgReachable())) return void t.skip(`no PG at ${PG_URL}`);
-    const ts = await openTestStore(dialect, { maxResourceBytes: 1500 });
-    const svc = new InventoryService(ts.store);
-    try {
-      await svc.start();
-      await svc.ensureProject(P);
+    await withService(dialect, t, async (svc, ts) => {
       const admin = svc.as(ADMIN);
       const r = await admin.create(P, 'AlertReceiver', { name: 'ops', spec: { webhook: { url: 'https://hooks.example/x', hmacSecret: 'old-secret-0123456789' } } });
       await assert.rejects(
@@ -96,10 +98,7 @@ for (const dialect of DIALECTS) {
       );
       const revealed = (await svc.revealSpec(MANAGER, P, 'AlertReceiver', r.id)) as any;
       assert.equal(revealed.webhook.hmacSecret, 'old-secret-0123456789', 'the refused write changed the secret');
-    } finally {
-      await svc.stop();
-      await ts.cleanup();
-    }
+    }, { maxResourceBytes: 1500 });
   });
 }
 
@@ -148,12 +147,7 @@ for (const dialect of DIALECTS) {
 
 for (const dialect of DIALECTS) {
   test(`${dialect}: host identities read ahead for a commit judge each create as if alone: taken before, taken earlier in the commit, freed by a delete in it`, async (t) => {
-    if (dialect === 'postgres' && !(await pgReachable())) return void t.skip(`no PG at ${PG_URL}`);
-    const ts = await openTestStore(dialect);
-    const svc = new InventoryService(ts.store);
-    try {
-      await svc.start();
-      await svc.ensureProject(P);
+    await withService(dialect, t, async (svc, ts) => {
       const admin = svc.as(ADMIN);
       const u = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
       await admin.create(P, 'Host', { name: 'a', spec: { uuid: u(1), serialNumber: 'SN-A' } });
@@ -176,9 +170,6 @@ for (const dialect of DIALECTS) {
       assert.ok(new Set(events.map((e) => e.revision)).size === events.length && events.length === 5, 'four creates and a delete');
       const hosts = (await admin.list(P, 'Host', { pageSize: 100 })).items.map((h) => `${h.name} ${h.spec.uuid}`).sort();
       assert.deepEqual(hosts, [`a ${u(1)}`, 'o 00000000-0000-0000-0000-000000000000', 'o2 00000000-0000-0000-0000-000000000000', `w ${u(2)}`, `y ${u(3)}`]);
-    } finally {
-      await svc.stop();
-      await ts.cleanup();
-    }
+    });
   });
 }
