@@ -18,7 +18,7 @@ const SHA = 'a'.repeat(64);
 
 describe('eim CLI: an operator\'s first hour', () => {
   let h: CliHarness;
-  const api = (path: string, o: { method?: string; body?: unknown } = {}) => call(`${h.server.url}/v1/projects/default${path}`, { token: h.server.token, ...o });
+  const api = (path: string, o: { method?: string; body?: unknown; token?: string } = {}) => call(`${h.server.url}/v1/projects/default${path}`, { token: h.server.token, ...o });
   before(async () => {
     h = await startCliHarness();
     h.login();
@@ -125,18 +125,8 @@ describe('eim CLI: an operator\'s first hour', () => {
     assert.ok(fish('eim host ').includes('retry'));
     assert.ok(fish('eim get -o ').includes('wide'));
   });
-});
-
-describe('eim describe and eim watch leave out the once-a-minute lastSeenAt writes', () => {
-  let h: CliHarness;
-  before(async () => {
-    h = await startCliHarness();
-    h.login();
-  });
-  after(() => h.close());
 
   test('describe counts them instead of filling its Events with them; the next change is named alone', async () => {
-    const api = (path: string, o: { method?: string; body?: unknown; token?: string } = {}) => call(`${h.server.url}/v1/projects/default${path}`, { token: h.server.token, ...o });
     const host = (await api('/hosts', { method: 'POST', body: { name: 'edge-seen', spec: { desiredState: 'onboarded', desiredPowerState: 'on' } } })).json as { id: string };
     const manager = (await api('/tokens', { method: 'POST', body: { role: 'manager' } })).json.token as string;
     const status = (body: unknown) => api(`/hosts/${host.id}/status`, { method: 'PATCH', body, token: manager });
@@ -152,7 +142,6 @@ describe('eim describe and eim watch leave out the once-a-minute lastSeenAt writ
   });
 
   test('watch prints a real change and skips the lastSeenAt-only update', async () => {
-    const api = (path: string, o: { method?: string; body?: unknown; token?: string } = {}) => call(`${h.server.url}/v1/projects/default${path}`, { token: h.server.token, ...o });
     const host = (await api('/hosts', { method: 'POST', body: { name: 'edge-watched', spec: { desiredState: 'onboarded' } } })).json as { id: string; revision: number };
     const manager = (await api('/tokens', { method: 'POST', body: { role: 'manager' } })).json.token as string;
     const status = (body: unknown) => api(`/hosts/${host.id}/status`, { method: 'PATCH', body, token: manager });
@@ -170,18 +159,8 @@ describe('eim describe and eim watch leave out the once-a-minute lastSeenAt writ
     assert.equal(lines.length, 2, `CREATED and the label change, not the two lastSeenAt updates:\n${out}`);
     assert.doesNotMatch(out, /lastSeenAt/);
   });
-});
-
-describe('eim update status --watch ends on the rollout asked for, not the one before', () => {
-  let h: CliHarness;
-  before(async () => {
-    h = await startCliHarness(); // no managers: the test writes the policy's status as its manager would
-    h.login();
-  });
-  after(() => h.close());
 
   test('a settled-looking status of another key, or that counts fewer instances than are attached, does not end the watch', async () => {
-    const api = (path: string, o: { method?: string; body?: unknown; token?: string } = {}) => call(`${h.server.url}/v1/projects/default${path}`, { token: h.server.token, ...o });
     const made = async (path: string, body: unknown) => {
       const r = await api(path, { method: 'POST', body });
       assert.equal(r.status, 201, r.body);
