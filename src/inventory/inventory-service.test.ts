@@ -116,6 +116,18 @@ test('validation errors are invalid_argument and name the field', (t) =>
     assert.equal(svc.stats.writes, 2);
   }));
 
+for (const dialect of DIALECTS) {
+  test(`${dialect}: a patch of a host's identity: null removes it, a number is invalid_argument (never a crash)`, (t) =>
+    withInventory(t, dialect, async ({ admin }) => {
+      const host = await admin.create(P, 'Host', { name: 'ident', spec: { uuid: '00000000-0000-4000-8000-0000000000aa', serialNumber: 'SN-IDENT' } });
+      const cleared = await admin.update(P, 'Host', host.id, { spec: { uuid: null } });
+      assert.equal((cleared.spec as { uuid?: string }).uuid, undefined);
+      assert.equal((cleared.spec as { serialNumber?: string }).serialNumber, 'SN-IDENT');
+      await rejectsWith(admin.update(P, 'Host', host.id, { spec: { uuid: 5 } }), 'invalid_argument', /spec\.uuid/);
+      await rejectsWith(admin.update(P, 'Host', host.id, { spec: { serialNumber: 7 } }), 'invalid_argument', /spec\.serialNumber/);
+    }));
+}
+
 test('write policy: roles write only their fields; a caller without a grant sees nothing', (t) =>
   withInventory(t, 'sqlite', async ({ svc, store, admin, mgr }) => {
     const editor = svc.as(EDITOR);

@@ -590,6 +590,8 @@ function actorOf(caller: Caller): string {
 /** The identity a Host write checks for uniqueness (assertKindRules), for the store to read ahead; none for other kinds. */
 function identityLookups(kind: string, project: string, spec: Record<string, unknown>): { project: string; uuid?: string; serialNumber?: string }[] {
   if (kind !== 'Host') return [];
-  const { uuid, serialNumber } = usableIdentity(spec as { uuid?: string; serialNumber?: string });
+  // A read-ahead hint, taken before validation: a patch's null (removal) or a wrong type is left to it.
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const { uuid, serialNumber } = usableIdentity({ uuid: text(spec.uuid), serialNumber: text(spec.serialNumber) });
   return uuid === undefined && serialNumber === undefined ? [] : [{ project, ...(uuid !== undefined ? { uuid } : {}), ...(serialNumber !== undefined ? { serialNumber } : {}) }];
 }
