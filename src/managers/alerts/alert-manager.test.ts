@@ -209,6 +209,23 @@ test('sqlite: a metric condition fires from the latest values after forSeconds a
   });
 });
 
+test('sqlite: a metric alert a new manager cannot read yet stays as it is, but a disabled rule resolves it whatever its value', async (t) => {
+  await withWorld(t, 'sqlite', async ({ admin, start }) => {
+    await admin.create(P, 'Host', { name: 'full', spec: { serialNumber: 'F' } });
+    const first = await start({ metricValue: async (_host, name) => (name === 'disk_used_percent' ? 95 : undefined), metricEveryMs: 100 });
+    const rule = await admin.create(P, 'AlertRule', { name: 'disk', spec: { kind: 'hosts', metric: 'disk_used_percent > 90', forSeconds: 0, severity: 'warning', summary: '{{name}} disk full' } });
+    const fired = await until(async () => (await admin.list(P, 'Alert', { filter: 'status.state = firing' })).items[0] as any, 'the full host fires', POLL);
+    await first.stop();
+    // Another manager takes over and cannot read the metric: the alert is kept as it is…
+    await start({ metricValue: async () => Promise.reject(new Error('no telemetry here')), metricEveryMs: 100 });
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(((await admin.get(P, 'Alert', fired.id)) as any).status.state, 'firing', 'an unknown value changes nothing');
+    // …until what does not depend on the value says otherwise.
+    await admin.update(P, 'AlertRule', rule.id, { spec: { enabled: false } });
+    await until(async () => ((await admin.get(P, 'Alert', fired.id)) as any).status.state === 'resolved', 'a disabled rule resolves its alert, value or not', POLL);
+  });
+});
+
 test('sqlite: an alert the receiver was told fires, that resolves, fires again and resolves between two notifications, is sent resolved', async (t) => {
   await withWorld(t, 'sqlite', async ({ admin, mgr, hook, start }) => {
     const host = await admin.create(P, 'Host', { name: 'flappy', spec: { serialNumber: 'SN-FLAP' } });

@@ -344,15 +344,17 @@ export class AlertManager {
     const nowIso = new Date(now).toISOString();
     const place = r ? this.topology.placeOf(r) : undefined;
     const rule = c?.rule;
-    // A metric rule is judged from its last read only: until this process has read it once (it
-    // has just started, or taken over from another server), its alerts stay as they are.
-    if (rule && c?.metric && (!this.metricValues.has(rule.id) || (place?.host && this.metricUnknown.get(rule.id)?.has(place.host.id)))) return;
-    const value = rule && c?.metric && place?.host ? this.metricValues.get(rule.id)?.get(place.host.id) : undefined;
-    const meets =
+    // What does not depend on a metric value: the rule on, the resource in its project and target,
+    // not suppressed by a maintenance window.
+    const applies =
       !!c && !!r && !!place && rule!.spec.enabled && r.project === rule!.project &&
       this.topology.covers(rule!.spec.target, c.selector, place) &&
-      !(rule!.spec.suppressInMaintenance && place.host?.status.maintenance?.inWindow === true) &&
-      meetsCondition(c, r, value);
+      !(rule!.spec.suppressInMaintenance && place.host?.status.maintenance?.inWindow === true);
+    // A metric rule that applies is judged from its last read only: until this process has read the
+    // value (it has just started, or taken over from another server), its alert stays as it is.
+    if (applies && c!.metric && (!this.metricValues.has(rule!.id) || (place!.host && this.metricUnknown.get(rule!.id)?.has(place!.host.id)))) return;
+    const value = applies && c!.metric && place!.host ? this.metricValues.get(rule!.id)?.get(place!.host.id) : undefined;
+    const meets = applies && meetsCondition(c!, r!, value);
     if (!meets) {
       this.pendingSince.delete(name);
       if (!cur) return;
