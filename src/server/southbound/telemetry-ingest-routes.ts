@@ -44,22 +44,27 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
 
   const agentOf = (req: FastifyRequest) => auth.agent(req, bucket);
 
-  // The server's own bound, all hosts together: batches from their first byte to their answer
-  // (parsed, decoded, waiting for or in a commit). Checked before the body is read, so a shed
-  // batch costs neither parsing nor a host's rate token.
+  // The server's own bound, all hosts together: batches from their first byte until their handler
+  // is done with them (parsed, decoded, waiting for or in a commit). Checked before the body is
+  // read, so a shed batch costs neither parsing nor a host's rate token. A batch whose agent went
+  // away while the handler runs still counts until the handler ends (its work goes on).
   let inFlight = 0;
-  const counted = new WeakSet<FastifyRequest>();
+  const stage = new WeakMap<FastifyRequest, 'received' | 'handled'>();
   const admit = async (req: FastifyRequest) => {
     if (inFlight >= o.maxQueuedBatches) {
       telemetry.stats.shed++;
       throw new EimError('rate_limited', `this server has ${inFlight} telemetry batches in progress; retry after 1 s`, { details: { retryAfterSeconds: 1 } });
     }
     inFlight++;
-    counted.add(req);
+    stage.set(req, 'received');
   };
-  const release = async (req: FastifyRequest) => {
-    if (counted.delete(req)) inFlight--;
+  const done = (req: FastifyRequest) => {
+    if (stage.delete(req)) inFlight--;
   };
+  /** The handler took it: it releases the slot itself when it ends. */
+  const handled = async (req: FastifyRequest) => void (stage.has(req) && stage.set(req, 'handled'));
+  /** Answered or abandoned before the handler ran (a bad body, a closed connection). */
+  const ended = async (req: FastifyRequest) => void (stage.get(req) === 'received' && done(req));
 
   const batchOf = (req: FastifyRequest): { stream: string; seq: number } | undefined => {
     const h = req.headers['x-eim-batch'];
@@ -84,12 +89,24 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
   const opts = (operationId: string, summary: string) => ({
     bodyLimit: o.limits.bodyBytes,
     onRequest: admit,
-    onResponse: release,
-    onRequestAbort: release,
+    preHandler: handled,
+    onResponse: ended,
+    onRequestAbort: ended,
     schema: { tags, operationId, summary, body: OtlpBody, headers: Type.Object({ 'x-eim-batch': Type.Optional(Type.String({ description: '<stream>.<seq>: a repeat of a stored batch is not stored again' })) }), response: { 200: PartialSuccess } },
   });
 
-  app.post('/southbound/v1/otlp/v1/metrics', opts('exportAgentMetrics', "OTLP/HTTP JSON metrics of the agent's host"), async (req) => {
+  app.post('/southbound/v1/otlp/v1/metrics', opts('exportAgentMetrics', "OTLP/HTTP JSON metrics of the agent's host"), (req) => whileHandled(req, () => metrics(req)));
+  app.post('/southbound/v1/otlp/v1/logs', opts('exportAgentLogs', "OTLP/HTTP JSON log records of the agent's host"), (req) => whileHandled(req, () => logs(req)));
+
+  async function whileHandled<T>(req: FastifyRequest, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } finally {
+      done(req);
+    }
+  }
+
+  async function metrics(req: FastifyRequest) {
     const a = await agentOf(req);
     const batch = batchOf(req);
     const decoded = decodeOtlpMetrics(req.body, telemetry.window(), o.limits);
@@ -104,9 +121,9 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
     const rejected = decoded.rejected + r.rejected;
     const reasons = [...decoded.reasons, ...(r.rejected > 0 ? [`the host has reached its cap of series; ${r.rejected} point(s) of new series were not kept`] : [])];
     return rejected > 0 ? { partialSuccess: { rejectedDataPoints: rejected, errorMessage: reasons.join('; ').slice(0, 1000) } } : {};
-  });
+  }
 
-  app.post('/southbound/v1/otlp/v1/logs', opts('exportAgentLogs', "OTLP/HTTP JSON log records of the agent's host"), async (req) => {
+  async function logs(req: FastifyRequest) {
     const a = await agentOf(req);
     const batch = batchOf(req);
     const decoded = decodeOtlpLogs(req.body, telemetry.window(), o.limits);
@@ -117,7 +134,7 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
     if (r.duplicate) telemetry.stats.duplicates++;
     else telemetry.forwarder?.forward('logs', req.body, { project: a.project, hostId: a.hostId });
     return decoded.rejected > 0 ? { partialSuccess: { rejectedLogRecords: decoded.rejected, errorMessage: decoded.reasons.join('; ') } } : {};
-  });
+  }
 }
 
 /**
