@@ -100,6 +100,30 @@ for (const dialect of DIALECTS) {
     }));
 }
 
+for (const dialect of DIALECTS) {
+  test(`${dialect}: a host revoked on a server that is not the judge is lost 3 intervals after its last heartbeat there, not after the flush allowance`, (t) =>
+    withTwoServers(t, dialect, async ({ a, b, clock, inv, ids: [h1] }) => {
+      const message = async () => ((await inv.get('default', 'Host', h1)).status as { hostStatus?: { message?: string } }).hostStatus?.message;
+      a.lead();
+      const step = async (beat: boolean) => {
+        clock.now += 250;
+        if (beat) b.beat('default', h1, INTERVAL);
+        await a.flush();
+        await b.flush();
+        await a.checkNow();
+        await new Promise((r) => setTimeout(r, 5));
+      };
+      for (let i = 0; i < 4 && (await message()) !== 'running'; i++) await step(true);
+      assert.equal(await message(), 'running');
+      await step(true);
+      const lastBeat = clock.now;
+      b.forget(h1); // invalidated: its agent is refused on b from now on
+      while ((await message()) === 'running' && clock.now - lastBeat < 6 * INTERVAL) await step(false);
+      assert.equal(await message(), 'no connection');
+      assert.ok(clock.now - lastBeat <= 3 * INTERVAL + 250, `lost ${clock.now - lastBeat} ms after its last heartbeat (3 intervals: ${3 * INTERVAL} ms, one step ${250} ms)`);
+    }));
+}
+
 test('sqlite: a server listens before it has read every host: heartbeats meanwhile mark their hosts running once the hosts are loaded, and judging waits for them', async () => {
   const ts = await openTestStore('sqlite');
   const service = new InventoryService(ts.store);

@@ -109,14 +109,19 @@ export class LeaseTracker {
   }
 
   /**
-   * Its agent is refused from now on (host invalidated or deleted). What this process heard stays, so
-   * that the host is judged lost 3 intervals after its last heartbeat here, not after the lease
-   * row's later expiry (which adds the flush period); the memory goes with the other silent agents'.
+   * Its agent is refused from now on (host invalidated or deleted). What this process heard stays,
+   * and its lease row is written once more without the flush allowance: the host is judged lost 3
+   * intervals after its last heartbeat here, whichever server judges; the memory goes with the
+   * other silent agents'.
    */
   forget(hostId: string): void {
     this.urgent.delete(hostId);
     const l = this.local.get(hostId);
-    if (l) l.revoked = true;
+    if (!l || l.revoked) return;
+    l.revoked = true;
+    // Its row is written once more without the flush allowance (no heartbeat will follow), so a
+    // judge on another server sees the same expiry as this process's memory.
+    this.dirty.add(hostId);
   }
 
   /** Hears a host's latest stored state (every Host event; `deleted` for DELETED). */
@@ -161,7 +166,7 @@ export class LeaseTracker {
     const rows = [];
     for (const id of ids) {
       const l = this.local.get(id);
-      if (l) rows.push({ hostId: id, project: l.project, lastSeen: l.lastSeen, intervalMs: l.intervalMs, expiresAt: l.lastSeen + o.missedIntervals * l.intervalMs + o.flushMs });
+      if (l) rows.push({ hostId: id, project: l.project, lastSeen: l.lastSeen, intervalMs: l.intervalMs, expiresAt: l.lastSeen + o.missedIntervals * l.intervalMs + (l.revoked ? 0 : o.flushMs) });
     }
     try {
       if (rows.length) await o.leases.renew(o.serverId, rows);
