@@ -55,6 +55,10 @@ export class BatchRows {
   /** Host identities read ahead (identityKey), and the hosts that held any of them then. */
   private readonly identitiesRead = new Set<string>();
   private readonly identityHosts = new Map<string, HostIdentityMatch & { project: string }>();
+  /** The Hosts this batch wrote, by id, with their identity (parsed once per write). */
+  private readonly writtenHosts = new Map<string, HostIdentityMatch & { project: string }>();
+  /** Host ids by identity key (identityKey), of the hosts read ahead and written: a lookup reads only its candidates. */
+  private readonly byIdentity = new Map<string, Set<string>>();
 
   constructor(private readonly trx: Transaction<Database>) {}
 
@@ -87,7 +91,9 @@ export class BatchRows {
       for (let i = 0; i < Math.max(u.length, s.length); i += CHUNK) {
         const part = { u: u.slice(i, i + CHUNK), s: s.slice(i, i + CHUNK) };
         for (const r of await query(project, part.u, part.s)) {
-          this.identityHosts.set(r.id, { project, id: r.id, name: r.name, ...(r.uuid !== null ? { uuid: r.uuid } : {}), ...(r.serial !== null ? { serialNumber: r.serial } : {}) });
+          const h = { project, id: r.id, name: r.name, ...(r.uuid !== null ? { uuid: r.uuid } : {}), ...(r.serial !== null ? { serialNumber: r.serial } : {}) };
+          this.identityHosts.set(r.id, h);
+          this.index(h);
         }
         for (const x of part.u) this.identitiesRead.add(identityKey(project, 'u', x));
         for (const x of part.s) this.identitiesRead.add(identityKey(project, 's', x));
@@ -104,17 +110,16 @@ export class BatchRows {
     if (identity.uuid === undefined && identity.serialNumber === undefined) return [];
     if (identity.uuid !== undefined && !this.identitiesRead.has(identityKey(project, 'u', identity.uuid))) return undefined;
     if (identity.serialNumber !== undefined && !this.identitiesRead.has(identityKey(project, 's', identity.serialNumber))) return undefined;
-    const holds = (uuid?: string, serial?: string) => (identity.uuid !== undefined && uuid === identity.uuid) || (identity.serialNumber !== undefined && serial === identity.serialNumber);
+    const holds = (h: HostIdentityMatch) => (identity.uuid !== undefined && h.uuid === identity.uuid) || (identity.serialNumber !== undefined && h.serialNumber === identity.serialNumber);
+    const candidates = new Set([
+      ...(identity.uuid !== undefined ? (this.byIdentity.get(identityKey(project, 'u', identity.uuid)) ?? []) : []),
+      ...(identity.serialNumber !== undefined ? (this.byIdentity.get(identityKey(project, 's', identity.serialNumber)) ?? []) : []),
+    ]);
     const out = new Map<string, HostIdentityMatch>();
-    for (const h of this.identityHosts.values()) {
-      if (h.project === project && !this.written.has(h.id) && holds(h.uuid, h.serialNumber)) out.set(h.id, { id: h.id, name: h.name, ...(h.uuid !== undefined ? { uuid: h.uuid } : {}), ...(h.serialNumber !== undefined ? { serialNumber: h.serialNumber } : {}) });
-    }
-    for (const [id, row] of this.written) {
-      if (!row || row.kind !== 'Host' || row.project !== project) continue;
-      const spec = JSON.parse(row.spec) as { uuid?: unknown; serialNumber?: unknown };
-      const uuid = typeof spec.uuid === 'string' ? spec.uuid.toLowerCase() : undefined;
-      const serial = typeof spec.serialNumber === 'string' ? spec.serialNumber : undefined;
-      if (holds(uuid, serial)) out.set(id, { id, name: row.name, ...(uuid !== undefined ? { uuid } : {}), ...(serial !== undefined ? { serialNumber: serial } : {}) });
+    for (const id of candidates) {
+      // The batch's own write of a host wins over what was read of it (and a removed host holds nothing).
+      const h = this.written.has(id) ? this.writtenHosts.get(id) : this.identityHosts.get(id);
+      if (h && h.project === project && holds(h)) out.set(id, { id, name: h.name, ...(h.uuid !== undefined ? { uuid: h.uuid } : {}), ...(h.serialNumber !== undefined ? { serialNumber: h.serialNumber } : {}) });
     }
     return [...out.values()].slice(0, limit);
   }
@@ -145,6 +150,7 @@ export class BatchRows {
   defer(row: StoredRow): boolean {
     if (!this.present.has(row.id)) return false;
     this.written.set(row.id, row);
+    this.noteHost(row.id, row);
     this.pending.add(row.id);
     return true;
   }
@@ -152,9 +158,32 @@ export class BatchRows {
   /** A row written (or removed: null) by a statement of its own. */
   wrote(id: string, row: StoredRow | null): void {
     this.written.set(id, row);
+    this.noteHost(id, row);
     this.pending.delete(id);
     if (row) this.present.add(id);
     else this.present.delete(id);
+  }
+
+  /** A written row's identity, if it is a Host, for hostsByIdentity (the spec parsed once, here). */
+  private noteHost(id: string, row: StoredRow | null): void {
+    if (!row || row.kind !== 'Host') {
+      this.writtenHosts.delete(id);
+      return;
+    }
+    const spec = JSON.parse(row.spec) as { uuid?: unknown; serialNumber?: unknown };
+    const h = { project: row.project, id, name: row.name, ...(typeof spec.uuid === 'string' ? { uuid: spec.uuid.toLowerCase() } : {}), ...(typeof spec.serialNumber === 'string' ? { serialNumber: spec.serialNumber } : {}) };
+    this.writtenHosts.set(id, h);
+    this.index(h);
+  }
+
+  private index(h: HostIdentityMatch & { project: string }): void {
+    const add = (key: string) => {
+      const ids = this.byIdentity.get(key) ?? new Set<string>();
+      ids.add(h.id);
+      this.byIdentity.set(key, ids);
+    };
+    if (h.uuid !== undefined) add(identityKey(h.project, 'u', h.uuid));
+    if (h.serialNumber !== undefined) add(identityKey(h.project, 's', h.serialNumber));
   }
 
   /**
