@@ -256,18 +256,22 @@ for (const dialect of DIALECTS) {
       const seen = new Set<string>();
       let failure: string | undefined;
       const statuses = new Map<number, number>();
+      /** One request: its answer follows the contract, and no log line holds its data or an error. */
+      const exercise = async (r: Request, stream: boolean) => {
+        const logged = log.lines.length;
+        const answer = await send(r, stream);
+        seen.add(r.op);
+        statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+        checkAnswer(r, answer);
+        const leaked = log.lines.slice(logged).find((l) => l.includes(MARKER) || /"level":(50|60)/.test(l));
+        assert.equal(leaked, undefined, `a log line holds request data or an error: ${short(leaked ?? '', 600)} after ${describeRequest(r)} (seed ${SEED})`);
+      };
       const byOp = fc.oneof(...ops.map((op) => requestTo(op).map((r) => ({ r, stream: op.stream }))));
       // fast-check's report quotes the whole counterexample (bodies of a megabyte): kept short.
       await fc.assert(
         fc.asyncProperty(byOp, async ({ r, stream }) => {
           try {
-            const logged = log.lines.length;
-            const answer = await send(r, stream);
-            seen.add(r.op);
-            statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-            checkAnswer(r, answer);
-            const leaked = log.lines.slice(logged).find((l) => l.includes(MARKER) || /"level":(50|60)/.test(l));
-            assert.equal(leaked, undefined, `a log line holds request data or an error: ${short(leaked ?? '', 600)} after ${describeRequest(r)} (seed ${SEED})`);
+            await exercise(r, stream);
           } catch (e) {
             failure = (e as Error).message;
             throw e;
@@ -279,19 +283,9 @@ for (const dialect of DIALECTS) {
       });
       const random = seen.size;
       // Then every operation, whether the random draw reached it or not: three requests each.
-      for (const [i, op] of ops.entries()) {
-        for (const r of fc.sample(requestTo(op), { seed: SEED + i + 1, numRuns: 3 })) {
-          const logged = log.lines.length;
-          const answer = await send(r, op.stream);
-          seen.add(r.op);
-          statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-          checkAnswer(r, answer);
-          const leaked = log.lines.slice(logged).find((l) => l.includes(MARKER) || /"level":(50|60)/.test(l));
-          assert.equal(leaked, undefined, `a log line holds request data or an error: ${short(leaked ?? '', 600)} after ${describeRequest(r)} (seed ${SEED})`);
-        }
-      }
+      for (const [i, op] of ops.entries()) for (const r of fc.sample(requestTo(op), { seed: SEED + i + 1, numRuns: 3 })) await exercise(r, op.stream);
       t.diagnostic(`operations reached: ${random} of ${ops.length} by the random draw, then all; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}`);
-      assert.equal(seen.size, ops.length, 'every operation of the document was driven');
+      assert.ok(random >= ops.length * 0.6 || RUNS[dialect] < 600, `the random draw reached most operations (${random} of ${ops.length})`);
       assert.equal(log.lines.filter((l) => l.includes(MARKER)).length, 0, 'no log line holds request data');
     });
   });
