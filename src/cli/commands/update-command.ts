@@ -243,16 +243,19 @@ async function current(inv: InventoryClient, project: string, policies: Resource
   const { listMatching } = await import('../resource-lookup.ts');
   const { resolveKind } = await import('../kind-resolver.ts');
   const { rolloutKey } = await import('../../api/index.ts');
-  const oses = (await listMatching(inv, project, resolveKind('OperatingSystem'), {})).items as ResourceOf<'OperatingSystem'>[];
-  const catalog = { get: (id: string) => oses.find((x) => x.id === id), list: () => oses };
+  // Only a `latest` policy's key reads the OS profiles.
+  const latest = policies.some((p) => (p.spec as { policy?: string }).policy === 'latest');
+  const oses = latest ? ((await listMatching(inv, project, resolveKind('OperatingSystem'), {})).items as ResourceOf<'OperatingSystem'>[]) : [];
+  const byId = new Map(oses.map((os) => [os.id, os]));
+  const catalog = { get: (id: string) => byId.get(id), list: () => oses };
   for (const p of policies) {
     const r = (p.status as { rollout?: RolloutView }).rollout!;
     if (r.updateKey !== rolloutKey(p as ResourceOf<'OsUpdatePolicy'>, catalog)) return false;
     // A policy with a selector also has the matched hosts' instances, which the manager alone
     // counts: its total is taken as it is. Without one, the total is the instances naming it.
     if ((p.spec as { target?: unknown }).target) continue;
-    const attached = await listMatching(inv, project, resolveKind('Instance'), { filter: `spec.osUpdatePolicyId = ${JSON.stringify(p.id)}` });
-    if (attached.items.length !== r.total) return false;
+    const attached = await inv.list(project, 'Instance', { filter: `spec.osUpdatePolicyId = ${JSON.stringify(p.id)}`, pageSize: 1 });
+    if (attached.totalSize !== r.total) return false;
   }
   return true;
 }
