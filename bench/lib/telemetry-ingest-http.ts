@@ -1,10 +1,12 @@
 import http from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeMetrics, type Sample } from '../../src/agent/telemetry/otlp-batch.ts';
 import { deferCleanup } from './cleanup.ts';
-import { HttpClient } from './http-client.ts';
+import { getText, HttpClient } from './http-client.ts';
+import { distribution } from './percentiles.ts';
+import { counterValue } from './prom-histogram.ts';
 import { inParallel } from './in-parallel.ts';
 import { cpuSecondsOf } from './proc-stats.ts';
 import { ServerProcess } from './server-process.ts';
@@ -67,6 +69,7 @@ const PROJECT = '/v1/projects/default';
  */
 export async function httpIngest(o: { hosts: number; everyS: number; seconds: number }): Promise<HttpIngestResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'eim-bench-tel-http-'));
+  deferCleanup(() => rmSync(dataDir, { recursive: true, force: true }));
   const server = await ServerProcess.spawn({ dataDir, label: 'telemetry-http', server: { rateLimitRps: 0 } });
   deferCleanup(() => server.stop());
   const admin = new HttpClient(server.url, server.token, 64);
@@ -141,8 +144,7 @@ export async function httpIngest(o: { hosts: number; everyS: number; seconds: nu
   const stored = (await pointsStored(server.url)) - storedBefore;
   const lastSample = await lastSampleWrites(admin, since);
   admin.close();
-  times.sort((a, b) => a - b);
-  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? NaN;
+  const answered = distribution(times);
   return {
     hosts: o.hosts,
     seconds,
@@ -155,8 +157,8 @@ export async function httpIngest(o: { hosts: number; everyS: number; seconds: nu
     baselineWritesPerSecond: (o.hosts * 3) / baselineSeconds,
     cpuPercent: (cpuMs / 1000 / seconds) * 100,
     lastSample,
-    p50: at(0.5),
-    p99: at(0.99),
+    p50: answered.p50,
+    p99: answered.p99,
   };
 }
 
@@ -173,16 +175,9 @@ async function countHostsWithTelemetry(admin: HttpClient): Promise<number> {
 
 /** The server's count of stored telemetry points, from /metrics. */
 async function pointsStored(server: string): Promise<number> {
-  const text = await new Promise<string>((resolve, reject) => {
-    http.get(`${server}/metrics`, (res) => {
-      let b = '';
-      res.on('data', (c) => (b += c));
-      res.on('end', () => resolve(b));
-    }).on('error', reject);
-  });
-  const m = /^eim_telemetry_points_total(?:\{[^}]*\})? (\d+(?:\.\d+)?(?:e\+?\d+)?)$/m.exec(text);
-  if (!m) throw new Error('no eim_telemetry_points_total in /metrics');
-  return Number(m[1]);
+  const n = counterValue(await getText(`${server}/metrics`), 'eim_telemetry_points_total');
+  if (Number.isNaN(n)) throw new Error('no eim_telemetry_points_total in /metrics');
+  return n;
 }
 
 /** The Host events since `since` that moved status.telemetry.lastSampleAt: their commit times, per host. */

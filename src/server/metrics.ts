@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { InventoryService } from '../inventory/index.ts';
+import type { TelemetryService } from './telemetry/telemetry-service.ts';
 import { type FleetStats, FleetStatsReader, type FleetStatsReaderOptions } from './fleet-stats.ts';
 
 export interface ServerMetricsOptions extends FleetStatsReaderOptions {
@@ -11,16 +12,8 @@ export interface ServerMetricsOptions extends FleetStatsReaderOptions {
   telemetry?: () => TelemetryCounts;
 }
 
-/** What agents' telemetry batches a server took since it started (TelemetryService.stats). */
-export interface TelemetryCounts {
-  batches: number;
-  points: number;
-  logs: number;
-  rejected: number;
-  duplicates: number;
-  /** Batches answered 429 because too many waited for the store. */
-  shed: number;
-}
+/** What agents' telemetry batches a server took since it started. */
+export type TelemetryCounts = Readonly<TelemetryService['stats']>;
 
 /**
  * The server's Prometheus metrics, in a registry of its own (several servers may share a process in
