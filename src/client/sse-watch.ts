@@ -3,7 +3,7 @@ import https from 'node:https';
 import { EimError, type InventoryEvent, isEimError, type WatchItem } from '../api/index.ts';
 import { errorFrom, type HttpTransport } from './http-transport.ts';
 import { type SseFrame, SseParser } from './sse-parser.ts';
-import { secureContextFor, trustedCertificates, untrustedCertificateHint } from './tls-trust.ts';
+import { secureContextFor, untrustedCertificateHint } from './tls-trust.ts';
 
 export interface SseWatchOptions {
   path: string;
@@ -76,8 +76,8 @@ export interface SseRequest {
   signal?: AbortSignal;
   /** Give up on a connection that sent nothing (not even a bookmark) for this long. @default 30000 */
   idleTimeoutMs?: number;
-  /** For an https URL: the certificates to trust (trustedCertificates' list, or one PEM added to it). @default Node's root certificates */
-  ca?: string | string[];
+  /** For an https URL: the certificates to trust (trustedCertificates). @default Node's root certificates */
+  ca?: string[];
   /** For an https URL: the client certificate and key (PEM) presented when the server asks (mutual TLS). */
   cert?: string;
   key?: string;
@@ -103,8 +103,7 @@ export async function* sseFrames(options: SseRequest): AsyncGenerator<SseFrame> 
   // a frame: servers send keep-alive comments, which are not frames).
   const idleMs = options.idleTimeoutMs ?? 30_000;
   const idle = setTimeout(() => req.destroy(), idleMs);
-  const ca = typeof options.ca === 'string' ? trustedCertificates(options.ca) : options.ca;
-  const secureContext = secureContextFor(ca, options.cert && options.key ? { cert: options.cert, key: options.key } : undefined);
+  const secureContext = secureContextFor(options.ca, options.cert && options.key ? { cert: options.cert, key: options.key } : undefined);
   // A connection of its own: a pooled one keyed without the context could be one opened with an
   // earlier client certificate (renewed since); a stream holds its connection for its life anyway.
   const tls = secureContext ? { secureContext, agent: false as const } : {};

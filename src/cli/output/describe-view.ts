@@ -1,5 +1,6 @@
 import type { InventoryEvent, Resource } from '../../api/index.ts';
 import { age } from './age.ts';
+import { HEARTBEAT } from './event-line.ts';
 import { humanBytes, valueAt } from './kind-columns.ts';
 import { renderTable } from './table.ts';
 import { nodeConfigSection } from './node-config-view.ts';
@@ -182,7 +183,7 @@ function changedText(ev: InventoryEvent, before: InventoryEvent | undefined): st
   const paths = new Set([...a.keys(), ...b.keys()]);
   let changed = [...paths].filter((p) => a.get(p) !== b.get(p));
   // lastSeenAt moves every minute of a running host's life: named only when nothing else changed.
-  if (changed.length > 1) changed = changed.filter((p) => p !== 'status.lastSeenAt');
+  if (changed.length > 1) changed = changed.filter((p) => p !== HEARTBEAT);
   return changed.join(', ') || '-';
 }
 

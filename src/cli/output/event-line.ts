@@ -27,7 +27,7 @@ export function eventLine(out: Terminal, ev: InventoryEvent, kindLabel: string, 
 }
 
 /** Bookkeeping of the connection: written about once a minute per running host, news to nobody. */
-const HEARTBEAT = 'status.lastSeenAt';
+export const HEARTBEAT = 'status.lastSeenAt';
 
 /**
  * Whether the only change from `a` to `b` is `status.lastSeenAt` (the lease judge's once-a-minute

@@ -61,7 +61,9 @@ export class LeaseTracker {
     }
     if (this.stopping) return;
     this.loaded = true;
-    for (const [id, l] of this.local) if (!l.revoked && this.view.get(id)?.message !== HOST_RUNNING) this.comeBack(id);
+    // Heard while the hosts loaded, and not silent since (a load that kept failing may have taken long).
+    const now = this.options.now();
+    for (const [id, l] of this.local) if (!l.revoked && l.lastSeen + this.options.missedIntervals * l.intervalMs > now && this.view.get(id)?.message !== HOST_RUNNING) this.comeBack(id);
     if (this.judging) this.judge.start();
   }
 
