@@ -36,6 +36,8 @@ export interface ConfigRolloutKind {
   counters: { events: 'configEvents' | 'nodeConfigEvents'; applied: 'configsApplied' | 'nodeConfigsApplied' };
   /** What one is called in the notes: `config`, `node-config`. */
   eventNoun: string;
+  /** What the agents apply, plural ("node configs"), for the target's note. */
+  appliedNoun: string;
   /** Applying one takes provisionMs / this in the simulator. */
   applyShare: number;
   /** The regions and site the hosts go in. */
@@ -178,7 +180,7 @@ export async function configRolloutRows(o: ConfigRolloutOptions, k: ConfigRollou
         target: { op: '<=', value: TARGET_MS, label: `${n} agents` },
         unmet: unmet(second),
         notes: [
-          `from the ${k.changed} PATCH's 200 to the simulator's report (every ${REPORT_MS} ms) counting ${n} more ${k.eventNoun}s applied`,
+          `from the ${k.changed} PATCH's 200 to the simulator's report (every ${REPORT_MS} ms) counting ${n} more ${k.appliedNoun} applied`,
           `${k.manager} wrote all ${n} hosts' status.${k.statusField} ${fmt(second.writtenAt - second.ackAt)} ms after the 200 (per host ${d(per(second.r.written, second.ackAt))})`,
           `${second.events.toLocaleString('en-US')} ${k.eventNoun} events reached the agents, ${second.applies.toLocaleString('en-US')} applied`,
           `CPU server ${pct(second.cpu[0])}, simulator ${pct(second.cpu[1])}`,

@@ -16,6 +16,7 @@ export function nodeConfigRows(o: NodeConfigRunOptions): Promise<{ rows: ResultR
     statusField: 'nodeConfig',
     counters: { events: 'nodeConfigEvents', applied: 'nodeConfigsApplied' },
     eventNoun: 'node-config',
+    appliedNoun: 'node configs',
     applyShare: 20,
     place: async (post) => {
       const europe = await post('regions', { name: 'europe', spec: {} });

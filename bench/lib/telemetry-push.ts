@@ -15,6 +15,7 @@ export function telemetryRows(o: TelemetryRunOptions): Promise<{ rows: ResultRow
     statusField: 'telemetry',
     counters: { events: 'configEvents', applied: 'configsApplied' },
     eventNoun: 'config',
+    appliedNoun: 'configs',
     applyShare: 10,
     place: async (post) => {
       const europe = await post('regions', { name: 'europe', spec: {} });
