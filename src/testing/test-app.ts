@@ -3,6 +3,7 @@ import { InventoryService, type InventoryServiceOptions } from '../inventory/ind
 import { type AppOptions, buildApp } from '../server/app.ts';
 import { TokenService, type TokenServiceOptions } from '../server/auth/token-service.ts';
 import { type Southbound, type SouthboundOptions, startSouthbound } from '../server/southbound/southbound.ts';
+import { type TelemetryOptions, TelemetryService } from '../server/telemetry/telemetry-service.ts';
 import { type Dialect, openTestStore, type TestStore } from './test-stores.ts';
 
 export interface TestAppOptions {
@@ -18,6 +19,8 @@ export interface TestAppOptions {
   app?: Omit<AppOptions, 'inventory' | 'tokens'>;
   /** Start the southbound layer with these options (e.g. `{ leaseCheckMs: 50 }`). @default not started */
   southbound?: Omit<SouthboundOptions, 'service' | 'tokens'>;
+  /** A TelemetryService with these options, shared by the app's routes and the southbound (as startServer does). @default the app's own, with the defaults */
+  telemetry?: TelemetryOptions;
   /** For the TokenService (an OIDC issuer, …), besides the store. @default {} */
   tokens?: Omit<TokenServiceOptions, 'auth'>;
   /** Listen on a free port of 127.0.0.1 (for SSE and clients over a real socket). @default false */
@@ -31,6 +34,8 @@ export interface TestApp {
   app: FastifyInstance;
   /** Present when `southbound` was given. */
   southbound?: Southbound;
+  /** Present when `telemetry` was given. */
+  telemetry?: TelemetryService;
   /** The base URL when `listen` was set; '' otherwise. */
   url: string;
   /** A token of subject 'admin' with the admin role on every project. */
@@ -71,11 +76,13 @@ export async function openTestApp(options: TestAppOptions = {}): Promise<TestApp
     const tokens = await TokenService.open({ ...options.tokens, auth: store.store.auth });
     closers.push(() => tokens.stop());
     const admin = (await tokens.issue({ subject: 'admin', grants: [{ project: '*', role: 'admin' }] })).token;
-    const app = await buildApp({ ...options.app, inventory, tokens });
+    const telemetry = options.telemetry ? new TelemetryService(store.store.telemetry, options.telemetry) : undefined;
+    if (telemetry) closers.push(() => telemetry.stop());
+    const app = await buildApp({ ...options.app, inventory, tokens, ...(telemetry ? { telemetry } : {}) });
     closers.push(() => app.close());
     let southbound: Southbound | undefined;
     if (options.southbound) {
-      const sb = await startSouthbound(app, { ...options.southbound, service: inventory, tokens });
+      const sb = await startSouthbound(app, { ...options.southbound, service: inventory, tokens, ...(telemetry ? { telemetry } : {}) });
       closers.push(() => sb.stop());
       southbound = sb;
     }
@@ -88,6 +95,7 @@ export async function openTestApp(options: TestAppOptions = {}): Promise<TestApp
       tokens,
       app,
       southbound,
+      telemetry,
       url,
       admin,
       inject,

@@ -39,21 +39,12 @@ describe('telemetry routes', () => {
     });
     await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
     const port = (collector.address() as { port: number }).port;
-    // The service is made before the app; openTestApp builds the app, so give both the same one.
-    srv = await openTestApp({ projects: ['default', 'other'], southbound: { leaseCheckMs: 50 } });
-    telemetry = new TelemetryService(srv.store.store.telemetry, { otlpForward: `http://127.0.0.1:${port}`, rate: { perSecond: 1, burst: 40 }, limits: { bodyBytes: 64 * 1024 } });
-    await srv.app.close();
-    const { buildApp } = await import('../app.ts');
-    const { startSouthbound } = await import('../southbound/southbound.ts');
-    const app = await buildApp({ inventory: srv.inventory, tokens: srv.tokens, telemetry });
-    await startSouthbound(app, { service: srv.inventory, tokens: srv.tokens, telemetry, leaseCheckMs: 50 });
-    (srv as { app: typeof app }).app = app;
-    srv.inject = (method, path, token, body) =>
-      app.inject({ method: method as 'GET', url: path, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}) }, ...(body !== undefined ? { payload: body as object } : {}) });
-    srv.call = async (method, path, token, body) => {
-      const r = await srv.inject(method, path, token, body);
-      return { status: r.statusCode, json: r.body && r.headers['content-type']?.toString().includes('json') ? JSON.parse(r.body) : r.body };
-    };
+    srv = await openTestApp({
+      projects: ['default', 'other'],
+      southbound: { leaseCheckMs: 50 },
+      telemetry: { otlpForward: `http://127.0.0.1:${port}`, rate: { perSecond: 1, burst: 40 }, limits: { bodyBytes: 64 * 1024 } },
+    });
+    telemetry = srv.telemetry!;
     for (const [name, project] of [['edge-a', 'default'], ['edge-b', 'default'], ['edge-x', 'other']] as const) {
       const site = project === 'default' && name === 'edge-a' ? await srv.call('POST', `/v1/projects/${project}/sites`, srv.admin, { name: 'berlin', spec: { regionId: (await srv.call('POST', `/v1/projects/${project}/regions`, srv.admin, { name: 'eu', spec: {} })).json.id } }) : undefined;
       const host = (await srv.call('POST', `/v1/projects/${project}/hosts`, srv.admin, { name, labels: { line: '3' }, spec: { serialNumber: `SN-${name}`, desiredState: 'onboarded', ...(site ? { siteId: site.json.id } : {}) } })).json;
@@ -66,7 +57,6 @@ describe('telemetry routes', () => {
     await mgr.updateStatus('default', 'Host', hosts['edge-a'].id, { telemetry: { version: 'aaaaaaaaaaaaaaaa', config: { metrics: [], logs: [] }, sources: [] } });
   });
   after(async () => {
-    await telemetry.stop();
     await srv.close();
     collector.close();
   });

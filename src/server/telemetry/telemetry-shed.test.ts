@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { encodeMetrics } from '../../agent/telemetry/otlp-batch.ts';
 import { openTestApp, type TestApp } from '../../testing/test-app.ts';
-import { TelemetryService } from './telemetry-service.ts';
 
 // A server bounds the agents' batches in progress (maxQueuedBatches, all hosts together, from the
 // first byte to the answer): past it a batch is answered 429 with Retry-After before its body is
@@ -10,33 +9,18 @@ import { TelemetryService } from './telemetry-service.ts';
 // is 1, so concurrent batches must be shed.
 
 let srv: TestApp;
-let telemetry: TelemetryService;
-let southbound: { stop(): Promise<void> } | undefined;
 const agents: string[] = [];
 
 before(async () => {
-  srv = await openTestApp({});
-  telemetry = new TelemetryService(srv.store.store.telemetry, { maxQueuedBatches: 1 });
-  await srv.app.close();
-  const { buildApp } = await import('../app.ts');
-  const { startSouthbound } = await import('../southbound/southbound.ts');
-  const app = await buildApp({ inventory: srv.inventory, tokens: srv.tokens, telemetry });
-  southbound = await startSouthbound(app, { service: srv.inventory, tokens: srv.tokens, telemetry });
-  (srv as { app: typeof app }).app = app;
+  srv = await openTestApp({ telemetry: { maxQueuedBatches: 1 }, southbound: {} });
   for (let i = 0; i < 3; i++) {
-    const admin = { authorization: `Bearer ${srv.admin}` };
-    const host = await app.inject({ method: 'POST', url: '/v1/projects/default/hosts', headers: admin, payload: { name: `edge-${i}`, spec: { serialNumber: `SN-SHED-${i}`, desiredState: 'onboarded' } } });
-    assert.equal(host.statusCode, 201, host.body);
-    const et = JSON.parse((await app.inject({ method: 'POST', url: '/v1/projects/default/tokens', headers: admin, payload: { role: 'enrollment' } })).body).token;
-    const enrolled = await app.inject({ method: 'POST', url: '/southbound/v1/enroll', headers: { authorization: `Bearer ${et}` }, payload: { serialNumber: `SN-SHED-${i}`, hostname: `edge-${i}` } });
-    agents.push(JSON.parse(enrolled.body).token);
+    const host = await srv.call('POST', '/v1/projects/default/hosts', srv.admin, { name: `edge-${i}`, spec: { serialNumber: `SN-SHED-${i}`, desiredState: 'onboarded' } });
+    assert.equal(host.status, 201, JSON.stringify(host.json));
+    const et = (await srv.call('POST', '/v1/projects/default/tokens', srv.admin, { role: 'enrollment' })).json.token;
+    agents.push((await srv.call('POST', '/southbound/v1/enroll', et, { serialNumber: `SN-SHED-${i}`, hostname: `edge-${i}` })).json.token);
   }
 });
-after(async () => {
-  await southbound?.stop();
-  await telemetry.stop();
-  await srv.close();
-});
+after(() => srv.close());
 
 const push = (agent: string, seq: number) =>
   srv.app.inject({
