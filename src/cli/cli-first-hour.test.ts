@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { updateKey } from '../api/index.ts';
 import { call } from '../testing/http-client.ts';
 import { EIM_BIN } from '../testing/server-process.ts';
-import { type CliHarness, startCliHarness } from './cli-harness.ts';
+import { type CliHarness, eventually, startCliHarness } from './cli-harness.ts';
 
 const hasFish = spawnSync('fish', ['--version']).status === 0;
 
@@ -149,10 +149,7 @@ describe('eim CLI: an operator\'s first hour', () => {
     await status({ lastSeenAt: '2026-12-06T10:01:00.000Z' });
     await api(`/hosts/${host.id}`, { method: 'PATCH', body: { labels: { line: 'a' } } });
     const w = h.spawnEim(['watch', 'hosts', '--since', String(host.revision - 1)]);
-    for (const t0 = Date.now(); !/labels\.line/.test(w.output()); ) {
-      assert.ok(Date.now() - t0 < 10_000, `the label change is printed:\n${w.output()}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await eventually(() => /labels\.line/.test(w.output()), 'the label change is printed');
     await w.stop();
     const out = w.output();
     const lines = out.split('\n').filter((l) => l.includes('edge-watched'));
@@ -177,19 +174,16 @@ describe('eim CLI: an operator\'s first hour', () => {
     assert.equal((await rollout(updateKey(os.id, undefined, undefined), 0)).status, 200);
     const w = h.spawnEim(['update', 'status', '--policy', 'to-24', '--watch', '--interval', '0.2']);
     // It has read the policy (its first lines are out), then had time for a few more looks.
-    for (const t0 = Date.now(); !/to-24 /.test(w.output()); ) {
-      assert.ok(Date.now() - t0 < 20_000 && w.proc.exitCode === null, `the first status lines:\n${w.output()}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await eventually(() => /to-24 /.test(w.output()), 'the first status lines', 20_000);
     await new Promise((r) => setTimeout(r, 1000));
-    assert.equal(w.proc.exitCode, null, `it waits for the rollout of the instance attached now:\n${w.output()}`);
+    assert.equal(w.exitCode(), undefined, `it waits for the rollout of the instance attached now:\n${w.output()}`);
     // Another update's rollout (an older key), counting the instance: still not it.
     assert.equal((await rollout('0000000000000000', 1)).status, 200);
     await new Promise((r) => setTimeout(r, 1000));
-    assert.equal(w.proc.exitCode, null, `another key is another rollout:\n${w.output()}`);
+    assert.equal(w.exitCode(), undefined, `another key is another rollout:\n${w.output()}`);
     assert.equal((await rollout(updateKey(os.id, undefined, undefined), 1)).status, 200);
-    const code = await new Promise<number | null>((resolve) => (w.proc.exitCode !== null ? resolve(w.proc.exitCode) : w.proc.once('exit', (c) => resolve(c))));
-    assert.equal(code, 0, w.output());
+    await eventually(() => w.exitCode() !== undefined, 'the watch ends on the current rollout', 20_000);
+    assert.equal(w.exitCode(), 0, w.output());
     assert.match(w.output(), /to-24 .* 1\/1 +up to date 1/);
 
     // A policy with a selector: its total holds the matched hosts' instances, which only the
@@ -198,12 +192,8 @@ describe('eim CLI: an operator\'s first hour', () => {
     const done = { updateKey: updateKey(os.id, undefined, undefined), total: 7, upToDate: 7, pending: 0, running: 0, succeeded: 7, failed: 0, peakRunning: 2, halted: false };
     assert.equal((await api(`/os-update-policies/${bySelector.id}/status`, { method: 'PATCH', token: manager, body: { rollout: done } })).status, 200);
     const s = h.spawnEim(['update', 'status', '--policy', 'by-line', '--watch', '--interval', '0.2']);
-    const ended = await Promise.race([
-      new Promise<number | null>((resolve) => (s.proc.exitCode !== null ? resolve(s.proc.exitCode) : s.proc.once('exit', (c) => resolve(c)))),
-      new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 20_000)),
-    ]);
-    if (ended === 'still running') await s.stop();
-    assert.equal(ended, 0, `a settled selector policy ends the watch:\n${s.output()}`);
+    await eventually(() => s.exitCode() !== undefined, 'a settled selector policy ends the watch', 20_000);
+    assert.equal(s.exitCode(), 0, s.output());
     assert.match(s.output(), /by-line .* 7\/7 +up to date 7/);
   });
 });

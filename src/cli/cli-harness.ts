@@ -23,7 +23,7 @@ export interface CliHarness {
   /** Runs `node bin/eim.js …args` to its end. */
   eim(args: string[], o?: { stdin?: string; env?: Record<string, string | undefined> }): Promise<EimRun>;
   /** Starts `eim …args` and leaves it running (watch); stdout accumulates in `output()`. */
-  spawnEim(args: string[]): { proc: ChildProcess; output(): string; stop(): Promise<void> };
+  spawnEim(args: string[]): { proc: ChildProcess; output(): string; stop(): Promise<void>; exitCode(): number | null | undefined };
   close(): Promise<void>;
 }
 
@@ -68,10 +68,12 @@ export async function startCliHarness(o: { managers?: boolean } = {}): Promise<C
       let out = '';
       proc.stdout!.on('data', (b: Buffer) => (out += b));
       proc.stderr!.on('data', (b: Buffer) => (out += b));
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+      let code: number | null | undefined; // undefined while it runs; null when a signal ended it
+      const exited = new Promise<void>((r) => proc.once('exit', (c) => r(void (code = c))));
       return {
         proc,
         output: () => out,
+        exitCode: () => code,
         stop: async () => {
           if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
           await exited;
