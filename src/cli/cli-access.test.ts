@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { freePort } from '../testing/server-cluster.ts';
 import { type CliHarness, startCliHarness } from './cli-harness.ts';
 
 // The real `eim` binary against a real server: login and the config, where server, token and
@@ -80,10 +80,7 @@ describe('eim CLI: login, projects and tokens', () => {
 
 
   test('login with several servers saves them all; a command goes to the next when one is down', async () => {
-    const closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const dead = `http://127.0.0.1:${(closed.address() as { port: number }).port}`;
-    await new Promise((r) => closed.close(r));
+    const dead = `http://127.0.0.1:${await freePort()}`;
     const ok = await h.eim(['login', '--server', `${dead},${h.server.url}`, '--token', h.server.token]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, new RegExp(`^logged in to ${h.server.url.replace(/[.:/]/g, '\\$&')} \\(one of 2 servers, all saved\\)`, 'm'));

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { FleetSimulator } from '../../src/sim/fleet-simulator.ts';
 import { call } from '../../src/testing/http-client.ts';
+import { freePort } from '../../src/testing/server-cluster.ts';
 import { type ServerProcess, spawnServer } from '../../src/testing/server-process.ts';
 import { tempDir } from '../../src/testing/test-stores.ts';
 import { browserUnavailable, launchBrowser, screenshot, signIn, until } from './browser-harness.ts';
@@ -88,10 +89,7 @@ describe('alerts in the web console', { skip }, () => {
     try {
       const port = (hook.address() as { port: number }).port;
       // A port nothing listens on: free a moment ago.
-      const closed = createServer();
-      await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-      const deadPort = (closed.address() as { port: number }).port;
-      await new Promise((r) => closed.close(r));
+      const deadPort = await freePort();
       for (const [name, url] of [['ops', `http://127.0.0.1:${port}/hook`], ['nobody-home', `http://127.0.0.1:${deadPort}/hook`]]) {
         const r = await api('/alert-receivers', { method: 'POST', body: { name, spec: { webhook: { url, hmacSecret: 'console-secret-5c1e' } } } });
         assert.equal(r.status, 201, r.body);
