@@ -1,10 +1,11 @@
 import type http from 'node:http';
+import type tls from 'node:tls';
 import {
   type AgentCertificateResponse, type AgentCommand, type AgentStatusReport, type CommandResult, EimError, type EnrollRequest, type EnrollResponse, type HardwareReport, type HeartbeatRequest, type NodeConfigReport, type RenewResponse,
 } from '../api/index.ts';
 import { HttpTransport } from '../client/http-transport.ts';
 import { isEimError } from '../api/index.ts';
-import { type ClientCertificate, connectionPool, trustedCertificates } from '../client/tls-trust.ts';
+import { type ClientCertificate, connectionPool, secureContextFor, trustedCertificates } from '../client/tls-trust.ts';
 
 export interface StreamMessage {
   event: 'command' | 'config' | 'node-config' | 'revoked' | 'BOOKMARK';
@@ -26,6 +27,8 @@ export class SouthboundClient {
   /** Mutual TLS: the agent's client certificate, and the pool of connections presenting it (its own: a shared pool carries none). */
   private certificate?: ClientCertificate;
   private certificatePool?: http.Agent;
+  /** The TLS context of the agent's stream (trusted CAs and its certificate), built once per certificate. */
+  private streamContext?: tls.SecureContext;
   private readonly retiredPools = new Set<http.Agent>();
 
   /** The servers to use, in order; calls go to one of them and move to the next when it cannot be reached. */
@@ -116,6 +119,7 @@ export class SouthboundClient {
     const pool = this.certificatePool;
     this.certificate = certificate;
     this.certificatePool = undefined;
+    this.streamContext = undefined;
     this.replaceTransport(pool);
   }
 
@@ -192,13 +196,14 @@ export class SouthboundClient {
     await this.call((t) => t.send({ method: 'POST', path: `/southbound/v1/otlp/v1/${signal}`, body: JSON.parse(body), headers: { 'x-eim-batch': batch } }));
   }
 
-  /** The URL, headers, trusted CAs and client certificate of the agent's SSE stream (the caller runs the connection). */
-  streamRequest(lastEventId?: string): { url: string; headers: Record<string, string>; ca?: string[]; cert?: string; key?: string } {
+  /** The URL, headers and TLS context (trusted CAs, client certificate) of the agent's SSE stream (the caller runs the connection). */
+  streamRequest(lastEventId?: string): { url: string; headers: Record<string, string>; secureContext?: tls.SecureContext } {
     if (!this.token) throw new EimError('unauthenticated', 'enroll first: the stream needs an agent token');
     const headers: Record<string, string> = { accept: 'text/event-stream', authorization: `Bearer ${this.token}` };
     if (lastEventId) headers['last-event-id'] = lastEventId;
-    const ca = trustedCertificates(this.ca);
-    return { url: `${this.server.replace(/\/+$/, '')}/southbound/v1/stream`, headers, ...(ca ? { ca } : {}), ...(this.certificate ?? {}) };
+    const url = `${this.server.replace(/\/+$/, '')}/southbound/v1/stream`;
+    if (url.startsWith('https:')) this.streamContext ??= secureContextFor(trustedCertificates(this.ca), this.certificate);
+    return { url, headers, ...(this.streamContext ? { secureContext: this.streamContext } : {}) };
   }
 
   close(): void {

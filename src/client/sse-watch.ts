@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import type tls from 'node:tls';
 import { EimError, type InventoryEvent, isEimError, type WatchItem } from '../api/index.ts';
 import { errorFrom, type HttpTransport } from './http-transport.ts';
 import { type SseFrame, SseParser } from './sse-parser.ts';
@@ -78,6 +79,8 @@ export interface SseRequest {
   idleTimeoutMs?: number;
   /** For an https URL: the certificates to trust (trustedCertificates). @default Node's root certificates */
   ca?: string[];
+  /** For an https URL: a TLS context its owner built once (trust and client certificate); ca, cert and key are then not used. */
+  secureContext?: tls.SecureContext;
   /** For an https URL: the client certificate and key (PEM) presented when the server asks (mutual TLS). */
   cert?: string;
   key?: string;
@@ -103,7 +106,7 @@ export async function* sseFrames(options: SseRequest): AsyncGenerator<SseFrame> 
   // a frame: servers send keep-alive comments, which are not frames).
   const idleMs = options.idleTimeoutMs ?? 30_000;
   const idle = setTimeout(() => req.destroy(), idleMs);
-  const secureContext = secureContextFor(options.ca, options.cert && options.key ? { cert: options.cert, key: options.key } : undefined);
+  const secureContext = options.secureContext ?? secureContextFor(options.ca, options.cert && options.key ? { cert: options.cert, key: options.key } : undefined);
   // A connection of its own: a pooled one keyed without the context could be one opened with an
   // earlier client certificate (renewed since); a stream holds its connection for its life anyway.
   const tls = secureContext ? { secureContext, agent: false as const } : {};

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import tls from 'node:tls';
 import { makeTestCa } from '../testing/test-certs.ts';
 import { tempDir } from '../testing/test-stores.ts';
+import { SouthboundClient } from '../agent/southbound-client.ts';
 import { secureContextFor, trustedCertificates } from './tls-trust.ts';
 
 // What a client trusts, and that the TLS context for it is built once: an explicit `ca` on every
@@ -35,9 +36,18 @@ test('the trusted list holds Node roots, the system bundle, NODE_EXTRA_CA_CERTS 
   const context = secureContextFor(list);
   assert.ok(context);
   assert.equal(secureContextFor(list), context, 'one context per list');
-  const client = await ca.issue({ cn: 'agent' });
-  const withClient = secureContextFor(list, { cert: client.cert, key: client.key });
-  assert.notEqual(withClient, context, 'a client certificate is another context');
-  assert.equal(secureContextFor(list, { cert: client.cert, key: client.key }), withClient);
   assert.equal(secureContextFor(undefined), undefined, "Node's default");
+
+  // With a client certificate the owner keeps the context: an agent's stream builds it once per certificate.
+  const client = await ca.issue({ cn: 'agent' });
+  const agent = new SouthboundClient('https://eim.example:8443', 'agent-token', undefined, mine);
+  agent.useCertificate({ cert: client.cert, key: client.key });
+  const first = agent.streamRequest().secureContext;
+  assert.ok(first);
+  assert.notEqual(first, context, 'a client certificate is another context');
+  assert.equal(agent.streamRequest('7').secureContext, first, 'built once, used by every reconnect');
+  const renewed = await ca.issue({ cn: 'agent' });
+  agent.useCertificate({ cert: renewed.cert, key: renewed.key });
+  assert.notEqual(agent.streamRequest().secureContext, first, 'a renewed certificate is a new context');
+  agent.close();
 });

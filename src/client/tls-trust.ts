@@ -77,27 +77,22 @@ export function trustedCertificates(extra?: string): string[] | undefined {
   return trusted.get(key);
 }
 
-/** TLS contexts by CA list (its identity) and client certificate: parsing ~300 CA certificates takes tens of ms, once per list, not per connection. */
-const contexts = new WeakMap<string[], Map<string, tls.SecureContext>>();
-const defaultContexts = new Map<string, tls.SecureContext>();
+/** TLS contexts by CA list (its identity): parsing ~300 CA certificates takes tens of ms, once per list, not per connection. */
+const contexts = new WeakMap<string[], tls.SecureContext>();
 
 /**
  * A TLS context trusting `ca` (trustedCertificates; undefined: Node's roots) and presenting
- * `client` when the server asks: built once per pair and reused by every connection (an explicit
- * `ca` on each connection would parse the whole list again each time).
+ * `client` when the server asks. Without a client certificate it is built once per list and
+ * shared; with one, the caller keeps the context it gets (one per agent and certificate: the
+ * connection pool and the stream of a SouthboundClient), as an explicit `ca` on every connection
+ * would parse the whole list again each time.
  * @example https.get(url, { secureContext: secureContextFor(trustedCertificates(ca)) })
  */
 export function secureContextFor(ca: string[] | undefined, client?: ClientCertificate): tls.SecureContext | undefined {
-  if (!ca && !client) return undefined;
-  const byClient = ca ? (contexts.get(ca) ?? new Map<string, tls.SecureContext>()) : defaultContexts;
-  if (ca && !contexts.has(ca)) contexts.set(ca, byClient);
-  const key = client ? `${client.cert}\0${client.key}` : '';
-  let ctx = byClient.get(key);
-  if (!ctx) {
-    if (byClient.size >= 64) byClient.clear();
-    ctx = tls.createSecureContext({ ...(ca ? { ca } : {}), ...(client ? { cert: client.cert, key: client.key } : {}) });
-    byClient.set(key, ctx);
-  }
+  if (client) return tls.createSecureContext({ ...(ca ? { ca } : {}), cert: client.cert, key: client.key });
+  if (!ca) return undefined;
+  let ctx = contexts.get(ca);
+  if (!ctx) contexts.set(ca, (ctx = tls.createSecureContext({ ca })));
   return ctx;
 }
 
