@@ -57,7 +57,7 @@ export interface Managers {
  * it reads (schedules, policies, telemetry profiles, …).
  * `inventory` acts as a manager: the in-process Inventory (`svc.as(managerCaller)`) or an
  * InventoryClient with a manager token; the managers cannot tell the difference.
- * @example const managers = await startManagers(inventory, { workers: 8 }); … await managers.stop()
+ * @example const managers = await startManagers(inventory, { workers: 32 }); … await managers.stop()
  */
 export async function startManagers(inventory: Inventory, options: StartManagersOptions = {}): Promise<Managers> {
   const project = options.project ?? ALL_PROJECTS;
@@ -77,8 +77,11 @@ export async function startManagers(inventory: Inventory, options: StartManagers
     regions,
     sites,
   };
-  // Reconciles mostly wait on writes; more of them in flight lets group commit batch them.
-  const tuning: ManagerTuning = { workers: options.workers ?? 16, backoff: options.backoff, clock: options.clock, resyncMs: options.resyncMs, onError: options.onError };
+  // Reconciles mostly wait on writes (a group commit each): the workers bound how many changes a
+  // manager has in hand at once. With 16, a burst of 1,000 desired power changes queued in the host
+  // manager (PATCH 200 → Command created p50 0.8 s, `bench:fleet -- --scenario power`) while the API
+  // took the next PATCHes; with 128, a reconcile starts as its change arrives (p50 56 ms).
+  const tuning: ManagerTuning = { workers: options.workers ?? 128, backoff: options.backoff, clock: options.clock, resyncMs: options.resyncMs, onError: options.onError };
   const hostManager = new HostManager({ ...deps, ...tuning, osProfileRetryMs: options.osProfileRetryMs });
   const instanceManager = new InstanceManager({ ...deps, ...tuning });
   const telemetryManager = new TelemetryManager({ ...deps, ...tuning });
@@ -92,7 +95,7 @@ export async function startManagers(inventory: Inventory, options: StartManagers
   const operatingSystems = new Informer<'OperatingSystem', OperatingSystem>({ inventory, project, kind: 'OperatingSystem', onHandlerError });
   const rollout = new OsUpdateRollout({ ...deps, ...tuning, policies, runs, operatingSystems, windows: options.updateWindows ?? windows, retryDelayMs: options.updateRetryMs });
   const alertManager = new AlertManager({
-    inventory, project, hosts, instances, regions, sites, ...tuning, workers: 128, ...options.alerts,
+    inventory, project, hosts, instances, regions, sites, ...tuning, ...options.alerts,
     shared: { OsUpdatePolicy: policies, OsUpdateRun: runs, OperatingSystem: operatingSystems, Command: commandInformer },
   });
   const informers: { start(): unknown; stop(): Promise<void>; synced: Promise<void> }[] = [hosts, instances, commandInformer, regions, sites, policies, runs, operatingSystems];

@@ -26,7 +26,7 @@ export interface ManagerDeps {
 
 /** Knobs both managers take. */
 export interface ManagerTuning {
-  /** Reconciles at once. @default 4 */
+  /** Reconciles at once. @default 128 from startManagers (a Controller alone: 4) */
   workers?: number;
   /** Retries after recoverable failures (agents' and the manager's own). @default 1 s doubling to 60 s, ±20 % */
   backoff?: BackoffOptions;
