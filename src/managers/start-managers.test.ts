@@ -58,3 +58,30 @@ test('out of process: the managers over HTTP with a manager token reconcile the 
     await h.close();
   }
 });
+
+test('a Host change only the host manager reads (power status) reconciles no other manager; a label change does', async () => {
+  const h = await openHarness();
+  try {
+    const host = await h.host('edge-power', { desiredState: 'registered' });
+    const counts = () => {
+      const s = h.managers.stats();
+      return { host: s.host.reconciles, telemetry: s.telemetry.reconciles, labels: s.labels.hosts.reconciles, nodeConfig: s.nodeConfig.reconciles, maintenance: s.maintenance.hosts.reconciles };
+    };
+    const idle = () => {
+      const s = h.managers.stats();
+      return [s.host, s.telemetry, s.labels.hosts, s.nodeConfig, s.maintenance.hosts].every((c) => c.inFlight === 0 && c.queueLength === 0);
+    };
+    await until(() => counts().telemetry > 0 && counts().labels > 0 && idle(), 'the create reconciled by every manager');
+    const before = counts();
+    const mgr = h.svc.as({ subject: 'agent-sim', grants: [{ project: '*', role: 'manager' }] });
+    await mgr.updateStatus('default', 'Host', host.id, { currentPowerState: 'off', powerStatus: { indicator: 'idle', message: 'power off', timestamp: new Date().toISOString() } });
+    await until(() => counts().host > before.host && idle(), 'the host manager reconciled the power change');
+    const after = counts();
+    assert.deepEqual({ ...after, host: 0 }, { ...before, host: 0 }, 'no other manager reconciled');
+    await h.user.update('default', 'Host', host.id, { labels: { env: 'canary' } });
+    await until(() => counts().labels > after.labels && idle(), 'the labels manager reconciled the label change');
+    assert.deepEqual(h.errors, []);
+  } finally {
+    await h.close();
+  }
+});

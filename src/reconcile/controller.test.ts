@@ -380,3 +380,25 @@ test('a shared informer that synced before the controller started: its resources
   inv.add();
   await until(() => informer.size === 2, 'the shared informer still follows the inventory', POLL);
 });
+
+test('with reads, an update is reconciled only when what reads picks out changed (status included); a delete always is', async (t) => {
+  const inv = new FakeInventory();
+  const host = inv.add({ desiredState: 'registered', siteId: 'site-a' }, { telemetry: { version: 'v1' } });
+  const { controller, calls } = await harness(t, async () => done(), {
+    inv,
+    reads: (h) => [(h.spec as { siteId?: string }).siteId, (h.status as { telemetry?: unknown }).telemetry],
+  });
+  await until(() => calls.length === 1 && controller.stats().inFlight === 0, 'first reconcile', POLL);
+  // Noise to this controller: another spec field (a new generation) and another status field.
+  inv.setSpec(host.id, { desiredState: 'registered', siteId: 'site-a', desiredPowerState: 'off' });
+  await inv.updateStatus('default', 'Host', host.id, { currentPowerState: 'off', powerStatus: { indicator: 'idle', message: 'power off' } });
+  await settle();
+  assert.equal(calls.length, 1, 'no reconcile for fields it does not read');
+  await inv.updateStatus('default', 'Host', host.id, { telemetry: { version: 'v2' } });
+  await until(() => calls.length === 2, 'a status field it reads', POLL);
+  inv.setSpec(host.id, { desiredState: 'registered', siteId: 'site-b', desiredPowerState: 'off' });
+  await until(() => calls.length === 3, 'a spec field it reads', POLL);
+  assert.equal(calls[2].object?.spec.siteId, 'site-b');
+  inv.remove(host.id);
+  await until(() => calls.length === 4 && calls[3].object === undefined, 'the delete', POLL);
+});

@@ -37,6 +37,14 @@ export interface ControllerOptions<N extends string = string, R extends Resource
   timeoutMs?: number;
   /** The status triple this controller owns (`hostStatus`); without one, retry and terminal write nothing. */
   statusField?: string;
+  /**
+   * What `reconcile` reads of its object (what the controller's other listeners enqueue for, such as
+   * selector membership, need not be here): an update is news to it only when this differs. A Host
+   * changes many times in one power change or heartbeat; a manager that reads none of that is spared
+   * its reconciles. @default everything but revision, updatedAt and the statusField triple
+   * @example reads: (h) => [h.labels, h.spec.siteId, h.status.inheritedLabels]
+   */
+  reads?: (object: R) => unknown;
   /** @default systemClock */
   clock?: Clock;
   /** Per-key retry backoff. @default 1 s doubling to 60 s, ±20 % */
@@ -268,6 +276,7 @@ export class Controller<N extends string = string, R extends Resource = Resource
    * asks this for every event, and a Host with its hardware is large.
    */
   private changed(old: R, obj: R): boolean {
+    if (this.o.reads) return !jsonEqual(this.o.reads(old), this.o.reads(obj));
     if (old.generation !== obj.generation) return true;
     const a = old as unknown as Record<string, unknown>;
     const b = obj as unknown as Record<string, unknown>;

@@ -25,6 +25,11 @@ export interface InheritedLabelsManagerStats {
 
 type Labelled = Site | Host | Instance;
 
+/** What the reconcile of a host or an instance reads of it: its labels, its parent, what it holds. */
+const labelReads =
+  <R extends Host | Instance>(parent: (r: R) => string | undefined) =>
+  (r: R): unknown => [r.labels, parent(r), r.status.inheritedLabels, r.status.inheritedLabelSources];
+
 /**
  * Writes `status.inheritedLabels` and `status.inheritedLabelSources` of sites, hosts and instances:
  * the labels of the region chain (root first), the site, the host and the resource itself, the
@@ -50,8 +55,8 @@ export class InheritedLabelsManager {
     const waitFor = Promise.all([o.regions.synced, o.sites.synced, o.hosts.synced, o.instances.synced]);
     const base = { ...controllerBase(o, this.clock), workers: o.labelWorkers ?? 256, waitFor };
     this.sites = new Controller({ ...base, name: 'inherited-labels-sites', kind: 'Site', informer: o.sites, reconcile: (ctx) => this.reconcile(ctx, (s) => this.siteLevels(s)) });
-    this.hosts = new Controller({ ...base, name: 'inherited-labels-hosts', kind: 'Host', informer: o.hosts, reconcile: (ctx) => this.reconcile(ctx, (h) => this.hostLevels(h)) });
-    this.instances = new Controller({ ...base, name: 'inherited-labels-instances', kind: 'Instance', informer: o.instances, reconcile: (ctx) => this.reconcile(ctx, (i) => this.instanceLevels(i)) });
+    this.hosts = new Controller({ ...base, name: 'inherited-labels-hosts', kind: 'Host', informer: o.hosts, reads: labelReads((h: Host) => h.spec.siteId), reconcile: (ctx) => this.reconcile(ctx, (h) => this.hostLevels(h)) });
+    this.instances = new Controller({ ...base, name: 'inherited-labels-instances', kind: 'Instance', informer: o.instances, reads: labelReads((i: Instance) => i.spec.hostId), reconcile: (ctx) => this.reconcile(ctx, (i) => this.instanceLevels(i)) });
 
     // Each controller hears its own kind's changes; these carry a change down the hierarchy.
     const labelsOrParent = (a: Region | Site | Host, b: Region | Site | Host, parent: (x: never) => unknown) =>

@@ -30,7 +30,8 @@ export class MaintenanceManager {
   constructor(private readonly o: MaintenanceManagerOptions) {
     this.clock = o.clock ?? systemClock;
     const common = { ...controllerBase(o, this.clock), waitFor: o.windows.synced };
-    this.hostController = new Controller({ ...common, name: 'maintenance-hosts', kind: 'Host', informer: o.hosts, reconcile: (ctx) => this.reconcileHost(ctx) });
+    // Its windows (sites, regions, schedules, selector membership) reach it through windows.onChange.
+    this.hostController = new Controller({ ...common, name: 'maintenance-hosts', kind: 'Host', informer: o.hosts, reads: (h) => [h.spec.desiredState, h.status.maintenance], reconcile: (ctx) => this.reconcileHost(ctx) });
     // The windows' own schedule cache: one list and watch of Schedules for both.
     this.scheduleController = new Controller({ ...common, name: 'maintenance-schedules', kind: 'Schedule', informer: o.windows.schedules, reconcile: (ctx) => this.reconcileSchedule(ctx) });
     this.unsubscribe = o.windows.onChange((hostIds) => {

@@ -40,6 +40,8 @@ export class NodeConfigManager {
       ...controllerBase(o, this.clock),
       kind: 'Host',
       informer: o.hosts,
+      // Sites, regions, accounts, configs, instances and selector membership reach it through the topology.
+      reads: (h) => [h.spec.desiredState, h.spec.siteId, h.status.nodeConfig],
       waitFor: Promise.all([o.hosts.synced, o.instances.synced, this.topology.synced]),
       reconcile: (ctx) => this.reconcile(ctx),
     });

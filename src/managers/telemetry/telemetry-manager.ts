@@ -39,6 +39,8 @@ export class TelemetryManager {
       ...controllerBase(o, this.clock),
       kind: 'Host',
       informer: o.hosts,
+      // Sites, regions, profiles, instances and selector membership reach it through the topology.
+      reads: (h) => [h.spec.desiredState, h.spec.siteId, h.status.telemetry],
       waitFor: Promise.all([o.hosts.synced, o.instances.synced, this.topology.synced]),
       reconcile: (ctx) => this.reconcile(ctx),
     });
