@@ -271,3 +271,24 @@ test('stopping while the enrollment request is in flight ends the agent at once'
   assert.ok(Date.now() - started < 2000, 'no waiting for the stop grace');
   assert.equal(sb.heartbeats.length, 0, 'a stopped agent does not start heartbeating');
 });
+
+test('after a power command the result alone goes out at once; the power state follows with the next heartbeat', async () => {
+  const sb = await startSouthbound();
+  const off: AgentCommand = { id: 'cmd-2', type: 'power', params: { state: 'off' }, issuedAt: '2026-01-01T00:00:00.000Z' };
+  let atResult: { offReports: number; heartbeats: number } | undefined;
+  sb.onStream = (s) => {
+    if (s.index !== 0) return;
+    sb.when('the first status report', () => sb.statuses.length >= 1, () => s.send('command', off, '1'));
+    sb.when('the power result', () => sb.results.some((r) => r.id === 'cmd-2' && r.body.state === 'succeeded'), () => {
+      atResult = { offReports: sb.statuses.filter((x) => x.powerState === 'off').length, heartbeats: sb.heartbeats.length };
+    });
+  };
+  const { agent, log } = agentFor(sb, { executor: new SimExecutor({ durationMs: 20 }), heartbeatMs: 600 });
+  void agent.run();
+  const deadline = Date.now() + 10_000;
+  while (!sb.statuses.some((x) => x.powerState === 'off') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(atResult, log.lines.join('\n'));
+  assert.equal(atResult.offReports, 0, 'no status report raced the result');
+  assert.ok(sb.statuses.some((x) => x.powerState === 'off'), 'the power state was reported');
+  assert.ok(sb.heartbeats.length > atResult.heartbeats, 'with a later heartbeat');
+});

@@ -419,8 +419,12 @@ export class Agent {
     }
     if ((command.type === 'install-os' || command.type === 'update-os') && typeof p.osId === 'string') this.state.osId = p.osId;
     if (command.type === 'wipe') return;
-    if (command.type !== 'power') this.options.stateStore.save(this.state);
     this.statusDirty = true;
+    // A power command's result says the state it left the machine in, and the host manager writes
+    // that from the result: the report waits for the next heartbeat, where the server finds nothing
+    // new to write (at once, it was a second write on the path of every power change).
+    if (command.type === 'power') return;
+    this.options.stateStore.save(this.state);
     void this.reportStatus();
   }
 

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { TERMINAL_SUFFIX } from '../../reconcile/index.ts';
 import { openHarness, sleep, until } from '../testing/manager-harness.ts';
 import { INVALIDATED_MESSAGE } from './host-manager.ts';
+import { POWER_QUIET_MS } from './host-power.ts';
 
 test('hosts wait for their agent, then become registered or onboarded', async () => {
   const h = await openHarness();
@@ -238,6 +239,33 @@ test('deleting an offline host never hangs: two-phase and forced, while the mana
     assert.equal((await h.user.list('default', 'Command')).totalSize, 0);
     await sleep(100);
     assert.equal(h.managers.stats().host.inFlight, 0);
+    assert.deepEqual(h.errors, []);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a power command answered within POWER_QUIET_MS goes straight to its result; a slower one shows "sent to the agent" first', async () => {
+  const h = await openHarness({ southbound: { answer: (cmd) => ({ outcome: 'succeed', afterMs: cmd.spec.params.state === 'off' ? 40 : POWER_QUIET_MS + 1500 }) } });
+  try {
+    const host = await h.host('edge-q');
+    await h.sb.enroll(host);
+    await until(async () => (await h.get('Host', host.id)).status.currentState === 'onboarded', 'onboarded');
+    const powerMessages = async (sinceRevision: number) =>
+      (await h.user.events({ project: 'default', id: host.id, limit: 100 })).events
+        .filter((e) => e.revision > sinceRevision)
+        .map((e) => (e.object.status as { powerStatus?: { message: string } }).powerStatus?.message);
+    const quick = await h.user.update('default', 'Host', host.id, { spec: { desiredPowerState: 'off' } });
+    await until(async () => (await h.get('Host', host.id)).status.currentPowerState === 'off', 'power off');
+    assert.ok(!(await powerMessages(quick.revision)).includes('powering off: sent to the agent'), 'the quick command never showed as sent');
+    const slow = await h.user.update('default', 'Host', host.id, { spec: { desiredPowerState: 'on' } });
+    const sent = await until(async () => {
+      const x = await h.get('Host', host.id);
+      return x.status.powerStatus?.message === 'powering on: sent to the agent' && x;
+    }, 'the slow command shows as sent');
+    assert.equal(sent.status.observedGeneration, slow.generation, 'with the generation it acts on');
+    assert.equal(sent.status.currentPowerState, 'off');
+    await until(async () => (await h.get('Host', host.id)).status.currentPowerState === 'on', 'power on');
     assert.deepEqual(h.errors, []);
   } finally {
     await h.close();

@@ -6,6 +6,13 @@ import type { StatusPatch } from '../shared/status-patch.ts';
 
 type Host = ResourceOf<'Host'> & Resource;
 
+/**
+ * How long a power command just sent may run before the host shows it in progress. Most answer
+ * within milliseconds: their host then goes straight to the result, one status write instead of
+ * two (like the agent, which says "running" only after its progress interval).
+ */
+export const POWER_QUIET_MS = 1000;
+
 const VERB: Record<PowerState, string> = { on: 'powering on', off: 'powering off', reset: 'resetting', 'power-cycle': 'power-cycling' };
 
 /** powerStatus once the host is in the desired power state (idle). */
@@ -63,8 +70,9 @@ export class HostPower {
       return done();
     }
     await this.commands.create({ project: host.project, hostId: host.id, type: 'power', params: { state: want }, ownerId: host.id });
-    patch.triple('powerStatus', 'in_progress', `${VERB[want]}: sent to the agent`);
-    return done();
+    // Written with the result, or by the look again after POWER_QUIET_MS if the agent is slower.
+    patch.triple('powerStatus', 'in_progress', `${VERB[want]}: sent to the agent`).hold('powerStatus', 'observedGeneration');
+    return requeueAfter(POWER_QUIET_MS);
   }
 
   forget(hostId: string): void {

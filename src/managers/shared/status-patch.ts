@@ -12,6 +12,7 @@ type Scalar = string | number | boolean;
 export class StatusPatch {
   private readonly fields: Record<string, unknown> = {};
   private readonly current: Record<string, unknown>;
+  private readonly held = new Set<string>();
 
   constructor(
     private readonly resource: Resource,
@@ -35,9 +36,23 @@ export class StatusPatch {
     return this;
   }
 
+  /**
+   * Fields whose change alone is not worth a write now: the patch is written only when some other
+   * field differs too (a reconcile that will look again soon writes them then, if still due).
+   */
+  hold(...fields: string[]): this {
+    for (const f of fields) this.held.add(f);
+    return this;
+  }
+
   /** Whether nothing differs. */
   get empty(): boolean {
     return Object.keys(this.fields).length === 0;
+  }
+
+  /** Whether write() would write nothing: nothing differs, or only held fields do. */
+  get idle(): boolean {
+    return Object.keys(this.fields).every((f) => this.held.has(f));
   }
 
   /** The fields that differ, as a merge patch of status. */
@@ -46,11 +61,11 @@ export class StatusPatch {
   }
 
   /**
-   * Writes what differs (nothing when nothing does). A resource removed meanwhile (a forced delete)
+   * Writes what differs (nothing when nothing does, or only held fields do). A resource removed meanwhile (a forced delete)
    * is no failure: its DELETED event is on its way and brings the reconcile that cleans up.
    */
   async write(inventory: Inventory): Promise<void> {
-    if (this.empty) return;
+    if (this.idle) return;
     const r = this.resource;
     try {
       await inventory.updateStatus(r.project, r.kind, r.id, { ...this.fields });
