@@ -5,12 +5,13 @@ import { Kysely, SqliteDialect } from 'kysely';
 import type { DialectAdapter } from '../dialect-adapter.ts';
 import { KyselyStore, type KyselyStoreOptions } from '../kysely-store.ts';
 import { migrateToLatest } from '../migrations.ts';
+import { WalSync, WalSyncDialect } from './wal-sync.ts';
 import type { Database } from '../schema.ts';
 
 export interface SqliteStoreOptions extends KyselyStoreOptions {
   /**
    * SQLite's `synchronous` setting in WAL mode. `full`: every acknowledged commit is fsynced and
-   * survives power loss. `normal`: commits survive a process crash, and the last ones may be lost
+   * survives power loss (the fsync runs in the thread pool, see WalSync). `normal`: commits survive a process crash, and the last ones may be lost
    * on power loss.
    * @default 'full'
    */
@@ -67,13 +68,18 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+  // 'full' without an fsync on the event loop: NORMAL, and each commit waits for an fdatasync of
+  // the WAL in the thread pool before it is acknowledged (WalSync). In memory there is no file.
+  const wal = options.synchronous !== 'normal' && file !== ':memory:' ? new WalSync(`${file}-wal`) : undefined;
+  sqlite.pragma(`synchronous = ${options.synchronous === 'normal' || wal ? 'NORMAL' : 'FULL'}`);
   sqlite.pragma('busy_timeout = 5000');
   // Checkpoints copy the WAL into the database file synchronously, on the event loop; each write
   // touches several b-tree pages, so the default (1000 pages) checkpoints every ~100 writes.
   // 10,000 pages (~40 MB of WAL) makes them rarer and lets repeated pages be copied once.
   sqlite.pragma(`wal_autocheckpoint = ${options.walAutocheckpointPages ?? 10_000}`);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  wal?.open();
+  const config = { database: withStatementCache(sqlite) };
+  const db = new Kysely<Database>({ dialect: wal ? new WalSyncDialect(config, sqlite, wal) : new SqliteDialect(config) });
   await migrateToLatest(db, 'sqlite');
   const store = new KyselyStore(db, sqliteAdapter, options);
   await store.start();

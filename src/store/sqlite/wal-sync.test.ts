@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import SQLite from 'better-sqlite3';
+import { Kysely, sql } from 'kysely';
+import { openSqliteStore } from './sqlite-store.ts';
+import { WalSync, WalSyncDialect } from './wal-sync.ts';
+
+function open(t: { after(fn: () => unknown): void }) {
+  const dir = mkdtempSync(join(tmpdir(), 'eim-walsync-'));
+  const file = join(dir, 'x.db');
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  const wal = new WalSync(`${file}-wal`);
+  wal.open();
+  const db = new Kysely<{ t: { id: number; v: string } }>({ dialect: new WalSyncDialect({ database: sqlite }, sqlite, wal) });
+  t.after(async () => {
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { db, wal, sqlite };
+}
+
+test('a commit and a write outside a transaction each wait for an fdatasync of the WAL; reads and statements inside a transaction do not', async (t) => {
+  const { db, wal } = open(t);
+  await sql`create table t (id integer primary key, v text)`.execute(db);
+  const base = wal.syncs;
+  await db.insertInto('t').values({ id: 1, v: 'a' }).execute();
+  assert.equal(wal.syncs, base + 1, 'an autocommit insert');
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('t').values({ id: 2, v: 'b' }).execute();
+    await trx.updateTable('t').set({ v: 'c' }).where('id', '=', 1).execute();
+    assert.equal(wal.syncs, base + 1, 'nothing synced inside the transaction');
+  });
+  assert.equal(wal.syncs, base + 2, 'one sync for the commit');
+  const rows = await db.selectFrom('t').selectAll().orderBy('id').execute();
+  assert.deepEqual(rows, [{ id: 1, v: 'c' }, { id: 2, v: 'b' }]);
+  assert.equal(wal.syncs, base + 2, 'a read syncs nothing');
+  await db.deleteFrom('t').where('id', '=', 2).returning('id').execute();
+  assert.equal(wal.syncs, base + 3, 'a write that returns rows is still a write');
+});
+
+test('callers arriving while a sync runs share the next one; every caller waits for a sync that began after its call', async (t) => {
+  const { db, wal } = open(t);
+  await sql`create table t (id integer primary key, v text)`.execute(db);
+  const base = wal.syncs;
+  const first = wal.sync();
+  const during = Array.from({ length: 20 }, () => wal.sync());
+  assert.equal(wal.syncs, base + 1, 'the later callers wait for the first to end');
+  await Promise.all([first, ...during]);
+  assert.equal(wal.syncs, base + 2, 'one more sync covered all 20');
+  await wal.sync();
+  assert.equal(wal.syncs, base + 3);
+});
+
+test('the store on a file: synchronous NORMAL under a durable commit; in memory, or asked for normal, no WAL syncs', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'eim-walsync-store-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const [file, synchronous, level] of [[join(dir, 'a.db'), undefined, 1], [join(dir, 'b.db'), 'normal', 1], [':memory:', undefined, 2]] as const) {
+    const store = await openSqliteStore(file, synchronous ? { synchronous } : {});
+    try {
+      const got = await sql<{ synchronous: number }>`pragma synchronous`.execute(store.db);
+      assert.equal(got.rows[0].synchronous, level, `${file} ${synchronous ?? 'full'}`);
+    } finally {
+      await store.close();
+    }
+  }
+});
