@@ -58,6 +58,8 @@ export class KyselyStore implements Store {
   /** Resources this process had created by that refresh (it asks again after 20 % more, at least 1,000). */
   private createdAtAnalyze = 0;
   private analyzing?: Promise<void>;
+  /** The last batch's acknowledgement after its sync (adapters with separate durability). */
+  private acknowledged: Promise<void> = Promise.resolve();
 
   constructor(
     readonly db: Kysely<Database>,
@@ -90,6 +92,7 @@ export class KyselyStore implements Store {
     const events: LoggedEvent[] = [];
     try {
       await this.db.transaction().execute(async (trx) => {
+        this.adapter.durability?.defer();
         let revision = await this.adapter.lockRevision(trx, this.committed);
         const at = this.now().toISOString();
         // Under the lock: what the batch's writes will read, in one statement.
@@ -130,10 +133,21 @@ export class KyselyStore implements Store {
       return;
     }
     if (events.length > 0) this.committed = events[events.length - 1].revision;
-    batch.forEach((item, i) => (results[i].ok ? item.resolve(results[i].value) : item.reject(results[i].value)));
-    for (const e of events) if (e.type === 'CREATED') this.createdSinceAnalyze++;
-    this.analyzeWhenGrown();
-    if (events.length > 0) for (const l of this.commitListeners) l(events);
+    const acknowledge = (synced: { ok: true } | { ok: false; error: unknown }) => {
+      batch.forEach((item, i) => (!synced.ok ? item.reject(synced.error) : results[i].ok ? item.resolve(results[i].value) : item.reject(results[i].value)));
+      for (const e of events) if (e.type === 'CREATED') this.createdSinceAnalyze++;
+      this.analyzeWhenGrown();
+      // Committed either way: what readers can see, watchers hear of.
+      if (events.length > 0) for (const l of this.commitListeners) l(events);
+    };
+    const durability = this.adapter.durability;
+    if (!durability) return acknowledge({ ok: true });
+    // The next batch may run while this one's sync does; answers and events go out in commit order.
+    const sync = durability.sync();
+    this.acknowledged = this.acknowledged.then(() => sync).then(
+      () => acknowledge({ ok: true }),
+      (error) => acknowledge({ ok: false, error }),
+    );
   }
 
   /** Refreshes the planner's statistics in the background once this process has created enough since the last time. */
@@ -315,6 +329,7 @@ export class KyselyStore implements Store {
 
   async close(): Promise<void> {
     await this.unlisten?.();
+    await this.acknowledged;
     await this.analyzing;
     await this.db.destroy();
   }

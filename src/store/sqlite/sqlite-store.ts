@@ -81,7 +81,7 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
   const config = { database: withStatementCache(sqlite) };
   const db = new Kysely<Database>({ dialect: wal ? new WalSyncDialect(config, sqlite, wal) : new SqliteDialect(config) });
   await migrateToLatest(db, 'sqlite');
-  const store = new KyselyStore(db, sqliteAdapter, options);
+  const store = new KyselyStore(db, wal ? { ...sqliteAdapter, durability: wal } : sqliteAdapter, options);
   await store.start();
   return store;
 }

@@ -69,3 +69,27 @@ test('the store on a file: synchronous NORMAL under a durable commit; in memory,
     }
   }
 });
+
+test('a deferred transaction commits without the sync (its owner syncs after); a rollback or a failed commit clears the mark', async (t) => {
+  const { db, wal } = open(t);
+  await sql`create table t (id integer primary key, v text)`.execute(db);
+  const base = wal.syncs;
+  await db.transaction().execute(async (trx) => {
+    wal.defer();
+    await trx.insertInto('t').values({ id: 1, v: 'a' }).execute();
+  });
+  assert.equal(wal.syncs, base, 'the commit did not wait');
+  await wal.sync();
+  assert.equal(wal.syncs, base + 1);
+  await assert.rejects(
+    db.transaction().execute(async (trx) => {
+      wal.defer();
+      await trx.insertInto('t').values({ id: 2, v: 'b' }).execute();
+      throw new Error('changed my mind');
+    }),
+    /changed my mind/,
+  );
+  await db.insertInto('t').values({ id: 3, v: 'c' }).execute();
+  assert.equal(wal.syncs, base + 2, 'the write after the rollback synced: the mark did not outlive its transaction');
+  assert.deepEqual((await db.selectFrom('t').select('id').orderBy('id').execute()).map((r) => r.id), [1, 3]);
+});

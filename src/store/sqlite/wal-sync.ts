@@ -16,6 +16,8 @@ import { type CompiledQuery, type DatabaseConnection, type Driver, type QueryRes
 export class WalSync {
   private fd: number | undefined;
   private opened = false;
+  /** Set inside a transaction whose COMMIT returns without the sync: its caller syncs. */
+  private deferred = false;
   /** The fdatasync running, and the one to run after it for the callers that arrived meanwhile. */
   private inFlight: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
@@ -26,6 +28,18 @@ export class WalSync {
   /** Syncs from now on (the file is opened at the first one: SQLite creates it with the first write). */
   open(): void {
     this.opened = true;
+  }
+
+  /** The transaction running now commits without waiting for the sync; its caller calls sync() after. */
+  defer(): void {
+    this.deferred = true;
+  }
+
+  /** Whether the transaction that just ended was deferred (and forgets it). */
+  takeDeferred(): boolean {
+    const d = this.deferred;
+    this.deferred = false;
+    return d;
   }
 
   close(): void {
@@ -110,9 +124,16 @@ class WalSyncDriver implements Driver {
       const { sqlite, wal } = this;
       w = {
         async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
-          const r = await c.executeQuery<R>(q);
-          // Out of a transaction now, after anything but a read: a commit, or a write of its own.
-          if (!sqlite.inTransaction && !READ.test(q.sql)) await wal.sync();
+          let r: QueryResult<R>;
+          try {
+            r = await c.executeQuery<R>(q);
+          } catch (e) {
+            if (!sqlite.inTransaction) wal.takeDeferred();
+            throw e;
+          }
+          // Out of a transaction now, after anything but a read: a commit, or a write of its own
+          // (unless the transaction's owner syncs after it: group commit, see defer()).
+          if (!sqlite.inTransaction && !READ.test(q.sql) && !wal.takeDeferred()) await wal.sync();
           return r;
         },
         streamQuery: <R>(q: CompiledQuery, chunkSize?: number) => c.streamQuery<R>(q, chunkSize),
