@@ -1,4 +1,4 @@
-import { EimError, extractRefs, type KindDef, kindById, newId, type RandomHex, type Resource, transitionAllowed } from '../api/index.ts';
+import { EimError, extractRefs, type KindDef, kindById, KINDS, newId, type RandomHex, type Resource, transitionAllowed } from '../api/index.ts';
 import type { WriteTx } from '../store/index.ts';
 import { jsonEqual } from './merge-patch.ts';
 
@@ -96,6 +96,9 @@ export function assertTransition(def: KindDef, before: Resource | undefined, nex
   }
 }
 
+/** The kinds some kind refers to: only their resources can appear as a reference's target. */
+const REFERABLE: ReadonlySet<string> = new Set(KINDS.flatMap((d) => d.refs.map((r) => r.target)));
+
 /**
  * Removes a resource and, first, everything that belongs to it (owner references), children
  * before parents. Plain references from elsewhere block it with `failed_precondition`.
@@ -103,8 +106,10 @@ export function assertTransition(def: KindDef, before: Resource | undefined, nex
 export async function removeWithOwned(tx: WriteTx, root: Resource, actor: string): Promise<Resource[]> {
   const order: Resource[] = [];
   const seen = new Set<string>([root.id]);
+  // A kind no kind refers to (a Command, say) has no referrers: nothing to look up.
+  const referrers = (res: Resource, limit: number) => (REFERABLE.has(res.kind) ? tx.referrers(res.id, limit) : []);
   const visit = async (res: Resource): Promise<void> => {
-    for (const r of await tx.referrers(res.id, 10000)) {
+    for (const r of await referrers(res, 10000)) {
       if (!r.owner || seen.has(r.id)) continue;
       seen.add(r.id);
       const child = await tx.get(r.id);
@@ -114,7 +119,7 @@ export async function removeWithOwned(tx: WriteTx, root: Resource, actor: string
   };
   await visit(root);
   for (const res of order) {
-    const blockers = (await tx.referrers(res.id, 50)).filter((r) => !seen.has(r.id));
+    const blockers = (await referrers(res, 50)).filter((r) => !seen.has(r.id));
     if (blockers.length > 0) {
       const names = blockers.slice(0, 5).map((b) => `${kindById(b.id)?.kind ?? 'resource'} ${b.id}`);
       throw new EimError('failed_precondition', `${res.kind} ${res.id} is still referenced by ${names.join(', ')}${blockers.length > 5 ? ' and more' : ''}; delete those or change their references first`, {

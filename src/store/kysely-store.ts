@@ -129,7 +129,9 @@ export class KyselyStore implements Store {
         for (const item of batch) await this.commitBatch([item]);
         return;
       }
-      batch[0].reject(e);
+      // After the answers of the batches before it (which may still wait for their sync).
+      if (this.adapter.durability) this.acknowledged = this.acknowledged.then(() => batch[0].reject(e));
+      else batch[0].reject(e);
       return;
     }
     if (events.length > 0) this.committed = events[events.length - 1].revision;
@@ -138,15 +140,30 @@ export class KyselyStore implements Store {
       for (const e of events) if (e.type === 'CREATED') this.createdSinceAnalyze++;
       this.analyzeWhenGrown();
       // Committed either way: what readers can see, watchers hear of.
-      if (events.length > 0) for (const l of this.commitListeners) l(events);
+      if (events.length > 0) {
+        for (const l of this.commitListeners) {
+          try {
+            l(events);
+          } catch (e) {
+            process.stderr.write(`store: a commit listener failed: ${(e as Error)?.stack ?? String(e)}\n`);
+          }
+        }
+      }
     };
     const durability = this.adapter.durability;
     if (!durability) return acknowledge({ ok: true });
     // The next batch may run while this one's sync does; answers and events go out in commit order.
-    const sync = durability.sync();
+    // A batch that wrote nothing (only refusals) waits only for those before it.
+    const sync = events.length > 0 ? durability.sync() : Promise.resolve();
+    sync.catch(() => {}); // handled below, in order
     this.acknowledged = this.acknowledged.then(() => sync).then(
       () => acknowledge({ ok: true }),
-      (error) => acknowledge({ ok: false, error }),
+      (e) =>
+        acknowledge({
+          ok: false,
+          // Committed and visible, but not known to be on disk: not a refusal to retry blindly.
+          error: new EimError('internal', `the write was committed but could not be made durable: ${(e as Error)?.message ?? e}; read the resource before retrying`),
+        }),
     );
   }
 
@@ -167,7 +184,7 @@ export class KyselyStore implements Store {
   }
 
   async get(id: string): Promise<Resource | undefined> {
-    const row = await this.db.selectFrom('eim_resources').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = (await this.db.executeQuery<Row>(CompiledQuery.raw(FIXED_SQL[this.adapter.name].get, [id]))).rows[0];
     return row ? toResource(row, this.adapter) : undefined;
   }
 
@@ -357,7 +374,7 @@ class KyselyWriteTx implements WriteTx {
     const known = this.rows.take(id);
     if (known && 'written' in known) return known.written ? resourceOfStored(known.written) : undefined;
     if (known) return known.row ? toResource(known.row as Row, this.adapter) : undefined;
-    const row = await this.trx.selectFrom('eim_resources').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = (await this.trx.executeQuery<Row>(CompiledQuery.raw(FIXED_SQL[this.adapter.name].get, [id]))).rows[0];
     if (row) this.rows.seen(id);
     return row ? toResource(row, this.adapter) : undefined;
   }
@@ -390,7 +407,7 @@ class KyselyWriteTx implements WriteTx {
 
   async referrers(id: string, limit: number): Promise<{ id: string; owner: boolean }[]> {
     await this.rows.flush();
-    const rows = await this.trx.selectFrom('eim_refs').select(['from_id', 'owner']).where('to_id', '=', id).limit(limit).execute();
+    const rows = (await this.trx.executeQuery<{ from_id: string; owner: unknown }>(CompiledQuery.raw(FIXED_SQL[this.adapter.name].referrers, [id, limit]))).rows;
     return rows.map((r) => ({ id: r.from_id, owner: Number(r.owner) === 1 }));
   }
 
@@ -434,10 +451,13 @@ class KyselyWriteTx implements WriteTx {
   async remove(input: Resource, actor: string): Promise<Resource> {
     const res: Resource = { ...input, revision: this.revisions.take() };
     await this.rows.flush();
-    await this.trx.deleteFrom('eim_resources').where('id', '=', res.id).execute();
+    const text = FIXED_SQL[this.adapter.name];
+    await this.trx.executeQuery(CompiledQuery.raw(text.deleteResource, [res.id]));
     this.rows.wrote(res.id, null);
-    await this.trx.deleteFrom('eim_refs').where('from_id', '=', res.id).execute();
-    await this.trx.deleteFrom('eim_secrets').where('id', '=', res.id).execute();
+    // Only a kind with references has rows in eim_refs, only one with write-only fields in eim_secrets.
+    const def = kindById(res.id);
+    if (!def || def.refs.length > 0) await this.trx.executeQuery(CompiledQuery.raw(text.deleteRefs, [res.id]));
+    if (!def || def.writeOnly?.length) await this.trx.executeQuery(CompiledQuery.raw(text.deleteSecrets, [res.id]));
     this.log('DELETED', res, actor);
     return res;
   }
@@ -474,6 +494,27 @@ class KyselyWriteTx implements WriteTx {
     this.events.push({ revision: res.revision, project: res.project, kind: res.kind, id: res.id, type, json: eventJson(type, res, actor, this.at) });
   }
 }
+
+/**
+ * The hot path's statements of one fixed shape, as SQL text (values are parameters): building them
+ * with Kysely's query builder on every call cost more than running them.
+ */
+const FIXED_SQLITE = {
+  get: 'select * from "eim_resources" where "id" = ?',
+  referrers: 'select "from_id", "owner" from "eim_refs" where "to_id" = ? limit ?',
+  deleteResource: 'delete from "eim_resources" where "id" = ?',
+  deleteRefs: 'delete from "eim_refs" where "from_id" = ?',
+  deleteSecrets: 'delete from "eim_secrets" where "id" = ?',
+};
+/** PostgreSQL numbers its parameters. */
+const numbered = (text: string) => {
+  let n = 0;
+  return text.replace(/\?/g, () => `$${++n}`);
+};
+const FIXED_SQL: Record<'sqlite' | 'postgres', typeof FIXED_SQLITE> = {
+  sqlite: FIXED_SQLITE,
+  postgres: Object.fromEntries(Object.entries(FIXED_SQLITE).map(([k, v]) => [k, numbered(v)])) as typeof FIXED_SQLITE,
+};
 
 /**
  * Host identity lookups, as fixed SQL text (one prepared statement, values as parameters). The

@@ -60,7 +60,7 @@ export function registerManagersCommand(program: Command): void {
     .command('managers')
     .description('run the resource managers (host, instance, maintenance windows, OS update rollout, telemetry) in this process, against a remote inventory')
     .addOption(new Option('--inventory <url>', 'eim server URL whose inventory the managers reconcile (default: --server)').env('EIM_INVENTORY'))
-    .addOption(new Option('--workers <n>', 'reconciles at once, per manager').env('EIM_WORKERS').default(4).argParser(positiveInt))
+    .addOption(new Option('--workers <n>', 'reconciles at once, per manager').env('EIM_WORKERS').default(128).argParser(positiveInt))
     .addOption(new Option('--stats-every <seconds>', 'log a line of counters this often').default(60).argParser(positiveInt));
   // The program usually has a global --token (EIM_TOKEN); a bare program gets one here.
   if (!program.options.some((opt) => opt.attributeName() === 'token')) cmd.addOption(new Option('--token <token>', 'a manager token').env('EIM_TOKEN'));

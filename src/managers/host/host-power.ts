@@ -53,12 +53,20 @@ export class HostPower {
     const want = host.spec.desiredPowerState;
     let cmd = this.commands.find(hostOwner(host), 'power');
     if (!want) return done();
+    let status = host.status;
     if (cmd && cmd.spec.params.state !== want) {
+      // Superseded after it succeeded: what it did to the machine stands (the agent reports its
+      // power state only with its next heartbeat).
+      if (cmd.status.state === 'succeeded') {
+        const was = resultingState(cmd.spec.params.state as PowerState);
+        patch.set('currentPowerState', was);
+        status = { ...status, currentPowerState: was };
+      }
       await this.commands.remove(cmd);
       cmd = undefined;
     }
     if (cmd) return this.follow(host, want, cmd, patch, finished);
-    if (this.settled(host.status, want)) {
+    if (this.settled(status, want)) {
       patch.triple('powerStatus', 'idle', powerDoneMessage(want));
       return done();
     }

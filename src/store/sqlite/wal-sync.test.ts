@@ -93,3 +93,49 @@ test('a deferred transaction commits without the sync (its owner syncs after); a
   assert.equal(wal.syncs, base + 2, 'the write after the rollback synced: the mark did not outlive its transaction');
   assert.deepEqual((await db.selectFrom('t').select('id').orderBy('id').execute()).map((r) => r.id), [1, 3]);
 });
+
+test('a transaction that only read commits without a sync; one that wrote syncs after it let go of the connection', async (t) => {
+  const { db, wal } = open(t);
+  await sql`create table t (id integer primary key, v text)`.execute(db);
+  await db.insertInto('t').values({ id: 1, v: 'a' }).execute();
+  const base = wal.syncs;
+  const n = await db.transaction().execute(async (trx) => (await trx.selectFrom('t').selectAll().execute()).length);
+  assert.equal(n, 1);
+  assert.equal(wal.syncs, base, 'a read-only transaction');
+  // While a writing transaction's sync runs, another query already has the connection.
+  const realSync = wal.sync.bind(wal);
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let syncAsked = false;
+  wal.sync = () => ((syncAsked = true), held.then(realSync));
+  let committed = false;
+  const write = db
+    .transaction()
+    .execute(async (trx) => {
+      await trx.insertInto('t').values({ id: 2, v: 'b' }).execute();
+    })
+    .then(() => (committed = true));
+  while (!syncAsked) await new Promise((r) => setImmediate(r));
+  const rows = await db.selectFrom('t').selectAll().execute();
+  assert.equal(rows.length, 2, 'a read ran while the sync was held (and sees the commit)');
+  assert.equal(committed, false, 'the writer is not answered before its sync');
+  release();
+  await write;
+  assert.equal(wal.syncs, base + 1, 'one sync for the write');
+});
+
+test('a failed sync is final: that write and every later one are refused, none acknowledged', async (t) => {
+  const { db, wal } = open(t);
+  await sql`create table t (id integer primary key, v text)`.execute(db);
+  await db.insertInto('t').values({ id: 1, v: 'a' }).execute();
+  // The WAL's descriptor goes bad under it (as an I/O error would make the sync fail).
+  const fd = (wal as unknown as { fd: number }).fd;
+  (wal as unknown as { fd: number }).fd = 1_000_000;
+  try {
+    await assert.rejects(db.insertInto('t').values({ id: 2, v: 'b' }).execute(), /could not be synced to disk/);
+    await assert.rejects(db.insertInto('t').values({ id: 3, v: 'c' }).execute(), /could not be synced to disk/, 'a later write is refused too');
+    await assert.rejects(wal.sync(), /could not be synced/);
+  } finally {
+    (wal as unknown as { fd: number }).fd = fd;
+  }
+});

@@ -1,17 +1,21 @@
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import type SQLite from 'better-sqlite3';
-import { type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, SqliteDialect, type SqliteDialectConfig, type TransactionSettings } from 'kysely';
+import { type CompiledQuery, type DatabaseConnection, type Driver, type QueryCompiler, type QueryResult, SqliteDialect, type SqliteDialectConfig, type TransactionSettings } from 'kysely';
 
 /**
  * Durable commits without an fsync on the event loop. SQLite's `synchronous = FULL` fsyncs the WAL
  * inside COMMIT, on the calling thread: 1–2 ms of a busy server's only thread per commit. Here the
  * connection runs with `synchronous = NORMAL` (a commit writes its WAL frames and returns), and
- * every commit (and every write outside a transaction) then waits for an fdatasync of the WAL file
- * in libuv's thread pool before its caller hears of it: the acknowledged write is on disk exactly as
- * with FULL, while the event loop serves other requests meanwhile.
+ * every commit that wrote (and every write outside a transaction) then waits for an fdatasync of
+ * the WAL file in libuv's thread pool before its caller hears of it: the acknowledged write is on
+ * disk exactly as with FULL, while the event loop serves other requests meanwhile.
  *
  * What differs from FULL: a read by another request can see a commit during the few milliseconds
  * before its sync ends (its writer has not been answered yet, and no event has gone out for it).
+ *
+ * A failed sync is final, as in PostgreSQL: the kernel may have dropped the pages it could not
+ * write, and a later sync would then succeed without them. Every sync after it fails the same way,
+ * so no write is acknowledged again until the server restarts (and SQLite recovers from the WAL).
  */
 export class WalSync {
   private fd: number | undefined;
@@ -21,6 +25,7 @@ export class WalSync {
   /** The fdatasync running, and the one to run after it for the callers that arrived meanwhile. */
   private inFlight: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
+  private failed: Error | undefined;
   syncs = 0;
 
   constructor(private readonly walFile: string) {}
@@ -42,17 +47,12 @@ export class WalSync {
     return d;
   }
 
-  close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-    this.opened = false;
-  }
-
   /**
    * Resolves once everything written to the WAL before the call is on disk. A call during a sync in
    * flight waits for one that starts after it, shared by every caller that arrived meanwhile.
    */
   sync(): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
     if (!this.opened) return Promise.resolve();
     if (this.fd === undefined) {
       try {
@@ -71,9 +71,26 @@ export class WalSync {
     return this.queued;
   }
 
+  /** Waits for the syncs handed out, then closes the file (a sync asked for later resolves at once). */
+  async close(): Promise<void> {
+    await this.queued?.catch(noop);
+    await this.inFlight?.catch(noop);
+    this.opened = false;
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
   private start(): Promise<void> {
-    const fd = this.fd!;
-    const p = new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+    if (this.failed) return Promise.reject(this.failed);
+    const fd = this.fd;
+    if (fd === undefined) return Promise.resolve(); // closed meanwhile
+    const p = new Promise<void>((resolve, reject) =>
+      fdatasync(fd, (e) => {
+        if (!e) return resolve();
+        this.failed = new Error(`the store's write-ahead log could not be synced to disk (${e.message}); writes since the last sync may be lost on power failure, and none is acknowledged until the server restarts`);
+        reject(this.failed);
+      }),
+    );
     this.inFlight = p;
     this.syncs++;
     const clear = () => {
@@ -87,8 +104,9 @@ export class WalSync {
 const noop = () => {};
 
 /**
- * Kysely's SQLite dialect with commits made durable by `sync` (see WalSync): a COMMIT, or a
- * statement other than a SELECT run outside a transaction, answers only after it.
+ * Kysely's SQLite dialect with commits made durable by `sync` (see WalSync): a COMMIT of a
+ * transaction that wrote, or a statement other than a read run outside a transaction, answers only
+ * after it. The sync runs after the connection is released, so other queries need not wait for it.
  */
 export class WalSyncDialect extends SqliteDialect {
   constructor(
@@ -106,6 +124,10 @@ export class WalSyncDialect extends SqliteDialect {
 
 class WalSyncDriver implements Driver {
   private readonly wrapped = new WeakMap<DatabaseConnection, DatabaseConnection>();
+  /** The connection's holder wrote in the transaction running now. */
+  private wrote = false;
+  /** The connection's holder ended a write that must be synced before its caller hears of it. */
+  private syncOnRelease = false;
 
   constructor(
     private readonly inner: Driver,
@@ -121,23 +143,7 @@ class WalSyncDriver implements Driver {
     const c = await this.inner.acquireConnection();
     let w = this.wrapped.get(c);
     if (!w) {
-      const { sqlite, wal } = this;
-      w = {
-        async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
-          let r: QueryResult<R>;
-          try {
-            r = await c.executeQuery<R>(q);
-          } catch (e) {
-            if (!sqlite.inTransaction) wal.takeDeferred();
-            throw e;
-          }
-          // Out of a transaction now, after anything but a read: a commit, or a write of its own
-          // (unless the transaction's owner syncs after it: group commit, see defer()).
-          if (!sqlite.inTransaction && !READ.test(q.sql) && !wal.takeDeferred()) await wal.sync();
-          return r;
-        },
-        streamQuery: <R>(q: CompiledQuery, chunkSize?: number) => c.streamQuery<R>(q, chunkSize),
-      };
+      w = { executeQuery: (q) => this.execute(c, q), streamQuery: (q, chunkSize) => c.streamQuery(q, chunkSize) };
       this.wrapped.set(c, w);
     }
     return w;
@@ -155,15 +161,60 @@ class WalSyncDriver implements Driver {
     return this.inner.rollbackTransaction(connection);
   }
 
-  releaseConnection(connection: DatabaseConnection): Promise<void> {
-    return this.inner.releaseConnection(connection);
+  savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return this.inner.savepoint!(connection, name, compile);
+  }
+
+  rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return this.inner.rollbackToSavepoint!(connection, name, compile);
+  }
+
+  releaseSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return this.inner.releaseSavepoint!(connection, name, compile);
+  }
+
+  /** Releases the connection, then (Kysely answers the query or transaction only after this) syncs what it wrote. */
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    const sync = this.syncOnRelease;
+    this.syncOnRelease = false;
+    await this.inner.releaseConnection(connection);
+    if (sync) await this.wal.sync();
   }
 
   async destroy(): Promise<void> {
+    await this.wal.close();
     await this.inner.destroy();
-    this.wal.close();
+  }
+
+  private async execute<R>(c: DatabaseConnection, q: CompiledQuery): Promise<QueryResult<R>> {
+    const write = !READ.test(q.sql);
+    let r: QueryResult<R>;
+    try {
+      r = await c.executeQuery<R>(q);
+    } catch (e) {
+      if (!this.sqlite.inTransaction) this.ended();
+      throw e;
+    }
+    if (this.sqlite.inTransaction) {
+      if (write && !BEGIN.test(q.sql)) this.wrote = true;
+    } else {
+      // A transaction ended (commit or rollback), or a statement ran on its own.
+      const wrote = this.wrote || (write && !END.test(q.sql));
+      const deferred = this.ended();
+      if (wrote && !deferred && !ROLLBACK.test(q.sql)) this.syncOnRelease = true;
+    }
+    return r;
+  }
+
+  /** Forgets the transaction's marks; whether it was deferred. */
+  private ended(): boolean {
+    this.wrote = false;
+    return this.wal.takeDeferred();
   }
 }
 
 /** Statements that change nothing: no sync after them. */
-const READ = /^\s*(select|pragma\s+\w+\s*$)/i;
+const READ = /^\s*(select\b|pragma\s+\w+\s*$)/i;
+const BEGIN = /^\s*begin\b/i;
+const END = /^\s*(commit|end|rollback)\b/i;
+const ROLLBACK = /^\s*rollback\b/i;
