@@ -94,7 +94,7 @@ test('a deferred transaction commits without the sync (its owner syncs after); a
   assert.deepEqual((await db.selectFrom('t').select('id').orderBy('id').execute()).map((r) => r.id), [1, 3]);
 });
 
-test('a transaction that only read commits without a sync; one that wrote syncs after it let go of the connection', async (t) => {
+test('a transaction that only read commits without a sync; one that wrote has synced when it returns', async (t) => {
   const { db, wal } = open(t);
   await sql`create table t (id integer primary key, v text)`.execute(db);
   await db.insertInto('t').values({ id: 1, v: 'a' }).execute();
@@ -102,26 +102,42 @@ test('a transaction that only read commits without a sync; one that wrote syncs 
   const n = await db.transaction().execute(async (trx) => (await trx.selectFrom('t').selectAll().execute()).length);
   assert.equal(n, 1);
   assert.equal(wal.syncs, base, 'a read-only transaction');
-  // While a writing transaction's sync runs, another query already has the connection.
-  const realSync = wal.sync.bind(wal);
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('t').values({ id: 2, v: 'b' }).execute();
+  });
+  assert.equal(wal.syncs, base + 1, 'one sync for the write, before it returned');
+});
+
+test('group commit on a file: a write is answered, and its event sent, only after its sync; reads and the next batch go on meanwhile', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'eim-walsync-gc-'));
+  const store = await openSqliteStore(join(dir, 'g.db'));
+  t.after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const durability = (store as unknown as { adapter: { durability: { sync(): Promise<void> } } }).adapter.durability;
+  const realSync = durability.sync.bind(durability);
   let release!: () => void;
   const held = new Promise<void>((r) => (release = r));
-  let syncAsked = false;
-  wal.sync = () => ((syncAsked = true), held.then(realSync));
-  let committed = false;
-  const write = db
-    .transaction()
-    .execute(async (trx) => {
-      await trx.insertInto('t').values({ id: 2, v: 'b' }).execute();
-    })
-    .then(() => (committed = true));
-  while (!syncAsked) await new Promise((r) => setImmediate(r));
-  const rows = await db.selectFrom('t').selectAll().execute();
-  assert.equal(rows.length, 2, 'a read ran while the sync was held (and sees the commit)');
-  assert.equal(committed, false, 'the writer is not answered before its sync');
+  let syncs = 0;
+  durability.sync = () => (syncs++, held.then(realSync));
+  const heard: number[] = [];
+  store.onCommit((events) => heard.push(...events.map((e) => e.revision)));
+  const resource = (name: string) => ({ kind: 'Region', id: `region-${name.padStart(8, '0')}`, project: 'default', name, labels: {}, generation: 1, spec: {}, status: {} });
+  let answered = false;
+  const first = store.write((tx) => tx.insertIfFree(resource('a'), 'test')).then(() => (answered = true));
+  while (syncs === 0) await new Promise((r) => setImmediate(r));
+  assert.equal((await store.get('region-0000000a'))?.name, 'a', 'committed and readable while its sync is held');
+  // The next batch commits meanwhile; its answer waits for the first's.
+  let secondAnswered = false;
+  const second = store.write((tx) => tx.insertIfFree(resource('b'), 'test')).then(() => (secondAnswered = true));
+  while (syncs < 2) await new Promise((r) => setImmediate(r));
+  assert.equal((await store.get('region-0000000b'))?.name, 'b', 'the next batch committed without waiting for the sync');
+  assert.deepEqual([answered, secondAnswered, heard], [false, false, []], 'no answer and no event before the sync');
   release();
-  await write;
-  assert.equal(wal.syncs, base + 1, 'one sync for the write');
+  await Promise.all([first, second]);
+  assert.equal(heard.length, 2);
+  assert.ok(heard[0] < heard[1], 'events in commit order');
 });
 
 test('a failed sync is final: that write and every later one are refused, none acknowledged', async (t) => {

@@ -1,17 +1,23 @@
-import { closeSync, fdatasync, openSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import type SQLite from 'better-sqlite3';
 import { type CompiledQuery, type DatabaseConnection, type Driver, type QueryCompiler, type QueryResult, SqliteDialect, type SqliteDialectConfig, type TransactionSettings } from 'kysely';
 
 /**
- * Durable commits without an fsync on the event loop. SQLite's `synchronous = FULL` fsyncs the WAL
- * inside COMMIT, on the calling thread: 1–2 ms of a busy server's only thread per commit. Here the
- * connection runs with `synchronous = NORMAL` (a commit writes its WAL frames and returns), and
- * every commit that wrote (and every write outside a transaction) then waits for an fdatasync of
- * the WAL file in libuv's thread pool before its caller hears of it: the acknowledged write is on
- * disk exactly as with FULL, while the event loop serves other requests meanwhile.
+ * Durable commits without an fsync on the event loop for group commit. SQLite's `synchronous =
+ * FULL` fsyncs the WAL inside COMMIT, on the calling thread: 1–2 ms of a busy server's only thread
+ * per commit. Here the connection runs with `synchronous = NORMAL` (a commit writes its WAL frames
+ * and returns), and then:
  *
- * What differs from FULL: a read by another request can see a commit during the few milliseconds
- * before its sync ends (its writer has not been answered yet, and no event has gone out for it).
+ * - group commit's transactions (`defer()`) wait for an fdatasync of the WAL in libuv's thread pool
+ *   (`sync()`) before their writers are answered and their events go out, while the event loop
+ *   serves other requests and the next batch runs meanwhile;
+ * - every other transaction that wrote, and every write outside a transaction (token revocations,
+ *   leases, telemetry), syncs before it returns, on the calling thread (`syncNow()`), exactly as
+ *   FULL did: what such a write changes (a revoked token) holds before anything else runs.
+ *
+ * What differs from FULL for group commit: a read by another request can see a commit during the
+ * few milliseconds before its sync ends (its writer has not been answered yet, and no event has gone
+ * out for it).
  *
  * A failed sync is final, as in PostgreSQL: the kernel may have dropped the pages it could not
  * write, and a later sync would then succeed without them. Every sync after it fails the same way,
@@ -54,14 +60,10 @@ export class WalSync {
   sync(): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     if (!this.opened) return Promise.resolve();
-    if (this.fd === undefined) {
-      try {
-        this.fd = openSync(this.walFile, 'r');
-      } catch (e) {
-        // No WAL yet: nothing was ever written through it, so nothing waits for a sync.
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return Promise.resolve();
-        return Promise.reject(e);
-      }
+    try {
+      if (!this.openFile()) return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
     }
     if (!this.inFlight) return this.start();
     this.queued ??= this.inFlight.then(noop, noop).then(() => {
@@ -69,6 +71,18 @@ export class WalSync {
       return this.start();
     });
     return this.queued;
+  }
+
+  /** Syncs on the calling thread (see the class): throws as sync() rejects. */
+  syncNow(): void {
+    if (this.failed) throw this.failed;
+    if (!this.opened || !this.openFile()) return;
+    this.syncs++;
+    try {
+      fdatasyncSync(this.fd!);
+    } catch (e) {
+      throw (this.failed = this.failure(e as Error));
+    }
   }
 
   /** Waits for the syncs handed out, then closes the file (a sync asked for later resolves at once). */
@@ -80,6 +94,22 @@ export class WalSync {
     this.fd = undefined;
   }
 
+  /** Whether the WAL file is open (false: there is none yet, nothing was ever written through it). */
+  private openFile(): boolean {
+    if (this.fd !== undefined) return true;
+    try {
+      this.fd = openSync(this.walFile, 'r');
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
+  private failure(e: Error): Error {
+    return new Error(`the store's write-ahead log could not be synced to disk (${e.message}); writes since the last sync may be lost on power failure, and none is acknowledged until the server restarts`);
+  }
+
   private start(): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     const fd = this.fd;
@@ -87,8 +117,7 @@ export class WalSync {
     const p = new Promise<void>((resolve, reject) =>
       fdatasync(fd, (e) => {
         if (!e) return resolve();
-        this.failed = new Error(`the store's write-ahead log could not be synced to disk (${e.message}); writes since the last sync may be lost on power failure, and none is acknowledged until the server restarts`);
-        reject(this.failed);
+        reject((this.failed = this.failure(e)));
       }),
     );
     this.inFlight = p;
@@ -104,9 +133,9 @@ export class WalSync {
 const noop = () => {};
 
 /**
- * Kysely's SQLite dialect with commits made durable by `sync` (see WalSync): a COMMIT of a
- * transaction that wrote, or a statement other than a read run outside a transaction, answers only
- * after it. The sync runs after the connection is released, so other queries need not wait for it.
+ * Kysely's SQLite dialect with commits made durable by WalSync: a COMMIT of a transaction that
+ * wrote (unless deferred: its owner syncs), or a statement other than a read run outside a
+ * transaction, syncs before it returns.
  */
 export class WalSyncDialect extends SqliteDialect {
   constructor(
@@ -126,8 +155,6 @@ class WalSyncDriver implements Driver {
   private readonly wrapped = new WeakMap<DatabaseConnection, DatabaseConnection>();
   /** The connection's holder wrote in the transaction running now. */
   private wrote = false;
-  /** The connection's holder ended a write that must be synced before its caller hears of it. */
-  private syncOnRelease = false;
 
   constructor(
     private readonly inner: Driver,
@@ -173,12 +200,8 @@ class WalSyncDriver implements Driver {
     return this.inner.releaseSavepoint!(connection, name, compile);
   }
 
-  /** Releases the connection, then (Kysely answers the query or transaction only after this) syncs what it wrote. */
-  async releaseConnection(connection: DatabaseConnection): Promise<void> {
-    const sync = this.syncOnRelease;
-    this.syncOnRelease = false;
-    await this.inner.releaseConnection(connection);
-    if (sync) await this.wal.sync();
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.inner.releaseConnection(connection);
   }
 
   async destroy(): Promise<void> {
@@ -201,7 +224,7 @@ class WalSyncDriver implements Driver {
       // A transaction ended (commit or rollback), or a statement ran on its own.
       const wrote = this.wrote || (write && !END.test(q.sql));
       const deferred = this.ended();
-      if (wrote && !deferred && !ROLLBACK.test(q.sql)) this.syncOnRelease = true;
+      if (wrote && !deferred && !ROLLBACK.test(q.sql)) this.wal.syncNow();
     }
     return r;
   }
