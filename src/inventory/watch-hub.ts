@@ -98,7 +98,8 @@ export class WatchHub {
   /** Resolves on the next appended event, or after `ms`. Returns false on timeout. */
   waitForChange(ms: number, signal?: AbortSignal): Promise<boolean> {
     return new Promise((resolve) => {
-      if (this.closed) return resolve(false);
+      // Aborted already (while its stream was yielding, say): an abort event will not come again.
+      if (this.closed || signal?.aborted) return resolve(false);
       let done = false;
       const finish = (v: boolean) => {
         if (done) return;
