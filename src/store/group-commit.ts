@@ -1,3 +1,6 @@
+/** A queue at least this long is committed without first yielding to the event loop. */
+const YIELD_BELOW = 16;
+
 /** One queued unit of work and how to answer its caller. */
 export interface Pending<T> {
   readonly run: T;
@@ -39,8 +42,9 @@ export class GroupCommit<T> {
       while (this.queue.length > 0) {
         // Let the event loop read what has arrived first. SQLite commits synchronously, so
         // without this yield each commit would run before the next request is even parsed and
-        // every batch would hold one write.
-        await new Promise((r) => setImmediate(r));
+        // every batch would hold one write. A queue that filled up during the last commit is a
+        // batch already: committing it at once spares its writers a turn of a busy event loop.
+        if (this.queue.length < YIELD_BELOW) await new Promise((r) => setImmediate(r));
         const batch = this.queue.splice(0, this.maxBatch);
         try {
           await this.commit(batch);
