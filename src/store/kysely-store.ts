@@ -153,8 +153,8 @@ export class KyselyStore implements Store {
     const durability = this.adapter.durability;
     if (!durability) return acknowledge({ ok: true });
     // The next batch may run while this one's sync does; answers and events go out in commit order.
-    // A batch that wrote nothing (only refusals) waits only for those before it.
-    const sync = events.length > 0 ? durability.sync() : Promise.resolve();
+    // Also for a batch without events: some writes log none (an agent token with an unchanged status).
+    const sync = durability.sync();
     sync.catch(() => {}); // handled below, in order
     this.acknowledged = this.acknowledged.then(() => sync).then(
       () => acknowledge({ ok: true }),

@@ -11,7 +11,7 @@ import type { Database } from '../schema.ts';
 export interface SqliteStoreOptions extends KyselyStoreOptions {
   /**
    * SQLite's `synchronous` setting in WAL mode. `full`: every acknowledged commit is fsynced and
-   * survives power loss (the fsync runs in the thread pool, see WalSync). `normal`: commits survive a process crash, and the last ones may be lost
+   * survives power loss (group commit's fsync runs in the thread pool, see WalSync). `normal`: commits survive a process crash, and the last ones may be lost
    * on power loss.
    * @default 'full'
    */

@@ -73,6 +73,11 @@ export class WalSync {
     return this.queued;
   }
 
+  /** Throws once a sync has failed: no write may start then (it would be seen, and never be durable). */
+  assertUsable(): void {
+    if (this.failed) throw this.failed;
+  }
+
   /** Syncs on the calling thread (see the class): throws as sync() rejects. */
   syncNow(): void {
     if (this.failed) throw this.failed;
@@ -184,7 +189,10 @@ class WalSyncDriver implements Driver {
     return this.inner.commitTransaction(connection);
   }
 
-  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    // Committed already, and then its sync failed: there is nothing to roll back, and SQLite's
+    // "no transaction is active" would hide the sync's error.
+    if (!this.sqlite.inTransaction) return;
     return this.inner.rollbackTransaction(connection);
   }
 
@@ -211,6 +219,8 @@ class WalSyncDriver implements Driver {
 
   private async execute<R>(c: DatabaseConnection, q: CompiledQuery): Promise<QueryResult<R>> {
     const write = !READ.test(q.sql);
+    // After a failed sync nothing new is written (an open transaction may still end).
+    if (write && !END.test(q.sql)) this.wal.assertUsable();
     let r: QueryResult<R>;
     try {
       r = await c.executeQuery<R>(q);
