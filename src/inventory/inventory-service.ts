@@ -3,6 +3,7 @@ import {
   type Inventory, type InventoryEvent, type KindDef, kindById, kindByName, type ListOptions, type ListPage, type PatchInput,
   type HostSummary, parseSummaryGroupBy, ProjectName, type RandomHex, type Resource, type ResourceOf, type WatchItem, type WatchOptions, type WriteOptions,
   DEFAULT_ALERT_RULES, revealSecrets, splitSecrets, usableIdentity, isEimError,
+  extractRefs,
 } from '../api/index.ts';
 import { parseFilter, parseOrderBy } from '../api/filter.ts';
 import type { LoggedEvent, RetentionOptions, Store, TokenRecord } from '../store/index.ts';
@@ -198,7 +199,8 @@ export class InventoryService {
       const res = await insertFresh(tx, def, draft, actor, this.options.random);
       if (split) await tx.putSecrets(res.id, project, split.secrets);
       return res;
-    }, { identities: identityLookups(def.kind, project, spec) });
+      // What it refers to is read with the rest of the batch (a Command's host, a Site's region).
+    }, { reads: refIds(def, spec, status), identities: identityLookups(def.kind, project, spec) });
     this.stats.writes++;
     return created;
   }
@@ -398,7 +400,7 @@ export class InventoryService {
       }
       const removed = await removeWithOwned(tx, cur, actor);
       return { removed: true, resource: removed[removed.length - 1] };
-    });
+    }, { reads: [id] });
     this.stats.writes++;
     return out;
   }
@@ -545,6 +547,11 @@ async function* flatten<T>(batches: AsyncGenerator<T[]>): AsyncGenerator<T> {
 
 function eventItem(e: LoggedEvent): WatchItem {
   return { type: 'event', revision: e.revision, json: e.json, event: () => JSON.parse(e.json) as InventoryEvent };
+}
+
+/** The ids a new resource's references name (read ahead by its batch); none when they are malformed (the checks say so). */
+function refIds(def: KindDef, spec: Record<string, unknown>, status: Record<string, unknown>): string[] {
+  return def.refs.length === 0 ? [] : extractRefs(def, { spec, status }).map((r) => r.id);
 }
 
 /** Spec paths whose values no error message may show. */

@@ -126,21 +126,22 @@ export class BatchRows {
 
   /**
    * What this batch knows of a row: `{ written }` (a row it wrote, or null when it removed it),
-   * `{ row }` (read ahead: the database row, handed out once; null when absent), or undefined
-   * (ask the database).
+   * `{ row }` (read under the lock, ahead or by an earlier get: the database row, as often as it is
+   * asked for, since every change the batch makes to it is in `written`; null when absent), or
+   * undefined (ask the database).
    */
   take(id: string): { written: StoredRow | null } | { row: unknown | null } | undefined {
     if (this.written.has(id)) return { written: this.written.get(id)! };
     if (!this.prefetched.has(id)) return undefined;
     const row = this.prefetched.get(id)!;
-    this.prefetched.delete(id);
     if (row) this.present.add(id);
     return { row };
   }
 
-  /** The database had this row when this batch read it (under the lock). */
-  seen(id: string): void {
+  /** The database had this row when this batch read it (under the lock): later reads of it need not ask again. */
+  seen(id: string, row: unknown): void {
     this.present.add(id);
+    this.prefetched.set(id, row);
   }
 
   /**

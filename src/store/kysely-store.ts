@@ -375,7 +375,7 @@ class KyselyWriteTx implements WriteTx {
     if (known && 'written' in known) return known.written ? resourceOfStored(known.written) : undefined;
     if (known) return known.row ? toResource(known.row as Row, this.adapter) : undefined;
     const row = (await this.trx.executeQuery<Row>(CompiledQuery.raw(FIXED_SQL[this.adapter.name].get, [id]))).rows[0];
-    if (row) this.rows.seen(id);
+    if (row) this.rows.seen(id, row);
     return row ? toResource(row, this.adapter) : undefined;
   }
 
