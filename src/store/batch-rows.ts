@@ -36,8 +36,9 @@ const CHUNK = 500;
  * batch of N status writes costs two statements instead of 2N round trips:
  *
  * - the rows its writes said they would read (`Store.write`'s `reads`) are read at once, after the
- *   lock (nobody else writes meanwhile), and each is handed out once (a second read of it goes to
- *   the database, or to what this batch wrote);
+ *   lock (nobody else writes meanwhile), and handed out as often as they are asked for (every change
+ *   the batch makes to one is in what it wrote, which a read sees instead); a row a get had to read
+ *   from the database is kept the same way;
  * - plain updates (no reference changed) are kept here and written together, as one multi-row
  *   upsert per 500, before any other statement of the batch and before it commits, so every read
  *   the batch makes sees them;
@@ -45,6 +46,8 @@ const CHUNK = 500;
  */
 export class BatchRows {
   private readonly prefetched = new Map<string, unknown | null>();
+  /** Rows of `prefetched` handed out once already. */
+  private readonly handedOut = new Set<string>();
   /** Rows written in this batch (null: removed), newest state. */
   private readonly written = new Map<string, StoredRow | null>();
   private readonly pending = new Set<string>();
@@ -55,8 +58,10 @@ export class BatchRows {
   /** Host identities read ahead (identityKey), and the hosts that held any of them then. */
   private readonly identitiesRead = new Set<string>();
   private readonly identityHosts = new Map<string, HostIdentityMatch & { project: string }>();
-  /** The Hosts this batch wrote, by id, with their identity (parsed once per write). */
+  /** The Hosts this batch wrote, by id, with their identity (parsed when a lookup first needs it). */
   private readonly writtenHosts = new Map<string, HostIdentityMatch & { project: string }>();
+  /** Host rows written since the last lookup, not yet indexed: most batches never look one up. */
+  private readonly unindexed = new Map<string, StoredRow | null>();
   /** Host ids by identity key (identityKey), of the hosts read ahead and written: a lookup reads only its candidates. */
   private readonly byIdentity = new Map<string, Set<string>>();
 
@@ -110,6 +115,7 @@ export class BatchRows {
     if (identity.uuid === undefined && identity.serialNumber === undefined) return [];
     if (identity.uuid !== undefined && !this.identitiesRead.has(identityKey(project, 'u', identity.uuid))) return undefined;
     if (identity.serialNumber !== undefined && !this.identitiesRead.has(identityKey(project, 's', identity.serialNumber))) return undefined;
+    this.indexWritten();
     const holds = (h: HostIdentityMatch) => (identity.uuid !== undefined && h.uuid === identity.uuid) || (identity.serialNumber !== undefined && h.serialNumber === identity.serialNumber);
     const candidates = new Set([
       ...(identity.uuid !== undefined ? (this.byIdentity.get(identityKey(project, 'u', identity.uuid)) ?? []) : []),
@@ -134,7 +140,11 @@ export class BatchRows {
     if (this.written.has(id)) return { written: this.written.get(id)! };
     if (!this.prefetched.has(id)) return undefined;
     const row = this.prefetched.get(id)!;
-    if (row) this.present.add(id);
+    if (!row) return { row };
+    this.present.add(id);
+    // On PostgreSQL a row's JSON columns are objects: a second reader gets its own copy.
+    if (this.handedOut.has(id)) return { row: structuredClone(row) };
+    this.handedOut.add(id);
     return { row };
   }
 
@@ -142,6 +152,7 @@ export class BatchRows {
   seen(id: string, row: unknown): void {
     this.present.add(id);
     this.prefetched.set(id, row);
+    this.handedOut.add(id);
   }
 
   /**
@@ -165,8 +176,18 @@ export class BatchRows {
     else this.present.delete(id);
   }
 
-  /** A written row's identity, if it is a Host, for hostsByIdentity (the spec parsed once, here). */
+  /** A written row, if it is (or was) a Host: its identity is indexed when a lookup needs it. */
   private noteHost(id: string, row: StoredRow | null): void {
+    if (row?.kind === 'Host' || this.writtenHosts.has(id) || this.unindexed.has(id)) this.unindexed.set(id, row);
+  }
+
+  /** Indexes the Host rows written since the last lookup. */
+  private indexWritten(): void {
+    for (const [id, row] of this.unindexed) this.indexHost(id, row);
+    this.unindexed.clear();
+  }
+
+  private indexHost(id: string, row: StoredRow | null): void {
     if (!row || row.kind !== 'Host') {
       this.writtenHosts.delete(id);
       return;

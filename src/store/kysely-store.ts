@@ -497,7 +497,8 @@ class KyselyWriteTx implements WriteTx {
 
 /**
  * The hot path's statements of one fixed shape, as SQL text (values are parameters): building them
- * with Kysely's query builder on every call cost more than running them.
+ * with Kysely's query builder on every call cost more than running them. Written for SQLite; the
+ * PostgreSQL text numbers each `?` in turn, so no statement here may hold a literal `?`.
  */
 const FIXED_SQLITE = {
   get: 'select * from "eim_resources" where "id" = ?',

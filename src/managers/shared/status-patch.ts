@@ -52,6 +52,7 @@ export class StatusPatch {
 
   /** Whether write() would write nothing: nothing differs, or only held fields do. */
   get idle(): boolean {
+    if (this.held.size === 0) return this.empty;
     return Object.keys(this.fields).every((f) => this.held.has(f));
   }
 

@@ -12,6 +12,9 @@ export interface LocalLease {
   revoked?: boolean;
 }
 
+/** Until when a lease stands on its last heartbeat alone: `missedIntervals` of its interval after it. */
+export const heardUntil = (l: Pick<LocalLease, 'lastSeen' | 'intervalMs'>, missedIntervals: number): number => l.lastSeen + missedIntervals * l.intervalMs;
+
 export interface LeaseJudgeDeps {
   options: CompiledLeaseOptions;
   view: HostView;
@@ -81,7 +84,7 @@ export class LeaseJudge {
     for (const r of full ? await o.leases.all() : await o.leases.expiring((this.lastCheck ?? now) - SLACK_MS, now)) rows.set(r.hostId, r);
     // This process's agents that went quiet: their rows (another server may have heard them since).
     const quiet: string[] = [];
-    for (const [id, l] of this.d.local) if (l.lastSeen + o.missedIntervals * l.intervalMs <= now && !rows.has(id) && this.d.view.get(id)?.message === HOST_RUNNING) quiet.push(id);
+    for (const [id, l] of this.d.local) if (heardUntil(l, o.missedIntervals) <= now && !rows.has(id) && this.d.view.get(id)?.message === HOST_RUNNING) quiet.push(id);
     if (quiet.length && !full) for (const r of await o.leases.get(quiet)) rows.set(r.hostId, r);
     const candidates = new Set([...rows.keys(), ...quiet]);
     for (const id of candidates) {
@@ -127,7 +130,7 @@ export class LeaseJudge {
     let expiresAt = -Infinity;
     let lastSeen = 0;
     if (l) {
-      expiresAt = l.lastSeen + o.missedIntervals * l.intervalMs;
+      expiresAt = heardUntil(l, o.missedIntervals);
       lastSeen = l.lastSeen;
     }
     // Our own rows say what our memory says, only later: they count only without the memory (a restart).

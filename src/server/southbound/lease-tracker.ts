@@ -1,6 +1,6 @@
 import { HOST_RUNNING, isEimError, type Resource } from '../../api/index.ts';
 import { HostView } from './host-view.ts';
-import { LeaseJudge, type LocalLease } from './lease-judge.ts';
+import { heardUntil, LeaseJudge, type LocalLease } from './lease-judge.ts';
 import { type CompiledLeaseOptions, compileLeaseOptions, type LeaseOptions } from './lease-options.ts';
 
 export type LeaseTrackerOptions = LeaseOptions;
@@ -63,7 +63,7 @@ export class LeaseTracker {
     this.loaded = true;
     // Heard while the hosts loaded, and not silent since (a load that kept failing may have taken long).
     const now = this.options.now();
-    for (const [id, l] of this.local) if (!l.revoked && l.lastSeen + this.options.missedIntervals * l.intervalMs > now && this.view.get(id)?.message !== HOST_RUNNING) this.comeBack(id);
+    for (const [id, l] of this.local) if (!l.revoked && heardUntil(l, this.options.missedIntervals) > now && this.view.get(id)?.message !== HOST_RUNNING) this.comeBack(id);
     if (this.judging) this.judge.start();
   }
 
@@ -138,7 +138,7 @@ export class LeaseTracker {
     if (this.view.apply(host) === undefined) return;
     // Marked lost (a judge racing a reconnect) while it heartbeats here: running again.
     const l = this.local.get(host.id);
-    if (l && !l.revoked && this.loaded && this.view.get(host.id)?.message !== HOST_RUNNING && l.lastSeen + this.options.missedIntervals * l.intervalMs > this.options.now()) this.comeBack(host.id);
+    if (l && !l.revoked && this.loaded && this.view.get(host.id)?.message !== HOST_RUNNING && heardUntil(l, this.options.missedIntervals) > this.options.now()) this.comeBack(host.id);
   }
 
   /** Agents heartbeating to this server. */
@@ -168,7 +168,7 @@ export class LeaseTracker {
     const rows = [];
     for (const id of ids) {
       const l = this.local.get(id);
-      if (l) rows.push({ hostId: id, project: l.project, lastSeen: l.lastSeen, intervalMs: l.intervalMs, expiresAt: l.lastSeen + o.missedIntervals * l.intervalMs + (l.revoked ? 0 : o.flushMs) });
+      if (l) rows.push({ hostId: id, project: l.project, lastSeen: l.lastSeen, intervalMs: l.intervalMs, expiresAt: heardUntil(l, o.missedIntervals) + (l.revoked ? 0 : o.flushMs) });
     }
     try {
       if (rows.length) await o.leases.renew(o.serverId, rows);
@@ -180,7 +180,7 @@ export class LeaseTracker {
     }
     for (const id of urgent) this.markRunning(id);
     // An agent that moved to another server (or stopped) long ago: its memory here goes.
-    for (const [id, l] of this.local) if (l.lastSeen + o.missedIntervals * l.intervalMs + 60_000 < now && !this.dirty.has(id)) this.local.delete(id);
+    for (const [id, l] of this.local) if (heardUntil(l, o.missedIntervals) + 60_000 < now && !this.dirty.has(id)) this.local.delete(id);
   }
 
   /** A host heard here that the store does not show running: lease first, then the status. */

@@ -7,6 +7,7 @@ import { headlineMetrics } from '../telemetry/headline-metrics.ts';
 import { decodeOtlpLogs, decodeOtlpMetrics } from '../telemetry/otlp-decode.ts';
 import type { TelemetryService } from '../telemetry/telemetry-service.ts';
 import type { AgentAuth } from './agent-auth.ts';
+import { AdmissionValve } from './admission-valve.ts';
 import { KeyedBuckets } from './southbound-limits.ts';
 
 export interface TelemetryIngestDeps {
@@ -48,23 +49,22 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
   // is done with them (parsed, decoded, waiting for or in a commit). Checked before the body is
   // read, so a shed batch costs neither parsing nor a host's rate token. A batch whose agent went
   // away while the handler runs still counts until the handler ends (its work goes on).
-  let inFlight = 0;
-  const stage = new WeakMap<FastifyRequest, 'received' | 'handled'>();
+  // Retry-After stays 1 s: an agent's telemetry queue resends soon, and a batch costs little.
+  const valve = new AdmissionValve(o.maxQueuedBatches, 'telemetry batches in progress', 1);
+  const slots = new WeakMap<FastifyRequest, { release: () => void; handled: boolean }>();
   const admit = async (req: FastifyRequest) => {
-    if (inFlight >= o.maxQueuedBatches) {
+    try {
+      slots.set(req, { release: valve.enter(), handled: false });
+    } catch (e) {
       telemetry.stats.shed++;
-      throw new EimError('rate_limited', `this server has ${inFlight} telemetry batches in progress; retry after 1 s`, { details: { retryAfterSeconds: 1 } });
+      throw e;
     }
-    inFlight++;
-    stage.set(req, 'received');
   };
-  const done = (req: FastifyRequest) => {
-    if (stage.delete(req)) inFlight--;
-  };
+  const done = (req: FastifyRequest) => slots.get(req)?.release();
   /** The handler took it: it releases the slot itself when it ends. */
-  const handled = async (req: FastifyRequest) => void (stage.has(req) && stage.set(req, 'handled'));
+  const handled = async (req: FastifyRequest) => void (slots.has(req) && (slots.get(req)!.handled = true));
   /** Answered or abandoned before the handler ran (a bad body, a closed connection). */
-  const ended = async (req: FastifyRequest) => void (stage.get(req) === 'received' && done(req));
+  const ended = async (req: FastifyRequest) => void (slots.get(req)?.handled === false && done(req));
 
   const batchOf = (req: FastifyRequest): { stream: string; seq: number } | undefined => {
     const h = req.headers['x-eim-batch'];

@@ -77,7 +77,6 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
   // touches several b-tree pages, so the default (1000 pages) checkpoints every ~100 writes.
   // 10,000 pages (~40 MB of WAL) makes them rarer and lets repeated pages be copied once.
   sqlite.pragma(`wal_autocheckpoint = ${options.walAutocheckpointPages ?? 10_000}`);
-  wal?.open();
   const config = { database: withStatementCache(sqlite) };
   const db = new Kysely<Database>({ dialect: wal ? new WalSyncDialect(config, sqlite, wal) : new SqliteDialect(config) });
   await migrateToLatest(db, 'sqlite');

@@ -15,7 +15,6 @@ function open(t: { after(fn: () => unknown): void }) {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   const wal = new WalSync(`${file}-wal`);
-  wal.open();
   const db = new Kysely<{ t: { id: number; v: string } }>({ dialect: new WalSyncDialect({ database: sqlite }, sqlite, wal) });
   t.after(async () => {
     await db.destroy();

@@ -24,8 +24,9 @@ import { type CompiledQuery, type DatabaseConnection, type Driver, type QueryCom
  * so no write is acknowledged again until the server restarts (and SQLite recovers from the WAL).
  */
 export class WalSync {
+  /** The WAL file, opened at the first sync (SQLite creates it with the first write). */
   private fd: number | undefined;
-  private opened = false;
+  private closed = false;
   /** Set inside a transaction whose COMMIT returns without the sync: its caller syncs. */
   private deferred = false;
   /** The fdatasync running, and the one to run after it for the callers that arrived meanwhile. */
@@ -35,11 +36,6 @@ export class WalSync {
   syncs = 0;
 
   constructor(private readonly walFile: string) {}
-
-  /** Syncs from now on (the file is opened at the first one: SQLite creates it with the first write). */
-  open(): void {
-    this.opened = true;
-  }
 
   /** The transaction running now commits without waiting for the sync; its caller calls sync() after. */
   defer(): void {
@@ -59,7 +55,7 @@ export class WalSync {
    */
   sync(): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
-    if (!this.opened) return Promise.resolve();
+    if (this.closed) return Promise.resolve();
     try {
       if (!this.openFile()) return Promise.resolve();
     } catch (e) {
@@ -81,7 +77,7 @@ export class WalSync {
   /** Syncs on the calling thread (see the class): throws as sync() rejects. */
   syncNow(): void {
     if (this.failed) throw this.failed;
-    if (!this.opened || !this.openFile()) return;
+    if (this.closed || !this.openFile()) return;
     this.syncs++;
     try {
       fdatasyncSync(this.fd!);
@@ -94,7 +90,7 @@ export class WalSync {
   async close(): Promise<void> {
     await this.queued?.catch(noop);
     await this.inFlight?.catch(noop);
-    this.opened = false;
+    this.closed = true;
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
