@@ -200,7 +200,7 @@ export class InventoryService {
       if (split) await tx.putSecrets(res.id, project, split.secrets);
       return res;
       // What it refers to is read with the rest of the batch (a Command's host, a Site's region).
-    }, { reads: refIds(def, spec, status), identities: identityLookups(def.kind, project, spec) });
+    }, { reads: refIds(def, spec, status), identities: identityLookups(def.kind, project, spec), creates: [{ project, kind: def.kind, name: input.name }] });
     this.stats.writes++;
     return created;
   }

@@ -206,3 +206,100 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+// Creates whose names a commit read ahead as free are inserted together at its end (PostgreSQL);
+// each must still be judged as if it ran alone, around the other writes of its commit.
+for (const dialect of DIALECTS) {
+  test(`${dialect}: creates inserted together at the end of a commit are judged as if alone: a name taken in it, a rename onto it, a name freed by a delete, a reference to a region deleted in it`, async (t) => {
+    await withService(dialect, t, async (svc, ts) => {
+      const admin = svc.as(ADMIN);
+      const a = await admin.create(P, 'Region', { name: 'a', spec: {} });
+      const b = await admin.create(P, 'Region', { name: 'b', spec: {} });
+      const c = await admin.create(P, 'Region', { name: 'c', spec: {} });
+      const d = await admin.create(P, 'Region', { name: 'd', spec: {} });
+      const mark = await ts.store.currentRevision();
+      const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e) => (isEimError(e) ? e.code : String(e)));
+      // Submitted in one turn: one commit (updates and deletes reach the store before creates do,
+      // so the pairs below are judged whichever goes first).
+      const r = await Promise.all([
+        outcome(admin.create(P, 'Region', { name: 'n1', spec: {} })),
+        outcome(admin.create(P, 'Region', { name: 'n1', spec: {} })),
+        outcome(admin.update(P, 'Region', a.id, { name: 'n2' })),
+        outcome(admin.create(P, 'Region', { name: 'n2', spec: {} })),
+        outcome(admin.create(P, 'Region', { name: 'n3', spec: {} })),
+        outcome(admin.update(P, 'Region', b.id, { name: 'n3' })),
+        outcome(admin.delete(P, 'Region', c.id)),
+        outcome(admin.create(P, 'Region', { name: 'c', spec: {} })),
+        outcome(admin.create(P, 'Site', { name: 's', spec: { regionId: d.id } })),
+        outcome(admin.delete(P, 'Region', d.id)),
+        outcome(admin.create(P, 'Host', { name: 'n1', spec: {} })),
+      ]);
+      const oneOf = (x: string, y: string, refusal: string) => assert.deepEqual([x, y].sort(), ['ok', refusal].sort(), `exactly one of ${x}, ${y}`);
+      oneOf(r[0], r[1], 'conflict');
+      oneOf(r[2], r[3], 'conflict');
+      oneOf(r[4], r[5], 'conflict');
+      assert.equal(r[6], 'ok');
+      assert.ok(r[7] === 'ok' || r[7] === 'conflict');
+      oneOf(r[8], r[9], 'failed_precondition');
+      assert.equal(r[10], 'ok', 'a Host may share a Region\'s name');
+      const events = await ts.store.readEvents({ after: mark, limit: 100 });
+      assert.equal(events.length, r.filter((x) => x === 'ok').length, 'one event per write that succeeded');
+      assert.ok(new Set(events.map((e) => JSON.parse(e.json).at)).size < events.length, 'several writes shared one commit');
+      const regions = (await admin.list(P, 'Region', { pageSize: 100 })).items.map((x) => x.name).sort();
+      assert.equal(new Set(regions).size, regions.length, 'names stay unique');
+      assert.deepEqual(regions, ['n1', 'n2', 'n3', ...(r[5] === 'ok' ? [] : ['b']), ...(r[7] === 'ok' ? ['c'] : []), ...(r[8] === 'ok' ? ['d'] : [])].sort());
+      if (r[8] === 'ok') {
+        // The site's reference was stored with it: the region still cannot go.
+        await assert.rejects(admin.delete(P, 'Region', d.id), (e) => isEimError(e) && e.code === 'failed_precondition');
+      }
+      for (const e of events) {
+        const last = (await ts.store.readEvents({ after: mark, id: e.id, limit: 100 })).map((x) => JSON.parse(x.json)).at(-1);
+        assert.deepEqual(await ts.store.get(e.id), last.type === 'DELETED' ? undefined : last.object, `${e.id} equals its last event`);
+      }
+    });
+  });
+
+  test(`${dialect}: a create inserted at the end of its commit, then updated and removed in the same commit; a taken id fails the shared insert and the writes are retried one by one`, async (t) => {
+    await withService(dialect, t, async (_svc, ts) => {
+      const s = ts.store;
+      const region = (id: string, name: string) => ({ kind: 'Region', id: `region-${id}`, project: P, name, labels: {}, generation: 1, spec: {}, status: {} });
+      const create = (id: string, name: string) => s.write(async (tx) => tx.insertIfFree(region(id, name), 'a'), { creates: [{ project: P, kind: 'Region', name }] });
+      await create('0000aaaa', 'taken');
+      const mark = await s.currentRevision();
+      // One commit: a create, its update, another create and its removal, a create of the first's name.
+      const [w1, w2, w3, w4, w5] = await Promise.all([
+        create('00000001', 'k1'),
+        s.write(async (tx) => tx.update({ ...(await tx.get('region-00000001'))!, labels: { x: '1' } }, 'a', false), { reads: ['region-00000001'] }),
+        create('00000002', 'k2'),
+        s.write(async (tx) => tx.remove((await tx.get('region-00000002'))!, 'a')),
+        create('00000003', 'k1'),
+      ]);
+      assert.ok(w1.resource && w3.resource);
+      assert.equal(w2.labels.x, '1');
+      assert.equal(w4.id, 'region-00000002');
+      assert.deepEqual(w5, { idTaken: false, nameOwner: 'region-00000001' });
+      assert.deepEqual((await s.get('region-00000001'))?.labels, { x: '1' });
+      assert.equal(await s.get('region-00000002'), undefined);
+      const events = await s.readEvents({ after: mark, limit: 10 });
+      assert.deepEqual(events.map((e) => `${e.type} ${e.id}`), ['CREATED region-00000001', 'UPDATED region-00000001', 'CREATED region-00000002', 'DELETED region-00000002']);
+
+      // A site created in a commit refers to its region for the rest of it.
+      const site = { kind: 'Site', id: 'site-00000001', project: P, name: 'site', labels: {}, generation: 1, spec: { regionId: 'region-00000001' }, status: {} };
+      const [made, referrers] = await Promise.all([
+        s.write(async (tx) => tx.insertIfFree(site, 'a'), { creates: [{ project: P, kind: 'Site', name: 'site' }] }),
+        s.write(async (tx) => tx.referrers('region-00000001', 10)),
+      ]);
+      assert.ok(made.resource);
+      assert.deepEqual(referrers, [{ id: 'site-00000001', owner: false }]);
+
+      // A create under an id that exists (never read in the commit): the shared insert fails, and
+      // each write is committed alone; the neighbour is not refused for it.
+      const mark2 = await s.currentRevision();
+      const [clash, fine] = await Promise.all([create('0000aaaa', 'other'), create('00000004', 'k4')]);
+      assert.equal(clash.idTaken, true);
+      assert.ok(fine.resource);
+      assert.equal((await s.get('region-0000aaaa'))?.name, 'taken');
+      assert.deepEqual((await s.readEvents({ after: mark2, limit: 10 })).map((e) => `${e.type} ${e.id}`), ['CREATED region-00000004']);
+    });
+  });
+}

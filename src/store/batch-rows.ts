@@ -11,6 +11,26 @@ export type IdentityQuery = (project: string, uuids: string[], serials: string[]
 
 const identityKey = (project: string, field: 'u' | 's', value: string) => `${project}\u0000${field}\u0000${value}`;
 
+/** A name a create will take: (project, kind, name) is unique. */
+export interface NameClaim {
+  project: string;
+  kind: string;
+  name: string;
+}
+
+/** The rows holding any of these names, as stored (index i of each array is one name). */
+export type NameQuery = (projects: string[], kinds: string[], names: string[]) => Promise<{ id: string; project: string; kind: string; name: string }[]>;
+
+const nameKey = (project: string, kind: string, name: string) => `${project}\u0000${kind}\u0000${name}`;
+
+/** A reference row (eim_refs) as the store writes it. */
+export interface RefRow {
+  from_id: string;
+  to_id: string;
+  project: string;
+  owner: number;
+}
+
 /** A resource row as the store writes it (JSON columns as text). */
 export interface StoredRow {
   id: string;
@@ -42,7 +62,12 @@ const CHUNK = 500;
  * - plain updates (no reference changed) are kept here and written together, as one multi-row
  *   upsert per 500, before any other statement of the batch and before it commits, so every read
  *   the batch makes sees them;
- * - a row this batch wrote is read back from here, fresh (parsed again) for every reader.
+ * - a row this batch wrote is read back from here, fresh (parsed again) for every reader;
+ * - creates whose names were read ahead as free (`claimNames`) are kept here too, with their
+ *   references, and written as one multi-row insert per 500 at the same flush. Nobody else writes
+ *   under the lock, so the insert cannot meet a taken name; if it fails anyway (a random id that is
+ *   taken), the flush fails the batch and its writes are retried one by one, each in its own
+ *   statement.
  */
 export class BatchRows {
   private readonly prefetched = new Map<string, unknown | null>();
@@ -64,6 +89,14 @@ export class BatchRows {
   private readonly unindexed = new Map<string, StoredRow | null>();
   /** Host ids by identity key (identityKey), of the hosts read ahead and written: a lookup reads only its candidates. */
   private readonly byIdentity = new Map<string, Set<string>>();
+  /** Names read ahead (nameKey): the id holding each then, or null when it was free. */
+  private readonly namesRead = new Map<string, string | null>();
+  /** Names held by a row this batch wrote (at any point): no longer known free. */
+  private readonly namesWritten = new Set<string>();
+  /** Creates kept for the next flush, by id (their newest state is in `written`). */
+  private readonly inserts = new Set<string>();
+  /** Reference rows of those creates. */
+  private refs: RefRow[] = [];
 
   constructor(private readonly trx: Transaction<Database>) {}
 
@@ -104,6 +137,45 @@ export class BatchRows {
         for (const x of part.s) this.identitiesRead.add(identityKey(project, 's', x));
       }
     }
+  }
+
+  /** Reads which rows hold these names now (under the lock): creates of names read free need no statement of their own. */
+  async claimNames(claims: readonly NameClaim[], query: NameQuery): Promise<void> {
+    const unique = new Map<string, NameClaim>();
+    for (const c of claims) {
+      const key = nameKey(c.project, c.kind, c.name);
+      if (!this.namesRead.has(key)) unique.set(key, c);
+    }
+    const all = [...unique];
+    for (let i = 0; i < all.length; i += CHUNK) {
+      const part = all.slice(i, i + CHUNK);
+      for (const [key] of part) this.namesRead.set(key, null);
+      const rows = await query(
+        part.map(([, c]) => c.project),
+        part.map(([, c]) => c.kind),
+        part.map(([, c]) => c.name),
+      );
+      for (const r of rows) this.namesRead.set(nameKey(r.project, r.kind, r.name), r.id);
+    }
+  }
+
+  /**
+   * Keeps a create for the next flush, when its name was read free and no write of this batch has
+   * touched that name since, and its id is not one this batch knows to exist: false otherwise, and
+   * the caller inserts it at once (a statement that checks).
+   */
+  deferInsert(row: StoredRow, refs: readonly RefRow[]): boolean {
+    const key = nameKey(row.project, row.kind, row.name);
+    if (this.namesRead.get(key) !== null || this.namesWritten.has(key)) return false;
+    // An id this batch wrote (or removed) or read as existing; any other is a fresh random one.
+    if (this.written.has(row.id) || this.prefetched.get(row.id)) return false;
+    this.written.set(row.id, row);
+    this.present.add(row.id);
+    this.noteHost(row.id, row);
+    this.namesWritten.add(key);
+    this.inserts.add(row.id);
+    for (const r of refs) this.refs.push(r);
+    return true;
   }
 
   /**
@@ -162,6 +234,7 @@ export class BatchRows {
   defer(row: StoredRow): boolean {
     if (!this.present.has(row.id)) return false;
     this.written.set(row.id, row);
+    this.namesWritten.add(nameKey(row.project, row.kind, row.name));
     this.noteHost(row.id, row);
     this.pending.add(row.id);
     return true;
@@ -170,6 +243,7 @@ export class BatchRows {
   /** A row written (or removed: null) by a statement of its own. */
   wrote(id: string, row: StoredRow | null): void {
     this.written.set(id, row);
+    if (row) this.namesWritten.add(nameKey(row.project, row.kind, row.name));
     this.noteHost(id, row);
     this.pending.delete(id);
     if (row) this.present.add(id);
@@ -216,16 +290,27 @@ export class BatchRows {
     if (this.failure !== undefined) throw this.failure;
   }
 
-  /** Writes the deferred updates: one upsert per 500 rows (the rows exist: it updates them). */
+  /**
+   * Writes what is kept: the creates (each in its newest state) and their references as multi-row
+   * inserts, then the updates as one upsert per 500 rows (the rows exist: it updates them).
+   */
   async flush(): Promise<void> {
     this.assertFlushed();
-    if (this.pending.size === 0) return;
+    if (this.pending.size === 0 && this.inserts.size === 0) return;
     try {
-      await this.upsert([...this.pending].map((id) => this.written.get(id)!));
+      if (this.inserts.size > 0) {
+        const rows = [...this.inserts].map((id) => this.written.get(id)!);
+        for (let i = 0; i < rows.length; i += CHUNK) await this.trx.insertInto('eim_resources').values(rows.slice(i, i + CHUNK)).execute();
+        for (let i = 0; i < this.refs.length; i += 4 * CHUNK) await this.trx.insertInto('eim_refs').values(this.refs.slice(i, i + 4 * CHUNK)).execute();
+      }
+      const updates = [...this.pending].filter((id) => !this.inserts.has(id));
+      if (updates.length > 0) await this.upsert(updates.map((id) => this.written.get(id)!));
     } catch (e) {
       this.failure = e;
       throw e;
     }
+    this.inserts.clear();
+    this.refs = [];
     this.pending.clear();
   }
 

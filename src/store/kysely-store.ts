@@ -8,10 +8,10 @@ import type { DialectAdapter } from './dialect-adapter.ts';
 import { type CountByQuery, type CountRow, countBy } from './count-by.ts';
 import { compileFilter, compileOrderBy } from './filter-sql.ts';
 import { hostsBySite } from './hosts-by-site.ts';
-import { BatchRows, type IdentityLookup, resourceOfStored } from './batch-rows.ts';
+import { BatchRows, type RefRow, resourceOfStored } from './batch-rows.ts';
 import { GroupCommit, type Pending } from './group-commit.ts';
 import type { Database } from './schema.ts';
-import { eventJson, type EventQuery, type HostIdentity, type HostIdentityMatch, type ListQuery, type ListResult, type LoggedEvent, type Mutation, type RetentionOptions, type Store, type WriteTx } from './store.ts';
+import { eventJson, type EventQuery, type HostIdentity, type HostIdentityMatch, type ListQuery, type ListResult, type LoggedEvent, type Mutation, type RetentionOptions, type Store, type WriteOptions, type WriteTx } from './store.ts';
 
 type Row = Database['eim_resources'] extends infer R ? { [K in keyof R]: unknown } : never;
 
@@ -44,7 +44,7 @@ export class KyselyStore implements Store {
   readonly auth: AuthStore;
   readonly telemetry: TelemetryStore;
   readonly leases: LeaseStore;
-  private readonly committer: GroupCommit<{ run: Mutation<unknown>; reads?: readonly string[]; identities?: readonly IdentityLookup[] }>;
+  private readonly committer: GroupCommit<{ run: Mutation<unknown> } & WriteOptions>;
   private readonly commitListeners: ((events: LoggedEvent[]) => void)[] = [];
   private readonly remoteListeners: ((revision?: number) => void)[] = [];
   private unlisten?: () => Promise<void>;
@@ -83,11 +83,11 @@ export class KyselyStore implements Store {
     });
   }
 
-  write<T>(mutation: Mutation<T>, options: { reads?: readonly string[]; identities?: readonly IdentityLookup[] } = {}): Promise<T> {
-    return this.committer.submit({ run: mutation as Mutation<unknown>, reads: options.reads, identities: options.identities }) as Promise<T>;
+  write<T>(mutation: Mutation<T>, options: WriteOptions = {}): Promise<T> {
+    return this.committer.submit({ run: mutation as Mutation<unknown>, reads: options.reads, identities: options.identities, creates: options.creates }) as Promise<T>;
   }
 
-  private async commitBatch(batch: Pending<{ run: Mutation<unknown>; reads?: readonly string[]; identities?: readonly IdentityLookup[] }>[]): Promise<void> {
+  private async commitBatch(batch: Pending<{ run: Mutation<unknown> } & WriteOptions>[]): Promise<void> {
     const results: { ok: boolean; value: unknown }[] = [];
     const events: LoggedEvent[] = [];
     try {
@@ -101,7 +101,11 @@ export class KyselyStore implements Store {
           await rows.prefetch(batch.flatMap((item) => item.run.reads ?? []));
           // PostgreSQL only: it saves a round trip per Host create there, while SQLite answers each
           // lookup from its index in microseconds (and plans an IN list over it badly).
-          if (this.dialect === 'postgres') await rows.prefetchIdentities(batch.flatMap((item) => item.run.identities ?? []), (project, uuids, serials) => hostsHoldingAny(trx, project, uuids, serials));
+          if (this.dialect === 'postgres') {
+            await rows.prefetchIdentities(batch.flatMap((item) => item.run.identities ?? []), (project, uuids, serials) => hostsHoldingAny(trx, project, uuids, serials));
+            // Creates of names read free here are inserted together at the end, in one statement.
+            await rows.claimNames(batch.flatMap((item) => item.run.creates ?? []), (projects, kinds, names) => namesHeld(trx, projects, kinds, names));
+          }
         }
         for (const item of batch) {
           const mark = revision;
@@ -414,12 +418,15 @@ class KyselyWriteTx implements WriteTx {
   async insertIfFree(input: Omit<Resource, 'revision' | 'createdAt' | 'updatedAt'>, actor: string): Promise<{ resource?: Resource; idTaken?: boolean; nameOwner?: string }> {
     const res: Resource = { ...input, revision: this.revisions.peek(), createdAt: this.at, updatedAt: this.at };
     const row = toRow(res, this.maxResourceBytes, this.unbounded);
-    await this.rows.flush();
-    const r = await this.trx.insertInto('eim_resources').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
-    if (Number(r.numInsertedOrUpdatedRows ?? 0) !== 1) return this.clashes(res.id, res.project, res.kind, res.name);
-    this.rows.wrote(res.id, row);
+    const refs = refRows(res);
+    if (!this.rows.deferInsert(row, refs)) {
+      await this.rows.flush();
+      const r = await this.trx.insertInto('eim_resources').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+      if (Number(r.numInsertedOrUpdatedRows ?? 0) !== 1) return this.clashes(res.id, res.project, res.kind, res.name);
+      this.rows.wrote(res.id, row);
+      if (refs.length > 0) await this.trx.insertInto('eim_refs').values(refs).execute();
+    }
     this.revisions.take();
-    await this.writeRefs(res);
     this.log('CREATED', res, actor);
     return { resource: res };
   }
@@ -435,7 +442,8 @@ class KyselyWriteTx implements WriteTx {
       await this.trx.updateTable('eim_resources').set(row).where('id', '=', res.id).execute();
       this.rows.wrote(res.id, full);
       await this.trx.deleteFrom('eim_refs').where('from_id', '=', res.id).execute();
-      await this.writeRefs(res);
+      const refs = refRows(res);
+      if (refs.length > 0) await this.trx.insertInto('eim_refs').values(refs).execute();
     } else if (!this.rows.defer(full)) {
       // Not read in this batch (or removed since): updated now, as a statement of its own, which
       // changes nothing when the row is gone.
@@ -478,21 +486,17 @@ class KyselyWriteTx implements WriteTx {
     if (secrets && Object.keys(secrets).length > 0) await this.trx.insertInto('eim_secrets').values({ id, project, data: JSON.stringify(secrets) }).execute();
   }
 
-  private async writeRefs(res: Resource): Promise<void> {
-    const def = kindById(res.id);
-    if (!def || def.refs.length === 0) return;
-    const refs = extractRefs(def, res);
-    if (refs.length === 0) return;
-    const unique = new Map(refs.map((r) => [r.id, r.ref.owner]));
-    await this.trx
-      .insertInto('eim_refs')
-      .values([...unique].map(([to, owner]) => ({ from_id: res.id, to_id: to, project: res.project, owner: owner ? 1 : 0 })))
-      .execute();
-  }
-
   private log(type: LoggedEvent['type'], res: Resource, actor: string): void {
     this.events.push({ revision: res.revision, project: res.project, kind: res.kind, id: res.id, type, json: eventJson(type, res, actor, this.at) });
   }
+}
+
+/** The reference rows of a resource (eim_refs): one per distinct target. */
+function refRows(res: Resource): RefRow[] {
+  const def = kindById(res.id);
+  if (!def || def.refs.length === 0) return [];
+  const unique = new Map(extractRefs(def, res).map((r) => [r.id, r.ref.owner]));
+  return [...unique].map(([to, owner]) => ({ from_id: res.id, to_id: to, project: res.project, owner: owner ? 1 : 0 }));
 }
 
 /**
@@ -551,15 +555,28 @@ async function hostsByIdentity(db: Kysely<Database> | Transaction<Database>, ada
 
 /**
  * PostgreSQL: the hosts of a project holding any of these uuids (lower case) or serial numbers, one
- * branch per identity index (`= any` of an array parameter: the values are never query text).
+ * index lookup per value (the values are array parameters, never query text). A lateral join per
+ * value, kept apart by `offset 0` (the planner may not flatten it into a join): with statistics from
+ * when the table was small (a fresh fleet enrolling), it planned `= any` of 16 values, and the join
+ * a flattened lateral becomes, as a scan of every row, twice per commit.
  */
 async function hostsHoldingAny(trx: Transaction<Database>, project: string, uuids: string[], serials: string[]): Promise<{ id: string; name: string; uuid: string | null; serial: string | null }[]> {
   const r = await sql<{ id: string; name: string; uuid: string | null; serial: string | null }>`
-    select id, name, lower(spec->>'uuid') as uuid, (spec->>'serialNumber') as serial from eim_resources
-      where kind = 'Host' and project = ${project} and lower(spec->>'uuid') = any(${uuids}::text[])
+    select h.* from unnest(${uuids}::text[]) as v(x) cross join lateral (
+      select id, name, lower(spec->>'uuid') as uuid, (spec->>'serialNumber') as serial from eim_resources
+        where kind = 'Host' and project = ${project} and lower(spec->>'uuid') = v.x offset 0) as h
     union all
-    select id, name, lower(spec->>'uuid') as uuid, (spec->>'serialNumber') as serial from eim_resources
-      where kind = 'Host' and project = ${project} and (spec->>'serialNumber') = any(${serials}::text[])`.execute(trx);
+    select h.* from unnest(${serials}::text[]) as v(x) cross join lateral (
+      select id, name, lower(spec->>'uuid') as uuid, (spec->>'serialNumber') as serial from eim_resources
+        where kind = 'Host' and project = ${project} and (spec->>'serialNumber') = v.x offset 0) as h`.execute(trx);
+  return r.rows;
+}
+
+/** PostgreSQL: the rows holding any of these names (index i of each array is one (project, kind, name)). */
+async function namesHeld(trx: Transaction<Database>, projects: string[], kinds: string[], names: string[]): Promise<{ id: string; project: string; kind: string; name: string }[]> {
+  const r = await sql<{ id: string; project: string; kind: string; name: string }>`
+    select id, project, kind, name from eim_resources
+      where (project, kind, name) in (select * from unnest(${projects}::text[], ${kinds}::text[], ${names}::text[]))`.execute(trx);
   return r.rows;
 }
 

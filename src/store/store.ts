@@ -110,6 +110,13 @@ export interface HostIdentityMatch {
   serialNumber?: string;
 }
 
+/** What a write says ahead of what it will read and create (see Store.write). */
+export interface WriteOptions {
+  reads?: readonly string[];
+  identities?: readonly (HostIdentity & { project: string })[];
+  creates?: readonly { project: string; kind: string; name: string }[];
+}
+
 /** The persistence layer, implemented for SQLite and PostgreSQL with the same behaviour. */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -123,9 +130,10 @@ export interface Store {
    * Runs a mutation in a write transaction (grouped with concurrent ones into one commit).
    * `reads`: the resources it will get by id, which the store may read together with those of
    * the other writes of its commit. `identities`: the host identities it will look up
-   * (`WriteTx.hostsByIdentity`), read ahead the same way.
+   * (`WriteTx.hostsByIdentity`), read ahead the same way. `creates`: the names it will create
+   * (`WriteTx.insertIfFree`), checked ahead, so creates of free names can be inserted together.
    */
-  write<T>(mutation: Mutation<T>, options?: { reads?: readonly string[]; identities?: readonly (HostIdentity & { project: string })[] }): Promise<T>;
+  write<T>(mutation: Mutation<T>, options?: WriteOptions): Promise<T>;
   get(id: string): Promise<Resource | undefined>;
   /** The write-only values stored for a resource of this project (undefined: none, or not of this project). */
   getSecrets(project: string, id: string): Promise<Record<string, unknown> | undefined>;
