@@ -398,3 +398,25 @@ for (const dialect of DIALECTS) {
       }
     }));
 }
+
+test("postgres: a store hears of other processes' commits, not of its own (whose events it has)", async (t) => {
+  if (!(await pgReachable())) return void t.skip(`no PG at ${PG_URL}`);
+  const ts = await openTestStore('postgres');
+  const other = await ts.reopen();
+  try {
+    const heard: { mine: (number | undefined)[]; theirs: (number | undefined)[] } = { mine: [], theirs: [] };
+    ts.store.onRemoteCommit((r) => heard.mine.push(r));
+    other.onRemoteCommit((r) => heard.theirs.push(r));
+    const region = (name: string) => ({ kind: 'Region', id: `region-0000${name}`, project: P, name, labels: {}, generation: 1, spec: {}, status: {} });
+    const a = await ts.store.write(async (tx) => (await tx.insertIfFree(region('000a'), 'a')).resource!);
+    const b = await Promise.all([ts.store.write(async (tx) => (await tx.insertIfFree(region('000b'), 'a')).resource!), ts.store.write(async (tx) => (await tx.insertIfFree(region('000c'), 'a')).resource!)]);
+    const c = await other.write(async (tx) => (await tx.insertIfFree(region('000d'), 'a')).resource!);
+    const deadline = Date.now() + 5000;
+    while ((heard.theirs.length < 2 || heard.mine.length < 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 200)); // anything late
+    assert.deepEqual(heard.theirs, [a.revision, Math.max(...b.map((x) => x.revision))], 'the other store hears of each commit');
+    assert.deepEqual(heard.mine, [c.revision], 'the writer does not hear of its own commits');
+  } finally {
+    await ts.cleanup();
+  }
+});

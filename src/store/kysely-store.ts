@@ -58,6 +58,8 @@ export class KyselyStore implements Store {
   /** Resources this process had created by that refresh (it asks again after 20 % more, at least 1,000). */
   private createdAtAnalyze = 0;
   private analyzing?: Promise<void>;
+  /** Revisions this process's commits notify of (PostgreSQL), until their notice comes back. */
+  private readonly ownNotices = new Set<number>();
   /** The last batch's acknowledgement after its sync (adapters with separate durability). */
   private acknowledged: Promise<void> = Promise.resolve();
 
@@ -79,6 +81,14 @@ export class KyselyStore implements Store {
   /** Starts listening for other processes' commits (PostgreSQL). */
   async start(): Promise<void> {
     this.unlisten = await this.adapter.listen((revision) => {
+      if (revision !== undefined) {
+        // Notices come in commit order: one of ours older than this one will not come any more
+        // (the listening connection was lost meanwhile, say).
+        for (const own of this.ownNotices) if (own < revision) this.ownNotices.delete(own);
+        // Our own commit: its events reach the listeners from the commit itself, and a watch hub
+        // woken by it would read them back from the log (three statements, after most commits).
+        if (this.ownNotices.delete(revision)) return;
+      }
       for (const l of this.remoteListeners) l(revision);
     });
   }
@@ -90,6 +100,8 @@ export class KyselyStore implements Store {
   private async commitBatch(batch: Pending<{ run: Mutation<unknown> } & WriteOptions>[]): Promise<void> {
     const results: { ok: boolean; value: unknown }[] = [];
     const events: LoggedEvent[] = [];
+    /** The revision this commit's NOTIFY carries (PostgreSQL), once it writes it. */
+    let notice: number | undefined;
     try {
       await this.db.transaction().execute(async (trx) => {
         this.adapter.durability?.defer();
@@ -123,10 +135,18 @@ export class KyselyStore implements Store {
         await rows.flush(); // throws a failure a neighbour's write met, too
         if (events.length > 0) {
           const logged = events.map((e) => ({ revision: e.revision, project: e.project, kind: e.kind, id: e.id, type: e.type, at, data: e.json }));
+          if (this.dialect === 'postgres') {
+            // Its notice may arrive before the commit's answer does. Bounded: with the listening
+            // connection down for long, the oldest are forgotten (a wasted read each, no more).
+            notice = revision;
+            if (this.ownNotices.size >= 4096) this.ownNotices.delete(this.ownNotices.values().next().value!);
+            this.ownNotices.add(notice);
+          }
           await this.adapter.finishBatch(trx, logged, revision);
         }
       });
     } catch (e) {
+      if (notice !== undefined) this.ownNotices.delete(notice);
       if (batch.length > 1) {
         // The commit itself failed: nothing was kept. Retry each write alone so one bad apple
         // does not fail its neighbours.
