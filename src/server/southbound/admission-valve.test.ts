@@ -34,6 +34,23 @@ test('AdmissionValve admits up to its limit, refuses the next with rate_limited,
   assert.throws(() => new AdmissionValve(0, 'x'), RangeError);
 });
 
+test('AdmissionValve with weights: calls in flight weigh at most the limit together; one call alone always gets in; leaving gives its weight back', () => {
+  const valve = new AdmissionValve(100, 'bytes');
+  const a = valve.enter(60);
+  assert.throws(() => valve.enter(41), (e: { code?: string }) => e.code === 'rate_limited');
+  const b = valve.enter(40);
+  assert.equal(valve.running, 100);
+  assert.throws(() => valve.enter(1));
+  a();
+  a();
+  assert.equal(valve.running, 40);
+  b();
+  const big = valve.enter(500); // alone: in, however heavy
+  assert.throws(() => valve.enter(1));
+  big();
+  assert.equal(valve.running, 0);
+});
+
 test('retryAfterDelay: never sooner than Retry-After, at most half as long again, 0 without it', () => {
   const e = { details: { retryAfterSeconds: 2 } };
   assert.equal(retryAfterDelay(e, () => 0), 2000);

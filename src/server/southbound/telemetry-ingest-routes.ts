@@ -51,10 +51,29 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
   // away while the handler runs still counts until the handler ends (its work goes on).
   // Retry-After stays 1 s: an agent's telemetry queue resends soon, and a batch costs little.
   const valve = new AdmissionValve(o.maxQueuedBatches, 'telemetry batches in progress', 1);
+  // And their bytes: each weighs what its Content-Length says (the body limit when it does not say,
+  // and at most that: a longer body is refused with 413 as it is read).
+  const bytes = new AdmissionValve(o.maxQueuedBytes, 'bytes of telemetry batches in progress', 1);
   const slots = new WeakMap<FastifyRequest, { release: () => void; handled: boolean }>();
   const admit = async (req: FastifyRequest) => {
     try {
-      slots.set(req, { release: valve.enter(), handled: false });
+      const declared = Number(req.headers['content-length']);
+      const weight = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, o.limits.bodyBytes) : o.limits.bodyBytes;
+      const leaveBatches = valve.enter();
+      let leaveBytes: () => void;
+      try {
+        leaveBytes = bytes.enter(weight);
+      } catch (e) {
+        leaveBatches();
+        throw e;
+      }
+      slots.set(req, {
+        release: () => {
+          leaveBatches();
+          leaveBytes();
+        },
+        handled: false,
+      });
     } catch (e) {
       telemetry.stats.shed++;
       throw e;

@@ -28,6 +28,13 @@ export interface TelemetryOptions {
   rate?: Rate;
   /** Batches this server has in progress at once (received and not yet answered: parsed, decoded, waiting for or in a commit), all hosts together; past it a batch gets 429 with Retry-After before its body is read (the agent keeps it buffered and sends it again). @default 2048 */
   maxQueuedBatches?: number;
+  /**
+   * Bytes of those batches' bodies together (their Content-Length, or the body limit when they do
+   * not say), all hosts together; past it a batch gets the same 429 (one batch alone always gets
+   * in). It bounds the memory batches in progress hold, which the count alone does not (2,048
+   * batches of 1 MiB). @default 64 MiB
+   */
+  maxQueuedBytes?: number;
   onError?: (message: string, error?: unknown) => void;
 }
 
@@ -48,6 +55,7 @@ export function compileTelemetryOptions(o: TelemetryOptions = {}): CompiledTelem
     limits: Object.freeze({ ...DEFAULT_OTLP_LIMITS, ...o.limits }),
     rate: o.rate ?? { perSecond: 2, burst: 60 },
     maxQueuedBatches: o.maxQueuedBatches ?? 2048,
+    maxQueuedBytes: o.maxQueuedBytes ?? 64 * 1024 * 1024,
     onError: o.onError ?? (() => {}),
   };
   for (const k of ['rawRetentionSeconds', 'rollupRetentionSeconds', 'logsRetentionSeconds', 'metricsBytes', 'logsBytes', 'maintainEveryMs'] as const) {
@@ -55,6 +63,7 @@ export function compileTelemetryOptions(o: TelemetryOptions = {}): CompiledTelem
   }
   if (!(c.rate.perSecond > 0 && c.rate.burst >= 1)) throw new RangeError('telemetry: the rate needs perSecond > 0 and burst ≥ 1');
   if (!(Number.isInteger(c.maxQueuedBatches) && c.maxQueuedBatches >= 1)) throw new RangeError(`telemetry: maxQueuedBatches must be a whole number ≥ 1 (got ${c.maxQueuedBatches})`);
+  if (!(Number.isInteger(c.maxQueuedBytes) && c.maxQueuedBytes >= 1)) throw new RangeError(`telemetry: maxQueuedBytes must be a whole number ≥ 1 (got ${c.maxQueuedBytes})`);
   return Object.freeze(c);
 }
 
