@@ -71,6 +71,12 @@ const CHUNK = 500;
  */
 export class BatchRows {
   private readonly prefetched = new Map<string, unknown | null>();
+  /**
+   * The row as the database holds it now, where this batch knows it (read, or written by a
+   * statement): an update then sets only the columns that changed, so SQLite leaves the indexes
+   * of the others alone (it maintains an index when the SET list names one of its columns).
+   */
+  private readonly stored = new Map<string, Readonly<Record<string, unknown>>>();
   /** Rows of `prefetched` handed out once already. */
   private readonly handedOut = new Set<string>();
   /** Rows written in this batch (null: removed), newest state. */
@@ -107,7 +113,10 @@ export class BatchRows {
       const part = unique.slice(i, i + CHUNK);
       const rows = await this.trx.selectFrom('eim_resources').selectAll().where('id', 'in', part).execute();
       for (const id of part) this.prefetched.set(id, null);
-      for (const r of rows) this.prefetched.set(r.id as string, r);
+      for (const r of rows) {
+        this.prefetched.set(r.id as string, r);
+        this.stored.set(r.id as string, r);
+      }
     }
   }
 
@@ -223,6 +232,7 @@ export class BatchRows {
   /** The database had this row when this batch read it (under the lock): later reads of it need not ask again. */
   seen(id: string, row: unknown): void {
     this.present.add(id);
+    this.stored.set(id, row as Record<string, unknown>);
     this.prefetched.set(id, row);
     this.handedOut.add(id);
   }
@@ -243,6 +253,8 @@ export class BatchRows {
   /** A row written (or removed: null) by a statement of its own. */
   wrote(id: string, row: StoredRow | null): void {
     this.written.set(id, row);
+    if (row) this.stored.set(id, row as unknown as Record<string, unknown>);
+    else this.stored.delete(id);
     if (row) this.namesWritten.add(nameKey(row.project, row.kind, row.name));
     this.noteHost(id, row);
     this.pending.delete(id);
@@ -303,41 +315,55 @@ export class BatchRows {
         for (let i = 0; i < rows.length; i += CHUNK) await this.trx.insertInto('eim_resources').values(rows.slice(i, i + CHUNK)).execute();
         for (let i = 0; i < this.refs.length; i += 4 * CHUNK) await this.trx.insertInto('eim_refs').values(this.refs.slice(i, i + 4 * CHUNK)).execute();
       }
-      const updates = [...this.pending].filter((id) => !this.inserts.has(id));
-      if (updates.length > 0) await this.upsert(updates.map((id) => this.written.get(id)!));
+      const updates = [...this.pending].filter((id) => !this.inserts.has(id)).map((id) => this.written.get(id)!);
+      // Grouped by the columns that changed: one upsert per group (and per 500 rows).
+      const groups = new Map<string, { columns: UpdatableColumn[]; rows: StoredRow[] }>();
+      for (const row of updates) {
+        const columns = this.changedColumns(row);
+        const key = columns.join();
+        const g = groups.get(key) ?? { columns, rows: [] };
+        g.rows.push(row);
+        groups.set(key, g);
+      }
+      for (const g of groups.values()) await this.upsert(g.rows, g.columns);
     } catch (e) {
       this.failure = e;
       throw e;
     }
+    for (const id of [...this.inserts, ...this.pending]) this.stored.set(id, this.written.get(id)! as unknown as Record<string, unknown>);
     this.inserts.clear();
     this.refs = [];
     this.pending.clear();
   }
 
-  private async upsert(rows: StoredRow[]): Promise<void> {
+  /**
+   * The columns an update of this row must set: those always changing (status, revision,
+   * generation, updated_at) and those that differ from the row as the database holds it now, as
+   * text (SQLite; PostgreSQL's JSON columns are read back as objects, and PostgreSQL decides by
+   * value which indexes an update touches: every column there).
+   */
+  private changedColumns(row: StoredRow): UpdatableColumn[] {
+    const db = this.stored.get(row.id);
+    if (!db || typeof db.spec !== 'string') return UPDATABLE;
+    return UPDATABLE.filter((c) => ALWAYS_SET.has(c) || (db[c] ?? null) !== (row[c] ?? null));
+  }
+
+  private async upsert(rows: StoredRow[], columns: readonly UpdatableColumn[]): Promise<void> {
     for (let i = 0; i < rows.length; i += CHUNK) {
       await this.trx
         .insertInto('eim_resources')
         .values(rows.slice(i, i + CHUNK))
-        .onConflict((oc) =>
-          oc.column('id').doUpdateSet((eb) => ({
-            project: eb.ref('excluded.project'),
-            kind: eb.ref('excluded.kind'),
-            name: eb.ref('excluded.name'),
-            labels: eb.ref('excluded.labels'),
-            spec: eb.ref('excluded.spec'),
-            status: eb.ref('excluded.status'),
-            inherited_labels: eb.ref('excluded.inherited_labels'),
-            host_category: eb.ref('excluded.host_category'),
-            revision: eb.ref('excluded.revision'),
-            generation: eb.ref('excluded.generation'),
-            updated_at: eb.ref('excluded.updated_at'),
-          })),
-        )
+        .onConflict((oc) => oc.column('id').doUpdateSet((eb) => Object.fromEntries(columns.map((c) => [c, eb.ref(`excluded.${c}`)]))))
         .execute();
     }
   }
 }
+
+/** The columns an update may change (id and created_at never do), in a fixed order. */
+const UPDATABLE: UpdatableColumn[] = ['project', 'kind', 'name', 'labels', 'spec', 'status', 'inherited_labels', 'host_category', 'revision', 'generation', 'updated_at'];
+type UpdatableColumn = Exclude<keyof StoredRow, 'id' | 'created_at'>;
+/** Set by every update: no index of SQLite's holds them. */
+const ALWAYS_SET: ReadonlySet<UpdatableColumn> = new Set(['status', 'revision', 'generation', 'updated_at']);
 
 /** A resource from a row this batch wrote: parsed afresh, so no two readers share its objects. */
 export function resourceOfStored(row: StoredRow): Resource {
