@@ -33,6 +33,8 @@ export interface DialectAdapter {
    * acknowledges a batch after its sync, and starts the next batch while the sync runs.
    */
   durability?: { defer(): void; sync(): Promise<void> };
+  /** Stops what the adapter runs beside the connection (SQLite's checkpoint thread), before it closes. */
+  close?(): Promise<void>;
   /** Subscribes to other processes' commits; returns the unsubscribe. */
   listen(onWake: (revision?: number) => void): Promise<() => Promise<void>>;
 }

@@ -372,6 +372,7 @@ export class KyselyStore implements Store {
     await this.unlisten?.();
     await this.acknowledged;
     await this.analyzing;
+    await this.adapter.close?.();
     await this.db.destroy();
   }
 }

@@ -5,6 +5,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import type { DialectAdapter } from '../dialect-adapter.ts';
 import { KyselyStore, type KyselyStoreOptions } from '../kysely-store.ts';
 import { migrateToLatest } from '../migrations.ts';
+import { Checkpointer } from './checkpointer.ts';
 import { WalSync, WalSyncDialect } from './wal-sync.ts';
 import type { Database } from '../schema.ts';
 
@@ -16,8 +17,13 @@ export interface SqliteStoreOptions extends KyselyStoreOptions {
    * @default 'full'
    */
   synchronous?: 'full' | 'normal';
-  /** WAL pages before an automatic checkpoint. @default 10000 */
+  /** WAL pages before an automatic checkpoint (on the event loop). @default 10000 */
   walAutocheckpointPages?: number;
+  /**
+   * Checkpoint from a thread of its own every 200 ms when the WAL changed (see Checkpointer), so
+   * that the automatic checkpoint finds little left to copy. @default true (not for `:memory:`)
+   */
+  checkpointThread?: boolean;
 }
 
 const sqliteAdapter: DialectAdapter = {
@@ -75,12 +81,15 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
   sqlite.pragma('busy_timeout = 5000');
   // Checkpoints copy the WAL into the database file synchronously, on the event loop; each write
   // touches several b-tree pages, so the default (1000 pages) checkpoints every ~100 writes.
-  // 10,000 pages (~40 MB of WAL) makes them rarer and lets repeated pages be copied once.
+  // 10,000 pages (~40 MB of WAL) makes them rarer and lets repeated pages be copied once. The
+  // checkpoint thread does the copying meanwhile: what is left for this one is the last few pages.
   sqlite.pragma(`wal_autocheckpoint = ${options.walAutocheckpointPages ?? 10_000}`);
   const config = { database: withStatementCache(sqlite) };
   const db = new Kysely<Database>({ dialect: wal ? new WalSyncDialect(config, sqlite, wal) : new SqliteDialect(config) });
   await migrateToLatest(db, 'sqlite');
-  const store = new KyselyStore(db, wal ? { ...sqliteAdapter, durability: wal } : sqliteAdapter, options);
+  const checkpointer = file !== ':memory:' && options.checkpointThread !== false ? Checkpointer.start(file, { onError: (m) => process.stderr.write(`store: ${m}\n`) }) : undefined;
+  const adapter: DialectAdapter = { ...sqliteAdapter, ...(wal ? { durability: wal } : {}), ...(checkpointer ? { close: () => checkpointer.stop() } : {}) };
+  const store = new KyselyStore(db, adapter, options);
   await store.start();
   return store;
 }
