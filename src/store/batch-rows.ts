@@ -104,7 +104,15 @@ export class BatchRows {
   /** Reference rows of those creates. */
   private refs: RefRow[] = [];
 
-  constructor(private readonly trx: Transaction<Database>) {}
+  /**
+   * `narrowUpdates`: updates set only the columns that changed (SQLite, which maintains an index
+   * whenever its SET list names one of its columns; PostgreSQL decides by value, and one upsert
+   * per batch saves it round trips).
+   */
+  constructor(
+    private readonly trx: Transaction<Database>,
+    private readonly narrowUpdates = false,
+  ) {}
 
   /** Reads these rows together (ids not found are remembered as absent). */
   async prefetch(ids: readonly string[]): Promise<void> {
@@ -337,13 +345,12 @@ export class BatchRows {
   }
 
   /**
-   * The columns an update of this row must set: those always changing (status, revision,
-   * generation, updated_at) and those that differ from the row as the database holds it now, as
-   * text (SQLite; PostgreSQL's JSON columns are read back as objects, and PostgreSQL decides by
-   * value which indexes an update touches: every column there).
+   * The columns an update of this row must set: with `narrowUpdates`, those always changing
+   * (status, revision, generation, updated_at) and those that differ from the row as the database
+   * holds it now, compared as text; otherwise (or when that row is not known) every column.
    */
   private changedColumns(row: StoredRow): UpdatableColumn[] {
-    const db = this.stored.get(row.id);
+    const db = this.narrowUpdates ? this.stored.get(row.id) : undefined;
     if (!db || typeof db.spec !== 'string') return UPDATABLE;
     return UPDATABLE.filter((c) => ALWAYS_SET.has(c) || (db[c] ?? null) !== (row[c] ?? null));
   }

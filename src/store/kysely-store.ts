@@ -108,7 +108,7 @@ export class KyselyStore implements Store {
         let revision = await this.adapter.lockRevision(trx, this.committed);
         const at = this.now().toISOString();
         // Under the lock: what the batch's writes will read, in one statement.
-        const rows = new BatchRows(trx);
+        const rows = new BatchRows(trx, this.dialect === 'sqlite');
         if (batch.length > 1) {
           await rows.prefetch(batch.flatMap((item) => item.run.reads ?? []));
           // PostgreSQL only: it saves a round trip per Host create there, while SQLite answers each
@@ -146,7 +146,9 @@ export class KyselyStore implements Store {
         }
       });
     } catch (e) {
-      if (notice !== undefined) this.ownNotices.delete(notice);
+      // A notice taken as ours already came: the commit happened after all (its answer was lost,
+      // say) and its events reach nobody from here, so the listeners read them from the log.
+      if (notice !== undefined && !this.ownNotices.delete(notice)) for (const l of this.remoteListeners) l(notice);
       if (batch.length > 1) {
         // The commit itself failed: nothing was kept. Retry each write alone so one bad apple
         // does not fail its neighbours.

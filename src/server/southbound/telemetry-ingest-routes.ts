@@ -6,7 +6,7 @@ import type { IngestResult } from '../../store/index.ts';
 import { headlineMetrics } from '../telemetry/headline-metrics.ts';
 import { decodeOtlpLogs, decodeOtlpMetrics } from '../telemetry/otlp-decode.ts';
 import type { TelemetryService } from '../telemetry/telemetry-service.ts';
-import type { AgentAuth } from './agent-auth.ts';
+import type { AgentAuth, AgentCaller } from './agent-auth.ts';
 import { AdmissionValve } from './admission-valve.ts';
 import { KeyedBuckets } from './southbound-limits.ts';
 
@@ -16,6 +16,9 @@ export interface TelemetryIngestDeps {
   auth: AgentAuth;
   telemetry: TelemetryService;
 }
+
+/** Batches of one host in progress at once (an agent sends one at a time; its buffer replays a few). */
+const MAX_BATCHES_PER_HOST = 4;
 
 /** `x-eim-batch: <stream>.<seq>`: the agent's buffer numbers its batches; a repeat is stored once. */
 const BATCH_HEADER = /^([A-Za-z0-9-]{1,64})\.(\d{1,15})$/;
@@ -43,7 +46,15 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
   const bucket = new KeyedBuckets(o.rate, 'telemetry batches from this host');
   const tags = ['Southbound'];
 
-  const agentOf = (req: FastifyRequest) => auth.agent(req, bucket);
+  /** Who sent a batch: known from admission (it authenticates first); the host's rate token is taken here, once the batch is taken. */
+  const callers = new WeakMap<FastifyRequest, AgentCaller>();
+  const agentOf = async (req: FastifyRequest) => {
+    const a = callers.get(req) ?? (await auth.agent(req));
+    bucket.take(a.hostId);
+    return a;
+  };
+  /** Batches in progress per host: one agent (or its stolen token) cannot hold the server's whole budget. */
+  const perHost = new Map<string, number>();
 
   // The server's own bound, all hosts together: batches from their first byte until their handler
   // is done with them (parsed, decoded, waiting for or in a commit). Checked before the body is
@@ -56,6 +67,14 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
   const bytes = new AdmissionValve(o.maxQueuedBytes, 'bytes of telemetry batches in progress', 1);
   const slots = new WeakMap<FastifyRequest, { release: () => void; handled: boolean }>();
   const admit = async (req: FastifyRequest) => {
+    // Only an agent's batch counts against the budgets: anyone else is refused before (401, 403).
+    const a = await auth.agent(req);
+    callers.set(req, a);
+    const held = perHost.get(a.hostId) ?? 0;
+    if (held >= MAX_BATCHES_PER_HOST) {
+      telemetry.stats.shed++;
+      throw new EimError('rate_limited', `host ${a.hostId} has ${held} telemetry batches in progress (at most ${MAX_BATCHES_PER_HOST}); retry after 1 s`, { details: { retryAfterSeconds: 1 } });
+    }
     try {
       const declared = Number(req.headers['content-length']);
       const weight = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, o.limits.bodyBytes) : o.limits.bodyBytes;
@@ -67,10 +86,17 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
         leaveBatches();
         throw e;
       }
+      perHost.set(a.hostId, held + 1);
+      let left = false;
       slots.set(req, {
         release: () => {
+          if (left) return;
+          left = true;
           leaveBatches();
           leaveBytes();
+          const n = (perHost.get(a.hostId) ?? 1) - 1;
+          if (n <= 0) perHost.delete(a.hostId);
+          else perHost.set(a.hostId, n);
         },
         handled: false,
       });

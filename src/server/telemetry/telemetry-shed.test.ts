@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { encodeMetrics } from '../../agent/telemetry/otlp-batch.ts';
 import { openTestApp, type TestApp } from '../../testing/test-app.ts';
@@ -74,6 +75,61 @@ test('past maxQueuedBytes of bodies in progress, a batch is answered 429 as well
     const alone = await send(100, big);
     assert.equal(alone.statusCode, 200, alone.body);
   } finally {
+    await app.close();
+  }
+});
+
+/** Opens a connection and sends a batch's head, with the body still to come (held as long as the test likes). */
+function heldBatch(url: string, headers: Record<string, string>): Promise<{ socket: import('node:net').Socket; answer: Promise<string> }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(u.port), u.hostname, () => {
+      const head = Object.entries({ host: u.host, 'content-type': 'application/json', 'content-length': String(1024 * 1024), ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+      socket.write(`POST /southbound/v1/otlp/v1/metrics HTTP/1.1\r\n${head}\r\n`);
+      let got = '';
+      const answer = new Promise<string>((done) => {
+        socket.on('data', (d) => (got += d.toString()));
+        socket.on('close', () => done(got));
+        setTimeout(() => done(got), 1500);
+      });
+      resolve({ socket, answer });
+    });
+    socket.on('error', reject);
+  });
+}
+
+test('the budgets count only agents\' batches, and at most 4 of one host: held bodies without a token, or from one agent, leave the others room', async () => {
+  const app = await openTestApp({ telemetry: { maxQueuedBatches: 2048, maxQueuedBytes: 8 * 1024 * 1024 }, southbound: {}, listen: true });
+  const sockets: import('node:net').Socket[] = [];
+  try {
+    const agentsOf: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await app.call('POST', '/v1/projects/default/hosts', app.admin, { name: `edge-h${i}`, spec: { serialNumber: `SN-HELD-${i}`, desiredState: 'onboarded' } })).status, 201);
+      const et = (await app.call('POST', '/v1/projects/default/tokens', app.admin, { role: 'enrollment' })).json.token;
+      agentsOf.push((await app.call('POST', '/southbound/v1/enroll', et, { serialNumber: `SN-HELD-${i}`, hostname: `edge-h${i}` })).json.token);
+    }
+    // Twenty bodies of 1 MiB announced without a token (the budget holds 8): each refused at once.
+    const outsiders = await Promise.all(Array.from({ length: 20 }, () => heldBatch(app.url, {})));
+    sockets.push(...outsiders.map((o) => o.socket));
+    for (const o of outsiders) assert.match(await o.answer, /^HTTP\/1\.1 401/);
+    // One agent holds 4 batches open; its fifth is refused, and another agent still gets in.
+    const held = await Promise.all(Array.from({ length: 4 }, () => heldBatch(app.url, { authorization: `Bearer ${agentsOf[0]}` })));
+    sockets.push(...held.map((h) => h.socket));
+    await new Promise((r) => setTimeout(r, 200));
+    const body = Buffer.from(encodeMetrics([{ name: 'held.test', attrs: {}, type: 'gauge', unit: '1', value: 1, t: Date.now() }], {}));
+    const post = (agent: string, seq: number) =>
+      fetch(`${app.url}/southbound/v1/otlp/v1/metrics`, { method: 'POST', headers: { authorization: `Bearer ${agent}`, 'content-type': 'application/json', 'x-eim-batch': `held.${seq}` }, body });
+    const fifth = await post(agentsOf[0], 1);
+    assert.equal(fifth.status, 429);
+    assert.match((await fifth.json()).error.message, /4 telemetry batches in progress/);
+    assert.equal(fifth.headers.get('retry-after'), '1');
+    assert.equal((await post(agentsOf[1], 2)).status, 200, 'another host is not held up');
+    // Its held batches gone, the first agent gets in again.
+    for (const h of held) h.socket.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal((await post(agentsOf[0], 3)).status, 200);
+  } finally {
+    for (const s of sockets) s.destroy();
     await app.close();
   }
 });

@@ -13,6 +13,7 @@ const { statSync } = require('node:fs');
 const Database = require(workerData.driver);
 let db;
 let last = '';
+let quietUntil = 0;
 let stopped = false;
 const look = () => {
   if (stopped) return;
@@ -23,16 +24,19 @@ const look = () => {
   } catch {
     return; // no WAL (yet)
   }
-  if (now === last) return;
+  if (now === last || Date.now() < quietUntil) return;
   try {
     if (!db) {
       db = new Database(workerData.file, { fileMustExist: true });
       db.pragma('synchronous = NORMAL');
     }
     const r = db.pragma('wal_checkpoint(PASSIVE)')[0];
-    last = now;
+    // Frames a reader still needed are copied at the next look, even without a write meanwhile.
+    if (r.busy === 0 && r.checkpointed >= r.log) last = now;
     parentPort.postMessage({ type: 'checkpoint', busy: r.busy, log: r.log, checkpointed: r.checkpointed });
   } catch (e) {
+    // Said once, then tried again in 10 s (the writer's own checkpoints go on meanwhile).
+    quietUntil = Date.now() + 10000;
     parentPort.postMessage({ type: 'error', message: String(e && e.message || e) });
   }
 };
