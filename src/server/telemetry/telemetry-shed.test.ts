@@ -121,7 +121,7 @@ test('the budgets count only agents\' batches, and at most 4 of one host: held b
       fetch(`${app.url}/southbound/v1/otlp/v1/metrics`, { method: 'POST', headers: { authorization: `Bearer ${agent}`, 'content-type': 'application/json', 'x-eim-batch': `held.${seq}` }, body });
     const fifth = await post(agentsOf[0], 1);
     assert.equal(fifth.status, 429);
-    assert.match((await fifth.json()).error.message, /4 telemetry batches in progress/);
+    assert.match(((await fifth.json()) as { error: { message: string } }).error.message, /4 telemetry batches in progress/);
     assert.equal(fifth.headers.get('retry-after'), '1');
     assert.equal((await post(agentsOf[1], 2)).status, 200, 'another host is not held up');
     // Its held batches gone, the first agent gets in again.
