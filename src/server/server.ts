@@ -141,6 +141,9 @@ export function compileServerOptions(o: ServerOptions): CompiledServerOptions {
  * `default` and writes an admin token to `<data-dir>/admin.token` (0600).
  * @example const s = await startServer({ dataDir: '.eim', port: 8080 }); … await s.close()
  */
+/** Pending connections the kernel keeps for the server to accept (capped by net.core.somaxconn). */
+const LISTEN_BACKLOG = 8192;
+
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const o = compileServerOptions(options);
   const log = createServerLog({ level: o.logLevel, format: o.logFormat });
@@ -244,7 +247,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   telemetry.start();
   if (o.telemetry.otlpForward) log.info(`telemetry: forwarding what agents send to the OpenTelemetry Collector at ${new URL(o.telemetry.otlpForward).origin}`);
-  const address = await app.listen({ host: o.host, port: o.port });
+  // Connections waiting to be accepted: a site of machines powering on at once opens thousands a
+  // second while the event loop is busy with their enrolments; past the queue the kernel drops
+  // them and the agents retry. Node's default is 511; the kernel caps this at net.core.somaxconn.
+  const address = await app.listen({ host: o.host, port: o.port, backlog: LISTEN_BACKLOG });
   const url = address.replace('[::1]', 'localhost');
   listenUrl = url;
   if (tls) logCertificate(log, tls);
