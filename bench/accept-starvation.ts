@@ -2,7 +2,8 @@
 // see BENCHMARKS.md "Issue 10: PostgreSQL creates, SQLite updates, checkpoints"): a server whose
 // requests take `--busy` ms of CPU each, kept busy by 300 keep-alive clients in a child process,
 // while that child opens 2,000 new connections. Each turn of the event loop accepts one connection
-// (strace: one accept4 per epoll_pwait), and a turn lasts as long as the requests it serves.
+// (strace: one accept4 per epoll_pwait; libuv accepts once per readiness since its commit 6c692ad1c,
+// "unix: don't accept() connections in a loop"), and a turn lasts as long as the requests it serves.
 // Talks only to the server it starts on 127.0.0.1; at most --seconds long.
 // Usage: node --import tsx bench/accept-starvation.ts [--busy 2] [--seconds 15]
 import { fork } from 'node:child_process';
