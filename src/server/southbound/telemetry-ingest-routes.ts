@@ -66,9 +66,14 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
   // and at most that: a longer body is refused with 413 as it is read).
   const bytes = new AdmissionValve(o.maxQueuedBytes, 'bytes of telemetry batches in progress', 1);
   const slots = new WeakMap<FastifyRequest, { release: () => void; handled: boolean }>();
+  /** Requests that ended before their admission did. */
+  const gone = new WeakSet<FastifyRequest>();
   const admit = async (req: FastifyRequest) => {
     // Only an agent's batch counts against the budgets: anyone else is refused before (401, 403).
     const a = await auth.agent(req);
+    // Gone while it was authenticated (a cold cache waits): its abort hook has run already, and
+    // nothing would ever release what it took now.
+    if (gone.has(req) || req.raw.destroyed) throw new EimError('unavailable', 'the client went away before its batch was admitted');
     callers.set(req, a);
     const held = perHost.get(a.hostId) ?? 0;
     if (held >= MAX_BATCHES_PER_HOST) {
@@ -109,7 +114,10 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
   /** The handler took it: it releases the slot itself when it ends. */
   const handled = async (req: FastifyRequest) => void (slots.has(req) && (slots.get(req)!.handled = true));
   /** Answered or abandoned before the handler ran (a bad body, a closed connection). */
-  const ended = async (req: FastifyRequest) => void (slots.get(req)?.handled === false && done(req));
+  const ended = async (req: FastifyRequest) => {
+    if (!slots.has(req)) gone.add(req); // admission still running: it must not take anything now
+    else if (slots.get(req)!.handled === false) done(req);
+  };
 
   const batchOf = (req: FastifyRequest): { stream: string; seq: number } | undefined => {
     const h = req.headers['x-eim-batch'];

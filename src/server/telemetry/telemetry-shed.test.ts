@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { encodeMetrics } from '../../agent/telemetry/otlp-batch.ts';
 import { openTestApp, type TestApp } from '../../testing/test-app.ts';
+import { AgentAuth } from '../southbound/agent-auth.ts';
 
 // A server bounds the agents' batches in progress (maxQueuedBatches, all hosts together, from the
 // first byte to the answer): past it a batch is answered 429 with Retry-After before its body is
@@ -130,6 +131,42 @@ test('the budgets count only agents\' batches, and at most 4 of one host: held b
     assert.equal((await post(agentsOf[0], 3)).status, 200);
   } finally {
     for (const s of sockets) s.destroy();
+    await app.close();
+  }
+});
+
+test('a batch whose agent goes away while it is authenticated holds nothing afterwards', async () => {
+  const app = await openTestApp({ telemetry: {}, southbound: {}, listen: true });
+  const slow = AgentAuth.prototype.agent;
+  try {
+    assert.equal((await app.call('POST', '/v1/projects/default/hosts', app.admin, { name: 'edge-gone', spec: { serialNumber: 'SN-GONE', desiredState: 'onboarded' } })).status, 201);
+    const et = (await app.call('POST', '/v1/projects/default/tokens', app.admin, { role: 'enrollment' })).json.token;
+    const token = (await app.call('POST', '/southbound/v1/enroll', et, { serialNumber: 'SN-GONE', hostname: 'edge-gone' })).json.token;
+    // Authentication that waits (a cold cache: a signature check, a store read for mutual TLS).
+    AgentAuth.prototype.agent = async function (this: AgentAuth, ...args: Parameters<AgentAuth['agent']>) {
+      await new Promise((r) => setTimeout(r, 100));
+      return slow.apply(this, args);
+    };
+    const u = new URL(app.url);
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve) => {
+        const s = connect(Number(u.port), u.hostname, () => {
+          s.write(`POST /southbound/v1/otlp/v1/metrics HTTP/1.1\r\nhost: ${u.host}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\nauthorization: Bearer ${token}\r\n\r\n{`);
+          setTimeout(() => {
+            s.destroy(); // the agent gives up while it is being authenticated
+            resolve();
+          }, 20);
+        });
+        s.on('error', () => {});
+      });
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    AgentAuth.prototype.agent = slow;
+    const body = Buffer.from(encodeMetrics([{ name: 'gone.test', attrs: {}, type: 'gauge', unit: '1', value: 1, t: Date.now() }], {}));
+    const r = await fetch(`${app.url}/southbound/v1/otlp/v1/metrics`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+    assert.equal(r.status, 200, await r.text());
+  } finally {
+    AgentAuth.prototype.agent = slow;
     await app.close();
   }
 });
