@@ -146,9 +146,16 @@ export class KyselyStore implements Store {
         }
       });
     } catch (e) {
-      // A notice taken as ours already came: the commit happened after all (its answer was lost,
-      // say) and its events reach nobody from here, so the listeners read them from the log.
-      if (notice !== undefined && !this.ownNotices.delete(notice)) for (const l of this.remoteListeners) l(notice);
+      // The batch's last statement ran: its COMMIT may have happened with the answer lost (a
+      // connection reset just then). Retried, its writes would be applied twice: ask the log.
+      const outcome = notice !== undefined ? await this.committedAfterAll(notice, events[events.length - 1].id) : 'rolled back';
+      if (outcome === 'committed') return this.committedBatch(batch, results, events);
+      if (notice !== undefined) this.ownNotices.delete(notice);
+      if (outcome === 'unknown') {
+        const error = new EimError('unavailable', `the database did not confirm the commit (${(e as Error)?.message ?? e}) and cannot be asked now whether it happened; read the resource before retrying`);
+        for (const item of batch) item.reject(error);
+        return;
+      }
       if (batch.length > 1) {
         // The commit itself failed: nothing was kept. Retry each write alone so one bad apple
         // does not fail its neighbours.
@@ -160,6 +167,11 @@ export class KyselyStore implements Store {
       else batch[0].reject(e);
       return;
     }
+    this.committedBatch(batch, results, events);
+  }
+
+  /** Answers a committed batch's writes and hands its events to the listeners (after its sync, where the adapter syncs apart). */
+  private committedBatch(batch: Pending<{ run: Mutation<unknown> } & WriteOptions>[], results: { ok: boolean; value: unknown }[], events: LoggedEvent[]): void {
     if (events.length > 0) this.committed = events[events.length - 1].revision;
     const acknowledge = (synced: { ok: true } | { ok: false; error: unknown }) => {
       batch.forEach((item, i) => (!synced.ok ? item.reject(synced.error) : results[i].ok ? item.resolve(results[i].value) : item.reject(results[i].value)));
@@ -191,6 +203,16 @@ export class KyselyStore implements Store {
           error: new EimError('internal', `the write was committed but could not be made durable: ${(e as Error)?.message ?? e}; read the resource before retrying`),
         }),
     );
+  }
+
+  /** Whether the commit that logged `id` at `revision` happened, read from the event log ('unknown' when the database cannot be asked). */
+  private async committedAfterAll(revision: number, id: string): Promise<'committed' | 'rolled back' | 'unknown'> {
+    try {
+      const row = await this.db.selectFrom('eim_events').select('id').where('revision', '=', revision).executeTakeFirst();
+      return row?.id === id ? 'committed' : 'rolled back';
+    } catch {
+      return 'unknown';
+    }
   }
 
   /** Refreshes the planner's statistics in the background once this process has created enough since the last time. */
