@@ -136,14 +136,14 @@ export function compileServerOptions(o: ServerOptions): CompiledServerOptions {
   });
 }
 
+/** Pending connections the kernel keeps for the server to accept (capped by net.core.somaxconn). */
+const LISTEN_BACKLOG = 8192;
+
 /**
  * Starts the control plane: store, Inventory, HTTP API. On first start it creates project
  * `default` and writes an admin token to `<data-dir>/admin.token` (0600).
  * @example const s = await startServer({ dataDir: '.eim', port: 8080 }); … await s.close()
  */
-/** Pending connections the kernel keeps for the server to accept (capped by net.core.somaxconn). */
-const LISTEN_BACKLOG = 8192;
-
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const o = compileServerOptions(options);
   const log = createServerLog({ level: o.logLevel, format: o.logFormat });

@@ -1,22 +1,13 @@
 import type { Transaction } from 'kysely';
 import type { Resource } from '../api/index.ts';
 import type { Database } from './schema.ts';
-import type { HostIdentity, HostIdentityMatch } from './store.ts';
+import type { HostIdentity, HostIdentityMatch, IdentityLookup, NameClaim } from './store.ts';
 
-/** A host identity a write will look up (a Host create or identity change), in its project. */
-export type IdentityLookup = HostIdentity & { project: string };
 
 /** The hosts holding any of these uuids (lower case) or serial numbers in a project, as stored. */
 export type IdentityQuery = (project: string, uuids: string[], serials: string[]) => Promise<{ id: string; name: string; uuid: string | null; serial: string | null }[]>;
 
 const identityKey = (project: string, field: 'u' | 's', value: string) => `${project}\u0000${field}\u0000${value}`;
-
-/** A name a create will take: (project, kind, name) is unique. */
-export interface NameClaim {
-  project: string;
-  kind: string;
-  name: string;
-}
 
 /** The rows holding any of these names, as stored (index i of each array is one name). */
 export type NameQuery = (projects: string[], kinds: string[], names: string[]) => Promise<{ id: string; project: string; kind: string; name: string }[]>;
@@ -123,7 +114,7 @@ export class BatchRows {
       for (const id of part) this.prefetched.set(id, null);
       for (const r of rows) {
         this.prefetched.set(r.id as string, r);
-        this.stored.set(r.id as string, r);
+        this.remember(r.id as string, r);
       }
     }
   }
@@ -189,7 +180,7 @@ export class BatchRows {
     this.written.set(row.id, row);
     this.present.add(row.id);
     this.noteHost(row.id, row);
-    this.namesWritten.add(key);
+    this.tookName(row);
     this.inserts.add(row.id);
     for (const r of refs) this.refs.push(r);
     return true;
@@ -240,7 +231,7 @@ export class BatchRows {
   /** The database had this row when this batch read it (under the lock): later reads of it need not ask again. */
   seen(id: string, row: unknown): void {
     this.present.add(id);
-    this.stored.set(id, row as Record<string, unknown>);
+    this.remember(id, row as Record<string, unknown>);
     this.prefetched.set(id, row);
     this.handedOut.add(id);
   }
@@ -252,7 +243,7 @@ export class BatchRows {
   defer(row: StoredRow): boolean {
     if (!this.present.has(row.id)) return false;
     this.written.set(row.id, row);
-    this.namesWritten.add(nameKey(row.project, row.kind, row.name));
+    this.tookName(row);
     this.noteHost(row.id, row);
     this.pending.add(row.id);
     return true;
@@ -261,13 +252,26 @@ export class BatchRows {
   /** A row written (or removed: null) by a statement of its own. */
   wrote(id: string, row: StoredRow | null): void {
     this.written.set(id, row);
-    if (row) this.stored.set(id, row as unknown as Record<string, unknown>);
-    else this.stored.delete(id);
-    if (row) this.namesWritten.add(nameKey(row.project, row.kind, row.name));
+    if (row) {
+      this.remember(id, row);
+      this.tookName(row);
+    } else {
+      this.stored.delete(id);
+    }
     this.noteHost(id, row);
     this.pending.delete(id);
     if (row) this.present.add(id);
     else this.present.delete(id);
+  }
+
+  /** The database holds this row now (kept only where updates are narrowed to what changed). */
+  private remember(id: string, row: StoredRow | Readonly<Record<string, unknown>>): void {
+    if (this.narrowUpdates) this.stored.set(id, row as Readonly<Record<string, unknown>>);
+  }
+
+  /** A row of this batch holds this name now: a create of it is no longer known to be free (only creates of claimed names are kept). */
+  private tookName(row: StoredRow): void {
+    if (this.namesRead.size > 0) this.namesWritten.add(nameKey(row.project, row.kind, row.name));
   }
 
   /** A written row, if it is (or was) a Host: its identity is indexed when a lookup needs it. */
@@ -338,7 +342,7 @@ export class BatchRows {
       this.failure = e;
       throw e;
     }
-    for (const id of [...this.inserts, ...this.pending]) this.stored.set(id, this.written.get(id)! as unknown as Record<string, unknown>);
+    for (const id of [...this.inserts, ...this.pending]) this.remember(id, this.written.get(id)!);
     this.inserts.clear();
     this.refs = [];
     this.pending.clear();
@@ -350,8 +354,8 @@ export class BatchRows {
    * holds it now, compared as text; otherwise (or when that row is not known) every column.
    */
   private changedColumns(row: StoredRow): UpdatableColumn[] {
-    const db = this.narrowUpdates ? this.stored.get(row.id) : undefined;
-    if (!db || typeof db.spec !== 'string') return UPDATABLE;
+    const db = this.stored.get(row.id); // only kept with narrowUpdates
+    if (!db) return UPDATABLE;
     return UPDATABLE.filter((c) => ALWAYS_SET.has(c) || (db[c] ?? null) !== (row[c] ?? null));
   }
 

@@ -94,7 +94,7 @@ export class KyselyStore implements Store {
   }
 
   write<T>(mutation: Mutation<T>, options: WriteOptions = {}): Promise<T> {
-    return this.committer.submit({ run: mutation as Mutation<unknown>, reads: options.reads, identities: options.identities, creates: options.creates }) as Promise<T>;
+    return this.committer.submit({ ...options, run: mutation as Mutation<unknown> }) as Promise<T>;
   }
 
   private async commitBatch(batch: Pending<{ run: Mutation<unknown> } & WriteOptions>[]): Promise<void> {

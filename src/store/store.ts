@@ -110,11 +110,21 @@ export interface HostIdentityMatch {
   serialNumber?: string;
 }
 
+/** A host identity a write will look up (a Host create or identity change), in its project. */
+export type IdentityLookup = HostIdentity & { project: string };
+
+/** A name a create will take: (project, kind, name) is unique. */
+export interface NameClaim {
+  project: string;
+  kind: string;
+  name: string;
+}
+
 /** What a write says ahead of what it will read and create (see Store.write). */
 export interface WriteOptions {
   reads?: readonly string[];
-  identities?: readonly (HostIdentity & { project: string })[];
-  creates?: readonly { project: string; kind: string; name: string }[];
+  identities?: readonly IdentityLookup[];
+  creates?: readonly NameClaim[];
 }
 
 /** The persistence layer, implemented for SQLite and PostgreSQL with the same behaviour. */

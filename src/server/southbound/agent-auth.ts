@@ -34,13 +34,19 @@ export class AgentAuth {
     return { caller: await this.tokens.verify(m[1]), token: m[1] };
   }
 
-  /** An agent token's call, admitted (certificate) and counted against `limit` for its host (when given). */
-  async agent(req: FastifyRequest, limit?: KeyedBuckets): Promise<AgentCaller> {
+  /** An agent token's call, admitted (certificate) and counted against `limit` for its host. */
+  async agent(req: FastifyRequest, limit: KeyedBuckets): Promise<AgentCaller> {
+    const a = await this.identify(req);
+    limit.take(a.hostId);
+    return a;
+  }
+
+  /** An agent token's call, admitted (certificate), not yet counted against any rate: take the host's rate token once the call is taken. */
+  async identify(req: FastifyRequest): Promise<AgentCaller> {
     const { caller, token } = await this.bearer(req);
     const grant = caller.grants.find((g) => g.role === 'agent');
     if (!grant || !caller.hostId || !/^host-[0-9a-f]{8}$/.test(caller.hostId)) throw new EimError('permission_denied', 'this call needs an agent token (the one enrolment returned)');
     const certificateNotAfter = this.certificates ? await this.certificates.admit(req.raw.socket, { project: grant.project, hostId: caller.hostId }) : undefined;
-    limit?.take(caller.hostId);
     return { project: grant.project, hostId: caller.hostId, caller, token, ...(certificateNotAfter ? { certificateNotAfter } : {}) };
   }
 }

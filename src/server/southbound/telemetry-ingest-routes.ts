@@ -46,13 +46,6 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
   const bucket = new KeyedBuckets(o.rate, 'telemetry batches from this host');
   const tags = ['Southbound'];
 
-  /** Who sent a batch: known from admission (it authenticates first); the host's rate token is taken here, once the batch is taken. */
-  const callers = new WeakMap<FastifyRequest, AgentCaller>();
-  const agentOf = async (req: FastifyRequest) => {
-    const a = callers.get(req) ?? (await auth.agent(req));
-    bucket.take(a.hostId);
-    return a;
-  };
   /** Batches in progress per host: one agent (or its stolen token) cannot hold the server's whole budget. */
   const perHost = new Map<string, number>();
 
@@ -65,50 +58,56 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
   // And their bytes: each weighs what its Content-Length says (the body limit when it does not say,
   // and at most that: a longer body is refused with 413 as it is read).
   const bytes = new AdmissionValve(o.maxQueuedBytes, 'bytes of telemetry batches in progress', 1);
-  const slots = new WeakMap<FastifyRequest, { release: () => void; handled: boolean }>();
+  /** Admitted batches: who sent each (authenticated at admission), and how to give its share back. */
+  const slots = new WeakMap<FastifyRequest, { agent: AgentCaller; release: () => void; handled: boolean }>();
   /** Requests that ended before their admission did. */
   const gone = new WeakSet<FastifyRequest>();
+
+  /** Takes a host's share of every budget, or throws rate_limited having taken none. */
+  const take = (hostId: string, weight: number): (() => void) => {
+    const held = perHost.get(hostId) ?? 0;
+    if (held >= MAX_BATCHES_PER_HOST) throw new EimError('rate_limited', `host ${hostId} has ${held} telemetry batches in progress (at most ${MAX_BATCHES_PER_HOST}); retry after 1 s`, { details: { retryAfterSeconds: 1 } });
+    const leaveBatches = valve.enter();
+    let leaveBytes: () => void;
+    try {
+      leaveBytes = bytes.enter(weight);
+    } catch (e) {
+      leaveBatches();
+      throw e;
+    }
+    perHost.set(hostId, held + 1);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      leaveBatches();
+      leaveBytes();
+      const n = (perHost.get(hostId) ?? 1) - 1;
+      if (n <= 0) perHost.delete(hostId);
+      else perHost.set(hostId, n);
+    };
+  };
+
   const admit = async (req: FastifyRequest) => {
     // Only an agent's batch counts against the budgets: anyone else is refused before (401, 403).
-    const a = await auth.agent(req);
+    const agent = await auth.identify(req);
     // Gone while it was authenticated (a cold cache waits): its abort hook has run already, and
     // nothing would ever release what it took now.
     if (gone.has(req) || req.raw.destroyed) throw new EimError('unavailable', 'the client went away before its batch was admitted');
-    callers.set(req, a);
-    const held = perHost.get(a.hostId) ?? 0;
-    if (held >= MAX_BATCHES_PER_HOST) {
-      telemetry.stats.shed++;
-      throw new EimError('rate_limited', `host ${a.hostId} has ${held} telemetry batches in progress (at most ${MAX_BATCHES_PER_HOST}); retry after 1 s`, { details: { retryAfterSeconds: 1 } });
-    }
+    const declared = Number(req.headers['content-length']);
+    const weight = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, o.limits.bodyBytes) : o.limits.bodyBytes;
     try {
-      const declared = Number(req.headers['content-length']);
-      const weight = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, o.limits.bodyBytes) : o.limits.bodyBytes;
-      const leaveBatches = valve.enter();
-      let leaveBytes: () => void;
-      try {
-        leaveBytes = bytes.enter(weight);
-      } catch (e) {
-        leaveBatches();
-        throw e;
-      }
-      perHost.set(a.hostId, held + 1);
-      let left = false;
-      slots.set(req, {
-        release: () => {
-          if (left) return;
-          left = true;
-          leaveBatches();
-          leaveBytes();
-          const n = (perHost.get(a.hostId) ?? 1) - 1;
-          if (n <= 0) perHost.delete(a.hostId);
-          else perHost.set(a.hostId, n);
-        },
-        handled: false,
-      });
+      slots.set(req, { agent, release: take(agent.hostId, weight), handled: false });
     } catch (e) {
       telemetry.stats.shed++;
       throw e;
     }
+  };
+  /** The batch's sender, with the host's rate token taken now that the handler takes the batch. */
+  const agentOf = (req: FastifyRequest): AgentCaller => {
+    const { agent } = slots.get(req)!; // admit ran first, or the request never got here
+    bucket.take(agent.hostId);
+    return agent;
   };
   const done = (req: FastifyRequest) => slots.get(req)?.release();
   /** The handler took it: it releases the slot itself when it ends. */
@@ -160,7 +159,7 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
   }
 
   async function metrics(req: FastifyRequest) {
-    const a = await agentOf(req);
+    const a = agentOf(req);
     const batch = batchOf(req);
     const decoded = decodeOtlpMetrics(req.body, telemetry.window(), o.limits);
     const points = [...decoded.points, ...headlineMetrics(decoded.points)];
@@ -177,7 +176,7 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
   }
 
   async function logs(req: FastifyRequest) {
-    const a = await agentOf(req);
+    const a = agentOf(req);
     const batch = batchOf(req);
     const decoded = decodeOtlpLogs(req.body, telemetry.window(), o.limits);
     const r = await telemetry.store.ingest({ project: a.project, hostId: a.hostId, ...(batch ? { batch } : {}), points: [], logs: decoded.logs });

@@ -33,11 +33,10 @@ const look = () => {
     const r = db.pragma('wal_checkpoint(PASSIVE)')[0];
     // Frames a reader still needed are copied at the next look, even without a write meanwhile.
     if (r.busy === 0 && r.checkpointed >= r.log) last = now;
-    parentPort.postMessage({ type: 'checkpoint', busy: r.busy, log: r.log, checkpointed: r.checkpointed });
   } catch (e) {
     // Said once, then tried again in 10 s (the writer's own checkpoints go on meanwhile).
     quietUntil = Date.now() + 10000;
-    parentPort.postMessage({ type: 'error', message: String(e && e.message || e) });
+    parentPort.postMessage(String(e && e.message || e));
   }
 };
 const timer = setInterval(look, workerData.everyMs);
@@ -65,9 +64,6 @@ export interface CheckpointerOptions {
  * @example const cp = Checkpointer.start('.eim/eim.db'); … await cp.stop()
  */
 export class Checkpointer {
-  /** Checkpoints run, and pages they found in the WAL and copied (the last one's). */
-  readonly stats = { checkpoints: 0, lastLog: 0, lastCheckpointed: 0 };
-
   /** Resolves when the thread has exited (whenever that is: a second stop() finds it so). */
   private readonly exited: Promise<void>;
 
@@ -80,15 +76,8 @@ export class Checkpointer {
     const worker = new Worker(WORKER, { eval: true, workerData: { file, driver, everyMs: options.everyMs ?? 200 } });
     worker.unref();
     const cp = new Checkpointer(worker);
-    worker.on('message', (m: { type: string; log?: number; checkpointed?: number; message?: string }) => {
-      if (m.type === 'checkpoint') {
-        cp.stats.checkpoints++;
-        cp.stats.lastLog = m.log ?? 0;
-        cp.stats.lastCheckpointed = m.checkpointed ?? 0;
-      } else if (m.type === 'error') {
-        options.onError?.(m.message ?? 'checkpoint failed');
-      }
-    });
+    // The thread says only what failed.
+    worker.on('message', (message: string) => options.onError?.(message));
     worker.on('error', (e) => options.onError?.(`the checkpoint thread failed: ${e.message}`));
     return cp;
   }
