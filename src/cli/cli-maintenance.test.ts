@@ -24,9 +24,12 @@ describe('eim CLI: maintenance windows', () => {
     const site = await idOf(['create', 'site', 'berlin-1', '--set', `spec.regionId=${inner}`]);
     const inWindow = await idOf(['create', 'host', 'edge-in', '--set', `spec.siteId=${site}`, '--set', 'spec.serialNumber=SN-IN']);
     await idOf(['create', 'host', 'edge-out', '--set', 'spec.serialNumber=SN-OUT']);
-    // Nightly on the outer region, in Berlin time; and a window open now on the site.
+    // Nightly on the outer region, in Berlin time, at an hour twelve hours from now (closed now,
+    // whenever the test runs); and a window open now on the site.
+    const berlinHour = (d: Date) => Number(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', hourCycle: 'h23' }).format(d));
+    const nightly = (berlinHour(new Date()) + 12) % 24;
     await idOf(['create', 'schedule', 'emea-nightly', '--set', 'spec.purpose=maintenance', '--set', `spec.target.regionId=${outer}`,
-      '--set', 'spec.repeated.cron=0 2 * * *', '--set', 'spec.repeated.durationSeconds=3600', '--set', 'spec.repeated.timezone=Europe/Berlin']);
+      '--set', `spec.repeated.cron=0 ${nightly} * * *`, '--set', 'spec.repeated.durationSeconds=3600', '--set', 'spec.repeated.timezone=Europe/Berlin']);
     const started = new Date(Date.now() - 60_000).toISOString();
     await idOf(['create', 'schedule', 'berlin-now', '--set', 'spec.purpose=os-update', '--set', `spec.target.siteId=${site}`, '--set', `spec.single.startAt=${started}`]);
 
@@ -43,9 +46,11 @@ describe('eim CLI: maintenance windows', () => {
     assert.equal(d.code, 0, d.stderr);
     assert.match(d.stdout, /Maintenance windows:/);
     assert.match(d.stdout, /now: {2}in a window \(os-update\) \(no end\)/);
-    assert.match(d.stdout, /next: \d{4}-\d\d-\d\dT0[01]:00:00\.000Z \(in /, 'the next nightly window, 02:00 Berlin time in UTC');
+    const next = /next: (\d{4}-\d\d-\d\dT\d\d:00:00\.000Z) \(in /.exec(d.stdout);
+    assert.ok(next, `the next nightly window:\n${d.stdout}`);
+    assert.equal(berlinHour(new Date(next[1])), nightly, 'the next nightly window, at its hour in Berlin time, shown in UTC');
     assert.match(d.stdout, /- berlin-now \(sched-[0-9a-f]{8}\): os-update, from .* on, via site berlin-1 \[open now\]/);
-    assert.match(d.stdout, /- emea-nightly \(sched-[0-9a-f]{8}\): maintenance, cron "0 2 \* \* \*" Europe\/Berlin for 3600 s, via region emea$/m);
+    assert.match(d.stdout, new RegExp(`- emea-nightly \\(sched-[0-9a-f]{8}\\): maintenance, cron "0 ${nightly} \\* \\* \\*" Europe/Berlin for 3600 s, via region emea$`, 'm'));
     const other = await h.eim(['describe', 'host', 'edge-out']);
     assert.match(other.stdout, /no schedule covers this host/);
 
