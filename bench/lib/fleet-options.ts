@@ -33,6 +33,8 @@ export interface FleetOptions {
   sqlStats: boolean;
   /** Workers per resource manager in the server children (an experiment); startServer's default when absent. */
   managerWorkers?: number;
+  /** Descriptors of the listening socket in the server children (startServer's `acceptors`); its default when absent. */
+  acceptors?: number;
   /** Nodes of the scale-out run (bench/fleet-scale-out.ts). @default 3000 */
   scaleNodes: number;
   writeMarkdown: boolean;
@@ -58,6 +60,8 @@ const USAGE = `usage: npm run bench:fleet -- [options]
   --sql-stats                   time every SQLite statement in the servers; report the heaviest
   --manager-workers <n>         the servers' in-process managers with n workers each (an experiment;
                                 default: as startServer runs them)
+  --acceptors <n>               the servers watch their listening socket through n descriptors
+                                (1: the server's own only, as before; default: startServer's)
   --scale-nodes <n>             nodes of the scale-out run, spread across 3 servers on PostgreSQL (default 3000)
   --md / --no-md                write BENCHMARKS.md (default: only for a full run)`;
 
@@ -82,6 +86,7 @@ export function compileFleetOptions(argv: string[]): Readonly<FleetOptions> {
     'sql-stats': { type: 'boolean' },
     'manager-workers': { type: 'string' },
     'scale-nodes': { type: 'string' },
+    acceptors: { type: 'string' },
   });
   const { values, flags: f } = a;
   const q = values.quick;
@@ -100,6 +105,7 @@ export function compileFleetOptions(argv: string[]): Readonly<FleetOptions> {
     cpuProfDir: values['cpu-prof'],
     sqlStats: values['sql-stats'] ?? false,
     managerWorkers: values['manager-workers'] !== undefined ? f.whole(values['manager-workers'], 4, '--manager-workers') : undefined,
+    acceptors: values.acceptors !== undefined ? f.whole(values.acceptors, 32, '--acceptors') : undefined,
     // Anything but --cpu-prof, --sql-stats and --md changes what is measured: such a run leaves BENCHMARKS.md alone unless --md.
     scaleNodes: f.whole(values['scale-nodes'], 3000, '--scale-nodes'),
     writeMarkdown: a.writeMarkdown(a.anyGivenExcept('cpu-prof', 'sql-stats')),

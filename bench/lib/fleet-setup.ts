@@ -18,6 +18,8 @@ export interface FleetServer {
 export interface FleetServerOptions {
   /** Run it with node --cpu-prof into this directory. */
   cpuProfDir?: string;
+  /** Descriptors of its listening socket (startServer's `acceptors`); its default when absent. */
+  acceptors?: number;
   /** Time every SQLite statement in it. */
   sqlStats?: boolean;
   /** Workers per resource manager in it; startServer's default when absent. */
@@ -40,7 +42,7 @@ export interface FleetRunOptions extends FleetServerOptions {
  */
 export async function fleetServer(label: string, o: FleetServerOptions): Promise<FleetServer> {
   const target = await freshTarget('sqlite');
-  const server = await ServerProcess.spawn({ dataDir: target.dataDir, label, cpuProfDir: o.cpuProfDir, sqlStats: o.sqlStats, managerWorkers: o.managerWorkers });
+  const server = await ServerProcess.spawn({ dataDir: target.dataDir, label, cpuProfDir: o.cpuProfDir, sqlStats: o.sqlStats, managerWorkers: o.managerWorkers, ...(o.acceptors ? { server: { acceptors: o.acceptors } } : {}) });
   const admin = new HttpClient(server.url, server.token, 2);
   return {
     target,

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { ALL_PROJECTS } from '../api/index.ts';
 import { InventoryService } from '../inventory/index.ts';
 import { AdvisoryLease, openStore } from '../store/index.ts';
+import { addAcceptors } from './acceptors.ts';
 import { buildApp } from './app.ts';
 import type https from 'node:https';
 import { compileOidcOptions, type OidcOptions } from './auth/oidc-verifier.ts';
@@ -63,6 +64,12 @@ export interface ServerOptions {
   maxConnections?: number;
   /** Open connections per client address (IPv4 address, IPv6 /64); 127.0.0.1 and ::1 count toward the total only. @default 512 */
   maxConnectionsPerAddress?: number;
+  /**
+   * Descriptors of the listening socket the server watches. A busy Node 20 event loop accepts one
+   * new connection per descriptor and turn, so a site of machines powering on at once needs more
+   * than one (see acceptors.ts); 1: the server's own only. @default 32
+   */
+  acceptors?: number;
   /** A connection must send a complete request head within this. @default 10000 */
   headerTimeoutMs?: number;
   /** An idle keep-alive connection is closed after this. @default 30000 */
@@ -104,6 +111,7 @@ export type CompiledServerOptions = Readonly<Required<Omit<ServerOptions, Defaul
  */
 export function compileServerOptions(o: ServerOptions): CompiledServerOptions {
   if (o.oidc) compileOidcOptions(o.oidc);
+  if (o.acceptors !== undefined && !(Number.isInteger(o.acceptors) && o.acceptors >= 1 && o.acceptors <= 1024)) throw new RangeError(`acceptors must be a whole number from 1 to 1024 (got ${o.acceptors})`);
   if (o.agentCa && !o.tls) throw new Error('mutual TLS for agents (--agent-ca-cert, --agent-ca-key) needs the server to serve TLS itself: give --tls-cert and --tls-key too');
   return Object.freeze({
     dataDir: resolve(o.dataDir ?? '.eim'),
@@ -124,6 +132,7 @@ export function compileServerOptions(o: ServerOptions): CompiledServerOptions {
     agentCa: o.agentCa,
     maxConnections: o.maxConnections,
     maxConnectionsPerAddress: o.maxConnectionsPerAddress,
+    acceptors: o.acceptors ?? 32,
     headerTimeoutMs: o.headerTimeoutMs,
     keepAliveTimeoutMs: o.keepAliveTimeoutMs,
     managers: o.managers ?? 'in-process',
@@ -251,6 +260,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // second while the event loop is busy with their enrolments; past the queue the kernel drops
   // them and the agents retry. Node's default is 511; the kernel caps this at net.core.somaxconn.
   const address = await app.listen({ host: o.host, port: o.port, backlog: LISTEN_BACKLOG });
+  // More descriptors of the listening socket, added in the background (a helper process, ~0.1 s): the
+  // server serves from its own meanwhile.
+  const acceptors = addAcceptors(app.server, o.acceptors - 1, LISTEN_BACKLOG, (e) => log.warn({ err: e }, 'listening socket: extra descriptors'));
   const url = address.replace('[::1]', 'localhost');
   listenUrl = url;
   if (tls) logCertificate(log, tls);
@@ -284,6 +296,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await southbound.stop();
       await telemetry.stop();
       await inventory.stop();
+      (await acceptors).close();
       await app.close();
       await store.close();
     },

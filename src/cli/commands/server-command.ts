@@ -76,6 +76,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(new Option('--agent-cert-ttl <duration>', 'lifetime of agent client certificates (agents renew them at 30-50 % of it left; one offline longer enrols again)').env('EIM_AGENT_CERT_TTL').default('7d'))
     .addOption(new Option('--max-connections <n>', 'open connections in all (default: 16384, or the open-file limit minus 512 when lower)').env('EIM_MAX_CONNECTIONS').argParser(whole))
     .addOption(new Option('--max-connections-per-ip <n>', 'open connections per client address (an IPv6 /64 counts as one); 127.0.0.1 and ::1 count toward --max-connections only').env('EIM_MAX_CONNECTIONS_PER_IP').default(512).argParser(whole))
+    .addOption(new Option('--acceptors <n>', 'descriptors of the listening socket to watch: a busy server accepts one new connection per descriptor and turn of its event loop (1: its own only)').env('EIM_ACCEPTORS').default(32).argParser(whole))
     .addOption(new Option('--header-timeout <duration>', 'close a connection that has not sent a complete request head within this').env('EIM_HEADER_TIMEOUT').default(10, '10s').argParser(seconds))
     .addOption(new Option('--keep-alive-timeout <duration>', 'close a keep-alive connection idle for this long (watch and agent streams are never idle-closed)').env('EIM_KEEP_ALIVE_TIMEOUT').default(30, '30s').argParser(seconds))
     .addOption(new Option('--max-watches <n>', 'open watch streams per token').env('EIM_MAX_WATCHES').default(64).argParser(whole))
@@ -130,6 +131,7 @@ Examples:
           agentCa: agentCaFiles(o.agentCaCert, o.agentCaKey, o.agentCertTtl),
           maxConnections: o.maxConnections,
           maxConnectionsPerAddress: o.maxConnectionsPerIp,
+          acceptors: o.acceptors,
           headerTimeoutMs: o.headerTimeout * 1000,
           keepAliveTimeoutMs: o.keepAliveTimeout * 1000,
           managers: o.managers,
