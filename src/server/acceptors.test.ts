@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { addAcceptors } from './acceptors.ts';
+import { startAcceptors } from './acceptors.ts';
 
 const listen = async (backlog = 511) => {
   const server = http.createServer((req, res) => res.end(`${req.socket.remotePort}`));
@@ -54,7 +54,8 @@ describe('extra descriptors of the listening socket', () => {
     const busy = await listen(1000);
     servers.push(plain.server, busy.server);
     const errors: Error[] = [];
-    const acceptors = await addAcceptors(busy.server, 8, 1000, (e) => errors.push(e));
+    const acceptors = startAcceptors(busy.server, 8, 1000, (e) => errors.push(e));
+    await acceptors.ready;
     assert.deepEqual(errors, []);
     assert.equal(acceptors.extra, 8);
     // Listening through a new descriptor sets the backlog anew: it stays the server's.
@@ -74,13 +75,14 @@ describe('extra descriptors of the listening socket', () => {
 
     const one = await acceptedInOneTurn(plain.server, plain.port, 40);
     const several = await acceptedInOneTurn(busy.server, busy.port, 40);
-    assert.ok(several >= one + 4, `with 8 more descriptors, ${several} connections accepted in one turn (${one} with the server's one)`);
+    // Node 20 accepts one connection per descriptor and turn: 9 here (a libuv that accepts in a loop would take all 40 with either).
+    assert.ok(several >= 9, `with 8 more descriptors, ${several} connections accepted in one turn (${one} with the server's one)`);
 
     // Closed, they accept no more: the server's own descriptor goes on alone.
     acceptors.close();
     assert.equal(acceptors.extra, 0);
     const alone = await acceptedInOneTurn(busy.server, busy.port, 40);
-    assert.ok(alone < several, `after close, ${alone} connections a turn (${several} before)`);
+    assert.ok(alone <= one, `after close, ${alone} connections a turn (${several} before, ${one} with one descriptor)`);
   });
 
   test('connections that arrive while the helper runs are all answered (the helper accepts none of them)', async () => {
@@ -100,7 +102,8 @@ describe('extra descriptors of the listening socket', () => {
       { eval: true, workerData: { port } },
     );
     await new Promise((r) => setTimeout(r, 200));
-    const acceptors = await addAcceptors(server, 16, 511, (e) => assert.fail(e));
+    const acceptors = startAcceptors(server, 16, 511, (e) => assert.fail(e));
+    await acceptors.ready;
     assert.equal(acceptors.extra, 16);
     await new Promise((r) => setTimeout(r, 300));
     worker.postMessage('stop');
@@ -111,10 +114,47 @@ describe('extra descriptors of the listening socket', () => {
     acceptors.close();
   });
 
+  test('they close with the server; closed while the helper runs, none is added; a helper that cannot start leaves the server on its own', async () => {
+    const a = await listen();
+    const early = startAcceptors(a.server, 8, 511, (e) => assert.fail(e));
+    early.close();
+    await early.ready;
+    assert.equal(early.extra, 0);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(early.extra, 0, 'descriptors that arrive after close are dropped');
+
+    const b = await listen();
+    const acceptors = startAcceptors(b.server, 8, 511, (e) => assert.fail(e));
+    await acceptors.ready;
+    assert.equal(acceptors.extra, 8);
+    await new Promise<void>((r) => b.server.close(() => r()));
+    assert.equal(acceptors.extra, 0);
+    const refused = await new Promise<string>((resolve) => http.get({ port: b.port, host: '127.0.0.1', agent: false }, () => resolve('answered')).on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message)));
+    assert.equal(refused, 'ECONNREFUSED', 'nothing listens once the server closed');
+
+    const c = await listen();
+    servers.push(a.server, c.server);
+    const execPath = process.execPath;
+    const errors: Error[] = [];
+    process.execPath = '/nonexistent/node';
+    let broken;
+    try {
+      broken = startAcceptors(c.server, 8, 511, (e) => errors.push(e));
+    } finally {
+      process.execPath = execPath;
+    }
+    await broken.ready;
+    assert.equal(broken.extra, 0);
+    assert.match(errors.map((e) => e.message).join('; '), /ENOENT/);
+    const body = await new Promise<string>((resolve, reject) => http.get({ port: c.port, host: '127.0.0.1', agent: false }, (res) => res.resume().on('end', () => resolve('answered'))).on('error', reject));
+    assert.equal(body, 'answered');
+  });
+
   test('asked for none, no helper runs', async () => {
     const { server } = await listen();
     servers.push(server);
-    const acceptors = await addAcceptors(server, 0, 511, (e) => assert.fail(e));
+    const acceptors = startAcceptors(server, 0, 511, (e) => assert.fail(e));
+    await acceptors.ready;
     assert.equal(acceptors.extra, 0);
   });
 });

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { ALL_PROJECTS } from '../api/index.ts';
 import { InventoryService } from '../inventory/index.ts';
 import { AdvisoryLease, openStore } from '../store/index.ts';
-import { addAcceptors } from './acceptors.ts';
+import { startAcceptors } from './acceptors.ts';
 import { buildApp } from './app.ts';
 import type https from 'node:https';
 import { compileOidcOptions, type OidcOptions } from './auth/oidc-verifier.ts';
@@ -262,7 +262,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const address = await app.listen({ host: o.host, port: o.port, backlog: LISTEN_BACKLOG });
   // More descriptors of the listening socket, added in the background (a helper process, ~0.1 s): the
   // server serves from its own meanwhile.
-  const acceptors = addAcceptors(app.server, o.acceptors - 1, LISTEN_BACKLOG, (e) => log.warn({ err: e }, 'listening socket: extra descriptors'));
+  const acceptors = startAcceptors(app.server, o.acceptors - 1, LISTEN_BACKLOG, (e) => log.warn({ err: e }, 'listening socket: its extra descriptors'));
   const url = address.replace('[::1]', 'localhost');
   listenUrl = url;
   if (tls) logCertificate(log, tls);
@@ -296,7 +296,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await southbound.stop();
       await telemetry.stop();
       await inventory.stop();
-      (await acceptors).close();
+      acceptors.close();
       await app.close();
       await store.close();
     },
