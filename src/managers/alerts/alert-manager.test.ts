@@ -290,3 +290,38 @@ test('sqlite: a notification carries at most 1,000 alerts (truncatedAlerts says 
     assert.equal(sent.length, N, 'each once');
   });
 });
+
+test('sqlite: a pending wait is written once it has lasted pendingWrittenAfterMs (activeSince its start), not before: a condition that holds for moments writes no Alert', async (t) => {
+  await withWorld(t, 'sqlite', async ({ admin, mgr, start }) => {
+    const hosts = [];
+    for (let i = 0; i < 2; i++) hosts.push(await admin.create(P, 'Host', { name: `blip-${i}`, spec: { serialNumber: `SNB${i}` } }));
+    const rule = await admin.create(P, 'AlertRule', { name: 'lost-long', spec: { kind: 'hosts', filter: 'status.hostStatus.message = "no connection"', forSeconds: 3, severity: 'warning', summary: '{{name}} lost' } });
+    const m = await start({ pendingWrittenAfterMs: 1000 });
+    const alerts = async () => (await admin.list(P, 'Alert', { filter: `status.ruleId = ${rule.id}` })).items as any[];
+    // A blip: lost for 300 ms, then back. Nothing is written for it.
+    await mgr.updateStatus(P, 'Host', hosts[0].id, lost);
+    await new Promise((r) => setTimeout(r, 300));
+    await mgr.updateStatus(P, 'Host', hosts[0].id, back);
+    // A real loss: pending in memory for its first second, then a pending Alert dated from its start.
+    const lostAt = Date.now();
+    await mgr.updateStatus(P, 'Host', hosts[1].id, lost);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(await alerts(), [], 'no Alert within the first pendingWrittenAfterMs');
+    const [pending] = await until(async () => {
+      const items = await alerts();
+      return items.length === 1 && items;
+    }, 'a pending Alert', POLL);
+    assert.equal(pending.status.resourceId, hosts[1].id);
+    assert.equal(pending.status.state, 'pending');
+    const since = Date.parse(pending.status.activeSince);
+    assert.ok(Math.abs(since - lostAt) < 500, `activeSince is when the condition began (${since - lostAt} ms after the write)`);
+    assert.ok(Date.now() - lostAt >= 1000, 'written after a second, not before');
+    const firing = await until(async () => {
+      const a = (await alerts())[0];
+      return a?.status.state === 'firing' && a;
+    }, 'firing', POLL);
+    assert.ok(Date.parse(firing.status.startsAt) - since >= 3000, 'it fires forSeconds after the condition began');
+    assert.equal((await alerts()).length, 1, 'the blip never had an Alert');
+    assert.ok(m.stats().evaluations > 0);
+  });
+});

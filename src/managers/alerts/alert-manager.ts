@@ -36,6 +36,8 @@ export interface AlertManagerOptions extends ManagerTuning {
   senders?: Partial<Senders>;
   /** Delivery retries. @default 1 s doubling to 5 min */
   deliveryBackoff?: { baseMs?: number; maxMs?: number };
+  /** A pending wait is written (a pending Alert, surviving a restart) once it has lasted this long; before, it lives in memory. @default 60000 */
+  pendingWrittenAfterMs?: number;
 }
 
 export interface AlertManagerStats {
@@ -51,8 +53,12 @@ const SILENCES_KEY = 'silences';
 /** Rule status (matched, firing counts) is written at most this often. */
 const RULE_STATUS_MS = 10_000;
 const GC_MS = 60_000;
-/** A pending wait this long or longer is written (a pending Alert, surviving a restart); shorter ones live in memory. */
-const PERSIST_PENDING_MS = 60_000;
+/**
+ * A pending wait is written (a pending Alert, surviving a restart) once it has lasted a minute;
+ * before, it lives in memory: a condition that holds for moments (a host between its enrolment and
+ * its first heartbeat, a blip) costs no write, and a restart starts its wait over, at most a minute late.
+ */
+const PENDING_WRITTEN_AFTER_MS = 60_000;
 
 /**
  * The alert manager: evaluates each AlertRule against the resources of its kind from the shared
@@ -366,29 +372,25 @@ export class AlertManager {
     const annotations = alertAnnotations(rule!, r!, place!, value);
     const forMs = rule!.spec.forSeconds * 1000;
     const describe = { resourceName: r!.name, severity: rule!.spec.severity, labels, annotations, ...(value !== undefined ? { value } : {}) };
-    // A short wait is kept in memory (after a restart it starts over, at most a minute late); a
-    // long one is a pending Alert, so it survives a restart. Either way it fires at activeSince + for.
-    if ((!cur || cur.status.state === 'resolved') && forMs > 0 && forMs < PERSIST_PENDING_MS) {
+    // A wait's first minute is kept in memory (after a restart it starts over, at most a minute
+    // late); a longer one is then a pending Alert, so it survives a restart. Either way it fires at
+    // activeSince + for.
+    if ((!cur || cur.status.state === 'resolved') && forMs > 0) {
       const since = this.pendingSince.get(name) ?? now;
       if (!this.pendingSince.has(name)) this.pendingSince.set(name, now);
-      if (now < since + forMs) return void this.queue.addAfter(resourceId, since + forMs - now);
+      const writeAt = since + Math.min(forMs, this.o.pendingWrittenAfterMs ?? PENDING_WRITTEN_AFTER_MS);
+      if (now < writeAt) return void this.queue.addAfter(resourceId, writeAt - now);
       this.pendingSince.delete(name);
       const sinceIso = new Date(since).toISOString();
-      if (!cur) return this.createAlert(r!, ruleId, resourceId, name, labels, describe, 'firing', sinceIso, nowIso);
-      return void (await this.writeStatus(cur, { ...describe, state: 'firing', activeSince: sinceIso, startsAt: nowIso, endsAt: null, lastNotifiedAt: null }, labels));
-    }
-    if (!cur) {
-      const firing = forMs === 0;
-      await this.createAlert(r!, ruleId, resourceId, name, labels, describe, firing ? 'firing' : 'pending', nowIso, nowIso);
-      if (!firing) this.queue.addAfter(resourceId, forMs);
+      const firing = now >= since + forMs;
+      if (!cur) await this.createAlert(r!, ruleId, resourceId, name, labels, describe, firing ? 'firing' : 'pending', sinceIso, nowIso);
+      else await this.writeStatus(cur, { ...describe, state: firing ? 'firing' : 'pending', activeSince: sinceIso, startsAt: firing ? nowIso : null, endsAt: null, lastNotifiedAt: null }, labels);
+      if (!firing) this.queue.addAfter(resourceId, since + forMs - now);
       return;
     }
-    if (cur.status.state === 'resolved') {
-      const firing = forMs === 0;
-      await this.writeStatus(cur, { ...describe, state: firing ? 'firing' : 'pending', activeSince: nowIso, startsAt: firing ? nowIso : null, endsAt: null, lastNotifiedAt: null }, labels);
-      if (!firing) this.queue.addAfter(resourceId, forMs);
-      return;
-    }
+    // No wait (forSeconds 0): it fires at once.
+    if (!cur) return this.createAlert(r!, ruleId, resourceId, name, labels, describe, 'firing', nowIso, nowIso);
+    if (cur.status.state === 'resolved') return void (await this.writeStatus(cur, { ...describe, state: 'firing', activeSince: nowIso, startsAt: nowIso, endsAt: null, lastNotifiedAt: null }, labels));
     if (cur.status.state === 'pending') {
       const due = Date.parse(cur.status.activeSince) + forMs;
       if (now >= due) return void (await this.writeStatus(cur, { ...describe, state: 'firing', startsAt: nowIso }, labels));
