@@ -137,13 +137,14 @@ test('the budgets count only agents\' batches, and at most 4 of one host: held b
 
 test('a batch whose agent goes away while it is authenticated holds nothing afterwards', async () => {
   const app = await openTestApp({ telemetry: {}, southbound: {}, listen: true });
-  const slow = AgentAuth.prototype.agent;
+  // Admission authenticates with identify (the rate token is taken later, by the handler).
+  const slow = AgentAuth.prototype.identify;
   try {
     assert.equal((await app.call('POST', '/v1/projects/default/hosts', app.admin, { name: 'edge-gone', spec: { serialNumber: 'SN-GONE', desiredState: 'onboarded' } })).status, 201);
     const et = (await app.call('POST', '/v1/projects/default/tokens', app.admin, { role: 'enrollment' })).json.token;
     const token = (await app.call('POST', '/southbound/v1/enroll', et, { serialNumber: 'SN-GONE', hostname: 'edge-gone' })).json.token;
     // Authentication that waits (a cold cache: a signature check, a store read for mutual TLS).
-    AgentAuth.prototype.agent = async function (this: AgentAuth, ...args: Parameters<AgentAuth['agent']>) {
+    AgentAuth.prototype.identify = async function (this: AgentAuth, ...args: Parameters<AgentAuth['identify']>) {
       await new Promise((r) => setTimeout(r, 100));
       return slow.apply(this, args);
     };
@@ -161,12 +162,12 @@ test('a batch whose agent goes away while it is authenticated holds nothing afte
       });
     }
     await new Promise((r) => setTimeout(r, 300));
-    AgentAuth.prototype.agent = slow;
+    AgentAuth.prototype.identify = slow;
     const body = Buffer.from(encodeMetrics([{ name: 'gone.test', attrs: {}, type: 'gauge', unit: '1', value: 1, t: Date.now() }], {}));
     const r = await fetch(`${app.url}/southbound/v1/otlp/v1/metrics`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
     assert.equal(r.status, 200, await r.text());
   } finally {
-    AgentAuth.prototype.agent = slow;
+    AgentAuth.prototype.identify = slow;
     await app.close();
   }
 });
