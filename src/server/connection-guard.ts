@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import { isIPv4, isIPv6, type Socket } from 'node:net';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { KeyedCounts } from './keyed-counts.ts';
 
 export interface ConnectionGuardOptions {
   /** Open connections in all. */
@@ -33,7 +34,7 @@ const BUSY = (() => {
  */
 export class ConnectionGuard {
   private open = 0;
-  private readonly byAddress = new Map<string, number>();
+  private readonly byAddress = new KeyedCounts();
   private readonly deadlines = new WeakMap<Socket, NodeJS.Timeout>();
   readonly refused = { total: 0, per_address: 0 };
   private unreported = 0;
@@ -83,15 +84,12 @@ export class ConnectionGuard {
     const ip = plainAddress(socket.remoteAddress ?? '');
     const key = LOOPBACK.has(ip) ? undefined : addressKey(ip);
     if (this.open >= this.options.maxConnections) return this.refuse(socket, 'total', ip);
-    if (key !== undefined && (this.byAddress.get(key) ?? 0) >= this.options.maxConnectionsPerAddress) return this.refuse(socket, 'per_address', ip);
+    if (key !== undefined && this.byAddress.held(key) >= this.options.maxConnectionsPerAddress) return this.refuse(socket, 'per_address', ip);
     this.open++;
-    if (key !== undefined) this.byAddress.set(key, (this.byAddress.get(key) ?? 0) + 1);
+    const leave = key !== undefined ? this.byAddress.add(key) : undefined;
     socket.once('close', () => {
       this.open--;
-      if (key === undefined) return;
-      const n = (this.byAddress.get(key) ?? 1) - 1;
-      if (n <= 0) this.byAddress.delete(key);
-      else this.byAddress.set(key, n);
+      leave?.();
     });
     return true;
   }

@@ -1,4 +1,5 @@
 import { EimError } from '../api/index.ts';
+import { KeyedCounts } from './keyed-counts.ts';
 
 export interface WatchSlotsOptions {
   /** Open streams one token may hold. @default 64 */
@@ -16,7 +17,7 @@ export interface WatchSlotsOptions {
 export class WatchSlots {
   readonly perToken: number;
   readonly total: number;
-  private readonly byKey = new Map<string, number>();
+  private readonly byKey = new KeyedCounts();
   private count = 0;
 
   constructor(options: WatchSlotsOptions = {}) {
@@ -31,23 +32,20 @@ export class WatchSlots {
 
   /** Takes a slot for `key` (a token id); `rate_limited` when the token is full, `unavailable` when the server is. */
   reserve(key: string): () => void {
-    const held = this.byKey.get(key) ?? 0;
-    if (held >= this.perToken) {
+    if (this.byKey.held(key) >= this.perToken) {
       throw new EimError('rate_limited', `this token already holds ${this.perToken} open watch streams; close some (or use one stream with kinds=…)`, { details: { retryAfterSeconds: 5 } });
     }
     if (this.count >= this.total) {
       throw new EimError('unavailable', `this server already serves ${this.total} watch streams, its limit (--max-watch-streams); retry later, or on another server`, { details: { retryAfterSeconds: 5 } });
     }
-    this.byKey.set(key, held + 1);
+    const leave = this.byKey.add(key);
     this.count++;
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.count--;
-      const n = (this.byKey.get(key) ?? 1) - 1;
-      if (n <= 0) this.byKey.delete(key);
-      else this.byKey.set(key, n);
+      leave();
     };
   }
 }

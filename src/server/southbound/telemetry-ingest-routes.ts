@@ -7,6 +7,7 @@ import { headlineMetrics } from '../telemetry/headline-metrics.ts';
 import { decodeOtlpLogs, decodeOtlpMetrics } from '../telemetry/otlp-decode.ts';
 import type { TelemetryService } from '../telemetry/telemetry-service.ts';
 import type { AgentAuth, AgentCaller } from './agent-auth.ts';
+import { KeyedCounts } from '../keyed-counts.ts';
 import { AdmissionValve } from './admission-valve.ts';
 import { KeyedBuckets } from './southbound-limits.ts';
 
@@ -47,7 +48,7 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
   const tags = ['Southbound'];
 
   /** Batches in progress per host: one agent (or its stolen token) cannot hold the server's whole budget. */
-  const perHost = new Map<string, number>();
+  const perHost = new KeyedCounts();
 
   // The server's own bound, all hosts together: batches from their first byte until their handler
   // is done with them (parsed, decoded, waiting for or in a commit). Checked before the body is
@@ -65,7 +66,7 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
 
   /** Takes a host's share of every budget, or throws rate_limited having taken none. */
   const take = (hostId: string, weight: number): (() => void) => {
-    const held = perHost.get(hostId) ?? 0;
+    const held = perHost.held(hostId);
     if (held >= MAX_BATCHES_PER_HOST) throw new EimError('rate_limited', `host ${hostId} has ${held} telemetry batches in progress (at most ${MAX_BATCHES_PER_HOST}); retry after 1 s`, { details: { retryAfterSeconds: 1 } });
     const leaveBatches = valve.enter();
     let leaveBytes: () => void;
@@ -75,16 +76,11 @@ export function registerTelemetryIngestRoutes(app: FastifyInstance, deps: Teleme
       leaveBatches();
       throw e;
     }
-    perHost.set(hostId, held + 1);
-    let left = false;
+    const leaveHost = perHost.add(hostId);
     return () => {
-      if (left) return;
-      left = true;
       leaveBatches();
       leaveBytes();
-      const n = (perHost.get(hostId) ?? 1) - 1;
-      if (n <= 0) perHost.delete(hostId);
-      else perHost.set(hostId, n);
+      leaveHost();
     };
   };
 
