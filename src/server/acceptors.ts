@@ -77,10 +77,13 @@ export function startAcceptors(server: Server, count: number, backlog: number, o
     extra.push(dup);
   };
   let received = 0;
+  /** The helper failed: what arrived is dropped (unless all did), and the start goes on with one descriptor. */
   const fail = (e: Error) => {
-    if (closed || received === count) return;
-    onError(e);
-    acceptors.close();
+    if (!closed && received < count) {
+      onError(e);
+      acceptors.close();
+    }
+    finish();
   };
   try {
     const { NODE_OPTIONS: _, ...env } = process.env;
