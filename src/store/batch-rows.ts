@@ -3,7 +3,6 @@ import type { Resource } from '../api/index.ts';
 import type { Database } from './schema.ts';
 import type { HostIdentity, HostIdentityMatch, IdentityLookup, NameClaim } from './store.ts';
 
-
 /** The hosts holding any of these uuids (lower case) or serial numbers in a project, as stored. */
 export type IdentityQuery = (project: string, uuids: string[], serials: string[]) => Promise<{ id: string; name: string; uuid: string | null; serial: string | null }[]>;
 
