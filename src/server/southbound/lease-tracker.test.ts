@@ -162,3 +162,58 @@ test('sqlite: a server listens before it has read every host: heartbeats meanwhi
     await ts.cleanup();
   }
 });
+
+test('sqlite: a heartbeat heard while the judge writes "no connection" for its host turns it running again, with no further heartbeat', async () => {
+  const ts = await openTestStore('sqlite');
+  const service = new InventoryService(ts.store);
+  await service.start();
+  await service.ensureProject('default');
+  const inv = service.as({ subject: 'southbound', grants: [{ project: ALL_PROJECTS, role: 'manager' }] });
+  const admin = service.as({ subject: 'admin', grants: [{ project: ALL_PROJECTS, role: 'admin' }] });
+  const id = (await admin.create('default', 'Host', { name: 'h', spec: { desiredState: 'onboarded' } })).id;
+  // Status writes wait for the gate while it is shut: a loaded store, the judge's write in flight.
+  let gate: Promise<void> = Promise.resolve();
+  let open = () => {};
+  const started: string[] = [];
+  const written: string[] = [];
+  const slow = new Proxy(inv, {
+    get: (o, k) =>
+      k === 'updateStatus'
+        ? async (...a: Parameters<Inventory['updateStatus']>) => {
+            started.push((a[3] as { hostStatus?: { message?: string } }).hostStatus?.message ?? '');
+            await gate;
+            const r = await o.updateStatus(...a);
+            written.push((a[3] as { hostStatus?: { message?: string } }).hostStatus?.message ?? '');
+            return r;
+          }
+        : Reflect.get(o, k),
+  });
+  const clock = { now: Date.now() };
+  const tracker = new LeaseTracker({ inventory: slow, leases: ts.store.leases, serverId: 'j', flushMs: 3_600_000, checkEveryMs: 3_600_000, fullPassMs: 3_600_000, now: () => clock.now });
+  const message = async () => ((await inv.get('default', 'Host', id)).status as { hostStatus?: { message?: string } }).hostStatus?.message;
+  try {
+    await tracker.start();
+    tracker.lead();
+    tracker.beat('default', id, 1000);
+    for (let i = 0; i < 200 && (await message()) !== 'running'; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(await message(), 'running');
+    await new Promise((r) => setTimeout(r, 50)); // the tracker has heard its own write
+    gate = new Promise<void>((r) => (open = r));
+    clock.now += 10_000; // silent for 10 intervals
+    const checked = tracker.checkNow();
+    for (let i = 0; i < 200 && started.at(-1) !== 'no connection'; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(started.at(-1), 'no connection', `the judge is writing "no connection" (${JSON.stringify(started)})`);
+    tracker.beat('default', id, 1000); // the agent is back while that write is in flight
+    open();
+    await checked;
+    for (let i = 0; i < 200 && !written.includes('no connection'); i++) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(written.slice(0, 2), ['running', 'no connection'], 'the judge wrote "no connection"');
+    for (let i = 0; i < 200 && (await message()) !== 'running'; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(await message(), 'running', `running again: the heartbeat heard during the write counts (${JSON.stringify(written)})`);
+  } finally {
+    open();
+    await tracker.stop();
+    await service.stop();
+    await ts.cleanup();
+  }
+});

@@ -136,9 +136,13 @@ export class LeaseTracker {
       return;
     }
     if (this.view.apply(host) === undefined) return;
-    // Marked lost (a judge racing a reconnect) while it heartbeats here: running again.
-    const l = this.local.get(host.id);
-    if (l && !l.revoked && this.loaded && this.view.get(host.id)?.message !== HOST_RUNNING && heardUntil(l, this.options.missedIntervals) > this.options.now()) this.comeBack(host.id);
+    this.reconsider(host.id);
+  }
+
+  /** Marked lost (a judge racing a reconnect, or a write in flight when it heartbeat) while it heartbeats here: running again. */
+  private reconsider(hostId: string): void {
+    const l = this.local.get(hostId);
+    if (l && !l.revoked && this.loaded && !this.stopping && this.view.get(hostId)?.message !== HOST_RUNNING && heardUntil(l, this.options.missedIntervals) > this.options.now()) this.comeBack(hostId);
   }
 
   /** Agents heartbeating to this server. */
@@ -205,7 +209,8 @@ export class LeaseTracker {
 
   /**
    * One status write per host at a time (a host already being written is skipped: whoever asked
-   * asks again on its next heartbeat or check), at most maxWritesInFlight in all; the others wait
+   * asks again on its next heartbeat or check, and a heartbeat heard meanwhile is reconsidered
+   * when the write is done), at most maxWritesInFlight in all; the others wait
    * in a queue and decide what to write when their turn comes.
    */
   private write(hostId: string, what: () => { project: string; patch: Record<string, unknown> } | undefined): void {
@@ -229,6 +234,9 @@ export class LeaseTracker {
     ).finally(() => {
       this.writing.delete(hostId);
       this.inFlight--;
+      // A heartbeat heard while this write was in flight was skipped (the view still said running,
+      // or this host was being written): it counts now.
+      this.reconsider(hostId);
       for (const [id, next] of this.queued) {
         if (this.inFlight >= this.options.maxWritesInFlight) break;
         this.queued.delete(id);
