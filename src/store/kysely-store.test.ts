@@ -370,6 +370,29 @@ for (const dialect of DIALECTS) {
       { retention: { minAgeMs: 0, minEvents: 10 }, now: () => new Date(Date.now() + 1000) },
     ));
 
+  test(`${dialect}: referringTo finds a host's devices of the asked kinds in its project only, every value a parameter`, (t) =>
+    withInventory(t, dialect, async ({ store, svc, admin, mgr }) => {
+      await svc.ensureProject('other');
+      const host = await admin.create(P, 'Host', { name: 'h1', spec: {} });
+      const twin = await admin.create(P, 'Host', { name: 'h2', spec: {} });
+      const nic = await mgr.create(P, 'HostNic', { name: 'h1-eth0', status: { hostId: host.id, deviceName: 'eth0' } });
+      const disk = await mgr.create(P, 'HostStorage', { name: 'h1-sda', status: { hostId: host.id, deviceName: 'sda' } });
+      await mgr.create(P, 'HostGpu', { name: 'h1-gpu0', status: { hostId: host.id, deviceName: 'gpu0' } });
+      await mgr.create(P, 'HostNic', { name: 'h2-eth0', status: { hostId: twin.id, deviceName: 'eth0' } });
+      const ids = (rs: Resource[]) => rs.map((r) => r.id);
+      assert.deepEqual(ids(await store.referringTo(P, host.id, ['HostNic', 'HostStorage'], 100)), [nic.id, disk.id].sort());
+      assert.deepEqual((await store.referringTo(P, host.id, ['HostNic'], 100))[0], await mgr.get(P, 'HostNic', nic.id), 'the stored resource, whole');
+      assert.equal((await store.referringTo(P, host.id, ['HostNic', 'HostStorage', 'HostGpu'], 2)).length, 2, 'at most limit');
+      assert.deepEqual(await store.referringTo('other', host.id, ['HostNic', 'HostStorage', 'HostGpu'], 100), [], 'another project sees none of them');
+      assert.deepEqual(await store.referringTo(P, host.id, [], 100), []);
+      // Values that would change a query pasted together from them find nothing.
+      for (const hostile of [`${host.id}' or '1'='1`, `") or 1=1 --`, '%', '*']) {
+        assert.deepEqual(await store.referringTo(P, hostile, ['HostNic'], 100), [], `target ${hostile}`);
+        assert.deepEqual(await store.referringTo(hostile, host.id, ['HostNic'], 100), [], `project ${hostile}`);
+        assert.deepEqual(await store.referringTo(P, host.id, [hostile, `HostNic' or '1'='1`], 100), [], `kinds ${hostile}`);
+      }
+    }));
+
   test(`${dialect}: acknowledged writes and the revision survive close and reopen`, (t) =>
     withInventory(t, dialect, async ({ ts, svc, store, admin, mgr }) => {
       const region = await admin.create(P, 'Region', { name: 'r', labels: { k: 'v' }, spec: {} });

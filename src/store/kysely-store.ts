@@ -244,6 +244,13 @@ export class KyselyStore implements Store {
     return readSecrets(this.db, project, id);
   }
 
+  async referringTo(project: string, targetId: string, kinds: readonly string[], limit: number): Promise<Resource[]> {
+    if (kinds.length === 0 || limit <= 0) return [];
+    const kindList = this.adapter.name === 'postgres' ? [...kinds] : JSON.stringify(kinds);
+    const rows = (await this.db.executeQuery<Row>(CompiledQuery.raw(REFERRING_TO_SQL[this.adapter.name], [targetId, project, kindList, limit]))).rows;
+    return rows.map((r) => toResource(r, this.adapter));
+  }
+
   async list(q: ListQuery): Promise<ListResult> {
     return this.adapter.snapshot(this.db, async (trx) => {
       const meta = await trx.selectFrom('eim_meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
@@ -564,6 +571,15 @@ const numbered = (text: string) => {
 const FIXED_SQL: Record<'sqlite' | 'postgres', typeof FIXED_SQLITE> = {
   sqlite: FIXED_SQLITE,
   postgres: Object.fromEntries(Object.entries(FIXED_SQLITE).map(([k, v]) => [k, numbered(v)])) as typeof FIXED_SQLITE,
+};
+
+/**
+ * The resources of some kinds that refer to one: the reference index finds the few rows (SQLite's
+ * unary `+` keeps it from walking the kind's index instead); the kinds are one parameter.
+ */
+const REFERRING_TO_SQL: Record<'sqlite' | 'postgres', string> = {
+  sqlite: `select * from eim_resources where id in (select from_id from eim_refs where to_id = ?) and +project = ? and +kind in (select value from json_each(?)) order by id limit ?`,
+  postgres: `select * from eim_resources where id in (select from_id from eim_refs where to_id = $1) and project = $2 and kind = any($3::text[]) order by id limit $4`,
 };
 
 /**

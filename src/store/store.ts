@@ -153,6 +153,12 @@ export interface Store {
    * `limit`, in one query over two indexes. The values are parameters, never query text.
    */
   hostsByIdentity(project: string, identity: HostIdentity, limit: number): Promise<HostIdentityMatch[]>;
+  /**
+   * Resources of `project` and of one of `kinds` that refer to `targetId` (e.g. a host's devices,
+   * through their `status.hostId`), in id order, at most `limit`: one query through the reference
+   * index, with every value a parameter.
+   */
+  referringTo(project: string, targetId: string, kinds: readonly string[], limit: number): Promise<Resource[]>;
   list(query: ListQuery): Promise<ListResult>;
   /** Logged events in revision order; throws `revision_compacted` when `after` is older than the log. */
   readEvents(query: EventQuery): Promise<LoggedEvent[]>;

@@ -7,6 +7,10 @@ const DEVICE_KINDS = [
   { kind: 'HostUsb', field: 'usbs' },
 ] as const;
 
+const KINDS = DEVICE_KINDS.map((d) => d.kind);
+/** Devices read in one query: more than a report can name (HARDWARE_REPORT_LIMITS), so a full answer means more were made some other way. */
+const DEVICES_READ_AT_ONCE = 1000;
+
 /** A merge patch that turns `before` into `after` exactly (removed keys become null). */
 function replacePatch(before: Record<string, unknown> | undefined, after: Record<string, unknown>): Record<string, unknown> {
   const patch: Record<string, unknown> = { ...after };
@@ -28,7 +32,17 @@ export const deviceResourceName = (hostId: string, deviceName: string): string =
 export class HardwareSync {
   private readonly chains = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly inventory: Inventory) {}
+  /**
+   * @param devices reads a host's devices of every kind in one query (the store's `referringTo`,
+   *   called with the project of the agent's token); without it, one list per kind.
+   * @param readAtOnce what one query reads at most; a host with more (made some other way) is read
+   *   kind by kind.
+   */
+  constructor(
+    private readonly inventory: Inventory,
+    private readonly devices?: (project: string, hostId: string, kinds: readonly string[], limit: number) => Promise<Resource[]>,
+    private readonly readAtOnce = DEVICES_READ_AT_ONCE,
+  ) {}
 
   /** Applies a report; resolves with the number of writes made. */
   apply(project: string, hostId: string, report: HardwareReport): Promise<number> {
@@ -43,10 +57,7 @@ export class HardwareSync {
 
   private async diff(project: string, hostId: string, report: HardwareReport): Promise<number> {
     const inv = this.inventory;
-    const [host, ...children] = await Promise.all([
-      inv.get(project, 'Host', hostId),
-      ...DEVICE_KINDS.map(({ kind }) => listAll(inv, project, kind, { filter: `status.hostId = ${JSON.stringify(hostId)}` })),
-    ]);
+    const [host, children] = await Promise.all([inv.get(project, 'Host', hostId), this.devicesOf(project, hostId)]);
     // Removals first: a device renamed onto another's resource name frees it before the create.
     const removals: (() => Promise<unknown>)[] = [];
     const writes: (() => Promise<unknown>)[] = [];
@@ -54,7 +65,7 @@ export class HardwareSync {
     if (!jsonEqual(hw ?? {}, report.hardware)) writes.push(() => inv.updateStatus(project, 'Host', hostId, { hardware: replacePatch(hw, report.hardware) }));
     DEVICE_KINDS.forEach(({ kind, field }, i) => {
       const existing = new Map<string, Resource>();
-      for (const r of children[i].items) existing.set(String((r.status as { deviceName?: string }).deviceName), r as Resource);
+      for (const r of children[i]) existing.set(String((r.status as { deviceName?: string }).deviceName), r as Resource);
       const seen = new Set<string>();
       const names = new Set<string>();
       for (const device of report[field] as Record<string, unknown>[]) {
@@ -77,5 +88,16 @@ export class HardwareSync {
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     return all.length;
+  }
+
+  /** The host's current devices, per kind in DEVICE_KINDS order. */
+  private async devicesOf(project: string, hostId: string): Promise<Resource[][]> {
+    if (this.devices) {
+      const rows = await this.devices(project, hostId, KINDS, this.readAtOnce);
+      // More than a report can hold (made some other way): read them kind by kind, every page.
+      if (rows.length < this.readAtOnce) return DEVICE_KINDS.map(({ kind }) => rows.filter((r) => r.kind === kind));
+    }
+    const lists = await Promise.all(DEVICE_KINDS.map(({ kind }) => listAll(this.inventory, project, kind, { filter: `status.hostId = ${JSON.stringify(hostId)}` })));
+    return lists.map((l) => l.items as Resource[]);
   }
 }

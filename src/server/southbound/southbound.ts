@@ -77,7 +77,7 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
     lastSeenEveryMs: o.lastSeenEveryMs,
     onError: o.onError,
   });
-  const hardware = new HardwareSync(system);
+  const hardware = new HardwareSync(system, (project, hostId, kinds, limit) => o.service.store.referringTo(project, hostId, kinds, limit));
   const certificates = o.agentCa ? new AgentCertificates({ ca: o.agentCa, host: (id) => o.service.store.get(id) }) : undefined;
   const streams = new AgentStreams({
     service: o.service,
