@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { ALL_PROJECTS, type AgentCommand, type Caller, type HostNodeConfig, type NodeConfigPayload, type InventoryEvent, type Inventory, isEimError, listAll } from '../../api/index.ts';
+import { ALL_PROJECTS, type AgentCommand, type Caller, type HostNodeConfig, type NodeConfigPayload, type InventoryEvent, type Inventory, isEimError, listAll, type Resource } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
 
 interface Conn {
@@ -41,6 +41,11 @@ export interface AgentStreamsOptions {
   recheckMs?: number;
   /** Open streams per host; one more closes the oldest. @default 2 */
   maxPerHost?: number;
+  /**
+   * A connecting agent's commands are read in one query of at most this many; a host with more
+   * (a long history) is read page by page. @default 1000
+   */
+  commandsReadAtOnce?: number;
 }
 
 /**
@@ -161,7 +166,7 @@ export class AgentStreams {
     });
     raw.write(': connected\n\n');
     // Everything not yet finished, then live ones (those arriving meanwhile are deduplicated by id).
-    for (const c of (await listAll(this.inventory, project, 'Command', { filter: `spec.hostId = ${JSON.stringify(hostId)}`, orderBy: 'createdAt' })).items) {
+    for (const c of await this.commandsOf(project, hostId)) {
       const state = (c.status as { state?: string }).state ?? 'pending';
       if (state === 'pending' || state === 'running') this.send(conn, c.revision, c);
     }
@@ -174,6 +179,14 @@ export class AgentStreams {
       throw e;
     }
     this.sendConfig(conn, host.revision, host.status);
+  }
+
+  /** Every command of the host, oldest first. */
+  private async commandsOf(project: string, hostId: string): Promise<Resource[]> {
+    const limit = this.options.commandsReadAtOnce ?? 1000;
+    const rows = await this.options.service.store.referringTo(project, hostId, ['Command'], limit);
+    if (rows.length < limit) return rows.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return (await listAll(this.inventory, project, 'Command', { filter: `spec.hostId = ${JSON.stringify(hostId)}`, orderBy: 'createdAt' })).items as Resource[];
   }
 
   private async route(ev: InventoryEvent): Promise<void> {

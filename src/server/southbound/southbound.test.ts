@@ -206,3 +206,35 @@ describe('southbound: lastSeenAt on reads', () => {
     assert.equal(await stored(), first, 'the stored value did not move: no store write per heartbeat');
   });
 });
+
+describe('a connecting agent gets every unfinished command of its host, oldest first, however many it has', () => {
+  for (const readAtOnce of [undefined, 2]) {
+    test(`reading ${readAtOnce ?? 'the default number of'} commands at once`, async () => {
+      const srv = await openTestApp({ southbound: { commandsReadAtOnce: readAtOnce }, listen: true });
+      try {
+        const manager = { subject: 'test-manager', grants: [{ project: '*', role: 'manager' as const }] };
+        const mgr = srv.inventory.as(manager);
+        const host = (await srv.call('POST', '/v1/projects/default/hosts', srv.admin, { name: 'edge-many', spec: { serialNumber: 'SN-MANY', desiredState: 'onboarded' } })).json;
+        const other = (await srv.call('POST', '/v1/projects/default/hosts', srv.admin, { name: 'edge-else', spec: { serialNumber: 'SN-ELSE', desiredState: 'onboarded' } })).json;
+        const et = (await srv.call('POST', '/v1/projects/default/tokens', srv.admin, { role: 'enrollment' })).json.token as string;
+        const agent = (await srv.call('POST', '/southbound/v1/enroll', et, { serialNumber: 'SN-MANY', hostname: 'edge-many' })).json.token as string;
+        const made: { id: string; state: string }[] = [];
+        for (const [i, state] of ['succeeded', 'pending', 'failed', 'running', 'succeeded', 'pending'].entries()) {
+          const c = await mgr.create('default', 'Command', { name: `c-${i}`, spec: { hostId: host.id, type: 'power', params: { state: 'off' } }, status: { state } });
+          made.push({ id: c.id, state });
+          await new Promise((r) => setTimeout(r, 2)); // distinct createdAt
+        }
+        await mgr.create('default', 'Command', { name: 'c-else', spec: { hostId: other.id, type: 'power', params: { state: 'off' } }, status: { state: 'pending' } });
+        const frames: SseFrame[] = [];
+        const s = await openSse(`${srv.url}/southbound/v1/stream`, { token: agent }, (f) => frames.push(f));
+        const want = made.filter((c) => c.state === 'pending' || c.state === 'running').map((c) => c.id);
+        await until(() => frames.filter((f) => f.event === 'command').length >= want.length, 'the unfinished commands', { timeoutMs: 3000 });
+        await new Promise((r) => setTimeout(r, 100)); // nothing more follows
+        s.close();
+        assert.deepEqual(frames.filter((f) => f.event === 'command').map((f) => JSON.parse(f.data).id), want);
+      } finally {
+        await srv.close();
+      }
+    });
+  }
+});

@@ -42,6 +42,8 @@ export interface SouthboundOptions {
   limits?: SouthboundLimitOptions;
   /** How often open command streams check their token again (revoked or expired: closed). @default 1000 */
   streamRecheckMs?: number;
+  /** A connecting agent's commands are read in one query of at most this many, then page by page. @default 1000 */
+  commandsReadAtOnce?: number;
   /** Where the agents' OTLP batches go. @default a TelemetryService with the defaults, on the inventory's store */
   telemetry?: TelemetryService;
   onError?: (e: unknown) => void;
@@ -85,6 +87,7 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
     onHost: (host, deleted) => leases.observeHost(host, deleted),
     verify: (token) => o.tokens.verify(token),
     recheckMs: o.streamRecheckMs,
+    commandsReadAtOnce: o.commandsReadAtOnce,
     maxPerHost: limits.streamsPerHost,
     onHostRevoked: async (hostId) => {
       leases.forget(hostId);
