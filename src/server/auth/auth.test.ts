@@ -39,6 +39,30 @@ describe('tokens', () => {
     await assert.rejects(svc.verify(t.token), { code: 'unauthenticated', message: /revoked/ }, 'revoked at once, though it was cached');
   });
 
+  test('requests carrying one token at the same time share one signature check; a refused token is checked again next time', async () => {
+    const t = await svc.issue({ subject: 'agent/host-0000beef', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000beef' });
+    const before = svc.signatureChecks;
+    const callers = await Promise.all(Array.from({ length: 20 }, () => svc.verify(t.token)));
+    assert.equal(svc.signatureChecks - before, 1, 'one check for 20 requests at once');
+    for (const c of callers) assert.equal(c.hostId, 'host-0000beef');
+    await svc.verify(t.token);
+    assert.equal(svc.signatureChecks - before, 1, 'then the cache answers');
+    const [h, p, sig] = t.token.split('.');
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), host: 'host-0000ffff' })).toString('base64url')}.${sig}`;
+    const refused = await Promise.allSettled(Array.from({ length: 10 }, () => svc.verify(forged)));
+    assert.ok(refused.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'unauthenticated'), 'every request with the forged token is refused');
+    assert.equal(svc.signatureChecks - before, 2, 'one check for the 10 forged ones');
+    await assert.rejects(svc.verify(forged), { code: 'unauthenticated' });
+    assert.equal(svc.signatureChecks - before, 3, 'a refusal is not remembered as a pass, nor kept in flight');
+    // Revoked while requests wait on its check: each of them is refused.
+    const t2 = await svc.issue({ subject: 'agent/host-0000cafe', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000cafe' });
+    const waiting = Promise.allSettled([svc.verify(t2.token), svc.verify(t2.token)]);
+    await svc.revoke({ id: t2.id });
+    const outcomes = await waiting;
+    await assert.rejects(svc.verify(t2.token), { code: 'unauthenticated', message: /revoked/ });
+    assert.ok(outcomes.every((o) => o.status === 'fulfilled' || (o.reason as { code?: string }).code === 'unauthenticated'));
+  });
+
   test('revocation by host revokes every agent token of that host, and reaches another process', async () => {
     const a1 = await svc.issue({ subject: 'agent', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000abcd' });
     const a2 = await svc.issue({ subject: 'agent', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000abcd' });

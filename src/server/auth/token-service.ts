@@ -50,6 +50,10 @@ export class TokenService {
   private keys = new Map<string, { sign: JoseKey; verify: JoseKey; createdAt: string }>();
   private newestKid = '';
   private readonly cache = new Map<string, { caller: Caller; exp: number }>();
+  /** Tokens being checked now: requests carrying one of them at the same time wait for that one check. */
+  private readonly checking = new Map<string, Promise<{ caller: Caller; exp: number }>>();
+  /** Signature checks this process made (a token's first request, or its first after the cache let it go). */
+  signatureChecks = 0;
   private revoked = new Set<string>();
   private timer?: NodeJS.Timeout;
   private lastKeyReload = 0;
@@ -214,6 +218,20 @@ export class TokenService {
       if (hit.caller.tokenId && this.revoked.has(hit.caller.tokenId)) throw revokedError();
       return hit;
     }
+    // An agent's first requests (hardware, status, heartbeat, stream) come at once with its new
+    // token, and a fleet's enrolments with one enrollment token: one check for all of them.
+    let check = this.checking.get(token);
+    if (!check) {
+      check = this.check(token, nowS).finally(() => this.checking.delete(token));
+      this.checking.set(token, check);
+    }
+    const verified = await check;
+    if (verified.caller.tokenId && this.revoked.has(verified.caller.tokenId)) throw revokedError();
+    return verified;
+  }
+
+  /** Checks a token's signature and claims, and caches what it stands for (a revoked one is not cached). */
+  private async check(token: string, nowS: number): Promise<{ caller: Caller; exp: number }> {
     let verified: { caller: Caller; exp: number };
     let iss: string | undefined;
     try {
@@ -221,6 +239,7 @@ export class TokenService {
     } catch {
       throw new EimError('unauthenticated', 'the token is not a JWT; check that it was copied whole');
     }
+    this.signatureChecks++;
     if (this.oidc && iss === this.oidc.options.issuer) verified = await this.oidc.verify(token);
     else verified = await this.verifyOwn(token, nowS);
     if (verified.caller.tokenId && this.revoked.has(verified.caller.tokenId)) throw revokedError();
