@@ -17,7 +17,7 @@ const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'eim-agent-renew-'));
 const MANAGER = { subject: 'm', grants: [{ project: '*', role: 'manager' as const }] };
 
 test('the agent renews its 3-second token before it expires, saves it atomically, and its stream keeps delivering', async () => {
-  const srv = await openTestApp({ southbound: { leaseCheckMs: 100, streamRecheckMs: 100, limits: { agentTokenTtlSeconds: 3 } }, listen: true });
+  const srv = await openTestApp({ southbound: { leaseCheckMs: 100, limits: { agentTokenTtlSeconds: 3 } }, listen: true });
   const dir = tmp();
   const log = new MemoryLog();
   const discovery = new SimDiscovery({ seed: 'renew', hostname: 'renew-1' });

@@ -28,7 +28,7 @@ export async function openMtlsTestApp(o: { certificateTtlSeconds?: number; south
     const srv = await openTestApp({
       ...(o.dialect ? { dialect: o.dialect } : {}),
       app: { listener: { tls: readTlsFiles({ certFile: files['tls.crt'], keyFile: files['tls.key'] }), agentCa: agentCa.certPem } },
-      southbound: { leaseCheckMs: 100, streamRecheckMs: 100, ...o.southbound, agentCa },
+      southbound: { leaseCheckMs: 100, ...o.southbound, agentCa },
       listen: true,
     });
     return {

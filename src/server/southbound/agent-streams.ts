@@ -5,8 +5,11 @@ import type { InventoryService } from '../../inventory/index.ts';
 interface Conn {
   raw: ServerResponse;
   project: string;
-  /** The agent token it was opened with: checked again while the stream is open. */
+  /** The agent token it was opened with: the stream ends when it is revoked or expires. */
   token: string;
+  /** Stops watching the token (the stream ended); set once the watch is in place. */
+  unguard?: () => void;
+  closed?: boolean;
   /** Command ids sent on this connection (a command's later updates are not resent). */
   sent: Set<string>;
   /** The telemetry config version last sent on this connection, and the host revision it came from. */
@@ -32,13 +35,13 @@ export interface AgentStreamsOptions {
   /** Keep-alive bookmark on idle streams. @default 15000 */
   keepAliveMs?: number;
   /**
-   * Checks an open stream's token again (revoked, expired: throws `unauthenticated`). Called every
-   * `recheckMs`; a stream whose token fails gets an ERROR event and is closed. Revocations made by
-   * other servers arrive through the TokenService's refresh, so a stream ends within that plus this.
+   * Watches an open stream's token (TokenService.guard): calls `onInvalid` once, with the
+   * `unauthenticated` error, when it is revoked or expires; returns the function that stops
+   * watching. A stream whose token fails gets an ERROR event and is closed. Revocations made by
+   * other servers arrive through the TokenService's refresh. Nothing is polled: a server with
+   * 10,000 streams does no work per stream while their tokens stay valid.
    */
-  verify?: (token: string) => Promise<unknown>;
-  /** @default 1000 */
-  recheckMs?: number;
+  guard?: (token: string, onInvalid: (e: unknown) => void) => Promise<() => void>;
   /** Open streams per host; one more closes the oldest. @default 2 */
   maxPerHost?: number;
   /**
@@ -69,8 +72,6 @@ export class AgentStreams {
   private readonly abort = new AbortController();
   private running?: Promise<void>;
   private keepAlive?: NodeJS.Timeout;
-  private recheck?: NodeJS.Timeout;
-  private checking = false;
   private readonly inventory: Inventory;
 
   constructor(private readonly options: AgentStreamsOptions) {
@@ -94,37 +95,23 @@ export class AgentStreams {
       for (const set of this.conns.values()) for (const c of set) c.raw.write(': keep-alive\n\n');
     }, this.options.keepAliveMs ?? 15_000);
     this.keepAlive.unref();
-    if (this.options.verify) {
-      this.recheck = setInterval(() => void this.recheckTokens(), this.options.recheckMs ?? 1000);
-      this.recheck.unref();
-    }
   }
 
-  /** Ends the streams whose token is no longer valid (revoked here or on another server, or expired). */
-  private async recheckTokens(): Promise<void> {
-    if (this.checking) return;
-    this.checking = true;
-    try {
-      // The error body as the REST API would answer it (code unauthenticated; details.reason
-      // `expired` when the token ran out rather than was revoked).
-      const verdicts = new Map<string, string | undefined>();
-      const refusal = (e: unknown) =>
-        JSON.stringify(isEimError(e) && e.code === 'unauthenticated' ? e.toJSON() : { error: { code: 'unauthenticated', message: 'the token is no longer valid' } });
-      for (const [hostId, set] of [...this.conns]) {
-        for (const c of [...set]) {
-          if (!verdicts.has(c.token)) verdicts.set(c.token, await this.options.verify!(c.token).then(() => undefined, refusal));
-          const why = verdicts.get(c.token);
-          if (why === undefined) continue;
-          c.raw.write(`event: ERROR\ndata: ${why}\n\n`);
-          this.close(hostId, c);
-        }
-      }
-    } finally {
-      this.checking = false;
-    }
+  /**
+   * Ends a stream whose token is no longer valid (revoked here or on another server, or expired):
+   * an ERROR event with the body the REST API would answer (code unauthenticated; details.reason
+   * `expired` when the token ran out rather than was revoked), then close.
+   */
+  private refuse(hostId: string, c: Conn, e: unknown): void {
+    if (c.closed) return;
+    const body = isEimError(e) && e.code === 'unauthenticated' ? e.toJSON() : { error: { code: 'unauthenticated', message: 'the token is no longer valid' } };
+    c.raw.write(`event: ERROR\ndata: ${JSON.stringify(body)}\n\n`);
+    this.close(hostId, c);
   }
 
   private close(hostId: string, c: Conn): void {
+    c.closed = true;
+    c.unguard?.();
     c.raw.end();
     const set = this.conns.get(hostId);
     set?.delete(c);
@@ -134,8 +121,13 @@ export class AgentStreams {
   async stop(): Promise<void> {
     this.abort.abort();
     clearInterval(this.keepAlive);
-    clearInterval(this.recheck);
-    for (const set of this.conns.values()) for (const c of set) c.raw.end();
+    for (const set of this.conns.values()) {
+      for (const c of set) {
+        c.closed = true;
+        c.unguard?.();
+        c.raw.end();
+      }
+    }
     this.conns.clear();
     await this.running;
   }
@@ -161,10 +153,21 @@ export class AgentStreams {
       this.close(hostId, old);
     }
     raw.once('close', () => {
+      conn.closed = true;
+      conn.unguard?.();
       set!.delete(conn);
       if (set!.size === 0 && this.conns.get(hostId) === set) this.conns.delete(hostId);
     });
     raw.write(': connected\n\n');
+    if (this.options.guard) {
+      try {
+        const stop = await this.options.guard(token, (e) => this.refuse(hostId, conn, e));
+        if (conn.closed) stop(); // gone while the watch was set up
+        else conn.unguard = stop;
+      } catch (e) {
+        return this.refuse(hostId, conn, e); // revoked or expired since the request was let in
+      }
+    }
     // Everything not yet finished, then live ones (those arriving meanwhile are deduplicated by id).
     for (const c of await this.commandsOf(project, hostId)) {
       const state = (c.status as { state?: string }).state ?? 'pending';
@@ -195,6 +198,13 @@ export class AgentStreams {
       this.options.onHost?.(obj, ev.type === 'DELETED');
       const desired = (obj.spec as { desiredState?: string }).desiredState;
       if (ev.type === 'DELETED' || desired === 'untrusted' || desired === 'deleted') {
+        // The tokens go first (an agent that sees its stream end finds them refused), and the
+        // streams then hear "revoked" (their agent stops for good), not the unauthenticated ERROR
+        // their token watch would send (which an agent retries): that watch stops first.
+        for (const c of this.conns.get(obj.id) ?? []) {
+          c.unguard?.();
+          c.unguard = undefined;
+        }
         if (!this.revokedHosts.has(obj.id)) {
           if (this.revokedHosts.size >= 100_000) this.revokedHosts.clear(); // a repeat revocation is harmless
           this.revokedHosts.add(obj.id);
@@ -202,9 +212,10 @@ export class AgentStreams {
         }
         const set = this.conns.get(obj.id);
         if (set) {
-          for (const c of set) {
+          for (const c of [...set]) {
+            if (c.closed) continue;
             c.raw.write(`event: revoked\ndata: ${JSON.stringify({ hostId: obj.id, reason: ev.type === 'DELETED' ? 'deleted' : desired })}\n\n`);
-            c.raw.end();
+            this.close(obj.id, c);
           }
           this.conns.delete(obj.id);
         }

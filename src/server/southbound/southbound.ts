@@ -40,8 +40,6 @@ export interface SouthboundOptions {
   leaderUrl?: string;
   /** Rates, caps and the agent token lifetime (see SouthboundLimitOptions for the defaults). */
   limits?: SouthboundLimitOptions;
-  /** How often open command streams check their token again (revoked or expired: closed). @default 1000 */
-  streamRecheckMs?: number;
   /** A connecting agent's commands are read in one query of at most this many, then page by page. @default 1000 */
   commandsReadAtOnce?: number;
   /** Where the agents' OTLP batches go. @default a TelemetryService with the defaults, on the inventory's store */
@@ -85,8 +83,7 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
     service: o.service,
     caller: { subject: 'southbound', grants: [{ project: '*', role: 'manager' }] },
     onHost: (host, deleted) => leases.observeHost(host, deleted),
-    verify: (token) => o.tokens.verify(token),
-    recheckMs: o.streamRecheckMs,
+    guard: (token, onInvalid) => o.tokens.guard(token, onInvalid),
     commandsReadAtOnce: o.commandsReadAtOnce,
     maxPerHost: limits.streamsPerHost,
     onHostRevoked: async (hostId) => {

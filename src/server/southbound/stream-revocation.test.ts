@@ -21,7 +21,7 @@ async function enrolled(srv: { call: TestApp['call']; admin: string }, serial: s
 
 describe('agent streams end when their token stops being valid', { timeout: 30_000 }, () => {
   test('revoked by id: ERROR unauthenticated, then closed; the host\'s other streams with other tokens stay', async () => {
-    const srv = await openTestApp({ southbound: { leaseCheckMs: 1000, streamRecheckMs: 100 }, listen: true });
+    const srv = await openTestApp({ southbound: { leaseCheckMs: 1000 }, listen: true });
     try {
       const a = await enrolled(srv, 'SN-REV');
       const second = (await srv.tokens.issue({ subject: `agent/${a.hostId}`, grants: [{ project: 'default', role: 'agent' }], hostId: a.hostId })).token;
@@ -44,7 +44,7 @@ describe('agent streams end when their token stops being valid', { timeout: 30_0
   });
 
   test('expired: the stream ends soon after its token does', async () => {
-    const srv = await openTestApp({ southbound: { leaseCheckMs: 1000, streamRecheckMs: 100 }, listen: true });
+    const srv = await openTestApp({ southbound: { leaseCheckMs: 1000 }, listen: true });
     try {
       const a = await enrolled(srv, 'SN-EXP');
       const short = (await srv.tokens.issue({ subject: `agent/${a.hostId}`, grants: [{ project: 'default', role: 'agent' }], hostId: a.hostId, ttlSeconds: 1 })).token;
