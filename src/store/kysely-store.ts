@@ -69,7 +69,7 @@ export class KyselyStore implements Store {
     options: KyselyStoreOptions = {},
   ) {
     this.dialect = adapter.name;
-    this.auth = new AuthStore(db);
+    this.auth = new AuthStore(db, adapter.name);
     this.telemetry = new TelemetryStore(db, adapter.name, options.telemetry);
     this.leases = new LeaseStore(db, adapter.name);
     this.now = options.now ?? (() => new Date());
@@ -473,10 +473,11 @@ class KyselyWriteTx implements WriteTx {
     const refs = refRows(res);
     if (!this.rows.deferInsert(row, refs)) {
       await this.rows.flush();
-      const r = await this.trx.insertInto('eim_resources').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
-      if (Number(r.numInsertedOrUpdatedRows ?? 0) !== 1) return this.clashes(res.id, res.project, res.kind, res.name);
+      const text = FIXED_SQL[this.adapter.name];
+      const r = await this.trx.executeQuery(CompiledQuery.raw(text.insertResource, RESOURCE_COLUMNS.map((c) => row[c])));
+      if (Number(r.numAffectedRows ?? 0) !== 1) return this.clashes(res.id, res.project, res.kind, res.name);
       this.rows.wrote(res.id, row);
-      if (refs.length > 0) await this.trx.insertInto('eim_refs').values(refs).execute();
+      for (const ref of refs) await this.trx.executeQuery(CompiledQuery.raw(text.insertRef, [ref.from_id, ref.to_id, ref.project, ref.owner]));
     }
     this.revisions.take();
     this.log('CREATED', res, actor);
@@ -524,7 +525,7 @@ class KyselyWriteTx implements WriteTx {
 
   async insertToken(record: TokenRecord): Promise<void> {
     await this.rows.flush();
-    return insertTokenRow(this.trx, record);
+    return insertTokenRow(this.trx, record, this.adapter.name);
   }
 
   async getSecrets(project: string, id: string): Promise<Record<string, unknown> | undefined> {
@@ -556,12 +557,16 @@ function refRows(res: Resource): RefRow[] {
  * with Kysely's query builder on every call cost more than running them. Written for SQLite; the
  * PostgreSQL text numbers each `?` in turn, so no statement here may hold a literal `?`.
  */
+/** The columns of eim_resources, in the order of rowOf. */
+const RESOURCE_COLUMNS = ['id', 'project', 'kind', 'name', 'labels', 'spec', 'status', 'inherited_labels', 'host_category', 'revision', 'generation', 'created_at', 'updated_at'] as const;
 const FIXED_SQLITE = {
   get: 'select * from "eim_resources" where "id" = ?',
   referrers: 'select "from_id", "owner" from "eim_refs" where "to_id" = ? limit ?',
   deleteResource: 'delete from "eim_resources" where "id" = ?',
   deleteRefs: 'delete from "eim_refs" where "from_id" = ?',
   deleteSecrets: 'delete from "eim_secrets" where "id" = ?',
+  insertResource: `insert into "eim_resources" (${RESOURCE_COLUMNS.map((c) => `"${c}"`).join(', ')}) values (${RESOURCE_COLUMNS.map(() => '?').join(', ')}) on conflict do nothing`,
+  insertRef: 'insert into "eim_refs" ("from_id", "to_id", "project", "owner") values (?, ?, ?, ?)',
 };
 /** PostgreSQL numbers its parameters. */
 const numbered = (text: string) => {
