@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { CompiledQuery, type Transaction } from 'kysely';
 import type { Resource } from '../api/index.ts';
 import type { Database } from './schema.ts';
 import type { HostIdentity, HostIdentityMatch, IdentityLookup, NameClaim } from './store.ts';
@@ -40,6 +40,33 @@ export interface StoredRow {
 
 /** Rows per multi-row statement: 13 parameters each, well inside both databases' limits. */
 const CHUNK = 500;
+
+/** The columns of a resource row, in a fixed order. */
+const RESOURCE_COLUMNS = ['id', 'project', 'kind', 'name', 'labels', 'spec', 'status', 'inherited_labels', 'host_category', 'revision', 'generation', 'created_at', 'updated_at'] as const satisfies readonly (keyof StoredRow)[];
+const REF_COLUMNS = ['from_id', 'to_id', 'project', 'owner'] as const satisfies readonly (keyof RefRow)[];
+
+/** Multi-row statements' text, by dialect, table, columns, row count and update list (a few dozen shapes in practice). */
+const statementText = new Map<string, string>();
+
+/**
+ * A multi-row insert of `n` rows (with `update`: an upsert on id that sets those columns) as SQL
+ * text: the names are the fixed column lists above, every value a parameter. Built once per shape:
+ * Kysely's builder, run for every flush, cost more than the statements on SQLite.
+ */
+function rowsStatement(dialect: 'sqlite' | 'postgres', table: 'eim_resources' | 'eim_refs', columns: readonly string[], n: number, update?: readonly string[]): string {
+  const key = `${dialect}|${table}|${columns.join()}|${n}|${update?.join() ?? ''}`;
+  let text = statementText.get(key);
+  if (text === undefined) {
+    let p = 0;
+    const param = dialect === 'postgres' ? () => `$${++p}` : () => '?';
+    const tuples = Array.from({ length: n }, () => `(${columns.map(param).join(', ')})`);
+    text = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${tuples.join(', ')}`;
+    if (update) text += ` on conflict ("id") do update set ${update.map((c) => `"${c}" = "excluded"."${c}"`).join(', ')}`;
+    if (statementText.size >= 256) statementText.clear();
+    statementText.set(key, text);
+  }
+  return text;
+}
 
 /**
  * The resource rows one commit (a batch of writes under one revision lock) reads and writes, so a
@@ -99,10 +126,14 @@ export class BatchRows {
    * whenever its SET list names one of its columns; PostgreSQL decides by value, and one upsert
    * per batch saves it round trips).
    */
+  private readonly narrowUpdates: boolean;
+
   constructor(
     private readonly trx: Transaction<Database>,
-    private readonly narrowUpdates = false,
-  ) {}
+    private readonly dialect: 'sqlite' | 'postgres',
+  ) {
+    this.narrowUpdates = dialect === 'sqlite';
+  }
 
   /** Reads these rows together (ids not found are remembered as absent). */
   async prefetch(ids: readonly string[]): Promise<void> {
@@ -323,8 +354,8 @@ export class BatchRows {
     try {
       if (this.inserts.size > 0) {
         const rows = [...this.inserts].map((id) => this.written.get(id)!);
-        for (let i = 0; i < rows.length; i += CHUNK) await this.trx.insertInto('eim_resources').values(rows.slice(i, i + CHUNK)).execute();
-        for (let i = 0; i < this.refs.length; i += 4 * CHUNK) await this.trx.insertInto('eim_refs').values(this.refs.slice(i, i + 4 * CHUNK)).execute();
+        for (let i = 0; i < rows.length; i += CHUNK) await this.insertRows('eim_resources', RESOURCE_COLUMNS, rows.slice(i, i + CHUNK));
+        for (let i = 0; i < this.refs.length; i += 4 * CHUNK) await this.insertRows('eim_refs', REF_COLUMNS, this.refs.slice(i, i + 4 * CHUNK));
       }
       const updates = [...this.pending].filter((id) => !this.inserts.has(id)).map((id) => this.written.get(id)!);
       // Grouped by the columns that changed: one upsert per group (and per 500 rows).
@@ -359,13 +390,13 @@ export class BatchRows {
   }
 
   private async upsert(rows: StoredRow[], columns: readonly UpdatableColumn[]): Promise<void> {
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      await this.trx
-        .insertInto('eim_resources')
-        .values(rows.slice(i, i + CHUNK))
-        .onConflict((oc) => oc.column('id').doUpdateSet((eb) => Object.fromEntries(columns.map((c) => [c, eb.ref(`excluded.${c}`)]))))
-        .execute();
-    }
+    for (let i = 0; i < rows.length; i += CHUNK) await this.insertRows('eim_resources', RESOURCE_COLUMNS, rows.slice(i, i + CHUNK), columns);
+  }
+
+  private async insertRows<R extends object>(table: 'eim_resources' | 'eim_refs', columns: readonly (keyof R & string)[], rows: readonly R[], update?: readonly string[]): Promise<void> {
+    const values: unknown[] = [];
+    for (const r of rows) for (const c of columns) values.push(r[c]);
+    await this.trx.executeQuery(CompiledQuery.raw(rowsStatement(this.dialect, table, columns, rows.length, update), values));
   }
 }
 

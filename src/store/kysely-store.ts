@@ -108,7 +108,7 @@ export class KyselyStore implements Store {
         let revision = await this.adapter.lockRevision(trx, this.committed);
         const at = this.now().toISOString();
         // Under the lock: what the batch's writes will read, in one statement.
-        const rows = new BatchRows(trx, this.dialect === 'sqlite');
+        const rows = new BatchRows(trx, this.dialect);
         if (batch.length > 1) {
           await rows.prefetch(batch.flatMap((item) => item.run.reads ?? []));
           // PostgreSQL only: it saves a round trip per Host create there, while SQLite answers each
