@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { ALL_PROJECTS, type Inventory } from '../../api/index.ts';
+import { ALL_PROJECTS, EimError, type Inventory } from '../../api/index.ts';
 import { InventoryService } from '../../inventory/index.ts';
 import { DIALECTS, type Dialect, openTestStore, PG_URL, pgReachable } from '../../testing/test-stores.ts';
 import { LeaseTracker } from './lease-tracker.ts';
@@ -212,6 +212,47 @@ test('sqlite: a heartbeat heard while the judge writes "no connection" for its h
     assert.equal(await message(), 'running', `running again: the heartbeat heard during the write counts (${JSON.stringify(written)})`);
   } finally {
     open();
+    await tracker.stop();
+    await service.stop();
+    await ts.cleanup();
+  }
+});
+
+test('sqlite: a status write that fails is tried again at the next heartbeat, not at once in a loop', async () => {
+  const ts = await openTestStore('sqlite');
+  const service = new InventoryService(ts.store);
+  await service.start();
+  await service.ensureProject('default');
+  const inv = service.as({ subject: 'southbound', grants: [{ project: ALL_PROJECTS, role: 'manager' }] });
+  const admin = service.as({ subject: 'admin', grants: [{ project: ALL_PROJECTS, role: 'admin' }] });
+  const id = (await admin.create('default', 'Host', { name: 'h', spec: { desiredState: 'onboarded' } })).id;
+  let calls = 0;
+  let failing = true;
+  const flaky = new Proxy(inv, {
+    get: (o, k) =>
+      k === 'updateStatus'
+        ? async (...a: Parameters<Inventory['updateStatus']>) => {
+            calls++;
+            if (failing) throw new EimError('unavailable', 'the database is down');
+            return o.updateStatus(...a);
+          }
+        : Reflect.get(o, k),
+  });
+  const errors: unknown[] = [];
+  const tracker = new LeaseTracker({ inventory: flaky, leases: ts.store.leases, serverId: 'j', flushMs: 3_600_000, checkEveryMs: 3_600_000, fullPassMs: 3_600_000, onError: (e) => errors.push(e) });
+  try {
+    await tracker.start();
+    tracker.lead();
+    tracker.beat('default', id, 10_000);
+    await new Promise((r) => setTimeout(r, 50));
+    tracker.beat('default', id, 10_000); // heard while the first write was in flight, or after it failed
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(calls >= 1 && calls <= 4, `${calls} status writes for 2 heartbeats while the store fails`);
+    failing = false;
+    tracker.beat('default', id, 10_000);
+    for (let i = 0; i < 200 && ((await inv.get('default', 'Host', id)).status as { hostStatus?: { message?: string } }).hostStatus?.message !== 'running'; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(((await inv.get('default', 'Host', id)).status as { hostStatus?: { message?: string } }).hostStatus?.message, 'running', 'written at the heartbeat after the store is back');
+  } finally {
     await tracker.stop();
     await service.stop();
     await ts.cleanup();

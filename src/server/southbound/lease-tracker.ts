@@ -33,6 +33,8 @@ export class LeaseTracker {
   private flushing?: Promise<void>;
   private readonly writing = new Set<string>();
   private readonly queued = new Map<string, () => { project: string; patch: Record<string, unknown> } | undefined>();
+  /** Hosts heard while a status write of theirs was in flight or queued: reconsidered once it succeeds. */
+  private readonly heardDuringWrite = new Set<string>();
   private inFlight = 0;
 
   constructor(options: LeaseTrackerOptions) {
@@ -107,6 +109,7 @@ export class LeaseTracker {
       this.local.set(hostId, { project, lastSeen: now, intervalMs });
     }
     this.dirty.add(hostId);
+    if (this.writing.has(hostId) || this.queued.has(hostId)) this.heardDuringWrite.add(hostId);
     if (this.loaded && this.view.get(hostId)?.message !== HOST_RUNNING) this.comeBack(hostId);
   }
 
@@ -133,6 +136,7 @@ export class LeaseTracker {
       this.local.delete(host.id);
       this.dirty.delete(host.id);
       this.urgent.delete(host.id);
+      this.heardDuringWrite.delete(host.id);
       return;
     }
     if (this.view.apply(host) === undefined) return;
@@ -223,8 +227,12 @@ export class LeaseTracker {
     if (!w) return;
     this.writing.add(hostId);
     this.inFlight++;
+    let written = false;
     this.options.inventory.updateStatus(w.project, 'Host', hostId, w.patch).then(
-      (host) => this.view.apply(host),
+      (host) => {
+        written = true;
+        this.view.apply(host);
+      },
       (e) => {
         if (isEimError(e) && e.code === 'not_found') {
           this.view.delete(hostId);
@@ -234,14 +242,15 @@ export class LeaseTracker {
     ).finally(() => {
       this.writing.delete(hostId);
       this.inFlight--;
-      // A heartbeat heard while this write was in flight was skipped (the view still said running,
-      // or this host was being written): it counts now.
-      this.reconsider(hostId);
       for (const [id, next] of this.queued) {
         if (this.inFlight >= this.options.maxWritesInFlight) break;
         this.queued.delete(id);
         this.write(id, next);
       }
+      // A heartbeat heard while this write was in flight was skipped (the view still said running,
+      // or this host was being written): it counts now. Only after a write that went through: a
+      // failed one is tried again at the next heartbeat or check, not at once, in a loop.
+      if (this.heardDuringWrite.delete(hostId) && written) this.reconsider(hostId);
     });
   }
 }
