@@ -63,6 +63,21 @@ describe('tokens', () => {
     assert.ok(outcomes.every((o) => o.status === 'fulfilled' || (o.reason as { code?: string }).code === 'unauthenticated'));
   });
 
+  test("a token's watch (guard) hears its own revocation only, and nothing once stopped", async () => {
+    const a = await svc.issue({ subject: 'agent/host-0000aaaa', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000aaaa' });
+    const b = await svc.issue({ subject: 'agent/host-0000bbbb', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000bbbb' });
+    const heard: string[] = [];
+    await svc.guard(a.token, (e) => heard.push(`a ${e.message}`));
+    const a2 = await svc.guard(a.token, (e) => heard.push(`a2 ${e.message}`));
+    await svc.guard(b.token, (e) => heard.push(`b ${e.message}`));
+    a2(); // this stream ended
+    await svc.revoke({ id: a.id });
+    assert.deepEqual(heard, ['a the token has been revoked; get a new one']);
+    await svc.revoke({ id: b.id });
+    assert.deepEqual(heard.slice(1), ['b the token has been revoked; get a new one']);
+    await assert.rejects(svc.guard(a.token, () => heard.push('late')), { code: 'unauthenticated', message: /revoked/ });
+  });
+
   test('revocation by host revokes every agent token of that host, and reaches another process', async () => {
     const a1 = await svc.issue({ subject: 'agent', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000abcd' });
     const a2 = await svc.issue({ subject: 'agent', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000abcd' });

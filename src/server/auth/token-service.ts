@@ -60,6 +60,8 @@ export class TokenService {
   private readonly oidc?: OidcVerifier;
   private readonly now: () => Date;
   private readonly revocationListeners = new Set<(ids: ReadonlySet<string>) => void>();
+  /** The streams watching each token (guard), by token id: a revocation reaches its own, not all. */
+  private readonly guards = new Map<string, Set<(e: EimError) => void>>();
 
   private constructor(private readonly options: TokenServiceOptions) {
     this.now = options.now ?? (() => new Date());
@@ -191,7 +193,22 @@ export class TokenService {
       stop();
       onInvalid(e);
     };
-    const unlisten = caller.tokenId ? this.onRevoked((ids) => ids.has(caller.tokenId!) && fire(revokedError())) : () => {};
+    const tokenId = caller.tokenId;
+    let unlisten = () => {};
+    if (tokenId) {
+      let set = this.guards.get(tokenId);
+      if (!set) this.guards.set(tokenId, (set = new Set()));
+      set.add(fire);
+      unlisten = () => {
+        set.delete(fire);
+        if (set.size === 0 && this.guards.get(tokenId) === set) this.guards.delete(tokenId);
+      };
+      // Revoked between the check above and now: no notification will come for it.
+      if (this.revoked.has(tokenId)) {
+        fire(revokedError());
+        return stop;
+      }
+    }
     const arm = () => {
       const left = exp * 1000 - this.now().getTime();
       if (left <= 0) return fire(expiredError());
@@ -303,6 +320,7 @@ export class TokenService {
 
   private notifyRevoked(ids: ReadonlySet<string>): void {
     if (ids.size === 0) return;
+    for (const id of ids) for (const fire of [...(this.guards.get(id) ?? [])]) fire(revokedError());
     for (const listener of [...this.revocationListeners]) listener(ids);
   }
 }

@@ -42,6 +42,8 @@ export interface AgentStreamsOptions {
    * 10,000 streams does no work per stream while their tokens stay valid.
    */
   guard?: (token: string, onInvalid: (e: unknown) => void) => Promise<() => void>;
+  /** A Host or Command event this server could not act on (its host's revocation failed, say). */
+  onError?: (e: unknown) => void;
   /** Open streams per host; one more closes the oldest. @default 2 */
   maxPerHost?: number;
   /**
@@ -69,6 +71,8 @@ export interface AgentStreamsOptions {
 export class AgentStreams {
   private readonly conns = new Map<string, Set<Conn>>();
   private readonly revokedHosts = new Set<string>();
+  /** Hosts whose revocation runs now, with the reason their streams hear. */
+  private readonly revoking = new Map<string, string>();
   private readonly abort = new AbortController();
   private running?: Promise<void>;
   private keepAlive?: NodeJS.Timeout;
@@ -81,7 +85,9 @@ export class AgentStreams {
   async start(): Promise<void> {
     const stream = await this.options.service.openWatch(this.options.caller, { project: ALL_PROJECTS, kinds: ['Command', 'Host'], signal: this.abort.signal });
     this.running = (async () => {
-      for await (const item of stream) if (item.type === 'event') await this.route(item.event());
+      // One event that fails (a revocation meeting a database error) must not stop the routing of
+      // every later command to every agent of this server.
+      for await (const item of stream) if (item.type === 'event') await this.route(item.event()).catch((e) => this.options.onError?.(e));
     })().catch(() => {});
     // Hosts invalidated or deleted while no server was listening (a crash between the write and the
     // revocation) lose their tokens now; the watch, open already, covers what comes after. Revoking
@@ -104,8 +110,18 @@ export class AgentStreams {
    */
   private refuse(hostId: string, c: Conn, e: unknown): void {
     if (c.closed) return;
+    // Its token went with its host's revocation: the agent hears why, and stops for good.
+    const reason = this.revoking.get(hostId);
+    if (reason) return this.revoked(hostId, c, reason);
     const body = isEimError(e) && e.code === 'unauthenticated' ? e.toJSON() : { error: { code: 'unauthenticated', message: 'the token is no longer valid' } };
     c.raw.write(`event: ERROR\ndata: ${JSON.stringify(body)}\n\n`);
+    this.close(hostId, c);
+  }
+
+  /** Tells a stream its host was invalidated or deleted, and closes it. */
+  private revoked(hostId: string, c: Conn, reason: string): void {
+    if (c.closed) return;
+    c.raw.write(`event: revoked\ndata: ${JSON.stringify({ hostId, reason })}\n\n`);
     this.close(hostId, c);
   }
 
@@ -198,26 +214,25 @@ export class AgentStreams {
       this.options.onHost?.(obj, ev.type === 'DELETED');
       const desired = (obj.spec as { desiredState?: string }).desiredState;
       if (ev.type === 'DELETED' || desired === 'untrusted' || desired === 'deleted') {
-        // The tokens go first (an agent that sees its stream end finds them refused), and the
-        // streams then hear "revoked" (their agent stops for good), not the unauthenticated ERROR
-        // their token watch would send (which an agent retries): that watch stops first.
-        for (const c of this.conns.get(obj.id) ?? []) {
-          c.unguard?.();
-          c.unguard = undefined;
-        }
-        if (!this.revokedHosts.has(obj.id)) {
-          if (this.revokedHosts.size >= 100_000) this.revokedHosts.clear(); // a repeat revocation is harmless
-          this.revokedHosts.add(obj.id);
-          await this.options.onHostRevoked(obj.id);
-        }
-        const set = this.conns.get(obj.id);
-        if (set) {
-          for (const c of [...set]) {
-            if (c.closed) continue;
-            c.raw.write(`event: revoked\ndata: ${JSON.stringify({ hostId: obj.id, reason: ev.type === 'DELETED' ? 'deleted' : desired })}\n\n`);
-            this.close(obj.id, c);
+        // The tokens go first (an agent that sees its stream end finds them refused); the streams
+        // hear "revoked" (their agent stops for good), also those whose token watch fires at the
+        // revocation, and those opened meanwhile.
+        const reason = ev.type === 'DELETED' ? 'deleted' : (desired as string);
+        this.revoking.set(obj.id, reason);
+        try {
+          if (!this.revokedHosts.has(obj.id)) {
+            if (this.revokedHosts.size >= 100_000) this.revokedHosts.clear(); // a repeat revocation is harmless
+            this.revokedHosts.add(obj.id);
+            try {
+              await this.options.onHostRevoked(obj.id);
+            } catch (e) {
+              this.revokedHosts.delete(obj.id); // tried again at its next event, or at a restart
+              this.options.onError?.(e);
+            }
           }
-          this.conns.delete(obj.id);
+          for (const c of [...(this.conns.get(obj.id) ?? [])]) this.revoked(obj.id, c, reason);
+        } finally {
+          this.revoking.delete(obj.id);
         }
         return;
       }

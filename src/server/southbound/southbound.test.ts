@@ -238,3 +238,40 @@ describe('a connecting agent gets every unfinished command of its host, oldest f
     });
   }
 });
+
+describe('a host revocation that fails stops nothing else', () => {
+  test("the invalidated host's stream still hears revoked, and commands still reach the other hosts' streams", async () => {
+    const errors: unknown[] = [];
+    const srv = await openTestApp({ southbound: { onError: (e) => errors.push(e) }, listen: true });
+    try {
+      const enrol = async (serial: string) => {
+        const host = (await srv.call('POST', '/v1/projects/default/hosts', srv.admin, { name: serial.toLowerCase(), spec: { serialNumber: serial, desiredState: 'onboarded' } })).json;
+        const et = (await srv.call('POST', '/v1/projects/default/tokens', srv.admin, { role: 'enrollment' })).json.token as string;
+        return { host, agent: (await srv.call('POST', '/southbound/v1/enroll', et, { serialNumber: serial, hostname: serial.toLowerCase() })).json.token as string };
+      };
+      const bad = await enrol('SN-BAD');
+      const good = await enrol('SN-GOOD');
+      const badFrames: SseFrame[] = [];
+      const goodFrames: SseFrame[] = [];
+      const s1 = await openSse(`${srv.url}/southbound/v1/stream`, { token: bad.agent }, (f) => badFrames.push(f));
+      const s2 = await openSse(`${srv.url}/southbound/v1/stream`, { token: good.agent }, (f) => goodFrames.push(f));
+      // The database refuses the revocation once (an outage).
+      const revoke = srv.tokens.revoke.bind(srv.tokens);
+      let failures = 0;
+      srv.tokens.revoke = async (where) => {
+        if ('hostId' in where && failures++ === 0) throw new Error('the database is down');
+        return revoke(where);
+      };
+      assert.equal((await srv.call('PATCH', `/v1/projects/default/hosts/${bad.host.id}`, srv.admin, { spec: { desiredState: 'untrusted' } })).status, 200);
+      await until(() => badFrames.some((f) => f.event === 'revoked'), 'the invalidated host hears revoked', { timeoutMs: 3000 });
+      await s1.ended;
+      await until(() => errors.some((e) => /database is down/.test(String(e))), 'the failure reported');
+      const mgr = srv.inventory.as({ subject: 'test-manager', grants: [{ project: '*', role: 'manager' }] });
+      const cmd = await mgr.create('default', 'Command', { name: 'after-failure', spec: { hostId: good.host.id, type: 'power', params: { state: 'off' } }, status: { state: 'pending' } });
+      await until(() => goodFrames.some((f) => f.event === 'command' && JSON.parse(f.data).id === cmd.id), 'the command after the failed revocation delivered', { timeoutMs: 3000 });
+      s2.close();
+    } finally {
+      await srv.close();
+    }
+  });
+});

@@ -84,6 +84,7 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
     caller: { subject: 'southbound', grants: [{ project: '*', role: 'manager' }] },
     onHost: (host, deleted) => leases.observeHost(host, deleted),
     guard: (token, onInvalid) => o.tokens.guard(token, onInvalid),
+    onError: o.onError,
     commandsReadAtOnce: o.commandsReadAtOnce,
     maxPerHost: limits.streamsPerHost,
     onHostRevoked: async (hostId) => {
