@@ -42,8 +42,8 @@ export interface StoredRow {
 const CHUNK = 500;
 
 /** The columns of a resource row, in a fixed order. */
-const RESOURCE_COLUMNS = ['id', 'project', 'kind', 'name', 'labels', 'spec', 'status', 'inherited_labels', 'host_category', 'revision', 'generation', 'created_at', 'updated_at'] as const satisfies readonly (keyof StoredRow)[];
-const REF_COLUMNS = ['from_id', 'to_id', 'project', 'owner'] as const satisfies readonly (keyof RefRow)[];
+export const RESOURCE_COLUMNS = ['id', 'project', 'kind', 'name', 'labels', 'spec', 'status', 'inherited_labels', 'host_category', 'revision', 'generation', 'created_at', 'updated_at'] as const satisfies readonly (keyof StoredRow)[];
+export const REF_COLUMNS = ['from_id', 'to_id', 'project', 'owner'] as const satisfies readonly (keyof RefRow)[];
 
 /** Multi-row statements' text, by dialect, table, columns, row count and update list (a few dozen shapes in practice). */
 const statementText = new Map<string, string>();
@@ -53,7 +53,7 @@ const statementText = new Map<string, string>();
  * text: the names are the fixed column lists above, every value a parameter. Built once per shape:
  * Kysely's builder, run for every flush, cost more than the statements on SQLite.
  */
-function rowsStatement(dialect: 'sqlite' | 'postgres', table: 'eim_resources' | 'eim_refs', columns: readonly string[], n: number, update?: readonly string[]): string {
+export function rowsStatement(dialect: 'sqlite' | 'postgres', table: 'eim_resources' | 'eim_refs', columns: readonly string[], n: number, update?: readonly string[]): string {
   const key = `${dialect}|${table}|${columns.join()}|${n}|${update?.join() ?? ''}`;
   let text = statementText.get(key);
   if (text === undefined) {

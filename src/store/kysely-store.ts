@@ -8,7 +8,7 @@ import type { DialectAdapter } from './dialect-adapter.ts';
 import { type CountByQuery, type CountRow, countBy } from './count-by.ts';
 import { compileFilter, compileOrderBy } from './filter-sql.ts';
 import { hostsBySite } from './hosts-by-site.ts';
-import { BatchRows, type RefRow, resourceOfStored } from './batch-rows.ts';
+import { BatchRows, REF_COLUMNS, RESOURCE_COLUMNS, type RefRow, resourceOfStored, rowsStatement } from './batch-rows.ts';
 import { GroupCommit, type Pending } from './group-commit.ts';
 import type { Database } from './schema.ts';
 import { eventJson, type EventQuery, type HostIdentity, type HostIdentityMatch, type ListQuery, type ListResult, type LoggedEvent, type Mutation, type RetentionOptions, type Store, type WriteOptions, type WriteTx } from './store.ts';
@@ -477,7 +477,7 @@ class KyselyWriteTx implements WriteTx {
       const r = await this.trx.executeQuery(CompiledQuery.raw(text.insertResource, RESOURCE_COLUMNS.map((c) => row[c])));
       if (Number(r.numAffectedRows ?? 0) !== 1) return this.clashes(res.id, res.project, res.kind, res.name);
       this.rows.wrote(res.id, row);
-      for (const ref of refs) await this.trx.executeQuery(CompiledQuery.raw(text.insertRef, [ref.from_id, ref.to_id, ref.project, ref.owner]));
+      if (refs.length > 0) await this.trx.executeQuery(CompiledQuery.raw(rowsStatement(this.adapter.name, 'eim_refs', REF_COLUMNS, refs.length), refs.flatMap((r) => REF_COLUMNS.map((c) => r[c]))));
     }
     this.revisions.take();
     this.log('CREATED', res, actor);
@@ -557,8 +557,6 @@ function refRows(res: Resource): RefRow[] {
  * with Kysely's query builder on every call cost more than running them. Written for SQLite; the
  * PostgreSQL text numbers each `?` in turn, so no statement here may hold a literal `?`.
  */
-/** The columns of eim_resources, in the order of rowOf. */
-const RESOURCE_COLUMNS = ['id', 'project', 'kind', 'name', 'labels', 'spec', 'status', 'inherited_labels', 'host_category', 'revision', 'generation', 'created_at', 'updated_at'] as const;
 const FIXED_SQLITE = {
   get: 'select * from "eim_resources" where "id" = ?',
   referrers: 'select "from_id", "owner" from "eim_refs" where "to_id" = ? limit ?',
@@ -566,7 +564,6 @@ const FIXED_SQLITE = {
   deleteRefs: 'delete from "eim_refs" where "from_id" = ?',
   deleteSecrets: 'delete from "eim_secrets" where "id" = ?',
   insertResource: `insert into "eim_resources" (${RESOURCE_COLUMNS.map((c) => `"${c}"`).join(', ')}) values (${RESOURCE_COLUMNS.map(() => '?').join(', ')}) on conflict do nothing`,
-  insertRef: 'insert into "eim_refs" ("from_id", "to_id", "project", "owner") values (?, ?, ?, ?)',
 };
 /** PostgreSQL numbers its parameters. */
 const numbered = (text: string) => {
