@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { ALL_PROJECTS, EimError, type Inventory } from '../../api/index.ts';
 import { InventoryService } from '../../inventory/index.ts';
-import { DIALECTS, type Dialect, openTestStore, PG_URL, pgReachable } from '../../testing/test-stores.ts';
+import { DIALECTS, type Dialect, openTestStore, PG_URL, pgReachable, type TestStore } from '../../testing/test-stores.ts';
 import { LeaseTracker } from './lease-tracker.ts';
 
 // Two servers' lease trackers on one store, on a fake clock: a host heartbeating to the server that
@@ -124,123 +124,129 @@ for (const dialect of DIALECTS) {
     }));
 }
 
-test('sqlite: a server listens before it has read every host: heartbeats meanwhile mark their hosts running once the hosts are loaded, and judging waits for them', async () => {
+interface OneStore {
+  ts: TestStore;
+  /** The southbound's view (a manager on every project), and an admin's. */
+  inv: Inventory;
+  admin: Inventory;
+  /** A host's stored connection state (status.hostStatus.message). */
+  message: (id: string) => Promise<string | undefined>;
+  /** Polls `message` until it says `want` (for 2 s at least), and returns what it says then. */
+  settled: (id: string, want: string) => Promise<string | undefined>;
+  /** Stopped, before the store closes, when the test ends. */
+  track: (tracker: LeaseTracker) => LeaseTracker;
+}
+
+/** A fresh SQLite store behind a started InventoryService, for one test's lease trackers. */
+async function withOneStore(body: (x: OneStore) => Promise<void>): Promise<void> {
   const ts = await openTestStore('sqlite');
   const service = new InventoryService(ts.store);
-  await service.start();
-  await service.ensureProject('default');
-  const inv = service.as({ subject: 'southbound', grants: [{ project: ALL_PROJECTS, role: 'manager' }] });
-  const admin = service.as({ subject: 'admin', grants: [{ project: ALL_PROJECTS, role: 'admin' }] });
-  const lost = (await admin.create('default', 'Host', { name: 'lost', spec: { desiredState: 'onboarded' } })).id;
-  await inv.updateStatus('default', 'Host', lost, { hostStatus: { indicator: 'error', message: 'no connection', timestamp: new Date().toISOString() } });
-  const silent = (await admin.create('default', 'Host', { name: 'silent', spec: { desiredState: 'onboarded' } })).id;
-  await inv.updateStatus('default', 'Host', silent, { hostStatus: { indicator: 'idle', message: 'running', timestamp: new Date().toISOString() } });
-  let open!: () => void;
-  const gate = new Promise<void>((r) => (open = r));
-  // The first read of every host waits for the gate: a store with many hosts.
-  const slow = new Proxy(inv, { get: (o, k) => (k === 'list' ? async (...a: Parameters<Inventory['list']>) => (await gate, o.list(...a)) : Reflect.get(o, k)) });
-  const clock = { now: Date.now() };
-  const tracker = new LeaseTracker({ inventory: slow, leases: ts.store.leases, serverId: 'c', flushMs: 500, checkEveryMs: 50, fullPassMs: 5000, now: () => clock.now });
-  const message = async (id: string) => ((await inv.get('default', 'Host', id)).status as { hostStatus?: { message?: string } }).hostStatus?.message;
+  const trackers: LeaseTracker[] = [];
   try {
-    const started = tracker.start();
-    tracker.lead();
-    tracker.beat('default', lost, 1000);
-    clock.now += 60_000; // long past every lease: a judge would call "silent" lost at once
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(await message(lost), 'no connection', 'nothing written before the hosts are loaded');
-    assert.equal(await message(silent), 'running', 'nothing judged before the hosts are loaded');
-    tracker.beat('default', lost, 1000);
-    open();
-    await started;
-    for (let i = 0; i < 200 && (await message(lost)) !== 'running'; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(await message(lost), 'running', 'its heartbeat counted once the hosts were loaded');
+    await service.start();
+    await service.ensureProject('default');
+    const inv = service.as({ subject: 'southbound', grants: [{ project: ALL_PROJECTS, role: 'manager' }] });
+    const admin = service.as({ subject: 'admin', grants: [{ project: ALL_PROJECTS, role: 'admin' }] });
+    const message = async (id: string) => ((await inv.get('default', 'Host', id)).status as { hostStatus?: { message?: string } }).hostStatus?.message;
+    const settled = async (id: string, want: string) => {
+      for (let i = 0; i < 400 && (await message(id)) !== want; i++) await new Promise((r) => setTimeout(r, 5));
+      return message(id);
+    };
+    await body({ ts, inv, admin, message, settled, track: (t) => (trackers.push(t), t) });
   } finally {
-    open();
-    await tracker.stop();
+    for (const t of trackers) await t.stop();
     await service.stop();
     await ts.cleanup();
   }
-});
+}
 
-test('sqlite: a heartbeat heard while the judge writes "no connection" for its host turns it running again, with no further heartbeat', async () => {
-  const ts = await openTestStore('sqlite');
-  const service = new InventoryService(ts.store);
-  await service.start();
-  await service.ensureProject('default');
-  const inv = service.as({ subject: 'southbound', grants: [{ project: ALL_PROJECTS, role: 'manager' }] });
-  const admin = service.as({ subject: 'admin', grants: [{ project: ALL_PROJECTS, role: 'admin' }] });
-  const id = (await admin.create('default', 'Host', { name: 'h', spec: { desiredState: 'onboarded' } })).id;
-  // Status writes wait for the gate while it is shut: a loaded store, the judge's write in flight.
-  let gate: Promise<void> = Promise.resolve();
-  let open = () => {};
-  const started: string[] = [];
-  const written: string[] = [];
-  const slow = new Proxy(inv, {
-    get: (o, k) =>
-      k === 'updateStatus'
-        ? async (...a: Parameters<Inventory['updateStatus']>) => {
-            started.push((a[3] as { hostStatus?: { message?: string } }).hostStatus?.message ?? '');
-            await gate;
-            const r = await o.updateStatus(...a);
-            written.push((a[3] as { hostStatus?: { message?: string } }).hostStatus?.message ?? '');
-            return r;
-          }
-        : Reflect.get(o, k),
-  });
-  const clock = { now: Date.now() };
-  const tracker = new LeaseTracker({ inventory: slow, leases: ts.store.leases, serverId: 'j', flushMs: 3_600_000, checkEveryMs: 3_600_000, fullPassMs: 3_600_000, now: () => clock.now });
-  const message = async () => ((await inv.get('default', 'Host', id)).status as { hostStatus?: { message?: string } }).hostStatus?.message;
-  try {
-    await tracker.start();
-    tracker.lead();
-    tracker.beat('default', id, 1000);
-    for (let i = 0; i < 200 && (await message()) !== 'running'; i++) await new Promise((r) => setTimeout(r, 5));
-    assert.equal(await message(), 'running');
-    await new Promise((r) => setTimeout(r, 50)); // the tracker has heard its own write
-    gate = new Promise<void>((r) => (open = r));
-    clock.now += 10_000; // silent for 10 intervals
-    const checked = tracker.checkNow();
-    for (let i = 0; i < 200 && started.at(-1) !== 'no connection'; i++) await new Promise((r) => setTimeout(r, 5));
-    assert.equal(started.at(-1), 'no connection', `the judge is writing "no connection" (${JSON.stringify(started)})`);
-    tracker.beat('default', id, 1000); // the agent is back while that write is in flight
-    open();
-    await checked;
-    for (let i = 0; i < 200 && !written.includes('no connection'); i++) await new Promise((r) => setTimeout(r, 5));
-    assert.deepEqual(written.slice(0, 2), ['running', 'no connection'], 'the judge wrote "no connection"');
-    for (let i = 0; i < 200 && (await message()) !== 'running'; i++) await new Promise((r) => setTimeout(r, 5));
-    assert.equal(await message(), 'running', `running again: the heartbeat heard during the write counts (${JSON.stringify(written)})`);
-  } finally {
-    open();
-    await tracker.stop();
-    await service.stop();
-    await ts.cleanup();
-  }
-});
+/** `inv` with its updateStatus replaced (the other methods as they are). */
+const withUpdateStatus = (inv: Inventory, updateStatus: Inventory['updateStatus']): Inventory =>
+  new Proxy(inv, { get: (o, k) => (k === 'updateStatus' ? updateStatus : Reflect.get(o, k)) });
 
-test('sqlite: a status write that fails is tried again at the next heartbeat, not at once in a loop', async () => {
-  const ts = await openTestStore('sqlite');
-  const service = new InventoryService(ts.store);
-  await service.start();
-  await service.ensureProject('default');
-  const inv = service.as({ subject: 'southbound', grants: [{ project: ALL_PROJECTS, role: 'manager' }] });
-  const admin = service.as({ subject: 'admin', grants: [{ project: ALL_PROJECTS, role: 'admin' }] });
-  const id = (await admin.create('default', 'Host', { name: 'h', spec: { desiredState: 'onboarded' } })).id;
-  let calls = 0;
-  let failing = true;
-  const flaky = new Proxy(inv, {
-    get: (o, k) =>
-      k === 'updateStatus'
-        ? async (...a: Parameters<Inventory['updateStatus']>) => {
-            calls++;
-            if (failing) throw new EimError('unavailable', 'the database is down');
-            return o.updateStatus(...a);
-          }
-        : Reflect.get(o, k),
-  });
-  const errors: unknown[] = [];
-  const tracker = new LeaseTracker({ inventory: flaky, leases: ts.store.leases, serverId: 'j', flushMs: 3_600_000, checkEveryMs: 3_600_000, fullPassMs: 3_600_000, onError: (e) => errors.push(e) });
-  try {
+const LONG = 3_600_000;
+
+test('sqlite: a server listens before it has read every host: heartbeats meanwhile mark their hosts running once the hosts are loaded, and judging waits for them', () =>
+  withOneStore(async ({ ts, inv, admin, message, settled, track }) => {
+    const lost = (await admin.create('default', 'Host', { name: 'lost', spec: { desiredState: 'onboarded' } })).id;
+    await inv.updateStatus('default', 'Host', lost, { hostStatus: { indicator: 'error', message: 'no connection', timestamp: new Date().toISOString() } });
+    const silent = (await admin.create('default', 'Host', { name: 'silent', spec: { desiredState: 'onboarded' } })).id;
+    await inv.updateStatus('default', 'Host', silent, { hostStatus: { indicator: 'idle', message: 'running', timestamp: new Date().toISOString() } });
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    // The first read of every host waits for the gate: a store with many hosts.
+    const slow = new Proxy(inv, { get: (o, k) => (k === 'list' ? async (...a: Parameters<Inventory['list']>) => (await gate, o.list(...a)) : Reflect.get(o, k)) });
+    const clock = { now: Date.now() };
+    const tracker = track(new LeaseTracker({ inventory: slow, leases: ts.store.leases, serverId: 'c', flushMs: 500, checkEveryMs: 50, fullPassMs: 5000, now: () => clock.now }));
+    try {
+      const started = tracker.start();
+      tracker.lead();
+      tracker.beat('default', lost, 1000);
+      clock.now += 60_000; // long past every lease: a judge would call "silent" lost at once
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(await message(lost), 'no connection', 'nothing written before the hosts are loaded');
+      assert.equal(await message(silent), 'running', 'nothing judged before the hosts are loaded');
+      tracker.beat('default', lost, 1000);
+      open();
+      await started;
+      assert.equal(await settled(lost, 'running'), 'running', 'its heartbeat counted once the hosts were loaded');
+    } finally {
+      open();
+    }
+  }));
+
+test('sqlite: a heartbeat heard while the judge writes "no connection" for its host turns it running again, with no further heartbeat', () =>
+  withOneStore(async ({ ts, inv, admin, message, settled, track }) => {
+    const id = (await admin.create('default', 'Host', { name: 'h', spec: { desiredState: 'onboarded' } })).id;
+    // Status writes wait for the gate while it is shut: a loaded store, the judge's write in flight.
+    let gate: Promise<void> = Promise.resolve();
+    let open = () => {};
+    const started: string[] = [];
+    const written: string[] = [];
+    const said = (patch: unknown) => (patch as { hostStatus?: { message?: string } }).hostStatus?.message ?? '';
+    const slow = withUpdateStatus(inv, async (...a) => {
+      started.push(said(a[3]));
+      await gate;
+      const r = await inv.updateStatus(...a);
+      written.push(said(a[3]));
+      return r;
+    });
+    const clock = { now: Date.now() };
+    const tracker = track(new LeaseTracker({ inventory: slow, leases: ts.store.leases, serverId: 'j', flushMs: LONG, checkEveryMs: LONG, fullPassMs: LONG, now: () => clock.now }));
+    try {
+      await tracker.start();
+      tracker.lead();
+      tracker.beat('default', id, 1000);
+      assert.equal(await settled(id, 'running'), 'running');
+      await new Promise((r) => setTimeout(r, 50)); // the tracker has heard its own write
+      gate = new Promise<void>((r) => (open = r));
+      clock.now += 10_000; // silent for 10 intervals
+      const checked = tracker.checkNow();
+      for (let i = 0; i < 200 && started.at(-1) !== 'no connection'; i++) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(started.at(-1), 'no connection', `the judge is writing "no connection" (${JSON.stringify(started)})`);
+      tracker.beat('default', id, 1000); // the agent is back while that write is in flight
+      open();
+      await checked;
+      for (let i = 0; i < 200 && !written.includes('no connection'); i++) await new Promise((r) => setTimeout(r, 5));
+      assert.deepEqual(written.slice(0, 2), ['running', 'no connection'], 'the judge wrote "no connection"');
+      assert.equal(await settled(id, 'running'), 'running', `running again: the heartbeat heard during the write counts (${JSON.stringify(written)})`);
+    } finally {
+      open();
+    }
+  }));
+
+test('sqlite: a status write that fails is tried again at the next heartbeat, not at once in a loop', () =>
+  withOneStore(async ({ ts, inv, admin, settled, track }) => {
+    const id = (await admin.create('default', 'Host', { name: 'h', spec: { desiredState: 'onboarded' } })).id;
+    let calls = 0;
+    let failing = true;
+    const flaky = withUpdateStatus(inv, async (...a) => {
+      calls++;
+      if (failing) throw new EimError('unavailable', 'the database is down');
+      return inv.updateStatus(...a);
+    });
+    // onError swallows the failures (the tracker reports each).
+    const tracker = track(new LeaseTracker({ inventory: flaky, leases: ts.store.leases, serverId: 'j', flushMs: LONG, checkEveryMs: LONG, fullPassMs: LONG, onError: () => {} }));
     await tracker.start();
     tracker.lead();
     tracker.beat('default', id, 10_000);
@@ -250,11 +256,5 @@ test('sqlite: a status write that fails is tried again at the next heartbeat, no
     assert.ok(calls >= 1 && calls <= 4, `${calls} status writes for 2 heartbeats while the store fails`);
     failing = false;
     tracker.beat('default', id, 10_000);
-    for (let i = 0; i < 200 && ((await inv.get('default', 'Host', id)).status as { hostStatus?: { message?: string } }).hostStatus?.message !== 'running'; i++) await new Promise((r) => setTimeout(r, 5));
-    assert.equal(((await inv.get('default', 'Host', id)).status as { hostStatus?: { message?: string } }).hostStatus?.message, 'running', 'written at the heartbeat after the store is back');
-  } finally {
-    await tracker.stop();
-    await service.stop();
-    await ts.cleanup();
-  }
-});
+    assert.equal(await settled(id, 'running'), 'running', 'written at the heartbeat after the store is back');
+  }));
