@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { openSse, type SseFrame } from '../../testing/http-client.ts';
 import { openTestApp, type TestApp } from '../../testing/test-app.ts';
 import { until } from '../../testing/until.ts';
+import { enrolAgent } from '../../testing/enrol-agent.ts';
 import { untilHostWas } from '../../testing/host-states.ts';
 
 const UUID = '11111111-2222-3333-4444-555555555555';
@@ -214,10 +215,8 @@ describe('a connecting agent gets every unfinished command of its host, oldest f
       try {
         const manager = { subject: 'test-manager', grants: [{ project: '*', role: 'manager' as const }] };
         const mgr = srv.inventory.as(manager);
-        const host = (await srv.call('POST', '/v1/projects/default/hosts', srv.admin, { name: 'edge-many', spec: { serialNumber: 'SN-MANY', desiredState: 'onboarded' } })).json;
+        const { host, token: agent } = await enrolAgent(srv, 'SN-MANY');
         const other = (await srv.call('POST', '/v1/projects/default/hosts', srv.admin, { name: 'edge-else', spec: { serialNumber: 'SN-ELSE', desiredState: 'onboarded' } })).json;
-        const et = (await srv.call('POST', '/v1/projects/default/tokens', srv.admin, { role: 'enrollment' })).json.token as string;
-        const agent = (await srv.call('POST', '/southbound/v1/enroll', et, { serialNumber: 'SN-MANY', hostname: 'edge-many' })).json.token as string;
         const made: { id: string; state: string }[] = [];
         for (const [i, state] of ['succeeded', 'pending', 'failed', 'running', 'succeeded', 'pending'].entries()) {
           const c = await mgr.create('default', 'Command', { name: `c-${i}`, spec: { hostId: host.id, type: 'power', params: { state: 'off' } }, status: { state } });
@@ -244,17 +243,12 @@ describe('a host revocation that fails stops nothing else', () => {
     const errors: unknown[] = [];
     const srv = await openTestApp({ southbound: { onError: (e) => errors.push(e) }, listen: true });
     try {
-      const enrol = async (serial: string) => {
-        const host = (await srv.call('POST', '/v1/projects/default/hosts', srv.admin, { name: serial.toLowerCase(), spec: { serialNumber: serial, desiredState: 'onboarded' } })).json;
-        const et = (await srv.call('POST', '/v1/projects/default/tokens', srv.admin, { role: 'enrollment' })).json.token as string;
-        return { host, agent: (await srv.call('POST', '/southbound/v1/enroll', et, { serialNumber: serial, hostname: serial.toLowerCase() })).json.token as string };
-      };
-      const bad = await enrol('SN-BAD');
-      const good = await enrol('SN-GOOD');
+      const bad = await enrolAgent(srv, 'SN-BAD');
+      const good = await enrolAgent(srv, 'SN-GOOD');
       const badFrames: SseFrame[] = [];
       const goodFrames: SseFrame[] = [];
-      const s1 = await openSse(`${srv.url}/southbound/v1/stream`, { token: bad.agent }, (f) => badFrames.push(f));
-      const s2 = await openSse(`${srv.url}/southbound/v1/stream`, { token: good.agent }, (f) => goodFrames.push(f));
+      const s1 = await openSse(`${srv.url}/southbound/v1/stream`, { token: bad.token }, (f) => badFrames.push(f));
+      const s2 = await openSse(`${srv.url}/southbound/v1/stream`, { token: good.token }, (f) => goodFrames.push(f));
       // The database refuses the revocation once (an outage).
       const revoke = srv.tokens.revoke.bind(srv.tokens);
       let failures = 0;

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { call, openSse, type SseFrame } from '../../testing/http-client.ts';
 import { type ServerProcess, spawnServer } from '../../testing/server-process.ts';
-import { openTestApp, type TestApp } from '../../testing/test-app.ts';
+import { enrolAgent } from '../../testing/enrol-agent.ts';
+import { openTestApp } from '../../testing/test-app.ts';
 import { createTestDatabase, PG_URL, pgReachable, tempDir } from '../../testing/test-stores.ts';
 
 // Issue 9 item 4 (southbound half): an agent's open command stream ends (ERROR unauthenticated,
@@ -11,19 +12,11 @@ import { createTestDatabase, PG_URL, pgReachable, tempDir } from '../../testing/
 
 const unauthenticated = (frames: SseFrame[]) => frames.some((f) => f.event === 'ERROR' && JSON.parse(f.data).error?.code === 'unauthenticated');
 
-async function enrolled(srv: { call: TestApp['call']; admin: string }, serial: string) {
-  await srv.call('POST', '/v1/projects/default/hosts', srv.admin, { name: serial.toLowerCase(), spec: { serialNumber: serial, desiredState: 'onboarded' } });
-  const et = (await srv.call('POST', '/v1/projects/default/tokens', srv.admin, { role: 'enrollment' })).json.token;
-  const r = await srv.call('POST', '/southbound/v1/enroll', et, { serialNumber: serial, hostname: serial.toLowerCase() });
-  assert.equal(r.status, 200, JSON.stringify(r.json));
-  return r.json as { hostId: string; token: string };
-}
-
 describe('agent streams end when their token stops being valid', { timeout: 30_000 }, () => {
   test('revoked by id: ERROR unauthenticated, then closed; the host\'s other streams with other tokens stay', async () => {
     const srv = await openTestApp({ southbound: { leaseCheckMs: 1000 }, listen: true });
     try {
-      const a = await enrolled(srv, 'SN-REV');
+      const a = await enrolAgent(srv, 'SN-REV');
       const second = (await srv.tokens.issue({ subject: `agent/${a.hostId}`, grants: [{ project: 'default', role: 'agent' }], hostId: a.hostId })).token;
       const frames: SseFrame[] = [];
       const kept: SseFrame[] = [];
@@ -46,7 +39,7 @@ describe('agent streams end when their token stops being valid', { timeout: 30_0
   test('expired: the stream ends soon after its token does', async () => {
     const srv = await openTestApp({ southbound: { leaseCheckMs: 1000 }, listen: true });
     try {
-      const a = await enrolled(srv, 'SN-EXP');
+      const a = await enrolAgent(srv, 'SN-EXP');
       const short = (await srv.tokens.issue({ subject: `agent/${a.hostId}`, grants: [{ project: 'default', role: 'agent' }], hostId: a.hostId, ttlSeconds: 1 })).token;
       const frames: SseFrame[] = [];
       const t0 = Date.now();
@@ -83,7 +76,7 @@ describe('agent streams end when their token stops being valid', { timeout: 30_0
         return { status: r.status, json: r.json };
       },
     };
-    const agent = await enrolled(viaA, 'SN-MULTI');
+    const agent = await enrolAgent(viaA, 'SN-MULTI');
     const frames: SseFrame[] = [];
     const s = await openSse(`${b.url}/southbound/v1/stream`, { token: agent.token }, (f) => frames.push(f));
     cleanups.push(() => s.close());
@@ -98,7 +91,7 @@ describe('agent streams end when their token stops being valid', { timeout: 30_0
     assert.equal((await call(`${b.url}/southbound/v1/heartbeat`, { method: 'POST', token: agent.token, body: {} })).status, 401);
 
     // Invalidating a host through A: its stream on B gets revoked and B refuses its token.
-    const other = await enrolled(viaA, 'SN-MULTI-2');
+    const other = await enrolAgent(viaA, 'SN-MULTI-2');
     const frames2: SseFrame[] = [];
     const s2 = await openSse(`${b.url}/southbound/v1/stream`, { token: other.token }, (f) => frames2.push(f));
     cleanups.push(() => s2.close());
