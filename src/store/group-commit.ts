@@ -19,9 +19,14 @@ export class GroupCommit<T> {
   private readonly queue: Pending<T>[] = [];
   private running = false;
 
+  /**
+   * @param ready before the next batch is taken, the committer waits for this (the last commit's
+   * sync, where the store syncs apart from its commits): the writes that arrive meanwhile join it.
+   */
   constructor(
     private readonly commit: (batch: Pending<T>[]) => Promise<void>,
     private readonly maxBatch: number,
+    private readonly ready?: () => Promise<void> | undefined,
   ) {}
 
   submit(run: T): Promise<unknown> {
@@ -40,6 +45,10 @@ export class GroupCommit<T> {
     this.running = true;
     try {
       while (this.queue.length > 0) {
+        // A commit during the last one's sync would wait for a sync of its own after it anyway,
+        // and a second small commit costs more than one that takes every write of the meantime.
+        const ready = this.ready?.();
+        if (ready) await ready;
         // Let the event loop read what has arrived first. SQLite commits synchronously, so
         // without this yield each commit would run before the next request is even parsed and
         // every batch would hold one write. A queue that filled up during the last commit is a

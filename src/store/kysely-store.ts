@@ -62,6 +62,8 @@ export class KyselyStore implements Store {
   private readonly ownNotices = new Set<number>();
   /** The last batch's acknowledgement after its sync (adapters with separate durability). */
   private acknowledged: Promise<void> = Promise.resolve();
+  /** The last batch's sync while it runs (adapters with separate durability); it never rejects. */
+  private syncing: Promise<void> | undefined;
 
   constructor(
     readonly db: Kysely<Database>,
@@ -75,7 +77,7 @@ export class KyselyStore implements Store {
     this.now = options.now ?? (() => new Date());
     this.maxResourceBytes = options.maxResourceBytes ?? MAX_RESOURCE_BYTES;
     this.unbounded = options.unbounded ?? false;
-    this.committer = new GroupCommit((batch) => this.commitBatch(batch), options.maxBatch ?? 512);
+    this.committer = new GroupCommit((batch) => this.commitBatch(batch), options.maxBatch ?? 512, () => this.syncing);
   }
 
   /** Starts listening for other processes' commits (PostgreSQL). */
@@ -193,7 +195,11 @@ export class KyselyStore implements Store {
     // The next batch may run while this one's sync does; answers and events go out in commit order.
     // Also for a batch without events: some writes log none (an agent token with an unchanged status).
     const sync = durability.sync();
-    sync.catch(() => {}); // handled below, in order
+    const syncing = sync.then(noop, noop); // a failure is handled below, in order
+    this.syncing = syncing;
+    void syncing.then(() => {
+      if (this.syncing === syncing) this.syncing = undefined;
+    });
     this.acknowledged = this.acknowledged.then(() => sync).then(
       () => acknowledge({ ok: true }),
       (e) =>
@@ -545,6 +551,8 @@ class KyselyWriteTx implements WriteTx {
 }
 
 /** The reference rows of a resource (eim_refs): one per distinct target. */
+const noop = () => {};
+
 function refRows(res: Resource): RefRow[] {
   const def = kindById(res.id);
   if (!def || def.refs.length === 0) return [];

@@ -107,36 +107,39 @@ test('a transaction that only read commits without a sync; one that wrote has sy
   assert.equal(wal.syncs, base + 1, 'one sync for the write, before it returned');
 });
 
-test('group commit on a file: a write is answered, and its event sent, only after its sync; reads and the next batch go on meanwhile', async (t) => {
+test('group commit on a file: a write is answered, and its event sent, only after its sync; reads go on meanwhile, and the writes that arrive during it wait for it and commit together', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'eim-walsync-gc-'));
   const store = await openSqliteStore(join(dir, 'g.db'));
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
   t.after(async () => {
+    release(); // a failed assertion must not leave the close waiting for the held sync
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
   const durability = (store as unknown as { adapter: { durability: { sync(): Promise<void> } } }).adapter.durability;
   const realSync = durability.sync.bind(durability);
-  let release!: () => void;
-  const held = new Promise<void>((r) => (release = r));
   let syncs = 0;
   durability.sync = () => (syncs++, held.then(realSync));
   const heard: number[] = [];
   store.onCommit((events) => heard.push(...events.map((e) => e.revision)));
   const resource = (name: string) => ({ kind: 'Region', id: `region-${name.padStart(8, '0')}`, project: 'default', name, labels: {}, generation: 1, spec: {}, status: {} });
-  let answered = false;
-  const first = store.write((tx) => tx.insertIfFree(resource('a'), 'test')).then(() => (answered = true));
+  let answered = 0;
+  const first = store.write((tx) => tx.insertIfFree(resource('a'), 'test')).then(() => answered++);
   while (syncs === 0) await new Promise((r) => setImmediate(r));
   assert.equal((await store.get('region-0000000a'))?.name, 'a', 'committed and readable while its sync is held');
-  // The next batch commits meanwhile; its answer waits for the first's.
-  let secondAnswered = false;
-  const second = store.write((tx) => tx.insertIfFree(resource('b'), 'test')).then(() => (secondAnswered = true));
-  while (syncs < 2) await new Promise((r) => setImmediate(r));
-  assert.equal((await store.get('region-0000000b'))?.name, 'b', 'the next batch committed without waiting for the sync');
-  assert.deepEqual([answered, secondAnswered, heard], [false, false, []], 'no answer and no event before the sync');
+  // Writes arriving during the sync wait for it: one commit after it takes them all.
+  const later = ['b', 'c', 'd', 'e'].map((n) => store.write((tx) => tx.insertIfFree(resource(n), 'test')).then(() => answered++));
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(await store.get('region-0000000b'), undefined, 'not committed while the sync before it runs');
+  assert.deepEqual([syncs, answered, heard], [1, 0, []], 'no answer and no event before the sync');
   release();
-  await Promise.all([first, second]);
-  assert.equal(heard.length, 2);
-  assert.ok(heard[0] < heard[1], 'events in commit order');
+  await Promise.all([first, ...later]);
+  assert.equal(syncs, 2, 'the four later writes: one commit, one sync');
+  assert.equal(answered, 5);
+  assert.equal(heard.length, 5);
+  assert.deepEqual([...heard].sort((a, b) => a - b), heard, 'events in commit order');
+  for (const n of ['b', 'c', 'd', 'e']) assert.equal((await store.get(`region-${n.padStart(8, '0')}`))?.name, n);
 });
 
 test('a failed sync is final: its writer hears why, and no later write starts', async (t) => {
