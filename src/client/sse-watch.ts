@@ -107,10 +107,12 @@ export async function* sseFrames(options: SseRequest): AsyncGenerator<SseFrame> 
   const idleMs = options.idleTimeoutMs ?? 30_000;
   const idle = setTimeout(() => req.destroy(), idleMs);
   const secureContext = options.secureContext ?? secureContextFor(options.ca, options.cert && options.key ? { cert: options.cert, key: options.key } : undefined);
-  // A connection of its own: a pooled one keyed without the context could be one opened with an
-  // earlier client certificate (renewed since); a stream holds its connection for its life anyway.
-  const tls = secureContext ? { secureContext, agent: false as const } : {};
-  const req = mod.get(url, { headers: options.headers, ...tls }, (r) => {
+  // A connection of its own: a stream holds it for its life anyway; a pooled HTTPS one keyed
+  // without the context could be one opened with an earlier client certificate (renewed since);
+  // and a pool's sockets probe with TCP keep-alive every second once idle (Node's keep-alive
+  // agents, through libuv) and die after ten unanswered probes. The idle timer above watches the
+  // connection instead: the server sends a keep-alive comment or a bookmark at least every 15 s.
+  const req = mod.get(url, { headers: options.headers, agent: false, ...(secureContext ? { secureContext } : {}) }, (r) => {
     res = r;
     if (r.statusCode !== 200) {
       let body = '';
