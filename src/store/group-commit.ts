@@ -18,10 +18,13 @@ export interface Pending<T> {
 export class GroupCommit<T> {
   private readonly queue: Pending<T>[] = [];
   private running = false;
+  /** The committer's loop while it runs. */
+  private draining: Promise<void> | undefined;
 
   /**
-   * @param ready before the next batch is taken, the committer waits for this (the last commit's
-   * sync, where the store syncs apart from its commits): the writes that arrive meanwhile join it.
+   * @param ready called before each batch is taken from the queue; when it returns a promise, the
+   * committer waits until it settles (a rejection counts as settled), and the writes that arrive
+   * meanwhile join the batch. The SQLite store passes the last commit's WAL sync.
    */
   constructor(
     private readonly commit: (batch: Pending<T>[]) => Promise<void>,
@@ -32,8 +35,13 @@ export class GroupCommit<T> {
   submit(run: T): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.queue.push({ run, resolve, reject });
-      if (!this.running) void this.drain();
+      if (!this.running) this.draining = this.drain();
     });
+  }
+
+  /** Resolves once every write submitted so far has been committed (or refused) and the queue is empty. */
+  async idle(): Promise<void> {
+    while (this.draining) await this.draining;
   }
 
   /** Writes waiting for the committer. */
@@ -48,7 +56,7 @@ export class GroupCommit<T> {
         // A commit during the last one's sync would wait for a sync of its own after it anyway,
         // and a second small commit costs more than one that takes every write of the meantime.
         const ready = this.ready?.();
-        if (ready) await ready;
+        if (ready) await ready.then(noop, noop);
         // Let the event loop read what has arrived first. SQLite commits synchronously, so
         // without this yield each commit would run before the next request is even parsed and
         // every batch would hold one write. A queue that filled up during the last commit is a
@@ -63,6 +71,9 @@ export class GroupCommit<T> {
       }
     } finally {
       this.running = false;
+      this.draining = undefined;
     }
   }
 }
+
+const noop = () => {};

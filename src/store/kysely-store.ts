@@ -192,7 +192,7 @@ export class KyselyStore implements Store {
     };
     const durability = this.adapter.durability;
     if (!durability) return acknowledge({ ok: true });
-    // The next batch may run while this one's sync does; answers and events go out in commit order.
+    // The next batch waits for this sync (GroupCommit's ready); answers and events go out in commit order.
     // Also for a batch without events: some writes log none (an agent token with an unchanged status).
     const sync = durability.sync();
     const syncing = sync.then(noop, noop); // a failure is handled below, in order
@@ -407,6 +407,7 @@ export class KyselyStore implements Store {
 
   async close(): Promise<void> {
     await this.unlisten?.();
+    await this.committer.idle(); // writes still queued (behind a sync, say) commit first
     await this.acknowledged;
     await this.analyzing;
     await this.adapter.close?.();
@@ -550,9 +551,9 @@ class KyselyWriteTx implements WriteTx {
   }
 }
 
-/** The reference rows of a resource (eim_refs): one per distinct target. */
 const noop = () => {};
 
+/** The reference rows of a resource (eim_refs): one per distinct target. */
 function refRows(res: Resource): RefRow[] {
   const def = kindById(res.id);
   if (!def || def.refs.length === 0) return [];

@@ -142,6 +142,33 @@ test('group commit on a file: a write is answered, and its event sent, only afte
   for (const n of ['b', 'c', 'd', 'e']) assert.equal((await store.get(`region-${n.padStart(8, '0')}`))?.name, n);
 });
 
+test('closing the store commits the writes still queued behind a sync first', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'eim-walsync-close-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'c.db');
+  // Without the checkpoint thread, whose stop would give the queued writes time to slip in.
+  const store = await openSqliteStore(file, { checkpointThread: false });
+  const durability = (store as unknown as { adapter: { durability: { sync(): Promise<void> } } }).adapter.durability;
+  const realSync = durability.sync.bind(durability);
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let syncs = 0;
+  durability.sync = () => (syncs++, held.then(realSync));
+  const resource = (name: string) => ({ kind: 'Region', id: `region-${name.padStart(8, '0')}`, project: 'default', name, labels: {}, generation: 1, spec: {}, status: {} });
+  const first = store.write((tx) => tx.insertIfFree(resource('a'), 'test'));
+  while (syncs === 0) await new Promise((r) => setImmediate(r));
+  const queued = ['b', 'c'].map((n) => store.write((tx) => tx.insertIfFree(resource(n), 'test')));
+  const closed = store.close();
+  release();
+  await Promise.all([first, ...queued, closed]);
+  const again = await openSqliteStore(file);
+  try {
+    for (const n of ['a', 'b', 'c']) assert.equal((await again.get(`region-${n.padStart(8, '0')}`))?.name, n);
+  } finally {
+    await again.close();
+  }
+});
+
 test('a failed sync is final: its writer hears why, and no later write starts', async (t) => {
   const { db, wal } = open(t);
   await sql`create table t (id integer primary key, v text)`.execute(db);
