@@ -124,7 +124,9 @@ export function readCaFile(path: string): string {
  * @example const pool = connectionPool('https://eim.example.com', { ca, maxSockets: 256 })
  */
 export function connectionPool(server: string, o: { ca?: string; maxSockets?: number; clientCertificate?: ClientCertificate } = {}): http.Agent {
-  const options = { keepAlive: true, maxSockets: o.maxSockets ?? 64 };
+  // No TCP keep-alive probe before a minute idle (Node's default is every second from the first):
+  // the server closes an idle connection after 30 s, and requests time out on their own.
+  const options = { keepAlive: true, keepAliveMsecs: 60_000, maxSockets: o.maxSockets ?? 64 };
   if (!server.startsWith('https:')) return new http.Agent(options);
   const secureContext = secureContextFor(trustedCertificates(o.ca), o.clientCertificate);
   return new https.Agent({ ...options, ...(secureContext ? { secureContext } : {}) });
