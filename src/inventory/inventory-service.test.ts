@@ -453,3 +453,21 @@ for (const dialect of DIALECTS) {
       { ringSize: 1000 },
     ));
 }
+
+test('a watch of one project and kind sleeps through the other commits, and its bookmark then names the newest revision', (t) =>
+  withInventory(t, 'sqlite', async ({ svc, admin }) => {
+    await svc.ensureProject('alpha');
+    const signal = AbortSignal.timeout(10_000);
+    const head = await svc.store.currentRevision();
+    const it = admin.watch({ project: 'alpha', kinds: ['Host'], since: head, signal, bookmarkMs: 300 })[Symbol.asyncIterator]();
+    const next = it.next();
+    await sleep(20); // the stream is waiting
+    await admin.create('alpha', 'Region', { name: 'other-kind', spec: {} });
+    const last = await admin.create(P, 'Region', { name: 'other-project', spec: {} });
+    assert.deepEqual((await next).value, { type: 'bookmark', revision: last.revision }, 'a bookmark at the newest revision, after the events it skipped');
+    const host = await admin.create('alpha', 'Host', { name: 'h', spec: {} });
+    const mine = await it.next();
+    assert.equal(mine.value?.type, 'event');
+    assert.equal(mine.value?.revision, host.revision);
+    await it.return?.();
+  }));

@@ -465,8 +465,12 @@ export class InventoryService {
         }
         if (position >= this.hub.last) {
           const wait = bookmarkMs - (Date.now() - lastSent);
-          const changed = wait > 0 && (await this.hub.waitForChange(wait, signal));
-          if (!changed && !signal?.aborted && Date.now() - lastSent >= bookmarkMs - 5) {
+          // Woken only by an event of this stream: other projects' and kinds' commits go by.
+          const changed = wait > 0 && (await this.hub.waitForChange(wait, signal, matches));
+          if (changed || signal?.aborted) continue;
+          // Timed out: read past what went by unheard first, so the bookmark names the newest revision.
+          if (position < this.hub.last) continue;
+          if (Date.now() - lastSent >= bookmarkMs - 5) {
             yield [{ type: 'bookmark', revision: position }];
             lastSent = Date.now();
           }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Store } from '../store/index.ts';
+import type { LoggedEvent, Store } from '../store/index.ts';
 import { WatchHub } from './watch-hub.ts';
 
 test('waitForChange returns at once for a signal aborted before the call (the abort event has gone by)', async () => {
@@ -17,4 +17,39 @@ test('waitForChange returns at once for a signal aborted before the call (the ab
   const t1 = Date.now();
   assert.equal(await waiting, false);
   assert.ok(Date.now() - t1 < 1_000);
+});
+
+/** A hub over a store stand-in: `commit(events)` is a local commit of them. */
+async function hubWithCommits() {
+  let commit!: (events: LoggedEvent[]) => void;
+  const store = {
+    currentRevision: async () => 0,
+    onCommit: (fn: (events: LoggedEvent[]) => void) => (commit = fn),
+    onRemoteCommit: () => {},
+    readEventPage: async () => ({ events: [], more: false }),
+  } as unknown as Store;
+  const hub = new WatchHub(store);
+  await hub.start();
+  let revision = 0;
+  const event = (project: string, kind: string): LoggedEvent => ({ revision: ++revision, project, kind, id: `x-${String(revision).padStart(8, '0')}`, type: 'CREATED', json: '{}' });
+  return { hub, commit: (...events: [string, string][]) => commit(events.map(([p, k]) => event(p, k))) };
+}
+
+test('a waiter with an interest sleeps through the commits it would skip and wakes for its own; one without, for any; close wakes all', async () => {
+  const { hub, commit } = await hubWithCommits();
+  const woke: string[] = [];
+  const hostsOfA = hub.waitForChange(5_000, undefined, (e) => e.project === 'a' && e.kind === 'Host').then((v) => woke.push(`hostsOfA:${v}`));
+  const any = hub.waitForChange(5_000).then((v) => woke.push(`any:${v}`));
+  commit(['b', 'Host'], ['a', 'Site']);
+  await any;
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(woke, ['any:true'], 'the other project and the other kind did not wake the interested waiter');
+  assert.equal(hub.last, 2);
+  commit(['b', 'Site'], ['a', 'Host']);
+  await hostsOfA;
+  assert.deepEqual(woke, ['any:true', 'hostsOfA:true']);
+  const closing = hub.waitForChange(5_000, undefined, () => false).then(() => 'ended');
+  hub.close();
+  const late = new Promise((r) => setTimeout(() => r('still waiting'), 1_000).unref());
+  assert.equal(await Promise.race([closing, late]), 'ended', 'close ends a wait whatever its interest');
 });

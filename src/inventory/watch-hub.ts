@@ -30,7 +30,7 @@ export class WatchHub {
   private head = 0;
   private heldBytes = 0;
   private lastRevision = 0;
-  private waiters = new Set<() => void>();
+  private waiters = new Set<Waiter>();
   private catchingUp = false;
   private again = false;
   private readonly ringSize: number;
@@ -95,8 +95,13 @@ export class WatchHub {
     return this.ring.slice(start, end);
   }
 
-  /** Resolves on the next appended event, or after `ms`. Returns false on timeout. */
-  waitForChange(ms: number, signal?: AbortSignal): Promise<boolean> {
+  /**
+   * Resolves on the next appended event, or after `ms`. Returns false on timeout. With `interested`,
+   * only an event it accepts wakes the caller (a watch of one project or some kinds sleeps through
+   * the others' commits, which it would only have skipped): events it does not accept may then have
+   * been appended when it returns false.
+   */
+  waitForChange(ms: number, signal?: AbortSignal, interested?: (e: LoggedEvent) => boolean): Promise<boolean> {
     return new Promise((resolve) => {
       // Aborted already (while its stream was yielding, say): an abort event will not come again.
       if (this.closed || signal?.aborted) return resolve(false);
@@ -104,7 +109,7 @@ export class WatchHub {
       const finish = (v: boolean) => {
         if (done) return;
         done = true;
-        this.waiters.delete(wake);
+        this.waiters.delete(waiter);
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         resolve(v);
@@ -112,8 +117,8 @@ export class WatchHub {
       const onAbort = () => finish(false);
       const timer = setTimeout(() => finish(false), ms);
       signal?.addEventListener('abort', onAbort, { once: true });
-      const wake = () => finish(true);
-      this.waiters.add(wake);
+      const waiter: Waiter = { wake: () => finish(true), interested };
+      this.waiters.add(waiter);
     });
   }
 
@@ -190,13 +195,22 @@ export class WatchHub {
       this.head = 0;
     }
     if (this.lastRevision === before) return false;
-    this.wake();
+    this.wake(events.length === this.lastRevision - before ? events : events.filter((e) => e.revision > before && e.revision <= this.lastRevision));
     return true;
   }
 
-  private wake(): void {
+  /** Wakes the waiters (those with an interest only when one of `appended` is theirs; all of them without `appended`). */
+  private wake(appended?: readonly LoggedEvent[]): void {
     const w = this.waiters;
     this.waiters = new Set();
-    for (const f of w) f();
+    for (const waiter of w) {
+      if (appended && waiter.interested && !appended.some(waiter.interested)) this.waiters.add(waiter);
+      else waiter.wake();
+    }
   }
+}
+
+interface Waiter {
+  wake(): void;
+  interested?: (e: LoggedEvent) => boolean;
 }
