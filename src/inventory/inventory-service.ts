@@ -466,7 +466,7 @@ export class InventoryService {
         if (position >= this.hub.last) {
           const wait = bookmarkMs - (Date.now() - lastSent);
           // Woken only by an event of this stream: other projects' and kinds' commits go by.
-          const changed = wait > 0 && (await this.hub.waitForChange(wait, signal, matches));
+          const changed = wait > 0 && (await this.hub.waitForChange(wait, signal, matches, position));
           if (changed || signal?.aborted) continue;
           // Timed out: read past what went by unheard first, so the bookmark names the newest revision.
           if (position < this.hub.last) continue;

@@ -53,3 +53,29 @@ test('a waiter with an interest sleeps through the commits it would skip and wak
   const late = new Promise((r) => setTimeout(() => r('still waiting'), 1_000).unref());
   assert.equal(await Promise.race([closing, late]), 'ended', 'close ends a wait whatever its interest');
 });
+
+test('a sleeping waiter is woken before the ring forgets its position, so it reads on from memory', async () => {
+  let commit!: (events: LoggedEvent[]) => void;
+  const store = {
+    currentRevision: async () => 0,
+    onCommit: (fn: (events: LoggedEvent[]) => void) => (commit = fn),
+    onRemoteCommit: () => {},
+    readEventPage: async () => ({ events: [], more: false }),
+  } as unknown as Store;
+  const hub = new WatchHub(store, { ringSize: 10 });
+  await hub.start();
+  let revision = 0;
+  const other = (): LoggedEvent => ({ revision: ++revision, project: 'b', kind: 'Host', id: `x-${String(revision).padStart(8, '0')}`, type: 'CREATED', json: '{}' });
+  for (let i = 0; i < 10; i++) commit([other()]); // a full ring
+  const position = hub.last;
+  let wokeAt: { floor: number; last: number } | undefined;
+  const waiting = hub.waitForChange(5_000, undefined, (e) => e.project === 'a', position).then((v) => (wokeAt = { floor: hub.ringFloor, last: hub.last }) && v);
+  for (let i = 0; i < 30 && !wokeAt; i++) {
+    commit([other()]);
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.equal(await waiting, true, 'woken although no event of its own came');
+  assert.ok(wokeAt!.floor <= position && wokeAt!.last > position, `woken while its position (${position}) was still in the ring (${wokeAt!.floor}…${wokeAt!.last})`);
+  assert.notEqual(hub.read(position, 100), undefined, 'it reads on from memory');
+  hub.close();
+});

@@ -99,9 +99,10 @@ export class WatchHub {
    * Resolves on the next appended event, or after `ms`. Returns false on timeout. With `interested`,
    * only an event it accepts wakes the caller (a watch of one project or some kinds sleeps through
    * the others' commits, which it would only have skipped): events it does not accept may then have
-   * been appended when it returns false.
+   * been appended when it returns false. With `position` too (the caller's cursor), it is also woken
+   * once that falls into the older half of the ring, so that it reads on from memory, not from the log.
    */
-  waitForChange(ms: number, signal?: AbortSignal, interested?: (e: LoggedEvent) => boolean): Promise<boolean> {
+  waitForChange(ms: number, signal?: AbortSignal, interested?: (e: LoggedEvent) => boolean, position?: number): Promise<boolean> {
     return new Promise((resolve) => {
       // Aborted already (while its stream was yielding, say): an abort event will not come again.
       if (this.closed || signal?.aborted) return resolve(false);
@@ -117,7 +118,7 @@ export class WatchHub {
       const onAbort = () => finish(false);
       const timer = setTimeout(() => finish(false), ms);
       signal?.addEventListener('abort', onAbort, { once: true });
-      const waiter: Waiter = { wake: () => finish(true), interested };
+      const waiter: Waiter = { wake: () => finish(true), interested, position };
       this.waiters.add(waiter);
     });
   }
@@ -203,8 +204,11 @@ export class WatchHub {
   private wake(appended?: readonly LoggedEvent[]): void {
     const w = this.waiters;
     this.waiters = new Set();
+    const floor = this.ringFloor;
+    const middle = floor + (this.lastRevision - floor) / 2;
     for (const waiter of w) {
-      if (appended && waiter.interested && !appended.some(waiter.interested)) this.waiters.add(waiter);
+      const keepsUp = waiter.position === undefined || waiter.position >= middle;
+      if (appended && waiter.interested && keepsUp && !appended.some(waiter.interested)) this.waiters.add(waiter);
       else waiter.wake();
     }
   }
@@ -213,4 +217,6 @@ export class WatchHub {
 interface Waiter {
   wake(): void;
   interested?: (e: LoggedEvent) => boolean;
+  /** The waiter's cursor: it is woken when the ring's older half reaches it. */
+  position?: number;
 }
