@@ -72,7 +72,7 @@ export class KyselyStore implements Store {
   ) {
     this.dialect = adapter.name;
     this.auth = new AuthStore(db, adapter.name);
-    this.telemetry = new TelemetryStore(db, adapter.name, options.telemetry);
+    this.telemetry = new TelemetryStore(db, adapter.name, options.telemetry, adapter.durability);
     this.leases = new LeaseStore(db, adapter.name);
     this.now = options.now ?? (() => new Date());
     this.maxResourceBytes = options.maxResourceBytes ?? MAX_RESOURCE_BYTES;

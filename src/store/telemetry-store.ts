@@ -1,5 +1,5 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
-import { HEADLINE_METRICS, type HeadlineMetric } from '../api/index.ts';
+import { EimError, HEADLINE_METRICS, type HeadlineMetric } from '../api/index.ts';
 import { GroupCommit, type Pending } from './group-commit.ts';
 import { forEachSample, packSamples } from './telemetry-codec.ts';
 import type { SeriesType } from './metric-buckets.ts';
@@ -130,10 +130,16 @@ export class TelemetryStore {
   /** Names this process's rows in eim_tm_usage (each server its own, so no two servers write one row). */
   readonly writer = Math.random().toString(16).slice(2, 10);
 
+  /**
+   * @param durability SQLite on a file (WalSync): a group's transaction commits without an fsync on
+   * the event loop, and its batches are answered after an fdatasync in the thread pool; the next
+   * group gathers meanwhile.
+   */
   constructor(
     private readonly db: Kysely<any>,
     dialect: 'sqlite' | 'postgres',
     options: TelemetryStoreOptions = {},
+    private readonly durability?: { defer(): void; sync(): Promise<void> },
   ) {
     this.pg = dialect === 'postgres';
     this.maxSeries = options.maxSeriesPerHost ?? 1000;
@@ -198,8 +204,20 @@ export class TelemetryStore {
     const now = this.now();
     let results: IngestResult[] = [];
     await this.db.transaction().execute(async (trx) => {
+      this.durability?.defer();
       results = await this.writeGroup(trx, group.map((g) => g.run), now);
     });
+    if (this.durability) {
+      try {
+        await this.durability.sync();
+      } catch (e) {
+        // Committed and visible, but not known to be on disk: the agent sends the batch again (its
+        // sequence number makes a repeat of a stored one a no-op).
+        const error = new EimError('internal', `the batch was committed but could not be made durable: ${(e as Error)?.message ?? e}`);
+        for (const g of group) g.reject(error);
+        return;
+      }
+    }
     group.forEach((g, i) => g.resolve(results[i]));
   }
 

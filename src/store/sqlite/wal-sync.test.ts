@@ -194,3 +194,31 @@ test('a failed sync is final: its writer hears why, and no later write starts', 
   assert.deepEqual(ids, [1, 2], 'the failed one is committed (not known durable); the later ones never started');
 });
 
+
+test('telemetry on a file: a batch commits without an fsync on the event loop and is answered after the WAL sync in the thread pool; the next group waits for it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'eim-walsync-tm-'));
+  const store = await openSqliteStore(join(dir, 't.db'));
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  t.after(async () => {
+    release();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const durability = (store as unknown as { adapter: { durability: { sync(): Promise<void> } } }).adapter.durability;
+  const realSync = durability.sync.bind(durability);
+  let syncs = 0;
+  durability.sync = () => (syncs++, held.then(realSync));
+  const point = (t: number) => ({ name: 'cpu_used_percent', attrs: {}, type: 'gauge' as const, unit: '%', t, value: 1 });
+  const T0 = Date.now() - 60_000;
+  let answered = 0;
+  const first = store.telemetry.ingest({ project: 'p', hostId: 'host-00000001', batch: { stream: 's', seq: 1 }, points: [point(T0)], logs: [] }).then((r) => (answered++, r));
+  for (let i = 0; i < 200 && syncs === 0; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(syncs, 1, 'the group commit asked for the sync in the thread pool');
+  const second = store.telemetry.ingest({ project: 'p', hostId: 'host-00000001', batch: { stream: 's', seq: 2 }, points: [point(T0 + 1000)], logs: [] }).then((r) => (answered++, r));
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  assert.deepEqual([syncs, answered], [1, 0], 'the first batch waits for its sync, and the second for the first');
+  release();
+  const [a, b] = await Promise.all([first, second]);
+  assert.deepEqual([a.stored, b.stored, syncs], [1, 1, 2]);
+});
