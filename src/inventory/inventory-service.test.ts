@@ -471,3 +471,32 @@ test('a watch of one project and kind sleeps through the other commits, and its 
     assert.equal(mine.value?.revision, host.revision);
     await it.return?.();
   }));
+
+test('in-process watches reading one event share one parsed copy of it, and the shared copies are bounded', (t) =>
+  withInventory(t, 'sqlite', async ({ svc, admin }) => {
+    const signal = AbortSignal.timeout(20_000);
+    const head = await svc.store.currentRevision();
+    const a = admin.watch({ project: P, kinds: ['Region'], since: head, signal })[Symbol.asyncIterator]();
+    const b = admin.watch({ project: P, since: head, signal })[Symbol.asyncIterator]();
+    const region = await admin.create(P, 'Region', { name: 'shared', spec: {} });
+    const [ia, ib] = [(await a.next()).value, (await b.next()).value];
+    assert.ok(ia?.type === 'event' && ib?.type === 'event');
+    const [ea, eb] = [ia.event(), ib.event()];
+    assert.equal(ea, eb, 'one parsed object for both watches');
+    assert.deepEqual(ea, JSON.parse(ia.json));
+    assert.equal(ea.object.id, region.id);
+    // Bounded: many more events than are kept; each still parses right.
+    const n = 2100;
+    for (let i = 0; i < n; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => admin.create(P, 'Region', { name: `r-${i + j}`, spec: {} })));
+    let read = 0;
+    for (;;) {
+      const item = (await a.next()).value;
+      if (item?.type !== 'event') continue;
+      assert.equal(item.event().revision, item.revision);
+      if (++read === n) break;
+    }
+    const kept = (svc as unknown as { parsed: Map<unknown, unknown> }).parsed.size;
+    assert.ok(kept > 0 && kept <= 2048, `${kept} parsed events kept`);
+    await a.return?.();
+    await b.return?.();
+  }));

@@ -60,6 +60,12 @@ export class InventoryService {
   readonly hub: WatchHub;
   readonly stats: InventoryStats = { writes: 0, events: 0, openWatches: 0 };
   private readonly projects = new Set<string>();
+  /**
+   * Recent events, parsed once for every in-process watch that reads them (each informer of a kind
+   * used to parse its own copy of every event: garbage that lived long enough to fill the old
+   * generation). Read-only: informers deep-freeze what they are given. At most PARSED_EVENTS.
+   */
+  private readonly parsed = new Map<LoggedEvent, InventoryEvent>();
   private compactTimer?: NodeJS.Timeout;
   private readonly retention: RetentionOptions;
   private readonly now: () => Date;
@@ -457,7 +463,7 @@ export class InventoryService {
           upTo = batch.length > 0 ? batch[batch.length - 1].revision : position;
         }
         const out: WatchItem[] = [];
-        for (const e of batch) if (matches(e)) out.push(eventItem(e));
+        for (const e of batch) if (matches(e)) out.push(this.eventItem(e));
         position = Math.max(position, upTo);
         if (out.length > 0) {
           yield out;
@@ -479,6 +485,23 @@ export class InventoryService {
     } finally {
       this.stats.openWatches--;
     }
+  }
+
+  private eventItem(e: LoggedEvent): WatchItem {
+    return {
+      type: 'event',
+      revision: e.revision,
+      json: e.json,
+      event: () => {
+        let ev = this.parsed.get(e);
+        if (!ev) {
+          ev = JSON.parse(e.json) as InventoryEvent;
+          if (this.parsed.size >= PARSED_EVENTS) this.parsed.delete(this.parsed.keys().next().value!);
+          this.parsed.set(e, ev);
+        }
+        return ev;
+      },
+    };
   }
 
   /**
@@ -549,9 +572,8 @@ async function* flatten<T>(batches: AsyncGenerator<T[]>): AsyncGenerator<T> {
   for await (const batch of batches) yield* batch;
 }
 
-function eventItem(e: LoggedEvent): WatchItem {
-  return { type: 'event', revision: e.revision, json: e.json, event: () => JSON.parse(e.json) as InventoryEvent };
-}
+/** Parsed events kept for the watches that read them next (InventoryService.parsed). */
+const PARSED_EVENTS = 2048;
 
 /** The ids a new resource's references name (read ahead by its batch); none when they are malformed (the checks say so). */
 function refIds(def: KindDef, spec: Record<string, unknown>, status: Record<string, unknown>): string[] {
