@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LoggedEvent, Store } from '../store/index.ts';
-import { WatchHub } from './watch-hub.ts';
+import { WatchHub, type WatchHubOptions } from './watch-hub.ts';
 
 test('waitForChange returns at once for a signal aborted before the call (the abort event has gone by)', async () => {
   const hub = new WatchHub({} as Store); // waiting touches no store
@@ -20,7 +20,7 @@ test('waitForChange returns at once for a signal aborted before the call (the ab
 });
 
 /** A hub over a store stand-in: `commit(events)` is a local commit of them. */
-async function hubWithCommits() {
+async function hubWithCommits(options: WatchHubOptions = {}) {
   let commit!: (events: LoggedEvent[]) => void;
   const store = {
     currentRevision: async () => 0,
@@ -28,7 +28,7 @@ async function hubWithCommits() {
     onRemoteCommit: () => {},
     readEventPage: async () => ({ events: [], more: false }),
   } as unknown as Store;
-  const hub = new WatchHub(store);
+  const hub = new WatchHub(store, options);
   await hub.start();
   let revision = 0;
   const event = (project: string, kind: string): LoggedEvent => ({ revision: ++revision, project, kind, id: `x-${String(revision).padStart(8, '0')}`, type: 'CREATED', json: '{}' });
@@ -55,23 +55,13 @@ test('a waiter with an interest sleeps through the commits it would skip and wak
 });
 
 test('a sleeping waiter is woken before the ring forgets its position, so it reads on from memory', async () => {
-  let commit!: (events: LoggedEvent[]) => void;
-  const store = {
-    currentRevision: async () => 0,
-    onCommit: (fn: (events: LoggedEvent[]) => void) => (commit = fn),
-    onRemoteCommit: () => {},
-    readEventPage: async () => ({ events: [], more: false }),
-  } as unknown as Store;
-  const hub = new WatchHub(store, { ringSize: 10 });
-  await hub.start();
-  let revision = 0;
-  const other = (): LoggedEvent => ({ revision: ++revision, project: 'b', kind: 'Host', id: `x-${String(revision).padStart(8, '0')}`, type: 'CREATED', json: '{}' });
-  for (let i = 0; i < 10; i++) commit([other()]); // a full ring
+  const { hub, commit } = await hubWithCommits({ ringSize: 10 });
+  for (let i = 0; i < 10; i++) commit(['b', 'Host']); // a full ring
   const position = hub.last;
   let wokeAt: { floor: number; last: number } | undefined;
   const waiting = hub.waitForChange(5_000, undefined, (e) => e.project === 'a', position).then((v) => (wokeAt = { floor: hub.ringFloor, last: hub.last }) && v);
   for (let i = 0; i < 30 && !wokeAt; i++) {
-    commit([other()]);
+    commit(['b', 'Host']);
     await new Promise((r) => setImmediate(r));
   }
   assert.equal(await waiting, true, 'woken although no event of its own came');

@@ -27,14 +27,20 @@ export interface DialectAdapter {
    * planner may read a host identity lookup from the wrong index, one scan of the project per create.
    */
   analyze?(db: Kysely<Database>): Promise<void>;
-  /**
-   * Durability apart from the commit (SQLite, see WalSync): `defer()` inside a transaction lets its
-   * COMMIT return before its data is on disk, and `sync()` then resolves once it is. Group commit
-   * acknowledges a batch after its sync, and starts the next batch while the sync runs.
-   */
-  durability?: { defer(): void; sync(): Promise<void> };
+  /** Durability apart from the commit (SQLite, see WalSync). */
+  durability?: Durability;
   /** Stops what the adapter runs beside the connection (SQLite's checkpoint thread), before it closes. */
   close?(): Promise<void>;
   /** Subscribes to other processes' commits; returns the unsubscribe. */
   listen(onWake: (revision?: number) => void): Promise<() => Promise<void>>;
+}
+
+/**
+ * `defer()` inside a transaction lets its COMMIT return before its data is on disk, and `sync()`
+ * then resolves once it is. Group commit answers a batch after its sync, and the next batch
+ * gathers meanwhile: it commits after the sync.
+ */
+export interface Durability {
+  defer(): void;
+  sync(): Promise<void>;
 }

@@ -22,14 +22,13 @@ export class GroupCommit<T> {
   private draining: Promise<void> | undefined;
 
   /**
-   * @param ready called before each batch is taken from the queue; when it returns a promise, the
-   * committer waits until it settles (a rejection counts as settled), and the writes that arrive
-   * meanwhile join the batch. The SQLite store passes the last commit's WAL sync.
+   * @param commit commits a batch and answers its writes; the next batch is taken when it resolves
+   * (a store that syncs apart from its commits resolves after the sync, so the writes of the meantime
+   * make one batch).
    */
   constructor(
     private readonly commit: (batch: Pending<T>[]) => Promise<void>,
     private readonly maxBatch: number,
-    private readonly ready?: () => Promise<void> | undefined,
   ) {}
 
   submit(run: T): Promise<unknown> {
@@ -53,10 +52,6 @@ export class GroupCommit<T> {
     this.running = true;
     try {
       while (this.queue.length > 0) {
-        // A commit during the last one's sync would wait for a sync of its own after it anyway,
-        // and a second small commit costs more than one that takes every write of the meantime.
-        const ready = this.ready?.();
-        if (ready) await ready.then(noop, noop);
         // Let the event loop read what has arrived first. SQLite commits synchronously, so
         // without this yield each commit would run before the next request is even parsed and
         // every batch would hold one write. A queue that filled up during the last commit is a
@@ -76,4 +71,3 @@ export class GroupCommit<T> {
   }
 }
 
-const noop = () => {};

@@ -62,8 +62,6 @@ export class KyselyStore implements Store {
   private readonly ownNotices = new Set<number>();
   /** The last batch's acknowledgement after its sync (adapters with separate durability). */
   private acknowledged: Promise<void> = Promise.resolve();
-  /** The last batch's sync while it runs (adapters with separate durability); it never rejects. */
-  private syncing: Promise<void> | undefined;
 
   constructor(
     readonly db: Kysely<Database>,
@@ -77,7 +75,7 @@ export class KyselyStore implements Store {
     this.now = options.now ?? (() => new Date());
     this.maxResourceBytes = options.maxResourceBytes ?? MAX_RESOURCE_BYTES;
     this.unbounded = options.unbounded ?? false;
-    this.committer = new GroupCommit((batch) => this.commitBatch(batch), options.maxBatch ?? 512, () => this.syncing);
+    this.committer = new GroupCommit((batch) => this.commitBatch(batch), options.maxBatch ?? 512);
   }
 
   /** Starts listening for other processes' commits (PostgreSQL). */
@@ -169,11 +167,12 @@ export class KyselyStore implements Store {
       else batch[0].reject(e);
       return;
     }
-    this.committedBatch(batch, results, events);
+    // Returned, so the committer waits for the sync: the writes of the meantime make the next batch.
+    return this.committedBatch(batch, results, events);
   }
 
   /** Answers a committed batch's writes and hands its events to the listeners (after its sync, where the adapter syncs apart). */
-  private committedBatch(batch: Pending<{ run: Mutation<unknown> } & WriteOptions>[], results: { ok: boolean; value: unknown }[], events: LoggedEvent[]): void {
+  private committedBatch(batch: Pending<{ run: Mutation<unknown> } & WriteOptions>[], results: { ok: boolean; value: unknown }[], events: LoggedEvent[]): Promise<void> | undefined {
     if (events.length > 0) this.committed = events[events.length - 1].revision;
     const acknowledge = (synced: { ok: true } | { ok: false; error: unknown }) => {
       batch.forEach((item, i) => (!synced.ok ? item.reject(synced.error) : results[i].ok ? item.resolve(results[i].value) : item.reject(results[i].value)));
@@ -191,15 +190,10 @@ export class KyselyStore implements Store {
       }
     };
     const durability = this.adapter.durability;
-    if (!durability) return acknowledge({ ok: true });
-    // The next batch waits for this sync (GroupCommit's ready); answers and events go out in commit order.
-    // Also for a batch without events: some writes log none (an agent token with an unchanged status).
+    if (!durability) return void acknowledge({ ok: true });
+    // Answers and events go out in commit order, after the sync. Also for a batch without events:
+    // some writes log none (an agent token with an unchanged status).
     const sync = durability.sync();
-    const syncing = sync.then(noop, noop); // a failure is handled below, in order
-    this.syncing = syncing;
-    void syncing.then(() => {
-      if (this.syncing === syncing) this.syncing = undefined;
-    });
     this.acknowledged = this.acknowledged.then(() => sync).then(
       () => acknowledge({ ok: true }),
       (e) =>
@@ -209,6 +203,7 @@ export class KyselyStore implements Store {
           error: new EimError('internal', `the write was committed but could not be made durable: ${(e as Error)?.message ?? e}; read the resource before retrying`),
         }),
     );
+    return sync.then(noop, noop); // a failure is answered above, in order
   }
 
   /** Whether the commit that logged `id` at `revision` happened, read from the event log ('unknown' when the database cannot be asked). */

@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { EimError, HEADLINE_METRICS, type HeadlineMetric } from '../api/index.ts';
+import type { Durability } from './dialect-adapter.ts';
 import { GroupCommit, type Pending } from './group-commit.ts';
 import { forEachSample, packSamples } from './telemetry-codec.ts';
 import type { SeriesType } from './metric-buckets.ts';
@@ -139,7 +140,7 @@ export class TelemetryStore {
     private readonly db: Kysely<any>,
     dialect: 'sqlite' | 'postgres',
     options: TelemetryStoreOptions = {},
-    private readonly durability?: { defer(): void; sync(): Promise<void> },
+    private readonly durability?: Durability,
   ) {
     this.pg = dialect === 'postgres';
     this.maxSeries = options.maxSeriesPerHost ?? 1000;

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
+import type { Durability } from '../dialect-adapter.ts';
+import type { KyselyStore } from '../kysely-store.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 import { WalSync, WalSyncDialect } from './wal-sync.ts';
 
@@ -22,6 +24,23 @@ function open(t: { after(fn: () => unknown): void }) {
   });
   return { db, wal, sqlite };
 }
+
+/**
+ * Holds the store's group-commit syncs until `release()`: each waits, then runs for real. `syncs`
+ * counts the syncs asked for.
+ */
+function holdSyncs(store: KyselyStore) {
+  const durability = (store as unknown as { adapter: { durability: Durability } }).adapter.durability;
+  const realSync = durability.sync.bind(durability);
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const hold = { syncs: 0, release: () => release() };
+  durability.sync = () => (hold.syncs++, held.then(realSync));
+  return hold;
+}
+
+/** A Region resource row named `name`. */
+const region = (name: string) => ({ kind: 'Region', id: `region-${name.padStart(8, '0')}`, project: 'default', name, labels: {}, generation: 1, spec: {}, status: {} });
 
 test('a commit and a write outside a transaction each wait for an fdatasync of the WAL; reads and statements inside a transaction do not', async (t) => {
   const { db, wal } = open(t);
@@ -110,32 +129,26 @@ test('a transaction that only read commits without a sync; one that wrote has sy
 test('group commit on a file: a write is answered, and its event sent, only after its sync; reads go on meanwhile, and the writes that arrive during it wait for it and commit together', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'eim-walsync-gc-'));
   const store = await openSqliteStore(join(dir, 'g.db'));
-  let release!: () => void;
-  const held = new Promise<void>((r) => (release = r));
+  const hold = holdSyncs(store);
   t.after(async () => {
-    release(); // a failed assertion must not leave the close waiting for the held sync
+    hold.release(); // a failed assertion must not leave the close waiting for the held sync
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const durability = (store as unknown as { adapter: { durability: { sync(): Promise<void> } } }).adapter.durability;
-  const realSync = durability.sync.bind(durability);
-  let syncs = 0;
-  durability.sync = () => (syncs++, held.then(realSync));
   const heard: number[] = [];
   store.onCommit((events) => heard.push(...events.map((e) => e.revision)));
-  const resource = (name: string) => ({ kind: 'Region', id: `region-${name.padStart(8, '0')}`, project: 'default', name, labels: {}, generation: 1, spec: {}, status: {} });
   let answered = 0;
-  const first = store.write((tx) => tx.insertIfFree(resource('a'), 'test')).then(() => answered++);
-  while (syncs === 0) await new Promise((r) => setImmediate(r));
+  const first = store.write((tx) => tx.insertIfFree(region('a'), 'test')).then(() => answered++);
+  while (hold.syncs === 0) await new Promise((r) => setImmediate(r));
   assert.equal((await store.get('region-0000000a'))?.name, 'a', 'committed and readable while its sync is held');
   // Writes arriving during the sync wait for it: one commit after it takes them all.
-  const later = ['b', 'c', 'd', 'e'].map((n) => store.write((tx) => tx.insertIfFree(resource(n), 'test')).then(() => answered++));
+  const later = ['b', 'c', 'd', 'e'].map((n) => store.write((tx) => tx.insertIfFree(region(n), 'test')).then(() => answered++));
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
   assert.equal(await store.get('region-0000000b'), undefined, 'not committed while the sync before it runs');
-  assert.deepEqual([syncs, answered, heard], [1, 0, []], 'no answer and no event before the sync');
-  release();
+  assert.deepEqual([hold.syncs, answered, heard], [1, 0, []], 'no answer and no event before the sync');
+  hold.release();
   await Promise.all([first, ...later]);
-  assert.equal(syncs, 2, 'the four later writes: one commit, one sync');
+  assert.equal(hold.syncs, 2, 'the four later writes: one commit, one sync');
   assert.equal(answered, 5);
   assert.equal(heard.length, 5);
   assert.deepEqual([...heard].sort((a, b) => a - b), heard, 'events in commit order');
@@ -148,18 +161,12 @@ test('closing the store commits the writes still queued behind a sync first', as
   const file = join(dir, 'c.db');
   // Without the checkpoint thread, whose stop would give the queued writes time to slip in.
   const store = await openSqliteStore(file, { checkpointThread: false });
-  const durability = (store as unknown as { adapter: { durability: { sync(): Promise<void> } } }).adapter.durability;
-  const realSync = durability.sync.bind(durability);
-  let release!: () => void;
-  const held = new Promise<void>((r) => (release = r));
-  let syncs = 0;
-  durability.sync = () => (syncs++, held.then(realSync));
-  const resource = (name: string) => ({ kind: 'Region', id: `region-${name.padStart(8, '0')}`, project: 'default', name, labels: {}, generation: 1, spec: {}, status: {} });
-  const first = store.write((tx) => tx.insertIfFree(resource('a'), 'test'));
-  while (syncs === 0) await new Promise((r) => setImmediate(r));
-  const queued = ['b', 'c'].map((n) => store.write((tx) => tx.insertIfFree(resource(n), 'test')));
+  const hold = holdSyncs(store);
+  const first = store.write((tx) => tx.insertIfFree(region('a'), 'test'));
+  while (hold.syncs === 0) await new Promise((r) => setImmediate(r));
+  const queued = ['b', 'c'].map((n) => store.write((tx) => tx.insertIfFree(region(n), 'test')));
   const closed = store.close();
-  release();
+  hold.release();
   await Promise.all([first, ...queued, closed]);
   const again = await openSqliteStore(file);
   try {
@@ -198,27 +205,22 @@ test('a failed sync is final: its writer hears why, and no later write starts', 
 test('telemetry on a file: a batch commits without an fsync on the event loop and is answered after the WAL sync in the thread pool; the next group waits for it', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'eim-walsync-tm-'));
   const store = await openSqliteStore(join(dir, 't.db'));
-  let release!: () => void;
-  const held = new Promise<void>((r) => (release = r));
+  const hold = holdSyncs(store);
   t.after(async () => {
-    release();
+    hold.release();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const durability = (store as unknown as { adapter: { durability: { sync(): Promise<void> } } }).adapter.durability;
-  const realSync = durability.sync.bind(durability);
-  let syncs = 0;
-  durability.sync = () => (syncs++, held.then(realSync));
   const point = (t: number) => ({ name: 'cpu_used_percent', attrs: {}, type: 'gauge' as const, unit: '%', t, value: 1 });
   const T0 = Date.now() - 60_000;
   let answered = 0;
   const first = store.telemetry.ingest({ project: 'p', hostId: 'host-00000001', batch: { stream: 's', seq: 1 }, points: [point(T0)], logs: [] }).then((r) => (answered++, r));
-  for (let i = 0; i < 200 && syncs === 0; i++) await new Promise((r) => setImmediate(r));
-  assert.equal(syncs, 1, 'the group commit asked for the sync in the thread pool');
+  for (let i = 0; i < 200 && hold.syncs === 0; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(hold.syncs, 1, 'the group commit asked for the sync in the thread pool');
   const second = store.telemetry.ingest({ project: 'p', hostId: 'host-00000001', batch: { stream: 's', seq: 2 }, points: [point(T0 + 1000)], logs: [] }).then((r) => (answered++, r));
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-  assert.deepEqual([syncs, answered], [1, 0], 'the first batch waits for its sync, and the second for the first');
-  release();
+  assert.deepEqual([hold.syncs, answered], [1, 0], 'the first batch waits for its sync, and the second for the first');
+  hold.release();
   const [a, b] = await Promise.all([first, second]);
-  assert.deepEqual([a.stored, b.stored, syncs], [1, 1, 2]);
+  assert.deepEqual([a.stored, b.stored, hold.syncs], [1, 1, 2]);
 });
