@@ -63,9 +63,11 @@ export class InventoryService {
   /**
    * Recent events, parsed once for every in-process watch that reads them (each informer of a kind
    * used to parse its own copy of every event: garbage that lived long enough to fill the old
-   * generation). Read-only: informers deep-freeze what they are given. At most PARSED_EVENTS.
+   * generation). Read-only: informers deep-freeze what they are given. At most PARSED_EVENTS, and
+   * PARSED_BYTES of their JSON (a resource may be 256 KiB).
    */
   private readonly parsed = new Map<LoggedEvent, InventoryEvent>();
+  private parsedBytes = 0;
   private compactTimer?: NodeJS.Timeout;
   private readonly retention: RetentionOptions;
   private readonly now: () => Date;
@@ -496,8 +498,13 @@ export class InventoryService {
         let ev = this.parsed.get(e);
         if (!ev) {
           ev = JSON.parse(e.json) as InventoryEvent;
-          if (this.parsed.size >= PARSED_EVENTS) this.parsed.delete(this.parsed.keys().next().value!);
+          while (this.parsed.size > 0 && (this.parsed.size >= PARSED_EVENTS || this.parsedBytes + e.json.length > PARSED_BYTES)) {
+            const oldest = this.parsed.keys().next().value!;
+            this.parsedBytes -= oldest.json.length;
+            this.parsed.delete(oldest);
+          }
           this.parsed.set(e, ev);
+          this.parsedBytes += e.json.length;
         }
         return ev;
       },
@@ -574,6 +581,8 @@ async function* flatten<T>(batches: AsyncGenerator<T[]>): AsyncGenerator<T> {
 
 /** Parsed events kept for the watches that read them next (InventoryService.parsed). */
 const PARSED_EVENTS = 2048;
+/** And at most this much of their JSON (counted as characters). */
+const PARSED_BYTES = 8 * 2 ** 20;
 
 /** The ids a new resource's references name (read ahead by its batch); none when they are malformed (the checks say so). */
 function refIds(def: KindDef, spec: Record<string, unknown>, status: Record<string, unknown>): string[] {
