@@ -161,6 +161,9 @@ export class WatchHub {
               this.ring = [];
               this.head = 0;
               this.heldBytes = 0;
+              // Every waiter's position has left memory: woken now, each reads the log and learns
+              // of its 410 (a filtered one would otherwise sleep to its timeout if nothing follows).
+              this.wake();
               continue;
             }
             if (!this.closed) setTimeout(() => void this.catchUp(), 1000).unref();
