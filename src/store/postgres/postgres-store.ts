@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { DialectAdapter } from '../dialect-adapter.ts';
 import { KyselyStore, type KyselyStoreOptions } from '../kysely-store.ts';
 import { migrateToLatest } from '../migrations.ts';
+import { PreparedClient } from './prepared-client.ts';
 import type { Database } from '../schema.ts';
 
 // Revisions are bigint columns; they stay far below 2^53, so read them as numbers.
@@ -82,7 +83,7 @@ function postgresAdapter(url: string): DialectAdapter {
  * @example const store = await openPostgresStore('postgres://postgres@127.0.0.1:5432/eim')
  */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<KyselyStore> {
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, Client: PreparedClient });
   pool.on('error', () => {}); // an idle client's error; the next checkout reconnects
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrateToLatest(db, 'postgres');
