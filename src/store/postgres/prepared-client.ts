@@ -34,7 +34,6 @@ export class PreparedClient extends pg.Client {
 
   // The overloads of pg.Client.query are many; this override handles the (text, values) form
   // Kysely uses and hands every other form on unchanged.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override query(config: any, values?: any, callback?: any): any {
     if (typeof config !== 'string' || !Array.isArray(values) || values.length === 0 || callback !== undefined || config.length > PREPARED_MAX_TEXT) {
       return super.query(config, values, callback);
