@@ -37,9 +37,15 @@ export function toEimError(error: unknown, context: ErrorContext = {}): EimError
   return new EimError('internal', 'an internal error occurred; it has been logged', { cause: error });
 }
 
+/** Errors of a connection to the store (a socket's, or PostgreSQL's class 08 and shutdowns), and a store too busy or full. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', '57P01', '57P02', '57P03', '53300', 'SQLITE_BUSY', 'SQLITE_FULL', 'SQLITE_IOERR']);
+/** pg's own errors for a connection that broke or closed under a query, which carry no code. */
+const PG_CONNECTION_LOST = /^(Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
+
 function isUnavailable(e: unknown): boolean {
-  const code = (e as { code?: string })?.code ?? '';
-  return ['ECONNREFUSED', 'ECONNRESET', '57P01', '57P03', '53300', 'SQLITE_BUSY', 'SQLITE_FULL', 'SQLITE_IOERR'].includes(code);
+  const { code, message } = (e ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') return UNAVAILABLE_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code);
+  return typeof message === 'string' && PG_CONNECTION_LOST.test(message);
 }
 
 /**

@@ -32,6 +32,16 @@ export class PreparedClient extends pg.Client {
    */
   private readonly stale: string[] = [];
 
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    // A connection that breaks (the database restarts, an administrator ends the session) fails
+    // its queries, and the next one sent; the pool drops it when it comes back. Its 'error' event
+    // is for the idle ones, which the pool listens to itself: one checked out with no statement in
+    // flight at that moment (a write batch between two statements) has no listener, and the event
+    // would be an uncaught exception that ends the server.
+    this.on('error', () => {});
+  }
+
   // The overloads of pg.Client.query are many; this override handles the (text, values) form
   // Kysely uses and hands every other form on unchanged.
   override query(config: any, values?: any, callback?: any): any {
