@@ -1,4 +1,4 @@
-import { CompiledQuery, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Resource } from '../api/index.ts';
 import type { Database } from './schema.ts';
 import type { HostIdentity, HostIdentityMatch, IdentityLookup, NameClaim } from './store.ts';
@@ -129,7 +129,7 @@ export class BatchRows {
   private readonly narrowUpdates: boolean;
 
   constructor(
-    private readonly trx: Transaction<Database>,
+    private readonly trx: Kysely<Database>,
     private readonly dialect: 'sqlite' | 'postgres',
   ) {
     this.narrowUpdates = dialect === 'sqlite';

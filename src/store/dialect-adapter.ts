@@ -11,12 +11,20 @@ export interface DialectAdapter {
    * revision. Held to commit, so revisions become visible in commit order. `committed` is the
    * revision this process last committed, when it knows it (a single-process store may trust it).
    */
-  lockRevision(trx: Transaction<Database>, committed: number | undefined): Promise<number>;
+  lockRevision(trx: Kysely<Database>, committed: number | undefined): Promise<number>;
+  /**
+   * Runs a write batch in a transaction of its own instead of `db.transaction()` with
+   * `lockRevision` (PostgreSQL): `body` gets the batch's handle and the revision read under the
+   * lock, a promise so that it can send its reads before the lock is answered. Statements `body`
+   * starts together go out together (pipelined, in the order started) and run one after another
+   * in the transaction, after the lock: one round trip where there were several.
+   */
+  runBatch?(body: (trx: Kysely<Database>, revision: Promise<number>) => Promise<void>): Promise<void>;
   /**
    * The end of a write transaction: append the batch's events, move the global revision, and (on
    * PostgreSQL) NOTIFY other processes, delivered at commit.
    */
-  finishBatch(trx: Transaction<Database>, events: EventRow[], lastRevision: number): Promise<void>;
+  finishBatch(trx: Kysely<Database>, events: EventRow[], lastRevision: number): Promise<void>;
   /** A JSON column's value as read back (SQLite: TEXT to parse; PostgreSQL: already parsed). */
   parseJson(value: unknown): unknown;
   /** Runs reads against one consistent snapshot. */

@@ -102,49 +102,64 @@ export class KyselyStore implements Store {
     const events: LoggedEvent[] = [];
     /** The revision this commit's NOTIFY carries (PostgreSQL), once it writes it. */
     let notice: number | undefined;
+    /** Whether the adapter pipelines: the batch's reads go out with the lock, its last writes with the events. */
+    const pipelined = this.adapter.runBatch !== undefined;
+    const body = async (trx: Kysely<Database>, locked: Promise<number>) => {
+      // Under the lock: what the batch's writes will read, in one statement.
+      const rows = new BatchRows(trx, this.dialect);
+      const reads: Promise<unknown>[] = [locked];
+      if (batch.length > 1) {
+        reads.push(rows.prefetch(batch.flatMap((item) => item.run.reads ?? [])));
+        // PostgreSQL only: it saves a round trip per Host create there, while SQLite answers each
+        // lookup from its index in microseconds (and plans an IN list over it badly).
+        if (this.dialect === 'postgres') {
+          reads.push(rows.prefetchIdentities(batch.flatMap((item) => item.run.identities ?? []), (project, uuids, serials) => hostsHoldingAny(trx, project, uuids, serials)));
+          // Creates of names read free here are inserted together at the end, in one statement.
+          reads.push(rows.claimNames(batch.flatMap((item) => item.run.creates ?? []), (projects, kinds, names) => namesHeld(trx, projects, kinds, names)));
+        }
+      }
+      await settled(reads);
+      let revision = await locked;
+      const at = this.now().toISOString();
+      for (const item of batch) {
+        const mark = revision;
+        const tx = new KyselyWriteTx(trx, this.adapter, at, { peek: () => revision + 1, take: () => ++revision }, events, this.maxResourceBytes, this.unbounded, rows);
+        try {
+          results.push({ ok: true, value: await item.run.run(tx) });
+        } catch (e) {
+          // Mutations check everything before they write, so a refusal leaves nothing behind and
+          // its neighbours commit. Anything else (a refusal after a write, a database error)
+          // fails the transaction, and the writes are retried one by one.
+          if (revision !== mark || !isEimError(e)) throw e;
+          results.push({ ok: false, value: e });
+        }
+      }
+      // The last writes, and then (pipelined: with them) the events; a failure either met,
+      // a neighbour's write's too, fails the batch before it commits.
+      const last: Promise<unknown>[] = [rows.flush()];
+      if (!pipelined) await settled(last.splice(0));
+      if (events.length > 0) {
+        const logged = events.map((e) => ({ revision: e.revision, project: e.project, kind: e.kind, id: e.id, type: e.type, at, data: e.json }));
+        if (this.dialect === 'postgres') {
+          // Its notice may arrive before the commit's answer does. Bounded: with the listening
+          // connection down for long, the oldest are forgotten (a wasted read each, no more).
+          notice = revision;
+          if (this.ownNotices.size >= 4096) this.ownNotices.delete(this.ownNotices.values().next().value!);
+          this.ownNotices.add(notice);
+        }
+        last.push(this.adapter.finishBatch(trx, logged, revision));
+      }
+      await settled(last);
+    };
     try {
-      await this.db.transaction().execute(async (trx) => {
-        this.adapter.durability?.defer();
-        let revision = await this.adapter.lockRevision(trx, this.committed);
-        const at = this.now().toISOString();
-        // Under the lock: what the batch's writes will read, in one statement.
-        const rows = new BatchRows(trx, this.dialect);
-        if (batch.length > 1) {
-          await rows.prefetch(batch.flatMap((item) => item.run.reads ?? []));
-          // PostgreSQL only: it saves a round trip per Host create there, while SQLite answers each
-          // lookup from its index in microseconds (and plans an IN list over it badly).
-          if (this.dialect === 'postgres') {
-            await rows.prefetchIdentities(batch.flatMap((item) => item.run.identities ?? []), (project, uuids, serials) => hostsHoldingAny(trx, project, uuids, serials));
-            // Creates of names read free here are inserted together at the end, in one statement.
-            await rows.claimNames(batch.flatMap((item) => item.run.creates ?? []), (projects, kinds, names) => namesHeld(trx, projects, kinds, names));
-          }
-        }
-        for (const item of batch) {
-          const mark = revision;
-          const tx = new KyselyWriteTx(trx, this.adapter, at, { peek: () => revision + 1, take: () => ++revision }, events, this.maxResourceBytes, this.unbounded, rows);
-          try {
-            results.push({ ok: true, value: await item.run.run(tx) });
-          } catch (e) {
-            // Mutations check everything before they write, so a refusal leaves nothing behind and
-            // its neighbours commit. Anything else (a refusal after a write, a database error)
-            // fails the transaction, and the writes are retried one by one.
-            if (revision !== mark || !isEimError(e)) throw e;
-            results.push({ ok: false, value: e });
-          }
-        }
-        await rows.flush(); // throws a failure a neighbour's write met, too
-        if (events.length > 0) {
-          const logged = events.map((e) => ({ revision: e.revision, project: e.project, kind: e.kind, id: e.id, type: e.type, at, data: e.json }));
-          if (this.dialect === 'postgres') {
-            // Its notice may arrive before the commit's answer does. Bounded: with the listening
-            // connection down for long, the oldest are forgotten (a wasted read each, no more).
-            notice = revision;
-            if (this.ownNotices.size >= 4096) this.ownNotices.delete(this.ownNotices.values().next().value!);
-            this.ownNotices.add(notice);
-          }
-          await this.adapter.finishBatch(trx, logged, revision);
-        }
-      });
+      if (this.adapter.runBatch) await this.adapter.runBatch(body);
+      else {
+        await this.db.transaction().execute(async (trx) => {
+          this.adapter.durability?.defer();
+          const revision = await this.adapter.lockRevision(trx, this.committed);
+          await body(trx, Promise.resolve(revision));
+        });
+      }
     } catch (e) {
       // The batch's last statement ran: its COMMIT may have happened with the answer lost (a
       // connection reset just then). Retried, its writes would be applied twice: ask the log.
@@ -417,7 +432,7 @@ async function readSecrets(db: Kysely<Database> | Transaction<Database>, project
 
 class KyselyWriteTx implements WriteTx {
   constructor(
-    private readonly trx: Transaction<Database>,
+    private readonly trx: Kysely<Database>,
     private readonly adapter: DialectAdapter,
     readonly at: string,
     private readonly revisions: { peek: () => number; take: () => number },
@@ -548,6 +563,16 @@ class KyselyWriteTx implements WriteTx {
 
 const noop = () => {};
 
+/**
+ * Waits for all of these to settle, then throws the first failure: none may still be running when
+ * the caller goes on (a statement of a failed batch sent after its rollback).
+ */
+async function settled(promises: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 /** The reference rows of a resource (eim_refs): one per distinct target. */
 function refRows(res: Resource): RefRow[] {
   const def = kindById(res.id);
@@ -627,7 +652,7 @@ async function hostsByIdentity(db: Kysely<Database> | Transaction<Database>, ada
  * when the table was small (a fresh fleet enrolling), it planned `= any` of 16 values, and the join
  * a flattened lateral becomes, as a scan of every row, twice per commit.
  */
-async function hostsHoldingAny(trx: Transaction<Database>, project: string, uuids: string[], serials: string[]): Promise<{ id: string; name: string; uuid: string | null; serial: string | null }[]> {
+async function hostsHoldingAny(trx: Kysely<Database>, project: string, uuids: string[], serials: string[]): Promise<{ id: string; name: string; uuid: string | null; serial: string | null }[]> {
   const r = await sql<{ id: string; name: string; uuid: string | null; serial: string | null }>`
     select h.* from unnest(${uuids}::text[]) as v(x) cross join lateral (
       select id, name, lower(spec->>'uuid') as uuid, (spec->>'serialNumber') as serial from eim_resources
@@ -640,7 +665,7 @@ async function hostsHoldingAny(trx: Transaction<Database>, project: string, uuid
 }
 
 /** PostgreSQL: the rows holding any of these names (index i of each array is one (project, kind, name)). */
-async function namesHeld(trx: Transaction<Database>, projects: string[], kinds: string[], names: string[]): Promise<{ id: string; project: string; kind: string; name: string }[]> {
+async function namesHeld(trx: Kysely<Database>, projects: string[], kinds: string[], names: string[]): Promise<{ id: string; project: string; kind: string; name: string }[]> {
   const r = await sql<{ id: string; project: string; kind: string; name: string }>`
     select id, project, kind, name from eim_resources
       where (project, kind, name) in (select * from unnest(${projects}::text[], ${kinds}::text[], ${names}::text[]))`.execute(trx);

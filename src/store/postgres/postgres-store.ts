@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DialectAdapter } from '../dialect-adapter.ts';
 import { KyselyStore, type KyselyStoreOptions } from '../kysely-store.ts';
@@ -16,13 +16,57 @@ export interface PostgresStoreOptions extends KyselyStoreOptions {
   poolSize?: number;
 }
 
-function postgresAdapter(url: string): DialectAdapter {
+/** The revision lock: the row lock is held to commit, so the next writer gets its revisions only after we committed. */
+const LOCK_REVISION = 'select revision from eim_meta where id = 1 for update';
+
+function postgresAdapter(url: string, pool: pg.Pool): DialectAdapter {
+  /** A Kysely instance over one checked-out connection, per connection (its statements are not serialised, so they pipeline). */
+  const handles = new WeakMap<pg.PoolClient, Kysely<Database>>();
+  const handleOf = (client: pg.PoolClient): Kysely<Database> => {
+    let handle = handles.get(client);
+    if (!handle) {
+      // The connection is the batch's: released by runBatch, not by each statement.
+      const lease = { query: client.query.bind(client), release: () => {} };
+      handle = new Kysely<Database>({ dialect: new PostgresDialect({ pool: { connect: async () => lease, end: async () => {} } as unknown as pg.Pool }) });
+      handles.set(client, handle);
+    }
+    return handle;
+  };
   return {
     name: 'postgres',
     async lockRevision(trx) {
-      // The row lock is held to commit: the next writer gets its revisions only after we committed.
-      const r = await sql<{ revision: number }>`select revision from eim_meta where id = 1 for update`.execute(trx);
+      const r = await trx.executeQuery<{ revision: number }>(CompiledQuery.raw(LOCK_REVISION));
       return Number(r.rows[0].revision);
+    },
+    async runBatch(body) {
+      const client = await pool.connect();
+      /** Set when the connection may be left mid-transaction: the pool then closes it. */
+      let broken: Error | undefined;
+      try {
+        // Sent at once with the body's first reads (the pool's connections pipeline), which the
+        // database runs after the lock is held, so they see every commit before ours.
+        const begun = client.query('begin');
+        const locked = client.query(LOCK_REVISION).then((r) => Number(r.rows[0].revision));
+        // All settled before anything else is sent: a body still running would send statements
+        // after the rollback, or on a connection back in the pool.
+        const [b, l, w] = await Promise.allSettled([begun, locked, body(handleOf(client), locked)]);
+        const failed = [w, b, l].find((x) => x.status === 'rejected');
+        if (failed) {
+          await client.query('rollback').catch((r: Error) => (broken = r));
+          throw failed.reason;
+        }
+        let r: pg.QueryResult;
+        try {
+          r = await client.query('commit');
+        } catch (e) {
+          broken = e as Error;
+          throw e;
+        }
+        // An earlier statement's error left the transaction aborted: COMMIT rolled it back.
+        if (r.command === 'ROLLBACK') throw new Error('the transaction was aborted by an earlier error and rolled back');
+      } finally {
+        client.release(broken);
+      }
     },
     async finishBatch(trx, events, lastRevision) {
       // One round trip: the events, the revision and the NOTIFY in one statement (chunks of 1000).
@@ -83,11 +127,13 @@ function postgresAdapter(url: string): DialectAdapter {
  * @example const store = await openPostgresStore('postgres://postgres@127.0.0.1:5432/eim')
  */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<KyselyStore> {
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, Client: PreparedClient });
+  // Pipelined: statements sent together go out together (a write batch's, see runBatch); the
+  // others are sent one at a time by their callers as before.
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, Client: PreparedClient, pipeline: true } as pg.PoolConfig);
   pool.on('error', () => {}); // an idle client's error; the next checkout reconnects
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrateToLatest(db, 'postgres');
-  const store = new KyselyStore(db, postgresAdapter(url), options);
+  const store = new KyselyStore(db, postgresAdapter(url, pool), options);
   await store.start();
   return store;
 }

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import pg from 'pg';
+import type { Resource } from '../../api/index.ts';
+import { openTestStore, PG_URL, pgReachable, type TestStore } from '../../testing/test-stores.ts';
+import type { KyselyStore } from '../kysely-store.ts';
+
+// A PostgreSQL write batch runs on one connection in pipeline mode (runBatch): its reads go out with
+// the revision lock and its last writes with its events. These are the ways a batch can fail there;
+// each must leave no transaction open and a pool that serves the next write.
+
+const P = 'default';
+const region = (name: string): Omit<Resource, 'revision' | 'createdAt' | 'updatedAt'> => ({ kind: 'Region', id: `region-${name.padStart(8, '0')}`, project: P, name, labels: {}, generation: 1, spec: {}, status: {} });
+const create = (store: KyselyStore, name: string, after?: () => Promise<void>) =>
+  store.write(
+    async (tx) => {
+      const r = (await tx.insertIfFree(region(name), 'test')).resource!;
+      await after?.();
+      return r;
+    },
+    { creates: [{ project: P, kind: 'Region', name }] },
+  );
+
+/** Sessions of the test database left inside a transaction. */
+async function openTransactions(ts: TestStore): Promise<number> {
+  const c = new pg.Client({ connectionString: ts.location });
+  await c.connect();
+  try {
+    const r = await c.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'`);
+    return r.rows[0].n as number;
+  } finally {
+    await c.end();
+  }
+}
+
+test('postgres: a batch failed by one write rolls back; the others commit when retried alone, and the pool serves on', async (t) => {
+  if (!(await pgReachable())) return void t.skip(`no PG at ${PG_URL}`);
+  const ts = await openTestStore('postgres');
+  try {
+    const mark = await ts.store.currentRevision();
+    const made = await Promise.allSettled([
+      create(ts.store, 'a'),
+      create(ts.store, 'b', async () => {
+        throw new Error('not a refusal');
+      }),
+      create(ts.store, 'c'),
+    ]);
+    assert.deepEqual(
+      made.map((m) => (m.status === 'fulfilled' ? m.value.name : String(m.reason))),
+      ['a', 'Error: not a refusal', 'c'],
+    );
+    const events = await ts.store.readEvents({ after: mark, limit: 10 });
+    assert.deepEqual(events.map((e) => e.id).sort(), [region('a').id, region('c').id], 'only the two that committed are logged, once each');
+    assert.equal(await openTransactions(ts), 0, 'no connection was left inside the failed transaction');
+    assert.equal((await create(ts.store, 'd')).name, 'd');
+  } finally {
+    await ts.cleanup();
+  }
+});
+
+test('postgres: a batch whose connection is killed mid-way fails over to fresh connections; every write lands once', async (t) => {
+  if (!(await pgReachable())) return void t.skip(`no PG at ${PG_URL}`);
+  const ts = await openTestStore('postgres');
+  try {
+    await create(ts.store, 'warm'); // the pool has a connection to kill
+    const mark = await ts.store.currentRevision();
+    let killed = 0;
+    const kill = async () => {
+      if (killed > 0) return;
+      // Every session of the store's database but our own: its batch connection among them.
+      const c = new pg.Client({ connectionString: ts.location });
+      await c.connect();
+      try {
+        killed = (await c.query('select count(*) filter (where pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()')).rows[0].n;
+      } finally {
+        await c.end();
+      }
+    };
+    const made = await Promise.allSettled([create(ts.store, 'a'), create(ts.store, 'b', kill), create(ts.store, 'c')]);
+    assert.ok(killed > 0, 'the batch connection was killed');
+    assert.deepEqual(
+      made.map((m) => (m.status === 'fulfilled' ? m.value.name : String(m.reason))),
+      ['a', 'b', 'c'],
+    );
+    const events = await ts.store.readEvents({ after: mark, limit: 10 });
+    assert.deepEqual(events.map((e) => e.id).sort(), ['a', 'b', 'c'].map((n) => region(n).id), 'each logged once');
+    assert.equal(await openTransactions(ts), 0);
+    assert.equal((await create(ts.store, 'd')).name, 'd');
+  } finally {
+    await ts.cleanup();
+  }
+});
