@@ -104,6 +104,8 @@ export class KyselyStore implements Store {
     let notice: number | undefined;
     /** Whether the adapter pipelines: the batch's reads go out with the lock, its last writes with the events. */
     const pipelined = this.adapter.runBatch !== undefined;
+    /** Set when the body has done its part and the COMMIT is sent next: only then may a failure hide a commit. */
+    let committing = false;
     const body = async (trx: Kysely<Database>, locked: Promise<number>) => {
       // Under the lock: what the batch's writes will read, in one statement.
       const rows = new BatchRows(trx, this.dialect);
@@ -150,6 +152,7 @@ export class KyselyStore implements Store {
         last.push(this.adapter.finishBatch(trx, logged, revision));
       }
       await settled(last);
+      committing = true;
     };
     try {
       if (this.adapter.runBatch) await this.adapter.runBatch(body);
@@ -163,7 +166,7 @@ export class KyselyStore implements Store {
     } catch (e) {
       // The batch's last statement ran: its COMMIT may have happened with the answer lost (a
       // connection reset just then). Retried, its writes would be applied twice: ask the log.
-      const outcome = notice !== undefined ? await this.committedAfterAll(notice, events[events.length - 1].id) : 'rolled back';
+      const outcome = committing && notice !== undefined ? await this.committedAfterAll(notice, events[events.length - 1].id) : 'rolled back';
       if (outcome === 'committed') return this.committedBatch(batch, results, events);
       if (notice !== undefined) this.ownNotices.delete(notice);
       if (outcome === 'unknown') {

@@ -20,14 +20,25 @@ export interface PostgresStoreOptions extends KyselyStoreOptions {
 const LOCK_REVISION = 'select revision from eim_meta where id = 1 for update';
 
 function postgresAdapter(url: string, pool: pg.Pool): DialectAdapter {
-  /** A Kysely instance over one checked-out connection, per connection (its statements are not serialised, so they pipeline). */
-  const handles = new WeakMap<pg.PoolClient, Kysely<Database>>();
-  const handleOf = (client: pg.PoolClient): Kysely<Database> => {
+  /**
+   * A Kysely instance over one checked-out connection, per connection (its statements are not
+   * serialised, so they pipeline). It serves only while a batch holds the connection: a statement
+   * sent through it after runBatch let go would run in another user's session.
+   */
+  const handles = new WeakMap<pg.PoolClient, { db: Kysely<Database>; lease: { held: boolean } }>();
+  const handleOf = (client: pg.PoolClient) => {
     let handle = handles.get(client);
     if (!handle) {
       // The connection is the batch's: released by runBatch, not by each statement.
-      const lease = { query: client.query.bind(client), release: () => {} };
-      handle = new Kysely<Database>({ dialect: new PostgresDialect({ pool: { connect: async () => lease, end: async () => {} } as unknown as pg.Pool }) });
+      const lease = {
+        held: false,
+        query: (text: string, values: unknown[]) => {
+          if (!lease.held) return Promise.reject(new Error('a write batch statement was sent after its batch ended'));
+          return client.query(text, values);
+        },
+        release: () => {},
+      };
+      handle = { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: { connect: async () => lease, end: async () => {} } as unknown as pg.Pool }) }), lease };
       handles.set(client, handle);
     }
     return handle;
@@ -40,6 +51,8 @@ function postgresAdapter(url: string, pool: pg.Pool): DialectAdapter {
     },
     async runBatch(body) {
       const client = await pool.connect();
+      const handle = handleOf(client);
+      handle.lease.held = true;
       /** Set when the connection may be left mid-transaction: the pool then closes it. */
       let broken: Error | undefined;
       try {
@@ -49,7 +62,7 @@ function postgresAdapter(url: string, pool: pg.Pool): DialectAdapter {
         const locked = client.query(LOCK_REVISION).then((r) => Number(r.rows[0].revision));
         // All settled before anything else is sent: a body still running would send statements
         // after the rollback, or on a connection back in the pool.
-        const [b, l, w] = await Promise.allSettled([begun, locked, body(handleOf(client), locked)]);
+        const [b, l, w] = await Promise.allSettled([begun, locked, body(handle.db, locked)]);
         const failed = [w, b, l].find((x) => x.status === 'rejected');
         if (failed) {
           await client.query('rollback').catch((r: Error) => (broken = r));
@@ -65,6 +78,7 @@ function postgresAdapter(url: string, pool: pg.Pool): DialectAdapter {
         // An earlier statement's error left the transaction aborted: COMMIT rolled it back.
         if (r.command === 'ROLLBACK') throw new Error('the transaction was aborted by an earlier error and rolled back');
       } finally {
+        handle.lease.held = false;
         client.release(broken);
       }
     },

@@ -83,3 +83,59 @@ test("postgres: a prepared statement whose table's columns changed (another serv
     assert.equal((await sessionStatements(client)).filter((s) => s === text).length, 1, 'the stale ones were deallocated');
   });
 });
+
+test('postgres: a statement whose parse a failed transaction refused is never deallocated later (that would abort a healthy transaction)', async (t) => {
+  if (!(await pgReachable())) return void t.skip(`PostgreSQL not reachable at ${PG_URL}`);
+  await withClient(async (client) => {
+    await client.query('begin');
+    await assert.rejects(client.query('select $1::int / 0 as v', [1]), /division by zero/);
+    // Its parse is refused (the transaction is aborted): the session never holds this name.
+    await assert.rejects(client.query('select $1::int + 100 as v', [1]), /current transaction is aborted/);
+    await client.query('rollback');
+    // A transaction that evicts every earlier statement must commit.
+    await client.query('begin');
+    for (let i = 0; i < PREPARED_PER_CONNECTION + 5; i++) assert.equal((await client.query(`select $1::int + ${1000 + i} as v`, [1])).rows[0].v, 1001 + i);
+    const r = await client.query('commit');
+    assert.equal(r.command, 'COMMIT', 'not rolled back by a failed deallocate');
+    assert.ok((await sessionStatements(client)).length <= PREPARED_PER_CONNECTION);
+  });
+});
+
+test('postgres: a statement whose parameters could not be bound is prepared anew, not lost for the connection', async (t) => {
+  if (!(await pgReachable())) return void t.skip(`PostgreSQL not reachable at ${PG_URL}`);
+  await withClient(async (client) => {
+    const text = 'select $1::text as v';
+    const unbindable = {
+      toPostgres() {
+        throw new Error('cannot be a parameter');
+      },
+    };
+    await assert.rejects(client.query(text, [unbindable]), /cannot be a parameter/);
+    assert.equal((await client.query(text, ['a'])).rows[0].v, 'a');
+    assert.equal((await client.query(text, ['b'])).rows[0].v, 'b');
+    await client.query('begin');
+    assert.equal((await client.query(text, ['c'])).rows[0].v, 'c', 'inside a transaction too');
+    await client.query('commit');
+  });
+});
+
+test("postgres: after one connection meets a stale plan, the process's other connections prepare afresh instead of failing too", async (t) => {
+  if (!(await pgReachable())) return void t.skip(`PostgreSQL not reachable at ${PG_URL}`);
+  await withClient(async (a, db) => {
+    const b = new PreparedClient({ connectionString: db.url });
+    await b.connect();
+    try {
+      await a.query('create table t (x int)');
+      await a.query('insert into t values (1)');
+      const text = 'select * from t where x = $1';
+      for (const c of [a, b]) assert.deepEqual((await c.query(text, [1])).rows, [{ x: 1 }]);
+      await a.query('alter table t add column y int default 2');
+      assert.deepEqual((await a.query(text, [1])).rows, [{ x: 1, y: 2 }], 'healed outside a transaction');
+      await b.query('begin');
+      assert.deepEqual((await b.query(text, [1])).rows, [{ x: 1, y: 2 }], 'the other connection, inside a transaction, prepared it afresh');
+      await b.query('commit');
+    } finally {
+      await b.end();
+    }
+  });
+});

@@ -90,3 +90,42 @@ test('postgres: a batch whose connection is killed mid-way fails over to fresh c
     await ts.cleanup();
   }
 });
+
+test('postgres: a batch that fails before its COMMIT was sent is retried write by write, not answered as unconfirmed', async (t) => {
+  if (!(await pgReachable())) return void t.skip(`no PG at ${PG_URL}`);
+  const ts = await openTestStore('postgres');
+  const query = pg.Client.prototype.query;
+  try {
+    await create(ts.store, 'warm');
+    const mark = await ts.store.currentRevision();
+    // The batch's events statement fails as a lost connection would, and so would a look at the
+    // log: a store that asked the log would have to answer "unconfirmed" to every write.
+    const injected = { events: 0, logLookups: 0 };
+    (pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown }).query = function (this: pg.Client, ...args: unknown[]) {
+      const text = typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string })?.text ?? '');
+      if (injected.events === 0 && text.startsWith('with ev as (insert into eim_events')) {
+        injected.events++;
+        return Promise.reject(new Error('Connection terminated unexpectedly'));
+      }
+      if (text.includes('from "eim_events" where "revision" =')) {
+        injected.logLookups++;
+        return Promise.reject(new Error('Connection terminated unexpectedly'));
+      }
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    };
+    const made = await Promise.allSettled([create(ts.store, 'a'), create(ts.store, 'b'), create(ts.store, 'c')]);
+    pg.Client.prototype.query = query;
+    assert.equal(injected.events, 1, 'the fault was injected');
+    assert.equal(injected.logLookups, 0, 'no COMMIT was sent, so the log was not asked');
+    assert.deepEqual(
+      made.map((m) => (m.status === 'fulfilled' ? m.value.name : String(m.reason))),
+      ['a', 'b', 'c'],
+    );
+    const events = await ts.store.readEvents({ after: mark, limit: 10 });
+    assert.deepEqual(events.map((e) => e.id).sort(), ['a', 'b', 'c'].map((n) => region(n).id), 'each logged once');
+    assert.equal(await openTransactions(ts), 0);
+  } finally {
+    pg.Client.prototype.query = query;
+    await ts.cleanup();
+  }
+});
