@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { EimError, isEimError } from '../api/index.ts';
+import { isStalePlan } from '../store/index.ts';
 
 /** What a request's errors may name: the body limit of the route it was for. */
 export interface ErrorContext {
@@ -42,12 +43,9 @@ const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIME
 /** pg's own errors for a connection that broke or closed under a query, which carry no code. */
 const PG_CONNECTION_LOST = /^(Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
 
-/** A prepared statement of a table another server's migration just changed: the next try prepares it afresh. */
-const STALE_PLAN = /^cached plan must not change result type$/;
-
 function isUnavailable(e: unknown): boolean {
+  if (isStalePlan(e)) return true;
   const { code, message } = (e ?? {}) as { code?: unknown; message?: unknown };
-  if (code === '0A000') return typeof message === 'string' && STALE_PLAN.test(message);
   if (typeof code === 'string') return UNAVAILABLE_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code);
   return typeof message === 'string' && PG_CONNECTION_LOST.test(message);
 }

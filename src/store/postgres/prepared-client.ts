@@ -7,9 +7,12 @@ export const PREPARED_MAX_TEXT = 4096;
 
 /**
  * PostgreSQL's refusal to run a prepared `select *` after its table's columns changed (a migration
- * by another server): SQLSTATE 0A000 with this message.
+ * by another server): SQLSTATE 0A000 with this message. The next try prepares it afresh.
  */
-export const STALE_PLAN = /cached plan must not change result type/;
+export function isStalePlan(e: unknown): boolean {
+  const { code, message } = (e ?? {}) as { code?: unknown; message?: unknown };
+  return code === '0A000' && message === 'cached plan must not change result type';
+}
 /** A name the session does not hold (a statement whose parameters could not be bound, say). */
 const NO_SUCH_STATEMENT = '26000';
 /** A statement sent into a transaction already aborted by an earlier one. */
@@ -95,7 +98,7 @@ export class PreparedClient extends pg.Client {
       return await super.query({ name, text, values });
     } catch (e) {
       const code = (e as { code?: unknown })?.code;
-      const stalePlan = STALE_PLAN.test((e as Error)?.message ?? '');
+      const stalePlan = isStalePlan(e);
       if (stalePlan) epoch++;
       // Whatever failed, a name the session did not take (its parse refused, say inside an aborted
       // transaction) must not be deallocated later: that would fail, and abort a healthy transaction.

@@ -10,8 +10,8 @@ import { type CompiledQuery, type DatabaseConnection, type Driver, type QueryCom
  *
  * - group commit's transactions (`defer()`) wait for an fdatasync of the WAL in libuv's thread pool
  *   (`sync()`) before their writers are answered and their events go out, while the event loop
- *   serves other requests and the next batch gathers (it commits after the sync: see GroupCommit's
- *   `ready`);
+ *   serves other requests and the next batch gathers (it commits after the sync: the store's commit
+ *   resolves only then, and GroupCommit takes the next batch when it has);
  * - every other transaction that wrote, and every write outside a transaction (token revocations,
  *   leases, telemetry), syncs before it returns, on the calling thread (`syncNow()`), exactly as
  *   FULL did: what such a write changes (a revoked token) holds before anything else runs.
