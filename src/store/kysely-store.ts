@@ -102,8 +102,6 @@ export class KyselyStore implements Store {
     const events: LoggedEvent[] = [];
     /** The revision this commit's NOTIFY carries (PostgreSQL), once it writes it. */
     let notice: number | undefined;
-    /** Whether the adapter pipelines: the batch's reads go out with the lock, its last writes with the events. */
-    const pipelined = this.adapter.runBatch !== undefined;
     /** Set when the body has done its part and the COMMIT is sent next: only then may a failure hide a commit. */
     let committing = false;
     const body = async (trx: Kysely<Database>, locked: Promise<number>) => {
@@ -136,10 +134,10 @@ export class KyselyStore implements Store {
           results.push({ ok: false, value: e });
         }
       }
-      // The last writes, and then (pipelined: with them) the events; a failure either met,
-      // a neighbour's write's too, fails the batch before it commits.
+      // The last writes, then the events: pipelined (runBatch), sent with them. A failure either
+      // met, a neighbour's write's too, fails the batch before it commits.
       const last: Promise<unknown>[] = [rows.flush()];
-      if (!pipelined) await settled(last.splice(0));
+      if (!this.adapter.runBatch) await last[0];
       if (events.length > 0) {
         const logged = events.map((e) => ({ revision: e.revision, project: e.project, kind: e.kind, id: e.id, type: e.type, at, data: e.json }));
         if (this.dialect === 'postgres') {
