@@ -1,26 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { spawnServer } from '../testing/server-process.ts';
-import { createTestDatabase, PG_URL, pgReachable, tempDir } from '../testing/test-stores.ts';
+import { call } from '../testing/http-client.ts';
+import { createTestDatabase, PG_URL, pgReachable, tempDir, terminateSessions } from '../testing/test-stores.ts';
 
 // A server on PostgreSQL whose database connections are all ended under it (the database restarts,
 // a failover, an administrator's pg_terminate_backend) while it commits writes: it must live on,
 // answer every request, and write again on fresh connections. A connection checked out by a write
 // batch between two statements used to have no 'error' listener: its error was an uncaught
 // exception that ended the process.
-
-/** Ends every session of the database but the caller's; returns how many. */
-async function terminateAll(url: string): Promise<number> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query('select count(*) filter (where pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()')).rows[0].n;
-  } finally {
-    await c.end();
-  }
-}
 
 /** The server's logged errors (pino level 50 and up), for a failure's message. */
 const errorsLogged = (out: string) =>
@@ -39,16 +28,7 @@ test('postgres: a server whose database connections are all ended mid-write live
     const statuses = new Map<number, number>();
     let n = 0;
     let stop = false;
-    const create = async () => {
-      const r = await fetch(`${server.url}/v1/projects/default/regions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: `r-${n++}`, spec: {} }),
-        signal: AbortSignal.timeout(15_000),
-      });
-      await r.arrayBuffer();
-      return r.status;
-    };
+    const create = async () => (await call(`${server.url}/v1/projects/default/regions`, { method: 'POST', token: server.token, body: { name: `r-${n++}`, spec: {} }, timeoutMs: 15_000 })).status;
     const writers = Array.from({ length: 8 }, async () => {
       while (!stop) {
         const s = await create().catch(() => 0);
@@ -58,7 +38,7 @@ test('postgres: a server whose database connections are all ended mid-write live
     let ended = 0;
     for (let i = 0; i < 5; i++) {
       await sleep(300);
-      ended += await terminateAll(db.url);
+      ended += await terminateSessions(db.url);
     }
     await sleep(500);
     stop = true;

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { call } from '../testing/http-client.ts';
 import { spawnServer } from '../testing/server-process.ts';
 import { tempDir } from '../testing/test-stores.ts';
 
@@ -55,16 +56,7 @@ test('postgres: a server lives through its database stopping and starting again,
     server = await spawnServer(['--store', `postgres://postgres@127.0.0.1:${port}/eim`, '--data-dir', tmp.dir]);
     const s = server;
     let n = 0;
-    const create = async () => {
-      const r = await fetch(`${s.url}/v1/projects/default/regions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: `r-${n++}`, spec: {} }),
-        signal: AbortSignal.timeout(20_000),
-      });
-      await r.arrayBuffer();
-      return r.status;
-    };
+    const create = async () => (await call(`${s.url}/v1/projects/default/regions`, { method: 'POST', token: s.token, body: { name: `r-${n++}`, spec: {} }, timeoutMs: 20_000 })).status;
     assert.equal(await create(), 201);
 
     // Eight writers throughout: the database stops under batches in flight.
@@ -80,7 +72,7 @@ test('postgres: a server lives through its database stopping and starting again,
     await sleep(500);
     pgCtl('stop', '-m', 'fast');
     await sleep(1500);
-    const ready = await fetch(`${s.url}/readyz`, { signal: AbortSignal.timeout(20_000) });
+    const ready = await call(`${s.url}/readyz`, { timeoutMs: 20_000 });
     assert.equal(ready.status, 503, 'not ready while the database is away');
     assert.ok((answers.get(503) ?? 0) > 0, `writes were refused while the database was away: ${JSON.stringify([...answers])}`);
 
@@ -94,7 +86,7 @@ test('postgres: a server lives through its database stopping and starting again,
     const other = [...answers.keys()].filter((x) => x !== 201 && x !== 503);
     assert.deepEqual(other, [], `every answer 201 or 503 (no hang, no 500): ${JSON.stringify([...answers])}`);
     for (let i = 0; i < 5; i++) assert.equal(await create(), 201);
-    assert.equal((await fetch(`${s.url}/readyz`)).status, 200);
+    assert.equal((await call(`${s.url}/readyz`, { timeoutMs: 20_000 })).status, 200);
     assert.equal(s.proc.exitCode, null, 'the server never exited');
   } finally {
     await server?.kill('SIGKILL');

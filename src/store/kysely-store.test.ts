@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import fc from 'fast-check';
-import pg from 'pg';
 import {
   type Caller, type ErrorCode, HOST_TRANSITIONS, INSTANCE_TRANSITIONS, type Inventory, type InventoryEvent, isEimError, type Resource,
   transitionAllowed,
 } from '../api/index.ts';
 import { InventoryService, type InventoryServiceOptions } from '../inventory/index.ts';
-import { DIALECTS, type Dialect, openTestStore, PG_URL, pgReachable, type TestStore } from '../testing/test-stores.ts';
+import { DIALECTS, type Dialect, interceptPgQueries, openTestStore, PG_URL, pgReachable, type TestStore } from '../testing/test-stores.ts';
 import type { KyselyStore } from './kysely-store.ts';
 
 const ADMIN: Caller = { subject: 'admin', grants: [{ project: '*', role: 'admin' }] };
@@ -448,7 +447,7 @@ test("postgres: a store hears of other processes' commits, not of its own (whose
 test('postgres: a commit whose answer is lost after it happened is answered as committed, not retried (its writes would be applied twice)', async (t) => {
   if (!(await pgReachable())) return void t.skip(`no PG at ${PG_URL}`);
   const ts = await openTestStore('postgres');
-  const query = pg.Client.prototype.query;
+  let restore = () => {};
   try {
     const svc = new InventoryService(ts.store);
     await svc.start();
@@ -457,18 +456,18 @@ test('postgres: a commit whose answer is lost after it happened is answered as c
     const mark = await ts.store.currentRevision();
     // The next COMMIT happens, and then its connection "resets" before the answer is read.
     let armed = true;
-    (pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown }).query = function (this: pg.Client, ...args: unknown[]) {
-      const r = (query as (...a: unknown[]) => unknown).apply(this, args);
-      if (armed && args[0] === 'commit' && r instanceof Promise) {
+    restore = interceptPgQueries((text, send) => {
+      const r = send();
+      if (armed && text === 'commit' && r instanceof Promise) {
         armed = false;
         return r.then(() => {
           throw new Error('Connection terminated unexpectedly');
         });
       }
       return r;
-    };
+    });
     const made = await Promise.allSettled(['a', 'b', 'c'].map((name) => admin.create(P, 'Region', { name, spec: {} })));
-    pg.Client.prototype.query = query;
+    restore();
     assert.equal(armed, false, 'the fault was injected');
     assert.deepEqual(made.map((m) => m.status), ['fulfilled', 'fulfilled', 'fulfilled'], made.map((m) => (m.status === 'rejected' ? String(m.reason) : 'ok')).join('; '));
     const events = await ts.store.readEvents({ after: mark, limit: 100 });
@@ -477,7 +476,7 @@ test('postgres: a commit whose answer is lost after it happened is answered as c
     assert.deepEqual((await admin.list(P, 'Region', { pageSize: 10 })).items.map((r) => r.name).sort(), ['a', 'b', 'c']);
     await svc.stop();
   } finally {
-    pg.Client.prototype.query = query;
+    restore();
     await ts.cleanup();
   }
 });

@@ -13,10 +13,11 @@ export interface HttpAnswer {
 }
 
 /**
- * A plain HTTP call for tests (keep-alive, no retries).
+ * A plain HTTP call for tests (keep-alive, no retries). With `timeoutMs`, an answer that does not
+ * come in time rejects (a hang is an error of its own, not a test timeout).
  * @example await call(url + '/v1/projects/default/hosts', { token })
  */
-export function call(url: string, options: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<HttpAnswer> {
+export function call(url: string, options: { method?: string; token?: string; body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const payload = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
     const req = http.request(
@@ -47,6 +48,8 @@ export function call(url: string, options: { method?: string; token?: string; bo
       },
     );
     req.on('error', reject);
+    const timeoutMs = options.timeoutMs;
+    if (timeoutMs !== undefined) req.setTimeout(timeoutMs, () => req.destroy(new Error(`${options.method ?? 'GET'} ${url}: no answer in ${timeoutMs} ms`)));
     if (payload !== undefined) req.write(payload);
     req.end();
   });

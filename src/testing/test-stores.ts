@@ -35,22 +35,52 @@ export function pgReachable(): Promise<boolean> {
   return reachable;
 }
 
+/**
+ * Runs one statement on a connection of its own to `url` and answers its rows.
+ * @example const [{ n }] = await queryDatabase(url, 'select count(*)::int as n from eim_resources')
+ */
+export async function queryDatabase(url: string, text: string, values?: unknown[]): Promise<any[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(text, values)).rows;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+/** Ends every session of the database at `url` but the caller's (as a restart or an administrator would); answers how many. */
+export async function terminateSessions(url: string): Promise<number> {
+  const [{ n }] = await queryDatabase(url, 'select count(*) filter (where pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+  return n as number;
+}
+
+/**
+ * Routes every pg query of this process through `intercept` (given the statement's text, and the
+ * original call to make or not) until the returned restore is called.
+ * @example const restore = interceptPgQueries((text, send) => (text === 'commit' ? send().then(() => Promise.reject(new Error('lost'))) : send()))
+ */
+export function interceptPgQueries(intercept: (text: string, send: () => unknown) => unknown): () => void {
+  const query = pg.Client.prototype.query;
+  (pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown }).query = function (this: pg.Client, ...args: unknown[]) {
+    const text = typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string })?.text ?? '');
+    return intercept(text, () => (query as (...a: unknown[]) => unknown).apply(this, args));
+  };
+  return () => {
+    pg.Client.prototype.query = query;
+  };
+}
+
 /** A fresh, empty database on the test server; `drop` removes it. */
 export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `eim_t_${process.pid}_${Math.random().toString(16).slice(2, 10)}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
+  await queryDatabase(PG_URL, `create database ${name}`);
   const u = new URL(PG_URL);
   u.pathname = `/${name}`;
   return {
     url: u.toString(),
     async drop() {
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`).catch(() => {});
-      await c.end();
+      await queryDatabase(PG_URL, `drop database if exists ${name} with (force)`).catch(() => {});
     },
   };
 }

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import pg from 'pg';
 import type { Resource } from '../../api/index.ts';
-import { openTestStore, PG_URL, pgReachable, type TestStore } from '../../testing/test-stores.ts';
+import { interceptPgQueries, openTestStore, PG_URL, pgReachable, queryDatabase, terminateSessions, type TestStore } from '../../testing/test-stores.ts';
 import type { KyselyStore } from '../kysely-store.ts';
 
 // A PostgreSQL write batch runs on one connection in pipeline mode (runBatch): its reads go out with
@@ -23,14 +22,8 @@ const create = (store: KyselyStore, name: string, after?: () => Promise<void>) =
 
 /** Sessions of the test database left inside a transaction. */
 async function openTransactions(ts: TestStore): Promise<number> {
-  const c = new pg.Client({ connectionString: ts.location });
-  await c.connect();
-  try {
-    const r = await c.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'`);
-    return r.rows[0].n as number;
-  } finally {
-    await c.end();
-  }
+  const [{ n }] = await queryDatabase(ts.location, `select count(*)::int as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'`);
+  return n as number;
 }
 
 test('postgres: a batch failed by one write rolls back; the others commit when retried alone, and the pool serves on', async (t) => {
@@ -68,13 +61,7 @@ test('postgres: a batch whose connection is killed mid-way fails over to fresh c
     const kill = async () => {
       if (killed > 0) return;
       // Every session of the store's database but our own: its batch connection among them.
-      const c = new pg.Client({ connectionString: ts.location });
-      await c.connect();
-      try {
-        killed = (await c.query('select count(*) filter (where pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()')).rows[0].n;
-      } finally {
-        await c.end();
-      }
+      killed = await terminateSessions(ts.location);
     };
     const made = await Promise.allSettled([create(ts.store, 'a'), create(ts.store, 'b', kill), create(ts.store, 'c')]);
     assert.ok(killed > 0, 'the batch connection was killed');
@@ -94,15 +81,14 @@ test('postgres: a batch whose connection is killed mid-way fails over to fresh c
 test('postgres: a batch that fails before its COMMIT was sent is retried write by write, not answered as unconfirmed', async (t) => {
   if (!(await pgReachable())) return void t.skip(`no PG at ${PG_URL}`);
   const ts = await openTestStore('postgres');
-  const query = pg.Client.prototype.query;
+  let restore = () => {};
   try {
     await create(ts.store, 'warm');
     const mark = await ts.store.currentRevision();
     // The batch's events statement fails as a lost connection would, and so would a look at the
     // log: a store that asked the log would have to answer "unconfirmed" to every write.
     const injected = { events: 0, logLookups: 0 };
-    (pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown }).query = function (this: pg.Client, ...args: unknown[]) {
-      const text = typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string })?.text ?? '');
+    restore = interceptPgQueries((text, send) => {
       if (injected.events === 0 && text.startsWith('with ev as (insert into eim_events')) {
         injected.events++;
         return Promise.reject(new Error('Connection terminated unexpectedly'));
@@ -111,10 +97,10 @@ test('postgres: a batch that fails before its COMMIT was sent is retried write b
         injected.logLookups++;
         return Promise.reject(new Error('Connection terminated unexpectedly'));
       }
-      return (query as (...a: unknown[]) => unknown).apply(this, args);
-    };
+      return send();
+    });
     const made = await Promise.allSettled([create(ts.store, 'a'), create(ts.store, 'b'), create(ts.store, 'c')]);
-    pg.Client.prototype.query = query;
+    restore();
     assert.equal(injected.events, 1, 'the fault was injected');
     assert.equal(injected.logLookups, 0, 'no COMMIT was sent, so the log was not asked');
     assert.deepEqual(
@@ -125,7 +111,7 @@ test('postgres: a batch that fails before its COMMIT was sent is retried write b
     assert.deepEqual(events.map((e) => e.id).sort(), ['a', 'b', 'c'].map((n) => region(n).id), 'each logged once');
     assert.equal(await openTransactions(ts), 0);
   } finally {
-    pg.Client.prototype.query = query;
+    restore();
     await ts.cleanup();
   }
 });
