@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { call } from '../testing/http-client.ts';
+import { freePort } from '../testing/server-cluster.ts';
 import { spawnServer } from '../testing/server-process.ts';
 import { tempDir } from '../testing/test-stores.ts';
 
@@ -26,16 +26,6 @@ function canRunCluster(): string | undefined {
   if (spawnSync('runuser', ['-u', 'postgres', '--', 'true']).status !== 0) return 'runuser -u postgres does not work here';
   return undefined;
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 
 test('postgres: a server lives through its database stopping and starting again, answering 503 meanwhile, and writes again after', async (t) => {
   const why = canRunCluster();
