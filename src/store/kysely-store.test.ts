@@ -384,6 +384,10 @@ for (const dialect of DIALECTS) {
       assert.equal((await store.referringTo(P, host.id, ['HostNic', 'HostStorage', 'HostGpu'], 2)).length, 2, 'at most limit');
       assert.deepEqual(await store.referringTo('other', host.id, ['HostNic', 'HostStorage', 'HostGpu'], 100), [], 'another project sees none of them');
       assert.deepEqual(await store.referringTo(P, host.id, [], 100), []);
+      // SQLite gets the limit written into the statement's text: only an integer is ever written.
+      for (const bad of [1.5, Number.NaN, Number.POSITIVE_INFINITY, '2; drop table eim_resources' as unknown as number]) {
+        await assert.rejects(store.referringTo(P, host.id, ['HostNic'], bad), TypeError, `limit ${String(bad)}`);
+      }
       // Values that would change a query pasted together from them find nothing.
       for (const hostile of [`${host.id}' or '1'='1`, `") or 1=1 --`, '%', '*']) {
         assert.deepEqual(await store.referringTo(P, hostile, ['HostNic'], 100), [], `target ${hostile}`);
