@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { childArgs } from './child-bundle.ts';
 import { trackChild } from './cleanup.ts';
 import { monoMs } from './clock.ts';
 
@@ -69,7 +70,7 @@ export class ServerProcess {
     // A directory per server: with --import tsx, the loader thread writes a profile of its own.
     const prof = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(options.cpuProfDir, options.label)] : [];
     const spawnedAt = monoMs();
-    const child = spawn(process.execPath, [...prof, '--import', 'tsx', CHILD, JSON.stringify({ dataDir: options.dataDir, store: options.store, managers: options.managers, server: options.server, sqlStats: options.sqlStats, managerWorkers: options.managerWorkers })], {
+    const child = spawn(process.execPath, [...prof, ...(await childArgs(CHILD)), JSON.stringify({ dataDir: options.dataDir, store: options.store, managers: options.managers, server: options.server, sqlStats: options.sqlStats, managerWorkers: options.managerWorkers })], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { FleetSimOptions, FleetStats } from '../../src/sim/fleet-simulator.ts';
+import { childArgs } from './child-bundle.ts';
 import { trackChild } from './cleanup.ts';
 import { REPO_ROOT } from './server-process.ts';
 
@@ -61,7 +62,7 @@ export class SimProcess {
   static async spawn(o: SimProcessOptions): Promise<SimProcess> {
     const prof = o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(o.cpuProfDir, o.label)] : [];
     const { cpuProfDir: _p, label, ...args } = o;
-    const child = spawn(process.execPath, [...prof, '--import', 'tsx', CHILD, JSON.stringify(args)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    const child = spawn(process.execPath, [...prof, ...(await childArgs(CHILD)), JSON.stringify(args)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
     trackChild(child);
     const sim = new SimProcess(child);
     await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { childArgs } from './child-bundle.ts';
 import { trackChild } from './cleanup.ts';
 import { REPO_ROOT } from './server-process.ts';
 import { clientTokens } from './client-tokens.ts';
@@ -26,8 +27,9 @@ export class WatcherPool {
 
   static async open(url: string, adminToken: string, watchers: number, procs: number): Promise<WatcherPool> {
     const n = Math.max(1, Math.min(procs, watchers));
+    const args = await childArgs(CHILD);
     const children = Array.from({ length: n }, () => {
-      const c = spawn(process.execPath, ['--import', 'tsx', CHILD], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+      const c = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
       trackChild(c);
       return c;
     });
