@@ -16,11 +16,13 @@ export interface Report {
 }
 
 /**
- * What the numbers were measured on, for a report's "Machine:" line: CPU, RAM, OS, Node, load.
+ * What the numbers were measured on, for a report's "Machine:" line: CPU, RAM, OS, Node and how
+ * the code ran, load.
  * @example `- Machine: ${machineLine(machine, loadavg()[0])}`
  */
 export function machineLine(m: MachineInfo, loadAvgAtEnd: number): string {
-  return `${m.cpu}, ${m.cores} cores, ${m.ramGb.toFixed(1)} GiB RAM, ${m.os}; Node ${m.node}; 1-min load average ${m.loadAvg.toFixed(1)} at the start and ${loadAvgAtEnd.toFixed(1)} at the end (other work on the machine skews every number)`;
+  const code = process.env.EIM_BENCH_TSX === '1' ? 'TypeScript through tsx (EIM_BENCH_TSX=1)' : 'code bundled by esbuild, as the product runs (bench/run.mjs)';
+  return `${m.cpu}, ${m.cores} cores, ${m.ramGb.toFixed(1)} GiB RAM, ${m.os}; Node ${m.node}, ${code}; 1-min load average ${m.loadAvg.toFixed(1)} at the start and ${loadAvgAtEnd.toFixed(1)} at the end (other work on the machine skews every number)`;
 }
 
 /**
