@@ -609,11 +609,10 @@ const FIXED_SQL: Record<'sqlite' | 'postgres', typeof FIXED_SQLITE> = {
 
 /**
  * A fixed statement with its LIMIT, and that LIMIT's parameters. PostgreSQL binds the limit as the
- * last parameter. SQLite gets it written into the text: it plans a statement for the value bound to
- * its LIMIT, so a bound one makes it prepare the statement afresh on every run (the host identity
- * lookup of every Host create took 25 µs with `limit ?` and 3.6 µs with `limit 6`, in a scratch
- * loop over 50,000 hosts). The limits are the callers' constants, checked here: never a client's
- * value, and only a few texts each.
+ * last parameter. SQLite gets it written into the text: with a bound LIMIT it ran the statement as
+ * if prepared afresh every time (the host identity lookup of every Host create took 25 µs with
+ * `limit ?` and 3.6 µs with `limit 6`, in a scratch loop over 50,000 hosts; BENCHMARKS.md). The
+ * limits are the callers' constants, checked here: never a client's value, and only a few texts each.
  */
 function withLimit(adapter: DialectAdapter, text: string, params: unknown[], limit: number): { text: string; params: unknown[] } {
   if (!Number.isSafeInteger(limit) || limit < 0) throw new TypeError(`a limit is a non-negative integer, not ${limit}`);
