@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { bundle, REPO_ROOT } from './lib/bundle.mjs';
+import { bundle, REPO_ROOT, THROUGH_TSX } from './lib/bundle.mjs';
 
 const [name, ...args] = process.argv.slice(2);
 const entry = join(REPO_ROOT, 'bench', `${name ?? ''}.ts`);
@@ -18,7 +18,7 @@ if (!name || !existsSync(entry)) {
   process.stderr.write(`usage: node bench/run.mjs <name> [args]: no bench/${name ?? '<name>'}.ts\n`);
   process.exit(2);
 }
-if (process.env.EIM_BENCH_TSX === '1') {
+if (THROUGH_TSX) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', entry, ...args], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }

@@ -7,6 +7,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** `EIM_BENCH_TSX=1`: run the TypeScript through tsx instead, as before (profiles named by source file). */
+export const THROUGH_TSX = process.env.EIM_BENCH_TSX === '1';
 /** Under node_modules, so that a bundle finds the packages (and dist/console) as dist/ does. */
 const OUT_DIR = join(REPO_ROOT, 'node_modules', '.cache', 'eim-bench');
 
@@ -17,8 +19,8 @@ const OUT_DIR = join(REPO_ROOT, 'node_modules', '.cache', 'eim-bench');
 const sourceUrls = {
   name: 'source-urls',
   setup(b) {
+    // The packages stay external (never loaded here): only the repository's own modules pass.
     b.onLoad({ filter: /\.[cm]?[jt]s$/ }, (args) => {
-      if (args.path.includes(`${join('node_modules', '')}`)) return undefined;
       const text = readFileSync(args.path, 'utf8');
       if (!text.includes('import.meta.url')) return undefined;
       return { contents: text.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)), loader: /ts$/.test(args.path) ? 'ts' : 'js' };

@@ -1,4 +1,4 @@
-import { bundle } from './bundle.mjs';
+import { bundle, THROUGH_TSX } from './bundle.mjs';
 
 const built = new Map<string, Promise<string>>();
 
@@ -10,7 +10,7 @@ const built = new Map<string, Promise<string>>();
  * @example spawn(process.execPath, [...(await childArgs(CHILD)), JSON.stringify(options)])
  */
 export async function childArgs(entry: string): Promise<string[]> {
-  if (process.env.EIM_BENCH_TSX === '1') return ['--import', 'tsx', entry];
+  if (THROUGH_TSX) return ['--import', 'tsx', entry];
   let file = built.get(entry);
   if (!file) {
     file = bundle(entry);

@@ -1,4 +1,5 @@
 import type { BenchOptions } from './bench-options.ts';
+import { THROUGH_TSX } from './bundle.mjs';
 import type { MachineInfo } from './machine-info.ts';
 import { markdownTable } from './result-table.ts';
 import type { ResultRow } from './result-row.ts';
@@ -21,7 +22,7 @@ export interface Report {
  * @example `- Machine: ${machineLine(machine, loadavg()[0])}`
  */
 export function machineLine(m: MachineInfo, loadAvgAtEnd: number): string {
-  const code = process.env.EIM_BENCH_TSX === '1' ? 'TypeScript through tsx (EIM_BENCH_TSX=1)' : 'code bundled by esbuild, as the product runs (bench/run.mjs)';
+  const code = THROUGH_TSX ? 'TypeScript through tsx (EIM_BENCH_TSX=1)' : 'code bundled by esbuild, as the product runs (bench/run.mjs)';
   return `${m.cpu}, ${m.cores} cores, ${m.ramGb.toFixed(1)} GiB RAM, ${m.os}; Node ${m.node}, ${code}; 1-min load average ${m.loadAvg.toFixed(1)} at the start and ${loadAvgAtEnd.toFixed(1)} at the end (other work on the machine skews every number)`;
 }
 
