@@ -26,6 +26,21 @@ async function openTransactions(ts: TestStore): Promise<number> {
   return n as number;
 }
 
+/**
+ * What every failure here must leave: each write answered as `answers` says (its name, or its
+ * error), the regions `logged` in the event log once each since `mark`, and no session left inside
+ * a transaction.
+ */
+async function assertLanded(ts: TestStore, mark: number, made: PromiseSettledResult<Resource>[], answers: string[], logged: string[]): Promise<void> {
+  assert.deepEqual(
+    made.map((m) => (m.status === 'fulfilled' ? m.value.name : String(m.reason))),
+    answers,
+  );
+  const events = await ts.store.readEvents({ after: mark, limit: 10 });
+  assert.deepEqual(events.map((e) => e.id).sort(), logged.map((n) => region(n).id), 'only these are logged, once each');
+  assert.equal(await openTransactions(ts), 0, 'no connection was left inside a transaction');
+}
+
 test('postgres: a batch failed by one write rolls back; the others commit when retried alone, and the pool serves on', async (t) => {
   if (!(await pgReachable())) return void t.skip(`no PG at ${PG_URL}`);
   const ts = await openTestStore('postgres');
@@ -38,13 +53,7 @@ test('postgres: a batch failed by one write rolls back; the others commit when r
       }),
       create(ts.store, 'c'),
     ]);
-    assert.deepEqual(
-      made.map((m) => (m.status === 'fulfilled' ? m.value.name : String(m.reason))),
-      ['a', 'Error: not a refusal', 'c'],
-    );
-    const events = await ts.store.readEvents({ after: mark, limit: 10 });
-    assert.deepEqual(events.map((e) => e.id).sort(), [region('a').id, region('c').id], 'only the two that committed are logged, once each');
-    assert.equal(await openTransactions(ts), 0, 'no connection was left inside the failed transaction');
+    await assertLanded(ts, mark, made, ['a', 'Error: not a refusal', 'c'], ['a', 'c']);
     assert.equal((await create(ts.store, 'd')).name, 'd');
   } finally {
     await ts.cleanup();
@@ -65,13 +74,7 @@ test('postgres: a batch whose connection is killed mid-way fails over to fresh c
     };
     const made = await Promise.allSettled([create(ts.store, 'a'), create(ts.store, 'b', kill), create(ts.store, 'c')]);
     assert.ok(killed > 0, 'the batch connection was killed');
-    assert.deepEqual(
-      made.map((m) => (m.status === 'fulfilled' ? m.value.name : String(m.reason))),
-      ['a', 'b', 'c'],
-    );
-    const events = await ts.store.readEvents({ after: mark, limit: 10 });
-    assert.deepEqual(events.map((e) => e.id).sort(), ['a', 'b', 'c'].map((n) => region(n).id), 'each logged once');
-    assert.equal(await openTransactions(ts), 0);
+    await assertLanded(ts, mark, made, ['a', 'b', 'c'], ['a', 'b', 'c']);
     assert.equal((await create(ts.store, 'd')).name, 'd');
   } finally {
     await ts.cleanup();
@@ -103,13 +106,7 @@ test('postgres: a batch that fails before its COMMIT was sent is retried write b
     restore();
     assert.equal(injected.events, 1, 'the fault was injected');
     assert.equal(injected.logLookups, 0, 'no COMMIT was sent, so the log was not asked');
-    assert.deepEqual(
-      made.map((m) => (m.status === 'fulfilled' ? m.value.name : String(m.reason))),
-      ['a', 'b', 'c'],
-    );
-    const events = await ts.store.readEvents({ after: mark, limit: 10 });
-    assert.deepEqual(events.map((e) => e.id).sort(), ['a', 'b', 'c'].map((n) => region(n).id), 'each logged once');
-    assert.equal(await openTransactions(ts), 0);
+    await assertLanded(ts, mark, made, ['a', 'b', 'c'], ['a', 'b', 'c']);
   } finally {
     restore();
     await ts.cleanup();
