@@ -245,7 +245,10 @@ describe('eim server over TLS', () => {
     writeFileSync(files['tls.key'], second.key);
     server.proc.kill('SIGHUP');
     await until(async () => (await get(`${server.url}/healthz`, ca.cert)).fingerprint === fingerprintOf(second.cert), 'a new connection sees the new certificate', { timeoutMs: 5000, intervalMs: 50 });
-    assert.match(server.output(), /reloaded the certificate and key: .*CN=second.*expires in 2 day\(s\); renew it/, 'a certificate close to its end is worth a warning');
+    // The log line comes over the child's stdout, which may reach us after the new connection's answer.
+    await until(() => /reloaded the certificate and key: .*CN=second.*expires in 2 day\(s\); renew it/.test(server.output()), 'a certificate close to its end is worth a warning', { timeoutMs: 5000, intervalMs: 50 }).catch((e: Error) =>
+      assert.fail(`${e.message}\n${server.output()}`),
+    );
 
     const r = await get(`${server.url}/healthz`, ca.cert);
     assert.equal(r.status, 200);
