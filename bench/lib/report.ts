@@ -1,4 +1,5 @@
 import type { BenchOptions } from './bench-options.ts';
+import { heapGrowthFromEnv } from '../../src/cli/heap-growth.ts';
 import { THROUGH_TSX } from './bundle.mjs';
 import type { MachineInfo } from './machine-info.ts';
 import { markdownTable } from './result-table.ts';
@@ -18,12 +19,14 @@ export interface Report {
 
 /**
  * What the numbers were measured on, for a report's "Machine:" line: CPU, RAM, OS, Node and how
- * the code ran, load.
+ * the code ran (bundled or not, the heap's growth), load.
  * @example `- Machine: ${machineLine(machine, loadavg()[0])}`
  */
 export function machineLine(m: MachineInfo, loadAvgAtEnd: number): string {
   const code = THROUGH_TSX ? 'TypeScript through tsx (EIM_BENCH_TSX=1)' : 'code bundled by esbuild, as the product runs (bench/run.mjs)';
-  return `${m.cpu}, ${m.cores} cores, ${m.ramGb.toFixed(1)} GiB RAM, ${m.os}; Node ${m.node}, ${code}; 1-min load average ${m.loadAvg.toFixed(1)} at the start and ${loadAvgAtEnd.toFixed(1)} at the end (other work on the machine skews every number)`;
+  const growth = heapGrowthFromEnv();
+  const heap = `the servers and simulators it starts with heap growth ${growth === 0 ? "V8's own" : `${growth} %`} (EIM_HEAP_GROWTH)`;
+  return `${m.cpu}, ${m.cores} cores, ${m.ramGb.toFixed(1)} GiB RAM, ${m.os}; Node ${m.node}, ${code}, ${heap}; 1-min load average ${m.loadAvg.toFixed(1)} at the start and ${loadAvgAtEnd.toFixed(1)} at the end (other work on the machine skews every number)`;
 }
 
 /**

@@ -6,9 +6,12 @@
 // listens ({ url, adminTokenPath, pid, entryAt, importedAt, listeningAt }, times on the machine-wide
 // monotonic clock); SIGTERM, SIGINT or the parent going away close it cleanly (so --cpu-prof
 // profiles get written).
+import { boundHeapGrowth, heapGrowthFromEnv } from '../../src/cli/heap-growth.ts';
 import { monoMs } from './clock.ts';
 
 const entryAt = monoMs();
+// The heap's growth as `eim server` / `eim sim` set it (EIM_HEAP_GROWTH, else the default).
+boundHeapGrowth(heapGrowthFromEnv());
 const options = JSON.parse(process.argv[2] ?? '{}') as { dataDir: string; store?: string; managers?: string; server?: Record<string, unknown>; sqlStats?: boolean; managerWorkers?: number };
 if (options.sqlStats) {
   const { installSqlStats, takeSqlStats } = await import('./sql-stats.ts');

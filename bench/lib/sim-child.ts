@@ -12,9 +12,12 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { monoMs } from './clock.ts';
 import { memoryOf } from './proc-stats.ts';
 import type { SimChildOptions } from './sim-process.ts';
+import { boundHeapGrowth, heapGrowthFromEnv } from '../../src/cli/heap-growth.ts';
 
 const o = JSON.parse(process.argv[2] ?? '{}') as SimChildOptions;
 const { FleetSimulator } = await import('../../src/sim/fleet-simulator.ts');
+// The heap's growth as `eim server` / `eim sim` set it (EIM_HEAP_GROWTH, else the default).
+boundHeapGrowth(heapGrowthFromEnv());
 const say = (m: object) => process.stdout.write(`${JSON.stringify(m)}\n`);
 
 // Agents' warnings and errors, counted by kind (the text after the node's name, digits folded).

@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import type { ManagersStats } from '../../managers/index.ts';
+import { boundHeapGrowth, heapGrowthOption } from '../heap-growth.ts';
 import { positiveInt } from '../option-parsers.ts';
 import { UsageError } from '../usage-error.ts';
 
@@ -61,7 +62,8 @@ export function registerManagersCommand(program: Command): void {
     .description('run the resource managers (host, instance, maintenance windows, OS update rollout, telemetry) in this process, against a remote inventory')
     .addOption(new Option('--inventory <url>', 'eim server URL whose inventory the managers reconcile (default: --server)').env('EIM_INVENTORY'))
     .addOption(new Option('--workers <n>', 'reconciles at once, per manager').env('EIM_WORKERS').default(128).argParser(positiveInt))
-    .addOption(new Option('--stats-every <seconds>', 'log a line of counters this often').default(60).argParser(positiveInt));
+    .addOption(new Option('--stats-every <seconds>', 'log a line of counters this often').default(60).argParser(positiveInt))
+    .addOption(heapGrowthOption());
   // The program usually has a global --token (EIM_TOKEN); a bare program gets one here.
   if (!program.options.some((opt) => opt.attributeName() === 'token')) cmd.addOption(new Option('--token <token>', 'a manager token').env('EIM_TOKEN'));
   cmd
@@ -80,7 +82,8 @@ Examples:
   eim managers --inventory https://eim.internal:8443 --ca-file ca.pem --token "$(cat manager.token)"`,
     )
     .action(async (_o: unknown, command: Command) => {
-      const o = command.optsWithGlobals<{ inventory?: string; server?: string; token?: string; caFile?: string; workers: number; statsEvery: number }>();
+      const o = command.optsWithGlobals<{ inventory?: string; server?: string; token?: string; caFile?: string; workers: number; statsEvery: number; heapGrowth: number }>();
+      boundHeapGrowth(o.heapGrowth);
       const server = o.inventory ?? o.server;
       if (!server) throw new UsageError('no inventory: pass --inventory URL or set EIM_INVENTORY');
       if (!o.token) throw new UsageError('no token: pass --token or set EIM_TOKEN to a manager token (eim token create --project \'*\' --role manager)');

@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../duration.ts';
+import { boundHeapGrowth, heapGrowthOption } from '../heap-growth.ts';
 
 const port = (v: string) => {
   const n = Number(v);
@@ -97,6 +98,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(new Option('--metrics-auth', '/metrics needs a token of a /v1 role, and a project\'s token sees only its projects\' fleet series (without it, /metrics is open, as Prometheus scrapes by default: its fleet gauges name every project and site)').env('EIM_METRICS_AUTH'))
     .addOption(new Option('--maintenance-grace <duration>', 'inside a maintenance window, a silent host shows "maintenance" this long after its last heartbeat (a reboot), then "no connection (in maintenance)"').env('EIM_MAINTENANCE_GRACE').default(900, '15m').argParser(seconds))
     .addOption(new Option('--external-url <url>', 'the address users reach the console at, for links in alert notifications (default: the address this server listens on)').env('EIM_EXTERNAL_URL'))
+    .addOption(heapGrowthOption())
     .addOption(new Option('--alert-tick <ms>', 'how often the alert manager looks for due notifications, in milliseconds').env('EIM_ALERT_TICK_MS').argParser(whole).default(1000).hideHelp())
     .addOption(new Option('--managers <where>', 'run the resource managers in this process, or none (run them with eim managers)').env('EIM_MANAGERS').choices(['in-process', 'none']).default('in-process'))
     .addHelpText(
@@ -111,6 +113,7 @@ Examples:
   eim server --managers none   # then: eim managers --inventory http://127.0.0.1:8080 --token <manager token>`,
     )
     .action(async (o) => {
+      boundHeapGrowth(o.heapGrowth);
       try {
         // Loaded here, not at the top: the server's dependencies would slow every other command.
         const { startServer } = await import('../../server/server.ts');

@@ -7,6 +7,7 @@ import type { InventoryClient } from '../../client/index.ts';
 import type { SimNodeIdentity } from '../../sim/fleet-simulator.ts';
 import { CliContext } from '../cli-context.ts';
 import { parseDuration } from '../duration.ts';
+import { boundHeapGrowth, heapGrowthOption } from '../heap-growth.ts';
 import { plural } from '../output/plural.ts';
 import { UsageError } from '../usage-error.ts';
 
@@ -55,6 +56,7 @@ interface SimOptions {
   forgetRevoked?: boolean;
   verbose?: boolean;
   summaryEvery: number;
+  heapGrowth: number;
 }
 
 /** Where the simulator keeps its memory and manifests: $XDG_STATE_HOME/eim/sim, else ~/.local/state/eim/sim. */
@@ -84,6 +86,7 @@ export function registerSimCommand(program: Command): void {
     .option('--forget-revoked', 'start the nodes whose hosts were deleted or invalidated in an earlier run, as new machines')
     .option('-v, --verbose', "each node's warnings, one line each (default: summed up per interval)")
     .addOption(new Option('--summary-every <duration>', 'progress line interval').default(5000, '5s').argParser(ms))
+    .addOption(heapGrowthOption())
     .addHelpText(
       'after',
       `
@@ -113,6 +116,7 @@ Examples:
 }
 
 async function simulate(ctx: CliContext, o: SimOptions): Promise<void> {
+  boundHeapGrowth(o.heapGrowth);
   const server = ctx.connection.server ?? 'http://127.0.0.1:8080';
   const ca = await ctx.ca();
   const userToken = ctx.connection.token ?? (existsSync('.eim/admin.token') ? readFileSync('.eim/admin.token', 'utf8').trim() : undefined);
