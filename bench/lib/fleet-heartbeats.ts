@@ -6,7 +6,7 @@ import { countMatching, enrollmentToken, type FleetServerOptions, fleetServer, r
 import { HeartbeatProbe } from './heartbeat-probe.ts';
 import { getText, HttpClient } from './http-client.ts';
 import { distribution } from './percentiles.ts';
-import { cpuSecondsOf, memoryOf } from './proc-stats.ts';
+import { cpuSecondsOf, memoryOf, openFileLimits } from './proc-stats.ts';
 import { bucketsBetween, counterValue, histogramBuckets, quantileOf } from './prom-histogram.ts';
 import { ResourceWatch } from './resource-watch.ts';
 import { fmt, type ResultRow } from './result-row.ts';
@@ -37,6 +37,9 @@ export interface HeartbeatRunOptions extends FleetServerOptions {
   startRate: number;
 }
 
+/** Descriptors a heartbeat run's server and simulator need besides one per node. */
+const DESCRIPTORS_BESIDES_NODES = 512;
+
 /**
  * Issue 4's first target: N simulated nodes (auto-registered by an enrollment token made with
  * autoRegister) heartbeating every 10 s against a server with the managers in-process, the
@@ -46,7 +49,17 @@ export interface HeartbeatRunOptions extends FleetServerOptions {
  * the window), a probe's round trips, and both processes' memory.
  */
 export async function heartbeatRows(o: HeartbeatRunOptions): Promise<{ rows: ResultRow[]; details: string[] }> {
-  const f = await fleetServer('fleet-heartbeats', o);
+  // One descriptor per agent stream in the server and in the simulator, and the rest: the
+  // simulator's heartbeat sockets (256), the bench's, the store's, the listening socket's.
+  const need = o.nodes + DESCRIPTORS_BESIDES_NODES;
+  const files = openFileLimits();
+  if (files && files.soft < need) {
+    throw new Error(
+      `${o.nodes.toLocaleString('en-US')} nodes need about ${need.toLocaleString('en-US')} open files in the server and in the simulator; these processes may open ${files.soft.toLocaleString('en-US')} (ulimit -n; hard limit ${files.hard.toLocaleString('en-US')}): run at most --nodes ${(files.soft - DESCRIPTORS_BESIDES_NODES).toLocaleString('en-US').replace(/,/g, '')}, or raise the limit`,
+    );
+  }
+  // The server's default stops at 16,384 connections.
+  const f = await fleetServer('fleet-heartbeats', { ...o, ...(need > 16_384 ? { maxConnections: need } : {}) });
   let sim: SimProcess | undefined;
   let watch: ResourceWatch | undefined;
   let probe: HeartbeatProbe | undefined;

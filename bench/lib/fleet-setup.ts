@@ -24,6 +24,8 @@ export interface FleetServerOptions {
   sqlStats?: boolean;
   /** Workers per resource manager in it; startServer's default when absent. */
   managerWorkers?: number;
+  /** Its open connections in all (startServer's `maxConnections`); its default (16,384 at most) when absent. */
+  maxConnections?: number;
 }
 
 /** A fleet run over `hosts` Hosts registered first, whose simulated nodes then start (provisioning, power). */
@@ -42,7 +44,7 @@ export interface FleetRunOptions extends FleetServerOptions {
  */
 export async function fleetServer(label: string, o: FleetServerOptions): Promise<FleetServer> {
   const target = await freshTarget('sqlite');
-  const server = await ServerProcess.spawn({ dataDir: target.dataDir, label, cpuProfDir: o.cpuProfDir, sqlStats: o.sqlStats, managerWorkers: o.managerWorkers, ...(o.acceptors ? { server: { acceptors: o.acceptors } } : {}) });
+  const server = await ServerProcess.spawn({ dataDir: target.dataDir, label, cpuProfDir: o.cpuProfDir, sqlStats: o.sqlStats, managerWorkers: o.managerWorkers, server: { ...(o.acceptors ? { acceptors: o.acceptors } : {}), ...(o.maxConnections ? { maxConnections: o.maxConnections } : {}) } });
   const admin = new HttpClient(server.url, server.token, 2);
   return {
     target,
