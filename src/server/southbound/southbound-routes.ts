@@ -89,20 +89,28 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
 
   app.post('/southbound/v1/renew', { schema: { tags, operationId: 'renewAgentToken', summary: 'A fresh agent token for this host (the agent renews before its token expires)', response: { 200: RenewResponse } } }, async (req): Promise<RenewResponse> => {
     const a = await agentOf(req, buckets.renew);
-    let host: Resource;
-    try {
-      host = await system.get(a.project, 'Host', a.hostId);
-    } catch (e) {
-      if (!(isEimError(e) && e.code === 'not_found')) throw e;
-      await tokens.revoke({ hostId: a.hostId });
-      throw new EimError('unauthenticated', `host ${a.hostId} no longer exists; its agent tokens are revoked`);
-    }
-    const desired = (host.spec as { desiredState?: string }).desiredState;
-    if (desired === 'untrusted' || desired === 'deleted') {
-      await tokens.revoke({ hostId: a.hostId });
-      throw new EimError('unauthenticated', `host ${a.hostId} is ${desired === 'deleted' ? 'being deleted' : 'untrusted'}; its agent tokens are revoked`);
-    }
+    // Refuses (and revokes the host's agent tokens) when the host is gone or no longer admitted.
+    const admitted = async (): Promise<void> => {
+      let host: Resource;
+      try {
+        host = await system.get(a.project, 'Host', a.hostId);
+      } catch (e) {
+        if (!(isEimError(e) && e.code === 'not_found')) throw e;
+        await tokens.revoke({ hostId: a.hostId });
+        throw new EimError('unauthenticated', `host ${a.hostId} no longer exists; its agent tokens are revoked`);
+      }
+      const desired = (host.spec as { desiredState?: string }).desiredState;
+      if (desired === 'untrusted' || desired === 'deleted') {
+        await tokens.revoke({ hostId: a.hostId });
+        throw new EimError('unauthenticated', `host ${a.hostId} is ${desired === 'deleted' ? 'being deleted' : 'untrusted'}; its agent tokens are revoked`);
+      }
+    };
+    await admitted();
     const issued = await tokens.issue({ subject: `agent/${a.hostId}`, grants: [{ project: a.project, role: 'agent' }], hostId: a.hostId, ttlSeconds: limits.agentTokenTtlSeconds });
+    // Again once the new token is stored: an invalidation or delete between the first look and the
+    // issue revoked only the tokens that existed then. One committed after this look revokes the new
+    // token with the others (it is stored by now), on whichever server handles it.
+    await admitted();
     return { token: issued.token, ...(issued.expiresAt ? { expiresAt: issued.expiresAt } : {}) };
   });
 
