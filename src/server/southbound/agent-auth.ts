@@ -22,14 +22,26 @@ export interface AgentCaller {
  * @example const auth = new AgentAuth(tokens, certificates); const a = await auth.agent(req, heartbeats)
  */
 export class AgentAuth {
+  /** Each request's answer, so that a route's early check and its handler verify the token once. */
+  private readonly verified = new WeakMap<FastifyRequest, Promise<{ caller: Caller; token: string }>>();
+
   constructor(
     private readonly tokens: TokenService,
     private readonly certificates?: AgentCertificates,
   ) {}
 
-  /** The bearer token and the caller it stands for (any role). */
-  async bearer(req: FastifyRequest): Promise<{ caller: Caller; token: string }> {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  /** The bearer token and the caller it stands for (any role); asked again for the same request, the same answer. */
+  bearer(req: FastifyRequest): Promise<{ caller: Caller; token: string }> {
+    let answer = this.verified.get(req);
+    if (!answer) {
+      answer = this.verify(req.headers.authorization);
+      this.verified.set(req, answer);
+    }
+    return answer;
+  }
+
+  private async verify(header: string | undefined): Promise<{ caller: Caller; token: string }> {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
     if (!m) throw new EimError('unauthenticated', 'missing Authorization: Bearer <token> (an enrollment token to enroll, then the agent token it returned)');
     return { caller: await this.tokens.verify(m[1]), token: m[1] };
   }
