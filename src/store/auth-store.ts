@@ -74,6 +74,18 @@ export class AuthStore {
     return rows.map((r) => r.id);
   }
 
+  /**
+   * Deletes the records of tokens that expired before `before`, at most `limit` of them; returns how
+   * many went. An expired token fails verification whatever its record says, so its record is only
+   * history (the token list); without this, every renewal and enrolment would leave one row for good.
+   */
+  async deleteExpired(before: string, limit: number): Promise<number> {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a whole number ≥ 1 (got ${limit})`);
+    const doomed = this.db.selectFrom('eim_tokens').select('id').where('expires_at', 'is not', null).where('expires_at', '<', before).limit(limit);
+    const r = await this.db.deleteFrom('eim_tokens').where('id', 'in', doomed).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   /** Ids of revoked tokens that have not expired yet (expired ones fail verification anyway). */
   async revokedIds(now: string): Promise<string[]> {
     const rows = await this.db

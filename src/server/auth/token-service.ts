@@ -11,8 +11,15 @@ export interface TokenServiceOptions {
   oidc?: OidcOptions;
   /** How often revocations made by other server processes are picked up. @default 2000 */
   revocationRefreshMs?: number;
+  /** How long the record of an expired token is kept (the token list shows it), in ms. @default 7 days */
+  keepExpiredMs?: number;
+  /** How often the records of tokens expired longer than `keepExpiredMs` are deleted, in ms; each server does it, in batches. @default 1 hour */
+  pruneEveryMs?: number;
   now?: () => Date;
 }
+
+/** Records deleted by one statement of a prune; a prune goes on until a statement deletes fewer. */
+const PRUNE_BATCH = 5000;
 
 export interface IssueOptions {
   subject: string;
@@ -56,6 +63,7 @@ export class TokenService {
   signatureChecks = 0;
   private revoked = new Set<string>();
   private timer?: NodeJS.Timeout;
+  private pruneTimer?: NodeJS.Timeout;
   private lastKeyReload = 0;
   private readonly oidc?: OidcVerifier;
   private readonly now: () => Date;
@@ -79,11 +87,28 @@ export class TokenService {
     await svc.refreshRevocations();
     svc.timer = setInterval(() => void svc.refreshRevocations().catch(() => {}), options.revocationRefreshMs ?? 2000);
     svc.timer.unref();
+    svc.pruneTimer = setInterval(() => void svc.pruneExpired().catch(() => {}), options.pruneEveryMs ?? 3_600_000);
+    svc.pruneTimer.unref();
     return svc;
   }
 
   stop(): void {
     clearInterval(this.timer);
+    clearInterval(this.pruneTimer);
+  }
+
+  /**
+   * Deletes the records of tokens expired for longer than `keepExpiredMs`, in batches; returns how
+   * many went. Every server runs it (`pruneEveryMs`); two at once delete each record once.
+   */
+  async pruneExpired(): Promise<number> {
+    const before = new Date(this.now().getTime() - (this.options.keepExpiredMs ?? 7 * 86_400_000)).toISOString();
+    let deleted = 0;
+    for (;;) {
+      const n = await this.options.auth.deleteExpired(before, PRUNE_BATCH);
+      deleted += n;
+      if (n < PRUNE_BATCH) return deleted;
+    }
   }
 
   /** Adds a new signing key and signs with it from now on. */
