@@ -16,6 +16,7 @@ import type { AgentStreams } from './agent-streams.ts';
 import { enroll } from './enrolment.ts';
 import type { HardwareSync } from './hardware-sync.ts';
 import type { LeaseTracker } from './lease-tracker.ts';
+import { boundReportedItems } from './node-config-report.ts';
 import { KeyedBuckets, type SouthboundLimits } from './southbound-limits.ts';
 import { telemetryStatusPatch } from './telemetry-ingest-routes.ts';
 
@@ -164,7 +165,9 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     async (req, reply) => {
       const a = await agentOf(req);
       assertValid(NodeConfigReport, req.body, 'body');
-      const body = req.body as NodeConfigReport;
+      const reported = req.body as NodeConfigReport;
+      // Bounded before it goes on the host: the host must keep room for everyone else's writes.
+      const body = { version: reported.version, items: boundReportedItems(reported.items) };
       const writer = asAgent(service, a.project, a.hostId);
       // Conditional on the host's revision: a version the manager writes meanwhile is not overwritten by a status computed from the one before.
       for (let attempt = 0; ; attempt++) {
