@@ -47,6 +47,12 @@ export interface AgentStreamsOptions {
   /** Open streams per host; one more closes the oldest. @default 2 */
   maxPerHost?: number;
   /**
+   * Bytes a stream may have waiting to be sent (its client not reading); past it the stream is
+   * dropped, and the agent, reconnecting, gets what it missed from the store. Above the largest
+   * node-config event (32 files of 2 × 64 KiB, escaped). @default 16 MiB
+   */
+  maxBufferedBytes?: number;
+  /**
    * A connecting agent's commands are read in one query of at most this many; a host with more
    * (a long history) is read page by page. @default 1000
    */
@@ -98,7 +104,7 @@ export class AgentStreams {
       await this.options.onHostRevoked(h.id);
     }
     this.keepAlive = setInterval(() => {
-      for (const set of this.conns.values()) for (const c of set) c.raw.write(': keep-alive\n\n');
+      for (const set of this.conns.values()) for (const c of set) this.write(c, ': keep-alive\n\n');
     }, this.options.keepAliveMs ?? 15_000);
     this.keepAlive.unref();
   }
@@ -114,14 +120,14 @@ export class AgentStreams {
     const reason = this.revoking.get(hostId);
     if (reason) return this.revoked(hostId, c, reason);
     const body = isEimError(e) && e.code === 'unauthenticated' ? e.toJSON() : { error: { code: 'unauthenticated', message: 'the token is no longer valid' } };
-    c.raw.write(`event: ERROR\ndata: ${JSON.stringify(body)}\n\n`);
+    this.write(c, `event: ERROR\ndata: ${JSON.stringify(body)}\n\n`);
     this.close(hostId, c);
   }
 
   /** Tells a stream its host was invalidated or deleted, and closes it. */
   private revoked(hostId: string, c: Conn, reason: string): void {
     if (c.closed) return;
-    c.raw.write(`event: revoked\ndata: ${JSON.stringify({ hostId, reason })}\n\n`);
+    this.write(c, `event: revoked\ndata: ${JSON.stringify({ hostId, reason })}\n\n`);
     this.close(hostId, c);
   }
 
@@ -165,7 +171,7 @@ export class AgentStreams {
     const max = this.options.maxPerHost ?? 2;
     for (const old of set) {
       if (set.size <= max) break;
-      old.raw.write(`: closed: host ${hostId} opened a newer stream (at most ${max} per host)\n\n`);
+      this.write(old, `: closed: host ${hostId} opened a newer stream (at most ${max} per host)\n\n`);
       this.close(hostId, old);
     }
     raw.once('close', () => {
@@ -258,13 +264,26 @@ export class AgentStreams {
     const t = (status as { telemetry?: HostTelemetry } | undefined)?.telemetry;
     if (t && t.version !== conn.configVersion) {
       conn.configVersion = t.version;
-      conn.raw.write(`id: ${revision}\nevent: config\ndata: ${JSON.stringify({ version: t.version, config: t.config })}\n\n`);
+      this.write(conn, `id: ${revision}\nevent: config\ndata: ${JSON.stringify({ version: t.version, config: t.config })}\n\n`);
     }
     const n = (status as { nodeConfig?: HostNodeConfig } | undefined)?.nodeConfig;
     if (n && n.version !== conn.nodeConfigVersion) {
       conn.nodeConfigVersion = n.version;
       const payload: NodeConfigPayload = { version: n.version, accounts: n.accounts, configs: n.configs };
-      conn.raw.write(`id: ${revision}\nevent: node-config\ndata: ${JSON.stringify(payload)}\n\n`);
+      this.write(conn, `id: ${revision}\nevent: node-config\ndata: ${JSON.stringify(payload)}\n\n`);
+    }
+  }
+
+  /**
+   * Writes to a stream. A client that stopped reading (more than maxBufferedBytes waiting) loses the
+   * stream rather than growing this server's memory: it reconnects and gets what it missed.
+   */
+  private write(c: Conn, text: string): void {
+    if (c.raw.destroyed) return;
+    c.raw.write(text);
+    if (c.raw.writableLength > (this.options.maxBufferedBytes ?? 16 * 1024 * 1024)) {
+      this.options.onError?.(new Error(`dropped an agent stream whose client stopped reading (${c.raw.writableLength} bytes waiting)`));
+      c.raw.destroy();
     }
   }
 
@@ -273,6 +292,6 @@ export class AgentStreams {
     conn.sent.add(cmd.id);
     const spec = cmd.spec as { type: AgentCommand['type']; params: Record<string, unknown> };
     const body: AgentCommand = { id: cmd.id, type: spec.type, params: spec.params, issuedAt: cmd.createdAt };
-    conn.raw.write(`id: ${revision}\nevent: command\ndata: ${JSON.stringify(body)}\n\n`);
+    this.write(conn, `id: ${revision}\nevent: command\ndata: ${JSON.stringify(body)}\n\n`);
   }
 }

@@ -42,6 +42,8 @@ export interface SouthboundOptions {
   limits?: SouthboundLimitOptions;
   /** A connecting agent's commands are read in one query of at most this many, then page by page. @default 1000 */
   commandsReadAtOnce?: number;
+  /** Bytes an agent stream may have waiting for its client before it is dropped (AgentStreams' maxBufferedBytes). @default 16 MiB */
+  streamBufferBytes?: number;
   /** Where the agents' OTLP batches go. @default a TelemetryService with the defaults, on the inventory's store */
   telemetry?: TelemetryService;
   onError?: (e: unknown) => void;
@@ -87,6 +89,7 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
     onError: o.onError,
     commandsReadAtOnce: o.commandsReadAtOnce,
     maxPerHost: limits.streamsPerHost,
+    maxBufferedBytes: o.streamBufferBytes,
     onHostRevoked: async (hostId) => {
       leases.forget(hostId);
       certificates?.hostRevoked(hostId);

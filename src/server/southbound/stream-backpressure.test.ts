@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { enrolAgent } from '../../testing/enrol-agent.ts';
+import { openTestApp, type TestApp } from '../../testing/test-app.ts';
+import { until } from '../../testing/until.ts';
+
+/** Opens the agent's command stream over a raw socket and stops reading once it is connected. */
+function pausedStream(url: string, token: string): Promise<Socket> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const s = connect(Number(port), hostname);
+    let got = '';
+    s.on('error', () => {}); // reset by the server: expected
+    s.on('data', (b) => {
+      got += b;
+      if (got.includes(': connected')) {
+        s.pause();
+        resolve(s);
+      }
+    });
+    s.once('error', reject);
+    s.write(`GET /southbound/v1/stream HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${token}\r\nAccept: text/event-stream\r\n\r\n`);
+  });
+}
+
+describe('an agent stream whose client stops reading', () => {
+  let srv: TestApp;
+  before(async () => {
+    srv = await openTestApp({ southbound: { leaseCheckMs: 50, streamBufferBytes: 256 * 1024 }, listen: true });
+  });
+  after(() => srv.close());
+
+  test('is dropped once more than its buffer waits, instead of growing the server; a new stream gets the newest node config', async () => {
+    const { hostId, token } = await enrolAgent(srv, 'SN-SLOW-READER');
+    const manager = srv.inventory.as({ subject: 'managers', grants: [{ project: '*', role: 'manager' }] });
+    const s = await pausedStream(srv.url, token);
+    await until(() => srv.southbound!.streams.size === 1, 'the stream is open', { timeoutMs: 5000, intervalMs: 20 });
+    const content = 'x'.repeat(60_000);
+    let version = 0;
+    // Node configs of 60 KB, version after version, to a client that reads nothing: the kernel's
+    // buffers fill first, then the stream's.
+    while (srv.southbound!.streams.size > 0 && version < 400) {
+      version++;
+      await manager.updateStatus('default', 'Host', hostId, {
+        nodeConfig: { version: `v${version}`, accounts: [], configs: [{ sourceId: 'customconfig-00000001', name: 'big', type: 'file', runPolicy: 'on-change', path: '/etc/big', content: `${version}${content}` }], sources: [] },
+      });
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(srv.southbound!.streams.size, 0, `still open after ${version} versions (${version * 60} KB)`);
+    assert.ok(version < 400);
+    s.destroy();
+
+    // The agent reconnects (here: reads this time) and gets the newest version.
+    const { hostname, port } = new URL(srv.url);
+    const fresh = connect(Number(port), hostname);
+    let got = '';
+    fresh.on('data', (b) => (got += b));
+    fresh.write(`GET /southbound/v1/stream HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${token}\r\nAccept: text/event-stream\r\n\r\n`);
+    await until(() => got.includes(`"version":"v${version}"`), `the new stream gets node config v${version}`, { timeoutMs: 5000, intervalMs: 20 });
+    fresh.destroy();
+  });
+});
