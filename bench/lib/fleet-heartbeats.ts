@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { monoMs, sleep } from './clock.ts';
+import { defaultMaxConnections, openFileLimits } from '../../src/server/listener-options.ts';
 import { simIdentity } from '../../src/sim/fleet-simulator.ts';
 import { agentTokenCensus } from './agent-token-census.ts';
 import { countMatching, enrollmentToken, type FleetServerOptions, fleetServer, registerHosts } from './fleet-setup.ts';
 import { HeartbeatProbe } from './heartbeat-probe.ts';
 import { getText, HttpClient } from './http-client.ts';
 import { distribution } from './percentiles.ts';
-import { cpuSecondsOf, memoryOf, openFileLimits } from './proc-stats.ts';
+import { cpuSecondsOf, memoryOf } from './proc-stats.ts';
 import { bucketsBetween, counterValue, histogramBuckets, quantileOf } from './prom-histogram.ts';
 import { ResourceWatch } from './resource-watch.ts';
 import { fmt, type ResultRow } from './result-row.ts';
@@ -55,11 +56,11 @@ export async function heartbeatRows(o: HeartbeatRunOptions): Promise<{ rows: Res
   const files = openFileLimits();
   if (files && files.soft < need) {
     throw new Error(
-      `${o.nodes.toLocaleString('en-US')} nodes need about ${need.toLocaleString('en-US')} open files in the server and in the simulator; these processes may open ${files.soft.toLocaleString('en-US')} (ulimit -n; hard limit ${files.hard.toLocaleString('en-US')}): run at most --nodes ${(files.soft - DESCRIPTORS_BESIDES_NODES).toLocaleString('en-US').replace(/,/g, '')}, or raise the limit`,
+      `${o.nodes.toLocaleString('en-US')} nodes need about ${need.toLocaleString('en-US')} open files in the server and in the simulator; these processes may open ${files.soft.toLocaleString('en-US')} (ulimit -n; hard limit ${files.hard.toLocaleString('en-US')}): run at most --nodes ${files.soft - DESCRIPTORS_BESIDES_NODES}, or raise the limit`,
     );
   }
   // The server's default stops at 16,384 connections.
-  const f = await fleetServer('fleet-heartbeats', { ...o, ...(need > 16_384 ? { maxConnections: need } : {}) });
+  const f = await fleetServer('fleet-heartbeats', { ...o, ...(need > defaultMaxConnections() ? { maxConnections: need } : {}) });
   let sim: SimProcess | undefined;
   let watch: ResourceWatch | undefined;
   let probe: HeartbeatProbe | undefined;

@@ -26,17 +26,3 @@ export async function cpuWhile<T>(pids: number[], fn: () => Promise<T>): Promise
   const seconds = (performance.now() - t0) / 1000;
   return { value, cpu: pids.map((pid, i) => (100 * (cpuSecondsOf(pid) - before[i])) / seconds) };
 }
-
-/** This process's open-file limits (Linux: /proc/self/limits; its children inherit them); undefined elsewhere. */
-export function openFileLimits(limits?: string): { soft: number; hard: number } | undefined {
-  let text = limits;
-  try {
-    text ??= readFileSync('/proc/self/limits', 'utf8');
-  } catch {
-    return undefined;
-  }
-  const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(text);
-  if (!m) return undefined;
-  const n = (v: string) => (v === 'unlimited' ? Number.POSITIVE_INFINITY : Number(v));
-  return { soft: n(m[1]!), hard: n(m[2]!) };
-}

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { call, openSse, type SseFrame } from '../testing/http-client.ts';
 import { tempDir } from '../testing/test-stores.ts';
 import { addressKey } from './connection-guard.ts';
-import { defaultMaxConnections, isLoopbackHost, plainHttpWarning } from './listener-options.ts';
+import { defaultMaxConnections, isLoopbackHost, openFileLimits, plainHttpWarning } from './listener-options.ts';
 import { type RunningServer, type ServerOptions, startServer } from './server.ts';
 
 // Idle and excess TCP connections cannot exhaust the server (issue 9, item 8): connections are
@@ -186,6 +186,9 @@ test('the default connection cap stays under the open-file limit', () => {
   assert.equal(defaultMaxConnections(limits(10_000)), 9488);
   assert.equal(defaultMaxConnections(limits(1024)), 512);
   assert.equal(defaultMaxConnections(undefined), 16_384, 'not Linux');
+  assert.deepEqual(openFileLimits('Max open files            1024                 unlimited            files\n'), { soft: 1024, hard: Number.POSITIVE_INFINITY });
+  assert.equal(defaultMaxConnections('Max open files            unlimited            unlimited            files\n'), 16_384);
+  assert.equal(openFileLimits('Max processes             100                  100                  processes\n'), undefined);
 });
 
 test('plain HTTP beyond loopback is worth a warning block', () => {

@@ -47,9 +47,16 @@ export function compileListenerOptions(o: ListenerOptions = {}): CompiledListene
 
 /** 16,384, or fewer when the process may not open that many files (Linux: /proc/self/limits). */
 export function defaultMaxConnections(limits = readLimits()): number {
-  const m = /^Max open files\s+(\d+)/m.exec(limits ?? '');
-  const soft = m ? Number(m[1]) : Number.POSITIVE_INFINITY;
+  const soft = openFileLimits(limits)?.soft ?? Number.POSITIVE_INFINITY;
   return Math.max(64, Math.min(MAX_CONNECTIONS, soft - FD_RESERVE));
+}
+
+/** The process's open-file limits ("Max open files" of /proc/self/limits; children inherit them); undefined where there is no such file. */
+export function openFileLimits(limits = readLimits()): { soft: number; hard: number } | undefined {
+  const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(limits ?? '');
+  if (!m) return undefined;
+  const n = (v: string) => (v === 'unlimited' ? Number.POSITIVE_INFINITY : Number(v));
+  return { soft: n(m[1]!), hard: n(m[2]!) };
 }
 
 function readLimits(): string | undefined {
