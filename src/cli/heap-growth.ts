@@ -34,8 +34,9 @@ export function heapGrowthOption(): Option {
 /**
  * Room for the heap to grow into that the percent never goes below, so that a burst of work on a
  * small heap runs without a full collection in the middle: 1,000 desired power changes at once
- * (`bench:fleet -- --scenario power`, 1,000 hosts) took p99 126–172 ms with 50 % alone, 79–108 ms
- * with V8's own factor, and 87–126 ms with 50 % and this floor, in alternating runs.
+ * (`bench:fleet -- --scenario power`, 1,000 hosts) took p99 126–172 ms with 50 % alone against
+ * 79–102 ms with V8's own factor (16 alternating runs); with this floor 87–126 ms against V8's own
+ * 96–129 ms (6 runs).
  */
 export const HEAP_ROOM_FLOOR_BYTES = 256 * 1024 ** 2;
 /** V8's own largest factor (4×). */
