@@ -47,9 +47,10 @@ export interface AgentStreamsOptions {
   /** Open streams per host; one more closes the oldest. @default 2 */
   maxPerHost?: number;
   /**
-   * Bytes a stream may have waiting to be sent (its client not reading); past it the stream is
-   * dropped, and the agent, reconnecting, gets what it missed from the store. Above the largest
-   * node-config event (32 files of 2 × 64 KiB, escaped). @default 16 MiB
+   * Bytes a stream may have waiting to be sent (its client not reading); the next write past it
+   * drops the stream, and the agent, reconnecting, gets what it missed from the store. A single
+   * event is always written whole onto a buffer under the limit, however large (a node config of 32
+   * files of 2 × 64 KiB), so no event can be refused for good. @default 16 MiB
    */
   maxBufferedBytes?: number;
   /**
@@ -280,11 +281,12 @@ export class AgentStreams {
    */
   private write(c: Conn, text: string): void {
     if (c.raw.destroyed) return;
-    c.raw.write(text);
     if (c.raw.writableLength > (this.options.maxBufferedBytes ?? 16 * 1024 * 1024)) {
       this.options.onError?.(new Error(`dropped an agent stream whose client stopped reading (${c.raw.writableLength} bytes waiting)`));
       c.raw.destroy();
+      return;
     }
+    c.raw.write(text);
   }
 
   private send(conn: Conn, revision: number, cmd: { id: string; spec: unknown; createdAt: string }): void {
