@@ -32,6 +32,13 @@ describe('boundReportedItems', () => {
     }
   });
 
+  test('a line is never cut inside a character of two UTF-16 units', () => {
+    const emoji = `${'x'.repeat(158)}🔧${'y'.repeat(2000)}`; // the pair at 158–159, where a cut to 160 falls
+    const [kept] = boundReportedItems([{ item: 'config:customconfig-00000001', state: 'dry-run', wouldRun: Array.from({ length: 32 }, () => emoji) }], 2048);
+    assert.equal(kept!.wouldRun![0], `${'x'.repeat(158)}…`);
+    assert.ok(kept!.wouldRun!.every((l) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/.test(l)), 'no lone high surrogate');
+  });
+
   test('too many items even shortened: payload_too_large', () => {
     assert.throws(() => boundReportedItems(dryRun(128)), { code: 'payload_too_large', message: /at most 32768 are kept on a host/ });
   });

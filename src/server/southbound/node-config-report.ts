@@ -14,7 +14,12 @@ const SHORT_LIST = 4;
 const SHORT_MESSAGE = 256;
 
 const bytesOf = (items: readonly NodeConfigItemResult[]) => Buffer.byteLength(JSON.stringify(items));
-const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+/** `s` in at most `n` UTF-16 units, the last an ellipsis when cut; never half a surrogate pair (a lone one is refused on the way to the store). */
+const cut = (s: string, n: number) => {
+  if (s.length <= n) return s;
+  const end = /[\uD800-\uDBFF]/.test(s[n - 2]!) ? n - 2 : n - 1;
+  return `${s.slice(0, end)}…`;
+};
 
 /**
  * The items to store: as reported when they fit in `maxBytes` (as JSON); else with each `wouldRun`
