@@ -351,23 +351,30 @@ export class BatchRows {
   async flush(): Promise<void> {
     this.assertFlushed();
     if (this.pending.size === 0 && this.inserts.size === 0) return;
+    // Every statement is started before any answer is awaited, in order: on PostgreSQL they go out
+    // together (and the batch's COMMIT may follow them at once), on SQLite they run as started.
+    const statements: Promise<void>[] = [];
+    if (this.inserts.size > 0) {
+      const rows = [...this.inserts].map((id) => this.written.get(id)!);
+      for (let i = 0; i < rows.length; i += CHUNK) statements.push(this.insertRows('eim_resources', RESOURCE_COLUMNS, rows.slice(i, i + CHUNK)));
+      for (let i = 0; i < this.refs.length; i += 4 * CHUNK) statements.push(this.insertRows('eim_refs', REF_COLUMNS, this.refs.slice(i, i + 4 * CHUNK)));
+    }
+    const updates = [...this.pending].filter((id) => !this.inserts.has(id)).map((id) => this.written.get(id)!);
+    // Grouped by the columns that changed: one upsert per group (and per 500 rows).
+    const groups = new Map<string, { columns: UpdatableColumn[]; rows: StoredRow[] }>();
+    for (const row of updates) {
+      const columns = this.changedColumns(row);
+      const key = columns.join();
+      const g = groups.get(key) ?? { columns, rows: [] };
+      g.rows.push(row);
+      groups.set(key, g);
+    }
+    for (const g of groups.values()) for (let i = 0; i < g.rows.length; i += CHUNK) statements.push(this.insertRows('eim_resources', RESOURCE_COLUMNS, g.rows.slice(i, i + CHUNK), g.columns));
     try {
-      if (this.inserts.size > 0) {
-        const rows = [...this.inserts].map((id) => this.written.get(id)!);
-        for (let i = 0; i < rows.length; i += CHUNK) await this.insertRows('eim_resources', RESOURCE_COLUMNS, rows.slice(i, i + CHUNK));
-        for (let i = 0; i < this.refs.length; i += 4 * CHUNK) await this.insertRows('eim_refs', REF_COLUMNS, this.refs.slice(i, i + 4 * CHUNK));
-      }
-      const updates = [...this.pending].filter((id) => !this.inserts.has(id)).map((id) => this.written.get(id)!);
-      // Grouped by the columns that changed: one upsert per group (and per 500 rows).
-      const groups = new Map<string, { columns: UpdatableColumn[]; rows: StoredRow[] }>();
-      for (const row of updates) {
-        const columns = this.changedColumns(row);
-        const key = columns.join();
-        const g = groups.get(key) ?? { columns, rows: [] };
-        g.rows.push(row);
-        groups.set(key, g);
-      }
-      for (const g of groups.values()) await this.upsert(g.rows, g.columns);
+      // All settled before a failure is thrown: none is still running when the batch ends.
+      const settled = await Promise.allSettled(statements);
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
     } catch (e) {
       this.failure = e;
       throw e;
@@ -389,14 +396,11 @@ export class BatchRows {
     return UPDATABLE.filter((c) => ALWAYS_SET.has(c) || (db[c] ?? null) !== (row[c] ?? null));
   }
 
-  private async upsert(rows: StoredRow[], columns: readonly UpdatableColumn[]): Promise<void> {
-    for (let i = 0; i < rows.length; i += CHUNK) await this.insertRows('eim_resources', RESOURCE_COLUMNS, rows.slice(i, i + CHUNK), columns);
-  }
-
-  private async insertRows<R extends object>(table: 'eim_resources' | 'eim_refs', columns: readonly (keyof R & string)[], rows: readonly R[], update?: readonly string[]): Promise<void> {
+  /** Starts the statement when called (not after a turn): see flush(). */
+  private insertRows<R extends object>(table: 'eim_resources' | 'eim_refs', columns: readonly (keyof R & string)[], rows: readonly R[], update?: readonly string[]): Promise<void> {
     const values: unknown[] = [];
     for (const r of rows) for (const c of columns) values.push(r[c]);
-    await this.trx.executeQuery(CompiledQuery.raw(rowsStatement(this.dialect, table, columns, rows.length, update), values));
+    return this.trx.executeQuery(CompiledQuery.raw(rowsStatement(this.dialect, table, columns, rows.length, update), values)).then(() => undefined);
   }
 }
 

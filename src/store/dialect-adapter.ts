@@ -18,8 +18,11 @@ export interface DialectAdapter {
    * lock, a promise so that it can send its reads before the lock is answered. Statements `body`
    * starts together go out together (pipelined, in the order started) and run one after another
    * in the transaction, after the lock: one round trip where there were several.
+   *
+   * `commit` sends COMMIT behind the statements started before it, without waiting for their
+   * answers; called by a body that has started its last statement (else runBatch commits after it).
    */
-  runBatch?(body: (trx: Kysely<Database>, revision: Promise<number>) => Promise<void>): Promise<void>;
+  runBatch?(body: (trx: Kysely<Database>, revision: Promise<number>, commit: () => Promise<unknown>) => Promise<void>): Promise<void>;
   /**
    * The end of a write transaction: append the batch's events, move the global revision, and (on
    * PostgreSQL) NOTIFY other processes, delivered at commit.

@@ -104,7 +104,7 @@ export class KyselyStore implements Store {
     let notice: number | undefined;
     /** Set when the body has done its part and the COMMIT is sent next: only then may a failure hide a commit. */
     let committing = false;
-    const body = async (trx: Kysely<Database>, locked: Promise<number>) => {
+    const body = async (trx: Kysely<Database>, locked: Promise<number>, commit?: () => Promise<unknown>) => {
       // Under the lock: what the batch's writes will read, in one statement.
       const rows = new BatchRows(trx, this.dialect);
       const reads: Promise<unknown>[] = [locked];
@@ -149,7 +149,22 @@ export class KyselyStore implements Store {
         }
         last.push(this.adapter.finishBatch(trx, logged, revision));
       }
-      await settled(last);
+      let commitSent: Promise<unknown> | undefined;
+      if (commit) {
+        // Pipelined behind them (PostgreSQL): a commit may happen from here on.
+        committing = true;
+        commitSent = commit();
+        last.push(commitSent);
+      }
+      try {
+        await settled(last);
+      } catch (e) {
+        // A statement failed and the COMMIT behind it answered ROLLBACK: nothing was kept, and the
+        // log need not be asked. Any other answer leaves the outcome to the log.
+        const answer = await commitSent?.then((r) => r, () => undefined);
+        if ((answer as { command?: string } | undefined)?.command === 'ROLLBACK') committing = false;
+        throw e;
+      }
       committing = true;
     };
     try {

@@ -56,15 +56,20 @@ export async function terminateSessions(url: string): Promise<number> {
 }
 
 /**
- * Routes every pg query of this process through `intercept` (given the statement's text, and the
- * original call to make or not) until the returned restore is called.
+ * Routes every pg query of this process through `intercept` (given the statement's text, the
+ * original call to make or not, and a call that sends another text, without parameters, instead)
+ * until the returned restore is called.
  * @example const restore = interceptPgQueries((text, send) => (text === 'commit' ? send().then(() => Promise.reject(new Error('lost'))) : send()))
  */
-export function interceptPgQueries(intercept: (text: string, send: () => unknown) => unknown): () => void {
+export function interceptPgQueries(intercept: (text: string, send: () => unknown, sendInstead: (text: string) => unknown) => unknown): () => void {
   const query = pg.Client.prototype.query;
   (pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown }).query = function (this: pg.Client, ...args: unknown[]) {
     const text = typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string })?.text ?? '');
-    return intercept(text, () => (query as (...a: unknown[]) => unknown).apply(this, args));
+    return intercept(
+      text,
+      () => (query as (...a: unknown[]) => unknown).apply(this, args),
+      (other) => (query as (...a: unknown[]) => unknown).apply(this, [other]),
+    );
   };
   return () => {
     pg.Client.prototype.query = query;

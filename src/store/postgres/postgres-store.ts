@@ -62,15 +62,31 @@ function postgresAdapter(url: string, pool: pg.Pool): DialectAdapter {
         const locked = client.query(LOCK_REVISION).then((r) => Number(r.rows[0].revision));
         // All settled before anything else is sent: a body still running would send statements
         // after the rollback, or on a connection back in the pool.
-        const [b, l, w] = await Promise.allSettled([begun, locked, body(handle.db, locked)]);
+        // The body sends COMMIT itself, right behind its last statements (through its handle, so
+        // in the order started): no round trip of its own. A statement's error before it aborts the
+        // transaction, and COMMIT then answers ROLLBACK.
+        let committed: Promise<pg.QueryResult> | undefined;
+        const commit = () => {
+          committed = handle.db.executeQuery(CompiledQuery.raw('commit')).then(
+            // Kysely's driver answers COMMIT and ROLLBACK as a row holding the command.
+            (r) => ({ command: (r.rows[0] as { command?: string } | undefined)?.command ?? 'COMMIT' }) as pg.QueryResult,
+            (e: Error) => {
+              broken = e;
+              throw e;
+            },
+          );
+          return committed;
+        };
+        const [b, l, w] = await Promise.allSettled([begun, locked, body(handle.db, locked, commit)]);
         const failed = [w, b, l].find((x) => x.status === 'rejected');
         if (failed) {
+          // Also after a COMMIT that answered ROLLBACK: a warning then, and the session is clean.
           await client.query('rollback').catch((r: Error) => (broken = r));
           throw failed.reason;
         }
         let r: pg.QueryResult;
         try {
-          r = await client.query('commit');
+          r = await (committed ?? client.query('commit'));
         } catch (e) {
           broken = e as Error;
           throw e;
@@ -83,19 +99,26 @@ function postgresAdapter(url: string, pool: pg.Pool): DialectAdapter {
       }
     },
     async finishBatch(trx, events, lastRevision) {
-      // One round trip: the events, the revision and the NOTIFY in one statement (chunks of 1000).
+      // One round trip: the events, the revision and the NOTIFY in one statement (chunks of 1000),
+      // all started at once (the batch's COMMIT may follow them at once).
+      const statements: Promise<unknown>[] = [];
       for (let i = 0; i < events.length; i += 1000) {
         const chunk = events.slice(i, i + 1000);
         const values = sql.join(chunk.map((e) => sql`(${e.revision}, ${e.project}, ${e.kind}, ${e.id}, ${e.type}, ${e.at}, ${e.data})`));
         const last = i + 1000 >= events.length;
         if (last) {
-          await sql`with ev as (insert into eim_events (revision, project, kind, id, type, at, data) values ${values}),
+          statements.push(
+            sql`with ev as (insert into eim_events (revision, project, kind, id, type, at, data) values ${values}),
             m as (update eim_meta set revision = ${lastRevision} where id = 1)
-            select pg_notify(${CHANNEL}, ${String(lastRevision)})`.execute(trx);
+            select pg_notify(${CHANNEL}, ${String(lastRevision)})`.execute(trx),
+          );
         } else {
-          await sql`insert into eim_events (revision, project, kind, id, type, at, data) values ${values}`.execute(trx);
+          statements.push(sql`insert into eim_events (revision, project, kind, id, type, at, data) values ${values}`.execute(trx));
         }
       }
+      const settled = await Promise.allSettled(statements);
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
     },
     parseJson: (v) => v,
     async analyze(db) {
