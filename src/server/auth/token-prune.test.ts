@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import { DIALECTS, openTestStore, PG_URL, pgReachable } from '../../testing/test-stores.ts';
 import { TokenService } from './token-service.ts';
 
@@ -49,3 +49,28 @@ for (const dialect of DIALECTS) {
     }
   });
 }
+
+test('the first prune runs within 5 minutes of start, then once per pruneEveryMs: a server restarted every few minutes still prunes', async (t) => {
+  const ts = await openTestStore('sqlite');
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+  const svc = await TokenService.open({ auth: ts.store.auth, pruneEveryMs: 3_600_000 });
+  try {
+    const runs = mock.method(svc, 'pruneExpired', async () => 0);
+    t.mock.timers.tick(59_000);
+    assert.equal(runs.mock.callCount(), 0, 'not in the first minute');
+    t.mock.timers.tick(5 * 60_000 - 59_000);
+    assert.equal(runs.mock.callCount(), 1, 'once within 5 minutes of start');
+    // The first came at 1–5 minutes: the next an hour after it, at 61–65 minutes.
+    t.mock.timers.tick(60 * 60_000 + 59_000 - 5 * 60_000);
+    assert.equal(runs.mock.callCount(), 1, 'not again before the period');
+    t.mock.timers.tick(5 * 60_000);
+    assert.equal(runs.mock.callCount(), 2, 'then once per period');
+    svc.stop();
+    t.mock.timers.tick(2 * 3_600_000);
+    assert.equal(runs.mock.callCount(), 2, 'none after stop');
+  } finally {
+    svc.stop();
+    t.mock.timers.reset();
+    await ts.cleanup();
+  }
+});

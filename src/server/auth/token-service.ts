@@ -13,7 +13,12 @@ export interface TokenServiceOptions {
   revocationRefreshMs?: number;
   /** How long the record of an expired token is kept (the token list shows it), in ms. @default 7 days */
   keepExpiredMs?: number;
-  /** How often the records of tokens expired longer than `keepExpiredMs` are deleted, in ms; each server does it, in batches. @default 1 hour */
+  /**
+   * How often the records of tokens expired longer than `keepExpiredMs` are deleted, in ms; each
+   * server does it, in batches. The first prune comes sooner (1–5 minutes after start, or this
+   * period if shorter): a server restarted more often than this would otherwise never prune.
+   * @default 1 hour
+   */
   pruneEveryMs?: number;
   now?: () => Date;
 }
@@ -87,14 +92,22 @@ export class TokenService {
     await svc.refreshRevocations();
     svc.timer = setInterval(() => void svc.refreshRevocations().catch(() => {}), options.revocationRefreshMs ?? 2000);
     svc.timer.unref();
-    svc.pruneTimer = setInterval(() => void svc.pruneExpired().catch(() => {}), options.pruneEveryMs ?? 3_600_000);
-    svc.pruneTimer.unref();
+    const every = options.pruneEveryMs ?? 3_600_000;
+    // At a random point of the first minutes: servers started together do not all prune at once.
+    const prune = (delay: number) => {
+      svc.pruneTimer = setTimeout(() => {
+        void svc.pruneExpired().catch(() => {});
+        prune(every);
+      }, delay);
+      svc.pruneTimer.unref();
+    };
+    prune(Math.min(every, 60_000 + Math.random() * 240_000));
     return svc;
   }
 
   stop(): void {
     clearInterval(this.timer);
-    clearInterval(this.pruneTimer);
+    clearTimeout(this.pruneTimer);
   }
 
   /**
