@@ -54,6 +54,12 @@ export interface AgentStreamsOptions {
    */
   maxBufferedBytes?: number;
   /**
+   * Bytes all streams of this server may have waiting together: past it, a write to a stream that
+   * already has bytes waiting drops that stream (one still keeping up is never dropped for it), so
+   * that many slow clients cannot hold maxBufferedBytes each. @default 256 MiB
+   */
+  maxBufferedBytesTotal?: number;
+  /**
    * A connecting agent's commands are read in one query of at most this many; a host with more
    * (a long history) is read page by page. @default 1000
    */
@@ -160,6 +166,11 @@ export class AgentStreams {
     let n = 0;
     for (const s of this.conns.values()) n += s.size;
     return n;
+  }
+
+  /** Whether this server has a stream of the host open. */
+  has(hostId: string): boolean {
+    return (this.conns.get(hostId)?.size ?? 0) > 0;
   }
 
   /** Serves one agent's stream until it disconnects; the host's oldest stream closes if it has too many. */
@@ -281,12 +292,33 @@ export class AgentStreams {
    */
   private write(c: Conn, text: string): void {
     if (c.raw.destroyed) return;
-    if (c.raw.writableLength > (this.options.maxBufferedBytes ?? 16 * 1024 * 1024)) {
-      this.options.onError?.(new Error(`dropped an agent stream whose client stopped reading (${c.raw.writableLength} bytes waiting)`));
+    const waiting = c.raw.writableLength;
+    if (waiting > (this.options.maxBufferedBytes ?? 16 * 1024 * 1024)) {
+      this.options.onError?.(new Error(`dropped an agent stream whose client stopped reading (${waiting} bytes waiting)`));
+      c.raw.destroy();
+      return;
+    }
+    // Bytes wait only where the kernel's buffers are full: the sum is taken then, and not more
+    // than every 100 ms (a stream dropped meanwhile frees its bytes; it may cost one drop too many).
+    if (waiting > 0 && this.waitingTotal() > (this.options.maxBufferedBytesTotal ?? 256 * 1024 * 1024)) {
+      this.options.onError?.(new Error(`dropped an agent stream whose client is behind (${waiting} bytes waiting): this server's streams have more than their total waiting`));
       c.raw.destroy();
       return;
     }
     c.raw.write(text);
+  }
+
+  private waitingSum = { at: -Infinity, bytes: 0 };
+
+  /** The bytes all streams have waiting, summed at most every 100 ms. */
+  private waitingTotal(): number {
+    const now = performance.now();
+    if (now - this.waitingSum.at >= 100) {
+      let bytes = 0;
+      for (const set of this.conns.values()) for (const c of set) if (!c.raw.destroyed) bytes += c.raw.writableLength;
+      this.waitingSum = { at: now, bytes };
+    }
+    return this.waitingSum.bytes;
   }
 
   private send(conn: Conn, revision: number, cmd: { id: string; spec: unknown; createdAt: string }): void {

@@ -44,6 +44,8 @@ export interface SouthboundOptions {
   commandsReadAtOnce?: number;
   /** Bytes an agent stream may have waiting for its client before it is dropped (AgentStreams' maxBufferedBytes). @default 16 MiB */
   streamBufferBytes?: number;
+  /** Bytes all agent streams of this server may have waiting together (AgentStreams' maxBufferedBytesTotal). @default 256 MiB */
+  streamBufferBytesTotal?: number;
   /** Where the agents' OTLP batches go. @default a TelemetryService with the defaults, on the inventory's store */
   telemetry?: TelemetryService;
   onError?: (e: unknown) => void;
@@ -90,6 +92,7 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
     commandsReadAtOnce: o.commandsReadAtOnce,
     maxPerHost: limits.streamsPerHost,
     maxBufferedBytes: o.streamBufferBytes,
+    maxBufferedBytesTotal: o.streamBufferBytesTotal,
     onHostRevoked: async (hostId) => {
       leases.forget(hostId);
       certificates?.hostRevoked(hostId);

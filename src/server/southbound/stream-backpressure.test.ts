@@ -61,3 +61,44 @@ describe('an agent stream whose client stops reading', () => {
     fresh.destroy();
   });
 });
+
+describe("a server's agent streams, together", () => {
+  let srv: TestApp;
+  before(async () => {
+    // Each stream may hold 16 MiB (the default), all of them together 512 KiB.
+    srv = await openTestApp({ southbound: { leaseCheckMs: 50, streamBufferBytesTotal: 512 * 1024 }, listen: true });
+  });
+  after(() => srv.close());
+
+  test('are dropped past their total waiting, slow ones only, long before each reaches its own limit', async () => {
+    const slow = [await enrolAgent(srv, 'SN-SLOW-1'), await enrolAgent(srv, 'SN-SLOW-2')];
+    const reader = await enrolAgent(srv, 'SN-READER');
+    const manager = srv.inventory.as({ subject: 'managers', grants: [{ project: '*', role: 'manager' }] });
+    const sockets = await Promise.all(slow.map((a) => pausedStream(srv.url, a.token)));
+    const { hostname, port } = new URL(srv.url);
+    const reading = connect(Number(port), hostname);
+    let got = 0;
+    reading.on('data', (b) => (got += b.length));
+    reading.write(`GET /southbound/v1/stream HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${reader.token}\r\nAccept: text/event-stream\r\n\r\n`);
+    await until(() => srv.southbound!.streams.size === 3, 'the three streams are open', { timeoutMs: 5000, intervalMs: 20 });
+    const content = 'x'.repeat(60_000);
+    const push = (hostId: string, version: number) =>
+      manager.updateStatus('default', 'Host', hostId, {
+        nodeConfig: { version: `v${version}`, accounts: [], configs: [{ sourceId: 'customconfig-00000001', name: 'big', type: 'file', runPolicy: 'on-change', path: '/etc/big', content: `${version}${content}` }], sources: [] },
+      });
+    // 16 MiB for one stream would take more than 280 versions of 60 KB past the kernel's buffers.
+    let version = 0;
+    while (srv.southbound!.streams.size === 3 && version < 150) {
+      version++;
+      for (const h of [...slow, reader]) await push(h.hostId, version);
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.ok(srv.southbound!.streams.size < 3, `no stream dropped after ${version} versions of 60 KB to each`);
+    await new Promise((r) => setTimeout(r, 300));
+    for (let v = version + 1; v <= version + 3; v++) for (const h of slow) await push(h.hostId, v);
+    await until(() => srv.southbound!.streams.size === 1, 'both slow streams are dropped', { timeoutMs: 5000, intervalMs: 20 });
+    assert.ok(srv.southbound!.streams.has(reader.hostId), 'the stream that keeps up stays');
+    assert.ok(got > version * 60_000, `the reader got every version (${got} bytes)`);
+    for (const s of [...sockets, reading]) s.destroy();
+  });
+});
