@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { X509Certificate, webcrypto } from 'node:crypto';
+import https from 'node:https';
 import { after, before, describe, test } from 'node:test';
+import tls from 'node:tls';
 import * as x509 from '@peculiar/x509';
 import { createCertificateRequest } from '../../agent/agent-certificate.ts';
 import { httpsCall } from '../../testing/https-call.ts';
@@ -175,6 +177,36 @@ describe('mutual TLS for agents (in-process HTTPS server)', () => {
     assert.equal(crossed.status, 403, "host A's certificate cannot renew for host B");
   });
 
+  test('a call whose certificate is missing or another host\'s is refused from its head, before its body is read', async () => {
+    // As a call without a valid token (token-first.test.ts): with mutual TLS, an agent token
+    // without its host's certificate is no credential, and must not make the server wait for and
+    // parse a body (up to 1 MiB each, for 30 s) before it says so.
+    const a = await enrol('edge-head');
+    const b = await enrol('edge-head-other');
+    const routes = [
+      ['POST', 'certificate'],
+      ['POST', 'renew'],
+      ['POST', 'heartbeat'],
+      ['POST', 'hardware'],
+      ['POST', 'status'],
+      ['POST', 'node-config'],
+      ['POST', 'commands/cmd-00000000/result'],
+      ['GET', 'stream'],
+      ['POST', 'otlp/v1/metrics'],
+    ] as const;
+    for (const [method, path] of routes) {
+      const none = await headOnlyOverTls(srv.url, serverCa.cert, method, `/southbound/v1/${path}`, { token: a.token }, 400_000, 3000);
+      assert.match(none, /^HTTP\/1\.1 401 /, `${method} ${path} without a certificate`);
+      const crossed = await headOnlyOverTls(srv.url, serverCa.cert, method, `/southbound/v1/${path}`, { token: b.token, cert: a.cert, key: a.key }, 400_000, 3000);
+      assert.match(crossed, /^HTTP\/1\.1 403 /, `${method} ${path} with another host's certificate`);
+    }
+    // A malformed body without the certificate: 401, not a 400 about the body.
+    const bad = await httpsCallRaw(sb('heartbeat'), serverCa.cert, a.token, '{not json');
+    assert.equal(bad.status, 401, bad.text);
+    // With its own certificate, the body is waited for (never sent here), read and answered.
+    assert.equal(await headOnlyOverTls(srv.url, serverCa.cert, 'POST', '/southbound/v1/heartbeat', { token: a.token, cert: a.cert, key: a.key }, 1000, 500), 'no answer');
+  });
+
   test("an invalidated or deleted host's certificate is refused, even with a valid agent token for it", async () => {
     const a = await enrol('edge-untrusted');
     const b = await enrol('edge-deleted');
@@ -195,6 +227,49 @@ describe('mutual TLS for agents (in-process HTTPS server)', () => {
     }
   });
 });
+
+/**
+ * Sends over TLS a request head announcing `length` bytes of body and no body; resolves with the
+ * status line of the answer, or 'no answer' after `ms`.
+ */
+function headOnlyOverTls(url: string, ca: string, method: string, path: string, o: { token: string; cert?: string; key?: string }, length: number, ms: number): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: hostname, port: Number(port), ca, servername: 'localhost', ...(o.cert ? { cert: o.cert, key: o.key } : {}) });
+    let got = '';
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve('no answer');
+    }, ms);
+    s.on('data', (b) => {
+      got += b;
+      if (got.includes('\r\n')) {
+        clearTimeout(timer);
+        s.destroy();
+        resolve(got.split('\r\n')[0]!);
+      }
+    });
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    s.write(`${method} ${path} HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${o.token}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`);
+  });
+}
+
+/** A POST of `body` as it is (no JSON encoding), without a client certificate. */
+function httpsCallRaw(url: string, ca: string, token: string, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, { method: 'POST', agent: false, ca, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 /** The CSR `pem` with the subject public key of `other`: its signature no longer matches its key. */
 function swapPublicKey(pem: string, other: string): string {
