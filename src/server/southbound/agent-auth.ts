@@ -24,6 +24,8 @@ export interface AgentCaller {
 export class AgentAuth {
   /** Each request's answer, so that a route's early check and its handler verify the token once. */
   private readonly verified = new WeakMap<FastifyRequest, Promise<{ caller: Caller; token: string }>>();
+  /** Each request's admission, so that a route's check from the head and its handler admit it once. */
+  private readonly identified = new WeakMap<FastifyRequest, Promise<AgentCaller>>();
 
   constructor(
     private readonly tokens: TokenService,
@@ -53,8 +55,20 @@ export class AgentAuth {
     return a;
   }
 
-  /** An agent token's call, admitted (certificate), not yet counted against any rate: take the host's rate token once the call is taken. */
-  async identify(req: FastifyRequest): Promise<AgentCaller> {
+  /**
+   * An agent token's call, admitted (certificate), not yet counted against any rate: take the host's
+   * rate token once the call is taken. Asked again for the same request, the same answer.
+   */
+  identify(req: FastifyRequest): Promise<AgentCaller> {
+    let answer = this.identified.get(req);
+    if (!answer) {
+      answer = this.admit(req);
+      this.identified.set(req, answer);
+    }
+    return answer;
+  }
+
+  private async admit(req: FastifyRequest): Promise<AgentCaller> {
     const { caller, token } = await this.bearer(req);
     const grant = caller.grants.find((g) => g.role === 'agent');
     if (!grant || !caller.hostId || !/^host-[0-9a-f]{8}$/.test(caller.hostId)) throw new EimError('permission_denied', 'this call needs an agent token (the one enrolment returned)');

@@ -59,6 +59,10 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
   // request costs the server its head only (401), whatever it sends after. The handler's own check
   // finds the same answer (AgentAuth remembers it per request).
   const tokenFirst = async (req: FastifyRequest): Promise<void> => void (await auth.bearer(req));
+  // An agent's call is admitted from its head too: with mutual TLS its token without its host's
+  // certificate is no credential (401), and one with another host's certificate is refused (403),
+  // before the body is read. The handler takes the host's rate token (agentOf finds the same admission).
+  const agentFirst = async (req: FastifyRequest): Promise<void> => void (await auth.identify(req));
 
   const agentOf = (req: FastifyRequest, limit: KeyedBuckets = buckets.agent): Promise<AgentCaller> => auth.agent(req, limit);
 
@@ -82,7 +86,7 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
 
   app.post(
     '/southbound/v1/certificate',
-    { onRequest: tokenFirst, schema: { tags, operationId: 'renewAgentCertificate', summary: "A new client certificate for this host's agent, for a new key (mutual TLS for agents; the agent renews before its certificate expires)", body: AgentCertificateRequest, response: { 200: AgentCertificateResponse } } },
+    { onRequest: agentFirst, schema: { tags, operationId: 'renewAgentCertificate', summary: "A new client certificate for this host's agent, for a new key (mutual TLS for agents; the agent renews before its certificate expires)", body: AgentCertificateRequest, response: { 200: AgentCertificateResponse } } },
     async (req): Promise<AgentCertificateResponse> => {
       if (!certificates) throw new EimError('not_found', 'this server does not issue agent certificates (it runs without --agent-ca-cert and --agent-ca-key)');
       const a = await agentOf(req, buckets.certificate);
@@ -92,7 +96,7 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     },
   );
 
-  app.post('/southbound/v1/renew', { onRequest: tokenFirst, schema: { tags, operationId: 'renewAgentToken', summary: 'A fresh agent token for this host (the agent renews before its token expires)', response: { 200: RenewResponse } } }, async (req): Promise<RenewResponse> => {
+  app.post('/southbound/v1/renew', { onRequest: agentFirst, schema: { tags, operationId: 'renewAgentToken', summary: 'A fresh agent token for this host (the agent renews before its token expires)', response: { 200: RenewResponse } } }, async (req): Promise<RenewResponse> => {
     const a = await agentOf(req, buckets.renew);
     // Refuses (and revokes the host's agent tokens) when the host is gone or no longer admitted.
     const admitted = async (): Promise<void> => {
@@ -119,7 +123,7 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     return { token: issued.token, ...(issued.expiresAt ? { expiresAt: issued.expiresAt } : {}) };
   });
 
-  app.post('/southbound/v1/heartbeat', { onRequest: tokenFirst, schema: { tags, operationId: 'agentHeartbeat', summary: 'Heartbeat: renews the lease (in memory)', body: HeartbeatRequest, response: NO_CONTENT } }, async (req, reply) => {
+  app.post('/southbound/v1/heartbeat', { onRequest: agentFirst, schema: { tags, operationId: 'agentHeartbeat', summary: 'Heartbeat: renews the lease (in memory)', body: HeartbeatRequest, response: NO_CONTENT } }, async (req, reply) => {
     const a = await agentOf(req, buckets.heartbeat);
     const body = (req.body ?? {}) as { intervalSeconds?: number };
     assertValid(HeartbeatRequest, body, 'body');
@@ -129,7 +133,7 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
 
   app.post(
     '/southbound/v1/hardware',
-    { bodyLimit: HARDWARE_REPORT_MAX_BYTES, onRequest: tokenFirst, schema: { tags, operationId: 'reportHardware', summary: "The machine's hardware; only changes are written", body: HardwareReport, response: { 200: Type.Object({ writes: Type.Integer() }) } } },
+    { bodyLimit: HARDWARE_REPORT_MAX_BYTES, onRequest: agentFirst, schema: { tags, operationId: 'reportHardware', summary: "The machine's hardware; only changes are written", body: HardwareReport, response: { 200: Type.Object({ writes: Type.Integer() }) } } },
     async (req) => {
       const a = await agentOf(req, buckets.hardware);
       assertValid(HardwareReport, req.body, 'body');
@@ -138,7 +142,7 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     },
   );
 
-  app.post('/southbound/v1/status', { onRequest: tokenFirst, schema: { tags, operationId: 'reportAgentStatus', summary: 'What the agent sees of its own state', body: AgentStatusReport, response: NO_CONTENT } }, async (req, reply) => {
+  app.post('/southbound/v1/status', { onRequest: agentFirst, schema: { tags, operationId: 'reportAgentStatus', summary: 'What the agent sees of its own state', body: AgentStatusReport, response: NO_CONTENT } }, async (req, reply) => {
     const a = await agentOf(req);
     assertValid(AgentStatusReport, req.body, 'body');
     const body = req.body as AgentStatusReport;
@@ -161,7 +165,7 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
 
   app.post(
     '/southbound/v1/node-config',
-    { onRequest: tokenFirst, schema: { tags, operationId: 'reportNodeConfig', summary: "What the agent did with a version of its host's node configuration (per item: applied, removed, dry-run or failed)", body: NodeConfigReport, response: NO_CONTENT } },
+    { onRequest: agentFirst, schema: { tags, operationId: 'reportNodeConfig', summary: "What the agent did with a version of its host's node configuration (per item: applied, removed, dry-run or failed)", body: NodeConfigReport, response: NO_CONTENT } },
     async (req, reply) => {
       const a = await agentOf(req);
       assertValid(NodeConfigReport, req.body, 'body');
@@ -188,7 +192,7 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     },
   );
 
-  app.post('/southbound/v1/commands/:id/result', { onRequest: tokenFirst, schema: { tags, operationId: 'reportCommandResult', summary: "A command's progress or result", body: CommandResult, response: NO_CONTENT } }, async (req, reply) => {
+  app.post('/southbound/v1/commands/:id/result', { onRequest: agentFirst, schema: { tags, operationId: 'reportCommandResult', summary: "A command's progress or result", body: CommandResult, response: NO_CONTENT } }, async (req, reply) => {
     const a = await agentOf(req);
     assertValid(CommandResult, req.body, 'body');
     const id = (req.params as { id: string }).id;
@@ -219,7 +223,7 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
 
   app.get(
     '/southbound/v1/stream',
-    { onRequest: tokenFirst, schema: { tags, operationId: 'streamAgentCommands', summary: `SSE: commands for this host (and revoked); resumable; at most ${limits.streamsPerHost} open per host (a new one closes the oldest)`, response: eventStream('Commands and config for this host, and revoked when its credentials are') } },
+    { onRequest: agentFirst, schema: { tags, operationId: 'streamAgentCommands', summary: `SSE: commands for this host (and revoked); resumable; at most ${limits.streamsPerHost} open per host (a new one closes the oldest)`, response: eventStream('Commands and config for this host, and revoked when its credentials are') } },
     async (req, reply) => {
       const a = await agentOf(req);
       reply.hijack();
