@@ -1,7 +1,7 @@
 import { createPrivateKey, randomBytes, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as x509 from '@peculiar/x509';
-import { EimError } from '../../api/index.ts';
+import { AGENT_CSR_MAX_LENGTH, EimError } from '../../api/index.ts';
 
 /** Where the agent CA's certificate and private key are (PEM files). */
 export interface AgentCaFiles {
@@ -104,10 +104,12 @@ export class AgentCa {
   }
 
   /**
-   * Parses a certificate request (PEM) and checks its signature; only Ed25519 and EC P-256 keys are
-   * taken. `invalid_argument` otherwise.
+   * Parses a certificate request (PEM, at most AGENT_CSR_MAX_LENGTH characters) and checks its
+   * signature; only Ed25519 and EC P-256 keys are taken. `invalid_argument` otherwise.
    */
   async checkCsr(pem: string): Promise<CheckedCsr> {
+    // First: enrolment asks before it validates the body, and parsing and verifying cost by the byte.
+    if (pem.length > AGENT_CSR_MAX_LENGTH) throw new EimError('invalid_argument', `csr must have at most ${AGENT_CSR_MAX_LENGTH} characters (got ${pem.length}); an agent's request for a P-256 key is under 1,000`);
     let csr: x509.Pkcs10CertificateRequest;
     try {
       if (!/^\s*-----BEGIN CERTIFICATE REQUEST-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE REQUEST-----\s*$/.test(pem)) throw new Error('not one PEM block');
