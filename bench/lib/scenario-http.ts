@@ -9,7 +9,7 @@ import { watchLatency } from './watch-latency.ts';
 import { type WriteRun, writeThroughput } from './write-throughput.ts';
 import { httpWriter } from './writer.ts';
 import { closedLoop } from './closed-loop.ts';
-import { cpuWhile } from './proc-stats.ts';
+import { cpuWhile, machineNote } from './proc-stats.ts';
 import { WatcherPool } from './watcher-pool.ts';
 
 const HTTP_TARGET: Record<BenchDialect, number> = { sqlite: 5000, postgres: 2000 };
@@ -59,7 +59,7 @@ async function createsWithWatchers(server: ServerProcess, dialect: BenchDialect,
       ...(p99 > WITH_WATCHERS.p99Ms ? { unmet: `p99 ${fmt(p99)} ms > ${WITH_WATCHERS.p99Ms} ms; ${fmt(r.rate)} writes/s is ${fmt(r.rate / WITH_WATCHERS.rate[dialect])}× the rate target` } : {}),
       notes: runNotes(r, [
         lowest >= last ? `every watcher received every event (up to revision ${last})` : `a watcher was still at revision ${lowest} of ${last} 30 s later`,
-        `CPU server ${pct(run.cpu[0])}, loadgen ${pct(run.cpu[1])}, watchers ${pct(run.cpu.slice(2).reduce((a, b) => a + b, 0))}`,
+        `CPU server ${pct(run.cpu[0])}, loadgen ${pct(run.cpu[1])}, watchers ${pct(run.cpu.slice(2).reduce((a, b) => a + b, 0))}; ${machineNote(run.machine)}`,
       ]),
     };
   } finally {
@@ -99,7 +99,7 @@ export async function httpScenario(dialect: BenchDialect, o: Readonly<BenchOptio
             unit: 'writes/s',
             baseline: base ? { value: base, label: 'in-process' } : undefined,
             target: run.clients === 16 ? { op: '>=', value: HTTP_TARGET[dialect], label: '' } : undefined,
-            notes: runNotes(run.result, [`server CPU ${pct(run.cpu[0])}`, `loadgen CPU ${pct(run.cpu[1])}`]),
+            notes: runNotes(run.result, [`server CPU ${pct(run.cpu[0])}`, `loadgen CPU ${pct(run.cpu[1])}`, machineNote(run.machine)]),
           });
         }
         const without = runs.find((r) => r.op === 'create' && r.clients === 16);

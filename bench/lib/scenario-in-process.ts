@@ -4,6 +4,7 @@ import { rawPgInsertRate } from './raw-pg.ts';
 import { rawSqliteInsertRate } from './raw-sqlite.ts';
 import { fmt, type ResultRow } from './result-row.ts';
 import { median, pct, runNotes } from './row-notes.ts';
+import { machineNote } from './proc-stats.ts';
 import { freshTarget } from './store-target.ts';
 import { writeThroughput } from './write-throughput.ts';
 import { inProcessWriter } from './writer.ts';
@@ -66,7 +67,7 @@ export async function inProcessScenario(dialect: BenchDialect, o: Readonly<Bench
             unit: 'writes/s',
             baseline: base ? { value: base, label: 'raw, just before' } : undefined,
             target: dialect === 'sqlite' && base ? { op: '>=', value: base / 2, label: '50 % of raw' } : undefined,
-            notes: runNotes(run.result, [`bench CPU ${pct(run.cpu[0])}`]),
+            notes: runNotes(run.result, [`bench CPU ${pct(run.cpu[0])}`, machineNote(run.machine)]),
           });
         }
       } finally {

@@ -8,6 +8,8 @@ export interface WriteRun {
   result: ClosedLoopResult;
   /** % of one core used by each of `cpuPids` during the run. */
   cpu: number[];
+  /** The whole machine meanwhile (see cpuWhile). */
+  machine: { busy: number; cores: number; postgres: number };
 }
 
 export interface WriteThroughputOptions {
@@ -47,7 +49,7 @@ export async function writeThroughput(o: WriteThroughputOptions): Promise<WriteR
         },
       }),
     );
-    runs.push({ op: 'create', clients, result: created.value, cpu: created.cpu });
+    runs.push({ op: 'create', clients, result: created.value, cpu: created.cpu, machine: created.machine });
     await o.beforeEach?.('patch', clients);
     const patched = await cpuWhile(o.cpuPids, () =>
       closedLoop({
@@ -57,7 +59,7 @@ export async function writeThroughput(o: WriteThroughputOptions): Promise<WriteR
         op: (c, seq) => o.writer.patchLabel(ids[(seq * clients + c) % ids.length], String(++patchSeq), c),
       }),
     );
-    runs.push({ op: 'patch', clients, result: patched.value, cpu: patched.cpu });
+    runs.push({ op: 'patch', clients, result: patched.value, cpu: patched.cpu, machine: patched.machine });
   }
   return runs;
 }
