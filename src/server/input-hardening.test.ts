@@ -69,7 +69,7 @@ for (const dialect of DIALECTS) {
     test('NUL and unpaired surrogates anywhere are 400 invalid_argument, and nothing is written', async (t) => {
       if (skip) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
       const rev = await revision();
-      const tokensBefore = (await srv.store.store.auth.listTokens('default')).length;
+      const tokensBefore = (await srv.store.store.auth.listTokens('default')).items.length;
       const enrollment = (await srv.call('POST', `${P}/tokens`, srv.admin, { role: 'enrollment' })).json.token;
       const tries: [string, string, string | undefined, string][] = [
         ['POST', `${P}/regions`, editor, '{"name":"r","labels":{"a":"x\\u0000y"},"spec":{}}'],
@@ -101,7 +101,7 @@ for (const dialect of DIALECTS) {
         assert.equal(r.json().error.code, 'invalid_argument');
       }
       assert.equal(await revision(), rev + 0, 'no write took a revision');
-      assert.equal((await srv.store.store.auth.listTokens('default')).length, tokensBefore + 1, 'enrolment stored no agent token');
+      assert.equal((await srv.store.store.auth.listTokens('default')).items.length, tokensBefore + 1, 'enrolment stored no agent token');
       noErrorLogged();
       assert.ok(!log.raw.some((l) => l.includes(SECRET)), 'no log line holds request data');
     });

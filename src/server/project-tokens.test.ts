@@ -32,11 +32,11 @@ for (const dialect of DIALECTS) {
 
     // A token issued while another server deletes the project (this one still has it cached) is
     // revoked before it is handed out.
-    const known = new Set((await srv.store.store.auth.listTokens('acme')).map((r) => r.id));
+    const known = new Set((await srv.store.store.auth.listTokens('acme')).items.map((r) => r.id));
     await srv.store.store.deleteProject('acme');
     const raced = await srv.call('POST', '/v1/projects/acme/tokens', srv.admin, { role: 'viewer' });
     assert.equal(raced.status, 404, JSON.stringify(raced.json));
-    const issued = (await srv.store.store.auth.listTokens('acme')).filter((r) => !known.has(r.id));
+    const issued = (await srv.store.store.auth.listTokens('acme')).items.filter((r) => !known.has(r.id));
     assert.equal(issued.length, 1);
     assert.ok(issued[0].revokedAt, 'the token issued for the deleted project is revoked');
 

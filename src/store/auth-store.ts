@@ -21,6 +21,22 @@ export interface TokenRecord {
   revokedAt?: string;
 }
 
+/** Where a token sits in a project's list: the list is in (createdAt, id) order. */
+export interface TokenKey {
+  createdAt: string;
+  id: string;
+}
+
+/** The most token records one page holds. */
+export const MAX_TOKEN_PAGE = 1000;
+
+/** One page of a project's token records. */
+export interface TokenPage {
+  items: TokenRecord[];
+  /** The last item's key, present only when more records follow: pass it as `after` for the next page. */
+  next?: TokenKey;
+}
+
 /**
  * Signing keys and issued tokens, in the store so every server process on one database shares
  * them (rotation and revocation reach all of them).
@@ -53,9 +69,22 @@ export class AuthStore {
     return r ? toRecord(r) : undefined;
   }
 
-  async listTokens(project: string): Promise<TokenRecord[]> {
-    const rows = await this.db.selectFrom('eim_tokens').selectAll().where('project', '=', project).orderBy('created_at').execute();
-    return rows.map(toRecord);
+  /**
+   * A page of the project's token records in (createdAt, id) order, those after `after` (a key
+   * of this project's list: it only positions, the project filter stays). Reads one row more than
+   * the page to tell whether more follow; the index eim_tokens_order lets it seek there.
+   * @example const { items, next } = await auth.listTokens('acme', { pageSize: 100, after: previous.next })
+   */
+  async listTokens(project: string, page: { pageSize?: number; after?: TokenKey } = {}): Promise<TokenPage> {
+    const size = page.pageSize ?? MAX_TOKEN_PAGE;
+    if (!Number.isInteger(size) || size < 1 || size > MAX_TOKEN_PAGE) throw new RangeError(`pageSize must be a whole number from 1 to ${MAX_TOKEN_PAGE} (got ${size})`);
+    let q = this.db.selectFrom('eim_tokens').selectAll().where('project', '=', project);
+    const after = page.after;
+    if (after) q = q.where(({ eb, refTuple, tuple }) => eb(refTuple('created_at', 'id'), '>', tuple(after.createdAt, after.id)));
+    const rows = await q.orderBy('created_at').orderBy('id').limit(size + 1).execute();
+    const items = rows.slice(0, size).map(toRecord);
+    const last = items.at(-1);
+    return { items, ...(rows.length > size && last ? { next: { createdAt: last.createdAt, id: last.id } } : {}) };
   }
 
   /**

@@ -6,7 +6,7 @@ export { openSqliteStore } from './sqlite/sqlite-store.ts';
 export { openPostgresStore } from './postgres/postgres-store.ts';
 export { AdvisoryLease, type AdvisoryLeaseOptions } from './postgres/advisory-lease.ts';
 export { isStalePlan } from './postgres/prepared-client.ts';
-export { AuthStore, type SigningKeyRecord, type TokenRecord } from './auth-store.ts';
+export { AuthStore, MAX_TOKEN_PAGE, type SigningKeyRecord, type TokenKey, type TokenPage, type TokenRecord } from './auth-store.ts';
 export { TelemetryStore, type TelemetryStoreOptions, type IngestBatch, type IngestPoint, type IngestLog, type IngestResult, type SeriesMeta, type HostLatest, attrsKey } from './telemetry-store.ts';
 export { maintainTelemetry, telemetryUsage, forgetDeletedHosts, ROLLUP_MS, type TelemetryRetention, type MaintenanceReport } from './telemetry-maintenance.ts';
 export { Buckets, bucketize, type BucketInput, type BucketPoint, type SeriesType } from './metric-buckets.ts';

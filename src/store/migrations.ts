@@ -162,6 +162,14 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0015_token_order': {
+      async up(db: Kysely<any>) {
+        // A page of a project's tokens seeks to its (created_at, id) key instead of sorting all of
+        // the project's records; the index also serves every lookup by project, so the old one goes.
+        await db.schema.createIndex('eim_tokens_order').on('eim_tokens').columns(['project', 'created_at', 'id']).execute();
+        await db.schema.dropIndex('eim_tokens_project').execute();
+      },
+    },
   };
 }
 

@@ -22,7 +22,7 @@ for (const dialect of DIALECTS) {
       await svc.revoke({ hostId: 'host-0000000a' });
 
       assert.equal(await svc.pruneExpired(), 3);
-      const left = new Set([...(await ts.store.auth.listTokens('acme')), ...(await ts.store.auth.listTokens('beta'))].map((r) => r.id));
+      const left = new Set([...(await ts.store.auth.listTokens('acme')).items, ...(await ts.store.auth.listTokens('beta')).items].map((r) => r.id));
       assert.deepEqual(left, new Set([recent.id, valid.id, forever.id]));
       for (const gone1 of [longGone, gone, otherProject]) await assert.rejects(svc.verify(gone1.token), { code: 'unauthenticated', message: /expired/ });
       assert.equal((await svc.verify(valid.token)).subject, 'valid');
@@ -41,7 +41,7 @@ for (const dialect of DIALECTS) {
       for (let i = 0; i < 5; i++) await svc.issue({ subject: `old-${i}`, grants: [{ project: 'acme', role: 'viewer' }], ttlSeconds: -30 * DAY });
       const before = new Date(Date.now() - DAY * 1000).toISOString();
       assert.deepEqual([await ts.store.auth.deleteExpired(before, 2), await ts.store.auth.deleteExpired(before, 2), await ts.store.auth.deleteExpired(before, 2)], [2, 2, 1]);
-      assert.equal((await ts.store.auth.listTokens('acme')).length, 0);
+      assert.equal((await ts.store.auth.listTokens('acme')).items.length, 0);
       for (const bad of [0, -1, 1.5, Number.NaN]) await assert.rejects(ts.store.auth.deleteExpired(before, bad), RangeError);
     } finally {
       svc.stop();

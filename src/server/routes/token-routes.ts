@@ -2,9 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { ALL_PROJECTS, EimError, ROLES, type Role } from '../../api/index.ts';
 import { type InventoryService, requirePermission } from '../../inventory/index.ts';
+import { MAX_TOKEN_PAGE } from '../../store/index.ts';
 import { ALL_PROJECTS_ROLES, type TokenService } from '../auth/token-service.ts';
 import { NO_CONTENT } from '../openapi.ts';
-import { callerOf } from '../request-helpers.ts';
+import { callerOf, stringParam } from '../request-helpers.ts';
+import { decodeTokenPageToken, encodeTokenPageToken } from './token-page-token.ts';
 
 const TokenRequest = Type.Object(
   {
@@ -31,6 +33,11 @@ const TokenList = Type.Object({
       revokedAt: Type.Optional(Type.Union([Type.String(), Type.Null()])),
     }),
   ),
+  nextPageToken: Type.Optional(Type.String({ description: 'present only when more records follow: pass it as pageToken for the next page' })),
+});
+const TokenListQuery = Type.Object({
+  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TOKEN_PAGE, default: MAX_TOKEN_PAGE })),
+  pageToken: Type.Optional(Type.String({ description: 'the nextPageToken of the previous page, unchanged' })),
 });
 const DEFAULT_TTL = 30 * 86400;
 const TOKEN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -91,11 +98,20 @@ export function registerTokenRoutes(app: FastifyInstance, inventory: InventorySe
     },
   );
 
-  app.get('/v1/projects/:project/tokens', { schema: { tags: ['Tokens'], operationId: 'listTokens', summary: 'Tokens issued for a project (admin); never the tokens themselves', response: { 200: TokenList } } }, async (req) => {
-    const project = (req.params as { project: string }).project;
-    requirePermission(callerOf(req), project, 'admin', 'list tokens');
-    return { items: await inventory.store.auth.listTokens(project) };
-  });
+  app.get(
+    '/v1/projects/:project/tokens',
+    { schema: { tags: ['Tokens'], operationId: 'listTokens', summary: 'Tokens issued for a project (admin), oldest first, a page at a time; never the tokens themselves', querystring: TokenListQuery, response: { 200: TokenList } } },
+    async (req) => {
+      const project = (req.params as { project: string }).project;
+      requirePermission(callerOf(req), project, 'admin', 'list tokens');
+      const q = req.query as Record<string, unknown>;
+      const pageSize = pageSizeOf(q.pageSize);
+      const pageToken = stringParam(q.pageToken, 'pageToken');
+      const after = pageToken ? decodeTokenPageToken(pageToken, project) : undefined;
+      const page = await inventory.store.auth.listTokens(project, { pageSize, after });
+      return { items: page.items, ...(page.next ? { nextPageToken: encodeTokenPageToken(project, page.next) } : {}) };
+    },
+  );
 
   app.delete('/v1/projects/:project/tokens/:id', { schema: { tags: ['Tokens'], operationId: 'revokeToken', summary: 'Revoke a token at once (admin)', response: NO_CONTENT } }, async (req, reply) => {
     const { project, id } = req.params as { project: string; id: string };
@@ -111,4 +127,14 @@ export function registerTokenRoutes(app: FastifyInstance, inventory: InventorySe
     if (!caller.grants.some((g) => g.project === ALL_PROJECTS && g.role === 'admin')) throw new EimError('permission_denied', 'only a cluster admin may rotate the signing key');
     return { kid: await tokens.rotate() };
   });
+}
+
+/** `pageSize` of the token list: absent is a whole page, so a client that never pages gets every record up to the maximum. */
+function pageSizeOf(value: unknown): number {
+  if (value === undefined || value === '') return MAX_TOKEN_PAGE;
+  const s = String(value);
+  if (!/^\d{1,4}$/.test(s) || Number(s) < 1 || Number(s) > MAX_TOKEN_PAGE) {
+    throw new EimError('invalid_argument', `pageSize must be a whole number from 1 to ${MAX_TOKEN_PAGE} (got "${s.slice(0, 32)}")`, { details: { field: 'pageSize' } });
+  }
+  return Number(s);
 }

@@ -53,7 +53,7 @@ for (const dialect of DIALECTS) {
             const host = (await srv.call('GET', `${P}/hosts/${id}`, srv.admin)).json;
             assert.match(host.status.registrationStatus.message, /^agent enrolled/);
           }
-          const rows = await srv.store.store.auth.listTokens('default');
+          const rows = (await srv.store.store.auth.listTokens('default')).items;
           const agentRows = rows.filter((r) => r.role === 'agent');
           assert.equal(agentRows.length, answers.length, 'one token record per answer, none left over from a failed attempt');
           assert.equal(agentRows.filter((r) => r.revokedAt).length, 0, 'no agent token revoked');
