@@ -93,6 +93,27 @@ describe('eim CLI: an operator\'s first hour', () => {
     assert.equal(viewer.code, 1, 'a revoked token may not list');
   });
 
+  test('eim token list shows every token of a project past one page of the server (1,000), following nextPageToken', async () => {
+    const base = `${h.server.url}/v1/projects`;
+    assert.equal((await call(base, { method: 'POST', token: h.server.token, body: { name: 'many-tokens' } })).status, 201);
+    const issued = new Set<string>();
+    for (let i = 0; i < 1003; i += 50) {
+      const batch = await Promise.all(Array.from({ length: Math.min(50, 1003 - i) }, () => call(`${base}/many-tokens/tokens`, { method: 'POST', token: h.server.token, body: { role: 'viewer', ttlSeconds: 3600 } })));
+      for (const r of batch) issued.add((r.json as { id: string }).id);
+    }
+    assert.equal(issued.size, 1003);
+    const first = await call(`${base}/many-tokens/tokens`, { token: h.server.token });
+    assert.equal((first.json as { items: unknown[] }).items.length, 1000, 'one request answers one page');
+    const json = await h.eim(['token', 'list', '--project', 'many-tokens', '-o', 'json']);
+    assert.equal(json.code, 0, json.stderr);
+    const ids = (JSON.parse(json.stdout).items as { id: string }[]).map((t) => t.id);
+    assert.equal(ids.length, 1003, 'each token once');
+    assert.deepEqual(new Set(ids), issued);
+    const table = await h.eim(['token', 'list', '--project', 'many-tokens'], { env: { COLUMNS: '200' } });
+    assert.equal(table.code, 0, table.stderr);
+    assert.equal(table.stdout.trim().split('\n').length, 1 + 1003, 'a header and a row per token');
+  });
+
   test('completion: bash and fish complete commands, kinds and resource names from the server', async () => {
     const dir = join(tmpdir(), `eim-completion-${process.pid}`);
     const script = (shell: string) => {

@@ -17,6 +17,9 @@ interface TokenRecord {
   revokedAt?: string;
 }
 
+/** Records per request of `eim token list` (the most the server gives in one page). */
+const TOKEN_PAGE = 1000;
+
 interface CreateOptions {
   role: string;
   ttl?: string;
@@ -73,7 +76,19 @@ Examples:
     .action((o: { output: 'table' | 'json' | 'yaml' }, cmd: Command) =>
       CliContext.run(cmd, async (ctx) => {
         const inv = await ctx.client();
-        const { items } = await inv.transport.json<{ items: TokenRecord[] }>({ method: 'GET', path: `/v1/projects/${encodeURIComponent(ctx.project)}/tokens`, idempotent: true });
+        // Every record, a bounded page per request, following nextPageToken to the end.
+        const items: TokenRecord[] = [];
+        for (let pageToken: string | undefined; ; ) {
+          const page = await inv.transport.json<{ items: TokenRecord[]; nextPageToken?: string }>({
+            method: 'GET',
+            path: `/v1/projects/${encodeURIComponent(ctx.project)}/tokens`,
+            query: { pageSize: TOKEN_PAGE, pageToken },
+            idempotent: true,
+          });
+          items.push(...page.items);
+          if (!page.nextPageToken) break;
+          pageToken = page.nextPageToken;
+        }
         if (o.output !== 'table') return printStructured(ctx.out, { items }, o.output);
         if (items.length === 0) return ctx.err.line(`no token in project ${ctx.project}`);
         // Hosts by name, as every other table shows them (the id where the host is gone).
