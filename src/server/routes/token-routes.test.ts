@@ -123,6 +123,10 @@ for (const dialect of DIALECTS) {
           assert.deepEqual(r.json.error.details, { field: 'pageSize' });
         }
         assert.equal((await srv.call('GET', '/v1/projects/acme/tokens?pageSize=1000', srv.admin)).status, 200);
+        const absent = await srv.call('GET', '/v1/projects/no-such-project/tokens', srv.admin);
+        assert.equal(absent.status, 404, 'a project that does not exist is not an empty list');
+        assert.equal(absent.json.error.code, 'not_found');
+        assert.equal((await srv.call('GET', '/v1/projects/*/tokens', srv.admin)).status, 200, "the cluster's tokens (project *) are listed");
 
         // The role is checked first, as before: a bad page token tells a non-admin nothing more.
         const issue = async (project: string, role: 'viewer' | 'editor' | 'manager' | 'admin') => (await srv.tokens.issue({ subject: `${role}-${project}`, grants: [{ project, role }] })).token;

@@ -104,6 +104,8 @@ export function registerTokenRoutes(app: FastifyInstance, inventory: InventorySe
     async (req) => {
       const project = (req.params as { project: string }).project;
       requirePermission(callerOf(req), project, 'admin', 'list tokens');
+      // As every list of a project: one that does not exist is not an empty list (its deleted tokens are revoked).
+      if (project !== ALL_PROJECTS && !(await inventory.projectExists(project))) throw new EimError('not_found', `project "${project}" not found`);
       const q = req.query as Record<string, unknown>;
       const pageSize = pageSizeOf(q.pageSize);
       const pageToken = stringParam(q.pageToken, 'pageToken');
