@@ -113,6 +113,10 @@ function readPeer(socket: TLSSocket, ca: X509Certificate): Peer {
   if (!socket.authorized) {
     const code = String(socket.authorizationError ?? 'unknown');
     if (code === 'CERT_HAS_EXPIRED') return { refusal: refusal('expired', 'the client certificate has expired') };
+    if (code === 'CERT_NOT_YET_VALID') {
+      // Signed by a server whose clock runs ahead of this one's by more than certificates are backdated.
+      return { refusal: refusal('untrusted', "the client certificate is not valid yet (CERT_NOT_YET_VALID): the server that signed it has a clock ahead of this server's by more than 5 minutes; set the servers' clocks (NTP)") };
+    }
     return { refusal: refusal('untrusted', `the client certificate was not signed by this server's agent CA (${code})`) };
   }
   const x = new X509Certificate(cert.raw);

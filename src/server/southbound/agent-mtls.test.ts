@@ -110,6 +110,15 @@ describe('mutual TLS for agents (in-process HTTPS server)', () => {
     const late = await heartbeat({ token: a.token, cert: expired.certificate, key: req2.key });
     assert.equal(late.status, 401, late.text);
     assert.equal(late.json.error.details.problem, 'expired');
+    // Our CA, but from a clock an hour ahead (past the 5 minutes certificates are backdated): the
+    // message names the clocks, not a foreign CA.
+    const ahead = await AgentCa.read({ certFile: srv.files['agent-ca.crt'], keyFile: srv.files['agent-ca.key'], now: () => Date.now() + 3_600_000 });
+    const req3 = await createCertificateRequest('ahead');
+    const early = await ahead.issue(await ahead.checkCsr(req3.csr), a.hostId, 'default');
+    const soon = await heartbeat({ token: a.token, cert: early.certificate, key: req3.key });
+    assert.equal(soon.status, 401, soon.text);
+    assert.equal(soon.json.error.details.problem, 'untrusted');
+    assert.match(soon.json.error.message, /not valid yet .*clock/);
     assert.equal((await heartbeat(a)).status, 204, 'its own certificate still works');
   });
 
