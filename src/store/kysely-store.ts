@@ -151,10 +151,18 @@ export class KyselyStore implements Store {
       }
       let commitSent: Promise<unknown> | undefined;
       if (commit) {
-        // Pipelined behind them (PostgreSQL): a commit may happen from here on.
-        committing = true;
-        commitSent = commit();
-        last.push(commitSent);
+        // A statement pg refuses before sending it (a value it cannot bind) fails on the next tick
+        // and leaves the transaction unaborted: a COMMIT behind it would keep the others. Such a
+        // failure is known after one turn of the event loop (a server's answer takes a round trip).
+        let refused = false;
+        for (const p of last) p.catch(() => (refused = true));
+        await new Promise((r) => setImmediate(r));
+        if (!refused) {
+          // Pipelined behind them (PostgreSQL): a commit may happen from here on.
+          committing = true;
+          commitSent = commit();
+          last.push(commitSent);
+        }
       }
       try {
         await settled(last);

@@ -114,6 +114,40 @@ test('postgres: a batch that fails before its COMMIT was sent is retried write b
   }
 });
 
+test('postgres: a statement pg refuses before sending it (the last writes) fails the batch before its COMMIT is sent: retried write by write, not committed without it', async (t) => {
+  if (!(await pgReachable())) return void t.skip(`no PG at ${PG_URL}`);
+  const ts = await openTestStore('postgres');
+  let restore = () => {};
+  try {
+    await create(ts.store, 'warm');
+    const mark = await ts.store.currentRevision();
+    // The batch's events statement fails without reaching the database, as one pg cannot bind
+    // does: the transaction is not aborted by it, so a COMMIT sent behind it would keep the rest.
+    // A look at the log fails too: a store that asked it would answer "unconfirmed".
+    const injected = { events: 0, commitsAfter: 0, logLookups: 0 };
+    restore = interceptPgQueries((text, send) => {
+      if (injected.events === 0 && text.startsWith('with ev as (insert into eim_events')) {
+        injected.events++;
+        return Promise.reject(new Error('could not bind parameter'));
+      }
+      if (injected.events === 1 && text === 'commit') injected.commitsAfter++;
+      if (text.includes('from "eim_events" where "revision" =')) {
+        injected.logLookups++;
+        return Promise.reject(new Error('Connection terminated unexpectedly'));
+      }
+      return send();
+    });
+    const made = await Promise.allSettled([create(ts.store, 'a'), create(ts.store, 'b'), create(ts.store, 'c')]);
+    restore();
+    assert.equal(injected.events, 1, 'the fault was injected');
+    assert.equal(injected.logLookups, 0, 'no COMMIT was sent, so the log was not asked');
+    await assertLanded(ts, mark, made, ['a', 'b', 'c'], ['a', 'b', 'c']);
+  } finally {
+    restore();
+    await ts.cleanup();
+  }
+});
+
 test("postgres: a batch's COMMIT goes out behind its last statements, before their answers", async (t) => {
   if (!(await pgReachable())) return void t.skip(`no PG at ${PG_URL}`);
   const ts = await openTestStore('postgres');
