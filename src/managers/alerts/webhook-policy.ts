@@ -1,0 +1,53 @@
+import { BlockList, isIP } from 'node:net';
+
+/** Why an address is this machine's own or its link's: what a receiver must not point at unless allowed. */
+export type LocalAddressKind = 'loopback' | 'unspecified' | 'link-local' | 'multicast' | 'broadcast';
+
+const RANGES: Record<LocalAddressKind, [string, number, 'ipv4' | 'ipv6'][]> = {
+  loopback: [['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']],
+  unspecified: [['0.0.0.0', 8, 'ipv4'], ['::', 128, 'ipv6']],
+  'link-local': [['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']],
+  multicast: [['224.0.0.0', 4, 'ipv4'], ['ff00::', 8, 'ipv6']],
+  broadcast: [['255.255.255.255', 32, 'ipv4']],
+};
+
+// node:net's BlockList matches an IPv4 rule against the IPv4-mapped IPv6 form too (::ffff:127.0.0.1, ::ffff:7f00:1).
+const LISTS = Object.entries(RANGES).map(([kind, ranges]) => {
+  const list = new BlockList();
+  for (const [net, prefix, type] of ranges) list.addSubnet(net, prefix, type);
+  return [kind as LocalAddressKind, list] as const;
+});
+
+/**
+ * The kind of local address `address` (an IP literal, v4 or v6, brackets and zone allowed) is, or
+ * undefined for any other, private ranges (10/8, 172.16/12, 192.168/16, fc00::/7) included: on-premises
+ * receivers live there. A string that is no IP address is undefined too (resolve it first).
+ * @example localAddressKind('::ffff:127.0.0.1') // 'loopback'; localAddressKind('10.0.0.5') // undefined
+ */
+export function localAddressKind(address: string): LocalAddressKind | undefined {
+  const a = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  const family = isIP(a);
+  if (family === 0) return undefined;
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  for (const [kind, list] of LISTS) if (list.check(a, type)) return kind;
+  return undefined;
+}
+
+/** Thrown (into the request) when a receiver's address is local and local receivers are not allowed; `message` is the delivery detail. */
+export class LocalReceiverRefused extends Error {
+  readonly code = 'ERR_EIM_LOCAL_RECEIVER';
+  constructor(
+    readonly address: string,
+    readonly kind: LocalAddressKind,
+  ) {
+    super(`refused: ${address} is a ${kind} address: this server does not deliver to its own host or link (--alert-local-receivers allow on eim server or eim managers permits it)`);
+    this.name = 'LocalReceiverRefused';
+  }
+}
+
+/** Throws LocalReceiverRefused when `address` is local and local receivers are not allowed. */
+export function checkReceiverAddress(address: string, allowLocal: boolean): void {
+  if (allowLocal) return;
+  const kind = localAddressKind(address);
+  if (kind) throw new LocalReceiverRefused(address.replace(/^\[|\]$/g, ''), kind);
+}
