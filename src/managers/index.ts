@@ -8,5 +8,6 @@ export { effectiveTelemetry, configVersion, type TelemetryConfig, type Effective
 export { planUpdate, type UpdatePlan, type OsCatalog } from './maintenance/os-update-plan.ts';
 export { runOutcome } from './maintenance/os-update-run-cache.ts';
 export { AlertManager, type AlertManagerOptions, type AlertManagerStats } from './alerts/alert-manager.ts';
-export { type Senders, type SendResult, sendWebhook, sendEmail, emailContent } from './alerts/notification-senders.ts';
+export { type Senders, type SendResult, type SendOptions, sendWebhook, sendEmail, createSenders, emailContent } from './alerts/notification-senders.ts';
+export { isLoopbackName, localAddressKind } from './alerts/webhook-policy.ts';
 export { buildPayload, type AlertmanagerPayload } from './alerts/alertmanager-payload.ts';

@@ -27,7 +27,7 @@ export interface StartManagersOptions extends ManagerTuning {
   /** Wait before an OS update's 2nd attempt after a recoverable failure, doubled for each later one. @default 5000 */
   updateRetryMs?: number;
   /** The alert manager's links, secrets, metric values, timing and senders. @default see AlertManagerOptions */
-  alerts?: Pick<AlertManagerOptions, 'revealSpec' | 'metricValue' | 'externalUrl' | 'tickMs' | 'metricEveryMs' | 'resolvedRetentionMs' | 'senders' | 'deliveryBackoff'>;
+  alerts?: Pick<AlertManagerOptions, 'revealSpec' | 'metricValue' | 'externalUrl' | 'tickMs' | 'metricEveryMs' | 'resolvedRetentionMs' | 'senders' | 'allowLocalReceivers' | 'deliveryBackoff'>;
 }
 
 export interface ManagersStats {

@@ -23,7 +23,8 @@ describe('alert receivers over HTTP: test notifications and write-only fields, b
   let receiverId = '';
 
   before(async () => {
-    srv = await openTestApp({ projects: ['default', 'other'] });
+    // The webhook listens on 127.0.0.1: local receivers allowed here (alert-local-receivers.test.ts covers the refusal).
+    srv = await openTestApp({ projects: ['default', 'other'], app: { allowLocalReceivers: true } });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
     for (const [name, project, role] of [['editor', 'default', 'editor'], ['viewer', 'default', 'viewer'], ['manager', 'default', 'manager'], ['stranger', 'other', 'admin']] as const) {
       tokens[name] = (await srv.tokens.issue({ subject: name, grants: [{ project, role }] })).token;

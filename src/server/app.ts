@@ -22,6 +22,7 @@ import { registerTelemetryRoutes } from './routes/telemetry-routes.ts';
 import { registerSummaryRoutes } from './routes/summary-routes.ts';
 import { TelemetryService } from './telemetry/telemetry-service.ts';
 import { registerAlertRoutes } from './routes/alert-routes.ts';
+import { createSenders } from '../managers/index.ts';
 
 export interface AppOptions {
   inventory: InventoryService;
@@ -58,6 +59,8 @@ export interface AppOptions {
   telemetry?: TelemetryService;
   /** The console's address for links in notifications. @default the request's origin */
   externalUrl?: () => string;
+  /** The test notification (`…/alert-receivers/{id}:test`) may reach this machine's own or its link's addresses (see AlertManagerOptions.allowLocalReceivers). @default false */
+  allowLocalReceivers?: boolean;
 }
 
 /**
@@ -131,7 +134,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerWatchRoutes(app, options.inventory, { tokens: options.tokens, bookmarkMs: options.bookmarkMs, maxPerToken: options.maxWatchesPerToken, maxStreams: options.maxWatchStreams });
   registerTokenRoutes(app, options.inventory, options.tokens);
   registerTelemetryRoutes(app, options.inventory, telemetry);
-  registerAlertRoutes(app, options.inventory, undefined, options.externalUrl);
+  registerAlertRoutes(app, options.inventory, createSenders({ allowLocal: options.allowLocalReceivers ?? false }), options.externalUrl);
   registerConsoleRoutes(app, { dir: options.consoleDir });
   return app;
 }

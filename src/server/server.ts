@@ -88,6 +88,14 @@ export interface ServerOptions {
   externalUrl?: string;
   /** How often the alert manager looks for due notifications (tests shorten it). @default 1000 */
   alertTickMs?: number;
+  /**
+   * Alert receivers (webhooks, SMTP servers) on this machine's own or its link's addresses
+   * (loopback, link-local such as 169.254.169.254, unspecified, multicast, broadcast): delivered to,
+   * or refused (an editor's receiver must not make the server call services on its own host).
+   * Applies to the in-process managers and to test notifications.
+   * @default 'allow' when `host` is a loopback address (its users are on this machine already), 'deny' otherwise
+   */
+  alertLocalReceivers?: 'allow' | 'deny';
 }
 
 export interface RunningServer {
@@ -142,6 +150,7 @@ export function compileServerOptions(o: ServerOptions): CompiledServerOptions {
     maintenanceGraceSeconds: o.maintenanceGraceSeconds ?? 900,
     externalUrl: o.externalUrl,
     alertTickMs: o.alertTickMs,
+    alertLocalReceivers: o.alertLocalReceivers ?? (isLoopbackHost(o.host ?? '127.0.0.1') ? 'allow' : 'deny'),
   });
 }
 
@@ -188,6 +197,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const app = await buildApp({
     metrics: { alertNotifications: () => managers?.stats().alerts.notifier.notifications ?? {} },
     externalUrl: () => o.externalUrl ?? listenUrl,
+    allowLocalReceivers: o.alertLocalReceivers === 'allow',
     inventory,
     tokens,
     telemetry,
@@ -228,6 +238,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         metricValue: async (hostId, name) => (await store.telemetry.latestValue(hostId, name))?.value,
         externalUrl: o.externalUrl ?? (() => listenUrl),
         tickMs: o.alertTickMs,
+        allowLocalReceivers: o.alertLocalReceivers === 'allow',
       },
     });
   let lease: AdvisoryLease | undefined;
@@ -269,6 +280,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   if (agentCa) log.info(`mutual TLS for agents: every southbound call but enrolment needs the agent's client certificate; ${agentCa.summary}`);
   if (!tls && !isLoopbackHost(o.host)) for (const line of plainHttpWarning(o.host, Number(new URL(url).port))) log.warn(line);
   if (o.managers === 'none') log.info('managers: none in this process (run eim managers --inventory URL --token T)');
+  if (o.alertLocalReceivers === 'deny') log.info("alerts: webhooks and SMTP servers on this machine's own or its link's addresses (loopback, link-local, …) are refused; --alert-local-receivers allow permits them");
   log.info(`eim listening on ${url} (store: ${store.dialect === 'sqlite' ? join(o.dataDir, 'eim.db') : 'postgres'}, revision ${inventory.hub.last})`);
   let closed = false;
   return {

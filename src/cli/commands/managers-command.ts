@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import type { ManagersStats } from '../../managers/index.ts';
+import { alertLocalReceiversOption } from '../alert-local-receivers-option.ts';
 import { boundHeapGrowth, heapGrowthOption } from '../heap-growth.ts';
 import { positiveInt } from '../option-parsers.ts';
 import { UsageError } from '../usage-error.ts';
@@ -13,6 +14,11 @@ export interface RunManagersOptions {
   ca?: string;
   /** Reconciles at once, per manager. */
   workers: number;
+  /**
+   * Deliver alerts to receivers on this machine's own or its link's addresses (see AlertManagerOptions.allowLocalReceivers).
+   * @default 'allow' when the server's URL names a loopback host, 'deny' otherwise
+   */
+  alertLocalReceivers?: 'allow' | 'deny';
   /** One stats line this often. */
   statsEveryMs: number;
   /** Aborting stops the managers (in-flight reconciles end first) and resolves. */
@@ -30,12 +36,14 @@ export async function runManagers(o: RunManagersOptions): Promise<void> {
   // Loaded here: `eim --help` and the other commands do not pay for the managers.
   const { ALL_PROJECTS } = await import('../../api/index.ts');
   const { InventoryClient } = await import('../../client/index.ts');
-  const { startManagers } = await import('../../managers/index.ts');
+  const { isLoopbackName, startManagers } = await import('../../managers/index.ts');
   const inventory = new InventoryClient({ server: o.server, token: o.token, ca: o.ca });
   try {
     await inventory.list(ALL_PROJECTS, 'Host', { pageSize: 1 });
-    const managers = await startManagers(inventory, { workers: o.workers, alerts: { revealSpec: (project, kind, id) => inventory.revealSpec(project, kind, id) } });
+    const allowLocalReceivers = (o.alertLocalReceivers ?? (isLoopbackName(new URL(o.server).hostname) ? 'allow' : 'deny')) === 'allow';
+    const managers = await startManagers(inventory, { workers: o.workers, alerts: { allowLocalReceivers, revealSpec: (project, kind, id) => inventory.revealSpec(project, kind, id) } });
     o.log(`eim managers: reconciling every project at ${o.server} (${o.workers} workers per manager); stats every ${Math.round(o.statsEveryMs / 1000)} s`);
+    if (!allowLocalReceivers) o.log("eim managers: alert webhooks and SMTP servers on this machine's own or its link's addresses (loopback, link-local, …) are refused; --alert-local-receivers allow permits them");
     const timer = setInterval(() => o.log(statsLine(managers.stats())), o.statsEveryMs);
     try {
       if (!o.signal.aborted) await new Promise((resolve) => o.signal.addEventListener('abort', resolve, { once: true }));
@@ -63,6 +71,7 @@ export function registerManagersCommand(program: Command): void {
     .addOption(new Option('--inventory <url>', 'eim server URL whose inventory the managers reconcile (default: --server)').env('EIM_INVENTORY'))
     .addOption(new Option('--workers <n>', 'reconciles at once, per manager').env('EIM_WORKERS').default(128).argParser(positiveInt))
     .addOption(new Option('--stats-every <seconds>', 'log a line of counters this often').default(60).argParser(positiveInt))
+    .addOption(alertLocalReceiversOption('a loopback --inventory URL'))
     .addOption(heapGrowthOption());
   // The program usually has a global --token (EIM_TOKEN); a bare program gets one here.
   if (!program.options.some((opt) => opt.attributeName() === 'token')) cmd.addOption(new Option('--token <token>', 'a manager token').env('EIM_TOKEN'));
@@ -82,10 +91,11 @@ Examples:
   eim managers --inventory https://eim.internal:8443 --ca-file ca.pem --token "$(cat manager.token)"`,
     )
     .action(async (_o: unknown, command: Command) => {
-      const o = command.optsWithGlobals<{ inventory?: string; server?: string; token?: string; caFile?: string; workers: number; statsEvery: number; heapGrowth: number }>();
+      const o = command.optsWithGlobals<{ inventory?: string; server?: string; token?: string; caFile?: string; workers: number; statsEvery: number; heapGrowth: number; alertLocalReceivers?: 'allow' | 'deny' }>();
       boundHeapGrowth(o.heapGrowth);
       const server = o.inventory ?? o.server;
       if (!server) throw new UsageError('no inventory: pass --inventory URL or set EIM_INVENTORY');
+      if (!URL.canParse(server)) throw new UsageError(`--inventory: not a URL: ${server}`);
       if (!o.token) throw new UsageError('no token: pass --token or set EIM_TOKEN to a manager token (eim token create --project \'*\' --role manager)');
       let ca: string | undefined;
       if (o.caFile) {
@@ -101,7 +111,7 @@ Examples:
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       try {
-        await runManagers({ server, token: o.token, ca, workers: o.workers, statsEveryMs: o.statsEvery * 1000, signal: ac.signal, log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`) });
+        await runManagers({ server, token: o.token, ca, alertLocalReceivers: o.alertLocalReceivers, workers: o.workers, statsEveryMs: o.statsEvery * 1000, signal: ac.signal, log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`) });
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);

@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../duration.ts';
+import { alertLocalReceiversOption } from '../alert-local-receivers-option.ts';
 import { boundHeapGrowth, heapGrowthOption } from '../heap-growth.ts';
 
 const port = (v: string) => {
@@ -100,6 +101,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(new Option('--external-url <url>', 'the address users reach the console at, for links in alert notifications (default: the address this server listens on)').env('EIM_EXTERNAL_URL'))
     .addOption(heapGrowthOption())
     .addOption(new Option('--alert-tick <ms>', 'how often the alert manager looks for due notifications, in milliseconds').env('EIM_ALERT_TICK_MS').argParser(whole).default(1000).hideHelp())
+    .addOption(alertLocalReceiversOption('a loopback --host'))
     .addOption(new Option('--managers <where>', 'run the resource managers in this process, or none (run them with eim managers)').env('EIM_MANAGERS').choices(['in-process', 'none']).default('in-process'))
     .addHelpText(
       'after',
@@ -142,6 +144,7 @@ Examples:
           maintenanceGraceSeconds: o.maintenanceGrace,
           externalUrl: o.externalUrl,
           alertTickMs: o.alertTick,
+          alertLocalReceivers: o.alertLocalReceivers,
           telemetry: {
             rawRetentionSeconds: o.metricsRetention.raw,
             ...(o.metricsRetention.rollups ? { rollupRetentionSeconds: o.metricsRetention.rollups } : {}),

@@ -67,7 +67,7 @@ async function withWorld(t: TestContext, dialect: Dialect, body: (w: World) => P
       const informers = [hosts, instances, regions, sites];
       for (const i of informers) i.start();
       const m = new AlertManager({
-        ...base, hosts, instances, regions, sites, tickMs: 50, externalUrl: 'https://eim.example',
+        ...base, hosts, instances, regions, sites, tickMs: 50, externalUrl: 'https://eim.example', allowLocalReceivers: true,
         revealSpec: (p, k, id) => svc.revealSpec(MANAGER, p, k, id), deliveryBackoff: { baseMs: 100, maxMs: 400 }, ...extra,
       }).start();
       running.push({ m, informers });

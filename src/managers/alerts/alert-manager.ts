@@ -32,8 +32,16 @@ export interface AlertManagerOptions extends ManagerTuning {
   metricEveryMs?: number;
   /** Resolved alerts are removed this long after they resolved. @default 86400000 (a day) */
   resolvedRetentionMs?: number;
-  /** Notification senders (tests). @default webhook over fetch, email over nodemailer */
+  /** Notification senders (tests). @default webhook over node:http(s), email over nodemailer, with allowLocalReceivers */
   senders?: Partial<Senders>;
+  /**
+   * Deliver to receivers on this machine's own or its link's addresses (loopback, link-local such as
+   * 169.254.169.254, unspecified, multicast, broadcast). Refused otherwise, on the address actually
+   * connected to: an editor's receiver must not make the control plane call services on its own host.
+   * Private ranges are always allowed. `eim server` allows them when it listens on loopback only.
+   * @default false
+   */
+  allowLocalReceivers?: boolean;
   /** Delivery retries. @default 1 s doubling to 5 min */
   deliveryBackoff?: { baseMs?: number; maxMs?: number };
   /** A pending wait is written (a pending Alert, surviving a restart) once it has lasted this long; before, it lives in memory. @default 60000 */
@@ -128,6 +136,7 @@ export class AlertManager {
       revealSpec: o.revealSpec,
       externalUrl: typeof o.externalUrl === 'function' ? o.externalUrl : () => (o.externalUrl as string | undefined) ?? 'http://127.0.0.1:8080',
       senders: o.senders,
+      allowLocalReceivers: o.allowLocalReceivers,
       backoff: o.deliveryBackoff,
       onError: o.onError,
     });

@@ -6,7 +6,7 @@ import type { Alert, AlertReceiver, AlertRule } from './alert-types.ts';
 
 /** Alerts one notification carries at most (as Alertmanager's max_alerts; truncatedAlerts says how many waited); the others go in the group's next one. */
 export const MAX_ALERTS_PER_NOTIFICATION = 1000;
-import { defaultSenders, type EmailTarget, type SendResult, type Senders, type WebhookTarget } from './notification-senders.ts';
+import { createSenders, type EmailTarget, type SendResult, type Senders, type WebhookTarget } from './notification-senders.ts';
 
 export type { Senders } from './notification-senders.ts';
 
@@ -24,6 +24,8 @@ export interface AlertNotifierOptions {
   revealSpec?: (project: string, kind: string, id: string) => Promise<Record<string, unknown>>;
   externalUrl: () => string;
   senders?: Partial<Senders>;
+  /** The default senders deliver to this machine's own or its link's addresses (see SendOptions.allowLocal). @default false */
+  allowLocalReceivers?: boolean;
   backoff?: { baseMs?: number; maxMs?: number };
   onError?: (e: unknown, key?: string) => void;
 }
@@ -80,7 +82,7 @@ export class AlertNotifier {
 
   constructor(private readonly o: AlertNotifierOptions) {
     this.backoff = new Backoff({ baseMs: o.backoff?.baseMs ?? 1000, maxMs: o.backoff?.maxMs ?? 300_000, factor: 2, jitter: 0.1 });
-    this.senders = { ...defaultSenders, ...o.senders };
+    this.senders = { ...createSenders({ allowLocal: o.allowLocalReceivers ?? false }), ...o.senders };
     o.receivers.on({ add: () => this.touchAll(), update: () => this.touchAll(), delete: () => this.touchAll() });
     o.rules.on({ update: (a, b) => a.generation !== b.generation && this.touchAll(), delete: () => this.touchAll() });
   }

@@ -1,4 +1,8 @@
 import { createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { connect, type Socket } from 'node:net';
+import { checkedLookup, checkReceiverAddress } from './webhook-policy.ts';
 import type { AlertmanagerPayload } from './alertmanager-payload.ts';
 
 /** What a receiver answered: ok (2xx, or the mail server took it), and a short description. */
@@ -34,50 +38,98 @@ export const SEND_TIMEOUT_MS = 10_000;
 /** Of a receiver's answer, this much is kept (for the test command and the delivery record). */
 const ANSWER_CHARS = 300;
 
+/** How a notification is sent. */
+export interface SendOptions {
+  /** A receiver that does not answer in this long counts as down. @default SEND_TIMEOUT_MS */
+  timeoutMs?: number;
+  /**
+   * Deliver to this machine's own or its link's addresses (loopback, link-local such as a cloud's
+   * metadata service, unspecified, multicast, broadcast): otherwise such a receiver is refused before
+   * any connection, checked on the address actually connected to. Private ranges are always allowed.
+   * @default false
+   */
+  allowLocal?: boolean;
+}
+
 /**
  * POSTs the payload as JSON with `X-Eim-Signature: sha256=<hex HMAC of the body>` when a secret
  * is set and `Idempotency-Key`; 2xx is ok, anything else (5xx, 4xx, a timeout, a refused
- * connection) is not. Redirects are not followed.
+ * connection, a local address not allowed) is not. Redirects are not followed.
+ * @example await sendWebhook({ url: 'https://hooks.example/eim' }, payload, key, { allowLocal: false })
  */
-export async function sendWebhook(t: WebhookTarget, payload: AlertmanagerPayload, key: string, timeoutMs = SEND_TIMEOUT_MS): Promise<SendResult> {
+export async function sendWebhook(t: WebhookTarget, payload: AlertmanagerPayload, key: string, o: SendOptions = {}): Promise<SendResult> {
+  const timeoutMs = o.timeoutMs ?? SEND_TIMEOUT_MS;
+  const allowLocal = o.allowLocal ?? false;
   const body = JSON.stringify(payload);
   const headers: Record<string, string> = { ...t.headers, 'content-type': 'application/json', 'user-agent': 'eim-alerts', 'idempotency-key': key };
   if (t.hmacSecret) headers['x-eim-signature'] = `sha256=${createHmac('sha256', t.hmacSecret).update(body).digest('hex')}`;
+  headers['content-length'] = String(Buffer.byteLength(body));
+  let url: URL;
   try {
-    const res = await fetch(t.url, { method: 'POST', body, headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-    const text = (await answerStart(res)).slice(0, ANSWER_CHARS).replace(/\s+/g, ' ');
-    return { ok: res.status >= 200 && res.status < 300, detail: `HTTP ${res.status}${text ? `: ${text}` : ''}` };
+    url = new URL(t.url);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, detail: `not an http(s) URL: ${url.protocol}` };
+    // An IP literal is connected to without a lookup: checked here.
+    checkReceiverAddress(url.hostname, allowLocal);
   } catch (e) {
-    return { ok: false, detail: describeFetchError(e, timeoutMs) };
+    return { ok: false, detail: describeError(e, timeoutMs) };
   }
-}
-
-/** The start of a receiver's answer: reads only what is kept (a receiver may answer with anything, of any size), then lets the rest go. */
-async function answerStart(res: Response): Promise<string> {
-  const reader = res.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
   try {
-    while (bytes < ANSWER_CHARS * 4) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      bytes += value.byteLength;
-    }
-  } catch {
-    // what arrived is enough
-  } finally {
-    void reader.cancel().catch(() => {});
+    const { status, text } = await post(url, headers, body, allowLocal, timeoutMs);
+    const kept = text.slice(0, ANSWER_CHARS).replace(/\s+/g, ' ');
+    return { ok: status >= 200 && status < 300, detail: `HTTP ${status}${kept ? `: ${kept}` : ''}` };
+  } catch (e) {
+    return { ok: false, detail: describeError(e, timeoutMs) };
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
-function describeFetchError(e: unknown, timeoutMs: number): string {
-  const err = e as Error & { cause?: { code?: string; message?: string } };
-  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return `no answer within ${timeoutMs / 1000} s`;
-  const cause = err?.cause;
-  return (cause?.message ?? err?.message ?? String(e)).slice(0, 300);
+class SendTimeout extends Error {}
+
+/** One POST over node:http(s), connecting only where checkedLookup allows; answers the status and the start of the body (the rest is let go). */
+function post(url: URL, headers: Record<string, string>, body: string, allowLocal: boolean, timeoutMs: number): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    // A fresh agent per request (agent: false): no pooled socket skips the connect-time check.
+    const req = request(url, { method: 'POST', headers, agent: false, lookup: checkedLookup(allowLocal) });
+    let settled = false;
+    let answered: (() => void) | undefined;
+    const settle = (f: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      f();
+    };
+    // Past the timeout, an answer that has begun counts with what arrived of it.
+    const timer = setTimeout(() => (answered ? answered() : req.destroy(new SendTimeout())), timeoutMs);
+    req.on('error', (e) => settle(() => reject(e)));
+    req.once('response', (res) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      answered = () =>
+        settle(() => {
+          // A receiver may answer with anything, of any size: only what is kept is read.
+          req.destroy();
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        });
+      res.on('data', (c: Buffer) => {
+        if (settled) return;
+        chunks.push(c);
+        bytes += c.byteLength;
+        if (bytes >= ANSWER_CHARS * 4) answered!();
+      });
+      res.on('end', answered);
+      // What arrived is enough.
+      res.on('error', answered);
+      res.on('aborted', answered);
+    });
+    req.end(body);
+  });
+}
+
+function describeError(e: unknown, timeoutMs: number): string {
+  if (e instanceof SendTimeout) return `no answer within ${timeoutMs / 1000} s`;
+  if (e instanceof AggregateError && e.errors.length > 0) return describeError(e.errors[0], timeoutMs);
+  const err = e as Error | undefined;
+  return String(err?.message || e).slice(0, 300);
 }
 
 /** The notification as an email: subject, plain text and HTML listing the alerts, with console links. */
@@ -106,8 +158,14 @@ export function emailContent(p: AlertmanagerPayload): { subject: string; text: s
   return { subject, text, html };
 }
 
-/** Sends the notification by SMTP (STARTTLS required when `starttls`), through nodemailer. */
-export async function sendEmail(t: EmailTarget, payload: AlertmanagerPayload, key: string, timeoutMs = SEND_TIMEOUT_MS): Promise<SendResult> {
+/**
+ * Sends the notification by SMTP (STARTTLS required when `starttls`), through nodemailer. Unless
+ * local receivers are allowed, the SMTP host is resolved and checked here and nodemailer is handed a
+ * socket connected to the checked address (its getSocket hook), as sendWebhook does.
+ */
+export async function sendEmail(t: EmailTarget, payload: AlertmanagerPayload, key: string, o: SendOptions = {}): Promise<SendResult> {
+  const timeoutMs = o.timeoutMs ?? SEND_TIMEOUT_MS;
+  const allowLocal = o.allowLocal ?? false;
   const { createTransport } = await import('nodemailer');
   const transport = createTransport({
     host: t.smtpHost,
@@ -119,6 +177,7 @@ export async function sendEmail(t: EmailTarget, payload: AlertmanagerPayload, ke
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
+    ...(allowLocal ? {} : { getSocket: (_o: unknown, cb: (err: Error | null, socket?: { connection: Socket }) => void) => void checkedSocket(t.smtpHost, t.smtpPort, timeoutMs).then((connection) => cb(null, { connection }), (e: Error) => cb(e)) }),
   });
   const c = emailContent(payload);
   try {
@@ -132,4 +191,39 @@ export async function sendEmail(t: EmailTarget, payload: AlertmanagerPayload, ke
   }
 }
 
-export const defaultSenders: Senders = { webhook: sendWebhook, email: sendEmail };
+/**
+ * The senders (webhook over node:http(s), email over nodemailer) with one policy for local receivers.
+ * @example const senders = createSenders({ allowLocal: false })
+ */
+export function createSenders(o: Pick<SendOptions, 'allowLocal'> = {}): Senders {
+  return {
+    webhook: (target, payload, key) => sendWebhook(target, payload, key, o),
+    email: (target, payload, key) => sendEmail(target, payload, key, o),
+  };
+}
+
+/** A plain TCP socket to the SMTP server, connected only to an address that is not local (nodemailer starts TLS on it itself). */
+function checkedSocket(host: string, port: number, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    try {
+      checkReceiverAddress(host, false);
+    } catch (e) {
+      return reject(e);
+    }
+    const socket = connect({ host, port, lookup: checkedLookup(false), timeout: timeoutMs });
+    const fail = (e: Error) => {
+      socket.destroy();
+      reject(e);
+    };
+    socket.once('error', fail);
+    socket.once('timeout', () => fail(new Error(`connection to ${host}:${port} timed out after ${timeoutMs / 1000} s`)));
+    socket.once('connect', () => {
+      socket.off('error', fail);
+      // nodemailer attaches its own handler at once; this one keeps an error before that from crashing the process.
+      socket.on('error', () => {});
+      socket.removeAllListeners('timeout');
+      socket.setTimeout(0);
+      resolve(socket);
+    });
+  });
+}

@@ -1,4 +1,5 @@
-import { BlockList, isIP } from 'node:net';
+import { lookup as dnsLookup } from 'node:dns';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 
 /** Why an address is this machine's own or its link's: what a receiver must not point at unless allowed. */
 export type LocalAddressKind = 'loopback' | 'unspecified' | 'link-local' | 'multicast' | 'broadcast';
@@ -40,7 +41,7 @@ export class LocalReceiverRefused extends Error {
     readonly address: string,
     readonly kind: LocalAddressKind,
   ) {
-    super(`refused: ${address} is a ${kind} address: this server does not deliver to its own host or link (--alert-local-receivers allow on eim server or eim managers permits it)`);
+    super(`refused: ${address} is ${kind === 'unspecified' ? 'an' : 'a'} ${kind} address: this server does not deliver to its own host or link (--alert-local-receivers allow on eim server or eim managers permits it)`);
     this.name = 'LocalReceiverRefused';
   }
 }
@@ -50,4 +51,36 @@ export function checkReceiverAddress(address: string, allowLocal: boolean): void
   if (allowLocal) return;
   const kind = localAddressKind(address);
   if (kind) throw new LocalReceiverRefused(address.replace(/^\[|\]$/g, ''), kind);
+}
+
+/**
+ * A `lookup` for net.connect / http.request: resolves the name (every address), and fails the
+ * connection with LocalReceiverRefused when any of them is local and local receivers are not
+ * allowed. The socket connects only to what this answered, so a name that resolves elsewhere on a
+ * second look (DNS rebinding) gains nothing. IP literals never reach a lookup: check them with
+ * checkReceiverAddress first.
+ * @example http.request(url, { lookup: checkedLookup(false) })
+ */
+export function checkedLookup(allowLocal: boolean): LookupFunction {
+  return (hostname, options, callback) => {
+    dnsLookup(hostname, { family: options.family, hints: options.hints, all: true }, (err, addresses) => {
+      if (err) return callback(err, '', 0);
+      try {
+        for (const a of addresses) checkReceiverAddress(a.address, allowLocal);
+      } catch (e) {
+        return callback(e as NodeJS.ErrnoException, '', 0);
+      }
+      if (options.all) callback(null, addresses);
+      else callback(null, addresses[0].address, addresses[0].family);
+    });
+  };
+}
+
+/**
+ * Whether a host name or address (as in a URL) is this machine's loopback: `localhost`, `*.localhost`, 127.0.0.0/8, ::1.
+ * @example isLoopbackName('[::1]') // true
+ */
+export function isLoopbackName(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h.endsWith('.localhost') || localAddressKind(h) === 'loopback';
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { ALL_PROJECTS, type Caller, EimError } from '../../api/index.ts';
 import { type InventoryService, requirePermission } from '../../inventory/index.ts';
-import { buildPayload, type Senders, sendEmail, sendWebhook } from '../../managers/index.ts';
+import { buildPayload, createSenders, type Senders } from '../../managers/index.ts';
 import { callerOf, projectParam } from '../request-helpers.ts';
 
 const ErrorBody = Type.Ref('Error');
@@ -12,9 +12,10 @@ const SERVER: Caller = { subject: 'alert-receiver-test', grants: [{ project: ALL
 
 /**
  * `POST …/alert-receivers/{id}:test` (editors): sends one test notification to the receiver now,
- * from this server, and answers what the receiver said. Nothing is recorded on alerts.
+ * from this server, and answers what the receiver said (a receiver on a local address, refused by
+ * `senders`' policy, answers `ok: false` with the reason). Nothing is recorded on alerts.
  */
-export function registerAlertRoutes(app: FastifyInstance, inventory: InventoryService, senders: Senders = { webhook: sendWebhook, email: sendEmail }, externalUrl?: () => string): void {
+export function registerAlertRoutes(app: FastifyInstance, inventory: InventoryService, senders: Senders = createSenders(), externalUrl?: () => string): void {
   app.post(
     '/v1/projects/:project/alert-receivers/:id(^[a-z]+-[0-9a-f]{8})::test',
     {
