@@ -325,3 +325,22 @@ test('sqlite: a pending wait is written once it has lasted pendingWrittenAfterMs
     assert.ok(m.stats().evaluations > 0);
   });
 });
+
+test('sqlite: local receivers not allowed: a firing alert to a webhook on 127.0.0.1 is refused, retried, and the refusal shows on the alert and the receiver; nothing reaches it', async (t) => {
+  await withWorld(t, 'sqlite', async ({ admin, mgr, hook, start }) => {
+    const host = await admin.create(P, 'Host', { name: 'dark', spec: { serialNumber: 'SN-DARK' } });
+    const receiver = await admin.create(P, 'AlertReceiver', { name: 'own-host', spec: { webhook: { url: hook.url }, groupWaitSeconds: 0, groupIntervalSeconds: 1, repeatIntervalSeconds: 3600 } });
+    await admin.create(P, 'AlertRule', { name: 'lost', spec: { kind: 'hosts', filter: 'status.hostStatus.message = "no connection"', forSeconds: 0, severity: 'critical', summary: '{{name}} lost', receiverIds: [receiver.id] } });
+    await start({ allowLocalReceivers: false });
+    await mgr.updateStatus(P, 'Host', host.id, lost);
+    const refusal = /^refused: 127\.0\.0\.1 is a loopback address/;
+    await until(async () => ((await admin.get(P, 'AlertReceiver', receiver.id)) as any).status?.lastDelivery?.attempt >= 2, 'retried', POLL);
+    const last = ((await admin.get(P, 'AlertReceiver', receiver.id)) as any).status.lastDelivery;
+    assert.equal(last.ok, false);
+    assert.match(last.error, refusal);
+    const alert = (await admin.list(P, 'Alert', { filter: 'status.state = firing' })).items[0] as any;
+    assert.match(alert.status.deliveries[0].error, refusal);
+    assert.equal(alert.status.notified?.[receiver.id], undefined, 'not acknowledged');
+    assert.equal(hook.posts.length, 0);
+  });
+});
