@@ -36,7 +36,7 @@ const TokenList = Type.Object({
   nextPageToken: Type.Optional(Type.String({ description: 'present only when more records follow: pass it as pageToken for the next page' })),
 });
 const TokenListQuery = Type.Object({
-  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TOKEN_PAGE, default: MAX_TOKEN_PAGE })),
+  pageSize: Type.Optional(Type.Integer({ minimum: 1, default: MAX_TOKEN_PAGE, description: `at most ${MAX_TOKEN_PAGE} are answered (more is taken as ${MAX_TOKEN_PAGE})` })),
   pageToken: Type.Optional(Type.String({ description: 'the nextPageToken of the previous page, unchanged' })),
 });
 const DEFAULT_TTL = 30 * 86400;
@@ -131,12 +131,15 @@ export function registerTokenRoutes(app: FastifyInstance, inventory: InventorySe
   });
 }
 
-/** `pageSize` of the token list: absent is a whole page, so a client that never pages gets every record up to the maximum. */
+/**
+ * `pageSize` of the token list: absent is a whole page, so a client that never pages gets every
+ * record up to the maximum; more than the maximum is the maximum, as in the resource lists.
+ */
 function pageSizeOf(value: unknown): number {
   if (value === undefined || value === '') return MAX_TOKEN_PAGE;
   const s = String(value);
-  if (!/^\d{1,4}$/.test(s) || Number(s) < 1 || Number(s) > MAX_TOKEN_PAGE) {
-    throw new EimError('invalid_argument', `pageSize must be a whole number from 1 to ${MAX_TOKEN_PAGE} (got "${s.slice(0, 32)}")`, { details: { field: 'pageSize' } });
+  if (!/^\d{1,20}$/.test(s) || Number(s) < 1) {
+    throw new EimError('invalid_argument', `pageSize must be a whole number ≥ 1 (at most ${MAX_TOKEN_PAGE} are answered; got "${s.slice(0, 32)}")`, { details: { field: 'pageSize' } });
   }
-  return Number(s);
+  return Math.min(Number(s), MAX_TOKEN_PAGE);
 }
