@@ -9,5 +9,5 @@ export { planUpdate, type UpdatePlan, type OsCatalog } from './maintenance/os-up
 export { runOutcome } from './maintenance/os-update-run-cache.ts';
 export { AlertManager, type AlertManagerOptions, type AlertManagerStats } from './alerts/alert-manager.ts';
 export { type Senders, type SendResult, type SendOptions, sendWebhook, sendEmail, createSenders, emailContent } from './alerts/notification-senders.ts';
-export { isLoopbackName, localAddressKind } from './alerts/webhook-policy.ts';
+export { LOCAL_RECEIVERS_REFUSED } from './alerts/webhook-policy.ts';
 export { buildPayload, type AlertmanagerPayload } from './alerts/alertmanager-payload.ts';

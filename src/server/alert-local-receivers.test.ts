@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { test } from 'node:test';
+import { LOCAL_RECEIVERS_REFUSED } from '../managers/index.ts';
 import { call } from '../testing/http-client.ts';
 import { EIM_BIN, spawnServer } from '../testing/server-process.ts';
 import { tempDir } from '../testing/test-stores.ts';
@@ -9,7 +10,7 @@ import { tempDir } from '../testing/test-stores.ts';
 // Server-side request forgery: an editor's alert receiver pointing at the server's own host
 // (a Docker API on 127.0.0.1:2375, a cloud's metadata service) must not make the server call it.
 
-const REFUSED_LINE = "alerts: webhooks and SMTP servers on this machine's own or its link's addresses (loopback, link-local, …) are refused";
+const REFUSED_LINE = LOCAL_RECEIVERS_REFUSED;
 
 test('eim server --alert-local-receivers deny: an editor\'s receiver on 127.0.0.1 and on localhost is refused by the test notification, and the listener gets nothing', async () => {
   let reached = 0;

@@ -192,8 +192,9 @@ test('the default connection cap stays under the open-file limit', () => {
 });
 
 test('plain HTTP beyond loopback is worth a warning block', () => {
-  for (const h of ['127.0.0.1', '127.0.0.2', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) assert.equal(isLoopbackHost(h), true, h);
-  for (const h of ['0.0.0.0', '::', '10.0.0.5', 'eim.example.com', '2001:db8::1']) assert.equal(isLoopbackHost(h), false, h);
+  // Also what makes eim managers deliver alerts to local receivers by default (its --inventory URL's host).
+  for (const h of ['127.0.0.1', '127.0.0.2', '127.0.1.1', 'localhost', 'LOCALHOST', 'eim.localhost', '::1', '[::1]', '::ffff:127.0.0.1']) assert.equal(isLoopbackHost(h), true, h);
+  for (const h of ['0.0.0.0', '::', '[::]', '10.0.0.5', '10.0.0.1', 'eim.example.com', 'eim.internal', 'localhost.example.com', '169.254.169.254', '2001:db8::1']) assert.equal(isLoopbackHost(h), false, h);
   const block = plainHttpWarning('0.0.0.0', 8080);
   assert.ok(block.length >= 4);
   assert.match(block.join('\n'), /0\.0\.0\.0:8080 WITHOUT TLS[\s\S]*--tls-cert/);

@@ -16,7 +16,7 @@ import { readTlsFiles, type TlsFiles, type TlsMaterial, tlsServerOptions } from 
 import { AgentCa, type AgentCaOptions } from './southbound/agent-ca.ts';
 import { startSouthbound } from './southbound/southbound.ts';
 import type { SouthboundLimitOptions } from './southbound/southbound-limits.ts';
-import { type Managers, startManagers } from '../managers/index.ts';
+import { LOCAL_RECEIVERS_REFUSED, type Managers, startManagers } from '../managers/index.ts';
 import { type TelemetryOptions, TelemetryService } from './telemetry/telemetry-service.ts';
 
 /** The bootstrap admin token's lifetime; a new one is written on start when it has expired. */
@@ -280,7 +280,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   if (agentCa) log.info(`mutual TLS for agents: every southbound call but enrolment needs the agent's client certificate; ${agentCa.summary}`);
   if (!tls && !isLoopbackHost(o.host)) for (const line of plainHttpWarning(o.host, Number(new URL(url).port))) log.warn(line);
   if (o.managers === 'none') log.info('managers: none in this process (run eim managers --inventory URL --token T)');
-  if (o.alertLocalReceivers === 'deny') log.info("alerts: webhooks and SMTP servers on this machine's own or its link's addresses (loopback, link-local, …) are refused; --alert-local-receivers allow permits them");
+  if (o.alertLocalReceivers === 'deny') log.info(LOCAL_RECEIVERS_REFUSED);
   log.info(`eim listening on ${url} (store: ${store.dialect === 'sqlite' ? join(o.dataDir, 'eim.db') : 'postgres'}, revision ${inventory.hub.last})`);
   let closed = false;
   return {

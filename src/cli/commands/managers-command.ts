@@ -36,14 +36,15 @@ export async function runManagers(o: RunManagersOptions): Promise<void> {
   // Loaded here: `eim --help` and the other commands do not pay for the managers.
   const { ALL_PROJECTS } = await import('../../api/index.ts');
   const { InventoryClient } = await import('../../client/index.ts');
-  const { isLoopbackName, startManagers } = await import('../../managers/index.ts');
+  const { LOCAL_RECEIVERS_REFUSED, startManagers } = await import('../../managers/index.ts');
+  const { isLoopbackHost } = await import('../../server/listener-options.ts');
   const inventory = new InventoryClient({ server: o.server, token: o.token, ca: o.ca });
   try {
     await inventory.list(ALL_PROJECTS, 'Host', { pageSize: 1 });
-    const allowLocalReceivers = (o.alertLocalReceivers ?? (isLoopbackName(new URL(o.server).hostname) ? 'allow' : 'deny')) === 'allow';
+    const allowLocalReceivers = (o.alertLocalReceivers ?? (isLoopbackHost(new URL(o.server).hostname) ? 'allow' : 'deny')) === 'allow';
     const managers = await startManagers(inventory, { workers: o.workers, alerts: { allowLocalReceivers, revealSpec: (project, kind, id) => inventory.revealSpec(project, kind, id) } });
     o.log(`eim managers: reconciling every project at ${o.server} (${o.workers} workers per manager); stats every ${Math.round(o.statsEveryMs / 1000)} s`);
-    if (!allowLocalReceivers) o.log("eim managers: alert webhooks and SMTP servers on this machine's own or its link's addresses (loopback, link-local, …) are refused; --alert-local-receivers allow permits them");
+    if (!allowLocalReceivers) o.log(`eim managers: ${LOCAL_RECEIVERS_REFUSED}`);
     const timer = setInterval(() => o.log(statsLine(managers.stats())), o.statsEveryMs);
     try {
       if (!o.signal.aborted) await new Promise((resolve) => o.signal.addEventListener('abort', resolve, { once: true }));

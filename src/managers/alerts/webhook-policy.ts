@@ -34,6 +34,9 @@ export function localAddressKind(address: string): LocalAddressKind | undefined 
   return undefined;
 }
 
+/** What a server or `eim managers` logs at start when local receivers are refused. */
+export const LOCAL_RECEIVERS_REFUSED = "alerts: webhooks and SMTP servers on this machine's own or its link's addresses (loopback, link-local, …) are refused; --alert-local-receivers allow permits them";
+
 /** Thrown (into the request) when a receiver's address is local and local receivers are not allowed; `message` is the delivery detail. */
 export class LocalReceiverRefused extends Error {
   readonly code = 'ERR_EIM_LOCAL_RECEIVER';
@@ -74,13 +77,4 @@ export function checkedLookup(allowLocal: boolean): LookupFunction {
       else callback(null, addresses[0].address, addresses[0].family);
     });
   };
-}
-
-/**
- * Whether a host name or address (as in a URL) is this machine's loopback: `localhost`, `*.localhost`, 127.0.0.0/8, ::1.
- * @example isLoopbackName('[::1]') // true
- */
-export function isLoopbackName(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h.endsWith('.localhost') || localAddressKind(h) === 'loopback';
 }
