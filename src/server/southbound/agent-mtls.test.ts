@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { X509Certificate, webcrypto } from 'node:crypto';
 import https from 'node:https';
 import { after, before, describe, test } from 'node:test';
-import tls from 'node:tls';
 import * as x509 from '@peculiar/x509';
 import { createCertificateRequest } from '../../agent/agent-certificate.ts';
+import { headOnly } from '../../testing/head-only.ts';
 import { httpsCall } from '../../testing/https-call.ts';
 import { type MtlsTestApp, openMtlsTestApp } from '../../testing/mtls-test-app.ts';
 import { makeTestCa, type TestCa, writeCerts } from '../../testing/test-certs.ts';
@@ -237,33 +237,9 @@ describe('mutual TLS for agents (in-process HTTPS server)', () => {
   });
 });
 
-/**
- * Sends over TLS a request head announcing `length` bytes of body and no body; resolves with the
- * status line of the answer, or 'no answer' after `ms`.
- */
+/** headOnly over TLS to the test server, with the agent's token and, when given, its certificate. */
 function headOnlyOverTls(url: string, ca: string, method: string, path: string, o: { token: string; cert?: string; key?: string }, length: number, ms: number): Promise<string> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: hostname, port: Number(port), ca, servername: 'localhost', ...(o.cert ? { cert: o.cert, key: o.key } : {}) });
-    let got = '';
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve('no answer');
-    }, ms);
-    s.on('data', (b) => {
-      got += b;
-      if (got.includes('\r\n')) {
-        clearTimeout(timer);
-        s.destroy();
-        resolve(got.split('\r\n')[0]!);
-      }
-    });
-    s.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    s.write(`${method} ${path} HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${o.token}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`);
-  });
+  return headOnly(url, method, path, { authorization: `Bearer ${o.token}` }, length, ms, { ca, servername: 'localhost', ...(o.cert ? { cert: o.cert, key: o.key } : {}) });
 }
 
 /** A POST of `body` as it is (no JSON encoding), without a client certificate. */

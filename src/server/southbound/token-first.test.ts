@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { enrolAgent } from '../../testing/enrol-agent.ts';
+import { headOnly } from '../../testing/head-only.ts';
 import { openTestApp, type TestApp } from '../../testing/test-app.ts';
 
 const ROUTES = [
@@ -15,31 +15,6 @@ const ROUTES = [
   ['POST', '/southbound/v1/commands/cmd-00000000/result'],
   ['GET', '/southbound/v1/stream'],
 ] as const;
-
-/** Sends a request head announcing `length` bytes of body and no body; resolves with the status line of the answer, or 'no answer' after `ms`. */
-function headOnly(url: string, method: string, path: string, headers: Record<string, string>, length: number, ms: number): Promise<string> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const s = connect(Number(port), hostname);
-    let got = '';
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve('no answer');
-    }, ms);
-    s.on('data', (b) => {
-      got += b;
-      const line = got.split('\r\n')[0];
-      if (got.includes('\r\n')) {
-        clearTimeout(timer);
-        s.destroy();
-        resolve(line!);
-      }
-    });
-    s.on('error', reject);
-    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-    s.write(`${method} ${path} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n${extra}\r\n`);
-  });
-}
 
 /**
  * Under /southbound/v1, as under /v1, the token is checked before the body is read: a request
