@@ -34,12 +34,7 @@ export class AgentAuth {
 
   /** The bearer token and the caller it stands for (any role); asked again for the same request, the same answer. */
   bearer(req: FastifyRequest): Promise<{ caller: Caller; token: string }> {
-    let answer = this.verified.get(req);
-    if (!answer) {
-      answer = this.verify(req.headers.authorization);
-      this.verified.set(req, answer);
-    }
-    return answer;
+    return once(this.verified, req, () => this.verify(req.headers.authorization));
   }
 
   private async verify(header: string | undefined): Promise<{ caller: Caller; token: string }> {
@@ -60,12 +55,7 @@ export class AgentAuth {
    * rate token once the call is taken. Asked again for the same request, the same answer.
    */
   identify(req: FastifyRequest): Promise<AgentCaller> {
-    let answer = this.identified.get(req);
-    if (!answer) {
-      answer = this.admit(req);
-      this.identified.set(req, answer);
-    }
-    return answer;
+    return once(this.identified, req, () => this.admit(req));
   }
 
   private async admit(req: FastifyRequest): Promise<AgentCaller> {
@@ -75,4 +65,14 @@ export class AgentAuth {
     const certificateNotAfter = this.certificates ? await this.certificates.admit(req.raw.socket, { project: grant.project, hostId: caller.hostId }) : undefined;
     return { project: grant.project, hostId: caller.hostId, caller, token, ...(certificateNotAfter ? { certificateNotAfter } : {}) };
   }
+}
+
+/** The request's answer in `memo`, asked of `ask` the first time only. */
+function once<T>(memo: WeakMap<FastifyRequest, Promise<T>>, req: FastifyRequest, ask: () => Promise<T>): Promise<T> {
+  let answer = memo.get(req);
+  if (!answer) {
+    answer = ask();
+    memo.set(req, answer);
+  }
+  return answer;
 }
