@@ -39,8 +39,34 @@ describe('tokens', () => {
     await assert.rejects(svc.verify(t.token), { code: 'unauthenticated', message: /revoked/ }, 'revoked at once, though it was cached');
   });
 
+  test('a token this process signed needs no signature check here, and stands for what a check elsewhere finds', async () => {
+    const peer = await TokenService.open({ auth: ts.store.auth }); // another server on the same store
+    try {
+      const before = svc.signatureChecks;
+      const agent = await svc.issue({ subject: 'agent/host-0000d00d', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000d00d', ttlSeconds: 600 });
+      const enrol = await svc.issue({ subject: 'line-1', grants: [{ project: 'acme', role: 'enrollment' }], autoRegister: true });
+      const here = [await svc.verify(agent.token), await svc.verify(enrol.token)];
+      assert.equal(svc.signatureChecks - before, 0, 'answered from what signing it knew');
+      const peerBefore = peer.signatureChecks;
+      const there = [await peer.verify(agent.token), await peer.verify(enrol.token)];
+      assert.equal(peer.signatureChecks - peerBefore, 2, 'the peer checked both signatures');
+      assert.deepEqual(here, there);
+      assert.equal(here[0].hostId, 'host-0000d00d');
+      assert.equal(here[1].autoRegister, true);
+      await svc.revoke({ id: agent.id });
+      await assert.rejects(svc.verify(agent.token), { code: 'unauthenticated', message: /revoked/ }, 'revoked at once, though it was remembered');
+      const stale = await svc.issue({ subject: 'old', grants: [{ project: 'acme', role: 'viewer' }], ttlSeconds: -1 });
+      await assert.rejects(svc.verify(stale.token), { code: 'unauthenticated', message: /expired/ }, 'remembered with its expiry');
+    } finally {
+      peer.stop();
+    }
+  });
+
   test('requests carrying one token at the same time share one signature check; a refused token is checked again next time', async () => {
-    const t = await svc.issue({ subject: 'agent/host-0000beef', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000beef' });
+    // Signed by another server on the same store: this one has not seen it.
+    const peer = await TokenService.open({ auth: ts.store.auth });
+    after(() => peer.stop());
+    const t = await peer.issue({ subject: 'agent/host-0000beef', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000beef' });
     const before = svc.signatureChecks;
     const callers = await Promise.all(Array.from({ length: 20 }, () => svc.verify(t.token)));
     assert.equal(svc.signatureChecks - before, 1, 'one check for 20 requests at once');
@@ -55,7 +81,7 @@ describe('tokens', () => {
     await assert.rejects(svc.verify(forged), { code: 'unauthenticated' });
     assert.equal(svc.signatureChecks - before, 3, 'a refusal is not remembered as a pass, nor kept in flight');
     // Revoked while requests wait on its check: each of them is refused.
-    const t2 = await svc.issue({ subject: 'agent/host-0000cafe', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000cafe' });
+    const t2 = await peer.issue({ subject: 'agent/host-0000cafe', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000cafe' });
     const waiting = Promise.allSettled([svc.verify(t2.token), svc.verify(t2.token)]);
     await svc.revoke({ id: t2.id });
     const outcomes = await waiting;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, type JWK, jwtVerify, SignJWT } from 'jose';
+import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { ALL_PROJECTS, type Caller, EimError, type Grant, ROLES, type Role } from '../../api/index.ts';
 import type { AuthStore, TokenRecord } from '../../store/index.ts';
 import { type OidcOptions, OidcVerifier } from './oidc-verifier.ts';
@@ -51,12 +51,25 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** The roles a grant on every project (`*`) may carry: cluster admins and managers. */
 export const ALL_PROJECTS_ROLES: readonly Role[] = ['admin', 'manager'];
 
+/** The caller one of our tokens stands for, from its verified (or just signed) claims. */
+function ownClaims(payload: JWTPayload): { caller: Caller; exp: number } {
+  const grants = parseGrants(payload.grants);
+  if (!payload.sub || !grants || !payload.jti) throw new EimError('unauthenticated', 'the token carries no subject or grants');
+  // Issued before "*" was refused for these roles: an enrollment, agent, viewer or editor token for every project.
+  const wide = grants.find((g) => g.project === ALL_PROJECTS && !ALL_PROJECTS_ROLES.includes(g.role));
+  if (wide) throw new EimError('unauthenticated', `the token is a ${wide.role} token for "*", which is not a project; get a token for one project`);
+  const caller: Caller = { subject: payload.sub, grants, tokenId: payload.jti };
+  if (typeof payload.host === 'string') caller.hostId = payload.host;
+  if (payload.ar === true) caller.autoRegister = true;
+  return { caller, exp: payload.exp ?? Number.POSITIVE_INFINITY };
+}
+
 /**
  * eim's bearer tokens: EdDSA (Ed25519) JWTs signed with keys kept in the store, so every server
  * on one database verifies every other's tokens. Rotation adds a key (new tokens use it; old
  * tokens stay valid until they expire). Revocation is by token id or by bound host; it takes
  * effect at once in this process and within `revocationRefreshMs` in the others. Verified tokens
- * are cached, so a request costs a map lookup.
+ * are cached, so a request costs a map lookup; so are the tokens this process signs.
  */
 export class TokenService {
   private keys = new Map<string, { sign: JoseKey; verify: JoseKey; createdAt: string }>();
@@ -171,6 +184,10 @@ export class TokenService {
       expiresAt = new Date(exp * 1000).toISOString();
     }
     const token = await jwt.sign(key.sign);
+    // What verifying it would answer, known now: its first requests (an agent's, at once after
+    // enrolment) skip the signature check, the costliest step of an enrolment storm. Read back from
+    // the token itself and judged as a presented one is, so the two cannot differ.
+    this.remember(token, ownClaims(decodeJwt(token)));
     const record: TokenRecord = {
       id,
       project: o.grants[0].project,
@@ -298,9 +315,13 @@ export class TokenService {
     if (this.oidc && iss === this.oidc.options.issuer) verified = await this.oidc.verify(token);
     else verified = await this.verifyOwn(token, nowS);
     if (verified.caller.tokenId && this.revoked.has(verified.caller.tokenId)) throw revokedError();
+    this.remember(token, verified);
+    return verified;
+  }
+
+  private remember(token: string, verified: { caller: Caller; exp: number }): void {
     if (this.cache.size >= CACHE_MAX) this.cache.clear();
     this.cache.set(token, verified);
-    return verified;
   }
 
   private async verifyOwn(token: string, nowS: number): Promise<{ caller: Caller; exp: number }> {
@@ -321,15 +342,7 @@ export class TokenService {
       // `details.reason` tells an agent that its token ran out (enrol again) rather than was revoked.
       throw expired ? expiredError() : new EimError('unauthenticated', 'the token is not valid for this server; check that it was copied whole');
     }
-    const grants = parseGrants(payload.grants);
-    if (!payload.sub || !grants || !payload.jti) throw new EimError('unauthenticated', 'the token carries no subject or grants');
-    // Issued before "*" was refused for these roles: an enrollment, agent, viewer or editor token for every project.
-    const wide = grants.find((g) => g.project === ALL_PROJECTS && !ALL_PROJECTS_ROLES.includes(g.role));
-    if (wide) throw new EimError('unauthenticated', `the token is a ${wide.role} token for "*", which is not a project; get a token for one project`);
-    const caller: Caller = { subject: payload.sub, grants, tokenId: payload.jti };
-    if (typeof payload.host === 'string') caller.hostId = payload.host;
-    if (payload.ar === true) caller.autoRegister = true;
-    return { caller, exp: payload.exp ?? Number.POSITIVE_INFINITY };
+    return ownClaims(payload);
   }
 
   private async loadKeys(): Promise<void> {
