@@ -8,6 +8,17 @@ import { trackChild } from './cleanup.ts';
 import { monoMs } from './clock.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * node's own options in `npm start` (`node --max-semi-space-size=64 bin/eim.js server`): server
+ * children run with them, as the README's server does (docs/operations.md, Memory).
+ */
+export const START_NODE_OPTIONS: readonly string[] = (() => {
+  const start = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start;
+  const m = /^node((?: --[a-z-]+=\S+)*) bin\/eim\.js server$/.exec(start);
+  if (!m) throw new Error(`package.json's start script is not "node [--option=value …] bin/eim.js server": ${start}`);
+  return m[1].split(' ').filter(Boolean);
+})();
 const CHILD = fileURLToPath(new URL('./server-child.ts', import.meta.url));
 
 export interface ServerProcessOptions {
@@ -70,7 +81,7 @@ export class ServerProcess {
     // A directory per server: with --import tsx, the loader thread writes a profile of its own.
     const prof = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(options.cpuProfDir, options.label)] : [];
     const spawnedAt = monoMs();
-    const child = spawn(process.execPath, [...prof, ...(await childArgs(CHILD)), JSON.stringify({ dataDir: options.dataDir, store: options.store, managers: options.managers, server: options.server, sqlStats: options.sqlStats, managerWorkers: options.managerWorkers })], {
+    const child = spawn(process.execPath, [...prof, ...START_NODE_OPTIONS, ...(await childArgs(CHILD)), JSON.stringify({ dataDir: options.dataDir, store: options.store, managers: options.managers, server: options.server, sqlStats: options.sqlStats, managerWorkers: options.managerWorkers })], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
@@ -103,7 +114,7 @@ export class ServerProcess {
     const prof = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(options.cpuProfDir, options.label)] : [];
     const args = ['bin/eim.js', 'server', '--port', '0', '--data-dir', options.dataDir, ...(options.store ? ['--store', options.store] : []), ...(options.managers ? ['--managers', options.managers] : [])];
     const spawnedAt = monoMs();
-    const child = spawn(process.execPath, [...prof, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...prof, ...START_NODE_OPTIONS, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     trackChild(child);
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`server ${options.label} did not start within 120 s`)), 120_000);
