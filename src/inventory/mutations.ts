@@ -43,7 +43,7 @@ export async function assertRefsExist(tx: WriteTx, def: KindDef, res: Resource, 
   if (!changed) return false;
   for (const { ref, id } of refs) {
     if (old.some((o) => o.id === id && o.ref === ref)) continue;
-    const target = await tx.get(id);
+    const target = await tx.placeOf(id);
     if (!target || target.project !== res.project || target.kind !== ref.target) {
       throw new EimError(ref.missingIsInvalid ? 'invalid_argument' : 'failed_precondition', `${ref.path.join('.')}: ${ref.target} ${id} does not exist in project "${res.project}"; create it first or fix the id`);
     }

@@ -258,6 +258,18 @@ export class BatchRows {
     return { row };
   }
 
+  /**
+   * The project and kind of a row this batch wrote or read ahead (null: it is gone, or was not
+   * there), with no copy of it; undefined when the batch does not know (ask the database).
+   */
+  placeOf(id: string): { project: string; kind: string } | null | undefined {
+    const row = this.written.has(id) ? this.written.get(id) : this.prefetched.get(id);
+    if (row === undefined) return undefined;
+    if (row === null) return null;
+    const { project, kind } = row as { project: string; kind: string };
+    return { project, kind };
+  }
+
   /** The database had this row when this batch read it (under the lock): later reads of it need not ask again. */
   seen(id: string, row: unknown): void {
     this.present.add(id);

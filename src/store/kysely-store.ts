@@ -477,6 +477,12 @@ class KyselyWriteTx implements WriteTx {
     return row ? toResource(row, this.adapter) : undefined;
   }
 
+  async placeOf(id: string): Promise<{ project: string; kind: string } | undefined> {
+    const known = this.rows.placeOf(id);
+    if (known !== undefined) return known ?? undefined;
+    return (await this.trx.executeQuery<{ project: string; kind: string }>(CompiledQuery.raw(FIXED_SQL[this.adapter.name].placeOf, [id]))).rows[0];
+  }
+
   async clashes(id: string, project: string, kind: string, name: string): Promise<{ idTaken: boolean; nameOwner?: string }> {
     await this.rows.flush();
     const rows = await this.trx
@@ -614,6 +620,7 @@ function refRows(res: Resource): RefRow[] {
  */
 const FIXED_SQLITE = {
   get: 'select * from "eim_resources" where "id" = ?',
+  placeOf: 'select "project", "kind" from "eim_resources" where "id" = ?',
   referrers: 'select "from_id", "owner" from "eim_refs" where "to_id" = ?',
   deleteResource: 'delete from "eim_resources" where "id" = ?',
   deleteRefs: 'delete from "eim_refs" where "from_id" = ?',

@@ -21,6 +21,8 @@ export interface WriteTx {
   /** Commit time of this transaction (every write in it is stamped with it). */
   readonly at: string;
   get(id: string): Promise<Resource | undefined>;
+  /** Where a resource is (its project and kind), without reading it whole: enough to check a reference. */
+  placeOf(id: string): Promise<{ project: string; kind: string } | undefined>;
   getByName(project: string, kind: string, name: string): Promise<Resource | undefined>;
   /** In one read: whether `id` is taken, and who holds `name` for the kind in the project. */
   clashes(id: string, project: string, kind: string, name: string): Promise<{ idTaken: boolean; nameOwner?: string }>;
