@@ -62,10 +62,10 @@ describe('tokens', () => {
     }
   });
 
-  test('requests carrying one token at the same time share one signature check; a refused token is checked again next time', async () => {
+  test('requests carrying one token at the same time share one signature check; a refused token is checked again next time', async (ctx) => {
     // Signed by another server on the same store: this one has not seen it.
     const peer = await TokenService.open({ auth: ts.store.auth });
-    after(() => peer.stop());
+    ctx.after(() => peer.stop());
     const t = await peer.issue({ subject: 'agent/host-0000beef', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000beef' });
     const before = svc.signatureChecks;
     const callers = await Promise.all(Array.from({ length: 20 }, () => svc.verify(t.token)));
