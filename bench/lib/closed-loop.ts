@@ -7,6 +7,8 @@ export interface ClosedLoopOptions {
   durationMs: number;
   /** One operation of client `client`; `seq` counts that client's operations from 0. */
   op: (client: number, seq: number) => Promise<void>;
+  /** Said on stderr with the measured window's monotonic bounds (for bench/profile-window.ts). */
+  label?: string;
 }
 
 export interface ClosedLoopResult {
@@ -27,6 +29,7 @@ export async function closedLoop(o: ClosedLoopOptions): Promise<ClosedLoopResult
   const start = monoMs();
   const from = start + o.warmupMs;
   const until = from + o.durationMs;
+  if (o.label) process.stderr.write(`[${o.label}] window (monotonic ms, for bench/profile-window.ts): --from=${Math.round(from)} --to=${Math.round(until)}\n`);
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;

@@ -112,6 +112,7 @@ export async function heartbeatRows(o: HeartbeatRunOptions): Promise<{ rows: Res
 
     process.stderr.write(`[heartbeats] ${o.nodes.toLocaleString('en-US')} nodes, heartbeat every ${o.heartbeatMs / 1000} s\n`);
     await f.server.sqlStats(); // the ramp's count starts here
+    const rampCpu0 = cpuSecondsOf(f.server.pid);
     sim = await SimProcess.spawn({ server: f.server.url, enrollmentToken: token, nodes: o.nodes, heartbeatMs: o.heartbeatMs, seed: SEED, startRate: o.startRate, cpuProfDir: o.cpuProfDir, label: 'sim-heartbeats' });
     const s = sim;
     const progress = () => {
@@ -130,6 +131,7 @@ export async function heartbeatRows(o: HeartbeatRunOptions): Promise<{ rows: Res
       await sleep(100);
     }
     const rampMs = monoMs() - rampStart;
+    const rampCpuS = cpuSecondsOf(f.server.pid) - rampCpu0;
     const rampSql = await f.server.sqlStats();
     const rampPoolQueued = s.poolQueuedMax;
     s.poolQueuedMax = 0;
@@ -202,6 +204,8 @@ export async function heartbeatRows(o: HeartbeatRunOptions): Promise<{ rows: Res
         notes: [
           `simulator start → every Host's hostStatus "running"; ${o.autoRegister ? 'each node registers its own Host (an enrollment token with autoRegister)' : `the Hosts were registered by uuid first (${fmt(registerS)} s over HTTP), each node matches its own`}; the simulator starts ${o.startRate} nodes/s`,
           `${runningAtStart.toLocaleString('en-US')} running then`,
+          // Steadier than the wall time on a shared machine (time the VM was not scheduled is not in it).
+          `server CPU in the ramp ${fmt(rampCpuS)} s (${pct((100 * rampCpuS) / (rampMs / 1000))} of one core; ${fmt((1000 * rampCpuS) / o.nodes)} ms per node)`,
           `hosts showing running per second, by tenth of the fleet: ${pace.join(', ')}`,
           `${hostsNow.toLocaleString('en-US')} Hosts in the store (nodes: ${nodes}); agent tokens: ${census.reissued} hosts enrolled more than once, ${census.allRevoked} with every agent token revoked`,
         ].join('; '),

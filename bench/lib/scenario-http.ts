@@ -34,6 +34,7 @@ async function createsWithWatchers(server: ServerProcess, dialect: BenchDialect,
         clients: 16,
         warmupMs: o.warmupMs,
         durationMs: o.durationMs,
+        label: 'create, 16 clients, with watchers',
         op: async (c, seq) => {
           const r = await writer.create(`${tag}-w-${c}-${seq}`, c);
           last = Math.max(last, r.revision ?? 0);

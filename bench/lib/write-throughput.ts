@@ -43,6 +43,7 @@ export async function writeThroughput(o: WriteThroughputOptions): Promise<WriteR
         clients,
         warmupMs: o.warmupMs,
         durationMs: o.durationMs,
+        label: `create, ${clients} clients`,
         op: async (c, seq) => {
           const r = await o.writer.create(`${o.tag}-${clients}-${c}-${seq}`, c);
           if (ids.length < PATCH_POOL) ids.push(r.id);
@@ -56,6 +57,7 @@ export async function writeThroughput(o: WriteThroughputOptions): Promise<WriteR
         clients,
         warmupMs: o.warmupMs,
         durationMs: o.durationMs,
+        label: `patch, ${clients} clients`,
         op: (c, seq) => o.writer.patchLabel(ids[(seq * clients + c) % ids.length], String(++patchSeq), c),
       }),
     );
