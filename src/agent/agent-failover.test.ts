@@ -46,6 +46,16 @@ test('a southbound call that cannot reach its server goes to the next one, and l
   await assert.rejects(single.sendHeartbeat({ seq: 1 }), { code: 'unavailable' });
 });
 
+test('every southbound call of the client moves to the next server when its own cannot be reached, node-config reports too', async () => {
+  const b = await start();
+  const dead = 'http://127.0.0.1:1'; // nothing listens on port 1
+  const client = new SouthboundClient([dead, b.url], 'agent-token-1');
+  cleanups.push(() => client.close());
+  await client.reportNodeConfig({ version: 'v1', items: [] });
+  assert.equal(client.server, b.url);
+  assert.deepEqual(b.nodeConfigReports, [{ version: 'v1', items: [] }]);
+});
+
 test('an agent whose server dies moves its heartbeats and command stream to the next server and runs commands sent there', async () => {
   const a = await start();
   const b = await start();

@@ -181,7 +181,7 @@ export class SouthboundClient {
 
   /** What the agent did with a version of its node config (POST /southbound/v1/node-config). */
   async reportNodeConfig(report: NodeConfigReport): Promise<void> {
-    await this.transport.send({ method: 'POST', path: '/southbound/v1/node-config', body: report, idempotent: true });
+    await this.call((t) => t.send({ method: 'POST', path: '/southbound/v1/node-config', body: report, idempotent: true }));
   }
 
   async commandResult(id: string, result: CommandResult): Promise<void> {

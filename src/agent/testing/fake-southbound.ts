@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
-import { AgentStatusReport, CommandResult, EnrollRequest, HardwareReport, HeartbeatRequest } from '../../api/index.ts';
+import { AgentStatusReport, CommandResult, EnrollRequest, HardwareReport, HeartbeatRequest, NodeConfigReport } from '../../api/index.ts';
 
 export interface FakeStream {
   /** 0 for the first connection, 1 for the first reconnect, … */
@@ -19,7 +19,7 @@ export interface RecordedResult {
 
 /**
  * A tiny southbound server for agent tests (node:http, no eim server): enroll answers a token,
- * heartbeat, hardware and status answer 204, results are recorded, and each stream connection
+ * heartbeat, hardware, status and node-config reports answer 204, results are recorded, and each stream connection
  * is handed to `onStream`. Bodies are checked against the protocol's schemas (a bad body is 400
  * and lands in `invalid`). `revokeAgentToken()` makes every agent call answer 401.
  * @example const sb = await FakeSouthbound.start(); sb.onStream = (s) => s.send('revoked', {})
@@ -31,6 +31,7 @@ export class FakeSouthbound {
   readonly hardware: HardwareReport[] = [];
   readonly statuses: AgentStatusReport[] = [];
   readonly results: RecordedResult[] = [];
+  readonly nodeConfigReports: NodeConfigReport[] = [];
   readonly invalid: string[] = [];
   readonly streams: FakeStream[] = [];
   /** Answer for enroll, e.g. 404 until the host is "registered", 429 (Retry-After: 1) while "busy". */
@@ -136,6 +137,9 @@ export class FakeSouthbound {
     } else if (req.method === 'POST' && url.pathname === '/southbound/v1/status') {
       if (!check(AgentStatusReport, 'status')) return;
       this.statuses.push(body as AgentStatusReport);
+    } else if (req.method === 'POST' && url.pathname === '/southbound/v1/node-config') {
+      if (!check(NodeConfigReport, 'node-config report')) return;
+      this.nodeConfigReports.push(body as NodeConfigReport);
     } else if (req.method === 'POST' && url.pathname.startsWith('/southbound/v1/commands/')) {
       if (!check(CommandResult, 'command result')) return;
       this.results.push({ id: decodeURIComponent(url.pathname.split('/')[4]), body: body as CommandResult });
