@@ -72,6 +72,20 @@ for (const dialect of DIALECTS) {
       for (const bad of [0, 1001, 1.5, Number.NaN]) await assert.rejects(store.auth.listTokens('acme', { pageSize: bad }), RangeError);
     }));
 
+  test(`${dialect}: revoke({ hostGone }) revokes the tokens bound to a host that is not a Host of their project, and only those`, (t) =>
+    withStore(t, dialect, async (store) => {
+      for (const p of ['acme', 'beta']) await store.ensureProject(p);
+      const here = 'host-0000aaaa';
+      await store.write((tx) => tx.insertIfFree({ kind: 'Host', id: here, project: 'acme', name: 'here', labels: {}, generation: 1, spec: {}, status: {} }, 'test'));
+      const bound = (n: number, project: string, hostId?: string): TokenRecord => ({ ...records(project, 1, n)[0], role: hostId ? 'agent' : 'viewer', ...(hostId ? { hostId } : {}) });
+      const kept = [bound(1, 'acme', here), bound(2, 'acme')];
+      const gone = [bound(3, 'acme', 'host-0000bbbb'), bound(4, 'beta', here)]; // a deleted host; a host of another project
+      for (const r of [...kept, ...gone]) await store.auth.insertToken(r);
+      assert.deepEqual((await store.auth.revoke({ hostGone: true }, at(59))).sort(), gone.map((r) => r.id).sort());
+      assert.deepEqual(await store.auth.revoke({ hostGone: true }, at(59)), [], 'nothing twice');
+      for (const r of kept) assert.equal((await store.auth.getToken(r.id))?.revokedAt, undefined);
+    }));
+
   test(`${dialect}: a page of tokens seeks through eim_tokens_order (migration 0015) instead of sorting the project's records`, (t) =>
     withStore(t, dialect, async (store) => {
       const rows = Array.from({ length: 6000 }, (_, i) => ({

@@ -88,14 +88,19 @@ export class AuthStore {
   }
 
   /**
-   * Revokes by token id, by bound host, or the tokens of a project (those created before
+   * Revokes by token id, by bound host, the tokens bound to a host that is gone, or the tokens of a project (those created before
    * `createdBefore`, when given); returns the ids newly revoked.
    */
-  async revoke(where: { id: string } | { hostId: string } | { project: string; createdBefore?: string }, at: string): Promise<string[]> {
+  async revoke(where: { id: string } | { hostId: string } | { hostGone: true } | { project: string; createdBefore?: string }, at: string): Promise<string[]> {
     let q = this.db.updateTable('eim_tokens').set({ revoked_at: at }).where('revoked_at', 'is', null);
     if ('id' in where) q = q.where('id', '=', where.id);
     else if ('hostId' in where) q = q.where('host_id', '=', where.hostId);
-    else {
+    else if ('hostGone' in where) {
+      // Bound to a host that is not (or no longer) a Host of the token's project.
+      q = q.where('host_id', 'is not', null).where((eb) =>
+        eb.not(eb.exists(eb.selectFrom('eim_resources').select('eim_resources.id').whereRef('eim_resources.id', '=', 'eim_tokens.host_id').whereRef('eim_resources.project', '=', 'eim_tokens.project').where('eim_resources.kind', '=', 'Host'))),
+      );
+    } else {
       q = q.where('project', '=', where.project);
       if (where.createdBefore !== undefined) q = q.where('created_at', '<', where.createdBefore);
     }

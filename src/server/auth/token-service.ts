@@ -202,10 +202,11 @@ export class TokenService {
   }
 
   /**
-   * Revokes one token, every token bound to a host, or every token of a project (when it is
+   * Revokes one token, every token bound to a host, every token bound to a host that no longer
+   * exists (`hostGone`: deleted while no server heard it), or every token of a project (when it is
    * deleted); effective at once here, within `revocationRefreshMs` in the other processes.
    */
-  async revoke(where: { id: string } | { hostId: string } | { project: string; createdBefore?: string }): Promise<string[]> {
+  async revoke(where: { id: string } | { hostId: string } | { hostGone: true } | { project: string; createdBefore?: string }): Promise<string[]> {
     const ids = await this.options.auth.revoke(where, this.now().toISOString());
     const fresh = new Set(ids.filter((id) => !this.revoked.has(id)));
     for (const id of ids) this.revoked.add(id);

@@ -96,3 +96,28 @@ test('a host invalidated while no server listened (a crash before the revocation
     await srv.close();
   }
 });
+
+test('a host force-deleted while no server listened (a crash before the revocation) loses its agent tokens when a server starts', async () => {
+  const srv = await openTestApp(); // no southbound layer yet: nobody hears the host events
+  const sb: { stop?: () => Promise<void> } = {};
+  try {
+    const host = (await srv.call('POST', '/v1/projects/default/hosts', srv.admin, { name: 'h', spec: { serialNumber: 'SN-CRASH-DEL', desiredState: 'onboarded' } })).json;
+    const kept = (await srv.call('POST', '/v1/projects/default/hosts', srv.admin, { name: 'k', spec: { serialNumber: 'SN-KEPT', desiredState: 'onboarded' } })).json;
+    const token = (await srv.tokens.issue({ subject: `agent/${host.id}`, grants: [{ project: 'default', role: 'agent' }], hostId: host.id })).token;
+    const keptToken = (await srv.tokens.issue({ subject: `agent/${kept.id}`, grants: [{ project: 'default', role: 'agent' }], hostId: kept.id })).token;
+    assert.equal((await srv.call('DELETE', `/v1/projects/default/hosts/${host.id}?force=true`, srv.admin)).status, 200);
+    // The server that starts now (on the same store).
+    const app = await buildApp({ inventory: srv.inventory, tokens: srv.tokens });
+    const started = await startSouthbound(app, { service: srv.inventory, tokens: srv.tokens, leaseCheckMs: 1000 });
+    sb.stop = async () => {
+      await started.stop();
+      await app.close();
+    };
+    const beatWith = async (t: string) => (await app.inject({ method: 'POST', url: '/southbound/v1/heartbeat', headers: { authorization: `Bearer ${t}` }, payload: {} })).statusCode;
+    assert.equal(await beatWith(token), 401, 'the gone host\'s token is refused');
+    assert.equal(await beatWith(keptToken), 204, 'an existing host\'s token still works');
+  } finally {
+    await sb.stop?.();
+    await srv.close();
+  }
+});

@@ -103,6 +103,9 @@ export async function startSouthbound(app: FastifyInstance, o: SouthboundOptions
   registerTelemetryIngestRoutes(app, { service: o.service, auth: new AgentAuth(o.tokens, certificates), telemetry: o.telemetry ?? new TelemetryService(o.service.store.telemetry) });
   // The watch first, then the hosts' stored state: the view keeps whichever is newer, so nothing is missed.
   await streams.start();
+  // Hosts force-deleted while no server was listening (a crash between the delete and the
+  // revocation) left no row for streams.start() to find: their tokens go now; the watch covers later ones.
+  await o.tokens.revoke({ hostGone: true });
   // Not awaited: the server listens while it reads every host's stored state (see LeaseTracker.start).
   const loading = leases.start();
   let leader: AdvisoryLease | undefined;
