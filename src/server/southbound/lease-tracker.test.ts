@@ -258,3 +258,23 @@ test('sqlite: a status write that fails is tried again at the next heartbeat, no
     tracker.beat('default', id, 10_000);
     assert.equal(await settled(id, 'running'), 'running', 'written at the heartbeat after the store is back');
   }));
+
+test('sqlite: a heartbeat that slips in after its host was revoked (before its token is refused) neither extends its lease nor makes it running again', () =>
+  withOneStore(async ({ ts, admin, inv, message, settled, track }) => {
+    const id = (await admin.create('default', 'Host', { name: 'h', spec: { desiredState: 'onboarded' } })).id;
+    const clock = { now: Date.now() };
+    const tracker = track(new LeaseTracker({ inventory: inv, leases: ts.store.leases, serverId: 'r', flushMs: LONG, checkEveryMs: LONG, fullPassMs: LONG, now: () => clock.now }));
+    await tracker.start();
+    tracker.lead();
+    tracker.beat('default', id, 1000);
+    assert.equal(await settled(id, 'running'), 'running');
+    tracker.forget(id); // invalidated: its agent tokens are being revoked
+    clock.now += 2000;
+    tracker.beat('default', id, 1000); // its token, not refused yet
+    clock.now += 1001;
+    await tracker.checkNow();
+    assert.equal(await settled(id, 'no connection'), 'no connection', 'lost 3 intervals after its last heartbeat before the revocation');
+    tracker.beat('default', id, 1000);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await message(id), 'no connection', 'a revoked host is never running again');
+  }));

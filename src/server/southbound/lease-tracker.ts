@@ -96,15 +96,18 @@ export class LeaseTracker {
     await this.flush();
   }
 
-  /** Records a heartbeat. */
+  /**
+   * Records a heartbeat. One from a host revoked here (forget) is ignored: it slipped in before its
+   * token was refused, and a host invalidated or deleted is never admitted again.
+   */
   beat(project: string, hostId: string, intervalMs = this.options.defaultIntervalMs): void {
     const l = this.local.get(hostId);
     const now = this.options.now();
+    if (l?.revoked) return;
     if (l) {
       l.project = project;
       l.lastSeen = now;
       l.intervalMs = intervalMs;
-      l.revoked = false;
     } else {
       this.local.set(hostId, { project, lastSeen: now, intervalMs });
     }
