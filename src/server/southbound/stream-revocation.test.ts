@@ -4,6 +4,7 @@ import { call, openSse, type SseFrame } from '../../testing/http-client.ts';
 import { type ServerProcess, spawnServer } from '../../testing/server-process.ts';
 import { enrolAgent } from '../../testing/enrol-agent.ts';
 import { openTestApp } from '../../testing/test-app.ts';
+import { until } from '../../testing/until.ts';
 import { createTestDatabase, PG_URL, pgReachable, tempDir } from '../../testing/test-stores.ts';
 
 // Issue 9 item 4 (southbound half): an agent's open command stream ends (ERROR unauthenticated,
@@ -58,7 +59,7 @@ describe('agent streams end when their token stops being valid', { timeout: 30_0
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
   });
 
-  test('two server processes on one PostgreSQL database: a token revoked through A ends its stream on B', async (t) => {
+  test('two server processes on one PostgreSQL database: a token revoked through A ends its stream on B; B refuses an invalidated or force-deleted host\'s token and a revoked enrollment token', async (t) => {
     if (!(await pgReachable())) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
     const db = await createTestDatabase();
     cleanups.push(() => db.drop());
@@ -100,5 +101,17 @@ describe('agent streams end when their token stops being valid', { timeout: 30_0
     assert.ok(ended2, 'the invalidated host\'s stream on B ended');
     assert.ok(frames2.some((f) => f.event === 'revoked'));
     assert.equal((await call(`${b.url}/southbound/v1/heartbeat`, { method: 'POST', token: other.token, body: {} })).status, 401);
+
+    // A host force-deleted through A: B refuses its token too.
+    const third = await enrolAgent(viaA, 'SN-MULTI-3');
+    assert.equal((await call(`${b.url}/southbound/v1/heartbeat`, { method: 'POST', token: third.token, body: {} })).status, 204);
+    assert.equal((await viaA.call('DELETE', `/v1/projects/default/hosts/${third.hostId}?force=true`, a.token)).status, 200);
+    await until(async () => (await call(`${b.url}/southbound/v1/heartbeat`, { method: 'POST', token: third.token, body: {} })).status === 401, "B refuses the deleted host's token", { timeoutMs: 6000, intervalMs: 100 });
+
+    // An enrollment token revoked through A: B enrols nothing with it.
+    await viaA.call('POST', '/v1/projects/default/hosts', a.token, { name: 'sn-multi-4', spec: { serialNumber: 'SN-MULTI-4', desiredState: 'onboarded' } });
+    const et = (await viaA.call('POST', '/v1/projects/default/tokens', a.token, { role: 'enrollment' })).json;
+    assert.equal((await viaA.call('DELETE', `/v1/projects/default/tokens/${et.id}`, a.token)).status, 204);
+    await until(async () => (await call(`${b.url}/southbound/v1/enroll`, { method: 'POST', token: et.token, body: { serialNumber: 'SN-MULTI-4', hostname: 'x' } })).status === 401, 'B refuses the revoked enrollment token', { timeoutMs: 6000, intervalMs: 100 });
   });
 });
