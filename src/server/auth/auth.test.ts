@@ -118,6 +118,19 @@ describe('tokens', () => {
     peer.stop();
   });
 
+  test('assertNotRevoked reads the store: a revocation another process made counts before this one has heard of it', async (t) => {
+    const peer = await TokenService.open({ auth: (await ts.reopen()).auth, revocationRefreshMs: 3_600_000 });
+    t.after(() => peer.stop());
+    const admin = await peer.issue({ subject: 'tenant-admin', grants: [{ project: 'acme', role: 'admin' }] });
+    const keep = await peer.issue({ subject: 'kept', grants: [{ project: 'acme', role: 'admin' }] });
+    const caller = await peer.verify(admin.token);
+    await svc.revoke({ id: admin.id });
+    assert.equal((await peer.verify(admin.token)).subject, 'tenant-admin', 'the peer has not heard of it yet (its refresh is an hour away)');
+    await assert.rejects(peer.assertNotRevoked(caller), { code: 'unauthenticated', message: /revoked/ });
+    await assert.rejects(peer.verify(admin.token), { code: 'unauthenticated' }, 'and from then on the peer refuses the token');
+    await peer.assertNotRevoked(await peer.verify(keep.token));
+  });
+
   test('key rotation: new tokens use the new key, old tokens stay valid, and another process picks the key up', async () => {
     const before = await svc.issue({ subject: 'a', grants: [{ project: 'acme', role: 'viewer' }] });
     const kid = await svc.rotate();
