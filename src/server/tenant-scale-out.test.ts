@@ -92,6 +92,27 @@ describe('a tenant against three servers on one PostgreSQL database', { concurre
     assert.deepEqual(await statusesOn(minted.json.token), [401, 401, 401], 'the token it minted after its revocation is refused too');
   });
 
+  test('a revoked enrollment token cannot, in the revocation window of another server, enrol an agent whose token outlives its revocation', async (t) => {
+    if (!cluster) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
+    for (const serial of ['E-1', 'E-2']) {
+      const r = await call(`${urls[0]}/v1/projects/p/hosts`, { method: 'POST', token: admin, body: { name: serial.toLowerCase(), spec: { serialNumber: serial, desiredState: 'onboarded' } } });
+      assert.equal(r.status, 201, r.body);
+    }
+    const enrolment = await mint(1, 'p', 'enrollment');
+    const enrol = (serial: string) => call(`${urls[1]}/southbound/v1/enroll`, { method: 'POST', token: enrolment.token, body: { serialNumber: serial, hostname: serial.toLowerCase() } });
+    assert.equal((await enrol('E-1')).status, 200, 'B knows the token (it signed it)');
+    assert.equal((await call(`${urls[0]}/v1/projects/p/tokens/${enrolment.id}`, { method: 'DELETE', token: admin })).status, 204);
+    const late = await enrol('E-2');
+    t.diagnostic(`enrolling through B right after the revocation on A: ${late.status}`);
+    if (late.status !== 200) {
+      assert.equal(late.status, 401, late.body);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, REVOCATION_BOUND_MS));
+    const beats = await Promise.all(urls.map(async (url) => (await call(`${url}/southbound/v1/heartbeat`, { method: 'POST', token: late.json.token, body: {} })).status));
+    assert.deepEqual(beats, [401, 401, 401], 'the agent token it got after its revocation is refused');
+  });
+
   test("a tenant of p learns nothing of q's hosts through any server: list, get, summary, events, watch (lease-derived lastSeenAt too)", async (t) => {
     if (!cluster) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
     // A host of q with a live lease: enrolled and heartbeating through C.
@@ -111,9 +132,11 @@ describe('a tenant against three servers on one PostgreSQL database', { concurre
     for (const url of urls) {
       const list = await call(`${url}/v1/projects/p/hosts?pageSize=1000`, { token: viewer.token });
       assert.equal(list.status, 200);
-      assert.deepEqual(list.json.items.map((h: { id: string }) => h.id), [pHost.json.id]);
-      assert.equal(list.json.totalSize, 1);
-      assert.equal(list.json.items[0].status.lastSeenAt, undefined, 'p has no lease: no lastSeenAt');
+      const own = list.json.items.find((h: { id: string }) => h.id === pHost.json.id);
+      assert.ok(own, 'p lists its own host');
+      assert.ok(list.json.items.every((h: { project: string }) => h.project === 'p'));
+      assert.equal(list.json.totalSize, list.json.items.length, 'the count is of p only');
+      assert.equal(own.status.lastSeenAt, undefined, 'that host has no lease: no lastSeenAt');
       assert.doesNotMatch(list.body, new RegExp(`${qid}|q-secret`));
       for (const path of [`/v1/projects/p/hosts/${qid}`, `/v1/projects/q/hosts/${qid}`, `/v1/projects/q/hosts`, `/v1/projects/q/hosts:summary`, `/v1/projects/q/events`]) {
         const r = await call(`${url}${path}`, { token: viewer.token });
