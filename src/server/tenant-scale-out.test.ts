@@ -113,6 +113,24 @@ describe('a tenant against three servers on one PostgreSQL database', { concurre
     assert.deepEqual(beats, [401, 401, 401], 'the agent token it got after its revocation is refused');
   });
 
+  test('an agent token revoked by id through A cannot, in the revocation window of B, renew itself into one that outlives the revocation', async (t) => {
+    if (!cluster) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
+    const host = await call(`${urls[0]}/v1/projects/p/hosts`, { method: 'POST', token: admin, body: { name: 'renewer', spec: {} } });
+    assert.equal(host.status, 201, host.body);
+    const agent = await mint(1, 'p', 'agent', { hostId: host.json.id });
+    assert.equal((await call(`${urls[1]}/southbound/v1/heartbeat`, { method: 'POST', token: agent.token, body: {} })).status, 204, 'B knows the token (it signed it)');
+    assert.equal((await call(`${urls[0]}/v1/projects/p/tokens/${agent.id}`, { method: 'DELETE', token: admin })).status, 204);
+    const renewed = await call(`${urls[1]}/southbound/v1/renew`, { method: 'POST', token: agent.token });
+    t.diagnostic(`renewing through B right after the revocation on A: ${renewed.status}`);
+    if (renewed.status !== 200) {
+      assert.equal(renewed.status, 401, renewed.body);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, REVOCATION_BOUND_MS));
+    const beats = await Promise.all(urls.map(async (url) => (await call(`${url}/southbound/v1/heartbeat`, { method: 'POST', token: renewed.json.token, body: {} })).status));
+    assert.deepEqual(beats, [401, 401, 401], 'the token it renewed into after its revocation is refused');
+  });
+
   test("a tenant of p learns nothing of q's hosts through any server: list, get, summary, events, watch (lease-derived lastSeenAt too)", async (t) => {
     if (!cluster) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
     // A host of q with a live lease: enrolled and heartbeating through C.
