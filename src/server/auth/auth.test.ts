@@ -118,6 +118,40 @@ describe('tokens', () => {
     peer.stop();
   });
 
+  test('assertNotRevoked reads the store: a revocation another process made counts before this one has heard of it', async (t) => {
+    const peer = await TokenService.open({ auth: (await ts.reopen()).auth, revocationRefreshMs: 3_600_000 });
+    t.after(() => peer.stop());
+    const admin = await peer.issue({ subject: 'tenant-admin', grants: [{ project: 'acme', role: 'admin' }] });
+    const keep = await peer.issue({ subject: 'kept', grants: [{ project: 'acme', role: 'admin' }] });
+    const caller = await peer.verify(admin.token);
+    await svc.revoke({ id: admin.id });
+    assert.equal((await peer.verify(admin.token)).subject, 'tenant-admin', 'the peer has not heard of it yet (its refresh is an hour away)');
+    await assert.rejects(peer.assertNotRevoked(caller), { code: 'unauthenticated', message: /revoked/ });
+    await assert.rejects(peer.verify(admin.token), { code: 'unauthenticated' }, 'and from then on the peer refuses the token');
+    await peer.assertNotRevoked(await peer.verify(keep.token));
+  });
+
+  test('revocations are held in memory only while their tokens have not expired: minting and revoking short-lived tokens does not grow a server for good', async (t) => {
+    let clock = Date.parse('2030-01-01T00:00:00Z');
+    const local = await TokenService.open({ auth: (await ts.reopen()).auth, revocationRefreshMs: 3_600_000, now: () => new Date(clock) });
+    t.after(() => local.stop());
+    const before = local.revokedCount;
+    const short: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const issued = await local.issue({ subject: `churn-${i}`, grants: [{ project: 'acme', role: 'viewer' }], ttlSeconds: 2 });
+      await local.revoke({ id: issued.id });
+      short.push(issued.token);
+    }
+    const long = await local.issue({ subject: 'long', grants: [{ project: 'acme', role: 'viewer' }], ttlSeconds: 3600 });
+    await local.revoke({ id: long.id });
+    assert.equal(local.revokedCount, before + 51);
+    clock += 3000;
+    await local.revoke({ hostId: 'host-00000000' }); // revokes nothing: reads the revocation list now
+    assert.equal(local.revokedCount, before + 1, 'the expired tokens are forgotten, the live revoked one kept');
+    await assert.rejects(local.verify(long.token), { code: 'unauthenticated', message: /revoked/ });
+    for (const token of short.slice(0, 3)) await assert.rejects(local.verify(token), { code: 'unauthenticated', message: /expired/ });
+  });
+
   test('key rotation: new tokens use the new key, old tokens stay valid, and another process picks the key up', async () => {
     const before = await svc.issue({ subject: 'a', grants: [{ project: 'acme', role: 'viewer' }] });
     const kid = await svc.rotate();

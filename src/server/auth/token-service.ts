@@ -80,6 +80,13 @@ export class TokenService {
   /** Signature checks this process made (a token's first request, or its first after the cache let it go). */
   signatureChecks = 0;
   private revoked = new Set<string>();
+  /**
+   * Ids revoked here, each with how many refreshes had started then: kept in `revoked` until a
+   * refresh that started later (so read the store after the revocation committed) is applied.
+   */
+  private readonly revokedHere = new Map<string, number>();
+  private refreshesStarted = 0;
+  private refreshApplied = 0;
   private timer?: NodeJS.Timeout;
   private pruneTimer?: NodeJS.Timeout;
   private lastKeyReload = 0;
@@ -209,7 +216,10 @@ export class TokenService {
   async revoke(where: { id: string } | { hostId: string } | { hostGone: true } | { project: string; createdBefore?: string }): Promise<string[]> {
     const ids = await this.options.auth.revoke(where, this.now().toISOString());
     const fresh = new Set(ids.filter((id) => !this.revoked.has(id)));
-    for (const id of ids) this.revoked.add(id);
+    for (const id of ids) {
+      this.revoked.add(id);
+      this.revokedHere.set(id, this.refreshesStarted);
+    }
     this.notifyRevoked(fresh);
     // Every server revokes a host's tokens when it sees the host invalidated or deleted; the first
     // one's UPDATE leaves the others nothing "newly" revoked, so they read the list now instead of
@@ -273,6 +283,28 @@ export class TokenService {
     };
     if (Number.isFinite(exp)) arm();
     return stop;
+  }
+
+  /**
+   * Throws the `unauthenticated` error of a revoked token when the caller's token is revoked in the
+   * store, also by another server whose revocation this one has not heard of yet (that takes up to
+   * `revocationRefreshMs`). For what outlives the request, such as minting a token: call it once
+   * that is stored, so a revocation it misses came after it, as if the request had come first.
+   * @example const issued = await tokens.issue(o); await tokens.assertNotRevoked(caller).catch(async (e) => { await tokens.revoke({ id: issued.id }); throw e; })
+   */
+  async assertNotRevoked(caller: Caller): Promise<void> {
+    const id = caller.tokenId;
+    if (!id) return; // an OIDC token: its issuer revokes it, not us
+    if (this.revoked.has(id)) throw revokedError();
+    if (!(await this.options.auth.getToken(id))?.revokedAt) return;
+    this.revoked.add(id);
+    this.notifyRevoked(new Set([id]));
+    throw revokedError();
+  }
+
+  /** How many revoked tokens this process holds in memory (those not expired, and those revoked here since the last refresh). */
+  get revokedCount(): number {
+    return this.revoked.size;
   }
 
   /** The caller a token stands for; `unauthenticated` for anything not valid now. */
@@ -361,11 +393,22 @@ export class TokenService {
     if (newest) this.newestKid = newest.kid;
   }
 
+  /**
+   * Replaces the revocations held in memory by the store's list (revoked tokens not expired yet), so
+   * they stay as few as the live revoked tokens: an expired token fails verification anyway.
+   */
   private async refreshRevocations(): Promise<void> {
+    const started = ++this.refreshesStarted;
     const ids = await this.options.auth.revokedIds(this.now().toISOString());
+    if (started < this.refreshApplied) return; // a later read was applied already: it saw more than this one
+    this.refreshApplied = started;
     const next = new Set(ids);
     const fresh = new Set(ids.filter((id) => !this.revoked.has(id)));
-    for (const id of this.revoked) next.add(id); // revoked here a moment ago: keep until the store shows it
+    for (const [id, at] of this.revokedHere) {
+      // Revoked here before this read began: it is in the list unless it has expired.
+      if (at < started) this.revokedHere.delete(id);
+      else next.add(id); // revoked while the read ran: keep until the next one shows it
+    }
     this.revoked = next;
     this.notifyRevoked(fresh);
   }

@@ -94,6 +94,12 @@ export function registerTokenRoutes(app: FastifyInstance, inventory: InventorySe
         await tokens.revoke({ id: issued.id });
         throw new EimError('not_found', `project "${project}" not found`);
       }
+      // The caller's token may have been revoked through another server that this one has not
+      // heard from yet: a token it minted would outlive that revocation.
+      await tokens.assertNotRevoked(caller).catch(async (e: unknown) => {
+        await tokens.revoke({ id: issued.id });
+        throw e;
+      });
       return reply.code(201).send(issued);
     },
   );

@@ -22,7 +22,8 @@ export interface EnrolmentDeps {
  * together with the host status naming the enrolment (and checks, inside it, that the host is still
  * admitted), grouped with concurrent ones into one commit. Each enrolment's token stays valid
  * whichever of a machine's racing enrolments the agent ends up keeping (until it expires, or the
- * host is invalidated or deleted), and a refused or failed enrolment leaves no token to revoke. Two
+ * host is invalidated or deleted), and a refused or failed enrolment leaves no valid token (one
+ * whose enrollment token turns out revoked in the store revokes the agent token it stored). Two
  * autoRegister enrolments of one machine racing each other end on one host (the identity is unique
  * per project; the loser finds the winner's host).
  */
@@ -61,6 +62,12 @@ export async function enroll(deps: EnrolmentDeps, caller: Caller, body: unknown)
     if (isEimError(e) && e.code === 'not_found') throw new EimError('not_found', `host ${hostId} was deleted while this machine enrolled; register it again (or enrol with an autoRegister token)`);
     throw e;
   }
+  // The enrollment token may have been revoked through another server that this one has not heard
+  // from yet: the agent token it got would outlive that revocation (one read of the token's record).
+  await tokens.assertNotRevoked(caller).catch(async (e: unknown) => {
+    await tokens.revoke({ id: issued.id });
+    throw e;
+  });
   return { hostId, project, token: issued.token, ...(issued.expiresAt ? { expiresAt: issued.expiresAt } : {}) };
 }
 

@@ -120,6 +120,11 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     // issue revoked only the tokens that existed then. One committed after this look revokes the new
     // token with the others (it is stored by now), on whichever server handles it.
     await admitted();
+    // Revoked by id through another server that this one has not heard from yet: no renewal.
+    await tokens.assertNotRevoked(a.caller).catch(async (e: unknown) => {
+      await tokens.revoke({ id: issued.id });
+      throw e;
+    });
     return { token: issued.token, ...(issued.expiresAt ? { expiresAt: issued.expiresAt } : {}) };
   });
 
