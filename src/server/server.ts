@@ -176,7 +176,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const createdDefault = await store.ensureProject('default');
   await inventory.ensureProject('default');
   if (createdDefault) await inventory.seedProject('default');
-  const tokens = await TokenService.open({ auth: store.auth, oidc: o.oidc });
+  const tokens = await TokenService.open({ auth: store.auth, oidc: o.oidc, soleWriter: store.dialect === 'sqlite' });
   const adminTokenPath = join(o.dataDir, 'admin.token');
   const firstStart = !existsSync(adminTokenPath);
   let adminToken = firstStart ? '' : readFileSync(adminTokenPath, 'utf8').trim();

@@ -131,6 +131,25 @@ describe('tokens', () => {
     await peer.assertNotRevoked(await peer.verify(keep.token));
   });
 
+  test('assertNotRevoked of a sole writer (SQLite: one server per file) answers from memory, which holds every revocation it made', async (t) => {
+    const auth = (await ts.reopen()).auth;
+    let reads = 0;
+    const counted = Object.assign(Object.create(Object.getPrototypeOf(auth)) as typeof auth, auth, {
+      getToken: (id: string) => {
+        reads++;
+        return auth.getToken(id);
+      },
+    });
+    const sole = await TokenService.open({ auth: counted, revocationRefreshMs: 3_600_000, soleWriter: true });
+    t.after(() => sole.stop());
+    const admin = await sole.issue({ subject: 'sole-admin', grants: [{ project: 'acme', role: 'admin' }] });
+    const caller = await sole.verify(admin.token);
+    await sole.assertNotRevoked(caller);
+    await sole.revoke({ id: admin.id });
+    await assert.rejects(sole.assertNotRevoked(caller), { code: 'unauthenticated', message: /revoked/ });
+    assert.equal(reads, 0, 'no token record was read');
+  });
+
   test('revocations are held in memory only while their tokens have not expired: minting and revoking short-lived tokens does not grow a server for good', async (t) => {
     let clock = Date.parse('2030-01-01T00:00:00Z');
     const local = await TokenService.open({ auth: (await ts.reopen()).auth, revocationRefreshMs: 3_600_000, now: () => new Date(clock) });
