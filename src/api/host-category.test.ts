@@ -46,8 +46,9 @@ test('hostCategory reads nothing but HOST_CATEGORY_FIELDS: a host rebuilt from t
 });
 
 test('every category is reachable, and the precedence is no connection, maintenance, error, in progress, running', () => {
-  const seen = new Set<string>();
-  fc.assert(fc.property(host, (h) => void seen.add(hostCategory(h))), { numRuns: 2000 });
+  // 20,000 hosts: 'running' needs every triple calm and the generation observed, about 1 host in
+  // 400 of this generator (2,000 missed it about once in 120 runs; 20,000 misses it never in practice).
+  const seen = new Set(fc.sample(host, 20_000).map((h) => hostCategory(h)));
   assert.deepEqual([...seen].sort(), [...HOST_CATEGORIES].sort());
   const t = (indicator: string, message = '') => ({ indicator, message });
   assert.equal(hostCategory({ generation: 1, status: { maintenance: { inWindow: true }, hostStatus: t('idle', 'maintenance') } }), 'maintenance', 'silent within the grace of a window');
