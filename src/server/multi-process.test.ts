@@ -189,3 +189,37 @@ test('several servers on one PostgreSQL database run the managers in one of them
   }
   await waiting(b, 'after-failover');
 });
+
+test('a leader that hangs (its session stays open, as after a power loss on another machine) hands the managers over', async (t) => {
+  if (!(await pgReachable())) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
+  const db = await createTestDatabase();
+  cleanups.push(() => db.drop());
+  const tmp = tempDir();
+  cleanups.push(() => tmp.remove());
+  const args = ['--store', db.url, '--data-dir', tmp.dir];
+  const a = await spawnServer(args);
+  cleanups.push(async () => {
+    a.proc.kill('SIGCONT');
+    await a.kill('SIGKILL');
+  });
+  const b = await spawnServer(args);
+  cleanups.push(() => b.kill('SIGKILL'));
+  const running = /managers: running in this process/;
+  assert.match(a.output(), running, a.output());
+
+  // A stops answering but its TCP connections stay up: PostgreSQL keeps its session (and so the
+  // lock) until something ends it. B must take over all the same, within the lock's idle limit.
+  const stoppedAt = Date.now();
+  a.proc.kill('SIGSTOP');
+  while (!running.test(b.output())) {
+    assert.ok(Date.now() - stoppedAt < 12_000, `B did not take over the managers within 12 s of A hanging:\n${b.output()}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  // A, resumed, finds its session gone and stops its managers instead of running them beside B's.
+  a.proc.kill('SIGCONT');
+  const deadline = Date.now() + 5000;
+  while (!/managers: stopping them here/.test(a.output())) {
+    assert.ok(Date.now() < deadline, `A did not notice it lost the managers lock within 5 s of resuming:\n${a.output()}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+});

@@ -43,3 +43,26 @@ test('postgres: one advisory lease holder at a time; stopping, or losing the ses
     await db.drop();
   }
 });
+
+test('postgres: a holder whose session ends gives the lease up at once, before another can take it', async (t) => {
+  if (!(await pgReachable())) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
+  const db = await createTestDatabase();
+  const log: string[] = [];
+  // a checks its session only every 10 s; b tries every 50 ms.
+  const a = new AdvisoryLease({ url: db.url, keys: [424242, 8], intervalMs: 10_000, acquired: () => void log.push('a acquired'), lost: () => void log.push('a lost') });
+  const b = new AdvisoryLease({ url: db.url, keys: [424242, 8], intervalMs: 50, acquired: () => void log.push('b acquired'), lost: () => void log.push('b lost') });
+  try {
+    await a.start();
+    await b.start();
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    await admin.query("select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and objid = 8 and classid = 424242 and granted");
+    await admin.end();
+    await until(() => b.held, 'b to take over', POLL);
+    // Had a waited for its next check, both would run what only one may for up to 10 s.
+    assert.deepEqual(log, ['a acquired', 'a lost', 'b acquired']);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+    await db.drop();
+  }
+});

@@ -11,6 +11,12 @@ export interface AdvisoryLeaseOptions {
   lost: () => Promise<void> | void;
   /** How often a standby tries for the lock, and the holder checks its connection. @default 2000 */
   intervalMs?: number;
+  /**
+   * How long PostgreSQL keeps the session of a holder that has gone quiet (hung, or its machine
+   * gone without closing the connection) before ending it and freeing the lock. A holder whose
+   * check has no answer within intervalMs gives the lock up itself, before this. @default 3 × intervalMs
+   */
+  idleLimitMs?: number;
   onError?: (e: unknown) => void;
 }
 
@@ -18,7 +24,10 @@ export interface AdvisoryLeaseOptions {
  * Leadership among the server processes sharing one PostgreSQL database: a session-level advisory
  * lock held on a connection of its own. The holder keeps it as long as its session lives; when the
  * process dies or its connection breaks, PostgreSQL releases it and a standby takes it at its next
- * try. A holder that finds its connection broken calls `lost` before competing again.
+ * try. A session quiet for idleLimitMs is ended by PostgreSQL (`idle_session_timeout`): a hung
+ * holder, or one whose machine vanished with its connection open, would otherwise keep the lock
+ * for hours (until TCP keepalive gives up). A holder calls `lost` as soon as its connection ends,
+ * or when its check has no answer within intervalMs, before competing again.
  * @example const lease = new AdvisoryLease({ url, keys: [0x65696d, 1], acquired: start, lost: stop }); lease.start(); … await lease.stop()
  */
 export class AdvisoryLease {
@@ -26,7 +35,8 @@ export class AdvisoryLease {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private holding = false;
-  private busy?: Promise<void>;
+  /** Attempts and drops, one at a time (a connection's end is handled between two attempts). */
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: AdvisoryLeaseOptions) {}
 
@@ -44,7 +54,7 @@ export class AdvisoryLease {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.busy;
+    await this.chain;
     if (this.holding) {
       this.holding = false;
       await this.o.lost();
@@ -54,11 +64,18 @@ export class AdvisoryLease {
   }
 
   private tick(): Promise<void> {
-    this.busy = this.attempt().finally(() => {
-      this.busy = undefined;
-      if (!this.stopped) this.timer = setTimeout(() => void this.tick(), this.o.intervalMs ?? 2000).unref();
+    return this.serial(() => this.attempt()).finally(() => {
+      if (!this.stopped) this.timer = setTimeout(() => void this.tick(), this.interval).unref();
     });
-    return this.busy;
+  }
+
+  private serial(fn: () => Promise<void>): Promise<void> {
+    this.chain = this.chain.then(fn);
+    return this.chain;
+  }
+
+  private get interval(): number {
+    return this.o.intervalMs ?? 2000;
   }
 
   private async attempt(): Promise<void> {
@@ -80,10 +97,19 @@ export class AdvisoryLease {
   }
 
   private async connect(): Promise<pg.Client> {
-    const c = new pg.Client({ connectionString: this.o.url });
-    // A broken session is found by the next check; until then the error must not crash the process.
+    // The check's own timeout: a holder that cannot confirm its session gives the lock up before
+    // PostgreSQL's idle limit can hand it to another.
+    const c = new pg.Client({ connectionString: this.o.url, query_timeout: this.interval });
     c.on('error', (e) => this.o.onError?.(e));
+    // The session ended (terminated, the network cut it): the lock is gone now, not at the next check.
+    c.on('end', () => void this.serial(async () => (this.client === c ? this.drop() : undefined)));
     await c.connect();
+    try {
+      await c.query(`set idle_session_timeout = ${Math.round(this.o.idleLimitMs ?? 3 * this.interval)}`);
+    } catch (e) {
+      // Before PostgreSQL 14 there is no such limit: a hung holder keeps the lock until its connection ends.
+      this.o.onError?.(e);
+    }
     return c;
   }
 
