@@ -20,6 +20,12 @@ export interface Caller {
   hostId?: string;
   /** An enrollment token that may register unknown hosts. */
   autoRegister?: boolean;
+  /**
+   * The managers' leader epoch (never from a token): set by a server for the managers it runs while
+   * it holds the managers lock of a shared database, so that their writes are refused once another
+   * server has taken the managers over (`WriteOptions.fence` of the store).
+   */
+  fence?: number;
 }
 
 export interface ListOptions {

@@ -208,7 +208,7 @@ export class InventoryService {
       if (split) await tx.putSecrets(res.id, project, split.secrets);
       return res;
       // What it refers to is read with the rest of the batch (a Command's host, a Site's region).
-    }, { reads: refIds(def, spec, status), identities: identityLookups(def.kind, project, spec), creates: [{ project, kind: def.kind, name: input.name }] });
+    }, { reads: refIds(def, spec, status), identities: identityLookups(def.kind, project, spec), creates: [{ project, kind: def.kind, name: input.name }], fence: caller.fence });
     this.stats.writes++;
     return created;
   }
@@ -344,7 +344,7 @@ export class InventoryService {
       const res = await tx.update(next, actor, refsChanged);
       if (secretsChanged) await tx.putSecrets(id, project, secrets);
       return { res, wrote: true };
-    }, { reads: [id], identities: identityLookups(def.kind, project, isPlainObject(patch.spec) ? patch.spec : {}) });
+    }, { reads: [id], identities: identityLookups(def.kind, project, isPlainObject(patch.spec) ? patch.spec : {}), fence: caller.fence });
     if (out.wrote) this.stats.writes++;
     return out.res;
   }
@@ -386,7 +386,7 @@ export class InventoryService {
       }
       for (const t of options.tokens ?? []) await tx.insertToken(t);
       return { res, wrote };
-    }, { reads: [id] });
+    }, { reads: [id], fence: caller.fence });
     if (out.wrote) this.stats.writes++;
     return out.res;
   }
@@ -408,7 +408,7 @@ export class InventoryService {
       }
       const removed = await removeWithOwned(tx, cur, actor);
       return { removed: true, resource: removed[removed.length - 1] };
-    }, { reads: [id] });
+    }, { reads: [id], fence: caller.fence });
     this.stats.writes++;
     return out;
   }

@@ -3,7 +3,7 @@ import { loadavg } from 'node:os';
 import { after, test } from 'node:test';
 import { call, openSse, type SseFrame } from '../testing/http-client.ts';
 import { type ServerProcess, spawnServer } from '../testing/server-process.ts';
-import { createTestDatabase, PG_URL, pgReachable, tempDir } from '../testing/test-stores.ts';
+import { createTestDatabase, PG_URL, pgReachable, queryDatabase, tempDir } from '../testing/test-stores.ts';
 
 // Two real server processes on one PostgreSQL database (ARCHITECTURE.md §3): a write acknowledged
 // by one reaches the other's watchers through LISTEN/NOTIFY, in order, fast.
@@ -215,6 +215,9 @@ test('a leader that hangs (its session stays open, as after a power loss on anot
     assert.ok(Date.now() - stoppedAt < 12_000, `B did not take over the managers within 12 s of A hanging:\n${b.output()}`);
     await new Promise((res) => setTimeout(res, 100));
   }
+  // Each took a leader epoch with the lock (A the first, B the second): what A's managers still
+  // write once resumed is refused by the store (src/store/leader-fence.test.ts).
+  assert.deepEqual((await queryDatabase(db.url, 'select leader_epoch from eim_meta')).map((r) => Number(r.leader_epoch)), [2]);
   // A, resumed, finds its session gone and stops its managers instead of running them beside B's.
   a.proc.kill('SIGCONT');
   const deadline = Date.now() + 5000;

@@ -230,8 +230,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   // The managers use the Inventory interface only; in this process it is the in-process one.
   const managerCaller = { subject: 'managers', grants: [{ project: ALL_PROJECTS, role: 'manager' as const }] };
-  const startLocal = () =>
-    startManagers(inventory.as(managerCaller), {
+  // `fence`: the leader epoch taken with the managers lock of a shared database (see below).
+  const startLocal = (fence?: number) =>
+    startManagers(inventory.as(fence === undefined ? managerCaller : { ...managerCaller, fence }), {
       onError: (e) => log.warn({ err: e }, 'manager error'),
       alerts: {
         revealSpec: (project, kind, id) => inventory.revealSpec(managerCaller, project, kind, id),
@@ -249,7 +250,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       url: o.store,
       keys: MANAGERS_LOCK,
       acquired: async () => {
-        managers = await startLocal();
+        // A new epoch before the first write: from now on the store refuses what the managers of a
+        // previous holder still write (one frozen, or not yet aware that its lock is gone).
+        managers = await startLocal(await store.takeLeaderEpoch());
         log.info('managers: running in this process (it holds the managers lock of this database)');
       },
       lost: async () => {

@@ -21,8 +21,9 @@ export interface DialectAdapter {
    *
    * `commit` sends COMMIT behind the statements started before it, without waiting for their
    * answers; called by a body that has started its last statement (else runBatch commits after it).
+   * `epoch` is the managers' leader epoch read under the same lock (see `WriteOptions.fence`).
    */
-  runBatch?(body: (trx: Kysely<Database>, revision: Promise<number>, commit: () => Promise<unknown>) => Promise<void>): Promise<void>;
+  runBatch?(body: (trx: Kysely<Database>, revision: Promise<number>, commit: () => Promise<unknown>, epoch: Promise<number>) => Promise<void>): Promise<void>;
   /**
    * The end of a write transaction: append the batch's events, move the global revision, and (on
    * PostgreSQL) NOTIFY other processes, delivered at commit.

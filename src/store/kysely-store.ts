@@ -104,7 +104,7 @@ export class KyselyStore implements Store {
     let notice: number | undefined;
     /** Set when the body has done its part and the COMMIT is sent next: only then may a failure hide a commit. */
     let committing = false;
-    const body = async (trx: Kysely<Database>, locked: Promise<number>, commit?: () => Promise<unknown>) => {
+    const body = async (trx: Kysely<Database>, locked: Promise<number>, commit?: () => Promise<unknown>, leaderEpoch?: Promise<number>) => {
       // Under the lock: what the batch's writes will read, in one statement.
       const rows = new BatchRows(trx, this.dialect);
       const reads: Promise<unknown>[] = [locked];
@@ -120,8 +120,15 @@ export class KyselyStore implements Store {
       }
       await settled(reads);
       let revision = await locked;
+      const epoch = await leaderEpoch;
       const at = this.now().toISOString();
       for (const item of batch) {
+        if (item.run.fence !== undefined && epoch !== undefined && item.run.fence !== epoch) {
+          // Made for a holder of the managers lock that another server has taken over from (it has
+          // not noticed yet, or was frozen meanwhile): refused, so two never write as managers at once.
+          results.push({ ok: false, value: new EimError('unavailable', `this server no longer runs the managers (its lock was taken over: epoch ${item.run.fence}, now ${epoch}); the write was not made`) });
+          continue;
+        }
         const mark = revision;
         const tx = new KyselyWriteTx(trx, this.adapter, at, { peek: () => revision + 1, take: () => ++revision }, events, this.maxResourceBytes, this.unbounded, rows);
         try {
@@ -375,6 +382,12 @@ export class KyselyStore implements Store {
   async currentRevision(): Promise<number> {
     const meta = await this.db.selectFrom('eim_meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
     return Number(meta.revision);
+  }
+
+  async takeLeaderEpoch(): Promise<number> {
+    // The row of the revision lock: a write batch in flight finishes first, and every later one sees the new epoch.
+    const row = await this.db.updateTable('eim_meta').set((eb) => ({ leader_epoch: eb('leader_epoch', '+', 1) })).where('id', '=', 1).returning('leader_epoch').executeTakeFirstOrThrow();
+    return Number(row.leader_epoch);
   }
 
   async compact(options: RetentionOptions, now: Date): Promise<number> {

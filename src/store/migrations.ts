@@ -170,6 +170,13 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
         await db.schema.dropIndex('eim_tokens_project').execute();
       },
     },
+    '0016_leader_epoch': {
+      async up(db: Kysely<any>) {
+        // Which holder of the managers lock is the current one (PostgreSQL, several servers): a
+        // server that takes the lock moves it on, and writes made for an older holder are refused.
+        await db.schema.alterTable('eim_meta').addColumn('leader_epoch', int64, (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
   };
 }
 

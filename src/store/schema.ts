@@ -44,6 +44,7 @@ export interface MetaTable {
   id: number;
   revision: number;
   compacted_revision: number;
+  leader_epoch: number;
 }
 
 export interface ProjectsTable {

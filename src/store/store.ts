@@ -127,6 +127,12 @@ export interface WriteOptions {
   reads?: readonly string[];
   identities?: readonly IdentityLookup[];
   creates?: readonly NameClaim[];
+  /**
+   * The managers' leader epoch this write was made under (`Store.takeLeaderEpoch`): refused with
+   * `unavailable` once another server has taken the managers over (a newer epoch). Only where
+   * several processes share the store (PostgreSQL); a sole process is always the leader.
+   */
+  fence?: number;
 }
 
 /** The persistence layer, implemented for SQLite and PostgreSQL with the same behaviour. */
@@ -170,6 +176,12 @@ export interface Store {
    */
   readEventPage(query: EventQuery): Promise<{ events: LoggedEvent[]; more: boolean }>;
   currentRevision(): Promise<number>;
+  /**
+   * Moves the managers' leader epoch on and returns the new one: called by a server that has just
+   * taken the managers lock, before its managers write. Writes fenced with an older epoch are
+   * refused from then on (`WriteOptions.fence`).
+   */
+  takeLeaderEpoch(): Promise<number>;
   /** Deletes events outside retention; returns the new compacted revision. */
   compact(options: RetentionOptions, now: Date): Promise<number>;
   /** Called after every local commit with its events, in revision order. */

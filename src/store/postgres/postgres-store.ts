@@ -16,8 +16,12 @@ export interface PostgresStoreOptions extends KyselyStoreOptions {
   poolSize?: number;
 }
 
-/** The revision lock: the row lock is held to commit, so the next writer gets its revisions only after we committed. */
-const LOCK_REVISION = 'select revision from eim_meta where id = 1 for update';
+/**
+ * The revision lock: the row lock is held to commit, so the next writer gets its revisions only
+ * after we committed. The managers' leader epoch comes with it (WriteOptions.fence): one taking the
+ * managers lock moves it on under the same row lock, so a batch sees every move committed before it.
+ */
+const LOCK_REVISION = 'select revision, leader_epoch from eim_meta where id = 1 for update';
 
 function postgresAdapter(url: string, pool: pg.Pool): DialectAdapter {
   /**
@@ -59,7 +63,9 @@ function postgresAdapter(url: string, pool: pg.Pool): DialectAdapter {
         // Sent at once with the body's first reads (the pool's connections pipeline), which the
         // database runs after the lock is held, so they see every commit before ours.
         const begun = client.query('begin');
-        const locked = client.query(LOCK_REVISION).then((r) => Number(r.rows[0].revision));
+        const lockedRow = client.query(LOCK_REVISION);
+        const locked = lockedRow.then((r) => Number(r.rows[0].revision));
+        const epoch = lockedRow.then((r) => Number(r.rows[0].leader_epoch));
         // All settled before anything else is sent: a body still running would send statements
         // after the rollback, or on a connection back in the pool.
         // The body sends COMMIT itself, right behind its last statements (through its handle, so
@@ -77,7 +83,7 @@ function postgresAdapter(url: string, pool: pg.Pool): DialectAdapter {
           );
           return committed;
         };
-        const [b, l, w] = await Promise.allSettled([begun, locked, body(handle.db, locked, commit)]);
+        const [b, l, w] = await Promise.allSettled([begun, locked, body(handle.db, locked, commit, epoch)]);
         const failed = [w, b, l].find((x) => x.status === 'rejected');
         if (failed) {
           // Also after a COMMIT that answered ROLLBACK: a warning then, and the session is clean.
