@@ -124,17 +124,24 @@ function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
-/** `*` matches any run; linear backtracking, so a hostile pattern cannot blow up like a RegExp. */
+/**
+ * `*` matches any run. The literal runs between stars are found leftmost-first with indexOf, which
+ * is exact for star-only patterns and never backtracks: a hostile pattern (a long run after a star)
+ * over a long string costs a substring search, not one comparison of the run per position.
+ */
 function globMatch(p: string, s: string): boolean {
-  let pi = 0, si = 0, star = -1, mark = 0;
-  while (si < s.length) {
-    if (pi < p.length && p[pi] === '*') { star = pi++; mark = si; }
-    else if (pi < p.length && p[pi] === s[si]) { pi++; si++; }
-    else if (star >= 0) { pi = star + 1; si = ++mark; }
-    else return false;
+  const runs = p.split('*');
+  const first = runs[0];
+  const last = runs[runs.length - 1];
+  if (s.length < first.length + last.length || !s.startsWith(first) || !s.endsWith(last)) return false;
+  let at = first.length;
+  const end = s.length - last.length;
+  for (let i = 1; i < runs.length - 1; i++) {
+    const found = s.indexOf(runs[i], at);
+    if (found < 0 || found + runs[i].length > end) return false;
+    at = found + runs[i].length;
   }
-  while (p[pi] === '*') pi++;
-  return pi === p.length;
+  return true;
 }
 
 class Parser {
