@@ -66,6 +66,8 @@ function postgresAdapter(url: string, pool: pg.Pool): DialectAdapter {
         const lockedRow = client.query(LOCK_REVISION);
         const locked = lockedRow.then((r) => Number(r.rows[0].revision));
         const epoch = lockedRow.then((r) => Number(r.rows[0].leader_epoch));
+        // Fails with `locked` (handled below); a body that fails before reading it must not leave it unhandled.
+        epoch.catch(() => {});
         // All settled before anything else is sent: a body still running would send statements
         // after the rollback, or on a connection back in the pool.
         // The body sends COMMIT itself, right behind its last statements (through its handle, so
