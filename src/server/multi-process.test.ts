@@ -19,16 +19,21 @@ after(async () => {
   for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
 });
 
+/** A test database and data directory for servers to share (removed after the file): their `eim server` arguments. */
+async function sharedStore(): Promise<{ db: { url: string }; args: string[] }> {
+  const db = await createTestDatabase();
+  cleanups.push(() => db.drop());
+  const tmp = tempDir();
+  cleanups.push(() => tmp.remove());
+  return { db, args: ['--store', db.url, '--data-dir', tmp.dir] };
+}
+
 /** The q-quantile of `sorted` (nearest rank). */
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 
 test('two server processes on one PostgreSQL database: a write on A reaches a watch on B in order, p90 ≤ 100 ms', async (t) => {
   if (!(await pgReachable())) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
-  const db = await createTestDatabase();
-  cleanups.push(() => db.drop());
-  const tmp = tempDir();
-  cleanups.push(() => tmp.remove());
-  const args = ['--store', db.url, '--data-dir', tmp.dir];
+  const { args } = await sharedStore();
 
   // A first: it creates the signing key and admin.token that B then reads from the shared data dir.
   const a: ServerProcess = await spawnServer(args);
@@ -151,11 +156,7 @@ test('two server processes on one PostgreSQL database: a write on A reaches a wa
 
 test('several servers on one PostgreSQL database run the managers in one of them at a time; another takes over when it dies', async (t) => {
   if (!(await pgReachable())) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
-  const db = await createTestDatabase();
-  cleanups.push(() => db.drop());
-  const tmp = tempDir();
-  cleanups.push(() => tmp.remove());
-  const args = ['--store', db.url, '--data-dir', tmp.dir];
+  const { args } = await sharedStore();
   const a = await spawnServer(args);
   cleanups.push(() => a.kill('SIGKILL'));
   const b = await spawnServer(args);
@@ -192,11 +193,7 @@ test('several servers on one PostgreSQL database run the managers in one of them
 
 test('a leader that hangs (its session stays open, as after a power loss on another machine) hands the managers over', async (t) => {
   if (!(await pgReachable())) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
-  const db = await createTestDatabase();
-  cleanups.push(() => db.drop());
-  const tmp = tempDir();
-  cleanups.push(() => tmp.remove());
-  const args = ['--store', db.url, '--data-dir', tmp.dir];
+  const { db, args } = await sharedStore();
   const a = await spawnServer(args);
   cleanups.push(async () => {
     a.proc.kill('SIGCONT');
@@ -215,6 +212,7 @@ test('a leader that hangs (its session stays open, as after a power loss on anot
     assert.ok(Date.now() - stoppedAt < 12_000, `B did not take over the managers within 12 s of A hanging:\n${b.output()}`);
     await new Promise((res) => setTimeout(res, 100));
   }
+  t.diagnostic(`B took over ${Date.now() - stoppedAt} ms after A hung`);
   // Each took a leader epoch with the lock (A the first, B the second): what A's managers still
   // write once resumed is refused by the store (src/store/leader-fence.test.ts).
   assert.deepEqual((await queryDatabase(db.url, 'select leader_epoch from eim_meta')).map((r) => Number(r.leader_epoch)), [2]);

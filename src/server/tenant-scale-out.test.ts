@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { call, openSse, type SseFrame } from '../testing/http-client.ts';
 import { ServerCluster } from '../testing/server-cluster.ts';
 import { createTestDatabase, PG_URL, pgReachable, tempDir } from '../testing/test-stores.ts';
@@ -30,6 +30,17 @@ describe('a tenant against three servers on one PostgreSQL database', { concurre
   };
   const statusOn = async (server: number, token: string, path = '/v1/projects/p/hosts') => (await call(`${urls[server]}${path}`, { token })).status;
   const statusesOn = (token: string, path?: string) => Promise.all(urls.map((_, i) => statusOn(i, token, path)));
+  const heartbeatsOn = (token: string) => Promise.all(urls.map(async (url) => (await call(`${url}/southbound/v1/heartbeat`, { method: 'POST', token, body: {} })).status));
+  /**
+   * A request B took with a token just revoked through A: refused (401), or, made before B heard of
+   * the revocation, what it made is refused everywhere once the revocation bound has passed (`then`).
+   */
+  const refusedOrShortLived = async (t: TestContext, what: string, r: { status: number; body: string }, ok: number, then: () => Promise<void>) => {
+    t.diagnostic(`${what} through B right after the revocation on A: ${r.status}`);
+    if (r.status !== ok) return assert.equal(r.status, 401, r.body);
+    await new Promise((res) => setTimeout(res, REVOCATION_BOUND_MS));
+    await then();
+  };
 
   before(async () => {
     if (!(await pgReachable())) return;
@@ -82,14 +93,10 @@ describe('a tenant against three servers on one PostgreSQL database', { concurre
     // At once, through B, before B's next revocation refresh: B may still take the token, but
     // whatever it mints with it must not survive the revocation.
     const minted = await call(`${urls[1]}/v1/projects/p/tokens`, { method: 'POST', token: tenantAdmin.token, body: { role: 'admin' } });
-    t.diagnostic(`minting through B right after the revocation on A: ${minted.status}`);
-    if (minted.status !== 201) {
-      assert.equal(minted.status, 401, minted.body);
-      return;
-    }
-    await new Promise((r) => setTimeout(r, REVOCATION_BOUND_MS));
-    assert.deepEqual(await statusesOn(tenantAdmin.token), [401, 401, 401], 'the revoked token is refused everywhere');
-    assert.deepEqual(await statusesOn(minted.json.token), [401, 401, 401], 'the token it minted after its revocation is refused too');
+    await refusedOrShortLived(t, 'minting', minted, 201, async () => {
+      assert.deepEqual(await statusesOn(tenantAdmin.token), [401, 401, 401], 'the revoked token is refused everywhere');
+      assert.deepEqual(await statusesOn(minted.json.token), [401, 401, 401], 'the token it minted after its revocation is refused too');
+    });
   });
 
   test('a revoked enrollment token cannot, in the revocation window of another server, enrol an agent whose token outlives its revocation', async (t) => {
@@ -103,14 +110,7 @@ describe('a tenant against three servers on one PostgreSQL database', { concurre
     assert.equal((await enrol('E-1')).status, 200, 'B knows the token (it signed it)');
     assert.equal((await call(`${urls[0]}/v1/projects/p/tokens/${enrolment.id}`, { method: 'DELETE', token: admin })).status, 204);
     const late = await enrol('E-2');
-    t.diagnostic(`enrolling through B right after the revocation on A: ${late.status}`);
-    if (late.status !== 200) {
-      assert.equal(late.status, 401, late.body);
-      return;
-    }
-    await new Promise((r) => setTimeout(r, REVOCATION_BOUND_MS));
-    const beats = await Promise.all(urls.map(async (url) => (await call(`${url}/southbound/v1/heartbeat`, { method: 'POST', token: late.json.token, body: {} })).status));
-    assert.deepEqual(beats, [401, 401, 401], 'the agent token it got after its revocation is refused');
+    await refusedOrShortLived(t, 'enrolling', late, 200, async () => assert.deepEqual(await heartbeatsOn(late.json.token), [401, 401, 401], 'the agent token it got after its revocation is refused'));
   });
 
   test('an agent token revoked by id through A cannot, in the revocation window of B, renew itself into one that outlives the revocation', async (t) => {
@@ -121,14 +121,7 @@ describe('a tenant against three servers on one PostgreSQL database', { concurre
     assert.equal((await call(`${urls[1]}/southbound/v1/heartbeat`, { method: 'POST', token: agent.token, body: {} })).status, 204, 'B knows the token (it signed it)');
     assert.equal((await call(`${urls[0]}/v1/projects/p/tokens/${agent.id}`, { method: 'DELETE', token: admin })).status, 204);
     const renewed = await call(`${urls[1]}/southbound/v1/renew`, { method: 'POST', token: agent.token });
-    t.diagnostic(`renewing through B right after the revocation on A: ${renewed.status}`);
-    if (renewed.status !== 200) {
-      assert.equal(renewed.status, 401, renewed.body);
-      return;
-    }
-    await new Promise((r) => setTimeout(r, REVOCATION_BOUND_MS));
-    const beats = await Promise.all(urls.map(async (url) => (await call(`${url}/southbound/v1/heartbeat`, { method: 'POST', token: renewed.json.token, body: {} })).status));
-    assert.deepEqual(beats, [401, 401, 401], 'the token it renewed into after its revocation is refused');
+    await refusedOrShortLived(t, 'renewing', renewed, 200, async () => assert.deepEqual(await heartbeatsOn(renewed.json.token), [401, 401, 401], 'the token it renewed into after its revocation is refused'));
   });
 
   test("a tenant of p learns nothing of q's hosts through any server: list, get, summary, events, watch (lease-derived lastSeenAt too)", async (t) => {

@@ -296,9 +296,20 @@ export class TokenService {
    * store, also by another server whose revocation this one has not heard of yet (that takes up to
    * `revocationRefreshMs`). For what outlives the request, such as minting a token: call it once
    * that is stored, so a revocation it misses came after it, as if the request had come first.
-   * @example const issued = await tokens.issue(o); await tokens.assertNotRevoked(caller).catch(async (e) => { await tokens.revoke({ id: issued.id }); throw e; })
+   * `minted`: the id of the token the request made, revoked before any error is thrown (also when
+   * the store cannot be asked).
+   * @example const issued = await tokens.issue(o); await tokens.assertNotRevoked(caller, issued.id)
    */
-  async assertNotRevoked(caller: Caller): Promise<void> {
+  async assertNotRevoked(caller: Caller, minted?: string): Promise<void> {
+    try {
+      await this.assertNotRevokedNow(caller);
+    } catch (e) {
+      if (minted !== undefined) await this.revoke({ id: minted });
+      throw e;
+    }
+  }
+
+  private async assertNotRevokedNow(caller: Caller): Promise<void> {
     const id = caller.tokenId;
     if (!id) return; // an OIDC token: its issuer revokes it, not us
     if (this.revoked.has(id)) throw revokedError();

@@ -96,10 +96,7 @@ export function registerTokenRoutes(app: FastifyInstance, inventory: InventorySe
       }
       // The caller's token may have been revoked through another server that this one has not
       // heard from yet: a token it minted would outlive that revocation.
-      await tokens.assertNotRevoked(caller).catch(async (e: unknown) => {
-        await tokens.revoke({ id: issued.id });
-        throw e;
-      });
+      await tokens.assertNotRevoked(caller, issued.id);
       return reply.code(201).send(issued);
     },
   );

@@ -64,10 +64,7 @@ export async function enroll(deps: EnrolmentDeps, caller: Caller, body: unknown)
   }
   // The enrollment token may have been revoked through another server that this one has not heard
   // from yet: the agent token it got would outlive that revocation (one read of the token's record).
-  await tokens.assertNotRevoked(caller).catch(async (e: unknown) => {
-    await tokens.revoke({ id: issued.id });
-    throw e;
-  });
+  await tokens.assertNotRevoked(caller, issued.id);
   return { hostId, project, token: issued.token, ...(issued.expiresAt ? { expiresAt: issued.expiresAt } : {}) };
 }
 

@@ -121,10 +121,7 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     // token with the others (it is stored by now), on whichever server handles it.
     await admitted();
     // Revoked by id through another server that this one has not heard from yet: no renewal.
-    await tokens.assertNotRevoked(a.caller).catch(async (e: unknown) => {
-      await tokens.revoke({ id: issued.id });
-      throw e;
-    });
+    await tokens.assertNotRevoked(a.caller, issued.id);
     return { token: issued.token, ...(issued.expiresAt ? { expiresAt: issued.expiresAt } : {}) };
   });
 
