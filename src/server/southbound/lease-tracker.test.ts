@@ -263,11 +263,23 @@ test('sqlite: a heartbeat that slips in after its host was revoked (before its t
   withOneStore(async ({ ts, admin, inv, message, settled, track }) => {
     const id = (await admin.create('default', 'Host', { name: 'h', spec: { desiredState: 'onboarded' } })).id;
     const clock = { now: Date.now() };
-    const tracker = track(new LeaseTracker({ inventory: inv, leases: ts.store.leases, serverId: 'r', flushMs: LONG, checkEveryMs: LONG, fullPassMs: LONG, now: () => clock.now }));
+    // The store has a write a moment before the tracker has its answer (a loaded machine). A
+    // check while a host's write is in flight leaves that host to the next check: this test's one
+    // check comes after the answer.
+    let answered = 0;
+    const slowAnswer = withUpdateStatus(inv, async (...a) => {
+      const r = await inv.updateStatus(...a);
+      await new Promise((r) => setTimeout(r, 100));
+      answered++;
+      return r;
+    });
+    const tracker = track(new LeaseTracker({ inventory: slowAnswer, leases: ts.store.leases, serverId: 'r', flushMs: LONG, checkEveryMs: LONG, fullPassMs: LONG, now: () => clock.now }));
     await tracker.start();
     tracker.lead();
     tracker.beat('default', id, 1000);
     assert.equal(await settled(id, 'running'), 'running');
+    for (let i = 0; i < 400 && answered < 1; i++) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setImmediate(r)); // the tracker's write is done
     tracker.forget(id); // invalidated: its agent tokens are being revoked
     clock.now += 2000;
     tracker.beat('default', id, 1000); // its token, not refused yet
