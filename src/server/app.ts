@@ -37,6 +37,8 @@ export interface AppOptions {
   rateLimit?: RateLimitOptions;
   /** Open watch streams per token (in this server process). @default 64 */
   maxWatchesPerToken?: number;
+  /** Open watch streams of one project, all its tokens together (in this server process). @default 250 */
+  maxWatchesPerProject?: number;
   /** Open watch streams in this server process, all tokens together. @default 1000 */
   maxWatchStreams?: number;
   /** Where the admin token is; the 401 message names its file (never the absolute path, which would tell a stranger about the server's disk). */
@@ -131,7 +133,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerProjectRoutes(app, options.inventory, options.tokens);
   registerSummaryRoutes(app, options.inventory);
   registerResourceRoutes(app, options.inventory);
-  registerWatchRoutes(app, options.inventory, { tokens: options.tokens, bookmarkMs: options.bookmarkMs, maxPerToken: options.maxWatchesPerToken, maxStreams: options.maxWatchStreams });
+  registerWatchRoutes(app, options.inventory, { tokens: options.tokens, bookmarkMs: options.bookmarkMs, maxPerToken: options.maxWatchesPerToken, maxPerProject: options.maxWatchesPerProject, maxStreams: options.maxWatchStreams });
   registerTokenRoutes(app, options.inventory, options.tokens);
   registerTelemetryRoutes(app, options.inventory, telemetry);
   registerAlertRoutes(app, options.inventory, createSenders({ allowLocal: options.allowLocalReceivers ?? false }), options.externalUrl);

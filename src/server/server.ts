@@ -49,6 +49,8 @@ export interface ServerOptions {
   rateLimitRps?: number;
   /** Open watch streams per token (in this server process). @default 64 */
   maxWatchesPerToken?: number;
+  /** Open watch streams of one project, all its tokens together (in this server process). @default 250 */
+  maxWatchesPerProject?: number;
   /** Open watch streams in this server process, all tokens together. @default 1000 */
   maxWatchStreams?: number;
   /** Serve HTTPS with this certificate chain and key (PEM files), re-read by reloadTls(). @default plain HTTP */
@@ -135,6 +137,7 @@ export function compileServerOptions(o: ServerOptions): CompiledServerOptions {
     oidc: o.oidc,
     rateLimitRps: o.rateLimitRps ?? 1000,
     maxWatchesPerToken: o.maxWatchesPerToken ?? 64,
+    maxWatchesPerProject: o.maxWatchesPerProject ?? 250,
     maxWatchStreams: o.maxWatchStreams ?? 1000,
     tls: o.tls,
     agentCa: o.agentCa,
@@ -206,6 +209,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     adminTokenPath,
     rateLimit: { rps: o.rateLimitRps },
     maxWatchesPerToken: o.maxWatchesPerToken,
+    maxWatchesPerProject: o.maxWatchesPerProject,
     maxWatchStreams: o.maxWatchStreams,
     metricsPublic: o.metricsPublic,
     listener: {

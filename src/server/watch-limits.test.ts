@@ -12,7 +12,7 @@ import { until } from '../testing/until.ts';
 
 const P = '/v1/projects/default';
 
-async function open(t: TestContext, dialect: Dialect, app: { maxWatchesPerToken?: number; maxWatchStreams?: number }): Promise<TestApp | undefined> {
+async function open(t: TestContext, dialect: Dialect, app: { maxWatchesPerToken?: number; maxWatchesPerProject?: number; maxWatchStreams?: number }): Promise<TestApp | undefined> {
   if (dialect === 'postgres' && !(await pgReachable())) {
     t.skip(`PostgreSQL not reachable at ${PG_URL}`);
     return undefined;
@@ -38,8 +38,8 @@ function openWatch(url: string, token: string): Promise<{ status: number; retryA
   });
 }
 
-async function viewer(srv: TestApp, subject: string): Promise<string> {
-  return (await srv.tokens.issue({ subject, grants: [{ project: 'default', role: 'viewer' }] })).token;
+async function viewer(srv: TestApp, subject: string, project = 'default'): Promise<string> {
+  return (await srv.tokens.issue({ subject, grants: [{ project, role: 'viewer' }] })).token;
 }
 
 for (const dialect of DIALECTS) {
@@ -78,6 +78,38 @@ for (const dialect of DIALECTS) {
     const again = await openWatch(`${srv.url}${P}/watch`, tokens[4]);
     t.after(() => again.req.destroy());
     assert.equal(again.status, 200, 'a freed slot is usable again');
+  });
+
+  test(`${dialect}: one project's many tokens take at most its share of the server's watch streams; other projects still open theirs`, async (t) => {
+    const srv = await open(t, dialect, { maxWatchesPerToken: 4, maxWatchesPerProject: 6, maxWatchStreams: 20 });
+    if (!srv) return;
+    await srv.inventory.ensureProject('other');
+    // A project admin mints as many tokens as it likes: 5 tokens × 3 opens at once.
+    const tokens = await Promise.all(Array.from({ length: 5 }, (_, i) => viewer(srv, `t${i}`)));
+    const answers = await Promise.all(tokens.flatMap((tk) => [0, 1, 2].map(() => openWatch(`${srv.url}${P}/watch?since=0`, tk))));
+    t.after(() => answers.forEach((a) => a.req.destroy()));
+    assert.equal(answers.filter((a) => a.status === 200).length, 6, `statuses: ${answers.map((a) => a.status).join(',')}`);
+    const limited = answers.filter((a) => a.status === 429);
+    assert.equal(limited.length, 9);
+    assert.equal(JSON.parse(limited[0].body!).error.code, 'rate_limited');
+    assert.match(JSON.parse(limited[0].body!).error.message, /project default already holds 6 open watch streams/);
+    assert.ok(Number(limited[0].retryAfter) >= 1);
+    // Another tenant is not shut out.
+    const other = await viewer(srv, 'o', 'other');
+    const theirs = await openWatch(`${srv.url}/v1/projects/other/watch`, other);
+    t.after(() => theirs.req.destroy());
+    assert.equal(theirs.status, 200, "another project's stream opens");
+    // An outsider's opens of the full project are refused as before, and hold none of its slots.
+    const outsider = await Promise.all([0, 1, 2].map(() => openWatch(`${srv.url}${P}/watch`, other)));
+    t.after(() => outsider.forEach((a) => a.req.destroy()));
+    assert.deepEqual(outsider.map((a) => a.status === 403 || a.status === 404), [true, true, true], `statuses: ${outsider.map((a) => a.status).join(',')}`);
+    assert.equal(srv.inventory.stats.openWatches, 7);
+    // A stream that ends gives its slot back to the project.
+    answers.find((a) => a.status === 200)!.req.destroy();
+    await until(() => srv.inventory.stats.openWatches === 6, 'a stream closed');
+    const again = await openWatch(`${srv.url}${P}/watch`, tokens[4]);
+    t.after(() => again.req.destroy());
+    assert.equal(again.status, 200, "a freed slot is the project's again");
   });
 
   test(`${dialect}: a watch aborted while the server awaits the store leaks nothing`, async (t) => {

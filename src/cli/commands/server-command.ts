@@ -82,6 +82,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(new Option('--header-timeout <duration>', 'close a connection that has not sent a complete request head within this').env('EIM_HEADER_TIMEOUT').default(10, '10s').argParser(seconds))
     .addOption(new Option('--keep-alive-timeout <duration>', 'close a keep-alive connection idle for this long (watch and agent streams are never idle-closed)').env('EIM_KEEP_ALIVE_TIMEOUT').default(30, '30s').argParser(seconds))
     .addOption(new Option('--max-watches <n>', 'open watch streams per token').env('EIM_MAX_WATCHES').default(64).argParser(whole))
+    .addOption(new Option('--max-watch-streams-per-project <n>', "open watch streams of one project, all its tokens together (429 past it): one tenant cannot take the server's every stream").env('EIM_MAX_WATCH_STREAMS_PER_PROJECT').default(250).argParser(whole))
     .addOption(new Option('--max-watch-streams <n>', 'open watch streams in this server, all tokens together (503 past it)').env('EIM_MAX_WATCH_STREAMS').default(1000).argParser(whole))
     .addOption(new Option('--oidc-issuer <url>', "accept tokens of this OIDC issuer too (its 'iss')").env('EIM_OIDC_ISSUER'))
     .addOption(new Option('--oidc-jwks-url <url>', "the issuer's JWKS URL (keys to verify its tokens)").env('EIM_OIDC_JWKS_URL'))
@@ -131,6 +132,7 @@ Examples:
           logFormat: o.logFormat,
           rateLimitRps: o.rateLimit,
           maxWatchesPerToken: o.maxWatches,
+          maxWatchesPerProject: o.maxWatchStreamsPerProject,
           maxWatchStreams: o.maxWatchStreams,
           tls: tlsFiles(o.tlsCert, o.tlsKey),
           agentCa: agentCaFiles(o.agentCaCert, o.agentCaKey, o.agentCertTtl),

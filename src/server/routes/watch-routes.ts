@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { type EimError, isEimError } from '../../api/index.ts';
-import type { InventoryService } from '../../inventory/index.ts';
+import { type InventoryService, requirePermission } from '../../inventory/index.ts';
 import type { TokenService } from '../auth/token-service.ts';
 import { loggableError, toEimError } from '../error-handler.ts';
 import { eventStream } from '../openapi.ts';
@@ -16,6 +16,8 @@ export interface WatchRouteOptions {
   bookmarkMs?: number;
   /** Open streams one token may hold (in this server process). @default 64 */
   maxPerToken?: number;
+  /** Open streams of one project (all its tokens) in this server process. @default 250 */
+  maxPerProject?: number;
   /** Open streams in this server process, all tokens together. @default 1000 */
   maxStreams?: number;
 }
@@ -46,13 +48,17 @@ export function registerWatchRoutes(app: FastifyInstance, inventory: InventorySe
   };
 
   const frames = new EventFrames();
-  const slots = new WatchSlots({ perToken: options.maxPerToken, total: options.maxStreams });
+  const slots = new WatchSlots({ perToken: options.maxPerToken, perProject: options.maxPerProject, total: options.maxStreams });
   const watch = async (req: FastifyRequest, reply: FastifyReply) => {
     const q = req.query as Record<string, string | undefined>;
     const caller = callerOf(req);
+    const project = projectParam(req.params);
+    // Only a caller who may watch the project counts against its share (an outsider's refused
+    // opens must not hold the project's slots, even for a moment).
+    requirePermission(caller, project, 'read', 'watch');
     // Taken before anything is awaited (concurrent opens must not all pass the check), and given
     // back in the finally below, whichever way the request ends.
-    const release = slots.reserve(caller.tokenId ?? caller.subject);
+    const release = slots.reserve(caller.tokenId ?? caller.subject, project);
     const abort = new AbortController();
     /** Why the server ends the stream (the token was revoked or expired), when it does. */
     let ended: EimError | undefined;
@@ -70,7 +76,7 @@ export function registerWatchRoutes(app: FastifyInstance, inventory: InventorySe
       // that loses the connection before the first event still resumes without a gap.
       const since = intParam(lastEventId !== undefined && lastEventId !== '' ? lastEventId : q.since, lastEventId ? 'Last-Event-ID' : 'since') ?? inventory.hub.last;
       const stream = await inventory.openWatchBatches(caller, {
-        project: projectParam(req.params),
+        project,
         kinds: kindsParam(q.kinds),
         since,
         signal: abort.signal,
