@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { networkInterfaces } from 'node:os';
+import os from 'node:os';
 import { test } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { buildPayload } from './alertmanager-payload.ts';
 import type { Alert, AlertReceiver } from './alert-types.ts';
 import { sendEmail, sendWebhook } from './notification-senders.ts';
+import { rereadOwnAddresses } from './webhook-policy.ts';
 
 const now = '2026-12-06T10:00:00.000Z';
 const alert = (i: number, state: 'firing' | 'resolved'): Alert =>
@@ -200,18 +201,30 @@ test('email: an SMTP server on this machine is refused (by address and by name) 
   }
 });
 
-test('email: with local receivers refused, an SMTP server on another address is reached through the checked socket', async (t) => {
-  // This machine's own non-loopback address is not local by the policy (it is how a LAN reaches it).
-  const lan = Object.values(networkInterfaces()).flat().find((i) => i && !i.internal && i.family === 'IPv4')?.address;
+test("email: with local receivers refused, this machine's LAN address is refused, and an SMTP server on another address is reached through the checked socket", async (t) => {
+  const lan = Object.values(os.networkInterfaces()).flat().find((i) => i && !i.internal && i.family === 'IPv4')?.address;
   if (!lan) return t.skip('no non-loopback IPv4 address here');
   let mails = 0;
   const server = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS'], onData(stream, _s, cb) { stream.resume(); stream.on('end', () => { mails++; cb(); }); } });
   await new Promise<void>((r) => server.listen(0, lan, r));
+  const interfaces = os.networkInterfaces;
   try {
-    const r = await sendEmail({ smtpHost: lan, smtpPort: (server.server.address() as { port: number }).port, starttls: false, from: 'eim@example.com', to: ['ops@example.com'] }, payload, 'k');
+    const target = { smtpHost: lan, smtpPort: (server.server.address() as { port: number }).port, starttls: false, from: 'eim@example.com', to: ['ops@example.com'] };
+    // Services listening on every address answer on the LAN address as on loopback.
+    const refused = await sendEmail(target, payload, 'k');
+    assert.equal(refused.ok, false);
+    assert.match(refused.detail, new RegExp(`refused: ${lan.replace(/\./g, '\\.')} is this machine's own address`));
+    assert.equal(mails, 0);
+    // The same server seen as another machine (the interfaces read without that address): the
+    // checked socket connects, and the mail goes through.
+    os.networkInterfaces = () => ({});
+    rereadOwnAddresses();
+    const r = await sendEmail(target, payload, 'k');
     assert.equal(r.ok, true, r.detail);
     assert.equal(mails, 1);
   } finally {
+    os.networkInterfaces = interfaces;
+    rereadOwnAddresses();
     await new Promise<void>((r) => server.close(() => r()));
   }
 });

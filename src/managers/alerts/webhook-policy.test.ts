@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { networkInterfaces } from 'node:os';
 import { test } from 'node:test';
 import { checkReceiverAddress, LocalReceiverRefused, localAddressKind } from './webhook-policy.ts';
 
@@ -44,7 +45,8 @@ const EXPECTED: [string, ReturnType<typeof localAddressKind>][] = [
 ];
 
 test('localAddressKind: loopback, unspecified, link-local, multicast and broadcast, v4, v6 and IPv4-mapped; private and public ranges are not local', () => {
-  for (const [address, kind] of EXPECTED) assert.equal(localAddressKind(address), kind, address);
+  const own = new Set(Object.values(networkInterfaces()).flatMap((a) => (a ?? []).map((x) => x.address)));
+  for (const [address, kind] of EXPECTED) if (!own.has(address)) assert.equal(localAddressKind(address), kind, address);
 });
 
 test('checkReceiverAddress: a local address throws a refusal naming it and its kind, unless local receivers are allowed', () => {
@@ -56,4 +58,25 @@ test('checkReceiverAddress: a local address throws a refusal naming it and its k
   assert.throws(() => checkReceiverAddress('169.254.169.254', false), /refused: 169\.254\.169\.254 is a link-local address/);
   checkReceiverAddress('127.0.0.1', true);
   checkReceiverAddress('10.1.2.3', false);
+});
+
+test("localAddressKind: this machine's own interface addresses (its LAN address, where services on every address answer) are local, also IPv4-mapped", (t) => {
+  const own = Object.values(networkInterfaces())
+    .flatMap((a) => a ?? [])
+    .filter((a) => !a.internal && !a.address.startsWith('fe80:'));
+  if (own.length === 0) return t.skip('this machine has no interface address but loopback and link-local');
+  for (const a of own) {
+    assert.equal(localAddressKind(a.address), 'this-machine', a.address);
+    if (a.family === 'IPv4') assert.equal(localAddressKind(`::ffff:${a.address}`), 'this-machine', `::ffff:${a.address}`);
+    assert.throws(() => checkReceiverAddress(a.address, false), new RegExp(`refused: ${a.address.replace(/[.:]/g, '\\$&')} is this machine's own address`));
+    checkReceiverAddress(a.address, true);
+  }
+  // A neighbour in the same network is not this machine (on-premises receivers live there).
+  const v4 = own.find((a) => a.family === 'IPv4');
+  if (v4) {
+    const parts = v4.address.split('.').map(Number);
+    parts[3] = parts[3] === 254 ? 253 : (parts[3] + 1) % 255 || 1;
+    const neighbour = parts.join('.');
+    if (!own.some((a) => a.address === neighbour)) assert.equal(localAddressKind(neighbour), undefined, neighbour);
+  }
 });

@@ -1,10 +1,15 @@
 import { lookup as dnsLookup } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+import os from 'node:os';
 
-/** Why an address is this machine's own or its link's: what a receiver must not point at unless allowed. */
-export type LocalAddressKind = 'loopback' | 'unspecified' | 'link-local' | 'multicast' | 'broadcast';
+/**
+ * Why an address is this machine's own or its link's: what a receiver must not point at unless
+ * allowed. `this-machine` is an address of one of this machine's own interfaces (its LAN address:
+ * services listening on every address answer there as on loopback).
+ */
+export type LocalAddressKind = 'loopback' | 'unspecified' | 'link-local' | 'multicast' | 'broadcast' | 'this-machine';
 
-const RANGES: Record<LocalAddressKind, [string, number, 'ipv4' | 'ipv6'][]> = {
+const RANGES: Record<Exclude<LocalAddressKind, 'this-machine'>, [string, number, 'ipv4' | 'ipv6'][]> = {
   loopback: [['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']],
   unspecified: [['0.0.0.0', 8, 'ipv4'], ['::', 128, 'ipv6']],
   'link-local': [['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']],
@@ -19,11 +24,32 @@ const LISTS = Object.entries(RANGES).map(([kind, ranges]) => {
   return [kind as LocalAddressKind, list] as const;
 });
 
+/** How long this machine's interface addresses are trusted before they are read again (interfaces come and go). */
+const OWN_ADDRESSES_MS = 10_000;
+let own: { list: BlockList; at: number } | undefined;
+
+/** Reads this machine's interface addresses again at the next check (they changed; tests). */
+export function rereadOwnAddresses(): void {
+  own = undefined;
+}
+
+/** The addresses of this machine's interfaces, as a BlockList (an IPv4 one matches its IPv4-mapped IPv6 form too). */
+function ownAddresses(now = Date.now()): BlockList {
+  if (own && now - own.at < OWN_ADDRESSES_MS) return own.list;
+  const list = new BlockList();
+  for (const addresses of Object.values(os.networkInterfaces())) {
+    for (const a of addresses ?? []) list.addAddress(a.address.replace(/%.*$/, ''), a.family === 'IPv4' ? 'ipv4' : 'ipv6');
+  }
+  own = { list, at: now };
+  return list;
+}
+
 /**
  * The kind of local address `address` (an IP literal, v4 or v6, brackets and zone allowed) is, or
  * undefined for any other, private ranges (10/8, 172.16/12, 192.168/16, fc00::/7) included: on-premises
- * receivers live there. A string that is no IP address is undefined too (resolve it first).
- * @example localAddressKind('::ffff:127.0.0.1') // 'loopback'; localAddressKind('10.0.0.5') // undefined
+ * receivers live there, except this machine's own interface addresses. A string that is no IP
+ * address is undefined too (resolve it first).
+ * @example localAddressKind('::ffff:127.0.0.1') // 'loopback'; localAddressKind('10.0.0.5') // undefined (unless it is this machine's)
  */
 export function localAddressKind(address: string): LocalAddressKind | undefined {
   const a = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
@@ -31,11 +57,12 @@ export function localAddressKind(address: string): LocalAddressKind | undefined 
   if (family === 0) return undefined;
   const type = family === 4 ? 'ipv4' : 'ipv6';
   for (const [kind, list] of LISTS) if (list.check(a, type)) return kind;
+  if (ownAddresses().check(a, type)) return 'this-machine';
   return undefined;
 }
 
 /** What a server or `eim managers` logs at start when local receivers are refused. */
-export const LOCAL_RECEIVERS_REFUSED = "alerts: webhooks and SMTP servers on this machine's own or its link's addresses (loopback, link-local, …) are refused; --alert-local-receivers allow permits them";
+export const LOCAL_RECEIVERS_REFUSED = "alerts: webhooks and SMTP servers on this machine's own or its link's addresses (loopback, its interfaces' addresses, link-local, …) are refused; --alert-local-receivers allow permits them";
 
 /** Thrown (into the request) when a receiver's address is local and local receivers are not allowed; `message` is the delivery detail. */
 export class LocalReceiverRefused extends Error {
@@ -44,7 +71,7 @@ export class LocalReceiverRefused extends Error {
     readonly address: string,
     readonly kind: LocalAddressKind,
   ) {
-    super(`refused: ${address} is ${kind === 'unspecified' ? 'an' : 'a'} ${kind} address: this server does not deliver to its own host or link (--alert-local-receivers allow on eim server or eim managers permits it)`);
+    super(`refused: ${address} is ${kind === 'this-machine' ? "this machine's own address" : `${kind === 'unspecified' ? 'an' : 'a'} ${kind} address`}: this server does not deliver to its own host or link (--alert-local-receivers allow on eim server or eim managers permits it)`);
     this.name = 'LocalReceiverRefused';
   }
 }
