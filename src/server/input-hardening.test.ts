@@ -124,6 +124,26 @@ for (const dialect of DIALECTS) {
       noErrorLogged();
     });
 
+    test('a body that does not parse says why: where the JSON breaks, or the prototype keys it holds; nothing is written', async (t) => {
+      if (skip) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
+      const rev = await revision();
+      for (const payload of ['{"name":"p","spec":{},"__proto__":{"admin":true}}', '{"name":"p","spec":{"constructor":{"prototype":{"x":1}}}}']) {
+        const r = await raw('POST', `${P}/regions`, editor, payload);
+        assert.equal(r.statusCode, 400, r.body);
+        assert.equal(r.json().error.code, 'invalid_argument');
+        assert.match(r.json().error.message, /holds a "__proto__" key, or a "constructor" object with a "prototype" key/);
+      }
+      const broken = await raw('POST', `${P}/regions`, editor, '{"name": "x", "spec": {');
+      assert.equal(broken.statusCode, 400);
+      assert.match(broken.json().error.message, /^the body is not valid JSON: .*(end|position|column)/i, 'the parser says where it breaks');
+      const empty = await raw('POST', `${P}/regions`, editor, '');
+      assert.equal(empty.json().error.message, 'the body is empty; send a JSON object');
+      // A "constructor" key alone is an ordinary key (a label, a free-form spec field).
+      const fine = await raw('POST', `${P}/regions`, editor, '{"name":"ctor","spec":{},"labels":{"constructor":"x"}}');
+      assert.equal(fine.statusCode, 201, fine.body);
+      assert.equal(await revision(), rev + 1);
+    });
+
     test('deep JSON: a 10,000-level body is 400 before anything parses it; free-form objects nest at most 32 levels', async (t) => {
       if (skip) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
       const rev = await revision();

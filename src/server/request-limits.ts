@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import secureJson from 'secure-json-parse';
 import { ALL_PROJECTS, EimError, jsonProblem, jsonTextTooDeep, MAX_BODY_DEPTH, textProblem } from '../api/index.ts';
 
 /** Routes under /v1/projects/{project}/ that take the literal project `*`: tokens for every project (cluster admins). */
@@ -14,16 +15,19 @@ const ALL_PROJECTS_ROUTES = /^\/v1\/projects\/:project\/tokens(\/|$)/;
  * Each refusal is `invalid_argument` (400), or `not_found` for `*`, before anything is read or written.
  */
 export function registerRequestLimits(app: FastifyInstance): void {
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  const parser = (req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+  const parser = (_req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.length === 0) return done(new EimError('invalid_argument', 'the body is empty; send a JSON object'));
     if (jsonTextTooDeep(text, MAX_BODY_DEPTH)) return done(new EimError('invalid_argument', `the body nests deeper than ${MAX_BODY_DEPTH} levels; flatten it`));
-    parseJson(req, text, (err, parsed) => {
-      if (err) return done(err);
-      const problem = jsonProblem(parsed, MAX_BODY_DEPTH, 'body');
-      if (problem) return done(new EimError('invalid_argument', `${problem}; NUL characters and unpaired surrogates cannot be stored: remove them`));
-      done(null, parsed);
-    });
+    let parsed: unknown;
+    try {
+      parsed = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+    } catch (e) {
+      return done(jsonRefusal(e));
+    }
+    const problem = jsonProblem(parsed, MAX_BODY_DEPTH, 'body');
+    if (problem) return done(new EimError('invalid_argument', `${problem}; NUL characters and unpaired surrogates cannot be stored: remove them`));
+    done(null, parsed);
   };
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parser);
@@ -50,4 +54,13 @@ export function registerRequestLimits(app: FastifyInstance): void {
       }
     }
   });
+}
+
+/** Why a body did not parse: the parser's own words (where the JSON breaks), or the prototype keys that are refused. */
+function jsonRefusal(e: unknown): EimError {
+  const message = String((e as Error)?.message ?? e);
+  if (/forbidden prototype property/.test(message)) {
+    return new EimError('invalid_argument', 'the body holds a "__proto__" key, or a "constructor" object with a "prototype" key: such keys are refused (they could change how the server reads the body); rename them');
+  }
+  return new EimError('invalid_argument', `the body is not valid JSON: ${message.slice(0, 200)}`);
 }
