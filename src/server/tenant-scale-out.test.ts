@@ -185,8 +185,11 @@ describe('a tenant against three servers on one PostgreSQL database', { concurre
     if (!cluster) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
     const viewer = await mint(0, 'p', 'viewer');
     // Requests: one server refuses past the burst; another still has the token's whole burst.
-    const burst = await Promise.all(Array.from({ length: RATE * 3 }, () => statusOn(0, viewer.token)));
-    assert.ok(burst.includes(429), 'A limits the token');
+    // In rounds of 2 × RATE at once until A refuses one: a loaded machine answers slower than the
+    // bucket refills, so a fixed number of requests may all pass.
+    let statuses: number[] = [];
+    for (let round = 0; round < 10 && !statuses.includes(429); round++) statuses = await Promise.all(Array.from({ length: RATE * 2 }, () => statusOn(0, viewer.token)));
+    assert.ok(statuses.includes(429), 'A limits the token');
     assert.equal(await statusOn(1, viewer.token), 200, "B keeps its own bucket for the token (README: per server process)");
     // Watches: MAX_WATCHES per server, so 3 × MAX_WATCHES over three servers.
     const open: { close: () => void }[] = [];
