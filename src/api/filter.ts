@@ -17,6 +17,12 @@ export type FilterNode =
 export interface OrderTerm { field: string[]; desc: boolean }
 
 const MAX_LENGTH = 4096;
+/**
+ * The most characters a value with `*` may have where the database matches it (lists, counts,
+ * the fleet summary). PostgreSQL's regular expressions, which match wildcards there, cost more
+ * per row the longer the pattern is; in-process matching (`evaluateFilter`) has no such limit.
+ */
+export const MAX_WILDCARD_LENGTH = 256;
 const MAX_DEPTH = 32;
 const MAX_ORDER_TERMS = 8;
 const TOP_FIELDS = ['name', 'id', 'kind', 'revision', 'generation', 'createdAt', 'updatedAt'];
@@ -125,11 +131,14 @@ function compareCodePoints(a: string, b: string): number {
 }
 
 /**
- * `*` matches any run. The literal runs between stars are found leftmost-first with indexOf, which
- * is exact for star-only patterns and never backtracks: a hostile pattern (a long run after a star)
- * over a long string costs a substring search, not one comparison of the run per position.
+ * Whether `s` matches the wildcard pattern `p`, where `*` matches any run (also an empty one) and
+ * every other character itself. The literal runs between stars are found leftmost-first with
+ * indexOf, which is exact for star-only patterns and never backtracks: a hostile pattern (a long
+ * run after a star) over a long string costs a substring search, not one comparison of the run per
+ * position. SQLite's filters call it too (see store/sqlite/sqlite-functions.ts).
+ * @example globMatch('edge-*-b', 'edge-01-b') // true
  */
-function globMatch(p: string, s: string): boolean {
+export function globMatch(p: string, s: string): boolean {
   const runs = p.split('*');
   const first = runs[0];
   const last = runs[runs.length - 1];

@@ -1,7 +1,11 @@
 import { sql, type RawBuilder } from 'kysely';
-import { type Comparator, type FilterNode, type FilterValue, INHERITED_LABELS, type OrderTerm } from '../api/filter.ts';
+import { EimError } from '../api/errors.ts';
+import { type Comparator, type FilterNode, type FilterValue, INHERITED_LABELS, MAX_WILDCARD_LENGTH, type OrderTerm } from '../api/filter.ts';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
+
+/** The SQL function SQLite's filters match wildcards with: `globMatch`, registered on every connection (sqlite/sqlite-functions.ts). */
+export const SQLITE_GLOB_FUNCTION = 'eim_glob';
 
 type Sql = RawBuilder<unknown>;
 type Bool = RawBuilder<boolean>;
@@ -37,6 +41,7 @@ const OPS: Record<Comparator, Sql> = { '=': sql`=`, '!=': sql`<>`, '<': sql`<`, 
 /**
  * A parsed filter as a WHERE condition, with the semantics of `evaluateFilter`. Every value and
  * JSON path is a bound parameter. The result is parenthesized, so it can be ANDed as it is.
+ * Throws EimError `invalid_argument` for a value with `*` longer than MAX_WILDCARD_LENGTH.
  * @example db.selectFrom('eim_resources').where(compileFilter(parseFilter('labels.line = 3')!, 'sqlite'))
  */
 export function compileFilter(node: FilterNode, dialect: SqlDialectName): RawBuilder<boolean> {
@@ -64,7 +69,7 @@ function condition(node: FilterNode, d: SqlDialectName): Bool {
     case 'has':
       return known(slot(node.field, d).present);
     case 'cmp':
-      return comparison(slot(node.field, d), node.cmp, node.value, d);
+      return comparison(node.field, slot(node.field, d), node.cmp, node.value, d);
   }
 }
 
@@ -72,9 +77,15 @@ function condition(node: FilterNode, d: SqlDialectName): Bool {
 const known = (e: Sql): Bool => sql`coalesce(${e}, FALSE)`;
 const either = (a: Sql, b: Sql): Bool => sql`(${known(a)} OR ${known(b)})`;
 
-function comparison(s: Slot, cmp: Comparator, v: FilterValue, d: SqlDialectName): Bool {
+function comparison(field: string[], s: Slot, cmp: Comparator, v: FilterValue, d: SqlDialectName): Bool {
   if (!Object.hasOwn(OPS, cmp)) throw new TypeError(`compileFilter: unknown comparator ${String(cmp)}`);
   if (cmp === '=' || cmp === '!=') {
+    if (v.type === 'string' && v.value.includes('*') && v.value.length > MAX_WILDCARD_LENGTH) {
+      throw new EimError(
+        'invalid_argument',
+        `filter: the value compared with ${field.join('.')} has "*" and ${v.value.length} characters ("${v.value.slice(0, 24)}…"); a value with "*" may have at most ${MAX_WILDCARD_LENGTH} characters: match a shorter part of it`,
+      );
+    }
     const eq = equals(s, v, d);
     return cmp === '=' ? eq : sql`NOT (${eq})`;
   }
@@ -94,11 +105,33 @@ function equals(s: Slot, v: FilterValue, d: SqlDialectName): Bool {
         // The same test as containment, which the label columns' GIN indexes serve (PostgreSQL).
         return s.contains ? sql`(${s.contains(v.value)} AND ${eq})` : eq;
       }
-      // SQLite's LIKE ignores case, so GLOB there; escape everything but `*` in both dialects.
-      if (d === 'sqlite') return known(s.text((t) => sql`${t} GLOB ${v.value.replace(/[[?]/g, '[$&]')}`));
-      return known(s.text((t) => sql`${t} LIKE ${v.value.replace(/[\\%_]/g, '\\$&').replaceAll('*', '%')}`));
+      if (/^[^*]*\*+$/.test(v.value)) {
+        // `prefix*`: GLOB and LIKE compare the prefix once. SQLite's LIKE ignores case, so GLOB
+        // there; escape everything but `*` in both dialects.
+        if (d === 'sqlite') return known(s.text((t) => sql`${t} GLOB ${v.value.replace(/[[?]/g, '[$&]')}`));
+        return known(s.text((t) => sql`${t} LIKE ${v.value.replace(/[\\%_]/g, '\\$&').replaceAll('*', '%')}`));
+      }
+      // After a star, GLOB and LIKE try the next literal run at every position of the field: a
+      // row costs (field × pattern) length, seconds for `*aaa…ab*` over 250 kB. SQLite calls
+      // globMatch instead (substring searches, linear); PostgreSQL runs a regular expression, which
+      // its DFA matches without backtracking (its cost per row grows with the pattern's length,
+      // which MAX_WILDCARD_LENGTH bounds).
+      if (d === 'sqlite') return known(s.text((t) => sql`${sql.raw(SQLITE_GLOB_FUNCTION)}(${v.value}, ${t})`));
+      return known(s.text((t) => sql`${t} ~ ${globRegex(v.value)}`));
   }
 }
+
+/**
+ * A wildcard pattern as a PostgreSQL regular expression (ARE) matching the whole string: `*` is
+ * `.*` (which, without the newline-sensitive flags, also matches newlines) and every ASCII
+ * character but letters and digits is escaped (a backslash before one of them means the character
+ * itself). Other characters have no meaning in a regular expression.
+ * @example globRegex('edge-*.b') // '^edge\\-.*\\.b$'
+ */
+export function globRegex(pattern: string): string {
+  return `^${pattern.split(/\*+/).map((run) => run.replace(ASCII_NOT_ALNUM, '\\$&')).join('.*')}$`;
+}
+const ASCII_NOT_ALNUM = /[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]/g;
 
 function slot(field: string[], d: SqlDialectName): Slot {
   const [head, ...path] = field;

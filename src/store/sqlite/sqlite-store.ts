@@ -6,6 +6,7 @@ import type { DialectAdapter } from '../dialect-adapter.ts';
 import { KyselyStore, type KyselyStoreOptions } from '../kysely-store.ts';
 import { migrateToLatest } from '../migrations.ts';
 import { Checkpointer } from './checkpointer.ts';
+import { registerSqliteFunctions } from './sqlite-functions.ts';
 import { WalSync, WalSyncDialect } from './wal-sync.ts';
 import type { Database } from '../schema.ts';
 
@@ -73,6 +74,7 @@ function withStatementCache(sqlite: SQLite.Database, max = 500) {
 export async function openSqliteStore(file: string, options: SqliteStoreOptions = {}): Promise<KyselyStore> {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
+  registerSqliteFunctions(sqlite);
   sqlite.pragma('journal_mode = WAL');
   // 'full' without an fsync on the event loop: NORMAL, and each commit waits for an fdatasync of
   // the WAL in the thread pool before it is acknowledged (WalSync). In memory there is no file.
