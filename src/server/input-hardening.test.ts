@@ -185,6 +185,23 @@ for (const dialect of DIALECTS) {
       noErrorLogged();
     });
 
+    test('a filter value with "*" over 256 characters is 400 invalid_argument on lists and the fleet summary, never 500; 256 is fine', async (t) => {
+      if (skip) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
+      const viewer = (await srv.tokens.issue({ subject: 'viewer', grants: [{ project: 'default', role: 'viewer' }] })).token;
+      const filter = (value: string) => encodeURIComponent(`spec.kernelCommand = "${value}" OR name = "*${value.slice(0, 10)}*"`);
+      for (const url of [`${P}/operating-systems?filter=${filter(`*${'a'.repeat(4000)}b*`)}`, `${P}/hosts?filter=${filter(`*${'a'.repeat(255)}*`)}`.replace('kernelCommand', 'serialNumber'), `${P}/hosts:summary?filter=${filter(`x*${'a'.repeat(300)}`).replace('kernelCommand', 'uuid')}`]) {
+        const r = await srv.inject('GET', url, viewer);
+        assert.equal(r.statusCode, 400, `${url.slice(0, 80)}: ${r.body}`);
+        assert.equal(r.json().error.code, 'invalid_argument');
+        assert.match(r.json().error.message, /^filter: the value compared with spec\.\w+ has "\*" and \d+ characters .*at most 256 characters/);
+        assert.ok(!r.body.includes('a'.repeat(30)), 'the answer does not echo the whole value');
+      }
+      const fine = await srv.inject('GET', `${P}/hosts?filter=${encodeURIComponent(`spec.serialNumber = "*${'a'.repeat(254)}*"`)}`, viewer);
+      assert.equal(fine.statusCode, 200, fine.body);
+      assert.equal(fine.json().totalSize, 0);
+      noErrorLogged();
+    });
+
     test('a path parameter over 100 characters is 400 with the contract body, and the path is not logged at error level', async (t) => {
       if (skip) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
       const long = 'a'.repeat(3000);
