@@ -20,10 +20,10 @@ export const SiteSpec = Type.Object(
     proxies: Opt(
       Type.Object(
         {
-          httpProxy: Opt(Type.String()),
-          httpsProxy: Opt(Type.String()),
-          ftpProxy: Opt(Type.String()),
-          noProxy: Opt(Type.String()),
+          httpProxy: Opt(Type.String({ maxLength: 2048 })),
+          httpsProxy: Opt(Type.String({ maxLength: 2048 })),
+          ftpProxy: Opt(Type.String({ maxLength: 2048 })),
+          noProxy: Opt(Type.String({ maxLength: 4096 })),
         },
         closed,
       ),
@@ -111,7 +111,7 @@ export const TelemetrySource = Type.Object(
     /** The level the winning profile targets (selector: the hosts its target.selector matches, between site and instance). */
     level: Type.Enum(['region', 'site', 'selector', 'instance']),
     /** The region, site or instance it targets; for a selector, the selector's text. */
-    targetId: Type.String(),
+    targetId: Type.String({ maxLength: 4096 }),
     /** The config fields this profile supplied (empty: the most specific profile of the group, its fields inherited or defaulted). */
     fields: Opt(Type.Array(Type.Enum(['metricsIntervalSeconds', 'logLevel']))),
   },
@@ -229,15 +229,21 @@ export const PACKAGE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}(?::[A-Za
 /** Packages to install or update: at most 256 names matching PACKAGE_NAME_PATTERN. */
 export const PackageList = Type.Array(Type.String({ pattern: PACKAGE_NAME_PATTERN, maxLength: 300 }), { maxItems: 256 });
 
+/**
+ * Kernel command line options. Linux takes at most 2,048 bytes on x86 and arm64 (COMMAND_LINE_SIZE,
+ * 4,096 on a few architectures); the reference system allows 500 characters.
+ */
+export const KernelCommand = Type.String({ maxLength: 4096 });
+
 export const OperatingSystemSpec = Type.Object(
   {
     imageUrl: Type.String({ minLength: 1, maxLength: 2048 }),
     sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
-    profileName: Type.String({ minLength: 1 }),
-    profileVersion: Type.String({ minLength: 1 }),
+    profileName: Type.String({ minLength: 1, maxLength: 128 }),
+    profileVersion: Type.String({ minLength: 1, maxLength: 128 }),
     osType: Type.Enum(['mutable', 'immutable']),
-    architecture: Type.String({ minLength: 1 }),
-    kernelCommand: Opt(Type.String()),
+    architecture: Type.String({ minLength: 1, maxLength: 64 }),
+    kernelCommand: Opt(KernelCommand),
     packages: Opt(PackageList),
   },
   closed,
@@ -286,7 +292,7 @@ export const ScheduleSpec = Type.Object(
         {
           cron: Type.String({ minLength: 9, maxLength: 128, description: '5-field cron expression' }),
           durationSeconds: Type.Integer({ minimum: 1, maximum: 31 * 86400 }),
-          timezone: Opt(Type.String()),
+          timezone: Opt(Type.String({ maxLength: 64 })),
         },
         closed,
       ),
@@ -300,7 +306,7 @@ export const OsUpdatePolicySpec = Type.Object(
     policy: Type.Enum(['latest', 'target']),
     targetOsId: Opt(Ref('os')),
     packages: Opt(PackageList),
-    kernelCommand: Opt(Type.String()),
+    kernelCommand: Opt(KernelCommand),
     rollout: Type.Object(
       { maxConcurrent: Type.Integer({ minimum: 1, maximum: 100000 }), maxFailures: Type.Integer({ minimum: 0 }) },
       closed,
@@ -341,7 +347,7 @@ export const OsUpdatePolicyStatus = Type.Object(
       Type.Object(
         {
           /** Identifies what the policy updates to (target, packages, kernel command); a change starts a new rollout. */
-          updateKey: Type.String(),
+          updateKey: Type.String({ maxLength: 64 }),
           /** Instances the policy is attached to. */
           total: Type.Integer({ minimum: 0 }),
           /** Already at what the policy asks. */
@@ -372,7 +378,7 @@ export const OsUpdateRunStatus = Type.Object(
     endedAt: Opt(Timestamp),
     details: Opt(Type.String({ maxLength: 8192 })),
     /** The policy's updateKey this run serves. */
-    updateKey: Opt(Type.String()),
+    updateKey: Opt(Type.String({ maxLength: 64 })),
     /** The OS profile before the update, and the one it updates to (absent: packages only). */
     fromOsId: Opt(Ref('os')),
     targetOsId: Opt(Ref('os')),
@@ -393,7 +399,7 @@ export const TelemetryGroupSpec = Type.Object(
   {
     type: Type.Enum(['metrics', 'logs']),
     collector: Type.Enum(['host', 'cluster']),
-    groups: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    groups: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1 }),
   },
   closed,
 );

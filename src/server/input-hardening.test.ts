@@ -202,6 +202,37 @@ for (const dialect of DIALECTS) {
       noErrorLogged();
     });
 
+    test('an OS profile\'s strings have limits (kernelCommand 4 KiB, profileName and profileVersion 128, architecture 64); one stored longer before is still read, listed and filtered, and a change must shorten it', async (t) => {
+      if (skip) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
+      const spec = { imageUrl: 'https://images.example.com/os.img', sha256: 'ab'.repeat(32), profileName: 'os', profileVersion: '1', osType: 'mutable', architecture: 'x86_64' };
+      for (const [field, max] of [['kernelCommand', 4096], ['profileName', 128], ['profileVersion', 128], ['architecture', 64]] as const) {
+        const over = await srv.call('POST', `${P}/operating-systems`, editor, { name: `over-${field.toLowerCase()}`, spec: { ...spec, [field]: 'x'.repeat(max + 1) } });
+        assert.equal(over.status, 400, JSON.stringify(over.json));
+        assert.equal(over.json.error.code, 'invalid_argument');
+        assert.match(over.json.error.message, new RegExp(`spec\\.${field} must not have more than ${max} characters`));
+        const at = await srv.call('POST', `${P}/operating-systems`, editor, { name: `at-${field.toLowerCase()}`, spec: { ...spec, [field]: 'x'.repeat(max) } });
+        assert.equal(at.status, 201, JSON.stringify(at.json));
+      }
+
+      // Stored before the limits (written below the Inventory, as an older server did).
+      const id = 'os-0000abcd';
+      const kernelCommand = `console=ttyS0 ${'k'.repeat(10_000)}`;
+      await srv.store.store.write(async (tx) => (await tx.insertIfFree({ kind: 'OperatingSystem', id, project: 'default', name: 'older', labels: {}, generation: 1, spec: { ...spec, kernelCommand }, status: {} }, 'test')).resource!);
+      const got = await srv.call('GET', `${P}/operating-systems/${id}`, editor);
+      assert.equal(got.status, 200);
+      assert.equal(got.json.spec.kernelCommand, kernelCommand);
+      const listed = await srv.call('GET', `${P}/operating-systems?filter=${encodeURIComponent('spec.kernelCommand = "*ttyS0 kk*"')}`, editor);
+      assert.equal(listed.status, 200, JSON.stringify(listed.json));
+      assert.deepEqual(listed.json.items.map((r: { id: string }) => r.id), [id]);
+      assert.equal(listed.json.items[0].spec.kernelCommand, kernelCommand);
+      const relabel = await srv.call('PATCH', `${P}/operating-systems/${id}`, editor, { labels: { tier: 'edge' } });
+      assert.equal(relabel.status, 400, 'a change validates the whole spec');
+      assert.match(relabel.json.error.message, /spec\.kernelCommand must not have more than 4096 characters/);
+      const shortened = await srv.call('PATCH', `${P}/operating-systems/${id}`, editor, { labels: { tier: 'edge' }, spec: { kernelCommand: 'console=ttyS0' } });
+      assert.equal(shortened.status, 200, JSON.stringify(shortened.json));
+      noErrorLogged();
+    });
+
     test('a path parameter over 100 characters is 400 with the contract body, and the path is not logged at error level', async (t) => {
       if (skip) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
       const long = 'a'.repeat(3000);

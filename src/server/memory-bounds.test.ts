@@ -32,20 +32,22 @@ for (const dialect of DIALECTS) {
     t.after(() => srv.close());
     const editor = (await srv.tokens.issue({ subject: 'editor', grants: [{ project: 'default', role: 'editor' }] })).token;
     const base = `${srv.url}/v1/projects/default`;
-    const os = (kernelCommand: string) => ({
-      imageUrl: 'https://images.example.com/os.img', sha256: 'ab'.repeat(32), profileName: 'os', profileVersion: '1', osType: 'mutable', architecture: 'x86_64', kernelCommand,
-    });
+    const os = {
+      imageUrl: 'https://images.example.com/os.img', sha256: 'ab'.repeat(32), profileName: 'os', profileVersion: '1', osType: 'mutable', architecture: 'x86_64', kernelCommand: 'quiet',
+    };
+    // Its string fields have limits of their own (kernelCommand 4 KiB); labels (256 characters each) make it big.
+    const labels = (bytes: number, prefix = 'k') => Object.fromEntries(Array.from({ length: Math.ceil(bytes / 256) }, (_, i) => [`${prefix}${i}`, 'x'.repeat(250)]));
 
     // The issue's 780 kB resource is refused outright: create, and a patch that would grow one past the limit.
-    const huge = await call(`${base}/operating-systems`, { method: 'POST', token: editor, body: { name: 'huge', spec: os('x'.repeat(780_000)) } });
+    const huge = await call(`${base}/operating-systems`, { method: 'POST', token: editor, body: { name: 'huge', labels: labels(780_000), spec: os } });
     assert.equal(huge.status, 413, huge.body.slice(0, 300));
     assert.equal(huge.json.error.code, 'payload_too_large');
     assert.match(huge.json.error.message, /at most 262144/);
 
-    const created = await call(`${base}/operating-systems`, { method: 'POST', token: editor, body: { name: 'big', spec: os('x'.repeat(200_000)) } });
+    const created = await call(`${base}/operating-systems`, { method: 'POST', token: editor, body: { name: 'big', labels: labels(200_000), spec: os } });
     assert.equal(created.status, 201, created.body.slice(0, 300));
     const id = created.json.id as string;
-    const grow = await call(`${base}/operating-systems/${id}`, { method: 'PATCH', token: editor, body: { spec: { profileName: 'y'.repeat(100_000) } } });
+    const grow = await call(`${base}/operating-systems/${id}`, { method: 'PATCH', token: editor, body: { labels: labels(100_000, 'y') } });
     assert.equal(grow.status, 413, grow.body.slice(0, 300));
 
     const before = heapUsed();
