@@ -83,7 +83,7 @@ function comparison(field: string[], s: Slot, cmp: Comparator, v: FilterValue, d
     if (v.type === 'string' && v.value.includes('*') && v.value.length > MAX_WILDCARD_LENGTH) {
       throw new EimError(
         'invalid_argument',
-        `filter: the value compared with ${field.join('.')} has "*" and ${v.value.length} characters ("${v.value.slice(0, 24)}…"); a value with "*" may have at most ${MAX_WILDCARD_LENGTH} characters: match a shorter part of it`,
+        `filter: the value compared with ${field.join('.')} has "*" and ${v.value.length} characters ("${[...v.value].slice(0, 24).join('')}…"); a value with "*" may have at most ${MAX_WILDCARD_LENGTH} characters: match a shorter part of it`,
       );
     }
     const eq = equals(s, v, d);
@@ -128,7 +128,7 @@ function equals(s: Slot, v: FilterValue, d: SqlDialectName): Bool {
  * itself). Other characters have no meaning in a regular expression.
  * @example globRegex('edge-*.b') // '^edge\\-.*\\.b$'
  */
-export function globRegex(pattern: string): string {
+function globRegex(pattern: string): string {
   return `^${pattern.split(/\*+/).map((run) => run.replace(ASCII_NOT_ALNUM, '\\$&')).join('.*')}$`;
 }
 const ASCII_NOT_ALNUM = /[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]/g;
