@@ -6,8 +6,11 @@ import { parseFilter, evaluateFilter } from '../api/filter.ts';
 import { KINDS } from '../api/index.ts';
 import { ReferenceNames } from './reference-names.ts';
 
-/** An inventory of `n` sites and a region, answering lists (filtered like the server) and counting them. */
-function fakeInventory(sites: number) {
+/**
+ * An inventory of `n` sites and a region, answering lists (filtered like the server) and counting
+ * them; with `perPage`, a page holds at most that many, as a server's byte budget may cut one.
+ */
+function fakeInventory(sites: number, perPage = Number.POSITIVE_INFINITY) {
   const items: Resource[] = [
     ...Array.from({ length: sites }, (_, i) => ({ kind: 'Site', id: `site-${i.toString(16).padStart(8, '0')}`, name: `site-${i}` })),
     { kind: 'Region', id: 'region-0000000e', name: 'eu' },
@@ -20,7 +23,7 @@ function fakeInventory(sites: number) {
       const node = o.filter ? parseFilter(o.filter, def) : undefined;
       const all = items.filter((r) => r.kind === kind && (!node || evaluateFilter(node, r)));
       const start = Number(o.pageToken ?? 0);
-      const size = o.pageSize ?? 20;
+      const size = Math.min(o.pageSize ?? 20, perPage);
       const page = all.slice(start, start + size);
       return { items: page, revision: 1, totalSize: all.length, ...(start + size < all.length ? { nextPageToken: String(start + size) } : {}) };
     },
@@ -56,4 +59,13 @@ test('many ids: batches of 150 per request, or the whole kind listed once', asyn
   calls.length = 0;
   await all.load(['site-000007cf']);
   assert.equal(calls.length, 0, 'a kind listed whole is not asked again');
+});
+
+test('a page shorter than asked, with a token, is followed: every name is found', async () => {
+  const { inv, calls } = fakeInventory(50, 7);
+  const names = new ReferenceNames(inv, 'default');
+  const ids = Array.from({ length: 40 }, (_, i) => `site-${i.toString(16).padStart(8, '0')}`);
+  await names.load(ids);
+  assert.deepEqual(ids.filter((id) => names.nameOf(id) === undefined), [], 'none taken for missing');
+  assert.equal(calls.length, 6, 'one request per page of 7');
 });

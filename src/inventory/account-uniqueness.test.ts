@@ -46,3 +46,28 @@ for (const dialect of DIALECTS) {
     await assert.rejects(svc.as(VIEWER).create('default', 'LocalAccount', { name: 'x', spec: { username: 'x' } }), (e: unknown) => isEimError(e) && e.code === 'permission_denied');
   });
 }
+
+for (const dialect of DIALECTS) {
+  test(`${dialect}: the check reads every account of the username, page by page, when a page holds fewer than asked (a byte budget)`, async (t) => {
+    if (dialect === 'postgres' && !(await pgReachable())) return t.skip(`PostgreSQL not reachable at ${PG_URL}`);
+    const ts = await openTestStore(dialect);
+    // One resource per list page: the account in the way is on the third.
+    const svc = new InventoryService(ts.store, { listPageBytes: 1 });
+    t.after(async () => {
+      await svc.stop();
+      await ts.cleanup();
+    });
+    await svc.start();
+    await svc.ensureProject('default');
+    const inv = svc.as(ADMIN);
+    const regions = [];
+    for (const name of ['eu', 'us', 'asia']) regions.push(await inv.create('default', 'Region', { name, spec: {} }));
+    for (const [i, r] of regions.entries()) await inv.create('default', 'LocalAccount', { name: `ops-${i}`, spec: { username: 'ops', target: { regionId: r.id } } });
+    const third = (await inv.list('default', 'LocalAccount', { filter: 'name = "ops-2"' })).items[0];
+    await assert.rejects(inv.create('default', 'LocalAccount', { name: 'ops-3', spec: { username: 'ops', target: { regionId: regions[2].id } } }), (e: unknown) => {
+      assert.ok(isEimError(e) && e.code === 'conflict', String(e));
+      assert.ok(e.message.includes(third.id), e.message);
+      return true;
+    });
+  });
+}

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
@@ -231,6 +232,75 @@ for (const dialect of DIALECTS) {
       await rejectsWith(admin.list(P, 'Region', { pageSize: 0 }), 'invalid_argument', /pageSize/);
       await rejectsWith(admin.list(P, 'Region', { filter: 'spec.nope = 1' }), 'invalid_argument');
     }));
+
+  test(`${dialect}: a list page of big resources holds what fits its byte budget (at least one), and its tokens reach every item once`, (t) =>
+    withInventory(t, dialect, async ({ admin }) => {
+      // 40 of about 200 kB (half of them compress well on disk): 8 MB, twice the default budget of 4 MiB.
+      const made: Resource[] = [];
+      for (let i = 0; i < 40; i++) {
+        const kernelCommand = i % 2 === 0 ? 'x'.repeat(200_000) : randomBytes(100_000).toString('hex');
+        made.push(await admin.create(P, 'OperatingSystem', { name: `os-${String(i).padStart(2, '0')}`, labels: { odd: String(i % 2) }, spec: { ...OS_SPEC, kernelCommand } }));
+      }
+      const bytes = (rs: Resource[]) => rs.reduce((n, r) => n + Buffer.byteLength(JSON.stringify(r)), 0);
+      const pageAll = async (options: { filter?: string; orderBy?: string }, total: number, budget = 4 * 1024 * 1024) => {
+        const seen: Resource[] = [];
+        let pageToken: string | undefined;
+        let pages = 0;
+        do {
+          const page = await admin.list(P, 'OperatingSystem', { ...options, pageSize: 1000, pageToken });
+          assert.ok(page.items.length >= 1, 'never an empty page before the end');
+          assert.ok(page.items.length === 1 || bytes(page.items) <= budget + page.items.length * 512, `${page.items.length} items, ${bytes(page.items)} bytes`);
+          assert.equal(page.totalSize, total, 'totalSize on every page');
+          seen.push(...page.items);
+          pageToken = page.nextPageToken;
+          if (pageToken) assert.ok(seen.length < total, 'a token only while items remain');
+          assert.ok(++pages <= 41, 'paging ends');
+        } while (pageToken);
+        return { seen, pages };
+      };
+
+      const first = await admin.list(P, 'OperatingSystem', { pageSize: 1000 });
+      assert.ok(first.items.length >= 1 && first.items.length < 40, `${first.items.length} items in one page`);
+      assert.ok(bytes(first.items) <= 4 * 1024 * 1024 + 40 * 512, `${bytes(first.items)} bytes`);
+      assert.equal(first.totalSize, 40);
+      assert.ok(first.nextPageToken, 'a short page with a token: more follow');
+
+      const byName = await pageAll({}, 40);
+      assert.deepEqual(byName.seen.map((r) => r.id), made.map((r) => r.id), 'name order (keyset tokens): each once, in order');
+      assert.ok(byName.pages >= 2);
+      const newest = await pageAll({ orderBy: 'createdAt desc' }, 40);
+      assert.deepEqual(newest.seen.map((r) => r.id), made.map((r) => r.id).reverse(), 'another order (offset tokens): each once, in order');
+      const odd = await pageAll({ filter: 'labels.odd = "1"', orderBy: 'name desc' }, 20);
+      assert.deepEqual(odd.seen.map((r) => r.id), made.filter((r) => r.labels.odd === '1').map((r) => r.id).reverse(), 'filtered: each once, in order');
+      assert.deepEqual(newest.seen.slice(0, 3), [...made].reverse().slice(0, 3), 'the items whole');
+    }));
+
+  test(`${dialect}: listPageBytes bounds a page's resources (one item when even one is over it); the project's own checks page too`, (t) =>
+    withInventory(
+      t,
+      dialect,
+      async ({ admin, svc }) => {
+        const made: Resource[] = [];
+        for (let i = 0; i < 7; i++) made.push(await admin.create(P, 'Region', { name: `r-${i}`, spec: {} }));
+        const seen: string[] = [];
+        let pageToken: string | undefined;
+        do {
+          const page = await admin.list(P, 'Region', { pageSize: 1000, pageToken });
+          assert.equal(page.items.length, 1);
+          assert.equal(page.totalSize, 7);
+          seen.push(...page.items.map((r) => r.id));
+          pageToken = page.nextPageToken;
+        } while (pageToken);
+        assert.deepEqual(seen, made.map((r) => r.id));
+
+        // Deleting a project reads its seeded alert rules page by page: all of them go with it.
+        await svc.createProject(ADMIN, 'tiny-pages');
+        assert.ok((await svc.as(ADMIN).list('tiny-pages', 'AlertRule', { pageSize: 1000 })).totalSize > 1, 'seeded with several default rules');
+        await svc.deleteProject(ADMIN, 'tiny-pages');
+        assert.ok(!(await svc.listProjects(ADMIN)).some((p) => p.name === 'tiny-pages'), 'the project with only its default rules is deleted');
+      },
+      { listPageBytes: 1 },
+    ));
 
   test(`${dialect}: watch replays from since, then streams live, with no gap and no duplicate`, (t) =>
     withInventory(t, dialect, async ({ admin, mgr }) => {

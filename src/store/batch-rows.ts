@@ -32,17 +32,18 @@ export interface StoredRow {
   status: string;
   inherited_labels: string;
   host_category: string | null;
+  size_bytes: number;
   revision: number;
   generation: number;
   created_at: string;
   updated_at: string;
 }
 
-/** Rows per multi-row statement: 13 parameters each, well inside both databases' limits. */
+/** Rows per multi-row statement: 14 parameters each, well inside both databases' limits. */
 const CHUNK = 500;
 
 /** The columns of a resource row, in a fixed order. */
-export const RESOURCE_COLUMNS = ['id', 'project', 'kind', 'name', 'labels', 'spec', 'status', 'inherited_labels', 'host_category', 'revision', 'generation', 'created_at', 'updated_at'] as const satisfies readonly (keyof StoredRow)[];
+export const RESOURCE_COLUMNS = ['id', 'project', 'kind', 'name', 'labels', 'spec', 'status', 'inherited_labels', 'host_category', 'size_bytes', 'revision', 'generation', 'created_at', 'updated_at'] as const satisfies readonly (keyof StoredRow)[];
 export const REF_COLUMNS = ['from_id', 'to_id', 'project', 'owner'] as const satisfies readonly (keyof RefRow)[];
 
 /** Multi-row statements' text, by dialect, table, columns, row count and update list (a few dozen shapes in practice). */
@@ -417,7 +418,7 @@ export class BatchRows {
 }
 
 /** The columns an update may change (id and created_at never do), in a fixed order. */
-const UPDATABLE: UpdatableColumn[] = ['project', 'kind', 'name', 'labels', 'spec', 'status', 'inherited_labels', 'host_category', 'revision', 'generation', 'updated_at'];
+const UPDATABLE: UpdatableColumn[] = ['project', 'kind', 'name', 'labels', 'spec', 'status', 'inherited_labels', 'host_category', 'size_bytes', 'revision', 'generation', 'updated_at'];
 type UpdatableColumn = Exclude<keyof StoredRow, 'id' | 'created_at'>;
 /** Set by every update: no index of SQLite's holds them. */
 const ALWAYS_SET: ReadonlySet<UpdatableColumn> = new Set(['status', 'revision', 'generation', 'updated_at']);

@@ -1,5 +1,5 @@
 export type { Store, WriteTx, HostIdentity, HostIdentityMatch, Mutation, ListQuery, ListResult, EventQuery, LoggedEvent, RetentionOptions } from './store.ts';
-export { eventJson } from './store.ts';
+export { eventJson, LIST_PAGE_BYTES } from './store.ts';
 export type { CountByQuery, CountRow } from './count-by.ts';
 export { openStore, type OpenStoreOptions } from './open-store.ts';
 export { openSqliteStore } from './sqlite/sqlite-store.ts';

@@ -11,7 +11,8 @@ import { hostsBySite } from './hosts-by-site.ts';
 import { BatchRows, REF_COLUMNS, RESOURCE_COLUMNS, type RefRow, resourceOfStored, rowsStatement } from './batch-rows.ts';
 import { GroupCommit, type Pending } from './group-commit.ts';
 import type { Database } from './schema.ts';
-import { eventJson, type EventQuery, type HostIdentity, type HostIdentityMatch, type ListQuery, type ListResult, type LoggedEvent, type Mutation, type RetentionOptions, type Store, type WriteOptions, type WriteTx } from './store.ts';
+import { readListPage, rowsThatFit } from './list-page.ts';
+import { eventJson, type EventQuery, LIST_PAGE_BYTES, type HostIdentity, type HostIdentityMatch, type ListQuery, type ListResult, type LoggedEvent, type Mutation, type RetentionOptions, type Store, type WriteOptions, type WriteTx } from './store.ts';
 
 type Row = Database['eim_resources'] extends infer R ? { [K in keyof R]: unknown } : never;
 
@@ -318,16 +319,17 @@ export class KyselyStore implements Store {
         const c = this.adapter.name === 'postgres' ? sql` COLLATE "C"` : sql``;
         page = page.where(sql<boolean>`(name${c} > ${name} OR (name = ${name} AND id${c} > ${id}))`);
       }
-      const rows = await page
-        .selectAll()
-        .orderBy(compileOrderBy(q.orderBy ?? [], this.adapter.name))
-        .limit(q.limit)
-        .offset(q.offset)
-        .execute();
+      const { rows, matched } = await readListPage(trx, this.adapter.name, page, compileOrderBy(q.orderBy ?? [], this.adapter.name), {
+        offset: q.offset,
+        limit: q.limit,
+        maxBytes: q.maxBytes ?? LIST_PAGE_BYTES,
+        assumedSize: this.maxResourceBytes,
+      });
+      // Counted from the rows matched, not those that fit: a page the budget cut short is not the end.
       const total =
         q.knownTotal ??
-        (q.offset === 0 && !q.after && rows.length < q.limit ? rows.length : Number((await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n));
-      return { items: rows.map((r) => toResource(r, this.adapter)), totalSize: total, revision: Number(meta.revision) };
+        (q.offset === 0 && !q.after && matched < q.limit ? matched : Number((await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n));
+      return { items: rows.map((r) => toResource(r as Row, this.adapter)), totalSize: total, revision: Number(meta.revision), more: rows.length < matched || matched === q.limit };
     });
   }
 
@@ -352,11 +354,7 @@ export class KyselyStore implements Store {
       // Sizes first (octet_length reads neither TOAST nor overflow pages), then the data of the
       // events that fit: a log of huge events is never loaded a thousand at a time.
       const sizes = await matching().select(['revision', sql<number>`octet_length(data)`.as('n')]).orderBy('revision').limit(q.limit).execute();
-      let fit = 0;
-      for (let bytes = 0; fit < sizes.length; fit++) {
-        bytes += Number(sizes[fit].n);
-        if (fit > 0 && bytes > q.maxBytes) break;
-      }
+      const fit = rowsThatFit(sizes.map((s) => Number(s.n)), q.maxBytes);
       more = fit < sizes.length || sizes.length === q.limit;
       rows =
         fit === 0
@@ -751,26 +749,25 @@ function toRow(r: Resource, maxBytes = Number.POSITIVE_INFINITY, unchecked = fal
   const labels = JSON.stringify(r.labels);
   const spec = JSON.stringify(r.spec);
   const status = JSON.stringify(r.status);
-  if (unchecked) return rowOf(r, labels, spec, status);
+  if (unchecked) return rowOf(r, labels, spec, status, sizeOf(r.name, labels, spec, status));
   const parts = { labels, spec, status };
   for (const [field, json] of Object.entries(parts)) {
     const problem = serializedJsonProblem(json);
     if (problem) throw new EimError('invalid_argument', `${r.kind} ${field} ${problem}; NUL characters and unpaired surrogates cannot be stored: remove them`);
   }
-  // A character is at most 3 UTF-8 bytes (a pair, 4 bytes, is 2 characters): count bytes only near the limit.
-  const chars = r.name.length + labels.length + spec.length + status.length;
-  if (chars * 3 > maxBytes) {
-    const bytes = Buffer.byteLength(r.name) + Buffer.byteLength(labels) + Buffer.byteLength(spec) + Buffer.byteLength(status);
-    if (bytes > maxBytes) {
-      throw new EimError('payload_too_large', `${r.kind} "${r.name}" would take ${bytes} bytes (name, labels, spec and status as JSON); a resource may take at most ${maxBytes}: make it smaller`, {
-        details: { bytes, maxBytes },
-      });
-    }
+  const bytes = sizeOf(r.name, labels, spec, status);
+  if (bytes > maxBytes) {
+    throw new EimError('payload_too_large', `${r.kind} "${r.name}" would take ${bytes} bytes (name, labels, spec and status as JSON); a resource may take at most ${maxBytes}: make it smaller`, {
+      details: { bytes, maxBytes },
+    });
   }
-  return rowOf(r, labels, spec, status);
+  return rowOf(r, labels, spec, status, bytes);
 }
 
-const rowOf = (r: Resource, labels: string, spec: string, status: string) => ({
+/** A resource's size as stored in size_bytes: name, labels, spec and status as JSON, in UTF-8 bytes. */
+const sizeOf = (name: string, labels: string, spec: string, status: string) => Buffer.byteLength(name) + Buffer.byteLength(labels) + Buffer.byteLength(spec) + Buffer.byteLength(status);
+
+const rowOf = (r: Resource, labels: string, spec: string, status: string, bytes: number) => ({
   id: r.id,
   project: r.project,
   kind: r.kind,
@@ -780,6 +777,7 @@ const rowOf = (r: Resource, labels: string, spec: string, status: string) => ({
   status,
   inherited_labels: inheritedLabelsJson(r.status),
   host_category: r.kind === 'Host' ? hostCategory(r) : null,
+  size_bytes: bytes,
   revision: r.revision,
   generation: r.generation,
   created_at: r.createdAt,

@@ -177,6 +177,20 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
         await db.schema.alterTable('eim_meta').addColumn('leader_epoch', int64, (c) => c.notNull().defaultTo(0)).execute();
       },
     },
+    '0017_resource_size': {
+      async up(db: Kysely<any>) {
+        // A list page's byte budget reads each row's size before its body (see list-page.ts):
+        // PostgreSQL from this column, measured here once for the rows already stored (as jsonb's
+        // text: a space after each separator, so a little over what is sent). SQLite measures its text columns
+        // directly and keeps the column only for the shared write path: not filled in here.
+        // Null (a row a server of the previous version wrote meanwhile) counts as the largest a
+        // resource may be.
+        await sql`alter table eim_resources add column size_bytes integer`.execute(db);
+        if (dialect === 'postgres') {
+          await sql`update eim_resources set size_bytes = octet_length(name) + octet_length(labels::text) + octet_length(spec::text) + octet_length(status::text)`.execute(db);
+        }
+      },
+    },
   };
 }
 

@@ -15,6 +15,14 @@ export interface ResourcesTable {
   inherited_labels: JsonColumn;
   /** Hosts: their category (hostCategory of the row as written); null for other kinds. */
   host_category: string | null;
+  /**
+   * The resource's size: name, labels, spec and status as JSON, in UTF-8 bytes (what
+   * `maxResourceBytes` bounds), written with the row. A list page's byte budget reads it on
+   * PostgreSQL, where jsonb has no cheap byte length (pg_column_size is the compressed size).
+   * SQLite measures octet_length of the columns instead (from the record header alone) and never
+   * reads it: there it is null for rows written before migration 0017.
+   */
+  size_bytes: number | null;
   revision: number;
   generation: number;
   created_at: string;

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
+import { parseFilter } from '../api/filter.ts';
 import { type ErrorCode, isEimError, type Resource } from '../api/index.ts';
 import { DIALECTS, type Dialect, openTestStore, PG_URL, pgReachable } from '../testing/test-stores.ts';
 import type { KyselyStore, KyselyStoreOptions } from './kysely-store.ts';
@@ -23,6 +25,10 @@ const draft = (spec: Record<string, unknown>, labels: Record<string, string> = {
   kind: 'CustomConfig', id: `customconfig-${(++n).toString(16).padStart(8, '0')}`, project: 'p', name: `c${n}`, labels, generation: 1, spec, status: {},
 });
 const insert = (store: KyselyStore, d: ReturnType<typeof draft>) => store.write(async (tx) => (await tx.insertIfFree(d, 'test')).resource!);
+
+/** A resource's size as a list page's budget counts it: name, labels, spec and status as JSON (UTF-8). */
+const bytesOf = (r: Resource) => Buffer.byteLength(r.name) + Buffer.byteLength(JSON.stringify(r.labels)) + Buffer.byteLength(JSON.stringify(r.spec)) + Buffer.byteLength(JSON.stringify(r.status));
+const sum = (rs: Resource[]) => rs.reduce((n, r) => n + bytesOf(r), 0);
 
 async function rejectsWith(p: Promise<unknown>, code: ErrorCode, message: RegExp): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
@@ -106,5 +112,58 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(end, { events: [], more: false });
       const filtered = await store.readEventPage({ after: 0, limit: 1000, id: ids[7], maxBytes: 1 });
       assert.deepEqual(filtered.events.map((e) => e.id), [ids[7]]);
+    }));
+
+  test(`${dialect}: list stops at maxBytes (always one item), counts the total, and paging by bytes reaches every resource once, in order`, (t) =>
+    withStore(t, dialect, {}, async (store) => {
+      // Half of them compress to a few kB (PostgreSQL stores them so): the budget counts JSON, not what is on disk.
+      const made: Resource[] = [];
+      for (let i = 0; i < 40; i++) made.push(await insert(store, draft({ config: i % 2 === 0 ? 'x'.repeat(200_000 + i) : randomBytes(100_000).toString('hex') }, { n: String(i) })));
+      const byName = [...made].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const q = { project: 'p', kind: 'CustomConfig', orderBy: [{ field: ['name'], desc: false }], offset: 0, limit: 1000 };
+      const budget = 1024 * 1024;
+
+      const first = await store.list({ ...q, maxBytes: budget });
+      const n = first.items.length;
+      assert.ok(n >= 1 && n < 40, `${n} items in a page of 1 MiB`);
+      assert.deepEqual(first.items, byName.slice(0, n));
+      assert.ok(sum(first.items) <= budget, `${sum(first.items)} bytes`);
+      assert.ok(sum(byName.slice(0, n + 1)) > budget, 'as many as fit');
+      assert.equal(first.totalSize, 40, 'a cut first page still counts them all');
+      assert.equal(first.more, true);
+
+      const tiny = await store.list({ ...q, maxBytes: 1 });
+      assert.deepEqual(tiny.items, byName.slice(0, 1), 'one item even when it alone is over the budget');
+      assert.equal(tiny.totalSize, 40);
+      assert.equal(tiny.more, true);
+
+      const unasked = await store.list(q);
+      assert.ok(unasked.items.length >= 1 && unasked.items.length < 40 && sum(unasked.items) <= 4 * 1024 * 1024, `${unasked.items.length} items (${sum(unasked.items)} bytes) without maxBytes: 4 MiB by default`);
+
+      // By keyset (name order), by offset (another order), and with a filter: each once, in order.
+      const newestFirst = [...made].reverse();
+      const ways = [
+        { what: 'after', query: q, want: byName },
+        { what: 'offset', query: { ...q, orderBy: [{ field: ['createdAt'], desc: true }] }, want: newestFirst },
+        { what: 'filter', query: { ...q, filter: parseFilter('labels.n != "3"') }, want: byName.filter((r) => r.labels.n !== '3') },
+      ];
+      for (const { what, query, want } of ways) {
+        const seen: Resource[] = [];
+        let total: number | undefined;
+        for (let pages = 0; ; pages++) {
+          assert.ok(pages < 40, `${what}: paging ends`);
+          const last = seen.at(-1);
+          const page = await store.list({
+            ...query, maxBytes: budget, offset: what === 'after' ? 0 : seen.length, ...(what === 'after' && last ? { after: { name: last.name, id: last.id } } : {}), ...(total !== undefined ? { knownTotal: total } : {}),
+          });
+          assert.ok(page.items.length >= 1 && (page.items.length === 1 || sum(page.items) <= budget), `${what}: ${page.items.length} items, ${sum(page.items)} bytes`);
+          if (pages === 0) assert.equal(page.totalSize, want.length, `${what}: the total`);
+          total = page.totalSize;
+          seen.push(...page.items);
+          if (!page.more) break;
+        }
+        assert.deepEqual(seen.map((r) => r.id), want.map((r) => r.id), `${what}: every resource once, in order`);
+        assert.deepEqual(seen, want);
+      }
     }));
 }

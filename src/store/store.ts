@@ -69,13 +69,27 @@ export interface ListQuery {
   after?: { name: string; id: string };
   /** The total is known (from the first page): skip counting. */
   knownTotal?: number;
+  /**
+   * Stop before the items exceed this many bytes (name, labels, spec and status as JSON, UTF-8):
+   * a page of big resources holds fewer than `limit`. The first item always comes, so a reader
+   * makes progress. @default LIST_PAGE_BYTES (4 MiB)
+   */
+  maxBytes?: number;
 }
+
+/** A list page's byte budget when the query names none: 1,000 resources of 256 KiB would be 256 MB. */
+export const LIST_PAGE_BYTES = 4 * 1024 * 1024;
 
 export interface ListResult {
   items: Resource[];
   totalSize: number;
   /** The store revision the items are consistent with; watch from here. */
   revision: number;
+  /**
+   * Whether more items may follow: `limit` or `maxBytes` ended the page (read on after its last
+   * item, with `after` or `offset`). False when the page reached the end.
+   */
+  more: boolean;
 }
 
 export interface EventQuery {
