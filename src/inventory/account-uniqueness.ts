@@ -1,5 +1,7 @@
+import type { FilterNode } from '../api/filter.ts';
 import { EimError, NODE_CONFIG_TARGET_KEYS, type Resource } from '../api/index.ts';
 import type { Store } from '../store/index.ts';
+import { storePages } from './store-pages.ts';
 
 const targetIdOf = (spec: Record<string, unknown>): string | undefined => {
   const t = spec.target as Record<string, string | undefined> | undefined;
@@ -11,13 +13,18 @@ const targetIdOf = (spec: Record<string, unknown>): string | undefined => {
  * the same account twice: `conflict`, naming both. (A more specific target with the same username
  * is an override, not a duplicate.) Checked before the write; what two concurrent writers or
  * several instances of one host still produce, the node-config manager reports on the host.
- * @example await assertAccountUnique(store, 'default', { username: 'ops', target: { siteId } }, undefined, 'ops-paris')
+ * The accounts of that username are read page by page (`maxBytes` each).
+ * @example await assertAccountUnique(store, 'default', { username: 'ops', target: { siteId } }, undefined, 'ops-paris', 4 << 20)
  */
-export async function assertAccountUnique(store: Store, project: string, spec: Record<string, unknown>, selfId: string | undefined, name: string): Promise<void> {
+export async function assertAccountUnique(store: Store, project: string, spec: Record<string, unknown>, selfId: string | undefined, name: string, maxBytes: number): Promise<void> {
   const target = targetIdOf(spec);
   if (target === undefined || typeof spec.username !== 'string') return;
-  const { items } = await store.list({ project, kind: 'LocalAccount', filter: { op: 'cmp', field: ['spec', 'username'], cmp: '=', value: { type: 'string', value: spec.username, quoted: true } }, orderBy: [{ field: ['name'], desc: false }], offset: 0, limit: 200, knownTotal: 0 });
-  const other = items.find((a: Resource) => a.id !== selfId && targetIdOf(a.spec) === target);
+  let other: Resource | undefined;
+  const filter: FilterNode = { op: 'cmp', field: ['spec', 'username'], cmp: '=', value: { type: 'string', value: spec.username, quoted: true } };
+  for await (const items of storePages(store, { project, kind: 'LocalAccount', filter, limit: 200, maxBytes })) {
+    other = items.find((a: Resource) => a.id !== selfId && targetIdOf(a.spec) === target);
+    if (other) break;
+  }
   if (!other) return;
   throw new EimError(
     'conflict',

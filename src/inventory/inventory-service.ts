@@ -6,10 +6,11 @@ import {
   extractRefs,
 } from '../api/index.ts';
 import { parseFilter, parseOrderBy } from '../api/filter.ts';
-import type { LoggedEvent, RetentionOptions, Store, TokenRecord } from '../store/index.ts';
+import { LIST_PAGE_BYTES, type LoggedEvent, type RetentionOptions, type Store, type TokenRecord } from '../store/index.ts';
 import { type Permission, permissionsIn, requirePermission, userFieldsPermission } from './access.ts';
 import { isPlainObject, jsonEqual, mergePatch } from './merge-patch.ts';
 import { assertAccountUnique } from './account-uniqueness.ts';
+import { storePages } from './store-pages.ts';
 import { assertKindRules, normalizeSpec } from './kind-rules.ts';
 import { assertNameFree, assertNoCycle, assertRefsExist, assertTransition, insertFresh, loadTarget, removeWithOwned, userFieldsChanged } from './mutations.ts';
 import { decodePageToken, encodePageToken, queryHash } from './page-token.ts';
@@ -32,6 +33,13 @@ export interface InventoryServiceOptions {
    * @default 4 MiB
    */
   eventsPageBytes?: number;
+  /**
+   * Bytes of resources in one list page (`GET /{kind}`; name, labels, spec and status as JSON),
+   * and in each page of the service's own reads of many: a page holds fewer items than `pageSize`
+   * rather than more bytes, always at least one, and its `nextPageToken` leads on.
+   * @default 4 MiB
+   */
+  listPageBytes?: number;
   random?: RandomHex;
   now?: () => Date;
   /**
@@ -50,6 +58,8 @@ export interface InventoryStats {
 }
 
 const MAX_PAGE = 1000;
+/** The alert rules a project is seeded with carry this label. */
+const DEFAULT_RULES = parseFilter('labels.default = "true"');
 const EVENTS_PAGE_BYTES = 4 * 1024 * 1024;
 
 /**
@@ -72,6 +82,7 @@ export class InventoryService {
   private readonly retention: RetentionOptions;
   private readonly now: () => Date;
   private readonly pageBytes: number;
+  private readonly listBytes: number;
   /** assertStorableJson, or nothing for the unbounded benchmark baseline. */
   private storable: (value: unknown, where: string) => void = (value, where) => assertStorableJson(value, where);
 
@@ -80,6 +91,7 @@ export class InventoryService {
     private readonly options: InventoryServiceOptions = {},
   ) {
     this.pageBytes = options.eventsPageBytes ?? EVENTS_PAGE_BYTES;
+    this.listBytes = options.listPageBytes ?? LIST_PAGE_BYTES;
     this.hub = new WatchHub(store, { ringSize: options.ringSize, ringBytes: options.ringBytes, readBytes: this.pageBytes, unbounded: options.unbounded });
     if (options.unbounded) this.storable = () => {};
     this.retention = options.retention ?? { minAgeMs: 3_600_000, minEvents: 1_000_000 };
@@ -134,7 +146,10 @@ export class InventoryService {
     requireClusterAdmin(caller, 'delete projects');
     await this.assertProject(name);
     // The default alert rules, as they were seeded (never edited), go with the project; anything else blocks it.
-    const seeded = (await this.store.list({ project: name, kind: 'AlertRule', offset: 0, limit: 100 })).items.filter((r) => r.labels.default === 'true' && r.generation === 1);
+    const seeded: Resource[] = [];
+    for await (const rules of storePages(this.store, { project: name, kind: 'AlertRule', filter: DEFAULT_RULES, limit: 100, maxBytes: this.listBytes })) {
+      seeded.push(...rules.filter((r) => r.generation === 1));
+    }
     const n = (await this.store.countResources(name)) - seeded.length;
     if (n > 0) throw new EimError('failed_precondition', `project "${name}" still holds ${n} resource(s); delete them first`);
     const system: Caller = { subject: 'system', grants: [{ project: name, role: 'editor' }] };
@@ -188,7 +203,7 @@ export class InventoryService {
       const problem = def.check?.(spec);
       if (problem) throw new EimError('invalid_argument', problem);
       spec = normalizeSpec(def.kind, spec);
-      if (def.kind === 'LocalAccount') await assertAccountUnique(this.store, project, spec, undefined, input.name);
+      if (def.kind === 'LocalAccount') await assertAccountUnique(this.store, project, spec, undefined, input.name, this.listBytes);
     }
     const split = def.writeOnly ? splitSecrets(spec, def.writeOnly) : undefined;
     if (split) spec = split.stored;
@@ -264,12 +279,15 @@ export class InventoryService {
       orderBy,
       offset: byName && pos.after ? 0 : offset,
       limit: pageSize,
+      maxBytes: this.listBytes,
       ...(byName && pos.after ? { after: { name: pos.after[0], id: pos.after[1] } } : {}),
       ...(pos.total !== undefined ? { knownTotal: pos.total } : {}),
     });
     const page: ListPage = { items: r.items, revision: r.revision, totalSize: r.totalSize };
     const last = r.items.at(-1);
-    if (offset + r.items.length < r.totalSize && last) {
+    // A page the byte budget cut short leads on whatever the total carried in the token says.
+    const cut = r.more && r.items.length < pageSize;
+    if (last && (offset + r.items.length < r.totalSize || cut)) {
       page.nextPageToken = encodePageToken({ offset: offset + r.items.length, total: r.totalSize, ...(byName ? { after: [last.name, last.id] as [string, string] } : {}) }, hash);
     }
     return page;
@@ -304,7 +322,7 @@ export class InventoryService {
       const before = await this.store.get(id);
       if (before && before.project === project && before.kind === def.kind) {
         const spec = mergePatch(before.spec, patch.spec) as Record<string, unknown>;
-        if (spec.username !== before.spec.username || !jsonEqual(spec.target, before.spec.target)) await assertAccountUnique(this.store, project, spec, id, (patch.name as string | undefined) ?? before.name);
+        if (spec.username !== before.spec.username || !jsonEqual(spec.target, before.spec.target)) await assertAccountUnique(this.store, project, spec, id, (patch.name as string | undefined) ?? before.name, this.listBytes);
       }
     }
     const out = await this.store.write(async (tx) => {
