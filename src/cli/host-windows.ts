@@ -1,4 +1,4 @@
-import type { Inventory, Resource, ResourceOf } from '../api/index.ts';
+import { type Inventory, listAll, type Resource, type ResourceOf } from '../api/index.ts';
 import { age } from './output/age.ts';
 
 type Schedule = ResourceOf<'Schedule'> & Resource;
@@ -26,7 +26,7 @@ export async function hostWindowLines(inv: Inventory, host: ResourceOf<'Host'> &
     }
   }
   const filter = chain.map((c) => `spec.target.${c.id.startsWith('host-') ? 'hostId' : c.id.startsWith('site-') ? 'siteId' : 'regionId'} = "${c.id}"`).join(' OR ');
-  const schedules = (await inv.list(host.project, 'Schedule', { filter, pageSize: 1000 })).items as Schedule[];
+  const schedules = (await listAll(inv, host.project, 'Schedule', { filter })).items as Schedule[];
   const m = host.status.maintenance;
   const nowIso = new Date(now).toISOString();
   const when = (iso: string) => `${iso} (${Date.parse(iso) >= now ? `in ${age(nowIso, Date.parse(iso))}` : `${age(iso, now)} ago`})`;

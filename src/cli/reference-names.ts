@@ -62,9 +62,14 @@ export class ReferenceNames {
         const batch = ids.slice(i, i + IDS_PER_REQUEST);
         // Ids reach the filter only as quoted string literals (JSON.stringify escapes anything odd).
         const filter = batch.map((id) => `id = ${JSON.stringify(id)}`).join(' OR ');
-        const page = await this.inv.list(this.project, def.kind, { filter, pageSize: batch.length });
-        this.requests++;
-        this.remember(page.items);
+        // A page of big resources holds fewer than asked (the server's byte budget): its token leads on.
+        let pageToken: string | undefined;
+        do {
+          const page = await this.inv.list(this.project, def.kind, { filter, pageSize: batch.length, pageToken });
+          this.requests++;
+          this.remember(page.items);
+          pageToken = page.nextPageToken;
+        } while (pageToken);
       }
     }
     for (const id of ids) if (!this.names.has(id)) this.missing.add(id);
