@@ -33,15 +33,17 @@ export interface ListOptions {
   filter?: string;
   /** AIP-132: `name desc, createdAt`. */
   orderBy?: string;
-  /** @default 20 (at most 1000) */
+  /** At most this many items; a page of large resources holds fewer (a byte budget). @default 20 (at most 1000) */
   pageSize?: number;
   pageToken?: string;
 }
 
 export interface ListPage<R = Resource> {
+  /** At most `pageSize`, and no more than the server's byte budget (4 MiB) holds: at least one. */
   items: R[];
   /** The store revision the page is consistent with: watch from here. */
   revision: number;
+  /** Present exactly when more follow (also on a page shorter than `pageSize`): pass it as `pageToken`. */
   nextPageToken?: string;
   totalSize: number;
 }

@@ -29,7 +29,12 @@ export function registerResourceRoutes(app: FastifyInstance, inventory: Inventor
       querystring: Type.Object({
         filter: Type.Optional(Type.String({ description: 'AIP-160 filter, e.g. labels.line = "3" AND spec.siteId = site-0a1b2c3d' })),
         orderBy: Type.Optional(Type.String({ description: 'AIP-132, e.g. "name desc, createdAt"' })),
-        pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 20 })),
+        pageSize: Type.Optional(
+          Type.Integer({
+            minimum: 1, maximum: 1000, default: 20,
+            description: 'At most this many items; a page also stops at 4 MiB of resources (at least one item), so large ones come fewer per page. More follow exactly when nextPageToken is present',
+          }),
+        ),
         pageToken: Type.Optional(Type.String()),
       }),
       response: { 200: Type.Object({ items: Type.Array(resource), revision: Type.Integer(), nextPageToken: Type.Optional(Type.String()), totalSize: Type.Integer() }), ...errors },
