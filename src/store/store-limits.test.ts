@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
+import { sql } from 'kysely';
 import { parseFilter } from '../api/filter.ts';
 import { type ErrorCode, isEimError, type Resource } from '../api/index.ts';
 import { DIALECTS, type Dialect, openTestStore, PG_URL, pgReachable } from '../testing/test-stores.ts';
@@ -166,4 +167,41 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(seen, want);
       }
     }));
+}
+
+/** How many of 6 resources of about 100 kB fit in a list page of 3 × 256 KiB when none has a stored size (an older server wrote them). */
+const FIT_WITHOUT_STORED_SIZE: Record<Dialect, number> = {
+  sqlite: 6, // SQLite measures the text itself and never reads size_bytes
+  postgres: 3, // each counts as maxResourceBytes
+};
+
+for (const dialect of DIALECTS) {
+  test(`${dialect}: migration 0017 on a store with resources: PostgreSQL measures them; a row without a stored size counts as the largest a resource may be`, async (t) => {
+    if (dialect === 'postgres' && !(await pgReachable())) return t.skip(`PostgreSQL not reachable at ${PG_URL}: these PostgreSQL checks did NOT run`);
+    const ts = await openTestStore(dialect);
+    t.after(() => ts.cleanup());
+    await ts.store.ensureProject('p');
+    const made: Resource[] = [];
+    for (let i = 0; i < 6; i++) made.push(await insert(ts.store, draft({ config: `${i}`.repeat(100_000), n: i, text: 'é ✓' }, { k: 'v' })));
+    // The store as the previous version left it: no column, migration 0017 not run.
+    await sql`alter table eim_resources drop column size_bytes`.execute(ts.store.db);
+    await sql`delete from eim_migrations where name = '0017_resource_size'`.execute(ts.store.db);
+    await ts.store.close();
+    const store = await ts.reopen();
+    const sizes = new Map((await sql<{ id: string; size_bytes: number | null }>`select id, size_bytes from eim_resources`.execute(store.db)).rows.map((r) => [r.id, r.size_bytes]));
+    for (const r of made) {
+      const stored = sizes.get(r.id);
+      if (dialect === 'sqlite') assert.equal(stored, null, 'not filled in on SQLite (never read there)');
+      else assert.ok(stored !== null && stored !== undefined && stored >= bytesOf(r) && stored <= bytesOf(r) + 64, `${stored} bytes stored for ${bytesOf(r)}`);
+    }
+    await sql`update eim_resources set size_bytes = null`.execute(store.db);
+    const page = await store.list({ project: 'p', kind: 'CustomConfig', offset: 0, limit: 1000, maxBytes: 3 * 256 * 1024 });
+    assert.equal(page.items.length, FIT_WITHOUT_STORED_SIZE[dialect]);
+    assert.equal(page.totalSize, 6);
+    assert.deepEqual(page.items, made.slice(0, page.items.length));
+    // A write stores the size again.
+    const updated = await store.write((tx) => tx.update({ ...made[0], labels: { k: 'w' } }, 'test', false));
+    const [{ size_bytes }] = (await sql<{ size_bytes: number }>`select size_bytes from eim_resources where id = ${made[0].id}`.execute(store.db)).rows;
+    assert.equal(size_bytes, bytesOf(updated));
+  });
 }
