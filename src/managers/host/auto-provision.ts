@@ -57,8 +57,9 @@ export class AutoProvisioner {
   /** The OS profile labelled default=true, else the project's only one. */
   async defaultOs(project: string): Promise<OperatingSystem> {
     const labelled = await this.inventory.list(project, 'OperatingSystem', { filter: `labels.${DEFAULT_OS_LABEL} = "true"`, pageSize: 5 });
-    if (labelled.items.length === 1) return labelled.items[0];
-    if (labelled.items.length > 1) {
+    // Counted by totalSize: a page of large profiles may hold fewer than asked.
+    if (labelled.totalSize === 1) return labelled.items[0];
+    if (labelled.totalSize > 1) {
       const ids = labelled.items.map((o) => `${o.name} (${o.id})`).join(', ');
       throw new NoDefaultOsError(`${labelled.totalSize} OS profiles of project "${project}" are labelled ${DEFAULT_OS_LABEL}=true: ${ids}${labelled.totalSize > 5 ? ', …' : ''}; keep the label on one`);
     }
