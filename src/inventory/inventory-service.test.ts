@@ -20,6 +20,10 @@ const OS_SPEC = {
   profileVersion: '22.04', osType: 'mutable', architecture: 'x86_64',
 };
 
+/** About 200 kB of labels (a string field of a resource is bounded, its labels are not): repeated letters that compress to little on disk, or random hex that does not. */
+const bigLabels = (compressible: boolean): Record<string, string> =>
+  Object.fromEntries(Array.from({ length: 780 }, (_, k) => [`big${k}`, compressible ? 'x'.repeat(250) : randomBytes(125).toString('hex')]));
+
 interface Ctx {
   store: KyselyStore;
   svc: InventoryService;
@@ -238,8 +242,7 @@ for (const dialect of DIALECTS) {
       // 40 of about 200 kB (half of them compress well on disk): 8 MB, twice the default budget of 4 MiB.
       const made: Resource[] = [];
       for (let i = 0; i < 40; i++) {
-        const kernelCommand = i % 2 === 0 ? 'x'.repeat(200_000) : randomBytes(100_000).toString('hex');
-        made.push(await admin.create(P, 'OperatingSystem', { name: `os-${String(i).padStart(2, '0')}`, labels: { odd: String(i % 2) }, spec: { ...OS_SPEC, kernelCommand } }));
+        made.push(await admin.create(P, 'OperatingSystem', { name: `os-${String(i).padStart(2, '0')}`, labels: { odd: String(i % 2), ...bigLabels(i % 2 === 0) }, spec: OS_SPEC }));
       }
       const bytes = (rs: Resource[]) => rs.reduce((n, r) => n + Buffer.byteLength(JSON.stringify(r)), 0);
       const pageAll = async (options: { filter?: string; orderBy?: string }, total: number, budget = 4 * 1024 * 1024) => {

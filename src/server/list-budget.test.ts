@@ -20,6 +20,10 @@ const ADMIN: Caller = { subject: 'admin', grants: [{ project: '*', role: 'admin'
 const BUDGET = 4 * 1024 * 1024;
 const OS_SPEC = { imageUrl: 'https://images.example.com/os.img', sha256: 'ab'.repeat(32), profileName: 'os', profileVersion: '1', osType: 'mutable', architecture: 'x86_64' };
 
+/** About 200 kB of labels (a string field of a resource is bounded, its labels are not): repeated letters that compress to little on disk, or random hex that does not. */
+const bigLabels = (compressible: boolean): Record<string, string> =>
+  Object.fromEntries(Array.from({ length: 780 }, (_, k) => [`big${k}`, compressible ? 'x'.repeat(250) : randomBytes(125).toString('hex')]));
+
 for (const dialect of DIALECTS) {
   test(`${dialect}: pageSize=1000 of 40 resources of 200 kB over HTTP: pages within the budget, and every list path reaches each once, in order`, async (t) => {
     if (dialect === 'postgres' && !(await pgReachable())) return t.skip(`PostgreSQL not reachable at ${PG_URL}: these PostgreSQL checks did NOT run`);
@@ -30,8 +34,7 @@ for (const dialect of DIALECTS) {
     // Half of them compress to a few kB on disk (PostgreSQL): the budget counts what is sent.
     const made: Resource[] = [];
     for (let i = 0; i < 40; i++) {
-      const kernelCommand = i % 2 === 0 ? 'x'.repeat(200_000) : randomBytes(100_000).toString('hex');
-      made.push(await admin.create(P, 'OperatingSystem', { name: `os-${String(i).padStart(2, '0')}`, spec: { ...OS_SPEC, kernelCommand } }));
+      made.push(await admin.create(P, 'OperatingSystem', { name: `os-${String(i).padStart(2, '0')}`, labels: bigLabels(i % 2 === 0), spec: OS_SPEC }));
     }
     const ids = made.map((r) => r.id);
 
