@@ -29,3 +29,4 @@ export * from './node-config.ts';
 export * from './node-config-check.ts';
 export * from './ssh-key.ts';
 export * from './cloud-config.ts';
+export * from './printable.ts';

@@ -1,4 +1,5 @@
 import type { Resource } from '../api/index.ts';
+import { printable } from '../api/printable.ts';
 import type { CliContext } from './cli-context.ts';
 import { confirm } from './confirm.ts';
 import { printBulkSummary } from './output/bulk-summary.ts';
@@ -22,7 +23,7 @@ export async function bulkRetry(ctx: CliContext, kind: 'Instance' | 'Host', noun
   if (parked.length === 0) return ctx.out.line(`no selected ${noun} is in an unrecoverable error in project ${ctx.project}: nothing to retry`);
   for (const r of parked) {
     const e = parkedError(r)!;
-    ctx.out.line(`${o.dryRun ? 'would retry' : 'to retry'}: ${label(r)}: ${e.field}: ${e.message}`);
+    ctx.out.line(`${o.dryRun ? 'would retry' : 'to retry'}: ${printable(`${label(r)}: ${e.field}: ${e.message}`)}`);
   }
   if (o.dryRun) return ctx.out.line(`${plural(parked.length, noun)} would be retried (dry run: nothing was written)`);
   if (o.bySelector && !(await confirm(`retry ${plural(parked.length, noun)} in project ${ctx.project}?`, o.yes))) {

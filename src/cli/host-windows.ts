@@ -1,4 +1,4 @@
-import { type Inventory, listAll, type Resource, type ResourceOf } from '../api/index.ts';
+import { type Inventory, listAll, printable, type Resource, type ResourceOf } from '../api/index.ts';
 import { age } from './output/age.ts';
 
 type Schedule = ResourceOf<'Schedule'> & Resource;
@@ -45,5 +45,6 @@ export async function hostWindowLines(inv: Inventory, host: ResourceOf<'Host'> &
     const open = m?.scheduleIds.includes(s.id) ? ' [open now]' : '';
     lines.push(`- ${s.name} (${s.id}): ${s.spec.purpose}, ${rule}, via ${via}${open}`);
   }
-  return lines;
+  // Names, cron text and time zones are the data's: shown, never obeyed by the terminal.
+  return lines.map(printable);
 }

@@ -1,6 +1,8 @@
 import { type Command, Option } from 'commander';
+import { printable } from '../../api/printable.ts';
 import { CliContext } from '../cli-context.ts';
 import { parseDuration } from '../duration.ts';
+import { jsonForTerminal } from '../output/structured-output.ts';
 
 /** `eim alert-receiver test NAME`: one test notification now, and what the receiver answered. */
 export function registerAlertReceiverCommand(program: Command): void {
@@ -22,7 +24,8 @@ Example:
           method: 'POST',
           path: `/v1/projects/${encodeURIComponent(ctx.project)}/alert-receivers/${receiver.id}:test`,
         });
-        ctx.out.line(`${r.ok ? 'delivered' : 'NOT delivered'} to ${receiver.name}: ${r.detail}`);
+        // The detail quotes the receiver's answer: another party's text.
+        ctx.out.line(printable(`${r.ok ? 'delivered' : 'NOT delivered'} to ${receiver.name}: ${r.detail}`));
         if (!r.ok) process.exitCode = 1;
       }),
     );
@@ -54,7 +57,7 @@ Examples:
           name: o.name ?? `silence-${stamp}`,
           spec: { filter: o.filter, startsAt: new Date(now).toISOString(), endsAt: new Date(now + seconds * 1000).toISOString(), comment: o.comment },
         });
-        if (o.output === 'json') return ctx.out.line(JSON.stringify(s));
+        if (o.output === 'json') return ctx.out.line(jsonForTerminal(JSON.stringify(s)));
         ctx.out.line(`silence/${s.name} (${s.id}) until ${s.spec.endsAt}`);
       }),
     );

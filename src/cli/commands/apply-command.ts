@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { printable } from '../../api/printable.ts';
 import { CliContext } from '../cli-context.ts';
 import { collect } from '../set-values.ts';
 import { plural } from '../output/plural.ts';
@@ -59,7 +60,7 @@ Examples:
           } catch (e) {
             failed++;
             const err = e as { message?: string; code?: string };
-            ctx.err.line(`error: ${applier.label(m)} (${m.source}): ${err.message}${err.code ? ` (${err.code})` : ''}`);
+            ctx.err.line(`error: ${printable(`${applier.label(m)} (${m.source}): ${err.message}${err.code ? ` (${err.code})` : ''}`)}`);
           }
         }
         if (failed > 0) {

@@ -4,7 +4,7 @@ import type { InventoryClient } from '../../client/index.ts';
 import { CliContext } from '../cli-context.ts';
 import { positiveInt } from '../option-parsers.ts';
 import { printResourceTable } from '../output/resource-table.ts';
-import { OUTPUT_FORMATS, type OutputFormat, printStructured } from '../output/structured-output.ts';
+import { jsonForTerminal, OUTPUT_FORMATS, type OutputFormat, printStructured } from '../output/structured-output.ts';
 import type { Cell } from '../output/table.ts';
 import type { Style } from '../output/terminal.ts';
 import { UsageError } from '../usage-error.ts';
@@ -164,7 +164,7 @@ async function watchAfterList(
       return printResourceTable(ctx.out, def, objects, { ...w.table, lead, after: widths, nameOf: names.nameOf });
     }
     for (const object of objects) {
-      if (w.output === 'json') ctx.out.line(JSON.stringify({ type, object }));
+      if (w.output === 'json') ctx.out.line(jsonForTerminal(JSON.stringify({ type, object })));
       else {
         ctx.out.line('---');
         await printStructured(ctx.out, { type, object }, 'yaml');

@@ -1,5 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { printable } from '../../api/printable.ts';
 import { CliContext } from '../cli-context.ts';
+import { jsonForTerminal } from '../output/structured-output.ts';
 
 const positive = (v: string) => {
   const n = Number(v);
@@ -37,7 +39,7 @@ Examples:
           query: { sort: o.sort, limit: o.limit, ...(o.filter ? { filter: o.filter } : {}) },
           idempotent: true,
         });
-        if (o.output === 'json') return ctx.out.line(JSON.stringify(answer));
+        if (o.output === 'json') return ctx.out.line(jsonForTerminal(JSON.stringify(answer)));
         const { renderTable } = await import('../output/table.ts');
         const pct = (v: unknown) => (typeof v === 'number' ? `${v.toFixed(1)} %` : '-');
         const rows = answer.items.map((h) => [String(h.name), pct(h.cpu_used_percent), pct(h.memory_used_percent), pct(h.disk_used_percent), String(h.lastSampleAt ?? '-')]);
@@ -83,9 +85,10 @@ Examples:
             idempotent: true,
           });
         const print = (l: Line) => {
-          if (o.output === 'json') return ctx.out.line(JSON.stringify(l));
+          if (o.output === 'json') return ctx.out.line(jsonForTerminal(JSON.stringify(l)));
           const unit = l.attributes?.unit ?? l.attributes?.identifier;
-          ctx.out.line(`${l.t} ${l.level.toUpperCase().padEnd(5)} ${unit ? `${unit}: ` : ''}${l.body}`);
+          // An agent's log line may carry a program's colours or worse: shown, never obeyed.
+          ctx.out.line(printable(`${l.t} ${l.level.toUpperCase().padEnd(5)} ${unit ? `${unit}: ` : ''}${l.body}`));
         };
         // Following goes by the order lines were stored, not by their time: a line an agent's buffer
         // delivers late carries an older time than the lines already printed. The cursor is taken

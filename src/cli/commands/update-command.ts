@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Resource, ResourceOf } from '../../api/index.ts';
+import { printable } from '../../api/printable.ts';
 import type { InventoryClient } from '../../client/index.ts';
 import { CliContext } from '../cli-context.ts';
 import { confirm } from '../confirm.ts';
@@ -113,7 +114,7 @@ async function start(ctx: Ctx, ids: string[], o: SelectOptions): Promise<void> {
       const from = (i.spec.osUpdatePolicyId as string | undefined) ?? '(none)';
       const change = from === policy.id ? `already attached to ${policy.name}` : `osUpdatePolicyId ${from} → ${policy.id} (${policy.name})`;
       const host = hosts.get(i.spec.hostId as string);
-      ctx.out.line(`${label(i)}: ${change}; host ${host?.name ?? i.spec.hostId}: ${windowText(host)}`);
+      ctx.out.line(printable(`${label(i)}: ${change}; host ${host?.name ?? i.spec.hostId}: ${windowText(host)}`));
     }
     return ctx.out.line(`${changing.length} would change, ${instances.length - changing.length} unchanged (dry run: nothing was written)`);
   }
@@ -140,7 +141,7 @@ async function abort(ctx: Ctx, ids: string[], o: SelectOptions): Promise<void> {
   const others = (out: Terminal) => {
     for (const i of plan.running) out.line(`${label(i)}: its update is running: left attached to finish (or roll back); an update in flight is never cut off`);
     for (const i of plan.updated) out.line(`${label(i)}: already updated: left as it is`);
-    for (const f of plan.failed) out.line(`${label(f.instance)}: its update failed (${(f.run.status.runStatus as { message?: string } | undefined)?.message ?? f.run.status.phase}): left as it is; it is not tried again for this update`);
+    for (const f of plan.failed) out.line(printable(`${label(f.instance)}: its update failed (${(f.run.status.runStatus as { message?: string } | undefined)?.message ?? f.run.status.phase}): left as it is; it is not tried again for this update`));
   };
   const counts = (detached: string) =>
     `${detached}, ${plural(plan.running.length, 'running update')} left to finish, ${plan.updated.length} already updated, ${plan.failed.length} failed${plan.notAttached.length ? `, ${plan.notAttached.length} not attached to ${policy.name}` : ''}`;
@@ -198,7 +199,7 @@ export function renderRollout(p: Resource): string[] {
   if (!r) return [`${p.name}: no rollout yet (the maintenance manager has not looked at it)`];
   return [
     `${p.name}  ${ProgressBar.render(r.upToDate, r.total)}  up to date ${r.upToDate}, running ${r.running} (peak ${r.peakRunning} of max ${spec.rollout.maxConcurrent}), pending ${r.pending}, failed ${r.failed} (max ${spec.rollout.maxFailures})${r.halted ? '  HALTED' : ''}`,
-    `  ${s?.message ?? ''}`,
+    `  ${printable(s?.message ?? '')}`,
   ];
 }
 

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { CliContext } from '../cli-context.ts';
 import { revision } from '../option-parsers.ts';
+import { jsonForTerminal } from '../output/structured-output.ts';
 
 interface WatchOptions {
   since?: number;
@@ -47,7 +48,7 @@ Examples:
         for await (const item of watch) {
           if (item.type !== 'event') continue;
           if (o.output === 'json') {
-            ctx.out.line(item.json);
+            ctx.out.line(jsonForTerminal(item.json));
             continue;
           }
           const ev = item.event();

@@ -1,3 +1,4 @@
+import { printable } from '../../api/printable.ts';
 import type { BulkOutcome } from '../run-bounded.ts';
 import type { Terminal } from './terminal.ts';
 
@@ -12,7 +13,7 @@ export function printBulkSummary<T>(out: Terminal, err: Terminal, o: BulkOutcome
   out.line(failed ? parts.map((p, i) => (i === 2 ? out.paint('red', p) : p)).join(', ') : parts.join(', '));
   for (const f of o.failed) {
     const e = f.error as { message?: string; code?: string };
-    err.line(`  ${label(f.item)}: ${e.message ?? String(f.error)}${e.code ? ` (${e.code})` : ''}`);
+    err.line(`  ${printable(`${label(f.item)}: ${e.message ?? String(f.error)}${e.code ? ` (${e.code})` : ''}`)}`);
   }
   return failed === 0;
 }

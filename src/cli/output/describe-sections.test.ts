@@ -8,7 +8,7 @@ import type { Terminal } from './terminal.ts';
 
 function capture(width = 200): Terminal & { text: () => string } {
   const lines: string[] = [];
-  return { isTTY: false, colour: false, width, write: (t) => lines.push(t), line: (t = '') => lines.push(t), paint: (_s, t) => t, text: () => lines.join('\n') };
+  return { isTTY: false, colour: false, width, write: (t) => lines.push(t), rewrite: (t) => lines.push(t), line: (t = '') => lines.push(t), paint: (_s, t) => t, text: () => lines.join('\n') };
 }
 
 const NOW = Date.parse('2026-03-01T12:00:00.000Z');

@@ -1,4 +1,5 @@
 import type { InventoryEvent, Resource } from '../../api/index.ts';
+import { printable } from '../../api/printable.ts';
 import { age } from './age.ts';
 import { HEARTBEAT } from './event-line.ts';
 import { humanBytes, valueAt } from './kind-columns.ts';
@@ -56,20 +57,22 @@ export interface ValueText {
 /**
  * kubectl-describe-like view: the envelope, spec next to status (or one above the other when the
  * terminal is too narrow), status triples as `message (indicator, 3m ago)`, and recent events.
+ * Strings of the resource show their control characters escaped (printable); `sections` come
+ * made printable by whoever made them.
  */
 export function printDescribe(out: Terminal, d: DescribeInput, now: number = Date.now()): void {
   const r = d.resource;
-  const labels = Object.entries(r.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || '-';
+  const labels = printable(Object.entries(r.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ')) || '-';
   const rows: [string, string][] = [
-    ['Name', r.name],
-    ['Kind', r.kind],
-    ['ID', r.id],
-    ['Project', r.project],
+    ['Name', printable(r.name)],
+    ['Kind', printable(r.kind)],
+    ['ID', printable(r.id)],
+    ['Project', printable(r.project)],
     ['Labels', labels],
     ['Revision', String(r.revision)],
     ['Generation', generationText(out, r, d.reconciled)],
-    ['Created', `${r.createdAt} (${age(r.createdAt, now)} ago)`],
-    ['Updated', `${r.updatedAt} (${age(r.updatedAt, now)} ago)`],
+    ['Created', `${printable(r.createdAt)} (${age(r.createdAt, now)} ago)`],
+    ['Updated', `${printable(r.updatedAt)} (${age(r.updatedAt, now)} ago)`],
   ];
   for (const [k, v] of rows) out.line(`${out.paint('bold', `${k}:`)}${' '.repeat(12 - k.length)}${v}`);
   out.line();
@@ -135,7 +138,7 @@ const isTriple = (v: unknown): v is { message: string; indicator: string; timest
 const scalar = (v: unknown, vt: ValueText = {}, key = '') => {
   if (typeof v === 'string') {
     const name = vt.nameOf?.(v);
-    return name === undefined ? v : `${v} (${name})`;
+    return printable(name === undefined ? v : `${v} (${name})`);
   }
   if (typeof v === 'number' && /Bytes$/.test(key)) return `${humanBytes(v)} (${v} bytes)`;
   return JSON.stringify(v);
@@ -150,10 +153,11 @@ export function treeLines(out: Terminal, obj: object, now: number, vt: ValueText
   const plainLine = (text: string) => lines.push({ plain: text, painted: text });
   for (const [k, v] of Object.entries(obj)) {
     if (v === undefined) continue;
-    const head = `${indent}${k}:`;
+    const head = `${indent}${printable(k)}:`;
     if (isTriple(v)) {
-      const note = `(${v.indicator}, ${age(v.timestamp, now)} ago)`;
-      lines.push({ plain: `${head} ${v.message} ${note}`, painted: `${head} ${out.paint(INDICATOR_STYLE[v.indicator], v.message)} ${out.paint('dim', note)}` });
+      const note = `(${printable(v.indicator)}, ${age(v.timestamp, now)} ago)`;
+      const message = printable(v.message);
+      lines.push({ plain: `${head} ${message} ${note}`, painted: `${head} ${out.paint(INDICATOR_STYLE[v.indicator], message)} ${out.paint('dim', note)}` });
     } else if (Array.isArray(v)) {
       if (v.every((x) => x === null || typeof x !== 'object')) plainLine(`${head} ${v.length ? v.map((x) => scalar(x, vt)).join(', ') : '[]'}`);
       else {

@@ -4,7 +4,7 @@ import type { InventoryEvent, Resource } from '../../api/index.ts';
 import { eventLine, LastSeen } from './event-line.ts';
 import type { Terminal } from './terminal.ts';
 
-const out: Terminal = { isTTY: false, colour: false, write() {}, line() {}, paint: (_s, t) => t };
+const out: Terminal = { isTTY: false, colour: false, write() {}, line() {}, rewrite() {}, paint: (_s, t) => t };
 const T = '2026-03-01T12:00:00.000Z';
 const inst = (revision: number, status: Record<string, unknown>, spec: Record<string, unknown> = { desiredState: 'running' }): Resource =>
   ({ kind: 'Instance', id: 'inst-0a1b2c3d', project: 'default', name: 'edge-01', labels: {}, revision, generation: 1, createdAt: T, updatedAt: T, spec, status }) as Resource;

@@ -1,4 +1,5 @@
 import type { InventoryEvent, Resource } from '../../api/index.ts';
+import { printable } from '../../api/printable.ts';
 import type { Style, Terminal } from './terminal.ts';
 
 const TYPE_STYLE: Record<string, Style> = { CREATED: 'green', UPDATED: 'yellow', DELETED: 'red' };
@@ -16,11 +17,12 @@ const isTriple = (v: unknown): v is Triple => !!v && typeof v === 'object' && ty
 /**
  * One line per event: `REV TYPE KIND NAME (ID) by ACTOR`, and for an update what happened: each
  * status triple that changed as its message and indicator, each state as `from → to`, bigger parts
- * (hardware) by name; with no earlier version at hand, the resource's states now.
+ * (hardware) by name; with no earlier version at hand, the resource's states now. Strings of the
+ * event show their control characters escaped (printable).
  * @example eventLine(out, ev, 'instance', before) // '1042 UPDATED instance edge-01 (inst-0a1b2c3d) by instance-manager: provisioningStatus "installing ubuntu 22.04: 50 %" (in_progress)'
  */
 export function eventLine(out: Terminal, ev: InventoryEvent, kindLabel: string, before?: Resource): string {
-  const head = `${ev.revision} ${out.paint(TYPE_STYLE[ev.type], ev.type)} ${kindLabel} ${ev.object?.name ?? '?'} (${ev.id}) by ${ev.actor}`;
+  const head = `${ev.revision} ${out.paint(TYPE_STYLE[ev.type], printable(ev.type))} ${kindLabel} ${printable(ev.object?.name ?? '?')} (${printable(ev.id)}) by ${printable(ev.actor)}`;
   if (ev.type !== 'UPDATED' || !ev.object) return head;
   const what = before ? changes(out, before, ev.object) : now(out, ev.object);
   return what ? `${head}: ${what}` : head;
@@ -66,24 +68,26 @@ export function changes(out: Terminal, a: Resource, b: Resource): string {
 function now(out: Terminal, r: Resource): string {
   const parts: string[] = [];
   // What was asked for first (an edit is what most often makes a first update), then what is.
-  for (const [k, v] of Object.entries((r.spec ?? {}) as Record<string, unknown>)) if (/^desired/.test(k) && typeof v === 'string') parts.push(`${k} ${v}`);
+  for (const [k, v] of Object.entries((r.spec ?? {}) as Record<string, unknown>)) if (/^desired/.test(k) && typeof v === 'string') parts.push(printable(`${k} ${v}`));
   for (const [k, v] of Object.entries(r.status ?? {})) {
-    if (isTriple(v)) parts.push(`${k} ${tripleText(out, v)}`);
-    else if (/State$/.test(k) && typeof v === 'string') parts.push(`${k} ${v}`);
+    if (isTriple(v)) parts.push(`${printable(k)} ${tripleText(out, v)}`);
+    else if (/State$/.test(k) && typeof v === 'string') parts.push(printable(`${k} ${v}`));
   }
   return parts.length ? `now ${parts.slice(0, MAX_CHANGES + 1).join('; ')}` : '';
 }
 
 function change(out: Terminal, path: string, from: unknown, to: unknown): string {
-  const name = path.replace(/^status\./, '');
+  const name = printable(path.replace(/^status\./, ''));
   if (isTriple(to)) return `${name} ${tripleText(out, to)}`;
   if (to === undefined) return `${name} removed`;
   if (isPart(from) || isPart(to)) return `${name} changed`;
   return `${name} ${text(from)} → ${text(to)}`;
 }
 
-const tripleText = (out: Terminal, t: Triple) => `${JSON.stringify(t.message)} (${out.paint(INDICATOR_STYLE[t.indicator], t.indicator)})`;
-const text = (v: unknown) => (v === undefined ? '(unset)' : typeof v === 'string' ? v : JSON.stringify(v));
+/** A message in quotes: its quotes and backslashes escaped as in JSON, its control characters as printable shows them. */
+const quoted = (m: string) => `"${printable(m.replace(/["\\]/g, '\\$&'))}"`;
+const tripleText = (out: Terminal, t: Triple) => `${quoted(t.message)} (${out.paint(INDICATOR_STYLE[t.indicator], printable(t.indicator))})`;
+const text = (v: unknown) => (v === undefined ? '(unset)' : printable(typeof v === 'string' ? v : JSON.stringify(v)));
 const isPart = (v: unknown) => !!v && typeof v === 'object' && !Array.isArray(v);
 const same = (a: unknown, b: unknown) => (isTriple(a) && isTriple(b) ? a.message === b.message && a.indicator === b.indicator : JSON.stringify(a) === JSON.stringify(b));
 

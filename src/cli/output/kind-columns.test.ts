@@ -82,6 +82,7 @@ function capture(colour: boolean, width?: number): Terminal & { lines: string[] 
     width,
     lines,
     write: (t) => void lines.push(t),
+    rewrite: (t) => void lines.push(t),
     line: (t = '') => void lines.push(t),
     paint: (style: Style | undefined, t: string) => (colour && style && t ? `\x1b[1m${t}\x1b[22m` : t),
   };

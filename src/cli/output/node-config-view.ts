@@ -1,7 +1,7 @@
-import { type HostNodeConfig, nodeConfigProblems } from '../../api/index.ts';
+import { type HostNodeConfig, nodeConfigProblems, printable } from '../../api/index.ts';
 import { age } from './age.ts';
 import type { DescribeSection } from './describe-view.ts';
-import { renderTable } from './table.ts';
+import { type Cell, renderTable } from './table.ts';
 import type { Terminal } from './terminal.ts';
 
 /**
@@ -18,14 +18,15 @@ export function nodeConfigSection(out: Terminal, r: { status?: unknown }, now: n
   const current = nc.appliedVersion === nc.version;
   const applied = current
     ? out.paint('green', `applied by the agent ${nc.appliedAt ? `${age(nc.appliedAt, now)} ago` : ''}`.trim())
-    : out.paint('yellow', nc.appliedVersion ? `the agent still runs ${nc.appliedVersion}` : 'not applied by the agent yet');
-  const summary = `version ${nc.version} (${applied})`;
+    : out.paint('yellow', nc.appliedVersion ? `the agent still runs ${printable(nc.appliedVersion)}` : 'not applied by the agent yet');
+  const summary = `version ${printable(nc.version)} (${applied})`;
   const named = (id: string) => (nameOf?.(id) ? `${nameOf(id)}` : id);
   const results = new Map((current ? (nc.items ?? []) : []).map((i) => [i.item, i]));
-  const stateCell = (item: string) => {
+  // Styled cells, not painted text: the table measures a cell before it paints it.
+  const stateCell = (item: string): Cell => {
     const res = results.get(item);
-    if (!res) return out.paint('yellow', current ? '-' : 'pending');
-    return out.paint(res.state === 'failed' ? 'red' : res.state === 'dry-run' ? 'yellow' : 'green', res.state);
+    if (!res) return { text: current ? '-' : 'pending', style: 'yellow' };
+    return { text: res.state, style: res.state === 'failed' ? 'red' : res.state === 'dry-run' ? 'yellow' : 'green' };
   };
   const from = (item: string) => {
     const s = nc.sources.find((x) => x.item === item);
@@ -33,7 +34,7 @@ export function nodeConfigSection(out: Terminal, r: { status?: unknown }, now: n
     const via = s.via === 'instance' ? ' (named by the instance)' : '';
     return `${s.level} ${named(s.targetId)}: ${named(s.resourceId)}${via}${s.overrides?.length ? `; overrides ${s.overrides.map(named).join(', ')}` : ''}`;
   };
-  const rows: string[][] = [];
+  const rows: Cell[][] = [];
   for (const a of nc.accounts) {
     const item = `account:${a.username}`;
     const what = a.state === 'absent' ? 'absent' : `${a.sshKeys.length} key${a.sshKeys.length === 1 ? '' : 's'}, sudo ${a.sudo}${a.groups.length ? `, groups ${a.groups.join(',')}` : ''}`;
@@ -50,15 +51,15 @@ export function nodeConfigSection(out: Terminal, r: { status?: unknown }, now: n
     // An error's message names the first conflict or failed item, which the lines below the table
     // list each once: count them here instead of saying the first twice.
     const problems = nodeConfigProblems(nc.conflicts?.length ?? 0, [...results.values()].filter((i) => i.state === 'failed').length);
-    lines.push(out.paint(style, nc.applyStatus.indicator === 'error' && problems ? `${problems} (below)` : nc.applyStatus.message));
+    lines.push(out.paint(style, nc.applyStatus.indicator === 'error' && problems ? `${problems} (below)` : printable(nc.applyStatus.message)));
   }
   const inner = { ...out, width: out.width === undefined ? undefined : out.width - 2 };
   if (rows.length === 0) lines.push('no account or config applies: the agent removes what eim made');
   else lines.push(...renderTable(['TYPE', 'NAME', 'WHAT', 'AGENT', 'FROM'], rows, inner).lines);
-  for (const c of nc.conflicts ?? []) lines.push(out.paint('red', `conflict: ${c.message}`));
+  for (const c of nc.conflicts ?? []) lines.push(out.paint('red', `conflict: ${printable(c.message)}`));
   for (const i of results.values()) {
-    if (i.state === 'failed') lines.push(out.paint('red', `${i.item} failed${i.recoverable ? ' (retried)' : ''}: ${i.message ?? ''}`));
-    if (i.state === 'dry-run' && i.wouldRun?.length) lines.push(`${i.item} would run: ${i.wouldRun.join('; ')}`);
+    if (i.state === 'failed') lines.push(out.paint('red', printable(`${i.item} failed${i.recoverable ? ' (retried)' : ''}: ${i.message ?? ''}`)));
+    if (i.state === 'dry-run' && i.wouldRun?.length) lines.push(printable(`${i.item} would run: ${i.wouldRun.join('; ')}`));
   }
   return { title: 'Node configuration', summary, lines, statusFields: ['nodeConfig'] };
 }

@@ -1,4 +1,4 @@
-import type { Resource } from '../../api/index.ts';
+import { printable, type Resource } from '../../api/index.ts';
 import { age } from './age.ts';
 import type { DescribeSection } from './describe-view.ts';
 
@@ -15,7 +15,7 @@ export function instanceOsSection(inst: Resource, runs: readonly Resource[], nam
   const current = inst.status.currentOsId as string | undefined;
   const installed = (inst.status.provisionedOsId as string | undefined) ?? current;
   if (!current) return undefined;
-  const os = (id: string | undefined) => (id ? `${nameOf(id) ?? id}` : '-');
+  const os = (id: string | undefined) => (id ? printable(nameOf(id) ?? id) : '-');
   const row = (k: string, id: string | undefined) => `${k.padEnd(29)}${os(id)}${id && nameOf(id) ? ` (${id})` : ''}`;
   const lines = [row('desired (spec.osId):', desired), row('installed (provisionedOsId):', installed), row('current (currentOsId):', current)];
   if (current === desired) return { title: 'Operating system', summary: `runs ${os(current)}, as desired`, lines };
@@ -25,7 +25,7 @@ export function instanceOsSection(inst: Resource, runs: readonly Resource[], nam
     .at(-1);
   if (installed === desired) {
     const by = update
-      ? `updated by policy ${os(update.status.policyId as string)} ${age(update.status.endedAt as string, now)} ago (${update.name})`
+      ? `updated by policy ${os(update.status.policyId as string)} ${age(update.status.endedAt as string, now)} ago (${printable(update.name)})`
       : 'updated by an OS update (its run is no longer kept)';
     lines.push(`${by}: an update moves currentOsId and leaves spec.osId, which says what was installed first; this is not drift and nothing is reinstalled (setting spec.osId yourself does reinstall)`);
     return { title: 'Operating system', summary: `runs ${os(current)}, ${update ? `updated by policy ${os(update.status.policyId as string)}` : 'updated'} (spec.osId ${os(desired)} is what was installed first)`, lines };

@@ -22,13 +22,16 @@ export class ProgressBar {
     const now = Date.now();
     if (this.enabled && (now - this.lastDraw >= REDRAW_MS || this.count >= this.total)) {
       this.lastDraw = now;
-      this.out.write(`\r${ProgressBar.render(this.count, this.total)}`);
+      this.out.rewrite(ProgressBar.render(this.count, this.total));
     }
   }
 
   /** Erases the bar so the summary that follows starts on a clean line. */
   done(): void {
-    if (this.enabled && this.lastDraw > 0) this.out.write(`\r${' '.repeat(BAR + 4 + 2 * String(this.total).length)}\r`);
+    if (this.enabled && this.lastDraw > 0) {
+      this.out.rewrite(' '.repeat(BAR + 4 + 2 * String(this.total).length));
+      this.out.rewrite('');
+    }
   }
 
   /** @example ProgressBar.render(5, 10) // '[###############---------------] 5/10' */

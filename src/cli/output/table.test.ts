@@ -58,6 +58,24 @@ describe('terminal, age and progress', () => {
     assert.equal(terminalOf(pipe, {}).width, undefined);
   });
 
+  test('a write shows control characters escaped and keeps the layout\'s newlines and tabs, and paint\'s colours only', () => {
+    const stream = (isTTY: boolean) => {
+      const chunks: string[] = [];
+      return { chunks, s: { isTTY, columns: 80, write: (c: string) => chunks.push(c) } as unknown as NodeJS.WriteStream };
+    };
+    const evil = 'a\x1b]0;pwned\x07b\x1b[2Jc\x9b31md\u202ee\rf\x1b[8mg';
+    const shown = String.raw`a\x1b]0;pwned\x07b\x1b[2Jc\x9b31md\u202ee\rf\x1b[8mg`;
+    const tty = stream(true);
+    const colour = terminalOf(tty.s, {});
+    colour.line(`${colour.paint('red', 'error')}\t${colour.paint('bold', 'x')} ${evil}\nnext`);
+    colour.rewrite('[##--] 2/4');
+    assert.deepEqual(tty.chunks, [`\x1b[31merror\x1b[39m\t\x1b[1mx\x1b[22m ${shown}\nnext\n`, '\r[##--] 2/4']);
+    const pipe = stream(false);
+    const plainOut = terminalOf(pipe.s, {});
+    plainOut.write(`\x1b[31mred?\x1b[39m ${evil}`);
+    assert.deepEqual(pipe.chunks, [String.raw`\x1b[31mred?\x1b[39m ` + shown], 'not colouring: no escape sequence at all');
+  });
+
   test('age', () => {
     const t0 = Date.parse('2026-01-01T00:00:00Z');
     const at = (s: number) => age('2026-01-01T00:00:00Z', t0 + s * 1000);

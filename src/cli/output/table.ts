@@ -1,3 +1,4 @@
+import { printable } from '../../api/printable.ts';
 import type { Style, Terminal } from './terminal.ts';
 
 /** A table cell: text, optionally styled (the style never counts towards the width). */
@@ -23,11 +24,13 @@ export interface TableOptions {
 
 /**
  * Aligned columns that fit `out.width`: the widest columns give way first and truncated cells end
- * in `…`. Returns the lines and the widths used.
+ * in `…`. Control characters in cells show as escapes (printable), measured as they show, so
+ * columns line up whatever the data holds. Returns the lines and the widths used.
  * @example renderTable(['NAME', 'ID'], [['edge-01', 'host-0a1b2c3d']], out).lines.forEach((l) => out.line(l))
  */
 export function renderTable(headers: string[], rows: Cell[][], out: Pick<Terminal, 'width' | 'paint'>, o: TableOptions = {}): { lines: string[]; widths: number[] } {
-  const natural = headers.map((h, i) => Math.max(h.length, o.minWidths?.[i] ?? 0, ...rows.map((r) => cellText(r[i] ?? '').length)));
+  const shown = rows.map((r) => r.map((c): Cell => (typeof c === 'string' ? printable(c) : { ...c, text: printable(c.text) })));
+  const natural = headers.map((h, i) => Math.max(h.length, o.minWidths?.[i] ?? 0, ...shown.map((r) => cellText(r[i] ?? '').length)));
   const { widths: w, gap } = fit(natural, out.width, new Set(o.keep), new Set(o.long));
   const render = (cells: Cell[], headerRow: boolean) =>
     cells
@@ -41,7 +44,7 @@ export function renderTable(headers: string[], rows: Cell[][], out: Pick<Termina
       .join(gap)
       .trimEnd();
   const lines = o.header === false ? [] : [render(headers, true)];
-  for (const r of rows) lines.push(render(r, false));
+  for (const r of shown) lines.push(render(r, false));
   return { lines, widths: w };
 }
 

@@ -1,3 +1,4 @@
+import { printable } from '../../api/printable.ts';
 import { age } from './age.ts';
 import { renderTable } from './table.ts';
 import type { DescribeSection } from './describe-view.ts';
@@ -42,8 +43,8 @@ export function telemetrySection(out: Terminal, r: { status?: unknown }, now: nu
   const applied =
     t.appliedVersion === t.version
       ? out.paint('green', `applied by the agent ${t.appliedAt ? `${age(t.appliedAt, now)} ago` : ''}`.trim())
-      : out.paint('yellow', t.appliedVersion ? `the agent still runs ${t.appliedVersion}` : 'not applied by the agent yet');
-  const summary = `version ${t.version} (${applied})`;
+      : out.paint('yellow', t.appliedVersion ? `the agent still runs ${printable(t.appliedVersion)}` : 'not applied by the agent yet');
+  const summary = `version ${printable(t.version)} (${applied})`;
   const named = (id: string) => nameOf?.(id) ?? id;
   const rows: string[][] = [];
   for (const [type, entries] of [['metrics', t.config.metrics ?? []], ['logs', t.config.logs ?? []]] as const) {

@@ -172,6 +172,26 @@ for (const dialect of DIALECTS) {
       }
     });
 
+    test('a hostname with control characters is stored with them shown: an enrolling machine cannot write to an operator\'s terminal', async (t) => {
+      if (!(await open(t))) return;
+      try {
+        const hostname = 'edge\x1b]0;pwned\x07\x1b[2J\r\n\x9b31m\u202eexe';
+        const registered = (await register('edge-09', { uuid: UUID_A })).json;
+        const auto = await enrollmentToken('default', true);
+        const byUuid = await srv.call('POST', '/southbound/v1/enroll', await enrollmentToken(), { uuid: UUID_A, hostname });
+        const byAuto = await srv.call('POST', '/southbound/v1/enroll', auto, { serialNumber: 'SN-CTRL', hostname });
+        assert.equal(byUuid.json.hostId, registered.id);
+        for (const r of [byUuid, byAuto]) {
+          assert.equal(r.status, 200, JSON.stringify(r.json));
+          const host = (await srv.call('GET', `${P}/hosts/${r.json.hostId}`, srv.admin)).json;
+          assert.equal(host.status.registrationStatus.message, String.raw`agent enrolled from edge\x1b]0;pwned\x07\x1b[2J\r\n\x9b31m\u202eexe`);
+        }
+        assert.equal((await srv.call('GET', `${P}/hosts/${byAuto.json.hostId}`, srv.admin)).json.name, 'edge--0-pwned---2J---31m-exe', 'the name, as before');
+      } finally {
+        await srv.close();
+      }
+    });
+
     test('a uuid stored in upper case (before uuids were normalised) still matches, in any case, and still counts as taken', async (t) => {
       if (!(await open(t))) return;
       try {

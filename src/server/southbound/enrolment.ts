@@ -1,5 +1,5 @@
 import {
-  AGENT_ENROLLED, ALL_PROJECTS, type Caller, EimError, EnrollRequest, type EnrollResponse, type Inventory, isEimError, placeholderWarning, type Resource, type UsableIdentity, usableIdentity,
+  AGENT_ENROLLED, ALL_PROJECTS, type Caller, EimError, EnrollRequest, type EnrollResponse, type Inventory, isEimError, placeholderWarning, printable, type Resource, type UsableIdentity, usableIdentity,
 } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
 import { assertValid } from '../../inventory/validate.ts';
@@ -53,7 +53,9 @@ export async function enroll(deps: EnrolmentDeps, caller: Caller, body: unknown)
   }
   const { issued, record } = await tokens.sign({ subject: `agent/${hostId}`, grants: [{ project, role: 'agent' }], hostId, ttlSeconds: deps.agentTokenTtlSeconds });
   const warning = placeholderWarning(id.ignored);
-  const message = `${AGENT_ENROLLED} from ${req.hostname}${warning ? ` (by ${id.uuid ? 'uuid' : 'serial number'}; ${warning})` : ''}`.slice(0, 1024);
+  // The hostname is the machine's word: its control characters are stored shown, so no view of the
+  // message (a terminal's above all) obeys them. The auto-registered name was sanitized already.
+  const message = `${AGENT_ENROLLED} from ${printable(req.hostname)}${warning ? ` (by ${id.uuid ? 'uuid' : 'serial number'}; ${warning})` : ''}`.slice(0, 1024);
   const agent: Caller = { subject: `agent/${hostId}`, grants: [{ project, role: 'manager' }] };
   try {
     await service.updateStatusWith(agent, project, 'Host', hostId, { registrationStatus: { indicator: 'idle', message, timestamp: new Date().toISOString() } }, { admit: assertAdmissible, tokens: [record] });
