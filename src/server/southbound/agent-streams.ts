@@ -1,17 +1,19 @@
 import type { ServerResponse } from 'node:http';
 import { ALL_PROJECTS, type AgentCommand, type Caller, type HostNodeConfig, type NodeConfigPayload, type InventoryEvent, type Inventory, isEimError, listAll, type Resource } from '../../api/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
+import { flattenHead } from '../flatten-head.ts';
 
 interface Conn {
   raw: ServerResponse;
+  hostId: string;
   project: string;
   /** The agent token it was opened with: the stream ends when it is revoked or expires. */
   token: string;
   /** Stops watching the token (the stream ended); set once the watch is in place. */
   unguard?: () => void;
   closed?: boolean;
-  /** Command ids sent on this connection (a command's later updates are not resent). */
-  sent: Set<string>;
+  /** Command ids sent on this connection (a command's later updates are not resent); made at the first. */
+  sent?: Set<string>;
   /** The telemetry config version last sent on this connection, and the host revision it came from. */
   configVersion?: string;
   configRevision: number;
@@ -176,7 +178,7 @@ export class AgentStreams {
   /** Serves one agent's stream until it disconnects; the host's oldest stream closes if it has too many. */
   async serve(project: string, hostId: string, token: string, raw: ServerResponse): Promise<void> {
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const conn: Conn = { raw, project, token, sent: new Set(), configRevision: 0 };
+    const conn: Conn = { raw, hostId, project, token, configRevision: 0 };
     let set = this.conns.get(hostId);
     if (!set) this.conns.set(hostId, (set = new Set()));
     set.add(conn);
@@ -186,16 +188,12 @@ export class AgentStreams {
       this.write(old, `: closed: host ${hostId} opened a newer stream (at most ${max} per host)\n\n`);
       this.close(hostId, old);
     }
-    raw.once('close', () => {
-      conn.closed = true;
-      conn.unguard?.();
-      set!.delete(conn);
-      if (set!.size === 0 && this.conns.get(hostId) === set) this.conns.delete(hostId);
-    });
+    this.onClose(conn);
     raw.write(': connected\n\n');
+    flattenHead(raw);
     if (this.options.guard) {
       try {
-        const stop = await this.options.guard(token, (e) => this.refuse(hostId, conn, e));
+        const stop = await this.options.guard(token, this.refuser(conn));
         if (conn.closed) stop(); // gone while the watch was set up
         else conn.unguard = stop;
       } catch (e) {
@@ -216,6 +214,26 @@ export class AgentStreams {
       throw e;
     }
     this.sendConfig(conn, host.revision, host.status);
+  }
+
+  // The two closures a stream keeps while it is open are made here, apart from serve(), so that
+  // each holds the connection alone; `on`, not `once`: a response closes once, and `once` adds a
+  // wrapper per listener.
+
+  /** Forgets the stream when its connection closes. */
+  private onClose(conn: Conn): void {
+    conn.raw.on('close', () => {
+      conn.closed = true;
+      conn.unguard?.();
+      const set = this.conns.get(conn.hostId);
+      set?.delete(conn);
+      if (set?.size === 0) this.conns.delete(conn.hostId);
+    });
+  }
+
+  /** What the token watch calls when the stream's token stops being valid. */
+  private refuser(conn: Conn): (e: unknown) => void {
+    return (e) => this.refuse(conn.hostId, conn, e);
   }
 
   /** Every command of the host, oldest first. */
@@ -322,8 +340,8 @@ export class AgentStreams {
   }
 
   private send(conn: Conn, revision: number, cmd: { id: string; spec: unknown; createdAt: string }): void {
-    if (conn.sent.has(cmd.id)) return;
-    conn.sent.add(cmd.id);
+    if (conn.sent?.has(cmd.id)) return;
+    (conn.sent ??= new Set()).add(cmd.id);
     const spec = cmd.spec as { type: AgentCommand['type']; params: Record<string, unknown> };
     const body: AgentCommand = { id: cmd.id, type: spec.type, params: spec.params, issuedAt: cmd.createdAt };
     this.write(conn, `id: ${revision}\nevent: command\ndata: ${JSON.stringify(body)}\n\n`);
