@@ -35,12 +35,26 @@ const BUSY = (() => {
 export class ConnectionGuard {
   private open = 0;
   private readonly byAddress = new KeyedCounts();
+  /** The address key an admitted connection counts against (loopback ones have none). */
+  private readonly addresses = new WeakMap<Socket, string>();
   private readonly deadlines = new WeakMap<Socket, NodeJS.Timeout>();
   readonly refused = { total: 0, per_address: 0 };
   private unreported = 0;
   private lastReport = 0;
+  // One close listener for every connection (Node calls it with the socket as `this`), not a
+  // closure each: an agent's connection stays open for days, and so would its closures.
+  private readonly onAdmittedClose: (this: Socket) => void;
+  private readonly onArmedClose: (this: Socket) => void;
 
-  constructor(private readonly options: ConnectionGuardOptions) {}
+  constructor(private readonly options: ConnectionGuardOptions) {
+    const guard = this;
+    this.onAdmittedClose = function () {
+      guard.leave(this);
+    };
+    this.onArmedClose = function () {
+      guard.disarm(this);
+    };
+  }
 
   /** Connections open now. */
   get openConnections(): number {
@@ -86,12 +100,21 @@ export class ConnectionGuard {
     if (this.open >= this.options.maxConnections) return this.refuse(socket, 'total', ip);
     if (key !== undefined && this.byAddress.held(key) >= this.options.maxConnectionsPerAddress) return this.refuse(socket, 'per_address', ip);
     this.open++;
-    const leave = key !== undefined ? this.byAddress.add(key) : undefined;
-    socket.once('close', () => {
-      this.open--;
-      leave?.();
-    });
+    if (key !== undefined) {
+      this.byAddress.increment(key);
+      this.addresses.set(socket, key);
+    }
+    socket.on('close', this.onAdmittedClose);
     return true;
+  }
+
+  /** An admitted connection closed. */
+  private leave(socket: Socket): void {
+    this.open--;
+    const key = this.addresses.get(socket);
+    if (key === undefined) return;
+    this.addresses.delete(socket);
+    this.byAddress.decrement(key);
   }
 
   private refuse(socket: Socket, reason: 'total' | 'per_address', ip: string): false {
@@ -117,10 +140,10 @@ export class ConnectionGuard {
   }
 
   private arm(socket: Socket): void {
-    const timer = setTimeout(() => socket.destroy(), this.options.headerTimeoutMs);
+    const timer = setTimeout(destroy, this.options.headerTimeoutMs, socket);
     timer.unref();
     this.deadlines.set(socket, timer);
-    socket.once('close', () => clearTimeout(timer));
+    socket.on('close', this.onArmedClose);
   }
 
   private disarm(socket: Socket): void {
@@ -129,6 +152,10 @@ export class ConnectionGuard {
     clearTimeout(timer);
     this.deadlines.delete(socket);
   }
+}
+
+function destroy(socket: Socket): void {
+  socket.destroy();
 }
 
 /** An IPv4-mapped IPv6 address as IPv4; any other address as it is. */

@@ -13,14 +13,24 @@ export class KeyedCounts {
 
   /** Counts one more for `key`; the function returned gives it back, once however often it is called. */
   add(key: string): () => void {
-    this.byKey.set(key, this.held(key) + 1);
+    this.increment(key);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const n = this.held(key) - 1;
-      if (n <= 0) this.byKey.delete(key);
-      else this.byKey.set(key, n);
+      this.decrement(key);
     };
+  }
+
+  /** Counts one more for `key`, given back with `decrement(key)`: for a caller that holds many and keeps no function per count. */
+  increment(key: string): void {
+    this.byKey.set(key, this.held(key) + 1);
+  }
+
+  /** Gives one back for `key` (nothing when it holds nothing). */
+  decrement(key: string): void {
+    const n = this.held(key) - 1;
+    if (n <= 0) this.byKey.delete(key);
+    else this.byKey.set(key, n);
   }
 }
