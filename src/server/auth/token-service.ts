@@ -3,6 +3,7 @@ import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK
 import { ALL_PROJECTS, type Caller, EimError, type Grant, ROLES, type Role } from '../../api/index.ts';
 import type { AuthStore, TokenRecord } from '../../store/index.ts';
 import { type OidcOptions, OidcVerifier } from './oidc-verifier.ts';
+import { TokenWatches } from './token-watches.ts';
 
 type JoseKey = Awaited<ReturnType<typeof importJWK>>;
 
@@ -50,8 +51,6 @@ export interface IssuedToken {
 
 const ISSUER = 'eim';
 const CACHE_MAX = 50_000;
-/** setTimeout's longest delay; a later expiry is waited for in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** A JWT in the compact form, exactly: three base64url parts, no padding, nothing around them. */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** The roles a grant on every project (`*`) may carry: cluster admins and managers. */
@@ -99,12 +98,18 @@ export class TokenService {
   private readonly oidc?: OidcVerifier;
   private readonly now: () => Date;
   private readonly revocationListeners = new Set<(ids: ReadonlySet<string>) => void>();
-  /** The streams watching each token (guard), by token id: a revocation reaches its own, not all. */
-  private readonly guards = new Map<string, Set<(e: EimError) => void>>();
+  /** The streams watching their tokens (guard). */
+  private readonly watches: TokenWatches;
 
   private constructor(private readonly options: TokenServiceOptions) {
     this.now = options.now ?? (() => new Date());
     if (options.oidc) this.oidc = new OidcVerifier(options.oidc, this.now);
+    const clock = {
+      now: () => this.now().getTime(),
+      setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms).unref(),
+      clearTimeout: (t: unknown) => clearTimeout(t as NodeJS.Timeout),
+    };
+    this.watches = new TokenWatches(clock, expiredError);
   }
 
   /** Loads the signing keys (creating the first on a new store) and the revocation list. */
@@ -253,42 +258,13 @@ export class TokenService {
    */
   async guard(token: string, onInvalid: (e: EimError) => void): Promise<() => void> {
     const { caller, exp } = await this.verified(token);
-    let timer: NodeJS.Timeout | undefined;
-    let done = false;
-    const stop = () => {
-      done = true;
-      clearTimeout(timer);
-      unlisten();
-    };
-    const fire = (e: EimError) => {
-      if (done) return;
-      stop();
-      onInvalid(e);
-    };
     const tokenId = caller.tokenId;
-    let unlisten = () => {};
-    if (tokenId) {
-      let set = this.guards.get(tokenId);
-      if (!set) this.guards.set(tokenId, (set = new Set()));
-      set.add(fire);
-      unlisten = () => {
-        set.delete(fire);
-        if (set.size === 0 && this.guards.get(tokenId) === set) this.guards.delete(tokenId);
-      };
-      // Revoked between the check above and now: no notification will come for it.
-      if (this.revoked.has(tokenId)) {
-        fire(revokedError());
-        return stop;
-      }
+    // Revoked between the check above and now: no notification will come for it.
+    if (tokenId && this.revoked.has(tokenId)) {
+      onInvalid(revokedError());
+      return () => {};
     }
-    const arm = () => {
-      const left = exp * 1000 - this.now().getTime();
-      if (left <= 0) return fire(expiredError());
-      timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
-      timer.unref();
-    };
-    if (Number.isFinite(exp)) arm();
-    return stop;
+    return this.watches.add(tokenId, exp * 1000, onInvalid);
   }
 
   /**
@@ -434,7 +410,7 @@ export class TokenService {
 
   private notifyRevoked(ids: ReadonlySet<string>): void {
     if (ids.size === 0) return;
-    for (const id of ids) for (const fire of [...(this.guards.get(id) ?? [])]) fire(revokedError());
+    for (const id of ids) this.watches.revoke(id, revokedError);
     for (const listener of [...this.revocationListeners]) listener(ids);
   }
 }
