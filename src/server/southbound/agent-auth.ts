@@ -58,6 +58,15 @@ export class AgentAuth {
     return once(this.identified, req, () => this.admit(req));
   }
 
+  /**
+   * Lets go of the request's answers, for a request that stays open long after its last check (an
+   * agent's stream, for days): the weak maps would hold them as long as the request lives.
+   */
+  forget(req: FastifyRequest): void {
+    this.verified.delete(req);
+    this.identified.delete(req);
+  }
+
   private async admit(req: FastifyRequest): Promise<AgentCaller> {
     const { caller, token } = await this.bearer(req);
     const grant = caller.grants.find((g) => g.role === 'agent');

@@ -228,6 +228,7 @@ export function registerSouthboundRoutes(app: FastifyInstance, deps: SouthboundD
     { onRequest: agentFirst, schema: { tags, operationId: 'streamAgentCommands', summary: `SSE: commands for this host (and revoked); resumable; at most ${limits.streamsPerHost} open per host (a new one closes the oldest)`, response: eventStream('Commands and config for this host, and revoked when its credentials are') } },
     async (req, reply) => {
       const a = await agentOf(req);
+      auth.forget(req);
       reply.hijack();
       if (a.certificateNotAfter !== undefined) endWithCertificate(reply.raw, a.certificateNotAfter - Date.now());
       await streams.serve(a.project, a.hostId, a.token, reply.raw);
