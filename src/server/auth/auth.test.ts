@@ -104,6 +104,19 @@ describe('tokens', () => {
     await assert.rejects(svc.guard(a.token, () => heard.push('late')), { code: 'unauthenticated', message: /revoked/ });
   });
 
+  test("a guarded token stays remembered as verified (the cache keeps the stream's copy of it as its key)", async () => {
+    const a = await svc.issue({ subject: 'agent/host-0000cccc', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000cccc' });
+    const streamCopy = ` ${a.token}`.slice(1); // another string with the same text, as a request's header gives
+    const before = svc.signatureChecks;
+    const stop = await svc.guard(streamCopy, () => {});
+    assert.equal((await svc.verify(a.token)).hostId, 'host-0000cccc');
+    assert.equal((await svc.verify(streamCopy)).hostId, 'host-0000cccc');
+    assert.equal(svc.signatureChecks - before, 0, 'no signature check: still cached');
+    stop();
+    await svc.revoke({ id: a.id });
+    await assert.rejects(svc.verify(a.token), { code: 'unauthenticated', message: /revoked/ });
+  });
+
   test('revocation by host revokes every agent token of that host, and reaches another process', async () => {
     const a1 = await svc.issue({ subject: 'agent', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000abcd' });
     const a2 = await svc.issue({ subject: 'agent', grants: [{ project: 'acme', role: 'agent' }], hostId: 'host-0000abcd' });
