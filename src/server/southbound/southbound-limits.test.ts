@@ -4,6 +4,7 @@ import { HARDWARE_REPORT_LIMITS } from '../../api/index.ts';
 import { openSse, type SseFrame } from '../../testing/http-client.ts';
 import { openTestApp, type TestApp } from '../../testing/test-app.ts';
 import { until } from '../../testing/until.ts';
+import { KeyedBuckets } from './southbound-limits.ts';
 
 // Issue 9 item 7: the southbound is rate-limited and capped per token and per host, a hardware
 // report is bounded, and its write cost follows what changed. The figures of the issue, small.
@@ -141,4 +142,26 @@ describe('southbound limits', () => {
       await srv.close();
     }
   });
+});
+
+test('KeyedBuckets: a bucket idle for a minute and full again is dropped (the same as none); one still refilling is kept', () => {
+  let now = 0;
+  const size = (b: KeyedBuckets) => b.size;
+  const hardware = new KeyedBuckets({ perSecond: 0.2, burst: 5 }, 'hardware reports', () => now); // full again after 25 s
+  const renew = new KeyedBuckets({ perSecond: 1 / 60, burst: 5 }, 'renewals', () => now); // after 300 s
+  for (const k of ['a', 'b']) for (let i = 0; i < 5; i++) [hardware, renew].forEach((b) => b.take(k));
+  assert.throws(() => hardware.take('a'), { code: 'rate_limited' });
+  now = 30_000;
+  hardware.take('a'); // refilled; the sweep is not due yet
+  assert.equal(size(hardware), 2);
+  now = 61_000;
+  hardware.take('c');
+  assert.equal(size(hardware), 2, "b (idle 61 s) went at the minute's sweep; a (30 s) stays");
+  renew.take('c');
+  assert.equal(size(renew), 3, 'a renewal bucket takes 300 s to fill: none dropped');
+  now = 400_000;
+  renew.take('d');
+  assert.equal(size(renew), 1, 'full again after 300 s: dropped');
+  for (let i = 0; i < 5; i++) renew.take('a');
+  assert.throws(() => renew.take('a'), { code: 'rate_limited' }, 'a dropped bucket comes back full, no more');
 });

@@ -70,6 +70,12 @@ interface Bucket {
 
 /** Most keys one KeyedBuckets holds; past it, idle buckets (full again) are dropped. */
 const MAX_KEYS = 200_000;
+/**
+ * Buckets idle this long, and full again, are dropped at most this often too: a host's buckets for
+ * calls it makes once in a while (hardware reports, stream opens) do not stay for every host for
+ * good. Its heartbeats (every 10 s) keep their bucket.
+ */
+const IDLE_MS = 60_000;
 
 /**
  * Token buckets by key (a host id, a token id). `take` spends one or throws `rate_limited` with the
@@ -78,6 +84,7 @@ const MAX_KEYS = 200_000;
  */
 export class KeyedBuckets {
   private readonly buckets = new Map<string, Bucket>();
+  private nextSweep = -Infinity;
 
   constructor(
     private readonly rate: Rate,
@@ -88,6 +95,10 @@ export class KeyedBuckets {
 
   take(key: string): void {
     const now = this.now();
+    if (now >= this.nextSweep) {
+      if (this.nextSweep !== -Infinity) this.drop(now, Math.max(IDLE_MS, this.fullMs));
+      this.nextSweep = now + IDLE_MS;
+    }
     let b = this.buckets.get(key);
     if (!b) {
       if (this.buckets.size >= MAX_KEYS) this.prune(now);
@@ -109,9 +120,18 @@ export class KeyedBuckets {
   }
 
   private prune(now: number): void {
-    const full = (this.rate.burst / this.rate.perSecond) * 1000;
-    for (const [k, b] of this.buckets) if (now - b.at >= full) this.buckets.delete(k);
+    this.drop(now, this.fullMs);
     if (this.buckets.size >= MAX_KEYS) this.buckets.clear();
+  }
+
+  /** How long an empty bucket takes to fill. */
+  private get fullMs(): number {
+    return (this.rate.burst / this.rate.perSecond) * 1000;
+  }
+
+  /** Drops the buckets untouched for `idleMs` (at least fullMs: they are full again, the same as none). */
+  private drop(now: number, idleMs: number): void {
+    for (const [k, b] of this.buckets) if (now - b.at >= idleMs) this.buckets.delete(k);
   }
 }
 
