@@ -427,14 +427,19 @@ const expiredError = () => new EimError('unauthenticated', 'the token has expire
 
 function parseGrants(v: unknown): Grant[] | undefined {
   if (!Array.isArray(v)) return undefined;
-  const out: Grant[] = [];
-  for (const g of v) {
-    if (typeof g !== 'string') return undefined;
-    const i = g.lastIndexOf(':');
-    const project = g.slice(0, i);
-    const role = g.slice(i + 1) as Role;
-    if (i <= 0 || !ROLES.includes(role) || (project !== ALL_PROJECTS && !/^[a-z0-9-]+$/.test(project))) return undefined;
-    out.push({ project, role });
-  }
-  return out;
+  // map: an array of the grants' number exactly (a push would reserve 16 places). Every cached
+  // token holds its grants, an agent's for as long as the agent runs.
+  const out = v.map(parseGrant);
+  return out.every((g) => g !== undefined) ? (out as Grant[]) : undefined;
+}
+
+function parseGrant(g: unknown): Grant | undefined {
+  if (typeof g !== 'string') return undefined;
+  const i = g.lastIndexOf(':');
+  const project = g.slice(0, i);
+  const named = g.slice(i + 1);
+  // The role's own constant, not the copy sliced from the token (one string for every token).
+  const role = ROLES.find((r) => r === named);
+  if (i <= 0 || !role || (project !== ALL_PROJECTS && !/^[a-z0-9-]+$/.test(project))) return undefined;
+  return { project, role };
 }
