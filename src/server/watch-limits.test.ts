@@ -42,6 +42,24 @@ async function viewer(srv: TestApp, subject: string, project = 'default'): Promi
   return (await srv.tokens.issue({ subject, grants: [{ project, role: 'viewer' }] })).token;
 }
 
+/** 5 viewer tokens of project default, 3 watch opens each, all at once; closed after the test. */
+async function fifteenOpens(t: TestContext, srv: TestApp, subject: string) {
+  const tokens = await Promise.all(Array.from({ length: 5 }, (_, i) => viewer(srv, `${subject}${i}`)));
+  const answers = await Promise.all(tokens.flatMap((tk) => [0, 1, 2].map(() => openWatch(`${srv.url}${P}/watch?since=0`, tk))));
+  t.after(() => answers.forEach((a) => a.req.destroy()));
+  assert.equal(answers.filter((a) => a.status === 200).length, 6, `statuses: ${answers.map((a) => a.status).join(',')}`);
+  return { tokens, answers };
+}
+
+/** The 9 of 15 refused with `status` and `code`, a message matching `message`, and a Retry-After. */
+function nineRefused(answers: Awaited<ReturnType<typeof openWatch>>[], status: number, code: string, message: RegExp): void {
+  const refused = answers.filter((a) => a.status === status);
+  assert.equal(refused.length, 9);
+  assert.equal(JSON.parse(refused[0].body!).error.code, code);
+  assert.match(JSON.parse(refused[0].body!).error.message, message);
+  assert.ok(Number(refused[0].retryAfter) >= 1, 'a refusal says when to retry');
+}
+
 for (const dialect of DIALECTS) {
   test(`${dialect}: 60 concurrent watch opens with one token never pass the per-token limit`, async (t) => {
     const srv = await open(t, dialect, { maxWatchesPerToken: 5 });
@@ -63,16 +81,9 @@ for (const dialect of DIALECTS) {
   test(`${dialect}: the server-wide cap on watch streams answers 503 with Retry-After when full, and frees slots as streams close`, async (t) => {
     const srv = await open(t, dialect, { maxWatchesPerToken: 4, maxWatchStreams: 6 });
     if (!srv) return;
-    const tokens = await Promise.all(Array.from({ length: 5 }, (_, i) => viewer(srv, `w${i}`)));
     // 5 tokens × 3 opens at once: 6 fit the server, none gets more than its 4.
-    const answers = await Promise.all(tokens.flatMap((tk) => [0, 1, 2].map(() => openWatch(`${srv.url}${P}/watch?since=0`, tk))));
-    t.after(() => answers.forEach((a) => a.req.destroy()));
-    assert.equal(answers.filter((a) => a.status === 200).length, 6, `statuses: ${answers.map((a) => a.status).join(',')}`);
-    const full = answers.filter((a) => a.status === 503);
-    assert.equal(full.length, 9);
-    assert.equal(JSON.parse(full[0].body!).error.code, 'unavailable');
-    assert.match(JSON.parse(full[0].body!).error.message, /watch streams/);
-    assert.ok(Number(full[0].retryAfter) >= 1);
+    const { tokens, answers } = await fifteenOpens(t, srv, 'w');
+    nineRefused(answers, 503, 'unavailable', /watch streams/);
     answers.find((a) => a.status === 200)!.req.destroy();
     await until(() => srv.inventory.stats.openWatches === 5, 'a stream closed');
     const again = await openWatch(`${srv.url}${P}/watch`, tokens[4]);
@@ -85,15 +96,8 @@ for (const dialect of DIALECTS) {
     if (!srv) return;
     await srv.inventory.ensureProject('other');
     // A project admin mints as many tokens as it likes: 5 tokens × 3 opens at once.
-    const tokens = await Promise.all(Array.from({ length: 5 }, (_, i) => viewer(srv, `t${i}`)));
-    const answers = await Promise.all(tokens.flatMap((tk) => [0, 1, 2].map(() => openWatch(`${srv.url}${P}/watch?since=0`, tk))));
-    t.after(() => answers.forEach((a) => a.req.destroy()));
-    assert.equal(answers.filter((a) => a.status === 200).length, 6, `statuses: ${answers.map((a) => a.status).join(',')}`);
-    const limited = answers.filter((a) => a.status === 429);
-    assert.equal(limited.length, 9);
-    assert.equal(JSON.parse(limited[0].body!).error.code, 'rate_limited');
-    assert.match(JSON.parse(limited[0].body!).error.message, /project default already holds 6 open watch streams/);
-    assert.ok(Number(limited[0].retryAfter) >= 1);
+    const { tokens, answers } = await fifteenOpens(t, srv, 't');
+    nineRefused(answers, 429, 'rate_limited', /project default already holds 6 open watch streams/);
     // Another tenant is not shut out.
     const other = await viewer(srv, 'o', 'other');
     const theirs = await openWatch(`${srv.url}/v1/projects/other/watch`, other);
