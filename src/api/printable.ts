@@ -6,7 +6,8 @@
  */
 export const CONTROL_CHARS = '\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069';
 
-const CONTROL = new RegExp(`[${CONTROL_CHARS}]`, 'g');
+/** Every control character of CONTROL_CHARS (global: for replace). */
+export const CONTROL_RE = new RegExp(`[${CONTROL_CHARS}]`, 'g');
 const SHORT: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
 /**
@@ -28,5 +29,5 @@ export function escapeControl(c: string): string {
  * @example printable('edge\x1b]0;pwned\x07') // 'edge\\x1b]0;pwned\\x07'
  */
 export function printable(text: string): string {
-  return text.replace(CONTROL, escapeControl);
+  return text.replace(CONTROL_RE, escapeControl);
 }

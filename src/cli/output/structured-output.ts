@@ -1,11 +1,10 @@
-import { CONTROL_CHARS, escapeControl } from '../../api/printable.ts';
+import { CONTROL_CHARS, CONTROL_RE, escapeControl } from '../../api/printable.ts';
 import type { Terminal } from './terminal.ts';
 
 /** The `-o` formats of commands that print resources. */
 export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-const CONTROL = new RegExp(`[${CONTROL_CHARS}]`, 'g');
 /** What YAML may hold raw and a terminal shows as it is: the block scalars' newlines, tabs. */
 const CONTROL_BUT_LAYOUT = new RegExp(`(?![\\n\\t])[${CONTROL_CHARS}]`);
 const CONTROL_BUT_LAYOUT_ALL = new RegExp(CONTROL_BUT_LAYOUT.source, 'g');
@@ -17,7 +16,7 @@ const CONTROL_BUT_LAYOUT_ALL = new RegExp(CONTROL_BUT_LAYOUT.source, 'g');
  * @example jsonForTerminal(JSON.stringify({ m: 'a\u202eb' })) // '{"m":"a\\u202eb"}'
  */
 export function jsonForTerminal(json: string): string {
-  return json.replace(CONTROL, (c) => (c === '\n' ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return json.replace(CONTROL_RE, (c) => (c === '\n' ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
 /**
